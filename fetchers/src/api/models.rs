@@ -1,0 +1,1 @@
+//! Payload models (see module docs in mod.rs).
