@@ -4,6 +4,8 @@
 //! traits, [`api::ApiSource`] and [`store::Store`], which the application implements.
 
 pub mod api;
+pub mod extract;
+pub mod jobs;
 pub mod order;
 pub mod registry;
 pub mod rows;

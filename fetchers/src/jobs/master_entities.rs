@@ -1,0 +1,140 @@
+//! MasterEntities: horse profiles for horses that have none yet (newest first, within a
+//! request budget), and — weekly — sires, dams and damsires linked to their own horse rows
+//! through the `sir_`/`dam_`/`dsi_` → `hrs_` id mapping. There are no list endpoints for
+//! jockeys, trainers or owners: RacesAndRunners keeps them current from racecards and results.
+
+use super::{JobContext, JobError};
+use crate::api::{models, ApiError, ApiRequest};
+use crate::extract;
+use crate::registry::Source;
+use crate::rows::{Row, UnitOfWork};
+
+/// The pedigree masters and their id prefixes.
+const PEDIGREE_TABLES: [(&str, &str); 3] = [
+    ("ra_mst_sires", "sir_"),
+    ("ra_mst_dams", "dam_"),
+    ("ra_mst_damsires", "dsi_"),
+];
+
+/// How much MasterEntities may do in one run.
+#[derive(Debug, Clone, Copy)]
+pub struct MasterEntitiesOptions {
+    /// The most `/horses/{id}/pro` requests this run may make.
+    pub profile_budget: u32,
+    /// Also fetch profiles for sires/dams/damsires whose horse row is unknown.
+    pub include_pedigree_horses: bool,
+    /// Link sires/dams/damsires to their horse rows (the weekly pass).
+    pub link_pedigree: bool,
+}
+
+/// The horse id a sire/dam/damsire id maps to (`sir_123` → `hrs_123`).
+pub fn horse_id_for(pedigree_id: &str) -> Option<String> {
+    let (_, digits) = pedigree_id.split_once('_')?;
+    (!digits.is_empty()).then(|| format!("hrs_{digits}"))
+}
+
+/// Runs MasterEntities.
+pub async fn master_entities(
+    ctx: &mut JobContext<'_>,
+    options: MasterEntitiesOptions,
+) -> Result<(), JobError> {
+    let mut budget = options.profile_budget as usize;
+    let horses = ctx.store.horses_without_profile(budget as i64).await?;
+    budget -= fetch_profiles(ctx, &horses).await?;
+
+    if options.include_pedigree_horses && budget > 0 {
+        let mut wanted = Vec::new();
+        for (table, _) in PEDIGREE_TABLES {
+            for id in ctx.store.unlinked_pedigree_ids(table).await? {
+                if let Some(h) = horse_id_for(&id) {
+                    wanted.push(h);
+                }
+            }
+        }
+        wanted.sort();
+        wanted.dedup();
+        let known = ctx
+            .store
+            .existing_keys("ra_mst_horses", "id", &wanted)
+            .await?;
+        let unknown: Vec<String> = wanted
+            .into_iter()
+            .filter(|h| !known.contains(h))
+            .take(budget)
+            .collect();
+        fetch_profiles(ctx, &unknown).await?;
+    }
+
+    if options.link_pedigree {
+        link_pedigree(ctx).await?;
+    }
+    Ok(())
+}
+
+/// Fetches and stores one profile per horse (one unit each); a 404 is recorded as missing.
+/// Returns the number of requests made.
+async fn fetch_profiles(ctx: &mut JobContext<'_>, horse_ids: &[String]) -> Result<usize, JobError> {
+    for id in horse_ids {
+        let request = ApiRequest::HorsePro {
+            horse_id: id.clone(),
+        };
+        match ctx.fetch(&request).await {
+            Ok(response) => {
+                let profile =
+                    models::parse_horse_pro(&response.body).map_err(|e| JobError::Payload {
+                        path: response.path_and_query.clone(),
+                        reason: e.to_string(),
+                    })?;
+                let unit = extract::extract_horse_profile(
+                    &profile,
+                    response.fetched_at,
+                    &response.path_and_query,
+                );
+                ctx.apply(&unit).await?;
+            }
+            Err(ApiError::NotFound { path }) => ctx.report.missing.push(path),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(horse_ids.len())
+}
+
+/// Sets `horse_id` on every unlinked sire/dam/damsire whose `hrs_` row exists (one unit).
+async fn link_pedigree(ctx: &mut JobContext<'_>) -> Result<(), JobError> {
+    let mut unit = UnitOfWork::default();
+    for (table, _) in PEDIGREE_TABLES {
+        let ids = ctx.store.unlinked_pedigree_ids(table).await?;
+        let pairs: Vec<(String, String)> = ids
+            .into_iter()
+            .filter_map(|id| horse_id_for(&id).map(|h| (id, h)))
+            .collect();
+        let horse_ids: Vec<String> = pairs.iter().map(|(_, h)| h.clone()).collect();
+        let known = ctx
+            .store
+            .existing_keys("ra_mst_horses", "id", &horse_ids)
+            .await?;
+        for (id, horse) in pairs {
+            if known.contains(&horse) {
+                unit.push(
+                    Row::new(table, Source::Derived)
+                        .set("id", id)
+                        .set("horse_id", horse),
+                );
+            }
+        }
+    }
+    ctx.apply(&unit).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pedigree_ids_map_to_horse_ids_with_the_same_digits() {
+        assert_eq!(horse_id_for("sir_3188248").as_deref(), Some("hrs_3188248"));
+        assert_eq!(horse_id_for("dsi_468524").as_deref(), Some("hrs_468524"));
+        assert_eq!(horse_id_for(""), None);
+    }
+}

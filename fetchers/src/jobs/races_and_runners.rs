@@ -1,0 +1,162 @@
+//! RacesAndRunners: racecards and results for a window of dates, every page fetched, one
+//! transaction per page. Results complete the runners racecards created (each source owns its
+//! columns, so neither erases the other).
+
+use super::{check_query_echo, JobContext, JobError};
+use crate::api::models::{self, Page};
+use crate::api::ApiRequest;
+use crate::extract;
+use crate::rows::UnitOfWork;
+use chrono::NaiveDate;
+
+/// Racecards are served from this date on.
+pub const FIRST_RACECARD_DATE: (i32, u32, u32) = (2023, 1, 23);
+/// The API's page sizes.
+const RACECARD_PAGE: u32 = 500;
+const RESULTS_PAGE: u32 = 50;
+
+/// Which dates to fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RacesAndRunnersPlan {
+    /// One racecard request sequence per date.
+    pub racecard_dates: Vec<NaiveDate>,
+    /// One results request sequence for the whole inclusive range.
+    pub results: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl RacesAndRunnersPlan {
+    /// The scheduled window: racecards for today … today + `ahead`, results for
+    /// today − `back` … today − 1 (today's results are fetched by tomorrow's window as well,
+    /// and by runs later in the day).
+    pub fn window(today: NaiveDate, ahead: u32, back: u32) -> Self {
+        let racecard_dates = (0..=ahead as i64)
+            .map(|d| today + chrono::Duration::days(d))
+            .collect();
+        let results = (back > 0).then(|| (today - chrono::Duration::days(back as i64), today));
+        RacesAndRunnersPlan {
+            racecard_dates,
+            results,
+        }
+    }
+
+    /// Exactly the dates `from` … `to`: results for the whole range (up to today), racecards
+    /// only where the API serves them (2023-01-23 … today + 7).
+    pub fn dates(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Self {
+        let (y, m, d) = FIRST_RACECARD_DATE;
+        let first_card = NaiveDate::from_ymd_opt(y, m, d).expect("valid date");
+        let last_card = today + chrono::Duration::days(7);
+        let racecard_dates = from
+            .iter_days()
+            .take_while(|d| *d <= to)
+            .filter(|d| *d >= first_card && *d <= last_card)
+            .collect();
+        let results_end = to.min(today);
+        let results = (from <= results_end).then_some((from, results_end));
+        RacesAndRunnersPlan {
+            racecard_dates,
+            results,
+        }
+    }
+}
+
+/// Runs RacesAndRunners for `plan`.
+pub async fn races_and_runners(
+    ctx: &mut JobContext<'_>,
+    plan: &RacesAndRunnersPlan,
+) -> Result<(), JobError> {
+    for date in &plan.racecard_dates {
+        let regions = ctx.regions.clone();
+        fetch_all_pages(
+            ctx,
+            |skip| ApiRequest::RacecardsPro {
+                date: *date,
+                region_codes: regions.clone(),
+                limit: RACECARD_PAGE,
+                skip,
+            },
+            models::parse_racecards_page,
+            extract::extract_racecards,
+        )
+        .await?;
+    }
+    if let Some((start, end)) = plan.results {
+        let regions = ctx.regions.clone();
+        fetch_all_pages(
+            ctx,
+            |skip| ApiRequest::Results {
+                start_date: start,
+                end_date: end,
+                regions: regions.clone(),
+                limit: RESULTS_PAGE,
+                skip,
+            },
+            models::parse_results_page,
+            extract::extract_results,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The one paging loop: fetch, parse, check the query echo, extract, apply (one transaction
+/// per page), until the envelope's `total` is reached. Pages that end short of `total` are an
+/// error, never silence.
+pub(crate) async fn fetch_all_pages<T>(
+    ctx: &mut JobContext<'_>,
+    request_for_skip: impl Fn(u32) -> ApiRequest,
+    parse: fn(&str) -> Result<Page<T>, models::ParseError>,
+    extract: fn(&Page<T>, &str) -> UnitOfWork,
+) -> Result<(), JobError> {
+    let mut received: u64 = 0;
+    loop {
+        let request = request_for_skip(received as u32);
+        let response = ctx.fetch(&request).await?;
+        let page = parse(&response.body).map_err(|e| JobError::Payload {
+            path: response.path_and_query.clone(),
+            reason: e.to_string(),
+        })?;
+        check_query_echo(&request, &page.query)?;
+        ctx.report.unknown_fields += page.unknown_fields;
+        let n = page.records.len() as u64;
+        let unit = extract(&page, &response.path_and_query);
+        ctx.apply(&unit).await?;
+        received += n;
+        if received >= page.total {
+            return Ok(());
+        }
+        if n == 0 {
+            return Err(crate::api::ApiError::ShortPaging {
+                path: request.path_and_query(),
+                received,
+                total: page.total,
+            }
+            .into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn explicit_dates_fetch_racecards_only_where_the_api_serves_them() {
+        let plan = RacesAndRunnersPlan::dates(d("2023-01-21"), d("2023-01-24"), d("2026-11-21"));
+        assert_eq!(plan.racecard_dates, vec![d("2023-01-23"), d("2023-01-24")]);
+        assert_eq!(plan.results, Some((d("2023-01-21"), d("2023-01-24"))));
+        let future = RacesAndRunnersPlan::dates(d("2026-11-27"), d("2026-12-01"), d("2026-11-21"));
+        assert_eq!(future.racecard_dates.len(), 2);
+        assert_eq!(future.results, None);
+    }
+
+    #[test]
+    fn the_window_matches_the_api_limits() {
+        let plan = RacesAndRunnersPlan::window(d("2026-11-21"), 7, 3);
+        assert_eq!(plan.racecard_dates.len(), 8);
+        assert_eq!(plan.results, Some((d("2026-11-18"), d("2026-11-21"))));
+    }
+}
