@@ -15,7 +15,7 @@ pub enum OrderError {
 
 /// Table names in an order where each table comes after every table it references (self
 /// references are ignored). Ties keep the order of `tables`, so the result is deterministic.
-pub fn write_order<'a>(tables: &'a [Table]) -> Result<Vec<&'a str>, OrderError> {
+pub fn write_order(tables: &[Table]) -> Result<Vec<&str>, OrderError> {
     let index: BTreeMap<&str, usize> = tables
         .iter()
         .enumerate()
@@ -24,10 +24,12 @@ pub fn write_order<'a>(tables: &'a [Table]) -> Result<Vec<&'a str>, OrderError> 
     let mut deps: Vec<Vec<usize>> = vec![Vec::new(); tables.len()];
     for (i, t) in tables.iter().enumerate() {
         for f in t.foreign_keys {
-            let j = *index.get(f.ref_table).ok_or_else(|| OrderError::UnknownTarget {
-                table: t.name.to_string(),
-                target: f.ref_table.to_string(),
-            })?;
+            let j = *index
+                .get(f.ref_table)
+                .ok_or_else(|| OrderError::UnknownTarget {
+                    table: t.name.to_string(),
+                    target: f.ref_table.to_string(),
+                })?;
             if j != i && !deps[i].contains(&j) {
                 deps[i].push(j);
             }

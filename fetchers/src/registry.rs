@@ -517,7 +517,11 @@ pub static TABLES: &[Table] = &[
         ],
         key: &["race_id", "horse_id", "bookmaker_id", "observed_at"],
         foreign_keys: &[
-            fk(&["race_id", "horse_id"], "ra_runners", &["race_id", "horse_id"]),
+            fk(
+                &["race_id", "horse_id"],
+                "ra_runners",
+                &["race_id", "horse_id"],
+            ),
             fk(&["bookmaker_id"], "ra_mst_bookmakers", &["id"]),
         ],
     },
@@ -633,7 +637,11 @@ mod tests {
     fn every_key_and_foreign_key_names_declared_columns() {
         for t in TABLES {
             for k in t.key {
-                assert!(t.column(k).is_some(), "{}: key column {k} undeclared", t.name);
+                assert!(
+                    t.column(k).is_some(),
+                    "{}: key column {k} undeclared",
+                    t.name
+                );
             }
             for f in t.foreign_keys {
                 let target = table(f.ref_table).unwrap_or_else(|| {

@@ -323,8 +323,9 @@ impl Counts {
 /// Groups rows by (table, source) and merges duplicates by key, keeping first-seen order.
 /// The store applies each group as one bulk upsert.
 pub fn dedupe(rows: &[Row]) -> BTreeMap<(&'static str, Source), Vec<Row>> {
-    let mut groups: BTreeMap<(&'static str, Source), (Vec<Row>, BTreeMap<Vec<String>, usize>)> =
-        BTreeMap::new();
+    /// The rows of one group, and where each key sits in them.
+    type Group = (Vec<Row>, BTreeMap<Vec<String>, usize>);
+    let mut groups: BTreeMap<(&'static str, Source), Group> = BTreeMap::new();
     for row in rows {
         let (list, seen) = groups.entry((row.table, row.source)).or_default();
         let key = row.key();
