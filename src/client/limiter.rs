@@ -1,0 +1,95 @@
+//! The process-wide request limiter: one request per period (500 ms at the API's 2 requests/s),
+//! never a burst, shared by every job and backfill, and pausable by a `429 Retry-After` so that
+//! every request of the process waits, not only the one that was refused.
+//!
+//! Built on tokio time rather than `governor`: the pause is a tokio [`Instant`], and one clock
+//! for both the pause and the spacing keeps them consistent; waiters queue on a fair
+//! (FIFO) tokio mutex, so no job starves behind a busy backfill; and the whole limiter follows
+//! tokio's clock, so it also works under a paused test clock.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::{sleep_until, Instant};
+
+/// One per process: construct it once and hand the `Arc` to every client.
+#[derive(Debug)]
+pub struct SharedLimiter {
+    period: Duration,
+    /// The earliest instant the next request may go; `None` before the first request. The
+    /// (fair) async lock is held while a caller waits for its slot, so callers go in order.
+    next_slot: tokio::sync::Mutex<Option<Instant>>,
+    /// Set by [`SharedLimiter::pause_until`]; read without the slot lock so a pause takes
+    /// effect immediately, even for the caller that is already waiting for its slot.
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl SharedLimiter {
+    /// A limiter allowing `requests_per_second`, spaced evenly: 2.0 means one request every
+    /// 500 ms, never two together.
+    ///
+    /// # Panics
+    ///
+    /// If `requests_per_second` is not a positive finite number (configuration is validated
+    /// before this point; see `RacingApiClient::new`).
+    pub fn new(requests_per_second: f64) -> Arc<Self> {
+        assert!(
+            requests_per_second.is_finite() && requests_per_second > 0.0,
+            "requests_per_second must be a positive number, got {requests_per_second}"
+        );
+        Arc::new(Self {
+            period: Duration::from_secs_f64(1.0 / requests_per_second),
+            next_slot: tokio::sync::Mutex::new(None),
+            paused_until: Mutex::new(None),
+        })
+    }
+
+    /// The minimum spacing between two requests.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// Waits until this caller may send one request. Callers are served in arrival order, at
+    /// least [`period`](Self::period) apart, and never while a pause is in force. Dropping the
+    /// future before it completes gives the slot up.
+    pub async fn acquire(&self) {
+        let mut next_slot = self.next_slot.lock().await;
+        loop {
+            let now = Instant::now();
+            let mut at = next_slot.unwrap_or(now);
+            if let Some(paused) = self.paused_until() {
+                at = at.max(paused);
+            }
+            if at > now {
+                sleep_until(at).await;
+            }
+            // A pause may have been ordered while this caller slept: check again.
+            let now = Instant::now();
+            if self.paused_until().is_some_and(|paused| paused > now) {
+                continue;
+            }
+            // Spacing is measured from the moment the slot is granted, so a late wake-up can
+            // only make the gap longer, never shorter.
+            *next_slot = Some(now + self.period);
+            return;
+        }
+    }
+
+    /// Makes every caller of [`acquire`](Self::acquire) in the process wait until `until`. A
+    /// later pause extends an earlier one; an earlier one never shortens it.
+    pub fn pause_until(&self, until: Instant) {
+        let mut paused = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *paused = Some(paused.map_or(until, |current| current.max(until)));
+    }
+
+    /// The pause in force (or past), if any.
+    fn paused_until(&self) -> Option<Instant> {
+        *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
