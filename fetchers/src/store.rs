@@ -140,7 +140,8 @@ pub trait Store: Send + Sync {
     /// The latest `limit` runs, newest first.
     async fn recent_runs(&self, limit: i64) -> Result<Vec<RunRecord>, StoreError>;
 
-    /// Horses with no `/horses/{id}/pro` profile yet, most recently raced first.
+    /// Horses with no profile data yet (never fetched from `/horses/{id}/pro` and never seen on a
+    /// racecard, which carries the same fields), most recently raced first.
     async fn horses_without_profile(&self, limit: i64) -> Result<Vec<String>, StoreError>;
 
     /// Ids in a pedigree master (`ra_mst_sires`, …) not yet linked to their horse row.

@@ -1,0 +1,225 @@
+//! Running one job once: opens the ledger row, runs the grouped fetcher, closes the row with
+//! its status and figures, and renders the summary table. Used by `paddock run`, `paddock
+//! demo`, `paddock import` and (later) the scheduler.
+
+use crate::config::{Config, JobKind};
+use chrono::NaiveDate;
+use fetchers::api::ApiSource;
+use fetchers::jobs::{
+    self, JobContext, JobError, JobReport, MasterEntitiesOptions, RacesAndRunnersPlan,
+};
+use fetchers::rows::Counts;
+use fetchers::store::{ApplyMode, RunFinish, RunId, RunStatus, RunTrigger, Store};
+use std::time::{Duration, Instant};
+
+/// Exit status of a run that finished with rejected records or missing resources.
+pub const EXIT_PARTIAL: i32 = 3;
+/// Exit status of a run that failed.
+pub const EXIT_FAILED: i32 = 1;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub enum JobRequest {
+    MasterReference,
+    MasterEntities { weekly: bool },
+    RacesAndRunners(RacesAndRunnersPlan),
+}
+
+impl JobRequest {
+    /// The ledger's job name.
+    pub fn job_name(&self) -> &'static str {
+        match self {
+            JobRequest::MasterReference => JobKind::MasterReference.name(),
+            JobRequest::MasterEntities { weekly: false } => JobKind::MasterEntitiesDaily.name(),
+            JobRequest::MasterEntities { weekly: true } => JobKind::MasterEntitiesWeekly.name(),
+            JobRequest::RacesAndRunners(_) => JobKind::RacesAndRunners.name(),
+        }
+    }
+
+    /// The scheduled form of a job: its window computed from `today`.
+    pub fn scheduled(kind: JobKind, config: &Config, today: NaiveDate) -> JobRequest {
+        match kind {
+            JobKind::MasterReference => JobRequest::MasterReference,
+            JobKind::MasterEntitiesDaily => JobRequest::MasterEntities { weekly: false },
+            JobKind::MasterEntitiesWeekly => JobRequest::MasterEntities { weekly: true },
+            JobKind::RacesAndRunners => {
+                let job = config.job(kind);
+                JobRequest::RacesAndRunners(RacesAndRunnersPlan::window(
+                    today,
+                    job.racecard_days_ahead,
+                    job.result_days_back,
+                ))
+            }
+        }
+    }
+
+    fn params(&self) -> serde_json::Value {
+        match self {
+            JobRequest::RacesAndRunners(plan) => serde_json::json!({
+                "racecard_dates": plan.racecard_dates.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+                "results": plan.results.map(|(a, b)| [a.to_string(), b.to_string()]),
+            }),
+            JobRequest::MasterEntities { weekly } => serde_json::json!({ "weekly": weekly }),
+            JobRequest::MasterReference => serde_json::json!({}),
+        }
+    }
+}
+
+/// The outcome of one run.
+#[derive(Debug)]
+pub struct RunResult {
+    pub run_id: RunId,
+    pub job: &'static str,
+    pub status: RunStatus,
+    pub report: JobReport,
+    pub error: Option<String>,
+    pub elapsed: Duration,
+    /// Counts as stored in the ledger (equal to `report.counts` unless the run was a dry run).
+    pub ledger_counts: Counts,
+}
+
+impl RunResult {
+    /// The process exit status for this run.
+    pub fn exit_code(&self) -> i32 {
+        match self.status {
+            RunStatus::Succeeded | RunStatus::Running => 0,
+            RunStatus::Partial => EXIT_PARTIAL,
+            RunStatus::Failed => EXIT_FAILED,
+        }
+    }
+}
+
+/// Runs one job once and records it in the ledger.
+pub async fn run_job(
+    config: &Config,
+    api: &dyn ApiSource,
+    store: &dyn Store,
+    request: &JobRequest,
+    trigger: RunTrigger,
+    mode: ApplyMode,
+) -> anyhow::Result<RunResult> {
+    let started = Instant::now();
+    let job = request.job_name();
+    let run_id = store.start_run(job, trigger, request.params()).await?;
+    tracing::info!(run_id, job, trigger = trigger.name(), "run started");
+    let mut ctx = JobContext::new(api, store, run_id, mode, config.api.regions.clone());
+    let outcome: Result<(), JobError> = match request {
+        JobRequest::MasterReference => jobs::master_reference(&mut ctx, &config.bookmakers).await,
+        JobRequest::MasterEntities { weekly } => {
+            let kind = if *weekly {
+                JobKind::MasterEntitiesWeekly
+            } else {
+                JobKind::MasterEntitiesDaily
+            };
+            let settings = config.job(kind);
+            jobs::master_entities(
+                &mut ctx,
+                MasterEntitiesOptions {
+                    profile_budget: settings.profile_budget,
+                    include_pedigree_horses: settings.include_pedigree_horses,
+                    link_pedigree: *weekly,
+                },
+            )
+            .await
+        }
+        JobRequest::RacesAndRunners(plan) => jobs::races_and_runners(&mut ctx, plan).await,
+    };
+    let report = ctx.report;
+    let (status, error) = match &outcome {
+        Err(e) => (RunStatus::Failed, Some(e.to_string())),
+        Ok(()) if report.counts.rejected() > 0 || !report.missing.is_empty() => {
+            let mut parts = Vec::new();
+            if report.counts.rejected() > 0 {
+                parts.push(format!(
+                    "{} records rejected (see paddock_rejects)",
+                    report.counts.rejected()
+                ));
+            }
+            if !report.missing.is_empty() {
+                parts.push(format!(
+                    "{} resources not found: {}",
+                    report.missing.len(),
+                    report.missing.join(", ")
+                ));
+            }
+            (RunStatus::Partial, Some(parts.join("; ")))
+        }
+        Ok(()) => (RunStatus::Succeeded, None),
+    };
+    store
+        .finish_run(
+            run_id,
+            &RunFinish {
+                status,
+                requests_by_endpoint: report.requests.clone(),
+                error_text: error.clone(),
+            },
+        )
+        .await?;
+    match &error {
+        Some(e) if status == RunStatus::Failed => {
+            tracing::error!(run_id, job, error = %e, "run failed")
+        }
+        Some(e) => tracing::warn!(run_id, job, warning = %e, "run finished with problems"),
+        None => tracing::info!(run_id, job, "run succeeded"),
+    }
+    let ledger_counts = store.run_counts(run_id).await?;
+    Ok(RunResult {
+        run_id,
+        job,
+        status,
+        report,
+        error,
+        elapsed: started.elapsed(),
+        ledger_counts,
+    })
+}
+
+/// The summary table printed after a run.
+pub fn render_summary(result: &RunResult, dry_run: bool) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "run {} {} — {}{} in {:.1} s\n",
+        result.run_id,
+        result.job,
+        result.status.name(),
+        if dry_run {
+            " (dry run: rolled back)"
+        } else {
+            ""
+        },
+        result.elapsed.as_secs_f64()
+    ));
+    out.push_str("\nrequests by endpoint\n");
+    if result.report.requests.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for (endpoint, n) in &result.report.requests {
+        out.push_str(&format!("  {endpoint:<28} {n:>8}\n"));
+    }
+    out.push_str(&format!(
+        "  {:<28} {:>8}\n",
+        "total",
+        result.report.total_requests()
+    ));
+    out.push_str(&format!(
+        "\n{:<22} {:>9} {:>9} {:>9} {:>9}\n",
+        "table", "inserted", "updated", "unchanged", "rejected"
+    ));
+    for (table, c) in &result.report.counts.0 {
+        out.push_str(&format!(
+            "{table:<22} {:>9} {:>9} {:>9} {:>9}\n",
+            c.inserted, c.updated, c.unchanged, c.rejected
+        ));
+    }
+    if result.report.unknown_fields > 0 {
+        out.push_str(&format!(
+            "\nunknown fields tolerated in payloads: {}\n",
+            result.report.unknown_fields
+        ));
+    }
+    if let Some(e) = &result.error {
+        out.push_str(&format!("\n{}: {e}\n", result.status.name()));
+    }
+    out
+}

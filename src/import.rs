@@ -1,0 +1,109 @@
+//! `paddock import`: loads saved API responses (files or a directory of `*.json`) through the
+//! same extractor and store as a fetch, as one ledger run with one unit of work per file.
+
+use crate::app::RunResult;
+use anyhow::Context;
+use fetchers::api::{ApiError, ApiRequest, ApiSource, Endpoint, RawResponse};
+use fetchers::jobs::{import_document, JobContext, JobError};
+use fetchers::store::{ApplyMode, RunFinish, RunStatus, RunTrigger, Store};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Imports never call the API; this source refuses every request.
+struct NoApi;
+
+#[async_trait::async_trait]
+impl ApiSource for NoApi {
+    async fn fetch(&self, request: &ApiRequest) -> Result<RawResponse, ApiError> {
+        Err(ApiError::Rejected {
+            status: 0,
+            path: request.path_and_query(),
+            excerpt: "import makes no API requests".into(),
+        })
+    }
+}
+
+/// The files an import reads: `path` itself, or the `*.json` files of a directory by name.
+pub fn files_to_import(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot list {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        Ok(files)
+    } else {
+        Ok(vec![path.to_path_buf()])
+    }
+}
+
+/// Imports `path`; a file that cannot be read or parsed fails the run (earlier files stay
+/// stored, one transaction each).
+pub async fn import_path(
+    store: &dyn Store,
+    path: &Path,
+    endpoint: Option<Endpoint>,
+) -> anyhow::Result<RunResult> {
+    let started = Instant::now();
+    let files = files_to_import(path)?;
+    let run_id = store
+        .start_run(
+            "import",
+            RunTrigger::Manual,
+            serde_json::json!({ "path": path.display().to_string(), "files": files.len() }),
+        )
+        .await?;
+    let api = NoApi;
+    let mut ctx = JobContext::new(&api, store, run_id, ApplyMode::Commit, vec![]);
+    let mut failure: Option<String> = None;
+    for file in &files {
+        let name = file.display().to_string();
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                failure = Some(format!("{name}: {e}"));
+                break;
+            }
+        };
+        let outcome: Result<(), JobError> = import_document(&mut ctx, &name, &text, endpoint).await;
+        if let Err(e) = outcome {
+            failure = Some(e.to_string());
+            break;
+        }
+    }
+    let report = ctx.report;
+    let status = match (&failure, report.counts.rejected()) {
+        (Some(_), _) => RunStatus::Failed,
+        (None, 0) => RunStatus::Succeeded,
+        (None, _) => RunStatus::Partial,
+    };
+    let error = failure.or_else(|| {
+        (status == RunStatus::Partial).then(|| {
+            format!(
+                "{} records rejected (see paddock_rejects)",
+                report.counts.rejected()
+            )
+        })
+    });
+    store
+        .finish_run(
+            run_id,
+            &RunFinish {
+                status,
+                requests_by_endpoint: Default::default(),
+                error_text: error.clone(),
+            },
+        )
+        .await?;
+    let ledger_counts = store.run_counts(run_id).await?;
+    Ok(RunResult {
+        run_id,
+        job: "import",
+        status,
+        report,
+        error,
+        elapsed: started.elapsed(),
+        ledger_counts,
+    })
+}

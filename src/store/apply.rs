@@ -1,0 +1,168 @@
+//! The one `apply` flow both backends share: upsert every group of the plan in foreign-key
+//! order inside one transaction, then record rejects, state, checkpoint and run counters in
+//! the same transaction, then commit (or roll back for a dry run). A failure anywhere rolls
+//! the whole unit back and is turned into an error naming the table and, for a constraint
+//! violation, the offending key.
+
+use crate::store::diagnose::{database_error, diagnose_failed_group, violation_of, TupleLookup};
+use crate::store::plan::{rejects_per_table, WriteGroup};
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+use fetchers::rows::{Counts, TableCounts, UnitOfWork};
+use fetchers::store::{ApplyMode, RunId, StoreError};
+
+/// A bookkeeping write that failed, with the operations table it was writing.
+pub struct BookkeepingError {
+    pub table: &'static str,
+    pub error: sqlx::Error,
+}
+
+impl BookkeepingError {
+    pub fn wrap(table: &'static str) -> impl FnOnce(sqlx::Error) -> BookkeepingError {
+        move |error| BookkeepingError { table, error }
+    }
+}
+
+/// An open write transaction of one backend.
+#[async_trait]
+pub trait UnitTransaction: Send + Sized {
+    /// Bulk-upserts one group into `physical_name`; returns inserted/updated/unchanged.
+    async fn upsert_group(
+        &mut self,
+        group: &WriteGroup,
+        physical_name: &str,
+        run_id: RunId,
+        now: DateTime<Utc>,
+    ) -> Result<TableCounts, sqlx::Error>;
+
+    /// Writes the unit's rejects, state and checkpoint, and adds `counts` to the run's
+    /// counters.
+    async fn record_unit(
+        &mut self,
+        run_id: RunId,
+        unit: &UnitOfWork,
+        counts: &Counts,
+        now: DateTime<Utc>,
+    ) -> Result<(), BookkeepingError>;
+
+    async fn commit(self) -> Result<(), sqlx::Error>;
+
+    async fn rollback(self) -> Result<(), sqlx::Error>;
+}
+
+/// The one timestamp of a unit: now, at the microsecond precision both backends store.
+pub fn unit_timestamp() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Applies a planned unit inside `tx` (see the module documentation).
+pub async fn apply_planned<T: UnitTransaction>(
+    lookup: &dyn TupleLookup,
+    mut tx: T,
+    groups: Vec<WriteGroup>,
+    run_id: RunId,
+    unit: &UnitOfWork,
+    mode: ApplyMode,
+    now: DateTime<Utc>,
+) -> Result<Counts, StoreError> {
+    let mut counts = Counts::default();
+    for (index, group) in groups.iter().enumerate() {
+        let physical_name = group.table.name;
+        let started = std::time::Instant::now();
+        match tx.upsert_group(group, physical_name, run_id, now).await {
+            Ok(written) => {
+                tracing::debug!(
+                    table = physical_name,
+                    source = group.source.name(),
+                    rows = group.rows.len(),
+                    inserted = written.inserted,
+                    updated = written.updated,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "upserted group"
+                );
+                counts.entry(group.table.name).add(written);
+            }
+            Err(error) => {
+                rollback_quietly(tx).await;
+                return Err(
+                    diagnose_failed_group(lookup, &groups, index, physical_name, &error).await,
+                );
+            }
+        }
+    }
+    for (table, rejected) in rejects_per_table(&unit.rejects) {
+        counts.entry(&table).rejected += rejected;
+    }
+    if let Err(failed) = tx.record_unit(run_id, unit, &counts, now).await {
+        rollback_quietly(tx).await;
+        return Err(bookkeeping_error(run_id, &failed));
+    }
+    let finished = match mode {
+        ApplyMode::Commit => tx.commit().await,
+        ApplyMode::DryRun => tx.rollback().await,
+    };
+    finished.map_err(|e| database_error(None, &e))?;
+    Ok(counts)
+}
+
+async fn rollback_quietly<T: UnitTransaction>(tx: T) {
+    if let Err(e) = tx.rollback().await {
+        // The connection is discarded by the pool; nothing was committed.
+        tracing::warn!(error = %e, "rolling back a failed unit of work failed");
+    }
+}
+
+fn bookkeeping_error(run_id: RunId, failed: &BookkeepingError) -> StoreError {
+    match violation_of(&failed.error) {
+        Some(_) => StoreError::Constraint {
+            table: failed.table.to_string(),
+            key: format!("run_id {run_id}"),
+            message: failed.error.to_string(),
+        },
+        None => database_error(Some(failed.table), &failed.error),
+    }
+}
+
+/// Inserted/updated/unchanged of a group of `rows` of which `inserted` were new and
+/// `updated` changed.
+pub fn group_counts(rows: usize, inserted: u64, updated: u64) -> TableCounts {
+    TableCounts {
+        inserted,
+        updated,
+        unchanged: (rows as u64).saturating_sub(inserted + updated),
+        rejected: 0,
+    }
+}
+
+/// The unit's state entries with later values for a key winning, in first-seen key order.
+pub fn latest_state(state: &[(String, String)]) -> Vec<(&str, &str)> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for (key, value) in state {
+        match out.iter_mut().find(|(k, _)| *k == key.as_str()) {
+            Some(entry) => entry.1 = value.as_str(),
+            None => out.push((key.as_str(), value.as_str())),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_state_values_win() {
+        let state = vec![
+            ("a".to_string(), "1".to_string()),
+            ("b".to_string(), "2".to_string()),
+            ("a".to_string(), "3".to_string()),
+        ];
+        assert_eq!(latest_state(&state), vec![("a", "3"), ("b", "2")]);
+    }
+
+    #[test]
+    fn unchanged_is_what_was_neither_inserted_nor_updated() {
+        let c = group_counts(10, 3, 2);
+        assert_eq!((c.inserted, c.updated, c.unchanged), (3, 2, 5));
+    }
+}

@@ -1,0 +1,150 @@
+//! The storage layer: [`fetchers::store::Store`] implemented for SQLite ([`SqliteStore`]) and
+//! PostgreSQL ([`PgStore`]), chosen by URL with [`connect`], with the embedded migrations run
+//! by [`migrate`].
+//!
+//! Both backends share the write plan ([`plan`]), the upsert SQL generator ([`upsert_sql`]),
+//! the apply flow ([`apply`]) and the constraint diagnosis ([`diagnose`]); only binding and
+//! bookkeeping SQL differ.
+
+pub mod apply;
+pub mod database_url;
+pub mod diagnose;
+pub mod names;
+pub mod options;
+pub mod plan;
+pub mod postgres;
+pub mod read_sql;
+pub mod sqlite;
+pub mod upsert_sql;
+
+pub use database_url::{mask_url, BackendKind};
+pub use options::StoreOptions;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+pub use upsert_sql::{postgres_upsert_sql, sqlite_upsert_sql};
+
+use async_trait::async_trait;
+use fetchers::rows::{Counts, UnitOfWork};
+use fetchers::store::{ApplyMode, RunFinish, RunId, RunRecord, RunTrigger, Store, StoreError};
+use std::collections::HashSet;
+
+/// A store of either backend.
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+/// Connects to `database_url` with default [`StoreOptions`]: `postgres://` and
+/// `postgresql://` URLs open PostgreSQL; `sqlite://path`, `sqlite::memory:` and plain paths
+/// open SQLite (creating the file if missing). Errors never contain the password.
+pub async fn connect(database_url: &str) -> anyhow::Result<AnyStore> {
+    connect_with(database_url, &StoreOptions::default()).await
+}
+
+/// [`connect`] with explicit options.
+pub async fn connect_with(database_url: &str, options: &StoreOptions) -> anyhow::Result<AnyStore> {
+    match BackendKind::of_url(database_url) {
+        BackendKind::Postgres => Ok(AnyStore::Postgres(
+            PgStore::connect(database_url, options).await?,
+        )),
+        BackendKind::Sqlite => Ok(AnyStore::Sqlite(
+            SqliteStore::open(database_url, options).await?,
+        )),
+    }
+}
+
+/// Runs the backend's pending embedded migrations; running it again is a no-op.
+pub async fn migrate(store: &AnyStore) -> anyhow::Result<()> {
+    match store {
+        AnyStore::Sqlite(s) => s.migrate().await,
+        AnyStore::Postgres(s) => s.migrate().await,
+    }
+}
+
+impl AnyStore {
+    pub fn backend(&self) -> BackendKind {
+        match self {
+            AnyStore::Sqlite(_) => BackendKind::Sqlite,
+            AnyStore::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// Runs the pending embedded migrations.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        migrate(self).await
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        match self {
+            AnyStore::Sqlite(s) => s.close().await,
+            AnyStore::Postgres(s) => s.close().await,
+        }
+    }
+
+    fn inner(&self) -> &dyn Store {
+        match self {
+            AnyStore::Sqlite(s) => s,
+            AnyStore::Postgres(s) => s,
+        }
+    }
+}
+
+#[async_trait]
+impl Store for AnyStore {
+    async fn apply(
+        &self,
+        run_id: RunId,
+        unit: &UnitOfWork,
+        mode: ApplyMode,
+    ) -> Result<Counts, StoreError> {
+        self.inner().apply(run_id, unit, mode).await
+    }
+
+    async fn existing_keys(
+        &self,
+        table: &str,
+        column: &str,
+        keys: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
+        self.inner().existing_keys(table, column, keys).await
+    }
+
+    async fn start_run(
+        &self,
+        job: &str,
+        trigger: RunTrigger,
+        params: serde_json::Value,
+    ) -> Result<RunId, StoreError> {
+        self.inner().start_run(job, trigger, params).await
+    }
+
+    async fn finish_run(&self, run_id: RunId, finish: &RunFinish) -> Result<(), StoreError> {
+        self.inner().finish_run(run_id, finish).await
+    }
+
+    async fn run_counts(&self, run_id: RunId) -> Result<Counts, StoreError> {
+        self.inner().run_counts(run_id).await
+    }
+
+    async fn recent_runs(&self, limit: i64) -> Result<Vec<RunRecord>, StoreError> {
+        self.inner().recent_runs(limit).await
+    }
+
+    async fn horses_without_profile(&self, limit: i64) -> Result<Vec<String>, StoreError> {
+        self.inner().horses_without_profile(limit).await
+    }
+
+    async fn unlinked_pedigree_ids(&self, table: &str) -> Result<Vec<String>, StoreError> {
+        self.inner().unlinked_pedigree_ids(table).await
+    }
+
+    async fn get_state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.inner().get_state(key).await
+    }
+
+    async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
+        self.inner().count_rows(table).await
+    }
+}

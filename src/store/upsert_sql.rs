@@ -1,0 +1,305 @@
+//! Bulk-upsert SQL for both dialects, generated from a registry table and a *physical* table
+//! name (the registry name, or its legacy name for the dual-write mode), never from a
+//! hard-coded name.
+//!
+//! The rules every statement encodes:
+//! - an owner overwrites: `col = COALESCE(excluded.col, t.col)`; a filler only fills:
+//!   `col = COALESCE(t.col, excluded.col)`, so a NULL never erases and columns the source does
+//!   not write are not in the statement at all;
+//! - `created_at` is written on insert only; `updated_at` and `last_run_id` on insert and on a
+//!   real change;
+//! - a conflicting row whose values would not change is not written (`DO UPDATE … WHERE`
+//!   some new value is distinct from the stored one).
+
+use crate::store::plan::WriteColumn;
+use fetchers::registry::{Access, ColumnType, Table};
+use fetchers::schema::Dialect;
+
+/// An identifier in double quotes (valid in both dialects).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The `SET` list of `ON CONFLICT … DO UPDATE`.
+fn update_assignments(physical: &str, columns: &[WriteColumn]) -> Vec<String> {
+    let target = quote_ident(physical);
+    let mut sets: Vec<String> = columns
+        .iter()
+        .filter_map(|c| {
+            let col = quote_ident(c.name());
+            match c.access {
+                Access::Overwrite => {
+                    Some(format!("{col} = COALESCE(excluded.{col}, {target}.{col})"))
+                }
+                Access::FillOnly => {
+                    Some(format!("{col} = COALESCE({target}.{col}, excluded.{col})"))
+                }
+                Access::Key | Access::None => None,
+            }
+        })
+        .collect();
+    sets.push("\"updated_at\" = excluded.\"updated_at\"".to_string());
+    sets.push("\"last_run_id\" = excluded.\"last_run_id\"".to_string());
+    sets
+}
+
+/// True when the update would change at least one stored value.
+fn change_predicate(dialect: Dialect, physical: &str, columns: &[WriteColumn]) -> String {
+    let target = quote_ident(physical);
+    let distinct = match dialect {
+        Dialect::Postgres => "IS DISTINCT FROM",
+        Dialect::Sqlite => "IS NOT",
+    };
+    let tests: Vec<String> = columns
+        .iter()
+        .filter_map(|c| {
+            let col = quote_ident(c.name());
+            match c.access {
+                Access::Overwrite => Some(format!(
+                    "(excluded.{col} IS NOT NULL AND excluded.{col} {distinct} {target}.{col})"
+                )),
+                Access::FillOnly => Some(format!(
+                    "({target}.{col} IS NULL AND excluded.{col} IS NOT NULL)"
+                )),
+                Access::Key | Access::None => None,
+            }
+        })
+        .collect();
+    tests.join(" OR ")
+}
+
+/// `ON CONFLICT (key) DO UPDATE SET … WHERE …`, or `DO NOTHING` when the source writes only
+/// the key.
+fn on_conflict(dialect: Dialect, table: &Table, physical: &str, columns: &[WriteColumn]) -> String {
+    let key: Vec<String> = table.key.iter().map(|k| quote_ident(k)).collect();
+    let key = key.join(", ");
+    if columns.iter().all(|c| c.access == Access::Key) {
+        return format!("ON CONFLICT ({key}) DO NOTHING");
+    }
+    format!(
+        "ON CONFLICT ({key}) DO UPDATE SET {} WHERE {}",
+        update_assignments(physical, columns).join(", "),
+        change_predicate(dialect, physical, columns)
+    )
+}
+
+/// The insert column list: the written columns, then the audit columns.
+fn insert_columns(columns: &[WriteColumn]) -> String {
+    let mut names: Vec<String> = columns.iter().map(|c| quote_ident(c.name())).collect();
+    names.extend(
+        ["created_at", "updated_at", "last_run_id"]
+            .iter()
+            .map(|n| quote_ident(n)),
+    );
+    names.join(", ")
+}
+
+/// `LEFT JOIN physical AS e ON e.k = <source>.k …`, to take stored values of NOT NULL
+/// columns a row leaves NULL.
+fn stored_row_join(
+    table: &Table,
+    physical: &str,
+    source_column: impl Fn(&str) -> String,
+) -> String {
+    let on: Vec<String> = table
+        .key
+        .iter()
+        .map(|k| format!("e.{} = {}", quote_ident(k), source_column(k)))
+        .collect();
+    format!(
+        " LEFT JOIN {} AS e ON {}",
+        quote_ident(physical),
+        on.join(" AND ")
+    )
+}
+
+/// Parameters of a SQLite upsert before the rows' values: now, now, run id.
+pub const SQLITE_FIXED_PARAMS: usize = 3;
+
+/// The SQLite bulk upsert of `row_count` rows.
+///
+/// Parameters, all anonymous (`?`) and bound in this order: now (text, for `created_at`), now
+/// again (`updated_at`), the run id, then the rows' values row by row, column by column in
+/// `columns` order ([`SQLITE_FIXED_PARAMS`] + rows × columns in all). Numbered `?NNN`
+/// parameters would be much slower: SQLite looks their names up in a list, once per bound
+/// parameter, which is quadratic in a 32,000-parameter statement. With
+/// `fill_required_from_stored`, a NULL in a NOT
+/// NULL non-key column takes the stored value (see
+/// [`crate::store::plan::WriteGroup::needs_stored_required_values`]).
+pub fn sqlite_upsert_sql(
+    table: &Table,
+    physical_name: &str,
+    columns: &[WriteColumn],
+    row_count: usize,
+    fill_required_from_stored: bool,
+) -> String {
+    let one_row = format!("({})", vec!["?"; columns.len()].join(","));
+    let values = vec![one_row; row_count].join(",");
+    let position = |name: &str| columns.iter().position(|c| c.name() == name);
+    let select: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let v = format!("v.column{}", i + 1);
+            if fill_required_from_stored && c.is_required_non_key() {
+                format!("COALESCE({v}, e.{})", quote_ident(c.name()))
+            } else {
+                v
+            }
+        })
+        .collect();
+    let join = if fill_required_from_stored {
+        stored_row_join(table, physical_name, |k| {
+            format!("v.column{}", position(k).map_or(0, |i| i + 1))
+        })
+    } else {
+        String::new()
+    };
+    // `WHERE true` resolves SQLite's parsing ambiguity between a join's ON and ON CONFLICT.
+    format!(
+        "INSERT INTO {} ({}) SELECT {}, ?, ?, ? FROM (VALUES {values}) AS v{join} WHERE true {}",
+        quote_ident(physical_name),
+        insert_columns(columns),
+        select.join(", "),
+        on_conflict(Dialect::Sqlite, table, physical_name, columns)
+    )
+}
+
+/// The PostgreSQL array type a column's values are bound as.
+pub fn postgres_array_type(ty: ColumnType) -> &'static str {
+    match ty {
+        ColumnType::Text | ColumnType::Json => "text[]",
+        ColumnType::Integer | ColumnType::Serial => "int8[]",
+        ColumnType::Decimal => "float8[]",
+        ColumnType::Boolean => "bool[]",
+        ColumnType::Date => "date[]",
+        ColumnType::Timestamp => "timestamptz[]",
+    }
+}
+
+/// The cast from the bound element type to the column type, where they differ.
+fn postgres_element_cast(ty: ColumnType) -> &'static str {
+    match ty {
+        ColumnType::Decimal => "::numeric",
+        ColumnType::Json => "::jsonb",
+        _ => "",
+    }
+}
+
+/// The PostgreSQL bulk upsert of one chunk, bound as one array per column.
+///
+/// Parameters: `$1` = now (timestamptz), `$2` = run id, then one array per column in
+/// `columns` order from `$3` (types from [`postgres_array_type`]). Returns one row:
+/// `(inserted, updated)` counts.
+pub fn postgres_upsert_sql(
+    table: &Table,
+    physical_name: &str,
+    columns: &[WriteColumn],
+    fill_required_from_stored: bool,
+) -> String {
+    let arrays: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("${}::{}", i + 3, postgres_array_type(c.column.ty)))
+        .collect();
+    let aliases: Vec<String> = columns.iter().map(|c| quote_ident(c.name())).collect();
+    let select: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let col = quote_ident(c.name());
+            let v = format!("i.{col}{}", postgres_element_cast(c.column.ty));
+            if fill_required_from_stored && c.is_required_non_key() {
+                format!("COALESCE({v}, e.{col})")
+            } else {
+                v
+            }
+        })
+        .collect();
+    let join = if fill_required_from_stored {
+        stored_row_join(table, physical_name, |k| format!("i.{}", quote_ident(k)))
+    } else {
+        String::new()
+    };
+    format!(
+        "WITH input AS (SELECT * FROM UNNEST({}) AS i({})), \
+         written AS (INSERT INTO {} ({}) \
+         SELECT {}, $1::timestamptz, $1::timestamptz, $2::int8 FROM input AS i{join} {} \
+         RETURNING (xmax = 0) AS inserted) \
+         SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM written",
+        arrays.join(", "),
+        aliases.join(", "),
+        quote_ident(physical_name),
+        insert_columns(columns),
+        select.join(", "),
+        on_conflict(Dialect::Postgres, table, physical_name, columns)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::plan::write_columns;
+    use fetchers::registry::{table, Source};
+
+    #[test]
+    fn the_physical_name_is_the_only_table_name_in_the_statement() {
+        let horses = table("ra_mst_horses").unwrap();
+        let cols = write_columns(horses, Source::Result);
+        for sql in [
+            sqlite_upsert_sql(horses, "ra_horses", &cols, 2, true),
+            postgres_upsert_sql(horses, "ra_horses", &cols, true),
+        ] {
+            assert!(sql.contains("INSERT INTO \"ra_horses\""), "{sql}");
+            assert!(!sql.contains("ra_mst_horses"), "{sql}");
+        }
+    }
+
+    #[test]
+    fn owners_overwrite_fillers_fill_and_unwritten_columns_are_absent() {
+        let horses = table("ra_mst_horses").unwrap();
+        let sql = sqlite_upsert_sql(
+            horses,
+            "ra_mst_horses",
+            &write_columns(horses, Source::Result),
+            1,
+            false,
+        );
+        // Result owns name_with_suffix and fills name.
+        assert!(sql.contains(
+            "\"name_with_suffix\" = COALESCE(excluded.\"name_with_suffix\", \"ra_mst_horses\".\"name_with_suffix\")"
+        ));
+        assert!(sql.contains("\"name\" = COALESCE(\"ra_mst_horses\".\"name\", excluded.\"name\")"));
+        // Results never write the colour or the profile timestamp.
+        assert!(!sql.contains("\"colour\""));
+        assert!(!sql.contains("profile_fetched_at"));
+        assert!(!sql.contains("\"created_at\" ="));
+    }
+
+    #[test]
+    fn sqlite_parameters_are_anonymous_with_the_audit_values_first() {
+        let regions = table("ra_regions").unwrap();
+        let sql = sqlite_upsert_sql(
+            regions,
+            "ra_regions",
+            &write_columns(regions, Source::Reference),
+            2,
+            false,
+        );
+        assert!(
+            sql.contains("?, ?, ? FROM (VALUES (?,?),(?,?)) AS v"),
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn a_key_only_write_does_nothing_on_conflict() {
+        let regions = table("ra_regions").unwrap();
+        let sql = postgres_upsert_sql(
+            regions,
+            "ra_regions",
+            &write_columns(regions, Source::Odds),
+            false,
+        );
+        assert!(sql.contains("DO NOTHING"), "{sql}");
+    }
+}

@@ -1,0 +1,84 @@
+//! The `paddock` binary as a user runs it: configuration checks, exit statuses, help.
+
+use std::process::Command;
+
+fn paddock() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paddock"));
+    // Isolate from the developer's environment.
+    for var in [
+        "PADDOCK_CONFIG",
+        "PADDOCK_DATABASE_URL",
+        "DATABASE_URL",
+        "PADDOCK_API_BASE_URL",
+        "PADDOCK_API_RATE_LIMIT",
+        "RACING_API_USERNAME",
+        "RACING_API_PASSWORD",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[test]
+fn check_config_with_a_misspelt_key_names_the_key_and_line_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("paddock.toml");
+    std::fs::write(
+        &file,
+        "[api]\nregions = [\"gb\"]\n\n[jobs.races_and_runners]\ncorn = \"0 6 * * *\"\n",
+    )
+    .unwrap();
+    let out = paddock()
+        .current_dir(dir.path())
+        .args(["check-config", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("corn"), "{stderr}");
+    assert!(stderr.contains("line 5"), "{stderr}");
+    assert!(stderr.contains("paddock.toml"), "{stderr}");
+}
+
+#[test]
+fn check_config_on_the_shipped_example_prints_three_fire_times_per_job_and_masks_secrets() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/paddock.toml");
+    let out = paddock()
+        .args(["check-config", "--config", example])
+        .env("RACING_API_USERNAME", "someone")
+        .env("RACING_API_PASSWORD", "s3cret-pass")
+        .env(
+            "DATABASE_URL",
+            "postgres://paddock:db-pass-123@localhost/paddock",
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(stdout.matches("next:").count(), 4 * 3, "{stdout}");
+    assert!(!stdout.contains("s3cret-pass"), "{stdout}");
+    assert!(!stdout.contains("db-pass-123"), "{stdout}");
+    assert!(
+        stdout.contains("postgres://paddock:***@localhost/paddock"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in [
+        vec!["--help"],
+        vec!["migrate", "--help"],
+        vec!["check-config", "--help"],
+        vec!["status", "--help"],
+        vec!["run", "--help"],
+        vec!["import", "--help"],
+        vec!["demo", "--help"],
+        vec!["simulate-api", "--help"],
+    ] {
+        let out = paddock().args(&sub).output().unwrap();
+        assert!(out.status.success(), "{sub:?}");
+        assert!(out.stdout.len() > 100, "{sub:?}");
+    }
+}

@@ -1,0 +1,355 @@
+//! Every migrated database matches the table registry: the same tables, and per table the
+//! same columns (type family, nullability), primary key and foreign keys, on PostgreSQL and
+//! SQLite. Also: migrating again is a no-op, and SQLite connections enforce foreign keys.
+
+mod common;
+
+use fetchers::registry::{ColumnType, Table, TableKind, TABLES};
+use fetchers::schema::Dialect;
+use sqlx::{PgPool, Row as _, SqlitePool};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One column as a database reports it, reduced to what the registry states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ColumnShape {
+    /// The registry type family, or the declared type when it maps to none.
+    ty: Result<ColumnType, String>,
+    nullable: bool,
+}
+
+/// A foreign key as `(columns, referenced table, referenced columns)`.
+type ForeignKeyShape = (Vec<String>, String, Vec<String>);
+
+/// One table as a database reports it.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TableShape {
+    columns: BTreeMap<String, ColumnShape>,
+    primary_key: Vec<String>,
+    foreign_keys: BTreeSet<ForeignKeyShape>,
+}
+
+/// What the registry says a table must look like on `dialect`.
+fn expected_shape(table: &Table, dialect: Dialect) -> TableShape {
+    let columns = table
+        .all_columns()
+        .iter()
+        .map(|c| {
+            let ty = match dialect {
+                Dialect::Postgres => Ok(c.ty),
+                // SQLite declares several families with one type name: compare declared
+                // types, forward-mapped from the registry.
+                Dialect::Sqlite => Err(Dialect::Sqlite.column_type(c.ty).to_string()),
+            };
+            (
+                c.name.to_string(),
+                ColumnShape {
+                    ty,
+                    nullable: c.nullable,
+                },
+            )
+        })
+        .collect();
+    TableShape {
+        columns,
+        primary_key: table.key.iter().map(|k| k.to_string()).collect(),
+        foreign_keys: table
+            .foreign_keys
+            .iter()
+            .map(|f| {
+                (
+                    f.columns.iter().map(|c| c.to_string()).collect(),
+                    f.ref_table.to_string(),
+                    f.ref_columns.iter().map(|c| c.to_string()).collect(),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn registry_tables() -> BTreeSet<String> {
+    TABLES.iter().map(|t| t.name.to_string()).collect()
+}
+
+// ---- PostgreSQL ----
+
+/// `information_schema.columns.data_type` back to the registry's type family.
+fn postgres_type_family(data_type: &str, is_identity: bool) -> Result<ColumnType, String> {
+    match (data_type, is_identity) {
+        ("bigint", true) => Ok(ColumnType::Serial),
+        ("text", _) => Ok(ColumnType::Text),
+        ("bigint", false) => Ok(ColumnType::Integer),
+        ("numeric", _) => Ok(ColumnType::Decimal),
+        ("boolean", _) => Ok(ColumnType::Boolean),
+        ("date", _) => Ok(ColumnType::Date),
+        ("timestamp with time zone", _) => Ok(ColumnType::Timestamp),
+        ("jsonb", _) => Ok(ColumnType::Json),
+        (other, _) => Err(other.to_string()),
+    }
+}
+
+async fn postgres_tables(pool: &PgPool) -> BTreeSet<String> {
+    sqlx::query_scalar::<_, String>(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+         AND table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("list tables")
+    .into_iter()
+    .collect()
+}
+
+async fn postgres_shape(pool: &PgPool, table: &str) -> TableShape {
+    let mut shape = TableShape::default();
+    let columns = sqlx::query(
+        "SELECT column_name::text, data_type::text, is_nullable::text, is_identity::text \
+         FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name = $1",
+    )
+    .bind(table)
+    .fetch_all(pool)
+    .await
+    .expect("columns");
+    for row in columns {
+        let name: String = row.get(0);
+        let data_type: String = row.get(1);
+        let nullable: String = row.get(2);
+        let identity: String = row.get(3);
+        shape.columns.insert(
+            name,
+            ColumnShape {
+                ty: postgres_type_family(&data_type, identity == "YES"),
+                nullable: nullable == "YES",
+            },
+        );
+    }
+    shape.primary_key = sqlx::query_scalar(
+        "SELECT a.attname::text FROM pg_constraint c \
+         CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) \
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum \
+         WHERE c.contype = 'p' AND c.conrelid = $1::regclass ORDER BY k.ord",
+    )
+    .bind(table)
+    .fetch_all(pool)
+    .await
+    .expect("primary key");
+    let foreign_keys = sqlx::query(
+        "SELECT \
+           (SELECT array_agg(a.attname::text ORDER BY k.ord) \
+              FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) \
+              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum), \
+           (SELECT relname::text FROM pg_class WHERE oid = c.confrelid), \
+           (SELECT array_agg(a.attname::text ORDER BY k.ord) \
+              FROM unnest(c.confkey) WITH ORDINALITY AS k(attnum, ord) \
+              JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum) \
+         FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = $1::regclass",
+    )
+    .bind(table)
+    .fetch_all(pool)
+    .await
+    .expect("foreign keys");
+    for row in foreign_keys {
+        shape
+            .foreign_keys
+            .insert((row.get(0), row.get(1), row.get(2)));
+    }
+    shape
+}
+
+// ---- SQLite ----
+
+async fn sqlite_tables(pool: &SqlitePool) -> BTreeSet<String> {
+    sqlx::query_scalar::<_, String>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' \
+         AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("list tables")
+    .into_iter()
+    .collect()
+}
+
+async fn sqlite_shape(pool: &SqlitePool, table: &str) -> TableShape {
+    let mut shape = TableShape::default();
+    // Table names come from sqlite_master and the registry, never from outside.
+    let info = sqlx::query(&format!("PRAGMA table_info(\"{table}\")"))
+        .fetch_all(pool)
+        .await
+        .expect("table_info");
+    let mut key: Vec<(i64, String)> = Vec::new();
+    for row in info {
+        let name: String = row.get("name");
+        let declared: String = row.get("type");
+        let not_null: i64 = row.get("notnull");
+        let pk: i64 = row.get("pk");
+        if pk > 0 {
+            key.push((pk, name.clone()));
+        }
+        // An INTEGER PRIMARY KEY is the rowid, which is never NULL.
+        let rowid_alias = pk > 0 && declared.eq_ignore_ascii_case("INTEGER");
+        shape.columns.insert(
+            name,
+            ColumnShape {
+                ty: Err(declared.to_ascii_uppercase()),
+                nullable: not_null == 0 && !rowid_alias,
+            },
+        );
+    }
+    key.sort();
+    shape.primary_key = key.into_iter().map(|(_, name)| name).collect();
+    let fk_rows = sqlx::query(&format!("PRAGMA foreign_key_list(\"{table}\")"))
+        .fetch_all(pool)
+        .await
+        .expect("foreign_key_list");
+    let mut by_id: BTreeMap<i64, Vec<(i64, String, String, String)>> = BTreeMap::new();
+    for row in fk_rows {
+        by_id.entry(row.get("id")).or_default().push((
+            row.get("seq"),
+            row.get("table"),
+            row.get("from"),
+            row.get("to"),
+        ));
+    }
+    for (_, mut parts) in by_id {
+        parts.sort();
+        let ref_table = parts[0].1.clone();
+        shape.foreign_keys.insert((
+            parts.iter().map(|p| p.2.clone()).collect(),
+            ref_table,
+            parts.iter().map(|p| p.3.clone()).collect(),
+        ));
+    }
+    shape
+}
+
+// ---- the checks ----
+
+fn assert_matches_registry(
+    dialect: Dialect,
+    tables: &BTreeSet<String>,
+    shapes: &BTreeMap<String, TableShape>,
+) {
+    assert_eq!(tables, &registry_tables(), "{dialect:?}: the set of tables");
+    for table in TABLES {
+        let expected = expected_shape(table, dialect);
+        let actual = &shapes[table.name];
+        assert_eq!(
+            actual.columns.keys().collect::<Vec<_>>(),
+            expected.columns.keys().collect::<Vec<_>>(),
+            "{dialect:?} {}: column names",
+            table.name
+        );
+        for (name, want) in &expected.columns {
+            assert_eq!(
+                &actual.columns[name], want,
+                "{dialect:?} {}.{name}: type or nullability",
+                table.name
+            );
+        }
+        assert_eq!(
+            actual.primary_key, expected.primary_key,
+            "{dialect:?} {}: primary key",
+            table.name
+        );
+        assert_eq!(
+            actual.foreign_keys, expected.foreign_keys,
+            "{dialect:?} {}: foreign keys",
+            table.name
+        );
+        if table.kind != TableKind::Operations {
+            for audit in ["created_at", "updated_at", "last_run_id"] {
+                assert!(actual.columns.contains_key(audit), "{}.{audit}", table.name);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_migrated_postgres_database_matches_the_registry() {
+    let (store, _db) = common::postgres_store().await;
+    let pool = store.pool();
+    let tables = postgres_tables(pool).await;
+    let mut shapes = BTreeMap::new();
+    for t in &tables {
+        shapes.insert(t.clone(), postgres_shape(pool, t).await);
+    }
+    assert_matches_registry(Dialect::Postgres, &tables, &shapes);
+}
+
+#[tokio::test]
+async fn a_migrated_sqlite_database_matches_the_registry() {
+    let (store, _dir) = common::sqlite_store().await;
+    let pool = store.pool();
+    let tables = sqlite_tables(pool).await;
+    let mut shapes = BTreeMap::new();
+    for t in &tables {
+        shapes.insert(t.clone(), sqlite_shape(pool, t).await);
+    }
+    assert_matches_registry(Dialect::Sqlite, &tables, &shapes);
+}
+
+#[tokio::test]
+async fn migrating_a_migrated_postgres_database_again_changes_nothing() {
+    let (store, _db) = common::postgres_store().await;
+    let applied = "SELECT COUNT(*) FROM _sqlx_migrations";
+    let before: i64 = sqlx::query_scalar(applied)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let tables_before = postgres_tables(store.pool()).await;
+    store.migrate().await.expect("second migration is a no-op");
+    let after: i64 = sqlx::query_scalar(applied)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+    assert_eq!(
+        before as usize,
+        paddock::store::postgres::MIGRATOR.iter().count()
+    );
+    assert_eq!(postgres_tables(store.pool()).await, tables_before);
+}
+
+#[tokio::test]
+async fn migrating_a_migrated_sqlite_database_again_changes_nothing() {
+    let (store, _dir) = common::sqlite_store().await;
+    let applied = "SELECT COUNT(*) FROM _sqlx_migrations";
+    let before: i64 = sqlx::query_scalar(applied)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    store.migrate().await.expect("second migration is a no-op");
+    let after: i64 = sqlx::query_scalar(applied)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+    assert_eq!(
+        before as usize,
+        paddock::store::sqlite::MIGRATOR.iter().count()
+    );
+}
+
+#[tokio::test]
+async fn every_sqlite_connection_enforces_foreign_keys() {
+    let (store, _dir) = common::sqlite_store().await;
+    // Hold several connections at once so each is a distinct one.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(store.pool().acquire().await.expect("connection"));
+    }
+    for conn in &mut held {
+        let on: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(on, 1);
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(journal, "wal");
+    }
+}
