@@ -82,3 +82,84 @@ fn every_subcommand_has_help() {
         assert!(out.stdout.len() > 100, "{sub:?}");
     }
 }
+
+/// Runs the binary against an in-process simulator (a fresh SQLite file in `dir`).
+fn run_against_simulator(
+    base_url: &str,
+    dir: &std::path::Path,
+    password: &str,
+    args: &[&str],
+) -> std::process::Output {
+    paddock()
+        .current_dir(dir)
+        .env("PADDOCK_API_BASE_URL", base_url)
+        .env("PADDOCK_API_RATE_LIMIT", "50")
+        .env("RACING_API_USERNAME", "cli-user")
+        .env("RACING_API_PASSWORD", password)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn paddock_run_fetches_a_day_end_to_end_and_status_shows_the_run() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime
+        .block_on(paddock::simulator::SimServer::start(
+            paddock::simulator::SimConfig::new(3, "cli-user", "cli-pass"),
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(2)).to_string();
+    let out = run_against_simulator(
+        &server.base_url,
+        dir.path(),
+        "cli-pass",
+        &["run", "races-and-runners", "--date", &yesterday],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("ra_runners"), "{stdout}");
+    assert!(stdout.contains("/racecards/pro"), "{stdout}");
+    assert!(dir.path().join("paddock.db").exists());
+
+    let status = run_against_simulator(&server.base_url, dir.path(), "cli-pass", &["status"]);
+    let listing = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        listing.contains("races_and_runners") && listing.contains("succeeded"),
+        "{listing}"
+    );
+}
+
+#[test]
+fn paddock_run_with_wrong_credentials_fails_naming_the_variables_without_the_password() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime
+        .block_on(paddock::simulator::SimServer::start(
+            paddock::simulator::SimConfig::new(3, "cli-user", "cli-pass"),
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_against_simulator(
+        &server.base_url,
+        dir.path(),
+        "not-the-password",
+        &["run", "master-reference"],
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("RACING_API_USERNAME") && all.contains("RACING_API_PASSWORD"),
+        "{all}"
+    );
+    assert!(!all.contains("not-the-password"), "{all}");
+}

@@ -555,3 +555,77 @@ backend_test!(
         );
     }
 );
+
+/// Serves results whose envelope claims more races than it ever delivers.
+struct ShortResults {
+    data: SimData,
+}
+
+#[async_trait]
+impl ApiSource for ShortResults {
+    async fn fetch(&self, request: &ApiRequest) -> Result<RawResponse, ApiError> {
+        let ApiRequest::Results {
+            start_date,
+            end_date,
+            regions,
+            limit,
+            skip,
+        } = request
+        else {
+            panic!("only results are requested here");
+        };
+        let mut body = self.data.results_body(
+            *start_date,
+            *end_date,
+            regions,
+            *limit as usize,
+            *skip as usize,
+        );
+        let total = body["total"].as_u64().unwrap();
+        body["total"] = (total + 10).into();
+        if *skip as u64 >= total {
+            body["results"] = serde_json::json!([]);
+        }
+        Ok(RawResponse {
+            endpoint: request.endpoint(),
+            path_and_query: request.path_and_query(),
+            status: 200,
+            fetched_at: chrono::Utc::now(),
+            body: body.to_string(),
+        })
+    }
+}
+
+backend_test!(
+    results_paging_that_ends_short_of_total_fails_the_run_and_keeps_what_arrived,
+    |db| async move {
+        let day = sim_today() - days(4);
+        let data = SimData::new(11, sim_today());
+        let delivered = data.races_on(day).iter().filter(|r| r.has_result).count();
+        let api = ShortResults { data };
+        let request = JobRequest::RacesAndRunners(RacesAndRunnersPlan {
+            racecard_dates: vec![],
+            results: Some((day, day)),
+        });
+        let result = run(&db, &api, request).await;
+        assert_eq!(result.status, RunStatus::Failed);
+        assert_eq!(result.exit_code(), app::EXIT_FAILED);
+        let error = result.error.unwrap();
+        assert!(
+            error.contains(&format!("{delivered} of {}", delivered + 10)),
+            "{error}"
+        );
+        // The pages that did arrive were stored, one transaction each.
+        assert_eq!(
+            db.count_rows("ra_mst_races").await.unwrap(),
+            delivered as i64
+        );
+        let status = db
+            .scalar_text(&format!(
+                "SELECT status FROM paddock_runs WHERE run_id = {}",
+                result.run_id
+            ))
+            .await;
+        assert_eq!(status.as_deref(), Some("failed"));
+    }
+);
