@@ -11,6 +11,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use toml::Spanned;
 
 /// The default SQLite database, in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://paddock.db";
@@ -126,8 +127,8 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct FileApi {
     base_url: Option<String>,
-    regions: Option<Vec<String>>,
-    rate_limit_per_second: Option<f64>,
+    regions: Option<Spanned<Vec<String>>>,
+    rate_limit_per_second: Option<Spanned<f64>>,
     timeout_secs: Option<u64>,
     max_attempts: Option<u32>,
 }
@@ -141,7 +142,7 @@ struct FileDatabase {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSchedule {
-    time_zone: Option<String>,
+    time_zone: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,8 +158,8 @@ struct FileJobs {
 #[serde(deny_unknown_fields)]
 struct FileJob {
     enabled: Option<bool>,
-    cron: Option<String>,
-    racecard_days_ahead: Option<u32>,
+    cron: Option<Spanned<String>>,
+    racecard_days_ahead: Option<Spanned<u32>>,
     result_days_back: Option<u32>,
     profile_budget: Option<u32>,
     include_pedigree_horses: Option<bool>,
@@ -314,51 +315,71 @@ impl Config {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("cannot read config file {}", p.display()))?;
-                parse_file(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?
+                let file = parse_file(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+                (file, text)
             }
-            None => FileConfig::default(),
+            None => (FileConfig::default(), String::new()),
         };
-        Self::merge(path, file, overrides, env)
+        let (file, text) = file;
+        Self::merge(path, file, &text, overrides, env)
     }
 
     /// Parses configuration text (for tests), with the same rules as [`Config::load`].
     pub fn from_toml(text: &str, env: &dyn Env) -> Result<Config> {
         let file = parse_file(text)?;
-        Self::merge(None, file, &Overrides::default(), env)
+        Self::merge(None, file, text, &Overrides::default(), env)
     }
 
     fn merge(
         path: Option<PathBuf>,
         file: FileConfig,
+        text: &str,
         overrides: &Overrides,
         env: &dyn Env,
     ) -> Result<Config> {
-        let where_ = path
+        let file_name = path
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "configuration".into());
-
+        // "FILE, line N" for a value read from the file.
+        let at = |span: std::ops::Range<usize>| {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("{file_name}, line {line}")
+        };
+        let where_ = file_name.clone();
         let rate_limit = match env.var("PADDOCK_API_RATE_LIMIT") {
             Some(v) => v.parse::<f64>().map_err(|_| {
                 anyhow!("PADDOCK_API_RATE_LIMIT: {v:?} is not a number of requests per second")
             })?,
-            None => file.api.rate_limit_per_second.unwrap_or(2.0),
+            None => match &file.api.rate_limit_per_second {
+                Some(v) if !(*v.get_ref() > 0.0 && *v.get_ref() <= 100.0) => bail!(
+                    "{}: api.rate_limit_per_second must be between 0 and 100, got {}",
+                    at(v.span()),
+                    v.get_ref()
+                ),
+                Some(v) => *v.get_ref(),
+                None => 2.0,
+            },
         };
         if !(rate_limit > 0.0 && rate_limit <= 100.0) {
             bail!(
                 "{where_}: api.rate_limit_per_second must be between 0 and 100, got {rate_limit}"
             );
         }
+        if let Some(r) = file.api.regions.as_ref().filter(|r| r.get_ref().is_empty()) {
+            bail!(
+                "{}: api.regions must name at least one region (e.g. [\"gb\", \"ire\"])",
+                at(r.span())
+            );
+        }
         let regions: Vec<String> = file
             .api
             .regions
+            .map(Spanned::into_inner)
             .unwrap_or_else(|| vec!["gb".into(), "ire".into()])
             .into_iter()
             .map(|r| r.to_ascii_lowercase())
             .collect();
-        if regions.is_empty() {
-            bail!("{where_}: api.regions must name at least one region (e.g. [\"gb\", \"ire\"])");
-        }
         let api = ApiSettings {
             base_url: env
                 .var("PADDOCK_API_BASE_URL")
@@ -382,13 +403,16 @@ impl Config {
             .or(file.database.url)
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
 
-        let tz_name = file
-            .schedule
-            .time_zone
-            .unwrap_or_else(|| "Europe/London".into());
-        let time_zone: Tz = tz_name.parse().map_err(|_| {
-            anyhow!("{where_}: schedule.time_zone {tz_name:?} is not an IANA time zone (e.g. \"Europe/London\")")
-        })?;
+        let time_zone: Tz = match &file.schedule.time_zone {
+            Some(name) => name.get_ref().parse().map_err(|_| {
+                anyhow!(
+                    "{}: schedule.time_zone {:?} is not an IANA time zone (e.g. \"Europe/London\")",
+                    at(name.span()),
+                    name.get_ref()
+                )
+            })?,
+            None => chrono_tz::Europe::London,
+        };
 
         let mut jobs = BTreeMap::new();
         let file_jobs = [
@@ -405,18 +429,24 @@ impl Config {
         ];
         for (kind, job) in file_jobs {
             let job = job.unwrap_or_default();
-            let cron = job.cron.unwrap_or_else(|| kind.default_cron().to_string());
+            let (cron, cron_at) = match &job.cron {
+                Some(c) => (c.get_ref().clone(), at(c.span())),
+                None => (kind.default_cron().to_string(), where_.clone()),
+            };
             let schedule = croner::Cron::new(&cron)
                 .with_seconds_optional()
                 .parse()
-                .map_err(|e| anyhow!("{where_}: jobs.{}.cron {cron:?}: {e}", kind.name()))?;
-            let racecard_days_ahead = job.racecard_days_ahead.unwrap_or(7);
-            if racecard_days_ahead > 7 {
-                bail!(
-                    "{where_}: jobs.{}.racecard_days_ahead is {racecard_days_ahead}, but the API serves racecards at most 7 days ahead",
-                    kind.name()
-                );
-            }
+                .map_err(|e| anyhow!("{cron_at}: jobs.{}.cron {cron:?}: {e}", kind.name()))?;
+            let racecard_days_ahead = match &job.racecard_days_ahead {
+                Some(d) if *d.get_ref() > 7 => bail!(
+                    "{}: jobs.{}.racecard_days_ahead is {}, but the API serves racecards at most 7 days ahead",
+                    at(d.span()),
+                    kind.name(),
+                    d.get_ref()
+                ),
+                Some(d) => *d.get_ref(),
+                None => 7,
+            };
             let default_budget = match kind {
                 JobKind::MasterEntitiesWeekly => 5000,
                 _ => 500,
@@ -587,6 +617,7 @@ mod tests {
         let c = Config::merge(
             None,
             parse_file(text).unwrap(),
+            text,
             &Overrides {
                 config_path: None,
                 database_url: Some("sqlite://flag.db".into()),
@@ -621,6 +652,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("schedule.time_zone"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
         let err = Config::from_toml(
             "[jobs.races_and_runners]\ncron = \"61 * * * *\"\n",
             &env(&[]),
@@ -628,6 +660,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("jobs.races_and_runners.cron"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
     }
 
     #[test]
