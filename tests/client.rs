@@ -634,7 +634,9 @@ async fn a_refused_connection_is_retried_then_gives_up() {
 // the arrival times.
 #[tokio::test]
 async fn over_200_requests_the_rate_never_exceeds_the_limit() {
-    const RATE: f64 = 50.0;
+    // 20/s: slow enough that half a period (25 ms) of scheduling slack per gap still tells a
+    // burst (gaps near zero) from noise on a loaded 2-core CI machine.
+    const RATE: f64 = 20.0;
     let server = TestServer::start(|_| Reply::ok()).await;
     let client =
         RacingApiClient::new(client_config(server.base_url()), SharedLimiter::new(RATE)).unwrap();
@@ -662,7 +664,7 @@ async fn over_200_requests_the_rate_never_exceeds_the_limit() {
     let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
     let smallest = *gaps.iter().min().unwrap();
     assert!(
-        smallest + SCHEDULING_SLACK >= period,
+        smallest + period / 2 >= period,
         "two requests arrived {smallest:?} apart; the limit allows one per {period:?}"
     );
     // Over the whole run (one measurement's slack spread over 199 gaps): at the limit, not above.
