@@ -629,3 +629,56 @@ backend_test!(
         assert_eq!(status.as_deref(), Some("failed"));
     }
 );
+
+/// The simulator, except that one horse has no profile (404).
+struct OneProfileMissing {
+    inner: RacingApiClient,
+    missing: String,
+}
+
+#[async_trait]
+impl ApiSource for OneProfileMissing {
+    async fn fetch(&self, request: &ApiRequest) -> Result<RawResponse, ApiError> {
+        match request {
+            ApiRequest::HorsePro { horse_id } if *horse_id == self.missing => {
+                Err(ApiError::NotFound {
+                    path: request.path_and_query(),
+                })
+            }
+            _ => self.inner.fetch(request).await,
+        }
+    }
+}
+
+backend_test!(
+    a_horse_without_a_profile_is_recorded_as_missing_and_not_asked_for_again,
+    |db| async move {
+        let server = simulator().await;
+        let day = NaiveDate::from_ymd_opt(2022, 11, 6).unwrap();
+        let missing = server.data().races_on(day)[0].runners[0].horse_id.clone();
+        let api = OneProfileMissing {
+            inner: client_for(&server),
+            missing: missing.clone(),
+        };
+        run(&db, &api, plan(day, day)).await;
+
+        let first = run(&db, &api, JobRequest::MasterEntities { weekly: false }).await;
+        assert_eq!(
+            first.status,
+            RunStatus::Partial,
+            "a 404 is reported, not hidden"
+        );
+        assert_eq!(first.report.missing.len(), 1);
+        assert!(first.error.unwrap().contains(&missing));
+        let asked = first.report.requests["/horses/{id}/pro"];
+
+        let second = run(&db, &api, JobRequest::MasterEntities { weekly: false }).await;
+        assert_eq!(second.status, RunStatus::Succeeded, "{:?}", second.error);
+        assert_eq!(
+            second.report.total_requests(),
+            0,
+            "asked again for a missing profile"
+        );
+        assert!(asked > 1);
+    }
+);

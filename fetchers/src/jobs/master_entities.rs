@@ -39,7 +39,16 @@ pub async fn master_entities(
     options: MasterEntitiesOptions,
 ) -> Result<(), JobError> {
     let mut budget = options.profile_budget as usize;
-    let horses = ctx.store.horses_without_profile(budget as i64).await?;
+    // Ask for more candidates than the budget: horses the API has no profile for are skipped.
+    let candidates = ctx
+        .store
+        .horses_without_profile((budget as i64).saturating_mul(4))
+        .await?;
+    let horses: Vec<String> = without_known_missing(ctx, candidates)
+        .await?
+        .into_iter()
+        .take(budget)
+        .collect();
     budget -= fetch_profiles(ctx, &horses).await?;
 
     if options.include_pedigree_horses && budget > 0 {
@@ -57,9 +66,10 @@ pub async fn master_entities(
             .store
             .existing_keys("ra_mst_horses", "id", &wanted)
             .await?;
-        let unknown: Vec<String> = wanted
+        let unknown: Vec<String> = wanted.into_iter().filter(|h| !known.contains(h)).collect();
+        let unknown: Vec<String> = without_known_missing(ctx, unknown)
+            .await?
             .into_iter()
-            .filter(|h| !known.contains(h))
             .take(budget)
             .collect();
         fetch_profiles(ctx, &unknown).await?;
@@ -71,8 +81,30 @@ pub async fn master_entities(
     Ok(())
 }
 
-/// Fetches and stores one profile per horse (one unit each); a 404 is recorded as missing.
-/// Returns the number of requests made.
+/// The `paddock_state` key that remembers a horse the API answered 404 for, so the daily quota
+/// is not spent on it again. Deleting the row makes Paddock ask again.
+pub fn missing_profile_key(horse_id: &str) -> String {
+    format!("horse_profile_404:{horse_id}")
+}
+
+/// `horse_ids` less those already known to have no profile (one set lookup).
+async fn without_known_missing(
+    ctx: &JobContext<'_>,
+    horse_ids: Vec<String>,
+) -> Result<Vec<String>, JobError> {
+    let keys: Vec<String> = horse_ids.iter().map(|h| missing_profile_key(h)).collect();
+    let missing = ctx
+        .store
+        .existing_keys("paddock_state", "key", &keys)
+        .await?;
+    Ok(horse_ids
+        .into_iter()
+        .filter(|h| !missing.contains(&missing_profile_key(h)))
+        .collect())
+}
+
+/// Fetches and stores one profile per horse (one unit each). A 404 is recorded as missing in
+/// the run and remembered in `paddock_state`. Returns the number of requests made.
 async fn fetch_profiles(ctx: &mut JobContext<'_>, horse_ids: &[String]) -> Result<usize, JobError> {
     for id in horse_ids {
         let request = ApiRequest::HorsePro {
@@ -92,7 +124,14 @@ async fn fetch_profiles(ctx: &mut JobContext<'_>, horse_ids: &[String]) -> Resul
                 );
                 ctx.apply(&unit).await?;
             }
-            Err(ApiError::NotFound { path }) => ctx.report.missing.push(path),
+            Err(ApiError::NotFound { path }) => {
+                ctx.report.missing.push(path);
+                let unit = UnitOfWork {
+                    state: vec![(missing_profile_key(id), chrono::Utc::now().to_rfc3339())],
+                    ..Default::default()
+                };
+                ctx.apply(&unit).await?;
+            }
             Err(e) => return Err(e.into()),
         }
     }
