@@ -125,27 +125,7 @@ pub async fn run_job(
         JobRequest::RacesAndRunners(plan) => jobs::races_and_runners(&mut ctx, plan).await,
     };
     let report = ctx.report;
-    let (status, error) = match &outcome {
-        Err(e) => (RunStatus::Failed, Some(e.to_string())),
-        Ok(()) if report.counts.rejected() > 0 || !report.missing.is_empty() => {
-            let mut parts = Vec::new();
-            if report.counts.rejected() > 0 {
-                parts.push(format!(
-                    "{} records rejected (see paddock_rejects)",
-                    report.counts.rejected()
-                ));
-            }
-            if !report.missing.is_empty() {
-                parts.push(format!(
-                    "{} resources not found: {}",
-                    report.missing.len(),
-                    report.missing.join(", ")
-                ));
-            }
-            (RunStatus::Partial, Some(parts.join("; ")))
-        }
-        Ok(()) => (RunStatus::Succeeded, None),
-    };
+    let (status, error) = judge(outcome.map_err(|e| e.to_string()), &report);
     store
         .finish_run(
             run_id,
@@ -173,6 +153,33 @@ pub async fn run_job(
         elapsed: started.elapsed(),
         ledger_counts,
     })
+}
+
+/// A run's status and error text from how it ended and what it saw: failed if it stopped on an
+/// error; partial if records were rejected or resources missing; succeeded otherwise.
+pub fn judge(outcome: Result<(), String>, report: &JobReport) -> (RunStatus, Option<String>) {
+    if let Err(e) = outcome {
+        return (RunStatus::Failed, Some(e));
+    }
+    let mut problems = Vec::new();
+    if report.counts.rejected() > 0 {
+        problems.push(format!(
+            "{} records rejected (see paddock_rejects)",
+            report.counts.rejected()
+        ));
+    }
+    if !report.missing.is_empty() {
+        problems.push(format!(
+            "{} resources not found: {}",
+            report.missing.len(),
+            report.missing.join(", ")
+        ));
+    }
+    if problems.is_empty() {
+        (RunStatus::Succeeded, None)
+    } else {
+        (RunStatus::Partial, Some(problems.join("; ")))
+    }
 }
 
 /// The summary table printed after a run.

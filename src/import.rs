@@ -5,7 +5,7 @@ use crate::app::RunResult;
 use anyhow::Context;
 use fetchers::api::{ApiError, ApiRequest, ApiSource, Endpoint, RawResponse};
 use fetchers::jobs::{import_document, JobContext, JobError};
-use fetchers::store::{ApplyMode, RunFinish, RunStatus, RunTrigger, Store};
+use fetchers::store::{ApplyMode, RunFinish, RunTrigger, Store};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -73,19 +73,7 @@ pub async fn import_path(
         }
     }
     let report = ctx.report;
-    let status = match (&failure, report.counts.rejected()) {
-        (Some(_), _) => RunStatus::Failed,
-        (None, 0) => RunStatus::Succeeded,
-        (None, _) => RunStatus::Partial,
-    };
-    let error = failure.or_else(|| {
-        (status == RunStatus::Partial).then(|| {
-            format!(
-                "{} records rejected (see paddock_rejects)",
-                report.counts.rejected()
-            )
-        })
-    });
+    let (status, error) = crate::app::judge(failure.map_or(Ok(()), Err), &report);
     store
         .finish_run(
             run_id,

@@ -682,3 +682,35 @@ backend_test!(
         assert!(asked > 1);
     }
 );
+
+backend_test!(
+    importing_a_captured_error_response_reports_it_and_keeps_the_good_pages,
+    |db| async move {
+        let day = sim_today() - days(3);
+        let data = SimData::new(11, sim_today());
+        let dir = tempfile::tempdir().unwrap();
+        let page = data.racecards_body(day, &["gb".into(), "ire".into()], 500, 0);
+        let capture = serde_json::json!({
+            "request": {"method": "GET", "path": "/v1/racecards/pro", "query": {"date": day.to_string()}},
+            "status": 200,
+            "body": page,
+        });
+        std::fs::write(dir.path().join("1-cards.json"), capture.to_string()).unwrap();
+        let not_found = serde_json::json!({
+            "request": {"method": "GET", "path": "/v1/horses/hrs_1/pro", "query": {}},
+            "status": 404,
+            "body": {"detail": "Not Found"},
+        });
+        std::fs::write(dir.path().join("2-missing.json"), not_found.to_string()).unwrap();
+
+        let result = paddock::import::import_path(&db.store, dir.path(), None)
+            .await
+            .unwrap();
+        assert_eq!(result.status, RunStatus::Partial, "{:?}", result.error);
+        assert!(result.error.unwrap().contains("captured HTTP status 404"));
+        assert_eq!(
+            db.count_rows("ra_mst_races").await.unwrap(),
+            data.races_on(day).len() as i64
+        );
+    }
+);

@@ -19,9 +19,19 @@ pub async fn import_document(
     };
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| payload_error(format!("not JSON: {e}")))?;
-    // A capture wraps the body: {request, status, body}.
+    // A capture wraps the body: {request, status, body}. A captured error response carries
+    // no data: it is reported as missing, not parsed.
     let body = match (&value, value.get("body"), value.get("status")) {
-        (serde_json::Value::Object(_), Some(body), Some(_)) => body.clone(),
+        (serde_json::Value::Object(_), Some(body), Some(status)) => {
+            let status = status.as_u64().unwrap_or(0);
+            if !(200..300).contains(&status) {
+                ctx.report
+                    .missing
+                    .push(format!("{name} (captured HTTP status {status})"));
+                return Ok(());
+            }
+            body.clone()
+        }
         _ => value,
     };
     let endpoint = endpoint
