@@ -344,10 +344,11 @@ async fn retry_after_two_seconds_pauses_every_request_of_the_process() {
             later.path_and_query
         );
     }
-    // The two waiting requests are released one slot apart, not together.
+    // The two waiting requests are released one slot (50 ms) apart, not together; half a slot
+    // of slack absorbs scheduling noise on a loaded machine.
     let gap = arrivals[2].at.duration_since(arrivals[1].at);
     assert!(
-        gap + SCHEDULING_SLACK >= Duration::from_millis(50),
+        gap + Duration::from_millis(25) >= Duration::from_millis(50),
         "released together: {gap:?}"
     );
 }
