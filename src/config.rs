@@ -121,6 +121,14 @@ struct FileConfig {
     jobs: FileJobs,
     #[serde(default)]
     bookmakers: FileBookmakers,
+    #[serde(default)]
+    simulator: FileSimulator,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSimulator {
+    faults: Option<crate::simulator::Faults>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -261,6 +269,8 @@ pub struct Config {
     pub time_zone: Tz,
     pub jobs: BTreeMap<JobKind, JobSettings>,
     pub bookmakers: Vec<String>,
+    /// Fault injection for `paddock simulate-api` (`[simulator.faults]`; `--faults` overrides).
+    pub simulator_faults: crate::simulator::Faults,
 }
 
 /// Command-line values that override everything else.
@@ -475,6 +485,7 @@ impl Config {
             time_zone,
             jobs,
             bookmakers: file.bookmakers.names.unwrap_or_else(default_bookmakers),
+            simulator_faults: file.simulator.faults.unwrap_or_default(),
         })
     }
 
@@ -585,6 +596,21 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn simulator_faults_come_from_their_section_and_unknown_faults_are_errors() {
+        let c = Config::from_toml(
+            "[simulator.faults]\nlatency_ms = 25\nrate_limit_every = 10\n",
+            &env(&[]),
+        )
+        .unwrap();
+        assert_eq!(c.simulator_faults.latency_ms, 25);
+        assert_eq!(c.simulator_faults.rate_limit_every, Some(10));
+        let err = Config::from_toml("[simulator.faults]\nlatncy_ms = 25\n", &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("latncy_ms") && err.contains("line 2"), "{err}");
     }
 
     #[test]

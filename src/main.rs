@@ -92,7 +92,8 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Fault injection, e.g. "latency_ms=50,rate_limit_every=10,retry_after_secs=2,
-        /// server_error_rate=0.1,hang_every=20,truncate_every=7,malformed_values,extra_fields".
+        /// server_error_rate=0.1,hang_every=20,truncate_every=7,malformed_values,extra_fields"
+        /// (default: the config file's [simulator.faults] section, else none).
         #[arg(long)]
         faults: Option<String>,
         /// Accepted user name (default: $RACING_API_USERNAME).
@@ -276,9 +277,10 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             password,
         } => {
             let mut sim = paddock::simulator::SimConfig::new(seed, &username, &password);
-            if let Some(spec) = faults {
-                sim.faults = paddock::simulator::Faults::parse_flags(&spec)?;
-            }
+            sim.faults = match faults {
+                Some(spec) => paddock::simulator::Faults::parse_flags(&spec)?,
+                None => config.simulator_faults.clone(),
+            };
             let server = paddock::simulator::SimServer::start_on(sim, listen).await?;
             println!(
                 "simulating The Racing API at {} (Ctrl-C to stop)",
