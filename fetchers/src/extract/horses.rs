@@ -2,7 +2,7 @@
 //! source of everything for horses seen only in results), its pedigree and the sire/dam/damsire
 //! stubs, all with [`Source::HorseProfile`].
 
-use super::{id, pedigree_stub, raw, record_reject, reject, text, Problems, PEDIGREE};
+use super::{each_record, id, pedigree_stub, raw, reject, text, Problems, PEDIGREE};
 use crate::api::models::{HorseProfile, Page};
 use crate::api::parse;
 use crate::registry::Source;
@@ -17,16 +17,9 @@ pub fn extract_horse_profile(
     fetched_at: DateTime<Utc>,
     endpoint_path: &str,
 ) -> UnitOfWork {
-    let mut unit = UnitOfWork::default();
-    for record in &page.records {
-        match record {
-            Ok(p) => unit.extend(extract_horse(p, fetched_at, endpoint_path)),
-            Err(e) => unit
-                .rejects
-                .push(record_reject(e, endpoint_path, "ra_mst_horses")),
-        }
-    }
-    unit
+    each_record(page, endpoint_path, "ra_mst_horses", |p| {
+        extract_horse(p, fetched_at, endpoint_path)
+    })
 }
 
 /// One horse profile; `fetched_at` becomes `profile_fetched_at`.

@@ -28,10 +28,10 @@ pub use racecards::{extract_racecard, extract_racecards};
 pub use reference::{bookmaker_id, extract_bookmakers, extract_courses, extract_regions};
 pub use results::{extract_result, extract_results};
 
-use crate::api::models::RecordError;
+use crate::api::models::{Page, RecordError};
 use crate::api::parse::{self, ValueError};
 use crate::registry::Source;
-use crate::rows::{Reject, Row};
+use crate::rows::{Reject, Row, UnitOfWork};
 
 /// The text of an optional payload field (`""` when absent), for the parsers.
 fn raw(v: &Option<String>) -> &str {
@@ -79,6 +79,24 @@ impl Problems {
 }
 
 /// A reject for a record the models could not read.
+/// Every record of a page: `extract_one` for each record that parsed, a reject (meant for
+/// `table`) for each that did not. The one loop behind every page extractor.
+fn each_record<T>(
+    page: &Page<T>,
+    endpoint_path: &str,
+    table: &'static str,
+    extract_one: impl Fn(&T) -> UnitOfWork,
+) -> UnitOfWork {
+    let mut unit = UnitOfWork::default();
+    for record in &page.records {
+        match record {
+            Ok(r) => unit.extend(extract_one(r)),
+            Err(e) => unit.rejects.push(record_reject(e, endpoint_path, table)),
+        }
+    }
+    unit
+}
+
 fn record_reject(err: &RecordError, endpoint: &str, table: &'static str) -> Reject {
     Reject {
         endpoint: endpoint.to_string(),

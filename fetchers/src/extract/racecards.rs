@@ -3,7 +3,8 @@
 //! with [`Source::Odds`].
 
 use super::{
-    id, pedigree_stub, person, raw, record_reject, reject, runner_key, text, Problems, PEDIGREE,
+    each_record, id, pedigree_stub, person, raw, record_reject, reject, runner_key, text, Problems,
+    PEDIGREE,
 };
 use crate::api::models::{OddsItem, Page, Parsed, RacecardRace, RacecardRunner};
 use crate::api::parse::{self, Currency};
@@ -14,16 +15,9 @@ const SRC: Source = Source::Racecard;
 
 /// Every race of a racecards page (or of a single racecard parsed as a one-record page).
 pub fn extract_racecards(page: &Page<RacecardRace>, endpoint_path: &str) -> UnitOfWork {
-    let mut unit = UnitOfWork::default();
-    for record in &page.records {
-        match record {
-            Ok(race) => unit.extend(extract_racecard(race, endpoint_path)),
-            Err(e) => unit
-                .rejects
-                .push(record_reject(e, endpoint_path, "ra_mst_races")),
-        }
-    }
-    unit
+    each_record(page, endpoint_path, "ra_mst_races", |race| {
+        extract_racecard(race, endpoint_path)
+    })
 }
 
 /// One racecard race: its region, course and race rows, then each runner with its entities

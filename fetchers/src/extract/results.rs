@@ -1,7 +1,9 @@
 //! Results (`/results`, `/results/{race_id}`): races with their outcome, runners with their
 //! finishing position, and everything they reference, all with [`Source::Result`].
 
-use super::{id, pedigree_stub, person, raw, record_reject, reject, runner_key, text, Problems};
+use super::{
+    each_record, id, pedigree_stub, person, raw, record_reject, reject, runner_key, text, Problems,
+};
 use crate::api::models::{Page, ResultRace, ResultRunner};
 use crate::api::parse::{self, Currency};
 use crate::registry::Source;
@@ -11,16 +13,9 @@ const SRC: Source = Source::Result;
 
 /// Every race of a results page (or of a single result parsed as a one-record page).
 pub fn extract_results(page: &Page<ResultRace>, endpoint_path: &str) -> UnitOfWork {
-    let mut unit = UnitOfWork::default();
-    for record in &page.records {
-        match record {
-            Ok(race) => unit.extend(extract_result(race, endpoint_path)),
-            Err(e) => unit
-                .rejects
-                .push(record_reject(e, endpoint_path, "ra_mst_races")),
-        }
-    }
-    unit
+    each_record(page, endpoint_path, "ra_mst_races", |race| {
+        extract_result(race, endpoint_path)
+    })
 }
 
 /// One result: region, course and race rows (marked `has_result`), then each runner.
