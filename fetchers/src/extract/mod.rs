@@ -79,6 +79,26 @@ impl Problems {
 }
 
 /// A reject for a record the models could not read.
+/// The region (when known) and course a race is run at, as rows from `source`: stubs that
+/// make the race's foreign keys resolve in the same unit.
+fn course_and_region(
+    unit: &mut UnitOfWork,
+    source: Source,
+    course_id: &str,
+    course_name: Option<String>,
+    region: &Option<String>,
+) {
+    if let Some(code) = region {
+        unit.push(Row::new("ra_regions", source).set("code", code.as_str()));
+    }
+    unit.push(
+        Row::new("ra_mst_courses", source)
+            .set("id", course_id)
+            .set("name", course_name)
+            .set("region_code", region.clone()),
+    );
+}
+
 /// Every record of a page: `extract_one` for each record that parsed, a reject (meant for
 /// `table`) for each that did not. The one loop behind every page extractor.
 fn each_record<T>(

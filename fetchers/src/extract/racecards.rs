@@ -3,8 +3,8 @@
 //! with [`Source::Odds`].
 
 use super::{
-    each_record, id, pedigree_stub, person, raw, record_reject, reject, runner_key, text, Problems,
-    PEDIGREE,
+    course_and_region, each_record, id, pedigree_stub, person, raw, record_reject, reject,
+    runner_key, text, Problems, PEDIGREE,
 };
 use crate::api::models::{OddsItem, Page, Parsed, RacecardRace, RacecardRunner};
 use crate::api::parse::{self, Currency};
@@ -60,16 +60,8 @@ pub fn extract_racecard(race: &RacecardRace, endpoint_path: &str) -> UnitOfWork 
     // The distance text is stored as is; its yards are a bonus.
     let yards = parse::distance_yards(raw(&race.distance)).ok().flatten();
 
-    if let Some(code) = &region {
-        unit.push(Row::new("ra_regions", SRC).set("code", code.as_str()));
-    }
     let course_id = course_id.unwrap_or_default();
-    unit.push(
-        Row::new("ra_mst_courses", SRC)
-            .set("id", course_id.as_str())
-            .set("name", course_name)
-            .set("region_code", region.clone()),
-    );
+    course_and_region(&mut unit, SRC, &course_id, course_name, &region);
     unit.push(
         Row::new("ra_mst_races", SRC)
             .set("id", race_id.as_str())

@@ -2,7 +2,8 @@
 //! finishing position, and everything they reference, all with [`Source::Result`].
 
 use super::{
-    each_record, id, pedigree_stub, person, raw, record_reject, reject, runner_key, text, Problems,
+    course_and_region, each_record, id, pedigree_stub, person, raw, record_reject, reject,
+    runner_key, text, Problems,
 };
 use crate::api::models::{Page, ResultRace, ResultRunner};
 use crate::api::parse::{self, Currency};
@@ -60,16 +61,8 @@ pub fn extract_result(race: &ResultRace, endpoint_path: &str) -> UnitOfWork {
         .ok()
         .flatten();
 
-    if let Some(code) = &region {
-        unit.push(Row::new("ra_regions", SRC).set("code", code.as_str()));
-    }
     let course_id = course_id.unwrap_or_default();
-    unit.push(
-        Row::new("ra_mst_courses", SRC)
-            .set("id", course_id.as_str())
-            .set("name", course_name)
-            .set("region_code", region.clone()),
-    );
+    course_and_region(&mut unit, SRC, &course_id, course_name, &region);
     unit.push(
         Row::new("ra_mst_races", SRC)
             .set("id", race_id.as_str())
