@@ -133,7 +133,7 @@ pub async fn duplicates(
         let keys: Vec<String> = table.key.iter().map(|k| ident(k)).collect();
         let key_text: Vec<String> = table.key.iter().map(|k| as_text(&ident(k))).collect();
         let sql = format!(
-            "SELECT COUNT(*) OVER (), SUM(n - 1) OVER (), {} FROM \
+            "SELECT COUNT(*) OVER (), CAST(SUM(n - 1) OVER () AS TEXT), {} FROM \
              (SELECT {}, COUNT(*) AS n FROM {} GROUP BY {} HAVING COUNT(*) > 1) d LIMIT {}",
             key_text.join(", "),
             keys.join(", "),
