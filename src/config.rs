@@ -786,4 +786,26 @@ mod tests {
             "sqlite://paddock.db"
         );
     }
+
+    #[test]
+    fn the_audit_section_sets_the_schema_and_refuses_a_name_that_is_not_plain() {
+        let c = Config::from_toml(
+            "[audit]\nschema = \"racing\"\nresult_delay_minutes = 45\n",
+            &env(&[]),
+        )
+        .unwrap();
+        assert_eq!(c.audit.schema, "racing");
+        assert_eq!(c.audit.result_delay_minutes, 45);
+        assert_eq!(
+            Config::from_toml("", &env(&[])).unwrap().audit,
+            AuditSettings::default()
+        );
+        let err = Config::from_toml("\n[audit]\nschema = \"x; DROP\"\n", &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("audit.schema") && err.contains("line 3"),
+            "{err}"
+        );
+    }
 }

@@ -545,3 +545,33 @@ backend_test!(
         assert_eq!(horses["rows_with_unknown_run"], 1);
     }
 );
+
+#[tokio::test]
+async fn on_postgresql_the_audit_reads_the_configured_schema() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let now = now();
+    load_clean_fixture(&db, now).await;
+    db.execute("CREATE SCHEMA racing").await;
+    for table in fetchers::registry::TABLES
+        .iter()
+        .map(|t| t.name)
+        .chain(["_sqlx_migrations"])
+    {
+        db.execute(&format!("ALTER TABLE {table} SET SCHEMA racing"))
+            .await;
+    }
+    let mut opts = options(now).await;
+    opts.schema = "racing".into();
+    let report = run_audit(&db.store, &opts).await.unwrap();
+    assert_eq!(report.schema.as_deref(), Some("racing"));
+    assert_eq!(report.total_violations, 0, "{:#?}", report.violations);
+    opts.schema = "public".into();
+    let report = run_audit(&db.store, &opts).await.unwrap();
+    let missing = report
+        .drift
+        .unwrap()
+        .iter()
+        .filter(|d| d.kind == "missing_table")
+        .count();
+    assert_eq!(missing, fetchers::registry::TABLES.len());
+}

@@ -29,14 +29,15 @@ pub async fn trail(db: &AuditDb, catalog: &Catalog, runs: u32) -> anyhow::Result
         if !traceable {
             continue;
         }
+        // Grouped by run first, so the ledger lookup is one small join, not one per row.
         let rows = db
             .rows(&format!(
-                "SELECT COUNT(*), \
-                 SUM(CASE WHEN t.last_run_id IS NULL THEN 1 ELSE 0 END), \
-                 SUM(CASE WHEN t.last_run_id IS NOT NULL AND NOT EXISTS \
-                     (SELECT 1 FROM {runs_table} p WHERE p.run_id = t.last_run_id) \
-                     THEN 1 ELSE 0 END) \
-                 FROM {} t",
+                "SELECT CAST(SUM(g.n) AS TEXT), \
+                 CAST(SUM(CASE WHEN g.last_run_id IS NULL THEN g.n ELSE 0 END) AS TEXT), \
+                 CAST(SUM(CASE WHEN g.last_run_id IS NOT NULL AND p.run_id IS NULL \
+                     THEN g.n ELSE 0 END) AS TEXT) \
+                 FROM (SELECT last_run_id, COUNT(*) AS n FROM {} GROUP BY last_run_id) g \
+                 LEFT JOIN {runs_table} p ON p.run_id = g.last_run_id",
                 db.table(table.name)
             ))
             .await?;
