@@ -136,3 +136,40 @@ pub async fn freshness(
         jobs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn schedule(cron: &str) -> JobSchedule {
+        JobSchedule {
+            job: "races_and_runners".into(),
+            cron_text: cron.into(),
+            cron: croner::Cron::new(cron).parse().unwrap(),
+            enabled: true,
+            time_zone: chrono_tz::Europe::London,
+        }
+    }
+
+    #[test]
+    fn the_last_two_fire_times_are_found_in_the_schedule_time_zone() {
+        // 2024-07-10 is in British Summer Time: 06:00 and 12:00 London are 05:00 and 11:00 UTC.
+        let now = Utc.with_ymd_and_hms(2024, 7, 10, 11, 30, 0).unwrap();
+        let fires = last_two_fire_times(&schedule("0 6,12,18 * * *"), now);
+        assert_eq!(
+            fires,
+            vec![
+                Utc.with_ymd_and_hms(2024, 7, 10, 5, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(2024, 7, 10, 11, 0, 0).unwrap(),
+            ]
+        );
+        // A monthly schedule looks back far enough to find two.
+        let monthly = last_two_fire_times(&schedule("0 3 1 * *"), now);
+        assert_eq!(monthly.len(), 2);
+        assert_eq!(
+            monthly[0],
+            Utc.with_ymd_and_hms(2024, 6, 1, 2, 0, 0).unwrap()
+        );
+    }
+}
