@@ -533,6 +533,11 @@ backend_test!(
         assert_eq!(run.job, "races_and_runners");
         assert_eq!(run.params, Some(serde_json::json!({"fixture": 4})));
         assert_eq!(run.rows_changed, 6);
+        // The same through the binary.
+        let (code, traced) = audit_cli(&db, &["--trace", "ra_runners=rac_2/hrs_1"]);
+        assert_eq!(code, 0);
+        assert_eq!(traced["last_run_id"], 4);
+        assert_eq!(traced["run"]["job"], "races_and_runners");
         db.execute("UPDATE ra_mst_horses SET last_run_id = 999 WHERE id = 'hrs_2'")
             .await;
         let report = expect_strict_failure(&db, "trail");
