@@ -123,6 +123,17 @@ struct FileConfig {
     bookmakers: FileBookmakers,
     #[serde(default)]
     simulator: FileSimulator,
+    #[serde(default)]
+    audit: FileAudit,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAudit {
+    schema: Option<Spanned<String>>,
+    result_delay_minutes: Option<i64>,
+    sample_size: Option<u32>,
+    trail_runs: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -271,6 +282,32 @@ pub struct Config {
     pub bookmakers: Vec<String>,
     /// Fault injection for `paddock simulate-api` (`[simulator.faults]`; `--faults` overrides).
     pub simulator_faults: crate::simulator::Faults,
+    /// `paddock audit` settings (`[audit]`).
+    pub audit: AuditSettings,
+}
+
+/// `paddock audit` settings (`[audit]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    /// The PostgreSQL schema holding Paddock's tables (default `public`).
+    pub schema: String,
+    /// A race is late when it started more than this many minutes ago without a result.
+    pub result_delay_minutes: i64,
+    /// Sample keys shown per finding.
+    pub sample_size: u32,
+    /// Latest runs shown in the write trail.
+    pub trail_runs: u32,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            schema: "public".into(),
+            result_delay_minutes: 120,
+            sample_size: 5,
+            trail_runs: 10,
+        }
+    }
 }
 
 /// Command-line values that override everything else.
@@ -478,8 +515,37 @@ impl Config {
             );
         }
 
+        let audit_defaults = AuditSettings::default();
+        let audit_schema = match &file.audit.schema {
+            Some(name) => {
+                let valid = name.get_ref().chars().enumerate().all(|(i, c)| {
+                    c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
+                });
+                if !valid || name.get_ref().is_empty() {
+                    bail!(
+                        "{}: audit.schema {:?} is not a plain schema name (letters, digits, _)",
+                        at(name.span()),
+                        name.get_ref()
+                    );
+                }
+                name.get_ref().clone()
+            }
+            None => audit_defaults.schema,
+        };
+        let audit = AuditSettings {
+            schema: audit_schema,
+            result_delay_minutes: file
+                .audit
+                .result_delay_minutes
+                .unwrap_or(audit_defaults.result_delay_minutes)
+                .max(0),
+            sample_size: file.audit.sample_size.unwrap_or(audit_defaults.sample_size),
+            trail_runs: file.audit.trail_runs.unwrap_or(audit_defaults.trail_runs),
+        };
+
         Ok(Config {
             path,
+            audit,
             api,
             database_url: DatabaseUrl::new(database_url),
             time_zone,
@@ -718,6 +784,28 @@ mod tests {
         assert_eq!(
             mask_url_password("sqlite://paddock.db"),
             "sqlite://paddock.db"
+        );
+    }
+
+    #[test]
+    fn the_audit_section_sets_the_schema_and_refuses_a_name_that_is_not_plain() {
+        let c = Config::from_toml(
+            "[audit]\nschema = \"racing\"\nresult_delay_minutes = 45\n",
+            &env(&[]),
+        )
+        .unwrap();
+        assert_eq!(c.audit.schema, "racing");
+        assert_eq!(c.audit.result_delay_minutes, 45);
+        assert_eq!(
+            Config::from_toml("", &env(&[])).unwrap().audit,
+            AuditSettings::default()
+        );
+        let err = Config::from_toml("\n[audit]\nschema = \"x; DROP\"\n", &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("audit.schema") && err.contains("line 3"),
+            "{err}"
         );
     }
 }

@@ -3,6 +3,7 @@
 //! The domain (registry, models, extractor, fetchers) lives in the `fetchers` crate.
 
 pub mod app;
+pub mod audit;
 pub mod client;
 pub mod config;
 pub mod demo;

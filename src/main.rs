@@ -103,6 +103,24 @@ enum Command {
         #[arg(long, env = "RACING_API_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Audit the database (read-only): orphans and duplicates, schema drift and wrong foreign-key
+    /// targets, coverage per column and month, freshness, the write trail. With --strict, exits
+    /// 1 when anything is violated.
+    Audit {
+        /// Output: readable tables, or JSON (shape documented in README.md).
+        #[arg(long, value_enum, default_value = "table")]
+        format: AuditFormatArg,
+        /// Exit 1 on any violation (for cron and monitoring).
+        #[arg(long)]
+        strict: bool,
+        /// Comma-separated checks to run: orphans,drift,coverage,freshness,trail (default: all).
+        #[arg(long, value_name = "CHECKS", default_value = "")]
+        only: String,
+        /// Instead, trace one row to the run that last wrote it: TABLE=KEY[/KEY…], key values in
+        /// key order (e.g. ra_runners=rac_1/hrs_2).
+        #[arg(long, value_name = "TABLE=KEY")]
+        trace: Option<String>,
+    },
     /// Print the schema DDL generated from the table registry.
     SchemaSql {
         #[arg(value_enum)]
@@ -115,6 +133,12 @@ enum JobArg {
     MasterReference,
     MasterEntities,
     RacesAndRunners,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AuditFormatArg {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -267,6 +291,43 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
                 .with_context(|| format!("importing {}", path.display()))?;
             print!("{}", app::render_summary(&result, false));
             Ok(result.exit_code())
+        }
+        Command::Audit {
+            format,
+            strict,
+            only,
+            trace,
+        } => {
+            // Read-only: connect without migrating, so unapplied migrations show as drift.
+            let store = paddock::store::connect(config.database_url.expose()).await?;
+            if let Some(spec) = trace {
+                let (table, key) = spec.split_once('=').ok_or_else(|| {
+                    anyhow::anyhow!("--trace wants TABLE=KEY[/KEY…], got {spec:?}")
+                })?;
+                let key: Vec<String> = key.split('/').map(str::to_string).collect();
+                let traced =
+                    paddock::audit::trace_row(&store, &config.audit.schema, table, &key).await?;
+                let Some(traced) = traced else {
+                    anyhow::bail!("no row of {table} has the key {}", key.join("/"));
+                };
+                match format {
+                    AuditFormatArg::Json => println!("{}", serde_json::to_string_pretty(&traced)?),
+                    AuditFormatArg::Table => println!("{}", paddock::audit::render::trace(&traced)),
+                }
+                return Ok(0);
+            }
+            let mut options = paddock::audit::AuditOptions::from_config(&config, Utc::now());
+            options.checks = paddock::audit::Check::parse_list(&only)?;
+            let report = paddock::audit::run_audit(&store, &options).await?;
+            match format {
+                AuditFormatArg::Json => println!("{}", paddock::audit::render::json(&report)),
+                AuditFormatArg::Table => print!("{}", paddock::audit::render::table(&report)),
+            }
+            Ok(if strict && report.total_violations > 0 {
+                1
+            } else {
+                0
+            })
         }
         Command::Demo { seed, days } => paddock::demo::run_demo(&config, seed, days).await,
         Command::SimulateApi {

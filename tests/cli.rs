@@ -76,6 +76,7 @@ fn every_subcommand_has_help() {
         vec!["import", "--help"],
         vec!["demo", "--help"],
         vec!["simulate-api", "--help"],
+        vec!["audit", "--help"],
     ] {
         let out = paddock().args(&sub).output().unwrap();
         assert!(out.status.success(), "{sub:?}");

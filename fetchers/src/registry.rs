@@ -629,6 +629,79 @@ const PEDIGREE_COLUMNS: &[Column] = &[
 
 const PEDIGREE_FKS: &[ForeignKey] = &[fk(&["horse_id"], "ra_mst_horses", &["id"])];
 
+/// A gap the audit expects: `source` never sends `columns` of `table` for races dated before
+/// `before` (all columns `source` owns when `columns` is empty). Coverage shows such cells but
+/// does not count them as violations.
+#[derive(Debug, Clone, Copy)]
+pub struct ExpectedGap {
+    pub table: &'static str,
+    pub source: Source,
+    /// The columns concerned; empty means every column `source` owns in `table`.
+    pub columns: &'static [&'static str],
+    /// First race date (`YYYY-MM-DD`) the source covers; `None` means it never sends them.
+    pub before: Option<&'static str>,
+    pub reason: &'static str,
+}
+
+impl ExpectedGap {
+    /// Whether this gap covers `column` of `table` in the month `month` (`YYYY-MM`, or `None`
+    /// for the whole table).
+    pub fn covers(&self, table: &Table, column: &Column, month: Option<&str>) -> bool {
+        if self.table != table.name {
+            return false;
+        }
+        let in_columns = if self.columns.is_empty() {
+            matches!(column.writers, Writers::Owned { owner, .. } if owner == self.source)
+        } else {
+            self.columns.contains(&column.name)
+        };
+        in_columns
+            && match (self.before, month) {
+                (None, _) => true,
+                // A month is covered when it starts before the first covered date.
+                (Some(before), Some(month)) => {
+                    // The month holding `before` is partly a gap, unless it starts on the 1st.
+                    let first_month = before.get(..7).unwrap_or(before);
+                    month < first_month || (month == first_month && !before.ends_with("-01"))
+                }
+                (Some(_), None) => false,
+            }
+    }
+}
+
+/// Racecards (`/racecards/pro`) reach back to 2023-01-23: older races and runners come from
+/// results only, so the columns racecards own stay NULL there.
+pub const RACECARDS_FIRST_DATE: &str = "2023-01-23";
+
+/// Every gap the audit's coverage report expects (see [`ExpectedGap`]).
+pub static EXPECTED_GAPS: &[ExpectedGap] = &[
+    ExpectedGap {
+        table: "ra_runners",
+        source: Source::Racecard,
+        columns: &[],
+        before: Some(RACECARDS_FIRST_DATE),
+        reason: "racecard-only fields: no racecards before 2023-01-23",
+    },
+    ExpectedGap {
+        table: "ra_mst_races",
+        source: Source::Racecard,
+        columns: &[],
+        before: Some(RACECARDS_FIRST_DATE),
+        reason: "racecard-only fields: no racecards before 2023-01-23",
+    },
+];
+
+/// The expected gap covering `column` of `table` in `month`, if any.
+pub fn expected_gap(
+    table: &Table,
+    column: &Column,
+    month: Option<&str>,
+) -> Option<&'static ExpectedGap> {
+    EXPECTED_GAPS
+        .iter()
+        .find(|g| g.covers(table, column, month))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,6 +736,24 @@ mod tests {
         assert!(!runners.column("race_id").unwrap().nullable);
         assert!(runners.column("position").unwrap().nullable);
         assert!(runners.column("finish_status").unwrap().nullable);
+    }
+
+    #[test]
+    fn expected_gaps_name_registered_columns_and_cover_only_their_months() {
+        for gap in EXPECTED_GAPS {
+            let t = table(gap.table).unwrap_or_else(|| panic!("gap on unknown {}", gap.table));
+            for c in gap.columns {
+                assert!(t.column(c).is_some(), "gap on unknown {}.{c}", t.name);
+            }
+        }
+        let runners = table("ra_runners").unwrap();
+        let spotlight = runners.column("spotlight").unwrap();
+        let position = runners.column("position").unwrap();
+        assert!(expected_gap(runners, spotlight, Some("2022-12")).is_some());
+        assert!(expected_gap(runners, spotlight, Some("2023-01")).is_some());
+        assert!(expected_gap(runners, spotlight, Some("2023-02")).is_none());
+        assert!(expected_gap(runners, position, Some("2022-12")).is_none());
+        assert!(expected_gap(runners, spotlight, None).is_none());
     }
 
     #[test]

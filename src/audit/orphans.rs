@@ -1,0 +1,158 @@
+//! Referential integrity in the data itself, whether or not the database enforces it: rows
+//! whose reference has no target (one indexed anti-join per registry relation, with a few
+//! sample keys) and duplicated natural keys in tables that lack the unique constraint.
+
+use crate::audit::catalog::Catalog;
+use crate::audit::db::{as_text, count, ident, text, AuditDb};
+use crate::audit::report::{DuplicateFinding, OrphanFinding};
+use fetchers::registry::{ForeignKey, Table, TABLES};
+
+fn list(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// Why a relation cannot be checked on this database, if it cannot.
+fn unchecked_reason(catalog: &Catalog, table: &Table, fk: &ForeignKey) -> Option<String> {
+    let Some(child) = catalog.tables.get(table.name) else {
+        return Some(format!("table {} is missing", table.name));
+    };
+    let Some(parent) = catalog.tables.get(fk.ref_table) else {
+        return Some(format!("table {} is missing", fk.ref_table));
+    };
+    let needed = fk
+        .columns
+        .iter()
+        .map(|c| (table.name, child.column(c).is_some(), *c))
+        .chain(
+            fk.ref_columns
+                .iter()
+                .map(|c| (fk.ref_table, parent.column(c).is_some(), *c)),
+        )
+        .chain(
+            table
+                .key
+                .iter()
+                .map(|c| (table.name, child.column(c).is_some(), *c)),
+        );
+    for (t, present, c) in needed {
+        if !present {
+            return Some(format!("column {t}.{c} is missing"));
+        }
+    }
+    None
+}
+
+/// One anti-join per registry relation: the count of rows whose non-null reference has no
+/// target, and up to `sample_size` of their keys (the count is a window over the same scan).
+pub async fn orphans(
+    db: &AuditDb,
+    catalog: &Catalog,
+    sample_size: u32,
+) -> anyhow::Result<Vec<OrphanFinding>> {
+    let mut out = Vec::new();
+    for table in TABLES {
+        for fk in table.foreign_keys {
+            let enforced = catalog.tables.get(table.name).is_some_and(|live| {
+                live.foreign_keys.iter().any(|l| {
+                    l.validated
+                        && l.ref_table == fk.ref_table
+                        && l.columns
+                            .iter()
+                            .map(String::as_str)
+                            .eq(fk.columns.iter().copied())
+                })
+            });
+            let mut finding = OrphanFinding {
+                table: table.name.to_string(),
+                columns: list(fk.columns),
+                ref_table: fk.ref_table.to_string(),
+                ref_columns: list(fk.ref_columns),
+                orphans: 0,
+                samples: Vec::new(),
+                enforced,
+                skipped: unchecked_reason(catalog, table, fk),
+            };
+            if finding.skipped.is_none() {
+                let keys: Vec<String> = table
+                    .key
+                    .iter()
+                    .map(|k| as_text(&format!("c.{}", ident(k))))
+                    .collect();
+                let not_null: Vec<String> = fk
+                    .columns
+                    .iter()
+                    .map(|c| format!("c.{} IS NOT NULL", ident(c)))
+                    .collect();
+                let matches: Vec<String> = fk
+                    .columns
+                    .iter()
+                    .zip(fk.ref_columns)
+                    .map(|(c, r)| format!("p.{} = c.{}", ident(r), ident(c)))
+                    .collect();
+                let sql = format!(
+                    "SELECT COUNT(*) OVER (), {} FROM {} c WHERE {} AND NOT EXISTS \
+                     (SELECT 1 FROM {} p WHERE {}) LIMIT {}",
+                    keys.join(", "),
+                    db.table(table.name),
+                    not_null.join(" AND "),
+                    db.table(fk.ref_table),
+                    matches.join(" AND "),
+                    sample_size.max(1)
+                );
+                let rows = db.rows(&sql).await?;
+                if let Some(first) = rows.first() {
+                    finding.orphans = count(&first[0]);
+                }
+                finding.samples = rows
+                    .iter()
+                    .take(sample_size as usize)
+                    .map(|r| r[1..].iter().map(text).collect())
+                    .collect();
+            }
+            out.push(finding);
+        }
+    }
+    Ok(out)
+}
+
+/// Duplicated natural keys, checked only in tables whose live schema lacks a unique
+/// constraint on the key (elsewhere the database already rules them out).
+pub async fn duplicates(
+    db: &AuditDb,
+    catalog: &Catalog,
+    sample_size: u32,
+) -> anyhow::Result<Vec<DuplicateFinding>> {
+    let mut out = Vec::new();
+    for table in TABLES {
+        let Some(live) = catalog.tables.get(table.name) else {
+            continue;
+        };
+        if live.has_unique(table.key) || table.key.iter().any(|k| live.column(k).is_none()) {
+            continue;
+        }
+        let keys: Vec<String> = table.key.iter().map(|k| ident(k)).collect();
+        let key_text: Vec<String> = table.key.iter().map(|k| as_text(&ident(k))).collect();
+        let sql = format!(
+            "SELECT COUNT(*) OVER (), CAST(SUM(n - 1) OVER () AS TEXT), {} FROM \
+             (SELECT {}, COUNT(*) AS n FROM {} GROUP BY {} HAVING COUNT(*) > 1) d LIMIT {}",
+            key_text.join(", "),
+            keys.join(", "),
+            db.table(table.name),
+            keys.join(", "),
+            sample_size.max(1)
+        );
+        let rows = db.rows(&sql).await?;
+        out.push(DuplicateFinding {
+            table: table.name.to_string(),
+            key: list(table.key),
+            duplicated_keys: rows.first().map(|r| count(&r[0])).unwrap_or(0),
+            extra_rows: rows.first().map(|r| count(&r[1])).unwrap_or(0),
+            samples: rows
+                .iter()
+                .take(sample_size as usize)
+                .map(|r| r[2..].iter().map(text).collect())
+                .collect(),
+        });
+    }
+    Ok(out)
+}
