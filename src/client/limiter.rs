@@ -6,7 +6,12 @@
 //! for both the pause and the spacing keeps them consistent; waiters queue on a fair
 //! (FIFO) tokio mutex, so no job starves behind a busy backfill; and the whole limiter follows
 //! tokio's clock, so it also works under a paused test clock.
+//!
+//! The rate can be changed while the process runs ([`SharedLimiter::set_rate`], used by the
+//! daemon's reload); callers already queued keep their order. The limiter also counts the time
+//! callers spent waiting and the pauses ordered by 429s, for the daemon's metrics.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -15,7 +20,12 @@ use tokio::time::{sleep_until, Instant};
 /// One per process: construct it once and hand the `Arc` to every client.
 #[derive(Debug)]
 pub struct SharedLimiter {
-    period: Duration,
+    /// The spacing between two requests, in nanoseconds (changeable: see `set_rate`).
+    period_nanos: AtomicU64,
+    /// Total time callers of `acquire` have waited, in nanoseconds.
+    waited_nanos: AtomicU64,
+    /// How many pauses (`429 Retry-After`) have been ordered.
+    pauses: AtomicU64,
     /// The earliest instant the next request may go; `None` before the first request. The
     /// (fair) async lock is held while a caller waits for its slot, so callers go in order.
     next_slot: tokio::sync::Mutex<Option<Instant>>,
@@ -33,12 +43,10 @@ impl SharedLimiter {
     /// If `requests_per_second` is not a positive finite number (configuration is validated
     /// before this point; see `RacingApiClient::new`).
     pub fn new(requests_per_second: f64) -> Arc<Self> {
-        assert!(
-            requests_per_second.is_finite() && requests_per_second > 0.0,
-            "requests_per_second must be a positive number, got {requests_per_second}"
-        );
         Arc::new(Self {
-            period: Duration::from_secs_f64(1.0 / requests_per_second),
+            period_nanos: AtomicU64::new(period_nanos(requests_per_second)),
+            waited_nanos: AtomicU64::new(0),
+            pauses: AtomicU64::new(0),
             next_slot: tokio::sync::Mutex::new(None),
             paused_until: Mutex::new(None),
         })
@@ -46,13 +54,35 @@ impl SharedLimiter {
 
     /// The minimum spacing between two requests.
     pub fn period(&self) -> Duration {
-        self.period
+        Duration::from_nanos(self.period_nanos.load(Ordering::Relaxed))
+    }
+
+    /// Changes the rate for every later grant (callers already queued keep their order; the
+    /// slot already promised to the next caller is kept).
+    ///
+    /// # Panics
+    ///
+    /// If `requests_per_second` is not a positive finite number.
+    pub fn set_rate(&self, requests_per_second: f64) {
+        self.period_nanos
+            .store(period_nanos(requests_per_second), Ordering::Relaxed);
+    }
+
+    /// The total time callers have spent waiting in [`acquire`](Self::acquire).
+    pub fn total_wait(&self) -> Duration {
+        Duration::from_nanos(self.waited_nanos.load(Ordering::Relaxed))
+    }
+
+    /// How many pauses have been ordered (one per `429 Retry-After` seen).
+    pub fn pauses_ordered(&self) -> u64 {
+        self.pauses.load(Ordering::Relaxed)
     }
 
     /// Waits until this caller may send one request. Callers are served in arrival order, at
     /// least [`period`](Self::period) apart, and never while a pause is in force. Dropping the
     /// future before it completes gives the slot up.
     pub async fn acquire(&self) {
+        let arrived = Instant::now();
         let mut next_slot = self.next_slot.lock().await;
         loop {
             let now = Instant::now();
@@ -70,7 +100,10 @@ impl SharedLimiter {
             }
             // Spacing is measured from the moment the slot is granted, so a late wake-up can
             // only make the gap longer, never shorter.
-            *next_slot = Some(now + self.period);
+            *next_slot = Some(now + self.period());
+            let waited = now.saturating_duration_since(arrived).as_nanos();
+            self.waited_nanos
+                .fetch_add(u64::try_from(waited).unwrap_or(u64::MAX), Ordering::Relaxed);
             return;
         }
     }
@@ -78,6 +111,7 @@ impl SharedLimiter {
     /// Makes every caller of [`acquire`](Self::acquire) in the process wait until `until`. A
     /// later pause extends an earlier one; an earlier one never shortens it.
     pub fn pause_until(&self, until: Instant) {
+        self.pauses.fetch_add(1, Ordering::Relaxed);
         let mut paused = self
             .paused_until
             .lock()
@@ -92,4 +126,14 @@ impl SharedLimiter {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// The spacing for a rate, in nanoseconds.
+fn period_nanos(requests_per_second: f64) -> u64 {
+    assert!(
+        requests_per_second.is_finite() && requests_per_second > 0.0,
+        "requests_per_second must be a positive number, got {requests_per_second}"
+    );
+    let nanos = Duration::from_secs_f64(1.0 / requests_per_second).as_nanos();
+    u64::try_from(nanos).unwrap_or(u64::MAX)
 }
