@@ -561,7 +561,11 @@ impl Config {
                         at(entry.cron.span())
                     );
                 }
-                if let Some(d) = entry.racecard_days_ahead.as_ref().filter(|d| *d.get_ref() > 7) {
+                if let Some(d) = entry
+                    .racecard_days_ahead
+                    .as_ref()
+                    .filter(|d| *d.get_ref() > 7)
+                {
                     bail!(
                         "{}: {key}.racecard_days_ahead is {}, but the API serves racecards at most 7 days ahead",
                         at(d.span()),
@@ -572,7 +576,10 @@ impl Config {
                     cron,
                     parsed,
                     window: Window {
-                        racecard_days_ahead: entry.racecard_days_ahead.as_ref().map(|d| *d.get_ref()),
+                        racecard_days_ahead: entry
+                            .racecard_days_ahead
+                            .as_ref()
+                            .map(|d| *d.get_ref()),
                         result_days_back: entry.result_days_back.as_ref().map(|d| *d.get_ref()),
                     },
                 });
@@ -706,7 +713,9 @@ impl Config {
             }
         }
         match self.daemon.listen {
-            Some(addr) => out.push_str(&format!("daemon listener:    http://{addr}/healthz, /metrics\n")),
+            Some(addr) => out.push_str(&format!(
+                "daemon listener:    http://{addr}/healthz, /metrics\n"
+            )),
             None => out.push_str("daemon listener:    off\n"),
         }
         out.push_str(&format!(

@@ -30,7 +30,8 @@ pub fn init(format: LogFormat) {
     let journal = std::env::var("JOURNAL_STREAM").ok();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format.resolve(journal.as_deref()) {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         _ => builder.init(),

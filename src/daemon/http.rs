@@ -3,8 +3,8 @@
 //! Prometheus `/metrics`.
 
 use super::metrics::Metrics;
-use crate::config::Config;
 use super::timetable::previous_fire;
+use crate::config::Config;
 use crate::store::{job_status, AnyStore};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -109,10 +109,10 @@ pub async fn health_problems(shared: &Shared, now: DateTime<Utc>) -> Vec<String>
                 "{}: no success since {} (last success: {})",
                 job.kind.name(),
                 before_last.to_rfc3339(),
-                last.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into())
+                last.map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| "never".into())
             ));
         }
     }
     problems
 }
-

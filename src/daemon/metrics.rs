@@ -2,13 +2,12 @@
 //! requests and retries, 429 pauses and limiter wait, rows written by table and kind, run
 //! durations and outcomes, and the last success time per job.
 
-use crate::client::{ResponseHook, SharedLimiter};
 use crate::app::RunResult;
+use crate::client::{ResponseHook, SharedLimiter};
 use chrono::{DateTime, Utc};
 use fetchers::api::ApiRequest;
 use prometheus::{
-    Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts,
-    Registry, TextEncoder,
+    Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -38,19 +37,31 @@ impl Metrics {
     ) -> anyhow::Result<Arc<Metrics>> {
         let registry = Registry::new();
         let responses = IntCounterVec::new(
-            Opts::new("paddock_api_responses_total", "API responses by endpoint and HTTP status, retried ones included"),
+            Opts::new(
+                "paddock_api_responses_total",
+                "API responses by endpoint and HTTP status, retried ones included",
+            ),
             &["endpoint", "status"],
         )?;
         let requests = IntCounterVec::new(
-            Opts::new("paddock_api_requests_total", "Logical API requests by endpoint (one per page or resource)"),
+            Opts::new(
+                "paddock_api_requests_total",
+                "Logical API requests by endpoint (one per page or resource)",
+            ),
             &["endpoint"],
         )?;
         let retries = GaugeVec::new(
-            Opts::new("paddock_api_retries_total", "API attempts beyond the first, by endpoint"),
+            Opts::new(
+                "paddock_api_retries_total",
+                "API attempts beyond the first, by endpoint",
+            ),
             &["endpoint"],
         )?;
         let rows = IntCounterVec::new(
-            Opts::new("paddock_rows_total", "Rows by table and kind (inserted, updated, unchanged, rejected)"),
+            Opts::new(
+                "paddock_rows_total",
+                "Rows by table and kind (inserted, updated, unchanged, rejected)",
+            ),
             &["table", "kind"],
         )?;
         let runs = IntCounterVec::new(
@@ -58,18 +69,40 @@ impl Metrics {
             &["job", "status"],
         )?;
         let run_duration = HistogramVec::new(
-            HistogramOpts::new("paddock_run_duration_seconds", "How long runs took, by job").buckets(
-                vec![1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4.0 * 3600.0],
-            ),
+            HistogramOpts::new("paddock_run_duration_seconds", "How long runs took, by job")
+                .buckets(vec![
+                    1.0,
+                    5.0,
+                    15.0,
+                    60.0,
+                    300.0,
+                    900.0,
+                    3600.0,
+                    4.0 * 3600.0,
+                ]),
             &["job"],
         )?;
         let last_success = GaugeVec::new(
-            Opts::new("paddock_last_success_timestamp_seconds", "Unix time of each job's last successful run"),
+            Opts::new(
+                "paddock_last_success_timestamp_seconds",
+                "Unix time of each job's last successful run",
+            ),
             &["job"],
         )?;
-        let limiter_wait = Gauge::new("paddock_limiter_wait_seconds_total", "Time requests waited for the process-wide rate limiter")?;
-        let pauses = Gauge::new("paddock_api_429_pauses_total", "Pauses ordered by 429 Retry-After answers")?;
-        for c in [responses.clone(), requests.clone(), rows.clone(), runs.clone()] {
+        let limiter_wait = Gauge::new(
+            "paddock_limiter_wait_seconds_total",
+            "Time requests waited for the process-wide rate limiter",
+        )?;
+        let pauses = Gauge::new(
+            "paddock_api_429_pauses_total",
+            "Pauses ordered by 429 Retry-After answers",
+        )?;
+        for c in [
+            responses.clone(),
+            requests.clone(),
+            rows.clone(),
+            runs.clone(),
+        ] {
             registry.register(Box::new(c))?;
         }
         registry.register(Box::new(retries.clone()))?;
@@ -130,7 +163,8 @@ impl Metrics {
 
     /// The text exposition format.
     pub fn render(&self) -> String {
-        self.limiter_wait.set(self.limiter.total_wait().as_secs_f64());
+        self.limiter_wait
+            .set(self.limiter.total_wait().as_secs_f64());
         self.pauses.set(self.limiter.pauses_ordered() as f64);
         for (endpoint, attempts) in (self.attempts)() {
             let logical = self.requests.with_label_values(&[&endpoint]).get();

@@ -87,7 +87,11 @@ struct Daemon {
 
 /// Runs the daemon until `controls.shutdown` is cancelled; returns after the running jobs
 /// stopped (or the grace period ran out). Errors only if it cannot start.
-pub async fn run(load: ConfigLoader, clock: Arc<dyn Clock>, controls: Controls) -> anyhow::Result<()> {
+pub async fn run(
+    load: ConfigLoader,
+    clock: Arc<dyn Clock>,
+    controls: Controls,
+) -> anyhow::Result<()> {
     let Controls {
         shutdown,
         mut reload,
@@ -218,7 +222,11 @@ impl Daemon {
 
     async fn dispatch(&mut self, config: &Arc<Config>, dispatch: Dispatch) {
         let job = dispatch.job.name();
-        let today = self.clock.now().with_timezone(&config.time_zone).date_naive();
+        let today = self
+            .clock
+            .now()
+            .with_timezone(&config.time_zone)
+            .date_naive();
         if let Err(e) = self.runner.dispatch(config.clone(), dispatch, today).await {
             tracing::error!(job, error = %format!("{e:#}"), "the run could not be started or recorded");
         }
@@ -320,13 +328,17 @@ impl Daemon {
             Ok(new) => {
                 let old = self.config();
                 if new.database_url != old.database_url {
-                    tracing::warn!("database.url changed: the new database is used after a restart");
+                    tracing::warn!(
+                        "database.url changed: the new database is used after a restart"
+                    );
                 }
                 if new.api.base_url != old.api.base_url
                     || new.api.timeout_secs != old.api.timeout_secs
                     || new.api.max_attempts != old.api.max_attempts
                 {
-                    tracing::warn!("api base_url, timeout_secs and max_attempts take effect after a restart");
+                    tracing::warn!(
+                        "api base_url, timeout_secs and max_attempts take effect after a restart"
+                    );
                 }
                 self.limiter.set_rate(new.api.rate_limit_per_second);
                 let new = Arc::new(new);
@@ -360,7 +372,8 @@ impl Daemon {
                 format!(
                     "{} {}",
                     job.name(),
-                    t.with_timezone(&config.time_zone).format("%Y-%m-%d %H:%M:%S %Z")
+                    t.with_timezone(&config.time_zone)
+                        .format("%Y-%m-%d %H:%M:%S %Z")
                 )
             })
             .collect();

@@ -136,7 +136,9 @@ mod tests {
     }
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     const ONLY_DAILY_0130: &str = "[jobs.master_reference]\nenabled = false\n\
@@ -183,7 +185,10 @@ mod tests {
             needs_catch_up(&c, job, Some(utc("2026-06-05T00:31:00Z")), now),
             Some(utc("2026-06-10T00:30:00Z"))
         );
-        assert_eq!(needs_catch_up(&c, job, None, now), Some(utc("2026-06-10T00:30:00Z")));
+        assert_eq!(
+            needs_catch_up(&c, job, None, now),
+            Some(utc("2026-06-10T00:30:00Z"))
+        );
         assert_eq!(
             needs_catch_up(&c, job, Some(utc("2026-06-10T00:40:00Z")), now),
             None,

@@ -113,11 +113,16 @@ mod tests {
     use chrono_tz::Europe::London;
 
     fn cron(text: &str) -> croner::Cron {
-        croner::Cron::new(text).with_seconds_optional().parse().unwrap()
+        croner::Cron::new(text)
+            .with_seconds_optional()
+            .parse()
+            .unwrap()
     }
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     /// Steps a clock a minute at a time from `from` to `to` and returns every fire time the
@@ -141,7 +146,11 @@ mod tests {
     fn a_time_in_the_spring_gap_runs_once_at_the_first_instant_after_the_gap() {
         // 2026-03-29: 01:00 GMT becomes 02:00 BST; 01:30 London does not exist.
         let fired = fires_between("30 1 * * *", "2026-03-28T23:00:00Z", "2026-03-29T04:00:00Z");
-        assert_eq!(fired, vec![utc("2026-03-29T01:00:00Z")], "02:00 BST = 01:00 UTC");
+        assert_eq!(
+            fired,
+            vec![utc("2026-03-29T01:00:00Z")],
+            "02:00 BST = 01:00 UTC"
+        );
     }
 
     #[test]
@@ -158,7 +167,11 @@ mod tests {
     fn a_time_in_the_autumn_overlap_runs_once_at_its_first_occurrence() {
         // 2026-10-25: 02:00 BST becomes 01:00 GMT; 01:30 London happens twice.
         let fired = fires_between("30 1 * * *", "2026-10-24T22:00:00Z", "2026-10-25T04:00:00Z");
-        assert_eq!(fired, vec![utc("2026-10-25T00:30:00Z")], "01:30 BST = 00:30 UTC");
+        assert_eq!(
+            fired,
+            vec![utc("2026-10-25T00:30:00Z")],
+            "01:30 BST = 00:30 UTC"
+        );
     }
 
     #[test]

@@ -240,7 +240,10 @@ mod tests {
     #[test]
     fn lock_files_sit_beside_the_database_file() {
         assert_eq!(
-            lock_file_path(&sqlite_file("sqlite://data/paddock.db?mode=rwc").unwrap(), "jobx"),
+            lock_file_path(
+                &sqlite_file("sqlite://data/paddock.db?mode=rwc").unwrap(),
+                "jobx"
+            ),
             PathBuf::from("data/paddock.db.jobx.lock")
         );
         assert_eq!(sqlite_file("sqlite::memory:"), None);
@@ -253,9 +256,15 @@ mod tests {
         let first = JobLocks::for_database(&url).unwrap();
         let second = JobLocks::for_database(&url).unwrap();
         assert!(first.try_hold("races_and_runners").await.unwrap());
-        assert!(first.try_hold("races_and_runners").await.unwrap(), "held again");
+        assert!(
+            first.try_hold("races_and_runners").await.unwrap(),
+            "held again"
+        );
         assert!(!second.try_hold("races_and_runners").await.unwrap());
-        assert!(second.try_hold("master_reference").await.unwrap(), "other job free");
+        assert!(
+            second.try_hold("master_reference").await.unwrap(),
+            "other job free"
+        );
         first.release_all().await;
         assert!(second.try_hold("races_and_runners").await.unwrap());
     }

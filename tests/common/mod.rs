@@ -182,6 +182,14 @@ impl TestDb {
         self.backend
     }
 
+    /// The database's URL (for a `paddock` process under test).
+    pub fn url(&self) -> String {
+        match &self._keep {
+            Keep::Directory(dir) => format!("sqlite://{}", dir.path().join("paddock.db").display()),
+            Keep::Database(database) => database.url.clone(),
+        }
+    }
+
     /// One integer from `sql` (e.g. `SELECT COUNT(*) FROM …`).
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
         let result = match &self.store {
