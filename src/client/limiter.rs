@@ -137,3 +137,33 @@ fn period_nanos(requests_per_second: f64) -> u64 {
     let nanos = Duration::from_secs_f64(1.0 / requests_per_second).as_nanos();
     u64::try_from(nanos).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_changed_rate_spaces_the_following_requests_at_the_new_period() {
+        let limiter = SharedLimiter::new(2.0);
+        let start = Instant::now();
+        limiter.acquire().await;
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(500));
+        limiter.set_rate(10.0);
+        // The slot already promised (500 ms after the last grant) is kept; then 100 ms apart.
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(1000));
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(1100));
+        assert_eq!(limiter.period(), Duration::from_millis(100));
+        assert!(limiter.total_wait() >= Duration::from_millis(1100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_pause_is_counted_for_the_metrics() {
+        let limiter = SharedLimiter::new(2.0);
+        limiter.pause_until(Instant::now() + Duration::from_secs(1));
+        limiter.pause_until(Instant::now() + Duration::from_secs(2));
+        assert_eq!(limiter.pauses_ordered(), 2);
+    }
+}
