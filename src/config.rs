@@ -913,6 +913,60 @@ mod tests {
     }
 
     #[test]
+    fn a_job_has_several_schedules_each_with_its_window_and_describe_lists_each() {
+        let text = "[jobs.races_and_runners]\ncron = \"0 6 * * *\"\n\
+            [[jobs.races_and_runners.schedules]]\ncron = \"*/30 10-20 * * *\"\n\
+            racecard_days_ahead = 0\nresult_days_back = 0\n";
+        let c = Config::from_toml(text, &env(&[])).unwrap();
+        let job = c.job(JobKind::RacesAndRunners);
+        assert_eq!(job.schedules.len(), 2);
+        assert_eq!(job.schedules[0].window, Window::default());
+        assert_eq!(job.schedules[1].window.racecard_days_ahead, Some(0));
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 1, 9, 0, 0).unwrap();
+        let shown = c.describe(now);
+        assert!(
+            shown.contains("cron \"*/30 10-20 * * *\" racecards today..+0d"),
+            "{shown}"
+        );
+        // Three fire times per schedule: 4 jobs' main schedules plus the extra one.
+        assert_eq!(shown.matches("next:").count(), 5 * 3, "{shown}");
+        // `now` is 10:00 BST, itself a fire time; the next ones, strictly after, merge both
+        // schedules: 10:30 BST (09:30 UTC) first.
+        let merged = job.next_fire_times(now.with_timezone(&c.time_zone), 2);
+        assert_eq!(merged[0].to_utc().to_rfc3339(), "2026-06-01T09:30:00+00:00");
+    }
+
+    #[test]
+    fn a_schedule_window_is_refused_on_a_job_that_fetches_no_dates() {
+        let err = Config::from_toml(
+            "[[jobs.master_reference.schedules]]\ncron = \"0 3 * * *\"\nracecard_days_ahead = 1\n",
+            &env(&[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("jobs.master_reference.schedules[0]"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn the_daemon_listener_must_be_a_loopback_address_and_is_off_by_default() {
+        assert_eq!(
+            Config::from_toml("", &env(&[])).unwrap().daemon.listen,
+            None
+        );
+        let c = Config::from_toml("[daemon]\nlisten = \"127.0.0.1:9464\"\n", &env(&[])).unwrap();
+        assert_eq!(c.daemon.listen, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(c.daemon.grace, std::time::Duration::from_secs(30));
+        let err = Config::from_toml("[daemon]\nlisten = \"0.0.0.0:9464\"\n", &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("daemon.listen") && err.contains("loopback"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn masking_covers_user_password_urls_and_password_params() {
         assert_eq!(
             mask_url_password("postgresql://u:p%40ss@h/db?sslmode=require"),

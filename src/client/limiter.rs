@@ -26,9 +26,10 @@ pub struct SharedLimiter {
     waited_nanos: AtomicU64,
     /// How many pauses (`429 Retry-After`) have been ordered.
     pauses: AtomicU64,
-    /// The earliest instant the next request may go; `None` before the first request. The
-    /// (fair) async lock is held while a caller waits for its slot, so callers go in order.
-    next_slot: tokio::sync::Mutex<Option<Instant>>,
+    /// When the last request was let go; `None` before the first. The next may go one period
+    /// later (the period in force then, so a rate change applies to the very next request).
+    /// The (fair) async lock is held while a caller waits for its slot, so callers go in order.
+    last_grant: tokio::sync::Mutex<Option<Instant>>,
     /// Set by [`SharedLimiter::pause_until`]; read without the slot lock so a pause takes
     /// effect immediately, even for the caller that is already waiting for its slot.
     paused_until: Mutex<Option<Instant>>,
@@ -47,7 +48,7 @@ impl SharedLimiter {
             period_nanos: AtomicU64::new(period_nanos(requests_per_second)),
             waited_nanos: AtomicU64::new(0),
             pauses: AtomicU64::new(0),
-            next_slot: tokio::sync::Mutex::new(None),
+            last_grant: tokio::sync::Mutex::new(None),
             paused_until: Mutex::new(None),
         })
     }
@@ -57,8 +58,7 @@ impl SharedLimiter {
         Duration::from_nanos(self.period_nanos.load(Ordering::Relaxed))
     }
 
-    /// Changes the rate for every later grant (callers already queued keep their order; the
-    /// slot already promised to the next caller is kept).
+    /// Changes the rate from the next grant on (callers already queued keep their order).
     ///
     /// # Panics
     ///
@@ -83,10 +83,10 @@ impl SharedLimiter {
     /// future before it completes gives the slot up.
     pub async fn acquire(&self) {
         let arrived = Instant::now();
-        let mut next_slot = self.next_slot.lock().await;
+        let mut last_grant = self.last_grant.lock().await;
         loop {
             let now = Instant::now();
-            let mut at = next_slot.unwrap_or(now);
+            let mut at = last_grant.map_or(now, |last| last + self.period());
             if let Some(paused) = self.paused_until() {
                 at = at.max(paused);
             }
@@ -100,7 +100,7 @@ impl SharedLimiter {
             }
             // Spacing is measured from the moment the slot is granted, so a late wake-up can
             // only make the gap longer, never shorter.
-            *next_slot = Some(now + self.period());
+            *last_grant = Some(now);
             let waited = now.saturating_duration_since(arrived).as_nanos();
             self.waited_nanos
                 .fetch_add(u64::try_from(waited).unwrap_or(u64::MAX), Ordering::Relaxed);
@@ -142,28 +142,28 @@ fn period_nanos(requests_per_second: f64) -> u64 {
 mod tests {
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn a_changed_rate_spaces_the_following_requests_at_the_new_period() {
-        let limiter = SharedLimiter::new(2.0);
-        let start = Instant::now();
+    #[tokio::test]
+    async fn a_changed_rate_applies_from_the_next_request() {
+        // One request per 100 s: without the change the second request would wait 100 s.
+        let limiter = SharedLimiter::new(0.01);
         limiter.acquire().await;
-        limiter.acquire().await;
-        assert_eq!(start.elapsed(), Duration::from_millis(500));
-        limiter.set_rate(10.0);
-        // The slot already promised (500 ms after the last grant) is kept; then 100 ms apart.
-        limiter.acquire().await;
-        assert_eq!(start.elapsed(), Duration::from_millis(1000));
-        limiter.acquire().await;
-        assert_eq!(start.elapsed(), Duration::from_millis(1100));
-        assert_eq!(limiter.period(), Duration::from_millis(100));
-        assert!(limiter.total_wait() >= Duration::from_millis(1100));
+        let first = Instant::now();
+        limiter.set_rate(50.0);
+        assert_eq!(limiter.period(), Duration::from_millis(20));
+        tokio::time::timeout(Duration::from_secs(50), limiter.acquire())
+            .await
+            .expect("the second request waited for the old rate");
+        assert!(
+            first.elapsed() >= Duration::from_millis(19),
+            "closer than the new period"
+        );
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn every_pause_is_counted_for_the_metrics() {
         let limiter = SharedLimiter::new(2.0);
-        limiter.pause_until(Instant::now() + Duration::from_secs(1));
-        limiter.pause_until(Instant::now() + Duration::from_secs(2));
+        limiter.pause_until(Instant::now() + Duration::from_millis(1));
+        limiter.pause_until(Instant::now() + Duration::from_millis(2));
         assert_eq!(limiter.pauses_ordered(), 2);
     }
 }

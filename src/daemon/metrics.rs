@@ -144,7 +144,7 @@ impl Metrics {
                 ("unchanged", c.unchanged),
                 ("rejected", c.rejected),
             ] {
-                self.rows.with_label_values(&[table, kind]).inc_by(n as u64);
+                self.rows.with_label_values(&[table, kind]).inc_by(n);
             }
         }
     }
