@@ -1,14 +1,14 @@
 //! The daemon against the in-process simulator, on SQLite and PostgreSQL: scheduled runs land
 //! in the ledger, SIGHUP swaps schedules (and refuses a bad file), SIGTERM mid-run stops between
 //! pages and exits 0, overlapping ticks are recorded as skipped, missed runs are caught up
-//! once, and two daemons on one PostgreSQL database run each tick once with a hot standby.
+//! once, and two daemons on one database run each tick once with a hot standby.
 //!
 //! Waiting is by polling the ledger until a condition holds (with a generous deadline that
 //! only turns a hang into a failure); nothing asserts on elapsed time.
 
 mod common;
 
-use common::{Backend, TestDb};
+use common::TestDb;
 use paddock::config::Config;
 use paddock::daemon::clock::ManualClock;
 use paddock::daemon::runner::{Dispatch, Dispatched, Runner};
@@ -471,76 +471,77 @@ backend_test!(
     }
 );
 
-/// Two daemons on one PostgreSQL database: the first is active, the second a hot standby; no
-/// tick runs twice; killing the active one lets the standby take over.
-#[tokio::test]
-async fn two_daemons_on_one_postgres_database_run_each_tick_once_and_the_standby_takes_over() {
-    let db = TestDb::new(Backend::Postgres).await;
-    let sim = simulator(0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("paddock.toml");
-    std::fs::write(
-        &file,
-        config_text(
-            &sim.base_url,
-            &db.url(),
-            "[jobs.master_reference]\ncron = \"*/2 * * * * *\"\n",
-        ),
-    )
-    .unwrap();
-    let scheduled =
+// Two daemons on one database: the first is active, the second a hot standby (PostgreSQL
+// advisory locks; SQLite file locks beside the database); no tick runs twice; killing the
+// active one lets the standby take over.
+backend_test!(
+    two_daemons_on_one_database_run_each_tick_once_and_the_standby_takes_over,
+    |db| async move {
+        let sim = simulator(0).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("paddock.toml");
+        std::fs::write(
+            &file,
+            config_text(
+                &sim.base_url,
+                &db.url(),
+                "[jobs.master_reference]\ncron = \"*/2 * * * * *\"\n",
+            ),
+        )
+        .unwrap();
+        let scheduled =
         "SELECT COUNT(*) FROM paddock_runs WHERE run_trigger = 'schedule' AND status = 'succeeded'";
-    let mut active = DaemonProcess::start(&file, &[]);
-    wait_until(
-        "the first daemon's first run",
-        || active.log(),
-        || async { (count(&db, scheduled).await >= 1).then_some(()) },
-    )
-    .await;
-    let mut standby = DaemonProcess::start(&file, &[]);
-    let both = || format!("active:\n{}\nstandby:\n{}", active.log(), standby.log());
-    let at_start = count(&db, scheduled).await;
-    wait_until("four more ticks with both daemons up", both, || async {
-        (count(&db, scheduled).await >= at_start + 4).then_some(())
-    })
-    .await;
-    assert!(
-        !standby.log().contains("run started"),
-        "the standby ran a job:\n{}",
-        standby.log()
-    );
+        let mut active = DaemonProcess::start(&file, &[]);
+        wait_until(
+            "the first daemon's first run",
+            || active.log(),
+            || async { (count(&db, scheduled).await >= 1).then_some(()) },
+        )
+        .await;
+        let mut standby = DaemonProcess::start(&file, &[]);
+        let both = || format!("active:\n{}\nstandby:\n{}", active.log(), standby.log());
+        let at_start = count(&db, scheduled).await;
+        wait_until("four more ticks with both daemons up", both, || async {
+            (count(&db, scheduled).await >= at_start + 4).then_some(())
+        })
+        .await;
+        assert!(
+            !standby.log().contains("run started"),
+            "the standby ran a job:\n{}",
+            standby.log()
+        );
 
-    active.signal(libc::SIGKILL);
-    let _ = active.exit_code().await;
-    let at_kill = count(&db, "SELECT COALESCE(MAX(run_id), 0) FROM paddock_runs").await;
-    wait_until(
-        "the standby's runs",
-        || standby.log(),
-        || async {
-            (count(
-                &db,
-                &format!(
-                    "SELECT COUNT(*) FROM paddock_runs WHERE run_trigger = 'schedule' \
+        active.signal(libc::SIGKILL);
+        let _ = active.exit_code().await;
+        let at_kill = count(&db, "SELECT COALESCE(MAX(run_id), 0) FROM paddock_runs").await;
+        wait_until(
+            "the standby's runs",
+            || standby.log(),
+            || async {
+                (count(
+                    &db,
+                    &format!(
+                        "SELECT COUNT(*) FROM paddock_runs WHERE run_trigger = 'schedule' \
             AND status = 'succeeded' AND run_id > {at_kill}"
-                ),
-            )
-            .await
-                >= 3)
-                .then_some(())
-        },
-    )
-    .await;
-    assert!(
-        standby.log().contains("now active for the job"),
-        "{}",
-        standby.log()
-    );
-    assert!(standby.is_running());
-    standby.signal(libc::SIGTERM);
-    assert_eq!(standby.exit_code().await, Some(0));
+                    ),
+                )
+                .await
+                    >= 3)
+                    .then_some(())
+            },
+        )
+        .await;
+        assert!(
+            standby.log().contains("now active for the job"),
+            "{}",
+            standby.log()
+        );
+        assert!(standby.is_running());
+        standby.signal(libc::SIGTERM);
+        assert_eq!(standby.exit_code().await, Some(0));
 
-    // Each tick ran once: scheduled runs start one tick (2 s) apart, never twice in one tick.
-    let starts: Vec<String> = match &db.store {
+        // Each tick ran once: scheduled runs start one tick (2 s) apart, never twice in one tick.
+        let starts: Vec<String> = match &db.store {
         AnyStore::Postgres(s) => sqlx::query_scalar(
             "SELECT to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') \
              FROM paddock_runs WHERE run_trigger = 'schedule' ORDER BY started_at",
@@ -548,25 +549,31 @@ async fn two_daemons_on_one_postgres_database_run_each_tick_once_and_the_standby
         .fetch_all(s.pool())
         .await
         .unwrap(),
-        AnyStore::Sqlite(_) => unreachable!(),
-    };
-    let times: Vec<chrono::DateTime<chrono::Utc>> = starts
-        .iter()
-        .map(|s| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc())
-        .collect();
-    for pair in times.windows(2) {
-        assert!(
-            pair[1] - pair[0] >= chrono::Duration::milliseconds(1000),
-            "two scheduled runs in one tick: {pair:?}"
-        );
-    }
-    assert_eq!(
-        count(
-            &db,
-            "SELECT COUNT(*) FROM paddock_runs WHERE status = 'skipped'"
+        AnyStore::Sqlite(s) => sqlx::query_scalar(
+            "SELECT started_at FROM paddock_runs WHERE run_trigger = 'schedule' ORDER BY started_at",
         )
-        .await,
-        0
-    );
-    sim.shutdown().await;
-}
+        .fetch_all(s.pool())
+        .await
+        .unwrap(),
+    };
+        let times: Vec<chrono::DateTime<chrono::Utc>> = starts
+            .iter()
+            .map(|s| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc())
+            .collect();
+        for pair in times.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= chrono::Duration::milliseconds(1000),
+                "two scheduled runs in one tick: {pair:?}"
+            );
+        }
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM paddock_runs WHERE status = 'skipped'"
+            )
+            .await,
+            0
+        );
+        sim.shutdown().await;
+    }
+);

@@ -45,6 +45,9 @@ pub struct Controls {
 
 /// The longest the scheduler loop sleeps, so a changed wall clock is noticed soon.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
+/// The longest a job-lock check may take (an unreachable database must not stall the loop
+/// past the systemd watchdog).
+const LOCK_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Controls wired to signals: SIGTERM and SIGINT stop, SIGHUP reloads.
 pub fn signal_controls() -> anyhow::Result<Controls> {
@@ -83,6 +86,9 @@ struct Daemon {
     notifier: notify::Notifier,
     /// When the standby last tried to take the locks it lacks.
     last_lock_poll: Option<DateTime<Utc>>,
+    /// The time due ticks were last taken at: a reload's new timetable starts from here, so a
+    /// tick that fell due just before the reload is not lost.
+    last_checked: DateTime<Utc>,
 }
 
 /// Runs the daemon until `controls.shutdown` is cancelled; returns after the running jobs
@@ -130,6 +136,7 @@ pub async fn run(
         limiter,
         notifier: notify::Notifier::new(),
         last_lock_poll: None,
+        last_checked: now,
     };
     tracing::info!(
         database = %config.database_url,
@@ -192,13 +199,14 @@ impl Daemon {
     async fn fire_due_ticks(&mut self) {
         let now = self.clock.now();
         let ticks = self.timetable.take_due(now);
+        self.last_checked = now;
         if ticks.is_empty() {
             return;
         }
         let config = self.config();
         for tick in ticks {
             let job = tick.job.name();
-            match self.locks.try_hold(job).await {
+            match self.try_hold(job).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::debug!(job, "standby: another instance runs this job");
@@ -218,6 +226,15 @@ impl Daemon {
             self.dispatch(&config, dispatch).await;
         }
         self.notifier.status(&self.status_line());
+    }
+
+    /// [`JobLocks::try_hold`] within [`LOCK_CHECK_TIMEOUT`].
+    async fn try_hold(&self, job: &str) -> anyhow::Result<bool> {
+        tokio::time::timeout(LOCK_CHECK_TIMEOUT, self.locks.try_hold(job))
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!("no answer from the database within {LOCK_CHECK_TIMEOUT:?}")
+            })?
     }
 
     async fn dispatch(&mut self, config: &Arc<Config>, dispatch: Dispatch) {
@@ -248,7 +265,7 @@ impl Daemon {
             if self.locks.holds(name).await {
                 continue;
             }
-            match self.locks.try_hold(name).await {
+            match self.try_hold(name).await {
                 Ok(true) => tracing::info!(job = name, "this instance is now active for the job"),
                 Ok(false) => continue,
                 Err(e) => {
@@ -342,7 +359,7 @@ impl Daemon {
                 }
                 self.limiter.set_rate(new.api.rate_limit_per_second);
                 let new = Arc::new(new);
-                self.timetable = Timetable::new(&new, self.clock.now());
+                self.timetable = Timetable::new(&new, self.last_checked);
                 *self
                     .shared
                     .config
