@@ -134,7 +134,21 @@ fn paddock_run_fetches_a_day_end_to_end_and_status_shows_the_run() {
     assert!(
         listing.contains("races_and_runners") && listing.contains("succeeded"),
         "{listing}"
+    ); // The per-job view: the job's line shows its last run as manual and succeeded, and a
+       // job that never ran says so.
+    let job_line = listing
+        .lines()
+        .find(|l| l.starts_with("races_and_runners"))
+        .unwrap_or_else(|| panic!("no per-job line: {listing}"));
+    assert!(
+        job_line.contains("manual") && job_line.contains("succeeded"),
+        "{job_line}"
     );
+    let never = listing
+        .lines()
+        .find(|l| l.starts_with("master_reference"))
+        .unwrap_or_else(|| panic!("no per-job line: {listing}"));
+    assert!(never.contains("never"), "{never}");
 }
 
 #[test]

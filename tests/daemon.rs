@@ -577,3 +577,77 @@ backend_test!(
         sim.shutdown().await;
     }
 );
+
+backend_test!(
+    healthz_is_503_until_each_job_has_succeeded_in_time_and_when_the_database_is_gone,
+    |db| async move {
+        use fetchers::store::{RunFinish, RunStatus, RunTrigger, Store};
+        use paddock::daemon::http::{serve, Shared};
+        let sim = simulator(0).await;
+        let config = library_config(
+            &sim,
+            &db,
+            "[jobs.master_reference]\ncron = \"*/30 * * * * *\"\n",
+        );
+        let metrics = paddock::daemon::metrics::Metrics::new(
+            paddock::client::SharedLimiter::new(2.0),
+            Box::new(BTreeMap::new),
+        )
+        .unwrap();
+        let shared = Arc::new(Shared {
+            config: std::sync::RwLock::new(Arc::new(config)),
+            store: db.store.clone(),
+            metrics,
+            // Up for five minutes: a job on a 30-second schedule should have succeeded by now.
+            started: chrono::Utc::now() - chrono::Duration::minutes(5),
+        });
+        let stop = tokio_util::sync::CancellationToken::new();
+        let addr = serve("127.0.0.1:0".parse().unwrap(), shared.clone(), stop.clone())
+            .await
+            .unwrap();
+        let get = |path: &'static str| async move {
+            let r = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        };
+        let (status, body) = get("/healthz").await;
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            body.contains("master_reference") && body.contains("never"),
+            "{body}"
+        );
+
+        let run = db
+            .start_run(
+                "master_reference",
+                RunTrigger::Schedule,
+                serde_json::json!({}),
+            )
+            .await
+            .unwrap();
+        db.finish_run(
+            run,
+            &RunFinish {
+                status: RunStatus::Succeeded,
+                requests_by_endpoint: Default::default(),
+                error_text: None,
+            },
+        )
+        .await
+        .unwrap();
+        let (status, body) = get("/healthz").await;
+        assert_eq!(status, 200, "{body}");
+        let (status, metrics) = get("/metrics").await;
+        assert_eq!(status, 200);
+        assert!(
+            metrics.contains("paddock_limiter_wait_seconds_total"),
+            "{metrics}"
+        );
+
+        db.store.close().await;
+        let (status, body) = get("/healthz").await;
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("database unreachable"), "{body}");
+        stop.cancel();
+        sim.shutdown().await;
+    }
+);
