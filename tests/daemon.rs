@@ -62,6 +62,10 @@ struct DaemonProcess {
 
 impl DaemonProcess {
     fn start(config: &Path, extra_args: &[&str]) -> DaemonProcess {
+        Self::start_with_env(config, extra_args, &[])
+    }
+
+    fn start_with_env(config: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> DaemonProcess {
         let stderr = config.with_extension(format!("{}.log", rand_suffix()));
         let child = Command::new(env!("CARGO_BIN_EXE_paddock"))
             .arg("--config")
@@ -76,6 +80,7 @@ impl DaemonProcess {
             .env_remove("NOTIFY_SOCKET")
             .env("RACING_API_USERNAME", USER)
             .env("RACING_API_PASSWORD", PASS)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
@@ -651,3 +656,57 @@ backend_test!(
         sim.shutdown().await;
     }
 );
+
+backend_test!(
+    the_daemon_tells_systemd_ready_watchdog_status_reloading_and_stopping,
+    |db| async move {
+        let sim = simulator(0).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("paddock.toml");
+        std::fs::write(
+            &file,
+            config_text(
+                &sim.base_url,
+                &db.url(),
+                "[jobs.master_reference]\ncron = \"0 3 1 1 *\"\n",
+            ),
+        )
+        .unwrap();
+        let socket_path = dir.path().join("notify.sock");
+        let socket = tokio::net::UnixDatagram::bind(&socket_path).unwrap();
+        let socket_env = socket_path.to_str().unwrap().to_string();
+        let mut daemon = DaemonProcess::start_with_env(
+            &file,
+            &[],
+            &[("NOTIFY_SOCKET", &socket_env), ("WATCHDOG_USEC", "2000000")],
+        );
+        let mut seen = String::new();
+        expect_notification(&socket, &mut seen, "READY=1").await;
+        expect_notification(&socket, &mut seen, "STATUS=").await;
+        expect_notification(&socket, &mut seen, "WATCHDOG=1").await;
+        daemon.signal(libc::SIGHUP);
+        expect_notification(&socket, &mut seen, "RELOADING=1").await;
+        expect_notification(&socket, &mut seen, "MONOTONIC_USEC=").await;
+        daemon.signal(libc::SIGTERM);
+        expect_notification(&socket, &mut seen, "STOPPING=1").await;
+        assert_eq!(daemon.exit_code().await, Some(0), "{}", daemon.log());
+        assert!(
+            seen.contains("master_reference"),
+            "STATUS names the next run: {seen}"
+        );
+        sim.shutdown().await;
+    }
+);
+
+/// Reads systemd notifications into `seen` until one contains `wanted`.
+async fn expect_notification(socket: &tokio::net::UnixDatagram, seen: &mut String, wanted: &str) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut buf = vec![0u8; 4096];
+    while !seen.contains(wanted) {
+        let n = tokio::time::timeout_at(deadline, socket.recv(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("no {wanted} from the daemon; got:\n{seen}"))
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}
