@@ -300,8 +300,8 @@ pub struct DaemonSettings {
 pub struct JobSettings {
     pub kind: JobKind,
     pub enabled: bool,
-    /// Every schedule of the job: `cron` (or the built-in default) first, then each
-    /// `[[jobs.NAME.schedules]]` entry.
+    /// Every schedule of the job: `cron` first (the built-in default when neither `cron` nor
+    /// `schedules` is given), then each `[[jobs.NAME.schedules]]` entry. Never empty.
     pub schedules: Vec<Schedule>,
     /// RacesAndRunners: racecards for today … today + N (the API serves 7).
     pub racecard_days_ahead: u32,
