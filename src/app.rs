@@ -11,6 +11,28 @@ use fetchers::jobs::{
 use fetchers::rows::Counts;
 use fetchers::store::{ApplyMode, RunFinish, RunId, RunStatus, RunTrigger, Store};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+tokio::task_local! {
+    /// The cancellation token of a run started by [`run_job_cancellable`] (the daemon's).
+    static RUN_CANCEL: CancellationToken;
+}
+
+/// [`run_job`] that stops between pages once `cancel` is cancelled (the daemon's shutdown):
+/// the page in progress commits or rolls back whole, and the run is recorded failed.
+pub async fn run_job_cancellable(
+    cancel: CancellationToken,
+    config: &Config,
+    api: &dyn ApiSource,
+    store: &dyn Store,
+    request: &JobRequest,
+    trigger: RunTrigger,
+    mode: ApplyMode,
+) -> anyhow::Result<RunResult> {
+    RUN_CANCEL
+        .scope(cancel, run_job(config, api, store, request, trigger, mode))
+        .await
+}
 
 /// Exit status of a run that finished with rejected records or missing resources.
 pub const EXIT_PARTIAL: i32 = 3;
@@ -82,7 +104,7 @@ impl RunResult {
     /// The process exit status for this run.
     pub fn exit_code(&self) -> i32 {
         match self.status {
-            RunStatus::Succeeded | RunStatus::Running => 0,
+            RunStatus::Succeeded | RunStatus::Running | RunStatus::Skipped => 0,
             RunStatus::Partial => EXIT_PARTIAL,
             RunStatus::Failed => EXIT_FAILED,
         }
@@ -103,6 +125,9 @@ pub async fn run_job(
     let run_id = store.start_run(job, trigger, request.params()).await?;
     tracing::info!(run_id, job, trigger = trigger.name(), "run started");
     let mut ctx = JobContext::new(api, store, run_id, mode, config.api.regions.clone());
+    if let Ok(cancel) = RUN_CANCEL.try_with(CancellationToken::clone) {
+        ctx.cancel = cancel;
+    }
     let outcome: Result<(), JobError> = match request {
         JobRequest::MasterReference => jobs::master_reference(&mut ctx, &config.bookmakers).await,
         JobRequest::MasterEntities { weekly } => {

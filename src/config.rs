@@ -125,6 +125,7 @@ struct FileConfig {
     simulator: FileSimulator,
     #[serde(default)]
     audit: FileAudit,
+    daemon: FileDaemon,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -134,6 +135,23 @@ struct FileAudit {
     result_delay_minutes: Option<i64>,
     sample_size: Option<u32>,
     trail_runs: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDaemon {
+    listen: Option<Spanned<String>>,
+    grace_secs: Option<u64>,
+    standby_poll_secs: Option<Spanned<u64>>,
+}
+
+/// One extra schedule of a job (`[[jobs.NAME.schedules]]`), with an optional window.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileJobSchedule {
+    cron: Spanned<String>,
+    racecard_days_ahead: Option<Spanned<u32>>,
+    result_days_back: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -182,6 +200,7 @@ struct FileJob {
     result_days_back: Option<u32>,
     profile_budget: Option<u32>,
     include_pedigree_horses: Option<bool>,
+    schedules: Option<Vec<FileJobSchedule>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -246,13 +265,54 @@ impl JobKind {
     }
 }
 
-/// One job's schedule and window settings.
+/// Which dates a RacesAndRunners run covers, for one schedule (`None`: the job's setting).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub racecard_days_ahead: Option<u32>,
+    pub result_days_back: Option<u32>,
+}
+
+/// One cron schedule of a job, read in the configured time zone, with its window.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// The cron text as written (5 fields, or 6 with seconds).
+    pub cron: String,
+    pub parsed: croner::Cron,
+    pub window: Window,
+}
+
+impl Schedule {
+    /// The first fire time strictly after `after`, right in local time across DST changes
+    /// (see [`crate::daemon::timing`]).
+    pub fn next_after(&self, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        crate::daemon::timing::next_fire_after(&self.parsed, tz, after)
+    }
+
+    /// The last fire time at or before `at` (for catch-up), if one is within a year.
+    pub fn previous_at_or_before(&self, tz: Tz, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        crate::daemon::timing::previous_fire_at_or_before(&self.parsed, tz, at)
+    }
+}
+
+/// The daemon's own settings (`[daemon]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonSettings {
+    /// Loopback address for `/healthz` and `/metrics`; off when `None` (the default).
+    pub listen: Option<std::net::SocketAddr>,
+    /// How long a shutdown waits for running jobs to stop between pages. Default 30 s.
+    pub grace: std::time::Duration,
+    /// How often a standby instance tries to take a job's lock. Default 5 s.
+    pub standby_poll: std::time::Duration,
+}
+
+/// One job's schedules and window settings.
 #[derive(Debug, Clone)]
 pub struct JobSettings {
     pub kind: JobKind,
     pub enabled: bool,
-    pub cron: String,
-    pub schedule: croner::Cron,
+    /// Every schedule of the job: `cron` first (the built-in default when neither `cron` nor
+    /// `schedules` is given), then each `[[jobs.NAME.schedules]]` entry. Never empty.
+    pub schedules: Vec<Schedule>,
     /// RacesAndRunners: racecards for today … today + N (the API serves 7).
     pub racecard_days_ahead: u32,
     /// RacesAndRunners: results for today − M … today.
@@ -264,10 +324,40 @@ pub struct JobSettings {
 }
 
 impl JobSettings {
-    /// The next `n` fire times after `after`, in the configured time zone.
+    /// The next `n` fire times of every schedule after `after`, merged in time order.
     pub fn next_fire_times(&self, after: DateTime<Tz>, n: usize) -> Vec<DateTime<Tz>> {
-        self.schedule.clone().iter_after(after).take(n).collect()
+        let tz = after.timezone();
+        let mut times: Vec<DateTime<Utc>> = self
+            .schedules
+            .iter()
+            .flat_map(|s| schedule_fire_times(s, tz, after.with_timezone(&Utc), n))
+            .collect();
+        times.sort();
+        times.dedup();
+        times.truncate(n);
+        times.into_iter().map(|t| t.with_timezone(&tz)).collect()
     }
+}
+
+/// The next `n` fire times of one schedule after `after`.
+pub fn schedule_fire_times(
+    schedule: &Schedule,
+    tz: Tz,
+    after: DateTime<Utc>,
+    n: usize,
+) -> Vec<DateTime<Utc>> {
+    let mut out = Vec::with_capacity(n);
+    let mut from = after;
+    while out.len() < n {
+        match schedule.next_after(tz, from) {
+            Some(t) => {
+                out.push(t);
+                from = t;
+            }
+            None => break,
+        }
+    }
+    out
 }
 
 /// The effective configuration after merging every layer.
@@ -282,6 +372,7 @@ pub struct Config {
     pub bookmakers: Vec<String>,
     /// Fault injection for `paddock simulate-api` (`[simulator.faults]`; `--faults` overrides).
     pub simulator_faults: crate::simulator::Faults,
+    pub daemon: DaemonSettings,
     /// `paddock audit` settings (`[audit]`).
     pub audit: AuditSettings,
 }
@@ -476,14 +567,65 @@ impl Config {
         ];
         for (kind, job) in file_jobs {
             let job = job.unwrap_or_default();
-            let (cron, cron_at) = match &job.cron {
-                Some(c) => (c.get_ref().clone(), at(c.span())),
-                None => (kind.default_cron().to_string(), where_.clone()),
+            let mut schedules = Vec::new();
+            let main_cron = match &job.cron {
+                Some(c) => Some((c.get_ref().clone(), at(c.span()))),
+                None if job.schedules.is_none() => {
+                    Some((kind.default_cron().to_string(), where_.clone()))
+                }
+                None => None,
             };
-            let schedule = croner::Cron::new(&cron)
-                .with_seconds_optional()
-                .parse()
-                .map_err(|e| anyhow!("{cron_at}: jobs.{}.cron {cron:?}: {e}", kind.name()))?;
+            if let Some((cron, cron_at)) = main_cron {
+                let parsed = parse_cron(&cron)
+                    .map_err(|e| anyhow!("{cron_at}: jobs.{}.cron {cron:?}: {e}", kind.name()))?;
+                schedules.push(Schedule {
+                    cron,
+                    parsed,
+                    window: Window::default(),
+                });
+            }
+            for (i, entry) in job.schedules.iter().flatten().enumerate() {
+                let key = format!("jobs.{}.schedules[{i}]", kind.name());
+                let cron = entry.cron.get_ref().clone();
+                let parsed = parse_cron(&cron)
+                    .map_err(|e| anyhow!("{}: {key}.cron {cron:?}: {e}", at(entry.cron.span())))?;
+                let has_window =
+                    entry.racecard_days_ahead.is_some() || entry.result_days_back.is_some();
+                if has_window && kind != JobKind::RacesAndRunners {
+                    bail!(
+                        "{}: {key}: a window (racecard_days_ahead, result_days_back) applies only to races_and_runners",
+                        at(entry.cron.span())
+                    );
+                }
+                if let Some(d) = entry
+                    .racecard_days_ahead
+                    .as_ref()
+                    .filter(|d| *d.get_ref() > 7)
+                {
+                    bail!(
+                        "{}: {key}.racecard_days_ahead is {}, but the API serves racecards at most 7 days ahead",
+                        at(d.span()),
+                        d.get_ref()
+                    );
+                }
+                schedules.push(Schedule {
+                    cron,
+                    parsed,
+                    window: Window {
+                        racecard_days_ahead: entry
+                            .racecard_days_ahead
+                            .as_ref()
+                            .map(|d| *d.get_ref()),
+                        result_days_back: entry.result_days_back.as_ref().map(|d| *d.get_ref()),
+                    },
+                });
+            }
+            if schedules.is_empty() {
+                bail!(
+                    "{where_}: jobs.{}.schedules is empty: give at least one schedule, or disable the job with enabled = false",
+                    kind.name()
+                );
+            }
             let racecard_days_ahead = match &job.racecard_days_ahead {
                 Some(d) if *d.get_ref() > 7 => bail!(
                     "{}: jobs.{}.racecard_days_ahead is {}, but the API serves racecards at most 7 days ahead",
@@ -503,8 +645,7 @@ impl Config {
                 JobSettings {
                     kind,
                     enabled: job.enabled.unwrap_or(true),
-                    cron,
-                    schedule,
+                    schedules,
                     racecard_days_ahead,
                     result_days_back: job.result_days_back.unwrap_or(3),
                     profile_budget: job.profile_budget.unwrap_or(default_budget),
@@ -543,7 +684,9 @@ impl Config {
             trail_runs: file.audit.trail_runs.unwrap_or(audit_defaults.trail_runs),
         };
 
+        let daemon = daemon_settings(&file.daemon, &at)?;
         Ok(Config {
+            daemon,
             path,
             audit,
             api,
@@ -601,10 +744,9 @@ impl Config {
         let local_now = now.with_timezone(&self.time_zone);
         for job in self.jobs.values() {
             out.push_str(&format!(
-                "  {:<24} {:<8} cron \"{}\"",
+                "  {:<24} {:<8}",
                 job.kind.name(),
                 if job.enabled { "enabled" } else { "disabled" },
-                job.cron
             ));
             match job.kind {
                 JobKind::RacesAndRunners => out.push_str(&format!(
@@ -617,15 +759,79 @@ impl Config {
                 JobKind::MasterReference => {}
             }
             out.push('\n');
-            for t in job.next_fire_times(local_now, 3) {
-                out.push_str(&format!(
-                    "      next: {}\n",
-                    t.format("%Y-%m-%d %H:%M %Z (%:z)")
-                ));
+            for schedule in &job.schedules {
+                out.push_str(&format!("    cron \"{}\"", schedule.cron));
+                if let Some(d) = schedule.window.racecard_days_ahead {
+                    out.push_str(&format!(" racecards today..+{d}d"));
+                }
+                if let Some(d) = schedule.window.result_days_back {
+                    out.push_str(&format!(" results -{d}d..today"));
+                }
+                out.push('\n');
+                for t in schedule_fire_times(schedule, self.time_zone, local_now.to_utc(), 3) {
+                    out.push_str(&format!(
+                        "      next: {}\n",
+                        t.with_timezone(&self.time_zone)
+                            .format("%Y-%m-%d %H:%M:%S %Z (%:z)")
+                    ));
+                }
             }
         }
+        match self.daemon.listen {
+            Some(addr) => out.push_str(&format!(
+                "daemon listener:    http://{addr}/healthz, /metrics\n"
+            )),
+            None => out.push_str("daemon listener:    off\n"),
+        }
+        out.push_str(&format!(
+            "shutdown grace:     {} s\n",
+            self.daemon.grace.as_secs()
+        ));
         out
     }
+}
+
+/// A cron expression of 5 fields, or 6 with seconds first.
+fn parse_cron(text: &str) -> std::result::Result<croner::Cron, croner::errors::CronError> {
+    croner::Cron::new(text).with_seconds_optional().parse()
+}
+
+fn daemon_settings(
+    file: &FileDaemon,
+    at: &dyn Fn(std::ops::Range<usize>) -> String,
+) -> Result<DaemonSettings> {
+    let listen = match &file.listen {
+        None => None,
+        Some(text) => {
+            let addr: std::net::SocketAddr = text.get_ref().parse().map_err(|_| {
+                anyhow!(
+                    "{}: daemon.listen {:?} is not an address and port (e.g. \"127.0.0.1:9464\")",
+                    at(text.span()),
+                    text.get_ref()
+                )
+            })?;
+            if !addr.ip().is_loopback() {
+                bail!(
+                    "{}: daemon.listen {addr} is not a loopback address: the health and metrics listener is for this machine only (use 127.0.0.1 or [::1])",
+                    at(text.span())
+                );
+            }
+            Some(addr)
+        }
+    };
+    let standby_poll = match &file.standby_poll_secs {
+        Some(s) if *s.get_ref() == 0 => bail!(
+            "{}: daemon.standby_poll_secs must be at least 1",
+            at(s.span())
+        ),
+        Some(s) => *s.get_ref(),
+        None => 5,
+    };
+    Ok(DaemonSettings {
+        listen,
+        grace: std::time::Duration::from_secs(file.grace_secs.unwrap_or(30)),
+        standby_poll: std::time::Duration::from_secs(standby_poll),
+    })
 }
 
 fn parse_file(text: &str) -> Result<FileConfig> {
@@ -769,6 +975,60 @@ mod tests {
             .collect();
         assert_eq!(utc[0], "03-28 06:00");
         assert_eq!(utc[3], "03-29 05:00");
+    }
+
+    #[test]
+    fn a_job_has_several_schedules_each_with_its_window_and_describe_lists_each() {
+        let text = "[jobs.races_and_runners]\ncron = \"0 6 * * *\"\n\
+            [[jobs.races_and_runners.schedules]]\ncron = \"*/30 10-20 * * *\"\n\
+            racecard_days_ahead = 0\nresult_days_back = 0\n";
+        let c = Config::from_toml(text, &env(&[])).unwrap();
+        let job = c.job(JobKind::RacesAndRunners);
+        assert_eq!(job.schedules.len(), 2);
+        assert_eq!(job.schedules[0].window, Window::default());
+        assert_eq!(job.schedules[1].window.racecard_days_ahead, Some(0));
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 1, 9, 0, 0).unwrap();
+        let shown = c.describe(now);
+        assert!(
+            shown.contains("cron \"*/30 10-20 * * *\" racecards today..+0d"),
+            "{shown}"
+        );
+        // Three fire times per schedule: 4 jobs' main schedules plus the extra one.
+        assert_eq!(shown.matches("next:").count(), 5 * 3, "{shown}");
+        // `now` is 10:00 BST, itself a fire time; the next ones, strictly after, merge both
+        // schedules: 10:30 BST (09:30 UTC) first.
+        let merged = job.next_fire_times(now.with_timezone(&c.time_zone), 2);
+        assert_eq!(merged[0].to_utc().to_rfc3339(), "2026-06-01T09:30:00+00:00");
+    }
+
+    #[test]
+    fn a_schedule_window_is_refused_on_a_job_that_fetches_no_dates() {
+        let err = Config::from_toml(
+            "[[jobs.master_reference.schedules]]\ncron = \"0 3 * * *\"\nracecard_days_ahead = 1\n",
+            &env(&[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("jobs.master_reference.schedules[0]"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn the_daemon_listener_must_be_a_loopback_address_and_is_off_by_default() {
+        assert_eq!(
+            Config::from_toml("", &env(&[])).unwrap().daemon.listen,
+            None
+        );
+        let c = Config::from_toml("[daemon]\nlisten = \"127.0.0.1:9464\"\n", &env(&[])).unwrap();
+        assert_eq!(c.daemon.listen, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(c.daemon.grace, std::time::Duration::from_secs(30));
+        let err = Config::from_toml("[daemon]\nlisten = \"0.0.0.0:9464\"\n", &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("daemon.listen") && err.contains("loopback"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@ pub mod app;
 pub mod audit;
 pub mod client;
 pub mod config;
+pub mod daemon;
 pub mod demo;
 pub mod import;
+pub mod logging;
 pub mod simulator;
 pub mod store;
 
@@ -20,12 +22,15 @@ pub fn today(config: &config::Config) -> chrono::NaiveDate {
         .date_naive()
 }
 
-/// The one rate limiter of this process, shared by every job and backfill.
+/// The one rate limiter of this process, shared by every job and backfill. Its rate is the
+/// latest caller's (the daemon's reload changes it), not fixed by the first.
 pub fn process_limiter(requests_per_second: f64) -> Arc<client::SharedLimiter> {
     static LIMITER: OnceLock<Arc<client::SharedLimiter>> = OnceLock::new();
-    LIMITER
+    let limiter = LIMITER
         .get_or_init(|| client::SharedLimiter::new(requests_per_second))
-        .clone()
+        .clone();
+    limiter.set_rate(requests_per_second);
+    limiter
 }
 
 /// Opens the configured database and applies pending migrations (idempotent).

@@ -26,6 +26,9 @@ struct Cli {
     /// $DATABASE_URL, the config file, else sqlite://paddock.db).
     #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
+    /// Log format: human on a terminal, JSON under systemd ($JOURNAL_STREAM) when `auto`.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    log_format: paddock::logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,7 +40,11 @@ enum Command {
     /// Validate the configuration; print it with secrets masked and each job's next three fire
     /// times. Exits 2 if it is invalid.
     CheckConfig,
-    /// Show the latest runs from the run ledger.
+    /// Run every enabled job on its schedules until SIGTERM/SIGINT; SIGHUP reloads the
+    /// configuration. Exits 0 after a clean shutdown.
+    Daemon,
+    /// Show each job's last run, row counts, last success and next fire time, then the latest
+    /// runs from the run ledger.
     Status {
         /// How many runs to show.
         #[arg(long, default_value_t = 10)]
@@ -158,14 +165,8 @@ enum EndpointArg {
 
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PADDOCK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    paddock::logging::init(cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -188,6 +189,9 @@ async fn async_main(cli: Cli) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    if let Command::Daemon = cli.command {
+        return run_daemon(overrides, config).await;
+    }
     match run_command(cli.command, config).await {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
@@ -216,8 +220,14 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             println!("migrations applied to {}", config.database_url);
             Ok(0)
         }
+        Command::Daemon => unreachable!("handled in async_main"),
         Command::Status { limit } => {
             let store = paddock::open_store(&config).await?;
+            print!(
+                "{}",
+                paddock::daemon::status::render_job_status(&config, &store, Utc::now()).await?
+            );
+            println!();
             let runs = store.recent_runs(limit).await?;
             println!(
                 "{:>6}  {:<22} {:<9} {:<10} {:<20} {:>8} {:>8}  error",
@@ -350,6 +360,34 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             tokio::signal::ctrl_c().await?;
             server.shutdown().await;
             Ok(0)
+        }
+    }
+}
+
+/// `paddock daemon`: runs until a signal stops it; exits 0 after a clean shutdown.
+async fn run_daemon(overrides: Overrides, config: Config) -> ExitCode {
+    let controls = match paddock::daemon::signal_controls() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The first load was checked by the caller; reloads read the same file again.
+    let first = std::sync::Mutex::new(Some(config));
+    let load: paddock::daemon::ConfigLoader = std::sync::Arc::new(move || {
+        if let Some(c) = first.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Ok(c);
+        }
+        Config::load(&overrides, &ProcessEnv)
+    });
+    let clock = std::sync::Arc::new(paddock::daemon::clock::SystemClock);
+    match paddock::daemon::run(load, clock, controls).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "the daemon could not start");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

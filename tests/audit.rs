@@ -148,7 +148,7 @@ fn audit_cli(db: &TestDb, args: &[&str]) -> (i32, Json) {
         .current_dir(dir.path())
         .args([
             "--database-url",
-            &db.database_url(),
+            &db.url(),
             "audit",
             "--format",
             "json",

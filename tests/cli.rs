@@ -56,7 +56,8 @@ fn check_config_on_the_shipped_example_prints_three_fire_times_per_job_and_masks
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert_eq!(stdout.matches("next:").count(), 4 * 3, "{stdout}");
+    // Three per schedule: one per job, plus races_and_runners' two extra schedules.
+    assert_eq!(stdout.matches("next:").count(), 6 * 3, "{stdout}");
     assert!(!stdout.contains("s3cret-pass"), "{stdout}");
     assert!(!stdout.contains("db-pass-123"), "{stdout}");
     assert!(
@@ -134,7 +135,21 @@ fn paddock_run_fetches_a_day_end_to_end_and_status_shows_the_run() {
     assert!(
         listing.contains("races_and_runners") && listing.contains("succeeded"),
         "{listing}"
+    ); // The per-job view: the job's line shows its last run as manual and succeeded, and a
+       // job that never ran says so.
+    let job_line = listing
+        .lines()
+        .find(|l| l.starts_with("races_and_runners"))
+        .unwrap_or_else(|| panic!("no per-job line: {listing}"));
+    assert!(
+        job_line.contains("manual") && job_line.contains("succeeded"),
+        "{job_line}"
     );
+    let never = listing
+        .lines()
+        .find(|l| l.starts_with("master_reference"))
+        .unwrap_or_else(|| panic!("no per-job line: {listing}"));
+    assert!(never.contains("never"), "{never}");
 }
 
 #[test]

@@ -38,6 +38,8 @@ pub enum RunStatus {
     Partial,
     /// Stopped by an error.
     Failed,
+    /// Not run: a tick fired while the same job was still running (the daemon's no-overlap rule).
+    Skipped,
 }
 
 impl RunStatus {
@@ -47,6 +49,7 @@ impl RunStatus {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Partial => "partial",
             RunStatus::Failed => "failed",
+            RunStatus::Skipped => "skipped",
         }
     }
 }

@@ -28,12 +28,16 @@ pub fn job_schedules(config: &Config) -> Vec<JobSchedule> {
     config
         .jobs
         .values()
-        .map(|j| JobSchedule {
-            job: j.kind.name().to_string(),
-            cron_text: j.cron.clone(),
-            cron: j.schedule.clone(),
-            enabled: j.enabled,
-            time_zone: config.time_zone,
+        .flat_map(|j| {
+            // A job with several schedules is checked against each: it is overdue when it has
+            // not succeeded since the fire time before the latest one of any of them.
+            j.schedules.iter().map(move |s| JobSchedule {
+                job: j.kind.name().to_string(),
+                cron_text: s.cron.clone(),
+                cron: s.parsed.clone(),
+                enabled: j.enabled,
+                time_zone: config.time_zone,
+            })
         })
         .collect()
 }

@@ -6,7 +6,12 @@
 //! for both the pause and the spacing keeps them consistent; waiters queue on a fair
 //! (FIFO) tokio mutex, so no job starves behind a busy backfill; and the whole limiter follows
 //! tokio's clock, so it also works under a paused test clock.
+//!
+//! The rate can be changed while the process runs ([`SharedLimiter::set_rate`], used by the
+//! daemon's reload); callers already queued keep their order. The limiter also counts the time
+//! callers spent waiting and the pauses ordered by 429s, for the daemon's metrics.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -15,10 +20,16 @@ use tokio::time::{sleep_until, Instant};
 /// One per process: construct it once and hand the `Arc` to every client.
 #[derive(Debug)]
 pub struct SharedLimiter {
-    period: Duration,
-    /// The earliest instant the next request may go; `None` before the first request. The
-    /// (fair) async lock is held while a caller waits for its slot, so callers go in order.
-    next_slot: tokio::sync::Mutex<Option<Instant>>,
+    /// The spacing between two requests, in nanoseconds (changeable: see `set_rate`).
+    period_nanos: AtomicU64,
+    /// Total time callers of `acquire` have waited, in nanoseconds.
+    waited_nanos: AtomicU64,
+    /// How many pauses (`429 Retry-After`) have been ordered.
+    pauses: AtomicU64,
+    /// When the last request was let go; `None` before the first. The next may go one period
+    /// later (the period in force then, so a rate change applies to the very next request).
+    /// The (fair) async lock is held while a caller waits for its slot, so callers go in order.
+    last_grant: tokio::sync::Mutex<Option<Instant>>,
     /// Set by [`SharedLimiter::pause_until`]; read without the slot lock so a pause takes
     /// effect immediately, even for the caller that is already waiting for its slot.
     paused_until: Mutex<Option<Instant>>,
@@ -33,30 +44,49 @@ impl SharedLimiter {
     /// If `requests_per_second` is not a positive finite number (configuration is validated
     /// before this point; see `RacingApiClient::new`).
     pub fn new(requests_per_second: f64) -> Arc<Self> {
-        assert!(
-            requests_per_second.is_finite() && requests_per_second > 0.0,
-            "requests_per_second must be a positive number, got {requests_per_second}"
-        );
         Arc::new(Self {
-            period: Duration::from_secs_f64(1.0 / requests_per_second),
-            next_slot: tokio::sync::Mutex::new(None),
+            period_nanos: AtomicU64::new(period_nanos(requests_per_second)),
+            waited_nanos: AtomicU64::new(0),
+            pauses: AtomicU64::new(0),
+            last_grant: tokio::sync::Mutex::new(None),
             paused_until: Mutex::new(None),
         })
     }
 
     /// The minimum spacing between two requests.
     pub fn period(&self) -> Duration {
-        self.period
+        Duration::from_nanos(self.period_nanos.load(Ordering::Relaxed))
+    }
+
+    /// Changes the rate from the next grant on (callers already queued keep their order).
+    ///
+    /// # Panics
+    ///
+    /// If `requests_per_second` is not a positive finite number.
+    pub fn set_rate(&self, requests_per_second: f64) {
+        self.period_nanos
+            .store(period_nanos(requests_per_second), Ordering::Relaxed);
+    }
+
+    /// The total time callers have spent waiting in [`acquire`](Self::acquire).
+    pub fn total_wait(&self) -> Duration {
+        Duration::from_nanos(self.waited_nanos.load(Ordering::Relaxed))
+    }
+
+    /// How many pauses have been ordered (one per `429 Retry-After` seen).
+    pub fn pauses_ordered(&self) -> u64 {
+        self.pauses.load(Ordering::Relaxed)
     }
 
     /// Waits until this caller may send one request. Callers are served in arrival order, at
     /// least [`period`](Self::period) apart, and never while a pause is in force. Dropping the
     /// future before it completes gives the slot up.
     pub async fn acquire(&self) {
-        let mut next_slot = self.next_slot.lock().await;
+        let arrived = Instant::now();
+        let mut last_grant = self.last_grant.lock().await;
         loop {
             let now = Instant::now();
-            let mut at = next_slot.unwrap_or(now);
+            let mut at = last_grant.map_or(now, |last| last + self.period());
             if let Some(paused) = self.paused_until() {
                 at = at.max(paused);
             }
@@ -70,7 +100,10 @@ impl SharedLimiter {
             }
             // Spacing is measured from the moment the slot is granted, so a late wake-up can
             // only make the gap longer, never shorter.
-            *next_slot = Some(now + self.period);
+            *last_grant = Some(now);
+            let waited = now.saturating_duration_since(arrived).as_nanos();
+            self.waited_nanos
+                .fetch_add(u64::try_from(waited).unwrap_or(u64::MAX), Ordering::Relaxed);
             return;
         }
     }
@@ -78,6 +111,7 @@ impl SharedLimiter {
     /// Makes every caller of [`acquire`](Self::acquire) in the process wait until `until`. A
     /// later pause extends an earlier one; an earlier one never shortens it.
     pub fn pause_until(&self, until: Instant) {
+        self.pauses.fetch_add(1, Ordering::Relaxed);
         let mut paused = self
             .paused_until
             .lock()
@@ -91,5 +125,45 @@ impl SharedLimiter {
             .paused_until
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The spacing for a rate, in nanoseconds.
+fn period_nanos(requests_per_second: f64) -> u64 {
+    assert!(
+        requests_per_second.is_finite() && requests_per_second > 0.0,
+        "requests_per_second must be a positive number, got {requests_per_second}"
+    );
+    let nanos = Duration::from_secs_f64(1.0 / requests_per_second).as_nanos();
+    u64::try_from(nanos).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_changed_rate_applies_from_the_next_request() {
+        // One request per 100 s: without the change the second request would wait 100 s.
+        let limiter = SharedLimiter::new(0.01);
+        limiter.acquire().await;
+        let first = Instant::now();
+        limiter.set_rate(50.0);
+        assert_eq!(limiter.period(), Duration::from_millis(20));
+        tokio::time::timeout(Duration::from_secs(50), limiter.acquire())
+            .await
+            .expect("the second request waited for the old rate");
+        assert!(
+            first.elapsed() >= Duration::from_millis(19),
+            "closer than the new period"
+        );
+    }
+
+    #[tokio::test]
+    async fn every_pause_is_counted_for_the_metrics() {
+        let limiter = SharedLimiter::new(2.0);
+        limiter.pause_until(Instant::now() + Duration::from_millis(1));
+        limiter.pause_until(Instant::now() + Duration::from_millis(2));
+        assert_eq!(limiter.pauses_ordered(), 2);
     }
 }

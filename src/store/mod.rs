@@ -9,6 +9,8 @@
 pub mod apply;
 pub mod database_url;
 pub mod diagnose;
+pub mod job_status;
+pub mod locks;
 pub mod names;
 pub mod options;
 pub mod plan;

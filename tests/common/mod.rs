@@ -182,8 +182,8 @@ impl TestDb {
         self.backend
     }
 
-    /// The URL of this test database (for running the binary against it).
-    pub fn database_url(&self) -> String {
+    /// The database's URL (for a `paddock` process under test).
+    pub fn url(&self) -> String {
         match &self._keep {
             Keep::Directory(dir) => format!("sqlite://{}", dir.path().join("paddock.db").display()),
             Keep::Database(database) => database.url.clone(),

@@ -237,6 +237,34 @@ fn wait_until_ready(bin: &Path, base: &Path, socket_dir: &Path) -> Result<(), St
     }
 }
 
+/// Stops the process's cluster (a fast shutdown: sessions are cut) and waits until the server
+/// has exited. For tests of a database going away; [`start_again`] brings it back.
+pub fn stop() {
+    cluster();
+    let pid = SERVER_PID.load(Ordering::SeqCst);
+    assert!(pid > 0, "no test server to stop");
+    // SAFETY: signalling the server process this harness started.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let deadline = Instant::now() + READY_TIMEOUT;
+    while !SERVER_EXITED.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the test server did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Starts the cluster stopped by [`stop`] again, on the same data directory and socket.
+pub fn start_again() {
+    let bin = server_binaries().expect("server binaries");
+    let base = BASE_DIR.get().expect("a cluster was started").clone();
+    let (data, socket_dir) = (base.join("data"), base.join("sock"));
+    let owner = server_user().expect("server user");
+    SERVER_EXITED.store(false, Ordering::SeqCst);
+    spawn_server(&bin, &base, &data, &socket_dir, owner).expect("restart the test server");
+    wait_until_ready(&bin, &base, &socket_dir).expect("the restarted test server is ready");
+}
+
 /// Removes `paddock-pg-<pid>` directories whose process no longer exists.
 fn remove_stale_directories() {
     let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {

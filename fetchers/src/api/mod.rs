@@ -60,6 +60,9 @@ pub enum ApiError {
         received: u64,
         total: u64,
     },
+    /// The run was asked to stop (the daemon is shutting down) before this request.
+    #[error("stopped before {path}: the run was cancelled (shutdown)")]
+    Cancelled { path: String },
 }
 
 impl ApiError {

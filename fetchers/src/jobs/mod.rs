@@ -16,6 +16,7 @@ use crate::api::{ApiError, ApiRequest, ApiSource, RawResponse};
 use crate::rows::{Counts, UnitOfWork};
 use crate::store::{ApplyMode, RunId, Store, StoreError};
 use std::collections::BTreeMap;
+use tokio_util::sync::CancellationToken;
 
 /// Why a job stopped.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,9 @@ pub struct JobContext<'a> {
     /// Region codes to fetch (lower case).
     pub regions: Vec<String>,
     pub report: JobReport,
+    /// Cancelled when the run must stop (daemon shutdown): checked before every request, so a
+    /// run stops between pages and never leaves a page half-written.
+    pub cancel: CancellationToken,
 }
 
 impl<'a> JobContext<'a> {
@@ -76,17 +80,32 @@ impl<'a> JobContext<'a> {
             mode,
             regions,
             report: JobReport::default(),
+            cancel: CancellationToken::new(),
         }
     }
 
     /// One request, counted by endpoint.
     pub async fn fetch(&mut self, request: &ApiRequest) -> Result<RawResponse, ApiError> {
+        let cancelled = || ApiError::Cancelled {
+            path: request.path_and_query(),
+        };
+        if self.cancel.is_cancelled() {
+            return Err(cancelled());
+        }
         *self
             .report
             .requests
             .entry(request.endpoint().template().to_string())
             .or_default() += 1;
-        self.api.fetch(request).await
+        // A request in flight is abandoned on cancellation; nothing of its page was written.
+        match self
+            .cancel
+            .run_until_cancelled(self.api.fetch(request))
+            .await
+        {
+            Some(answer) => answer,
+            None => Err(cancelled()),
+        }
     }
 
     /// Applies one unit of work (one transaction) and adds its counts to the report.

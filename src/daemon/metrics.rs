@@ -1,0 +1,212 @@
+//! The daemon's Prometheus metrics (`/metrics`): API responses by endpoint and status,
+//! requests and retries, 429 pauses and limiter wait, rows written by table and kind, run
+//! durations and outcomes, and the last success time per job.
+
+use crate::app::RunResult;
+use crate::client::{ResponseHook, SharedLimiter};
+use chrono::{DateTime, Utc};
+use fetchers::api::ApiRequest;
+use prometheus::{
+    Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Every metric, in one registry.
+pub struct Metrics {
+    registry: Registry,
+    responses: IntCounterVec,
+    requests: IntCounterVec,
+    retries: GaugeVec,
+    rows: IntCounterVec,
+    runs: IntCounterVec,
+    run_duration: HistogramVec,
+    last_success: GaugeVec,
+    limiter_wait: Gauge,
+    pauses: Gauge,
+    limiter: Arc<SharedLimiter>,
+    /// Every attempt per endpoint, retries included (the client's counters).
+    attempts: Box<dyn Fn() -> BTreeMap<String, u64> + Send + Sync>,
+}
+
+impl Metrics {
+    /// Metrics reading the limiter's counters and the client's attempt counts at scrape time.
+    pub fn new(
+        limiter: Arc<SharedLimiter>,
+        attempts: Box<dyn Fn() -> BTreeMap<String, u64> + Send + Sync>,
+    ) -> anyhow::Result<Arc<Metrics>> {
+        let registry = Registry::new();
+        let responses = IntCounterVec::new(
+            Opts::new(
+                "paddock_api_responses_total",
+                "API responses by endpoint and HTTP status, retried ones included",
+            ),
+            &["endpoint", "status"],
+        )?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "paddock_api_requests_total",
+                "Logical API requests by endpoint (one per page or resource)",
+            ),
+            &["endpoint"],
+        )?;
+        let retries = GaugeVec::new(
+            Opts::new(
+                "paddock_api_retries_total",
+                "API attempts beyond the first, by endpoint",
+            ),
+            &["endpoint"],
+        )?;
+        let rows = IntCounterVec::new(
+            Opts::new(
+                "paddock_rows_total",
+                "Rows by table and kind (inserted, updated, unchanged, rejected)",
+            ),
+            &["table", "kind"],
+        )?;
+        let runs = IntCounterVec::new(
+            Opts::new("paddock_runs_total", "Runs by job and outcome"),
+            &["job", "status"],
+        )?;
+        let run_duration = HistogramVec::new(
+            HistogramOpts::new("paddock_run_duration_seconds", "How long runs took, by job")
+                .buckets(vec![
+                    1.0,
+                    5.0,
+                    15.0,
+                    60.0,
+                    300.0,
+                    900.0,
+                    3600.0,
+                    4.0 * 3600.0,
+                ]),
+            &["job"],
+        )?;
+        let last_success = GaugeVec::new(
+            Opts::new(
+                "paddock_last_success_timestamp_seconds",
+                "Unix time of each job's last successful run",
+            ),
+            &["job"],
+        )?;
+        let limiter_wait = Gauge::new(
+            "paddock_limiter_wait_seconds_total",
+            "Time requests waited for the process-wide rate limiter",
+        )?;
+        let pauses = Gauge::new(
+            "paddock_api_429_pauses_total",
+            "Pauses ordered by 429 Retry-After answers",
+        )?;
+        for c in [
+            responses.clone(),
+            requests.clone(),
+            rows.clone(),
+            runs.clone(),
+        ] {
+            registry.register(Box::new(c))?;
+        }
+        registry.register(Box::new(retries.clone()))?;
+        registry.register(Box::new(run_duration.clone()))?;
+        registry.register(Box::new(last_success.clone()))?;
+        registry.register(Box::new(limiter_wait.clone()))?;
+        registry.register(Box::new(pauses.clone()))?;
+        Ok(Arc::new(Metrics {
+            registry,
+            responses,
+            requests,
+            retries,
+            rows,
+            runs,
+            run_duration,
+            last_success,
+            limiter_wait,
+            pauses,
+            limiter,
+            attempts,
+        }))
+    }
+
+    /// Records a finished run.
+    pub fn record_run(&self, job: &str, result: &RunResult) {
+        self.runs
+            .with_label_values(&[job, result.status.name()])
+            .inc();
+        self.run_duration
+            .with_label_values(&[job])
+            .observe(result.elapsed.as_secs_f64());
+        for (endpoint, n) in &result.report.requests {
+            self.requests.with_label_values(&[endpoint]).inc_by(*n);
+        }
+        for (table, c) in &result.report.counts.0 {
+            for (kind, n) in [
+                ("inserted", c.inserted),
+                ("updated", c.updated),
+                ("unchanged", c.unchanged),
+                ("rejected", c.rejected),
+            ] {
+                self.rows.with_label_values(&[table, kind]).inc_by(n);
+            }
+        }
+    }
+
+    /// Records a run that could not even be recorded in the ledger.
+    pub fn record_unrecorded_failure(&self, job: &str) {
+        self.runs.with_label_values(&[job, "unrecorded"]).inc();
+    }
+
+    /// Sets a job's last success time.
+    pub fn set_last_success(&self, job: &str, at: DateTime<Utc>) {
+        self.last_success
+            .with_label_values(&[job])
+            .set(at.timestamp_millis() as f64 / 1000.0);
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        self.limiter_wait
+            .set(self.limiter.total_wait().as_secs_f64());
+        self.pauses.set(self.limiter.pauses_ordered() as f64);
+        for (endpoint, attempts) in (self.attempts)() {
+            let logical = self.requests.with_label_values(&[&endpoint]).get();
+            self.retries
+                .with_label_values(&[&endpoint])
+                .set(attempts.saturating_sub(logical) as f64);
+        }
+        let mut out = String::new();
+        let _ = TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out);
+        out
+    }
+}
+
+/// Counts every response the client receives, by endpoint and status.
+pub struct ResponseCounter(pub Arc<Metrics>);
+
+impl ResponseHook for ResponseCounter {
+    fn on_response(&self, request: &ApiRequest, status: u16, _at: DateTime<Utc>, _body: &str) {
+        self.0
+            .responses
+            .with_label_values(&[request.endpoint().template(), &status.to_string()])
+            .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_are_attempts_beyond_the_logical_requests() {
+        let limiter = SharedLimiter::new(2.0);
+        let metrics = Metrics::new(
+            limiter,
+            Box::new(|| BTreeMap::from([("/results".to_string(), 5)])),
+        )
+        .unwrap();
+        metrics.requests.with_label_values(&["/results"]).inc_by(3);
+        let text = metrics.render();
+        assert!(
+            text.contains("paddock_api_retries_total{endpoint=\"/results\"} 2"),
+            "{text}"
+        );
+    }
+}
