@@ -612,7 +612,8 @@ backend_test!(
         assert_eq!(result.exit_code(), app::EXIT_FAILED);
         let error = result.error.unwrap();
         assert!(
-            error.contains(&format!("{delivered} of {}", delivered + 10)),
+            error.contains(&format!("received {delivered},"))
+                && error.contains(&format!("total {}", delivered + 10)),
             "{error}"
         );
         // The pages that did arrive were stored, one transaction each.

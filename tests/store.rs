@@ -480,17 +480,17 @@ backend_test!(
     a_filler_never_overwrites_the_owners_value,
     |db| async move {
         let run = new_run(&db).await;
-        // Results own a jockey's name; racecards only fill it.
+        // Racecards own a jockey's name (the newest card is current); results only fill it.
         apply(
             &db,
             run,
-            &unit(vec![jockey(Source::Result, Some("J. Smith"))]),
+            &unit(vec![jockey(Source::Racecard, Some("J. Smith"))]),
         )
         .await;
         let counts = apply(
             &db,
             run,
-            &unit(vec![jockey(Source::Racecard, Some("Jo Smith"))]),
+            &unit(vec![jockey(Source::Result, Some("Jo Smith"))]),
         )
         .await;
         assert_eq!(counts_of(counts.table("ra_mst_jockeys")), (0, 0, 1));
@@ -508,13 +508,13 @@ backend_test!(
         apply(
             &db,
             run,
-            &unit(vec![jockey(Source::Racecard, Some("Jo Smith"))]),
+            &unit(vec![jockey(Source::Result, Some("Jo Smith"))]),
         )
         .await;
         let counts = apply(
             &db,
             run,
-            &unit(vec![jockey(Source::Result, Some("J. Smith"))]),
+            &unit(vec![jockey(Source::Racecard, Some("J. Smith"))]),
         )
         .await;
         assert_eq!(counts_of(counts.table("ra_mst_jockeys")), (0, 1, 0));
@@ -527,11 +527,11 @@ backend_test!(
 
 backend_test!(a_filler_fills_a_value_that_is_still_null, |db| async move {
     let run = new_run(&db).await;
-    apply(&db, run, &unit(vec![jockey(Source::Result, None)])).await;
+    apply(&db, run, &unit(vec![jockey(Source::Racecard, None)])).await;
     let counts = apply(
         &db,
         run,
-        &unit(vec![jockey(Source::Racecard, Some("Jo Smith"))]),
+        &unit(vec![jockey(Source::Result, Some("Jo Smith"))]),
     )
     .await;
     assert_eq!(counts_of(counts.table("ra_mst_jockeys")), (0, 1, 0));
@@ -549,8 +549,8 @@ backend_test!(
             &db,
             run,
             &unit(vec![
-                jockey(Source::Result, Some("J. Smith")),
-                jockey(Source::Racecard, Some("Jo Smith")),
+                jockey(Source::Racecard, Some("J. Smith")),
+                jockey(Source::Result, Some("Jo Smith")),
             ]),
         )
         .await;

@@ -14,6 +14,7 @@ pub mod options;
 pub mod plan;
 pub mod postgres;
 pub mod read_sql;
+pub mod runner_names;
 pub mod sqlite;
 pub mod upsert_sql;
 
@@ -146,5 +147,12 @@ impl Store for AnyStore {
 
     async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
         self.inner().count_rows(table).await
+    }
+
+    async fn runner_names(
+        &self,
+        race_ids: &[String],
+    ) -> Result<Vec<fetchers::store::RunnerName>, StoreError> {
+        self.inner().runner_names(race_ids).await
     }
 }

@@ -322,6 +322,9 @@ pub struct CoursesPage {
     pub courses: Option<Vec<Value>>,
     #[serde(default, deserialize_with = "count")]
     pub total: Option<u64>,
+    /// Not sent by the API today; checked like every other echo when it is.
+    #[serde(default)]
+    pub query: Option<Value>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -674,7 +677,7 @@ pub fn parse_courses_page(body: &str) -> Result<Page<CoursePayload>, ParseError>
             total: Some(total),
             limit: None,
             skip: None,
-            query: None,
+            query: env.query.as_ref(),
             extra: &env.extra,
         },
     ))

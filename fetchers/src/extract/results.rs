@@ -352,6 +352,16 @@ mod tests {
         assert_eq!(horse.values["sex_code"], Value::from("G"));
         let sire = find(&unit, "ra_mst_sires", &["sir_601"]).unwrap();
         assert_eq!(sire.values["name"], Value::from("Harrow Lane"));
+        assert_eq!(
+            sire.values["name_with_suffix"],
+            Value::from("Harrow Lane (FR)")
+        );
+        let dam = find(&unit, "ra_mst_dams", &["dam_501"]).unwrap();
+        assert_eq!(dam.values["name"], Value::from("Mistle Thrush"));
+        assert_eq!(
+            dam.values["name_with_suffix"],
+            Value::from("Mistle Thrush (GB)")
+        );
         assert!(!sire.values.contains_key("region"), "results do not own it");
     }
 

@@ -307,4 +307,11 @@ impl Store for PgStore {
             .await
             .map_err(read_error(Some(table.name)))
     }
+
+    async fn runner_names(
+        &self,
+        race_ids: &[String],
+    ) -> Result<Vec<fetchers::store::RunnerName>, StoreError> {
+        crate::store::runner_names::postgres(&self.pool, race_ids).await
+    }
 }

@@ -297,4 +297,11 @@ impl Store for SqliteStore {
             .await
             .map_err(read_error(Some(table.name)))
     }
+
+    async fn runner_names(
+        &self,
+        race_ids: &[String],
+    ) -> Result<Vec<fetchers::store::RunnerName>, StoreError> {
+        crate::store::runner_names::sqlite(&self.pool, race_ids).await
+    }
 }
