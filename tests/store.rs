@@ -160,7 +160,10 @@ backend_test!(
             race("rac_1", "crs_1", (2024, 5, 1))
                 .set("off_dt", instant(2024, 5, 1, 13, 30))
                 .set("distance_furlongs", 8.5)
-                .set("prize_amount", 4193.25)
+                .set(
+                    "prize_amount",
+                    "4193.25".parse::<fetchers::rows::Decimal>().unwrap(),
+                )
                 .set("big_race", true)
                 .set("field_size", 12i64),
             horse("hrs_1", "Alpha").set("dob", day((2019, 4, 2))),

@@ -12,8 +12,11 @@ pub enum ColumnType {
     Text,
     /// 64-bit integer.
     Integer,
-    /// A decimal number (money amounts, prices, lengths): `NUMERIC` / `REAL`.
+    /// A decimal measure (prices, lengths, times): `NUMERIC` / `REAL`.
     Decimal,
+    /// An exact amount of money: `NUMERIC` / `TEXT` holding the decimal (never a binary
+    /// float), with its currency in a column of its own.
+    Money,
     /// A real boolean.
     Boolean,
     /// A calendar date (`YYYY-MM-DD`).
@@ -425,7 +428,7 @@ pub static TABLES: &[Table] = &[
             col("surface", T, RC, &[RES]),
             col("jumps", T, RC, &[RES]),
             col("field_size", I, RC, NONE),
-            col("prize_amount", N, RC, NONE),
+            col("prize_amount", ColumnType::Money, RC, NONE),
             col("prize_currency", T, RC, NONE),
             col("big_race", B, RC, NONE),
             col("is_abandoned", B, RC, NONE),
@@ -511,7 +514,7 @@ pub static TABLES: &[Table] = &[
             col("result_tsr", I, RES, NONE),
             col("finish_time_raw", T, RES, NONE),
             col("finish_time_seconds", N, RES, NONE),
-            col("prize_amount", N, RES, NONE),
+            col("prize_amount", ColumnType::Money, RES, NONE),
             col("prize_currency", T, RES, NONE),
             col("result_comment", T, RES, NONE),
         ],

@@ -4,3 +4,6 @@ ALTER TABLE ra_runners ADD COLUMN non_runner_reason TEXT;
 ALTER TABLE ra_mst_sires ADD COLUMN name_with_suffix TEXT;
 ALTER TABLE ra_mst_dams ADD COLUMN name_with_suffix TEXT;
 ALTER TABLE ra_mst_damsires ADD COLUMN name_with_suffix TEXT;
+
+-- Money is an exact decimal: prize amounts were already NUMERIC here (they are now bound as
+-- decimal text rather than float8, so nothing stored needs converting).

@@ -211,7 +211,8 @@ pub fn sqlite_upsert_sql(
 /// The PostgreSQL array type a column's values are bound as.
 pub fn postgres_array_type(ty: ColumnType) -> &'static str {
     match ty {
-        ColumnType::Text | ColumnType::Json => "text[]",
+        // Money travels as its exact decimal text and is cast to numeric in the statement.
+        ColumnType::Text | ColumnType::Json | ColumnType::Money => "text[]",
         ColumnType::Integer | ColumnType::Serial => "int8[]",
         ColumnType::Decimal => "float8[]",
         ColumnType::Boolean => "bool[]",
@@ -223,7 +224,7 @@ pub fn postgres_array_type(ty: ColumnType) -> &'static str {
 /// The cast from the bound element type to the column type, where they differ.
 fn postgres_element_cast(ty: ColumnType) -> &'static str {
     match ty {
-        ColumnType::Decimal => "::numeric",
+        ColumnType::Decimal | ColumnType::Money => "::numeric",
         ColumnType::Json => "::jsonb",
         _ => "",
     }

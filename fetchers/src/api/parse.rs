@@ -126,10 +126,11 @@ impl Currency {
     }
 }
 
-/// An amount of money with its currency.
+/// An amount of money with its currency: an exact decimal, never a binary float.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Money {
-    pub amount: f64,
+    /// Normalised (`"4193.50"` → `4193.5`), so equal amounts compare and store equal.
+    pub amount: rust_decimal::Decimal,
     pub currency: Currency,
 }
 
@@ -156,9 +157,16 @@ pub fn money(s: &str, default: Currency) -> Result<Option<Money>, ValueError> {
         .chars()
         .filter(|c| *c != ',' && !c.is_whitespace())
         .collect();
-    match decimal_text(&digits) {
-        Some(amount) if amount >= 0.0 => Ok(Some(Money { amount, currency })),
-        _ => bad("an amount of money", s),
+    // The same shape check as every decimal, then an exact parse.
+    let exact = decimal_text(&digits)
+        .and_then(|_| digits.parse::<rust_decimal::Decimal>().ok())
+        .filter(|amount| !amount.is_sign_negative());
+    match exact {
+        Some(amount) => Ok(Some(Money {
+            amount: amount.normalize(),
+            currency,
+        })),
+        None => bad("an amount of money", s),
     }
 }
 
@@ -813,12 +821,18 @@ mod tests {
     fn irish_prize_is_euros() {
         let m = money("€6150", Currency::GBP).unwrap().unwrap();
         assert_eq!(m.currency, Currency::EUR);
-        assert!(close(m.amount, 6150.0));
+        assert_eq!(m.amount.to_string(), "6150");
         let m = money("5120.50", Currency::for_region("IRE"))
             .unwrap()
             .unwrap();
         assert_eq!(m.currency, Currency::EUR);
         assert_eq!(m.currency.code(), "EUR");
+        // Exact: pence survive, trailing zeros do not make a different amount.
+        assert_eq!(m.amount.to_string(), "5120.5");
+        let sum = money("0.10", Currency::GBP).unwrap().unwrap().amount
+            + money("0.20", Currency::GBP).unwrap().unwrap().amount;
+        assert_eq!(sum.to_string(), "0.30");
+        assert!(money("-5", Currency::GBP).is_err());
     }
 
     #[test]
@@ -827,16 +841,16 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(m.currency, Currency::GBP);
-        assert!(close(m.amount, 2871.46));
+        assert_eq!(m.amount.to_string(), "2871.46");
     }
 
     #[test]
     fn money_with_thousands_separator() {
         let m = money("£5,327", Currency::EUR).unwrap().unwrap();
         assert_eq!(m.currency, Currency::GBP);
-        assert!(close(m.amount, 5327.0));
+        assert_eq!(m.amount.to_string(), "5327");
         let m = money("€1,250,000", Currency::GBP).unwrap().unwrap();
-        assert!(close(m.amount, 1_250_000.0));
+        assert_eq!(m.amount.to_string(), "1250000");
         assert_eq!(money("", Currency::GBP), Ok(None));
         assert!(money("lots", Currency::GBP).is_err());
     }

@@ -338,7 +338,10 @@ mod tests {
         assert_eq!(w.values["result_tsr"], Value::Null);
         assert_eq!(w.values["finish_time_raw"], Value::from("1:47.15"));
         assert_eq!(w.values["finish_time_seconds"], Value::Decimal(107.15));
-        assert_eq!(w.values["prize_amount"], Value::Decimal(2871.46));
+        assert_eq!(
+            w.values["prize_amount"],
+            Value::Money("2871.46".parse().unwrap())
+        );
         assert_eq!(w.values["prize_currency"], Value::from("GBP"));
         assert_eq!(w.values["draw"], Value::Null);
         assert_eq!(w.values["damsire_id"], Value::Null);
@@ -405,7 +408,10 @@ mod tests {
             assert_eq!(r.values["prize_currency"], Value::from("EUR"), "{h}");
         }
         let r = find(&unit, "ra_runners", &["rac_6", "hrs_7"]).unwrap();
-        assert_eq!(r.values["prize_amount"], Value::Decimal(6150.0));
+        assert_eq!(
+            r.values["prize_amount"],
+            Value::Money("6150".parse().unwrap())
+        );
         assert!(find(&unit, "ra_regions", &["ire"]).is_some());
     }
 

@@ -2,7 +2,9 @@
 //! results' `non_runners` text (`"How's The Guvnor (unsuitable ground), …"`). Each name is
 //! matched to the race's stored runners (country suffix and case ignored): a match flags that
 //! runner as a non-runner with the stated reason; a name that matches no runner (or more than
-//! one) becomes a reject keyed by the race id, never silence.
+//! one) becomes a reject keyed by the race id, never silence. A race with no stored runners at
+//! all (never carded: before 2023-01-23, or a dry run) has nothing to match against; its text
+//! stays in `ra_mst_races.non_runners_text` and no reject is made.
 
 use crate::api::parse::{self, name_for_matching};
 use crate::registry::Source;
@@ -59,7 +61,9 @@ pub fn match_non_runners(
     let mut rows = Vec::new();
     let mut rejects = Vec::new();
     for (race_id, text) in races {
-        let runners = by_race.get(race_id.as_str()).map_or(&[][..], Vec::as_slice);
+        let Some(runners) = by_race.get(race_id.as_str()) else {
+            continue;
+        };
         for nr in parse::non_runners(text) {
             let wanted = name_for_matching(&nr.name);
             let matches: Vec<&&RunnerName> = runners
@@ -119,12 +123,16 @@ mod tests {
 
     #[test]
     fn names_match_stored_runners_ignoring_suffix_and_case_and_the_rest_are_rejected() {
-        let races = vec![(
-            "rac_1".to_string(),
-            "HOW'S THE GUVNOR (unsuitable ground), Just King High (IRE) (travel problems), \
-             Nobody Here (lame)"
-                .to_string(),
-        )];
+        let races = vec![
+            (
+                "rac_1".to_string(),
+                "HOW'S THE GUVNOR (unsuitable ground), Just King High (IRE) (travel problems), \
+                 Nobody Here (lame)"
+                    .to_string(),
+            ),
+            // Never carded: nothing to match, nothing rejected.
+            ("rac_3".to_string(), "Unknown Horse (lame)".to_string()),
+        ];
         let runners = vec![
             stored("rac_1", "hrs_1", "How's The Guvnor", None),
             stored(
