@@ -338,3 +338,91 @@ backend_test!(
         );
     }
 );
+
+fn profile_requests(server: &SimServer) -> u64 {
+    server
+        .stats()
+        .by_endpoint
+        .get("/horses/{id}/pro")
+        .copied()
+        .unwrap_or(0)
+}
+
+fn refresh(horses: &[&str], older_than_days: Option<u32>) -> JobRequest {
+    JobRequest::RefreshProfiles(fetchers::jobs::ProfileRefresh {
+        horses: horses.iter().map(|h| h.to_string()).collect(),
+        older_than_days,
+    })
+}
+
+async fn run_with_budget(
+    db: &TestDb,
+    api: &dyn ApiSource,
+    request: JobRequest,
+    budget: u32,
+) -> app::RunResult {
+    let config = Config::from_toml(
+        &format!("[jobs.master_entities_daily]\nprofile_budget = {budget}\n"),
+        &BTreeMap::<String, String>::new(),
+    )
+    .unwrap();
+    app::run_job(
+        &config,
+        api,
+        &db.store,
+        &request,
+        RunTrigger::Manual,
+        ApplyMode::Commit,
+    )
+    .await
+    .unwrap()
+}
+
+backend_test!(
+    profiles_are_asked_for_again_on_purpose_within_the_budget,
+    |db| async move {
+        let server = simulator(Faults::default()).await;
+        let api = client_for(&server);
+        let day = sim_today() - chrono::Duration::days(2);
+        run(&db, &api, cards(day)).await;
+        let race = &server.data().races_on(day)[0];
+        let (h1, h2) = (
+            race.runners[0].horse_id.as_str(),
+            race.runners[1].horse_id.as_str(),
+        );
+        let unknown = "hrs_999999999999";
+        let fetched = |h: &str| {
+            format!("SELECT COUNT(*) FROM ra_mst_horses WHERE id = '{h}' AND profile_fetched_at IS NOT NULL")
+        };
+
+        // Named horses: fetched even though racecards already gave their details; the unknown
+        // one is recorded missing.
+        let first = run_with_budget(&db, &api, refresh(&[h1, h2, unknown], None), 5).await;
+        assert_eq!(first.status, RunStatus::Partial, "{:?}", first.error);
+        assert_eq!(profile_requests(&server), 3);
+        assert_eq!(db.scalar_i64(&fetched(h1)).await, 1);
+        assert_eq!(db.scalar_i64(&fetched(h2)).await, 1);
+        assert_eq!(first.report.missing.len(), 1);
+
+        // Asked again on purpose: fetched again, the missing one included.
+        run_with_budget(&db, &api, refresh(&[h1, h2, unknown], None), 5).await;
+        assert_eq!(profile_requests(&server), 6);
+
+        // Older than 0 days: every stored profile, oldest first, within the budget of one.
+        let older = run_with_budget(&db, &api, refresh(&[], Some(0)), 1).await;
+        assert_eq!(older.status, RunStatus::Succeeded, "{:?}", older.error);
+        assert_eq!(profile_requests(&server), 7);
+        let older = run_with_budget(&db, &api, refresh(&[], Some(0)), 5).await;
+        assert_eq!(older.status, RunStatus::Succeeded, "{:?}", older.error);
+        assert_eq!(profile_requests(&server), 9);
+        // Nothing is older than a year.
+        run_with_budget(&db, &api, refresh(&[], Some(365)), 5).await;
+        assert_eq!(profile_requests(&server), 9);
+
+        // More named horses than the budget: refused before any request.
+        let over = run_with_budget(&db, &api, refresh(&[h1, h2], None), 1).await;
+        assert_eq!(over.status, RunStatus::Failed);
+        assert!(over.error.unwrap().contains("budget"));
+        assert_eq!(profile_requests(&server), 9);
+    }
+);

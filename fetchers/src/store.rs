@@ -165,4 +165,11 @@ pub trait Store: Send + Sync {
 
     /// The stored runners of `race_ids`, with their horses' names.
     async fn runner_names(&self, race_ids: &[String]) -> Result<Vec<RunnerName>, StoreError>;
+
+    /// Horses whose `/horses/{id}/pro` profile was stored before `cutoff`, oldest first.
+    async fn horses_with_profile_older_than(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError>;
 }

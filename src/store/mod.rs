@@ -13,6 +13,7 @@ pub mod names;
 pub mod options;
 pub mod plan;
 pub mod postgres;
+pub mod profile_refresh;
 pub mod read_sql;
 pub mod runner_names;
 pub mod sqlite;
@@ -154,5 +155,15 @@ impl Store for AnyStore {
         race_ids: &[String],
     ) -> Result<Vec<fetchers::store::RunnerName>, StoreError> {
         self.inner().runner_names(race_ids).await
+    }
+
+    async fn horses_with_profile_older_than(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        self.inner()
+            .horses_with_profile_older_than(cutoff, limit)
+            .await
     }
 }

@@ -831,7 +831,11 @@ mod tests {
         assert_eq!(m.amount.to_string(), "5120.5");
         let sum = money("0.10", Currency::GBP).unwrap().unwrap().amount
             + money("0.20", Currency::GBP).unwrap().unwrap().amount;
-        assert_eq!(sum.to_string(), "0.3", "no binary rounding: 0.1 + 0.2 is 0.3");
+        assert_eq!(
+            sum.to_string(),
+            "0.3",
+            "no binary rounding: 0.1 + 0.2 is 0.3"
+        );
         assert!(money("-5", Currency::GBP).is_err());
     }
 

@@ -314,4 +314,12 @@ impl Store for PgStore {
     ) -> Result<Vec<fetchers::store::RunnerName>, StoreError> {
         crate::store::runner_names::postgres(&self.pool, race_ids).await
     }
+
+    async fn horses_with_profile_older_than(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        crate::store::profile_refresh::postgres(&self.pool, cutoff, limit).await
+    }
 }

@@ -304,4 +304,12 @@ impl Store for SqliteStore {
     ) -> Result<Vec<fetchers::store::RunnerName>, StoreError> {
         crate::store::runner_names::sqlite(&self.pool, race_ids).await
     }
+
+    async fn horses_with_profile_older_than(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        crate::store::profile_refresh::sqlite(&self.pool, cutoff, limit).await
+    }
 }
