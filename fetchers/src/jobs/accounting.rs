@@ -156,11 +156,13 @@ mod tests {
 
     #[test]
     fn a_range_short_of_its_total_fails_with_all_four_figures() {
-        let mut range = RangeAccount::default();
-        range.tally = Tally {
-            received: 99,
-            stored: 98,
-            rejected: 1,
+        let range = RangeAccount {
+            first_path: Some("/results?skip=0".into()),
+            tally: Tally {
+                received: 99,
+                stored: 98,
+                rejected: 1,
+            },
         };
         assert!(range.finish(99).is_ok());
         let err = range.finish(100).unwrap_err().to_string();
