@@ -138,7 +138,10 @@ fn build_unit() -> UnitOfWork {
                     ["Good", "Soft", "Firm", "Heavy"][pick(race, 10, 4)],
                 )
                 .set("field_size", RUNNERS_PER_RACE as i64)
-                .set("prize_amount", 2_000.0 + pick(race, 11, 50_000) as f64)
+                .set(
+                    "prize_amount",
+                    fetchers::rows::Decimal::from(2_000 + pick(race, 11, 50_000) as i64),
+                )
                 .set("prize_currency", "GBP")
                 .set("big_race", race % 50 == 0),
         );
@@ -360,6 +363,7 @@ async fn sqlite_baseline(
                 Value::Text(s) => query.bind(s),
                 Value::Integer(i) => query.bind(i),
                 Value::Decimal(d) => query.bind(d),
+                Value::Money(m) => query.bind(m.to_string()),
                 Value::Boolean(b) => query.bind(i64::from(b)),
                 Value::Date(d) => query.bind(d.format("%Y-%m-%d").to_string()),
                 Value::Timestamp(t) => query.bind(format_timestamp(&t)),
@@ -383,7 +387,9 @@ async fn postgres_baseline(
         .iter()
         .enumerate()
         .map(|(i, (_, ty))| match ty {
-            registry::ColumnType::Decimal => format!("${}::numeric", i + 1),
+            registry::ColumnType::Decimal | registry::ColumnType::Money => {
+                format!("${}::numeric", i + 1)
+            }
             registry::ColumnType::Json => format!("${}::jsonb", i + 1),
             _ => format!("${}", i + 1),
         })
@@ -409,6 +415,7 @@ async fn postgres_baseline(
                 (Value::Text(s), _) => query.bind(s),
                 (Value::Integer(i), _) => query.bind(i),
                 (Value::Decimal(d), _) => query.bind(d),
+                (Value::Money(m), _) => query.bind(m.to_string()),
                 (Value::Boolean(b), _) => query.bind(b),
                 (Value::Date(d), _) => query.bind(d),
                 (Value::Timestamp(t), _) => query.bind(t),

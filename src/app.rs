@@ -43,8 +43,12 @@ pub const EXIT_FAILED: i32 = 1;
 #[derive(Debug, Clone)]
 pub enum JobRequest {
     MasterReference,
-    MasterEntities { weekly: bool },
+    MasterEntities {
+        weekly: bool,
+    },
     RacesAndRunners(RacesAndRunnersPlan),
+    /// MasterEntities asked to re-fetch profiles on purpose (`--horse`, `--refresh-older-than`).
+    RefreshProfiles(jobs::ProfileRefresh),
 }
 
 impl JobRequest {
@@ -55,6 +59,7 @@ impl JobRequest {
             JobRequest::MasterEntities { weekly: false } => JobKind::MasterEntitiesDaily.name(),
             JobRequest::MasterEntities { weekly: true } => JobKind::MasterEntitiesWeekly.name(),
             JobRequest::RacesAndRunners(_) => JobKind::RacesAndRunners.name(),
+            JobRequest::RefreshProfiles(_) => JobKind::MasterEntitiesDaily.name(),
         }
     }
 
@@ -83,6 +88,10 @@ impl JobRequest {
             }),
             JobRequest::MasterEntities { weekly } => serde_json::json!({ "weekly": weekly }),
             JobRequest::MasterReference => serde_json::json!({}),
+            JobRequest::RefreshProfiles(r) => serde_json::json!({
+                "horses": r.horses,
+                "refresh_older_than_days": r.older_than_days,
+            }),
         }
     }
 }
@@ -148,6 +157,10 @@ pub async fn run_job(
             .await
         }
         JobRequest::RacesAndRunners(plan) => jobs::races_and_runners(&mut ctx, plan).await,
+        JobRequest::RefreshProfiles(refresh) => {
+            let budget = config.job(JobKind::MasterEntitiesDaily).profile_budget;
+            jobs::refresh_profiles(&mut ctx, refresh, budget, chrono::Utc::now()).await
+        }
     };
     let report = ctx.report;
     let (status, error) = judge(outcome.map_err(|e| e.to_string()), &report);

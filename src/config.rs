@@ -168,6 +168,8 @@ struct FileApi {
     rate_limit_per_second: Option<Spanned<f64>>,
     timeout_secs: Option<u64>,
     max_attempts: Option<u32>,
+    backoff_min_ms: Option<u64>,
+    backoff_max_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -222,6 +224,10 @@ pub struct ApiSettings {
     pub rate_limit_per_second: f64,
     pub timeout_secs: u64,
     pub max_attempts: u32,
+    /// The first retry's backoff (the floor); each further retry doubles it, with jitter.
+    pub backoff_min_ms: u64,
+    /// The longest backoff (the ceiling).
+    pub backoff_max_ms: u64,
 }
 
 /// Which job a schedule entry runs.
@@ -531,7 +537,16 @@ impl Config {
             rate_limit_per_second: rate_limit,
             timeout_secs: file.api.timeout_secs.unwrap_or(30),
             max_attempts: file.api.max_attempts.unwrap_or(5).max(1),
+            backoff_min_ms: file.api.backoff_min_ms.unwrap_or(500),
+            backoff_max_ms: file.api.backoff_max_ms.unwrap_or(30_000),
         };
+        if api.backoff_min_ms > api.backoff_max_ms {
+            bail!(
+                "api.backoff_min_ms ({}) must not exceed api.backoff_max_ms ({})",
+                api.backoff_min_ms,
+                api.backoff_max_ms
+            );
+        }
 
         let database_url = overrides
             .database_url
@@ -738,6 +753,10 @@ impl Config {
             self.api.timeout_secs
         ));
         out.push_str(&format!("max attempts:       {}\n", self.api.max_attempts));
+        out.push_str(&format!(
+            "retry backoff:      {}–{} ms\n",
+            self.api.backoff_min_ms, self.api.backoff_max_ms
+        ));
         out.push_str(&format!("time zone:          {}\n", self.time_zone.name()));
         out.push_str(&format!("bookmakers:         {}\n", self.bookmakers.len()));
         out.push_str("jobs:\n");

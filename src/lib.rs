@@ -52,6 +52,8 @@ pub fn api_client(config: &config::Config) -> anyhow::Result<client::RacingApiCl
         requests_per_second: config.api.rate_limit_per_second,
         timeout: std::time::Duration::from_secs(config.api.timeout_secs),
         max_attempts: config.api.max_attempts,
+        backoff_min: std::time::Duration::from_millis(config.api.backoff_min_ms),
+        backoff_max: std::time::Duration::from_millis(config.api.backoff_max_ms),
         ..client::ClientConfig::default()
     };
     client::RacingApiClient::new(

@@ -70,6 +70,14 @@ enum Command {
         /// Fetch and extract, then roll every write back.
         #[arg(long)]
         dry_run: bool,
+        /// master-entities: fetch these horses' profiles again, even if already fetched or
+        /// recorded missing (counts toward the profile budget).
+        #[arg(long = "horse", value_name = "ID", num_args = 1..)]
+        horses: Vec<String>,
+        /// master-entities: fetch again the profiles stored more than DAYS ago, oldest first,
+        /// within the profile budget.
+        #[arg(long, value_name = "DAYS")]
+        refresh_older_than: Option<u32>,
     },
     /// Load saved API responses (a body as the API returns it, or {request, status, body})
     /// through the same extractor and store.
@@ -255,10 +263,18 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             from,
             to,
             dry_run,
+            horses,
+            refresh_older_than,
         } => {
             let today = paddock::today(&config);
             let request = match job {
                 JobArg::MasterReference => JobRequest::MasterReference,
+                JobArg::MasterEntities if !horses.is_empty() || refresh_older_than.is_some() => {
+                    JobRequest::RefreshProfiles(fetchers::jobs::ProfileRefresh {
+                        horses,
+                        older_than_days: refresh_older_than,
+                    })
+                }
                 JobArg::MasterEntities => JobRequest::MasterEntities { weekly },
                 JobArg::RacesAndRunners => match (date, from, to) {
                     (Some(d), _, _) => {

@@ -489,6 +489,46 @@ async fn server_errors_are_retried_with_backoff_then_give_up() {
 }
 
 #[tokio::test]
+async fn a_408_is_retried_like_a_timeout_with_a_backoff_that_grows() {
+    // Four 408s, then a good answer. The floor is 20 ms: each backoff is at least double the
+    // one before (jitter stays below the next doubling), so the fourth gap is at least
+    // 8 × 20 ms. A backoff that is absent or constant fails the growth check.
+    let server = TestServer::start(|n| {
+        if n < 4 {
+            Reply::json(408, "Request Timeout")
+        } else {
+            Reply::json(200, r#"{"results":[],"total":0}"#)
+        }
+    })
+    .await;
+    let floor = Duration::from_millis(20);
+    let config = ClientConfig {
+        max_attempts: 6,
+        backoff_min: floor,
+        backoff_max: Duration::from_secs(2),
+        ..client_config(server.base_url())
+    };
+    let limiter = SharedLimiter::new(config.requests_per_second);
+    let client = RacingApiClient::new(config, limiter).unwrap();
+    let response = client.fetch(&results_page()).await.unwrap();
+    assert_eq!(response.status, 200);
+    let arrivals = server.arrivals();
+    assert_eq!(arrivals.len(), 5);
+    let gaps: Vec<Duration> = arrivals
+        .windows(2)
+        .map(|p| p[1].at.duration_since(p[0].at))
+        .collect();
+    for (n, gap) in gaps.iter().enumerate() {
+        let least = floor * 2u32.pow(n as u32);
+        assert!(
+            *gap >= least,
+            "gap {n} is {gap:?}, expected at least {least:?}: {gaps:?}"
+        );
+    }
+    assert!(gaps[3] >= gaps[0] * 2, "the backoff did not grow: {gaps:?}");
+}
+
+#[tokio::test]
 async fn a_truncated_body_is_retried_once_then_malformed() {
     const CUT: &str =
         r#"{"racecards":[{"race_id":"rac_11223344","course":"Ascot","off_dt":"2025-10-13T14:"#;

@@ -35,6 +35,8 @@ fn expected_shape(table: &Table, dialect: Dialect) -> TableShape {
         .iter()
         .map(|c| {
             let ty = match dialect {
+                // `numeric` holds both decimal measures and money.
+                Dialect::Postgres if c.ty == ColumnType::Money => Ok(ColumnType::Decimal),
                 Dialect::Postgres => Ok(c.ty),
                 // SQLite declares several families with one type name: compare declared
                 // types, forward-mapped from the registry.
@@ -352,4 +354,149 @@ async fn every_sqlite_connection_enforces_foreign_keys() {
             .unwrap();
         assert_eq!(journal, "wal");
     }
+}
+
+/// The storage class SQLite must hold for a value of each type family: money is exact decimal
+/// text, never a binary float; booleans are integers; dates, instants and JSON are text.
+fn sqlite_storage_class(ty: ColumnType) -> &'static str {
+    match ty {
+        ColumnType::Text
+        | ColumnType::Money
+        | ColumnType::Date
+        | ColumnType::Timestamp
+        | ColumnType::Json => "text",
+        ColumnType::Integer | ColumnType::Serial | ColumnType::Boolean => "integer",
+        ColumnType::Decimal => "real",
+    }
+}
+
+#[tokio::test]
+async fn sqlite_stores_every_written_value_in_its_registry_type_family() {
+    use fetchers::jobs::RacesAndRunnersPlan;
+    use fetchers::store::{ApplyMode, RunTrigger};
+    use paddock::app::{self, JobRequest};
+
+    let (store, _dir) = common::sqlite_store().await;
+    let today = chrono::NaiveDate::from_ymd_opt(2025, 6, 15).unwrap();
+    let mut sim = paddock::simulator::SimConfig::new(11, "tester", "secret");
+    sim.today = today;
+    let server = paddock::simulator::SimServer::start(sim).await.unwrap();
+    let client = paddock::client::RacingApiClient::new(
+        paddock::client::ClientConfig {
+            base_url: server.base_url.clone(),
+            credentials: Some(paddock::client::Credentials::new("tester", "secret")),
+            requests_per_second: 500.0,
+            ..Default::default()
+        },
+        paddock::client::SharedLimiter::new(500.0),
+    )
+    .unwrap();
+    let config = paddock::config::Config::from_toml("", &BTreeMap::new()).unwrap();
+    let day = today - chrono::Duration::days(2);
+    let store = paddock::store::AnyStore::Sqlite(store);
+    let result = app::run_job(
+        &config,
+        &client,
+        &store,
+        &JobRequest::RacesAndRunners(RacesAndRunnersPlan::dates(day, day, today)),
+        RunTrigger::Manual,
+        ApplyMode::Commit,
+    )
+    .await
+    .unwrap();
+    assert!(result.error.is_none(), "{:?}", result.error);
+    let paddock::store::AnyStore::Sqlite(sqlite) = &store else {
+        unreachable!()
+    };
+    let pool = sqlite.pool();
+
+    let mut families_seen = BTreeSet::new();
+    let mut wrong = Vec::new();
+    for table in TABLES {
+        for column in table.all_columns() {
+            let classes: Vec<String> = sqlx::query_scalar(&format!(
+                "SELECT DISTINCT typeof(\"{}\") FROM \"{}\" WHERE \"{}\" IS NOT NULL",
+                column.name, table.name, column.name
+            ))
+            .fetch_all(pool)
+            .await
+            .expect("typeof");
+            let want = sqlite_storage_class(column.ty);
+            for class in &classes {
+                if class != want {
+                    wrong.push(format!(
+                        "{}.{} ({:?}) holds {class}, not {want}",
+                        table.name, column.name, column.ty
+                    ));
+                }
+            }
+            if !classes.is_empty() {
+                families_seen.insert(format!("{:?}", column.ty));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // Not vacuous: every family was written at least once.
+    for family in [
+        ColumnType::Text,
+        ColumnType::Integer,
+        ColumnType::Decimal,
+        ColumnType::Money,
+        ColumnType::Boolean,
+        ColumnType::Date,
+        ColumnType::Timestamp,
+        ColumnType::Json,
+        ColumnType::Serial,
+    ] {
+        assert!(
+            families_seen.contains(&format!("{family:?}")),
+            "no {family:?} value was written: {families_seen:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn migration_0002_turns_stored_sqlite_prize_amounts_into_exact_decimal_text() {
+    use sqlx::migrate::Migrator;
+    use std::borrow::Cow;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    let pool = SqlitePool::connect(&url).await.unwrap();
+    let full = &paddock::store::sqlite::MIGRATOR;
+    let first_only = Migrator {
+        migrations: Cow::Owned(
+            full.migrations
+                .iter()
+                .filter(|m| m.version == 1)
+                .cloned()
+                .collect(),
+        ),
+        ..Migrator::DEFAULT
+    };
+    first_only.run(&pool).await.unwrap();
+    for sql in [
+        "INSERT INTO ra_mst_courses (id, name, created_at, updated_at) VALUES ('crs_1', 'Ascot', 'now', 'now')",
+        "INSERT INTO ra_mst_races (id, course_id, race_date, prize_amount, created_at, updated_at) \
+         VALUES ('rac_1', 'crs_1', '2024-05-01', 4193.5, 'now', 'now'), \
+                ('rac_2', 'crs_1', '2024-05-01', 25000, 'now', 'now'), \
+                ('rac_3', 'crs_1', '2024-05-01', NULL, 'now', 'now')",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    full.run(&pool).await.unwrap();
+    let stored: Vec<(String, Option<String>, String)> = sqlx::query_as(
+        "SELECT id, prize_amount, typeof(prize_amount) FROM ra_mst_races ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        stored,
+        vec![
+            ("rac_1".into(), Some("4193.5".into()), "text".into()),
+            ("rac_2".into(), Some("25000".into()), "text".into()),
+            ("rac_3".into(), None, "null".into()),
+        ]
+    );
 }

@@ -930,3 +930,101 @@ async fn stats_count_requests_by_endpoint_and_status() {
     assert_eq!(server.stats().total, 0);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn drop_record_every_leaves_a_record_out_of_a_page_but_not_out_of_its_total() {
+    let day = today() - chrono::Duration::days(1);
+    let q = format!("/results?start_date={day}&end_date={day}&limit=50");
+    let whole = get_json(&start(Faults::default()).await, &q).await;
+    let server = start(Faults {
+        drop_record_every: Some(1),
+        ..Faults::default()
+    })
+    .await;
+    let short = get_json(&server, &q).await;
+    let n = whole["results"].as_array().unwrap().len();
+    assert!(n > 1);
+    assert_eq!(short["results"].as_array().unwrap().len(), n - 1);
+    assert_eq!(short["total"], whole["total"]);
+    // Racecards pages too.
+    let cards = get_json(&server, &format!("/racecards/pro?date={day}")).await;
+    assert_eq!(
+        cards["racecards"].as_array().unwrap().len() as u64 + 1,
+        cards["total"].as_u64().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn the_pre_race_changes_scenario_moves_its_racecard_from_morning_to_noon_on_request() {
+    let server = start(Faults {
+        pre_race_changes: true,
+        ..Faults::default()
+    })
+    .await;
+    let facts = server.data().pre_race_facts().expect("a scenario race");
+    let card = |body: serde_json::Value| {
+        let runners = body["runners"].as_array().unwrap().clone();
+        let runner = |horse: &str| {
+            runners
+                .iter()
+                .find(|r| r["horse_id"] == horse)
+                .cloned()
+                .unwrap()
+        };
+        (
+            runner(&facts.jockey_change.0)["jockey_id"].clone(),
+            runner(&facts.draw_correction.0)["draw"].clone(),
+            runner(&facts.new_non_runner.0)["number"].clone(),
+            body["going"].clone(),
+        )
+    };
+    let path = format!("/racecards/{}/pro", facts.race_id);
+    let (jockey, draw, number, going) = card(get_json(&server, &path).await);
+    assert_eq!(jockey, facts.jockey_change.1.as_str());
+    assert_eq!(draw, facts.draw_correction.1.to_string().as_str());
+    assert_ne!(number, "NR");
+    assert_eq!(going, facts.going.0.as_str());
+
+    let root = server.base_url.trim_end_matches("/v1");
+    let advanced = client()
+        .post(format!("{root}/__scenario/advance"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(advanced.status(), 200);
+    let (jockey, draw, number, going) = card(get_json(&server, &path).await);
+    assert_eq!(jockey, facts.jockey_change.2.as_str());
+    assert_eq!(draw, facts.draw_correction.2.to_string().as_str());
+    assert_eq!(number, "NR");
+    assert_eq!(going, facts.going.1.as_str());
+
+    // The result: both non-runners named, the late jockey change shown.
+    let result = get_json(&server, &format!("/results/{}", facts.race_id)).await;
+    let text = result["non_runners"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("({})", facts.new_non_runner.1)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("({})", facts.late_non_runner.1)),
+        "{text}"
+    );
+    let d = result["runners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["horse_id"] == facts.late_jockey_change.0.as_str())
+        .unwrap();
+    assert_eq!(d["jockey_id"], facts.late_jockey_change.2.as_str());
+
+    // Without the scenario there is nothing to advance.
+    let plain = start(Faults::default()).await;
+    let root = plain.base_url.trim_end_matches("/v1");
+    let none = client()
+        .post(format!("{root}/__scenario/advance"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
+    assert!(plain.data().pre_race_facts().is_none());
+}

@@ -160,7 +160,10 @@ backend_test!(
             race("rac_1", "crs_1", (2024, 5, 1))
                 .set("off_dt", instant(2024, 5, 1, 13, 30))
                 .set("distance_furlongs", 8.5)
-                .set("prize_amount", 4193.25)
+                .set(
+                    "prize_amount",
+                    "4193.25".parse::<fetchers::rows::Decimal>().unwrap(),
+                )
                 .set("big_race", true)
                 .set("field_size", 12i64),
             horse("hrs_1", "Alpha").set("dob", day((2019, 4, 2))),
@@ -480,17 +483,17 @@ backend_test!(
     a_filler_never_overwrites_the_owners_value,
     |db| async move {
         let run = new_run(&db).await;
-        // Results own a jockey's name; racecards only fill it.
+        // Racecards own a jockey's name (the newest card is current); results only fill it.
         apply(
             &db,
             run,
-            &unit(vec![jockey(Source::Result, Some("J. Smith"))]),
+            &unit(vec![jockey(Source::Racecard, Some("J. Smith"))]),
         )
         .await;
         let counts = apply(
             &db,
             run,
-            &unit(vec![jockey(Source::Racecard, Some("Jo Smith"))]),
+            &unit(vec![jockey(Source::Result, Some("Jo Smith"))]),
         )
         .await;
         assert_eq!(counts_of(counts.table("ra_mst_jockeys")), (0, 0, 1));
@@ -508,13 +511,13 @@ backend_test!(
         apply(
             &db,
             run,
-            &unit(vec![jockey(Source::Racecard, Some("Jo Smith"))]),
+            &unit(vec![jockey(Source::Result, Some("Jo Smith"))]),
         )
         .await;
         let counts = apply(
             &db,
             run,
-            &unit(vec![jockey(Source::Result, Some("J. Smith"))]),
+            &unit(vec![jockey(Source::Racecard, Some("J. Smith"))]),
         )
         .await;
         assert_eq!(counts_of(counts.table("ra_mst_jockeys")), (0, 1, 0));
@@ -527,11 +530,11 @@ backend_test!(
 
 backend_test!(a_filler_fills_a_value_that_is_still_null, |db| async move {
     let run = new_run(&db).await;
-    apply(&db, run, &unit(vec![jockey(Source::Result, None)])).await;
+    apply(&db, run, &unit(vec![jockey(Source::Racecard, None)])).await;
     let counts = apply(
         &db,
         run,
-        &unit(vec![jockey(Source::Racecard, Some("Jo Smith"))]),
+        &unit(vec![jockey(Source::Result, Some("Jo Smith"))]),
     )
     .await;
     assert_eq!(counts_of(counts.table("ra_mst_jockeys")), (0, 1, 0));
@@ -549,8 +552,8 @@ backend_test!(
             &db,
             run,
             &unit(vec![
-                jockey(Source::Result, Some("J. Smith")),
-                jockey(Source::Racecard, Some("Jo Smith")),
+                jockey(Source::Racecard, Some("J. Smith")),
+                jockey(Source::Result, Some("Jo Smith")),
             ]),
         )
         .await;

@@ -12,8 +12,11 @@ pub enum ColumnType {
     Text,
     /// 64-bit integer.
     Integer,
-    /// A decimal number (money amounts, prices, lengths): `NUMERIC` / `REAL`.
+    /// A decimal measure (prices, lengths, times): `NUMERIC` / `REAL`.
     Decimal,
+    /// An exact amount of money: `NUMERIC` / `TEXT` holding the decimal (never a binary
+    /// float), with its currency in a column of its own.
+    Money,
     /// A real boolean.
     Boolean,
     /// A calendar date (`YYYY-MM-DD`).
@@ -92,8 +95,26 @@ pub enum Writers {
         owner: Source,
         fillers: &'static [Source],
     },
+    /// Pre-race state (jockey, trainer, owner, draw, weight, headgear, non-runner flag,
+    /// going): what a racecard says now overwrites it while the row's race has no result; once
+    /// the race's result is stored ([`RESULT_MARKER`]), results own it and racecards no longer
+    /// write it. Results always overwrite it. Only on tables with a [`Table::result_marker`].
+    PreRace,
     /// Maintained by the store itself (audit columns) or by operations code.
     System,
+}
+
+/// The column of the race table that says its result is stored. The one marker behind the
+/// pre-race ownership rule ([`Writers::PreRace`]).
+pub const RESULT_MARKER: &str = "has_result";
+
+/// Where a table finds whether the race its rows belong to has a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultMarker {
+    /// The table is the race table: its own [`RESULT_MARKER`] column.
+    Own,
+    /// Through a foreign key to the race table (`ra_runners.race_id` → `ra_mst_races.id`).
+    Via(&'static ForeignKey),
 }
 
 /// One column of a table.
@@ -112,6 +133,8 @@ impl Column {
             Writers::Key => Access::Key,
             Writers::Owned { owner, .. } if owner == source => Access::Overwrite,
             Writers::Owned { fillers, .. } if fillers.contains(&source) => Access::FillOnly,
+            Writers::PreRace if source == Source::Racecard => Access::UntilResult,
+            Writers::PreRace if source == Source::Result => Access::Overwrite,
             _ => Access::None,
         }
     }
@@ -123,11 +146,13 @@ pub enum Access {
     Key,
     Overwrite,
     FillOnly,
+    /// Overwrite while the row's race has no result, then never write ([`Writers::PreRace`]).
+    UntilResult,
     None,
 }
 
 /// A foreign key: `columns` of this table reference `ref_columns` of `ref_table`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ForeignKey {
     pub columns: &'static [&'static str],
     pub ref_table: &'static str,
@@ -167,6 +192,18 @@ impl Table {
     /// The declared column called `name`.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Where this table finds whether its race has a result: its own [`RESULT_MARKER`] column,
+    /// or the first foreign key to a table that has one.
+    pub fn result_marker(&self) -> Option<ResultMarker> {
+        if self.column(RESULT_MARKER).is_some() {
+            return Some(ResultMarker::Own);
+        }
+        self.foreign_keys
+            .iter()
+            .find(|f| table(f.ref_table).is_some_and(|t| t.column(RESULT_MARKER).is_some()))
+            .map(ResultMarker::Via)
     }
 
     /// Columns `source` may write, key columns first.
@@ -243,6 +280,16 @@ const fn req(
     }
 }
 
+/// A nullable pre-race state column ([`Writers::PreRace`]).
+const fn pre_race(name: &'static str, ty: ColumnType) -> Column {
+    Column {
+        name,
+        ty,
+        nullable: true,
+        writers: Writers::PreRace,
+    }
+}
+
 const fn fk(
     columns: &'static [&'static str],
     ref_table: &'static str,
@@ -295,11 +342,13 @@ pub static TABLES: &[Table] = &[
         key: &["id"],
         foreign_keys: &[],
     },
+    // People's names are current state: the newest racecard owns them (so the weekly refresh
+    // from the newest racecards can correct them); results only fill a missing one.
     Table {
         name: "ra_mst_jockeys",
         legacy_name: Some("ra_jockeys"),
         kind: TableKind::Master,
-        columns: &[key("id"), col("name", T, RES, &[RC])],
+        columns: &[key("id"), col("name", T, RC, &[RES])],
         key: &["id"],
         foreign_keys: &[],
     },
@@ -309,7 +358,7 @@ pub static TABLES: &[Table] = &[
         kind: TableKind::Master,
         columns: &[
             key("id"),
-            col("name", T, RES, &[RC]),
+            col("name", T, RC, &[RES]),
             col("location", T, RC, NONE),
         ],
         key: &["id"],
@@ -319,7 +368,7 @@ pub static TABLES: &[Table] = &[
         name: "ra_mst_owners",
         legacy_name: Some("ra_owners"),
         kind: TableKind::Master,
-        columns: &[key("id"), col("name", T, RES, &[RC])],
+        columns: &[key("id"), col("name", T, RC, &[RES])],
         key: &["id"],
         foreign_keys: &[],
     },
@@ -374,12 +423,12 @@ pub static TABLES: &[Table] = &[
             col("distance_yards", I, RES, &[RC]),
             col("distance_metres", I, RES, NONE),
             col("distance_furlongs", N, RC, &[RES]),
-            col("going", T, RES, &[RC]),
+            pre_race("going", T),
             col("going_detailed", T, RC, NONE),
             col("surface", T, RC, &[RES]),
             col("jumps", T, RC, &[RES]),
             col("field_size", I, RC, NONE),
-            col("prize_amount", N, RC, NONE),
+            col("prize_amount", ColumnType::Money, RC, NONE),
             col("prize_currency", T, RC, NONE),
             col("big_race", B, RC, NONE),
             col("is_abandoned", B, RC, NONE),
@@ -414,19 +463,21 @@ pub static TABLES: &[Table] = &[
         columns: &[
             key("race_id"),
             key("horse_id"),
-            col("jockey_id", T, RES, &[RC]),
-            col("trainer_id", T, RES, &[RC]),
-            col("owner_id", T, RES, &[RC]),
+            pre_race("jockey_id", T),
+            pre_race("trainer_id", T),
+            pre_race("owner_id", T),
             col("sire_id", T, RC, &[RES]),
             col("dam_id", T, RC, &[RES]),
             col("damsire_id", T, RC, &[RES]),
             // Racecard (pre-race) columns.
             col("number", I, RC, &[RES]),
-            col("draw", I, RES, &[RC]),
-            col("is_non_runner", B, RC, NONE),
+            pre_race("draw", I),
+            pre_race("is_non_runner", B),
+            // Why a horse is a non-runner, as the results' `non_runners` text states it.
+            col("non_runner_reason", T, RES, NONE),
             col("age", I, RC, &[RES]),
-            col("weight_lbs", I, RES, &[RC]),
-            col("headgear", T, RES, &[RC]),
+            pre_race("weight_lbs", I),
+            pre_race("headgear", T),
             col("headgear_run", T, RC, NONE),
             col("wind_surgery", T, RC, NONE),
             col("wind_surgery_run", T, RC, NONE),
@@ -463,7 +514,7 @@ pub static TABLES: &[Table] = &[
             col("result_tsr", I, RES, NONE),
             col("finish_time_raw", T, RES, NONE),
             col("finish_time_seconds", N, RES, NONE),
-            col("prize_amount", N, RES, NONE),
+            col("prize_amount", ColumnType::Money, RES, NONE),
             col("prize_currency", T, RES, NONE),
             col("result_comment", T, RES, NONE),
         ],
@@ -625,6 +676,8 @@ const PEDIGREE_COLUMNS: &[Column] = &[
     col("name", T, RC, &[RES, PRO]),
     col("region", T, RC, NONE),
     col("horse_id", T, DER, NONE),
+    // The name with its country suffix as results give it ("Galileo (IRE)"), like horses.
+    col("name_with_suffix", T, RES, &[PRO]),
 ];
 
 const PEDIGREE_FKS: &[ForeignKey] = &[fk(&["horse_id"], "ra_mst_horses", &["id"])];
@@ -754,6 +807,31 @@ mod tests {
         assert!(expected_gap(runners, spotlight, Some("2023-02")).is_none());
         assert!(expected_gap(runners, position, Some("2022-12")).is_none());
         assert!(expected_gap(runners, spotlight, None).is_none());
+    }
+
+    #[test]
+    fn pre_race_state_lives_only_on_tables_that_can_see_their_race_result() {
+        let mut seen = 0;
+        for t in TABLES {
+            if t.columns.iter().any(|c| c.writers == Writers::PreRace) {
+                seen += 1;
+                assert!(t.result_marker().is_some(), "{}: no result marker", t.name);
+            }
+        }
+        assert_eq!(seen, 2, "races and runners carry pre-race state");
+        assert_eq!(
+            table("ra_mst_races").unwrap().result_marker(),
+            Some(ResultMarker::Own)
+        );
+        let runners = table("ra_runners").unwrap();
+        match runners.result_marker() {
+            Some(ResultMarker::Via(f)) => assert_eq!(f.ref_table, "ra_mst_races"),
+            other => panic!("runners: {other:?}"),
+        }
+        let jockey = runners.column("jockey_id").unwrap();
+        assert_eq!(jockey.access(Source::Racecard), Access::UntilResult);
+        assert_eq!(jockey.access(Source::Result), Access::Overwrite);
+        assert_eq!(jockey.access(Source::Odds), Access::None);
     }
 
     #[test]

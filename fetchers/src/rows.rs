@@ -9,6 +9,9 @@ use crate::registry::{self, Access, ColumnType, Source};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::BTreeMap;
 
+/// The exact decimal type of money values ([`Value::Money`]).
+pub use rust_decimal::Decimal;
+
 /// One typed value, already parsed at the API boundary.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -16,6 +19,8 @@ pub enum Value {
     Text(String),
     Integer(i64),
     Decimal(f64),
+    /// An exact amount (money): never converted to a float on its way to the database.
+    Money(rust_decimal::Decimal),
     Boolean(bool),
     Date(NaiveDate),
     Timestamp(DateTime<Utc>),
@@ -35,6 +40,7 @@ impl Value {
                 | (Value::Text(_), ColumnType::Text)
                 | (Value::Integer(_), ColumnType::Integer)
                 | (Value::Decimal(_), ColumnType::Decimal)
+                | (Value::Money(_), ColumnType::Money)
                 | (Value::Boolean(_), ColumnType::Boolean)
                 | (Value::Date(_), ColumnType::Date)
                 | (Value::Timestamp(_), ColumnType::Timestamp)
@@ -49,6 +55,7 @@ impl Value {
             Value::Text(s) => s.clone(),
             Value::Integer(i) => i.to_string(),
             Value::Decimal(d) => d.to_string(),
+            Value::Money(m) => m.to_string(),
             Value::Boolean(b) => b.to_string(),
             Value::Date(d) => d.to_string(),
             Value::Timestamp(t) => format_timestamp(t),
@@ -80,6 +87,11 @@ impl From<i64> for Value {
 impl From<f64> for Value {
     fn from(v: f64) -> Self {
         Value::Decimal(v)
+    }
+}
+impl From<rust_decimal::Decimal> for Value {
+    fn from(v: rust_decimal::Decimal) -> Self {
+        Value::Money(v)
     }
 }
 impl From<bool> for Value {

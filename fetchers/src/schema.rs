@@ -21,6 +21,10 @@ impl Dialect {
             (Dialect::Sqlite, ColumnType::Integer) => "INTEGER",
             (Dialect::Postgres, ColumnType::Decimal) => "NUMERIC",
             (Dialect::Sqlite, ColumnType::Decimal) => "REAL",
+            (Dialect::Postgres, ColumnType::Money) => "NUMERIC",
+            // Declared TEXT so SQLite keeps the exact decimal text (REAL affinity would
+            // turn it into a binary float).
+            (Dialect::Sqlite, ColumnType::Money) => "TEXT",
             (Dialect::Postgres, ColumnType::Boolean) => "BOOLEAN",
             (Dialect::Sqlite, ColumnType::Boolean) => "INTEGER",
             (Dialect::Postgres, ColumnType::Date) => "DATE",

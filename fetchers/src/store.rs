@@ -76,6 +76,16 @@ pub struct RunRecord {
     pub error_text: Option<String>,
 }
 
+/// A stored runner and its horse's names, to match names the API gives only as text (the
+/// results' `non_runners`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunnerName {
+    pub race_id: String,
+    pub horse_id: String,
+    pub name: String,
+    pub name_with_suffix: Option<String>,
+}
+
 /// Whether [`Store::apply`] commits or rolls back (`--dry-run`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApplyMode {
@@ -155,4 +165,14 @@ pub trait Store: Send + Sync {
 
     /// Number of rows in a table (for summaries and tests).
     async fn count_rows(&self, table: &str) -> Result<i64, StoreError>;
+
+    /// The stored runners of `race_ids`, with their horses' names.
+    async fn runner_names(&self, race_ids: &[String]) -> Result<Vec<RunnerName>, StoreError>;
+
+    /// Horses whose `/horses/{id}/pro` profile was stored before `cutoff`, oldest first.
+    async fn horses_with_profile_older_than(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError>;
 }

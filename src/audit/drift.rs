@@ -14,7 +14,7 @@ pub fn expected_type(dialect: Dialect, column: &Column) -> String {
         Dialect::Postgres => match column.ty {
             ColumnType::Text => "text",
             ColumnType::Integer | ColumnType::Serial => "bigint",
-            ColumnType::Decimal => "numeric",
+            ColumnType::Decimal | ColumnType::Money => "numeric",
             ColumnType::Boolean => "boolean",
             ColumnType::Date => "date",
             ColumnType::Timestamp => "timestamp with time zone",

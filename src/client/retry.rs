@@ -7,7 +7,7 @@
 //! | 2xx with a complete JSON body | success |
 //! | 2xx with invalid JSON or a body cut short | retried once, then [`ApiError::Malformed`] |
 //! | 429 | every request of the process waits for `Retry-After` (seconds or HTTP date, 1 s if absent), then retried |
-//! | 5xx, timeout, connection error | retried with jittered exponential backoff |
+//! | 5xx, 408, timeout, connection error | retried with jittered exponential backoff |
 //! | 401 | [`ApiError::Unauthorized`], not retried |
 //! | 404 | [`ApiError::NotFound`], not retried |
 //! | any other status | [`ApiError::Rejected`], not retried |
@@ -76,7 +76,7 @@ pub(crate) enum Verdict {
 pub(crate) enum Retry {
     /// 429: the whole process waits `wait`.
     RateLimited { wait: Duration, reason: String },
-    /// 5xx, timeout or connection error: this request backs off.
+    /// 5xx, 408, timeout or connection error: this request backs off.
     Transient { reason: String },
     /// A 2xx body that is not valid JSON or was cut short: retried once.
     Malformed { reason: String, excerpt: String },
@@ -113,6 +113,10 @@ pub(crate) fn classify_response(received: &Received<'_>, path: &str, now: System
                 reason: format!("429 Too Many Requests ({source} {} ms)", wait.as_millis()),
             })
         }
+        // The server gave up waiting for the request: the same as our own timeout.
+        408 => Verdict::Retry(Retry::Transient {
+            reason: "408 Request Timeout".to_string(),
+        }),
         500..=599 => Verdict::Retry(Retry::Transient {
             reason: format!(
                 "server error {}: {}",
@@ -295,13 +299,13 @@ mod tests {
             response(404, r#"{"detail":"Not Found"}"#),
             Verdict::Fail(ApiError::NotFound { path: PATH.into() })
         );
-        for status in [400, 403, 405, 408, 422] {
+        for status in [400, 403, 405, 422] {
             assert!(matches!(
                 response(status, "{}"),
                 Verdict::Fail(ApiError::Rejected { status: s, .. }) if s == status
             ));
         }
-        for status in [500, 502, 503, 504] {
+        for status in [408, 500, 502, 503, 504] {
             assert!(matches!(
                 response(status, "oops"),
                 Verdict::Retry(Retry::Transient { .. })
@@ -384,5 +388,36 @@ mod tests {
                 last: "server error 500".into()
             })
         );
+    }
+
+    #[test]
+    fn the_backoff_doubles_from_the_floor_up_to_the_ceiling() {
+        let transient = || Retry::Transient {
+            reason: "408 Request Timeout".into(),
+        };
+        let floor = Duration::from_millis(100);
+        let ceiling = Duration::from_millis(1_000);
+        let mut schedule = RetrySchedule::new(10, floor, ceiling);
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            schedule.begin_attempt();
+            match schedule.after(transient(), PATH) {
+                Next::Retry { wait } => waits.push(wait),
+                other => panic!("expected a retry, got {other:?}"),
+            }
+        }
+        // Wait n is floor·2ⁿ plus jitter below one more such delay, so it is at least
+        // floor·2ⁿ and below floor·2ⁿ⁺¹: each wait at least doubles the floor of the one
+        // before. A constant or missing backoff fails the third step.
+        for (n, wait) in waits.iter().enumerate() {
+            let base = (floor * 2u32.pow(n as u32)).min(ceiling);
+            assert!(
+                *wait >= base,
+                "wait {n} is {wait:?}, below {base:?}: {waits:?}"
+            );
+            assert!(*wait <= ceiling, "wait {n} is {wait:?}, over the ceiling");
+        }
+        assert!(waits[2] >= waits[0] * 2, "no growth: {waits:?}");
+        assert_eq!(waits[5], ceiling, "capped at the ceiling: {waits:?}");
     }
 }

@@ -12,7 +12,9 @@ use super::day::{build_day, day_number, parse_race_id, plan_day, Day, Race};
 use super::json::{obj, J};
 use super::names::REGIONS;
 use super::render::{self, Opts};
+use super::scenario::{self, PreRaceChanges, PreRaceFacts};
 use super::world::World;
+use std::borrow::Cow;
 
 /// First date with racecards (the API's pro history starts here).
 pub const RACECARDS_FROM: NaiveDate = match NaiveDate::from_ymd_opt(2023, 1, 23) {
@@ -75,6 +77,8 @@ pub struct SimData {
     today: NaiveDate,
     world: World,
     cache: Mutex<HashMap<i64, Arc<Day>>>,
+    /// The pre-race-changes scenario, when switched on (see [`scenario`]).
+    pre_race: Option<PreRaceChanges>,
 }
 
 impl std::fmt::Debug for SimData {
@@ -114,6 +118,57 @@ impl SimData {
             today,
             world: World::build(seed, last_crop),
             cache: Mutex::new(HashMap::new()),
+            pre_race: None,
+        }
+    }
+
+    /// Switches the pre-race-changes scenario on (on the day before today).
+    pub fn with_pre_race_changes(mut self, on: bool) -> SimData {
+        self.pre_race = on.then(PreRaceChanges::default);
+        self
+    }
+
+    /// The scenario's race on its day, if the scenario is on and the day has one.
+    fn scenario_race(&self) -> Option<(Arc<Day>, usize)> {
+        self.pre_race.as_ref()?;
+        let day = self.day(self.today - Duration::days(1));
+        let i = scenario::scenario_race_index(&day.races)?;
+        Some((day, i))
+    }
+
+    /// What the pre-race-changes scenario changes (`None` when it is off).
+    pub fn pre_race_facts(&self) -> Option<PreRaceFacts> {
+        let (day, i) = self.scenario_race()?;
+        Some(scenario::facts(&self.world, &day.races[i]))
+    }
+
+    /// Moves the scenario's racecards to their next stage; returns the new stage.
+    pub fn advance_scenario(&self) -> Option<u32> {
+        self.pre_race.as_ref().map(PreRaceChanges::advance)
+    }
+
+    fn is_scenario_race(&self, race: &Race) -> bool {
+        self.pre_race.is_some()
+            && race.date == self.today - Duration::days(1)
+            && self
+                .scenario_race()
+                .is_some_and(|(day, i)| day.races[i].id == race.id)
+    }
+
+    /// The racecard version of `race` (the scenario's current stage, or the race itself).
+    fn card_version<'r>(&self, race: &'r Race) -> Cow<'r, Race> {
+        match &self.pre_race {
+            Some(state) if self.is_scenario_race(race) => scenario::card(state, &self.world, race),
+            _ => Cow::Borrowed(race),
+        }
+    }
+
+    /// The result version of `race` (the scenario's final state, or the race itself).
+    fn result_version<'r>(&self, race: &'r Race) -> Cow<'r, Race> {
+        if self.is_scenario_race(race) {
+            scenario::result(&self.world, race)
+        } else {
+            Cow::Borrowed(race)
         }
     }
 
@@ -409,7 +464,10 @@ impl SimData {
                 .iter()
                 .skip(skip)
                 .take(limit)
-                .map(|&i| render::racecard(&self.world, self.seed, &day.races[i], opts))
+                .map(|&i| {
+                    let race = self.card_version(&day.races[i]);
+                    render::racecard(&self.world, self.seed, &race, opts)
+                })
                 .collect();
             (cards, idx.len())
         } else {
@@ -490,7 +548,7 @@ impl SimData {
                 for (k, r) in races.iter().enumerate() {
                     let pos = lo + k;
                     if pos >= skip && pos < skip + limit {
-                        out.push(render::result(&self.world, r, opts));
+                        out.push(render::result(&self.world, &self.result_version(r), opts));
                     }
                 }
             }
@@ -512,7 +570,7 @@ impl SimData {
             return None;
         }
         self.with_race(race_id, |r| {
-            render::racecard(&self.world, self.seed, r, opts)
+            render::racecard(&self.world, self.seed, &self.card_version(r), opts)
         })
     }
 
@@ -522,7 +580,7 @@ impl SimData {
             return None;
         }
         self.with_race(race_id, |r| {
-            (!r.abandoned).then(|| render::result(&self.world, r, opts))
+            (!r.abandoned).then(|| render::result(&self.world, &self.result_version(r), opts))
         })
         .flatten()
     }

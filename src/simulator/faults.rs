@@ -28,6 +28,12 @@ pub struct Faults {
     pub malformed_values: bool,
     /// Unknown extra keys on races, runners and horses.
     pub extra_fields: bool,
+    /// Every Nth racecards or results page leaves out its last record, while its `total`
+    /// still counts it (pages are counted, 1-based, per simulator).
+    pub drop_record_every: Option<u64>,
+    /// The pre-race-changes scenario on the day before today (see the simulator's
+    /// `scenario` module): racecard stages advanced by `POST /__scenario/advance`.
+    pub pre_race_changes: bool,
 }
 
 impl Faults {
@@ -101,10 +107,12 @@ impl Faults {
                 "truncate_every" => f.truncate_every = every()?,
                 "malformed_values" => f.malformed_values = flag()?,
                 "extra_fields" => f.extra_fields = flag()?,
+                "drop_record_every" => f.drop_record_every = every()?,
+                "pre_race_changes" => f.pre_race_changes = flag()?,
                 other => bail!(
                     "unknown fault `{other}` (known: latency_ms, rate_limit_every, retry_after_secs, \
                      max_rate_per_sec, server_error_rate, hang_every, hang_ms, truncate_every, \
-                     malformed_values, extra_fields)"
+                     malformed_values, extra_fields, drop_record_every, pre_race_changes)"
                 ),
             }
         }
@@ -165,6 +173,10 @@ mod tests {
         assert_eq!(f.hang_every, Some(3));
         assert_eq!(f.max_rate_per_sec, Some(2.0));
         assert!(!f.extra_fields);
+        let f = Faults::parse_flags("drop_record_every=2,pre_race_changes").unwrap();
+        assert_eq!(f.drop_record_every, Some(2));
+        assert!(f.pre_race_changes);
+        assert!(Faults::parse_flags("drop_record_every=0").is_err());
     }
 
     #[test]

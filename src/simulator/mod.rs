@@ -32,9 +32,11 @@ mod json;
 mod names;
 mod render;
 mod rng;
+mod scenario;
 mod server;
 mod world;
 
 pub use data::{SimData, SimRace, SimRunner, RACECARDS_DAYS_AHEAD, RACECARDS_FROM, RESULTS_FROM};
 pub use faults::Faults;
+pub use scenario::PreRaceFacts;
 pub use server::{SimConfig, SimServer, Stats};

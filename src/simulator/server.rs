@@ -65,6 +65,8 @@ struct Counters {
     requests: u64,
     /// 200 responses seen (drives `truncate_every`).
     oks: u64,
+    /// Racecards and results pages served (drives `drop_record_every`).
+    pages: u64,
     last_accepted: Option<Instant>,
     stats: Stats,
 }
@@ -108,7 +110,8 @@ impl SimServer {
             .map_err(|e| anyhow::anyhow!("simulator: cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            data: SimData::new(config.seed, config.today),
+            data: SimData::new(config.seed, config.today)
+                .with_pre_race_changes(config.faults.pre_race_changes),
             seed: config.seed,
             faults: config.faults.clone(),
             expected_auth: format!(
@@ -148,6 +151,12 @@ impl SimServer {
     /// The ground truth the server answers from.
     pub fn data(&self) -> &SimData {
         &self.shared.data
+    }
+
+    /// Moves the pre-race-changes scenario's racecards to their next stage (`None` when the
+    /// scenario is off). The same as `POST /__scenario/advance`.
+    pub fn advance_scenario(&self) -> Option<u32> {
+        self.shared.data.advance_scenario()
     }
 
     pub fn stats(&self) -> Stats {
@@ -373,6 +382,11 @@ fn dispatch(shared: &Shared, route: Route, raw_query: &str) -> Response {
     let q = Query::parse(raw_query);
     let o = opts(&shared.faults);
     let mut bad = Invalid(Vec::new());
+    let paged_records_key = match route {
+        Route::Racecards => Some("racecards"),
+        Route::Results => Some("results"),
+        _ => None,
+    };
     let body: Option<J> = match route {
         Route::Unknown => None,
         Route::Courses => Some(data.courses_j(&q.list("region_codes"))),
@@ -433,10 +447,34 @@ fn dispatch(shared: &Shared, route: Route, raw_query: &str) -> Response {
         Route::ResultOne(id) => data.result_j(&id, o),
         Route::HorsePro(id) => data.horse_pro_j(&id, o),
     };
+    let body = match (body, paged_records_key) {
+        (Some(j), Some(key)) => Some(drop_record_fault(shared, j, key)),
+        (body, _) => body,
+    };
     match body {
         Some(j) => json_response(StatusCode::OK, j.to_bytes()),
         None => detail(StatusCode::NOT_FOUND, "Not Found"),
     }
+}
+
+/// `drop_record_every`: every Nth page loses its last record (its `total` unchanged).
+fn drop_record_fault(shared: &Shared, mut page: J, key: &str) -> J {
+    let Some(every) = shared.faults.drop_record_every else {
+        return page;
+    };
+    let n = {
+        let mut c = shared.counters.lock().expect("counters");
+        c.pages += 1;
+        c.pages
+    };
+    if hits(Some(every), n) {
+        if let J::Obj(fields) = &mut page {
+            if let Some((_, J::Arr(records))) = fields.iter_mut().find(|(k, _)| k == key) {
+                records.pop();
+            }
+        }
+    }
+    page
 }
 
 fn too_many(f: &Faults) -> Response {
@@ -478,6 +516,16 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let raw_query = req.uri().query().unwrap_or("").to_string();
 
     // Statistics endpoints: no auth, not counted, no faults.
+    if path == "/__scenario/advance" {
+        return match (&method, shared.data.advance_scenario()) {
+            (&Method::POST, Some(stage)) => json_response(
+                StatusCode::OK,
+                format!(r#"{{"stage":{stage}}}"#).into_bytes(),
+            ),
+            (&Method::POST, None) => detail(StatusCode::NOT_FOUND, "No scenario is switched on"),
+            _ => detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
+        };
+    }
     if path == "/__stats" || path == "/__stats/reset" {
         return match (path.as_str(), &method) {
             ("/__stats", &Method::GET) => {

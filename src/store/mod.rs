@@ -15,7 +15,9 @@ pub mod names;
 pub mod options;
 pub mod plan;
 pub mod postgres;
+pub mod profile_refresh;
 pub mod read_sql;
+pub mod runner_names;
 pub mod sqlite;
 pub mod upsert_sql;
 
@@ -148,5 +150,22 @@ impl Store for AnyStore {
 
     async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
         self.inner().count_rows(table).await
+    }
+
+    async fn runner_names(
+        &self,
+        race_ids: &[String],
+    ) -> Result<Vec<fetchers::store::RunnerName>, StoreError> {
+        self.inner().runner_names(race_ids).await
+    }
+
+    async fn horses_with_profile_older_than(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        self.inner()
+            .horses_with_profile_older_than(cutoff, limit)
+            .await
     }
 }

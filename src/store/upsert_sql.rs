@@ -9,10 +9,14 @@
 //! - `created_at` is written on insert only; `updated_at` and `last_run_id` on insert and on a
 //!   real change;
 //! - a conflicting row whose values would not change is not written (`DO UPDATE … WHERE`
-//!   some new value is distinct from the stored one).
+//!   some new value is distinct from the stored one);
+//! - pre-race state ([`Access::UntilResult`]) is overwritten by a racecard only while the
+//!   stored row's race has no result: `CASE WHEN <no result> THEN COALESCE(excluded.col,
+//!   t.col) ELSE t.col END`, the guard read from the race's result marker (the row's own
+//!   column, or an `EXISTS` on the race it references).
 
 use crate::store::plan::WriteColumn;
-use fetchers::registry::{Access, ColumnType, Table};
+use fetchers::registry::{Access, ColumnType, ResultMarker, Table, RESULT_MARKER};
 use fetchers::schema::Dialect;
 
 /// An identifier in double quotes (valid in both dialects).
@@ -20,8 +24,34 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A condition, on the stored row `physical`, that its race has no result yet.
+///
+/// Panics for a table without a result marker: the registry's tests guarantee that every
+/// table with pre-race state has one.
+fn no_result_yet(table: &Table, physical: &str) -> String {
+    let target = quote_ident(physical);
+    let marker = quote_ident(RESULT_MARKER);
+    match table.result_marker() {
+        Some(ResultMarker::Own) => format!("{target}.{marker} IS NOT TRUE"),
+        Some(ResultMarker::Via(fk)) => {
+            let on: Vec<String> = fk
+                .columns
+                .iter()
+                .zip(fk.ref_columns)
+                .map(|(c, r)| format!("r.{} = {target}.{}", quote_ident(r), quote_ident(c)))
+                .collect();
+            format!(
+                "NOT EXISTS (SELECT 1 FROM {} AS r WHERE {} AND r.{marker} IS TRUE)",
+                quote_ident(fk.ref_table),
+                on.join(" AND ")
+            )
+        }
+        None => panic!("{}: pre-race state without a result marker", table.name),
+    }
+}
+
 /// The `SET` list of `ON CONFLICT … DO UPDATE`.
-fn update_assignments(physical: &str, columns: &[WriteColumn]) -> Vec<String> {
+fn update_assignments(table: &Table, physical: &str, columns: &[WriteColumn]) -> Vec<String> {
     let target = quote_ident(physical);
     let mut sets: Vec<String> = columns
         .iter()
@@ -34,6 +64,10 @@ fn update_assignments(physical: &str, columns: &[WriteColumn]) -> Vec<String> {
                 Access::FillOnly => {
                     Some(format!("{col} = COALESCE({target}.{col}, excluded.{col})"))
                 }
+                Access::UntilResult => Some(format!(
+                    "{col} = CASE WHEN {} THEN COALESCE(excluded.{col}, {target}.{col}) ELSE {target}.{col} END",
+                    no_result_yet(table, physical)
+                )),
                 Access::Key | Access::None => None,
             }
         })
@@ -44,7 +78,12 @@ fn update_assignments(physical: &str, columns: &[WriteColumn]) -> Vec<String> {
 }
 
 /// True when the update would change at least one stored value.
-fn change_predicate(dialect: Dialect, physical: &str, columns: &[WriteColumn]) -> String {
+fn change_predicate(
+    dialect: Dialect,
+    table: &Table,
+    physical: &str,
+    columns: &[WriteColumn],
+) -> String {
     let target = quote_ident(physical);
     let distinct = match dialect {
         Dialect::Postgres => "IS DISTINCT FROM",
@@ -60,6 +99,10 @@ fn change_predicate(dialect: Dialect, physical: &str, columns: &[WriteColumn]) -
                 )),
                 Access::FillOnly => Some(format!(
                     "({target}.{col} IS NULL AND excluded.{col} IS NOT NULL)"
+                )),
+                Access::UntilResult => Some(format!(
+                    "({} AND excluded.{col} IS NOT NULL AND excluded.{col} {distinct} {target}.{col})",
+                    no_result_yet(table, physical)
                 )),
                 Access::Key | Access::None => None,
             }
@@ -78,8 +121,8 @@ fn on_conflict(dialect: Dialect, table: &Table, physical: &str, columns: &[Write
     }
     format!(
         "ON CONFLICT ({key}) DO UPDATE SET {} WHERE {}",
-        update_assignments(physical, columns).join(", "),
-        change_predicate(dialect, physical, columns)
+        update_assignments(table, physical, columns).join(", "),
+        change_predicate(dialect, table, physical, columns)
     )
 }
 
@@ -168,7 +211,8 @@ pub fn sqlite_upsert_sql(
 /// The PostgreSQL array type a column's values are bound as.
 pub fn postgres_array_type(ty: ColumnType) -> &'static str {
     match ty {
-        ColumnType::Text | ColumnType::Json => "text[]",
+        // Money travels as its exact decimal text and is cast to numeric in the statement.
+        ColumnType::Text | ColumnType::Json | ColumnType::Money => "text[]",
         ColumnType::Integer | ColumnType::Serial => "int8[]",
         ColumnType::Decimal => "float8[]",
         ColumnType::Boolean => "bool[]",
@@ -180,7 +224,7 @@ pub fn postgres_array_type(ty: ColumnType) -> &'static str {
 /// The cast from the bound element type to the column type, where they differ.
 fn postgres_element_cast(ty: ColumnType) -> &'static str {
     match ty {
-        ColumnType::Decimal => "::numeric",
+        ColumnType::Decimal | ColumnType::Money => "::numeric",
         ColumnType::Json => "::jsonb",
         _ => "",
     }
@@ -301,5 +345,43 @@ mod tests {
             false,
         );
         assert!(sql.contains("DO NOTHING"), "{sql}");
+    }
+
+    #[test]
+    fn racecards_write_pre_race_state_only_while_the_race_has_no_result() {
+        let runners = table("ra_runners").unwrap();
+        let cols = write_columns(runners, Source::Racecard);
+        for sql in [
+            sqlite_upsert_sql(runners, "ra_runners", &cols, 1, false),
+            postgres_upsert_sql(runners, "ra_runners", &cols, false),
+        ] {
+            assert!(sql.contains(
+                "\"jockey_id\" = CASE WHEN NOT EXISTS (SELECT 1 FROM \"ra_mst_races\" AS r WHERE r.\"id\" = \"ra_runners\".\"race_id\" AND r.\"has_result\" IS TRUE) THEN COALESCE(excluded.\"jockey_id\", \"ra_runners\".\"jockey_id\") ELSE \"ra_runners\".\"jockey_id\" END"
+            ), "{sql}");
+        }
+        // Results overwrite the same columns unconditionally.
+        let sql = sqlite_upsert_sql(
+            runners,
+            "ra_runners",
+            &write_columns(runners, Source::Result),
+            1,
+            false,
+        );
+        assert!(sql.contains(
+            "\"jockey_id\" = COALESCE(excluded.\"jockey_id\", \"ra_runners\".\"jockey_id\")"
+        ));
+        // The race table reads its own marker.
+        let races = table("ra_mst_races").unwrap();
+        let sql = sqlite_upsert_sql(
+            races,
+            "ra_mst_races",
+            &write_columns(races, Source::Racecard),
+            1,
+            false,
+        );
+        assert!(
+            sql.contains("\"going\" = CASE WHEN \"ra_mst_races\".\"has_result\" IS NOT TRUE THEN"),
+            "{sql}"
+        );
     }
 }

@@ -126,10 +126,11 @@ impl Currency {
     }
 }
 
-/// An amount of money with its currency.
+/// An amount of money with its currency: an exact decimal, never a binary float.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Money {
-    pub amount: f64,
+    /// Normalised (`"4193.50"` → `4193.5`), so equal amounts compare and store equal.
+    pub amount: rust_decimal::Decimal,
     pub currency: Currency,
 }
 
@@ -156,9 +157,16 @@ pub fn money(s: &str, default: Currency) -> Result<Option<Money>, ValueError> {
         .chars()
         .filter(|c| *c != ',' && !c.is_whitespace())
         .collect();
-    match decimal_text(&digits) {
-        Some(amount) if amount >= 0.0 => Ok(Some(Money { amount, currency })),
-        _ => bad("an amount of money", s),
+    // The same shape check as every decimal, then an exact parse.
+    let exact = decimal_text(&digits)
+        .and_then(|_| digits.parse::<rust_decimal::Decimal>().ok())
+        .filter(|amount| !amount.is_sign_negative());
+    match exact {
+        Some(amount) => Ok(Some(Money {
+            amount: amount.normalize(),
+            currency,
+        })),
+        None => bad("an amount of money", s),
     }
 }
 
@@ -514,6 +522,71 @@ pub fn split_country(s: &str) -> (&str, Option<&str>) {
     (t, None)
 }
 
+/// One horse named in a result's `non_runners` text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonRunner {
+    /// The name as given, any country suffix included.
+    pub name: String,
+    /// The stated reason, without its parentheses.
+    pub reason: Option<String>,
+}
+
+/// Reads a result's `non_runners` text: `"How's The Guvnor (unsuitable ground), Just King
+/// High (travel problems)"` → two names with their reasons. Commas inside parentheses do not
+/// split; a last parenthesised group that is a country code (`"Odd Job (IRE)"`) is part of the
+/// name, not a reason. Empty or missing text gives no one.
+pub fn non_runners(s: &str) -> Vec<NonRunner> {
+    let Some(s) = missing(s) else {
+        return Vec::new();
+    };
+    let mut items = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                items.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&s[start..]);
+    items
+        .into_iter()
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            if split_country(item).1.is_none() {
+                if let Some(inner) = item.strip_suffix(')') {
+                    if let Some(open) = inner.rfind('(') {
+                        let name = inner[..open].trim_end();
+                        let reason = inner[open + 1..].trim();
+                        if !name.is_empty() {
+                            return NonRunner {
+                                name: name.to_string(),
+                                reason: (!reason.is_empty()).then(|| reason.to_string()),
+                            };
+                        }
+                    }
+                }
+            }
+            NonRunner {
+                name: item.to_string(),
+                reason: None,
+            }
+        })
+        .collect()
+}
+
+/// The form of a horse's name two spellings are compared by: country suffix removed, case and
+/// surrounding space ignored (`"Just King High (IRE)"` and `"just king high"` match).
+pub fn name_for_matching(s: &str) -> String {
+    split_country(s).0.trim().to_lowercase()
+}
+
 /// A sex code from the word racecards use (`"gelding"` → `"G"`); a code is returned as is.
 pub fn sex_code(s: &str) -> Option<&'static str> {
     Some(match missing(s)?.to_ascii_lowercase().as_str() {
@@ -748,12 +821,22 @@ mod tests {
     fn irish_prize_is_euros() {
         let m = money("€6150", Currency::GBP).unwrap().unwrap();
         assert_eq!(m.currency, Currency::EUR);
-        assert!(close(m.amount, 6150.0));
+        assert_eq!(m.amount.to_string(), "6150");
         let m = money("5120.50", Currency::for_region("IRE"))
             .unwrap()
             .unwrap();
         assert_eq!(m.currency, Currency::EUR);
         assert_eq!(m.currency.code(), "EUR");
+        // Exact: pence survive, trailing zeros do not make a different amount.
+        assert_eq!(m.amount.to_string(), "5120.5");
+        let sum = money("0.10", Currency::GBP).unwrap().unwrap().amount
+            + money("0.20", Currency::GBP).unwrap().unwrap().amount;
+        assert_eq!(
+            sum.to_string(),
+            "0.3",
+            "no binary rounding: 0.1 + 0.2 is 0.3"
+        );
+        assert!(money("-5", Currency::GBP).is_err());
     }
 
     #[test]
@@ -762,16 +845,16 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(m.currency, Currency::GBP);
-        assert!(close(m.amount, 2871.46));
+        assert_eq!(m.amount.to_string(), "2871.46");
     }
 
     #[test]
     fn money_with_thousands_separator() {
         let m = money("£5,327", Currency::EUR).unwrap().unwrap();
         assert_eq!(m.currency, Currency::GBP);
-        assert!(close(m.amount, 5327.0));
+        assert_eq!(m.amount.to_string(), "5327");
         let m = money("€1,250,000", Currency::GBP).unwrap().unwrap();
-        assert!(close(m.amount, 1_250_000.0));
+        assert_eq!(m.amount.to_string(), "1250000");
         assert_eq!(money("", Currency::GBP), Ok(None));
         assert!(money("lots", Currency::GBP).is_err());
     }
@@ -948,5 +1031,33 @@ mod tests {
     fn dates_read_and_garbage_does_not() {
         assert_eq!(date("2031-02-03"), Ok(NaiveDate::from_ymd_opt(2031, 2, 3)));
         assert!(date("03/02/2031").is_err());
+    }
+
+    #[test]
+    fn non_runner_text_gives_names_and_reasons() {
+        let nr = non_runners(
+            "How's The Guvnor (unsuitable ground), Just King High (IRE) (travel problems), \
+             Odd Job (IRE), Plain Name, Comma Case (vet, lame)",
+        );
+        let pairs: Vec<(&str, Option<&str>)> = nr
+            .iter()
+            .map(|n| (n.name.as_str(), n.reason.as_deref()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("How's The Guvnor", Some("unsuitable ground")),
+                ("Just King High (IRE)", Some("travel problems")),
+                ("Odd Job (IRE)", None),
+                ("Plain Name", None),
+                ("Comma Case", Some("vet, lame")),
+            ]
+        );
+        assert!(non_runners("").is_empty());
+        assert!(non_runners("-").is_empty());
+        assert_eq!(
+            name_for_matching(" Just King High (IRE) "),
+            "just king high"
+        );
     }
 }

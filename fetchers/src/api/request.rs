@@ -17,6 +17,16 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// Whether the API always echoes the query it applied (`query` in the envelope), so a
+    /// missing or empty echo means something is wrong. `/courses` does not echo today; its
+    /// echo is checked when present.
+    pub fn always_echoes_query(self) -> bool {
+        matches!(
+            self,
+            Endpoint::RacecardsPro | Endpoint::RacecardSummaries | Endpoint::Results
+        )
+    }
+
     /// The path template, as used in logs, the ledger and the simulator's counters.
     pub fn template(self) -> &'static str {
         match self {
@@ -90,6 +100,16 @@ impl ApiRequest {
             ApiRequest::Result { race_id } => format!("/results/{race_id}"),
             ApiRequest::HorsePro { horse_id } => format!("/horses/{horse_id}/pro"),
             other => other.endpoint().template().to_string(),
+        }
+    }
+
+    /// The page size asked for, on paged endpoints.
+    pub fn page_limit(&self) -> Option<u32> {
+        match self {
+            ApiRequest::RacecardsPro { limit, .. } | ApiRequest::Results { limit, .. } => {
+                Some(*limit)
+            }
+            _ => None,
         }
     }
 

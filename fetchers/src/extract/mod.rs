@@ -168,7 +168,9 @@ const PEDIGREE: [(&str, &str, &str); 3] = [
 ];
 
 /// A sire/dam/damsire stub: id, name with any country suffix stripped, and (racecards only)
-/// the region. The link to its own horse row is derived elsewhere, never here.
+/// the region; results and profiles also keep the name as given, suffix included
+/// (`"Galileo (IRE)"`), as horses do. The link to its own horse row is derived elsewhere,
+/// never here.
 fn pedigree_stub(
     table: &'static str,
     source: Source,
@@ -176,12 +178,15 @@ fn pedigree_stub(
     name: &Option<String>,
     region: Option<String>,
 ) -> Row {
-    let name = text(name).map(|n| parse::split_country(&n).0.to_string());
-    let row = Row::new(table, source).set("id", id).set("name", name);
+    let given = text(name);
+    let bare = given
+        .as_deref()
+        .map(|n| parse::split_country(n).0.to_string());
+    let row = Row::new(table, source).set("id", id).set("name", bare);
     if source == Source::Racecard {
         row.set("region", region)
     } else {
-        row
+        row.set("name_with_suffix", given)
     }
 }
 

@@ -539,7 +539,10 @@ mod tests {
         assert_eq!(race.values["region_code"], Value::from("gb"));
         assert_eq!(race.values["distance_yards"], Value::Integer(3561));
         assert_eq!(race.values["distance_furlongs"], Value::Decimal(12.0));
-        assert_eq!(race.values["prize_amount"], Value::Decimal(5327.0));
+        assert_eq!(
+            race.values["prize_amount"],
+            Value::Money("5327".parse().unwrap())
+        );
         assert_eq!(race.values["prize_currency"], Value::from("GBP"));
         assert_eq!(race.values["field_size"], Value::Integer(3));
         assert!(find(&unit, "ra_regions", &["gb"]).is_some());
@@ -561,7 +564,10 @@ mod tests {
             assert_eq!(race.values["prize_currency"], Value::from("EUR"), "{id}");
         }
         let race = find(&unit, "ra_mst_races", &["rac_8"]).unwrap();
-        assert_eq!(race.values["prize_amount"], Value::Decimal(25000.0));
+        assert_eq!(
+            race.values["prize_amount"],
+            Value::Money("25000".parse().unwrap())
+        );
     }
 
     #[test]

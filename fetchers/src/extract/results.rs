@@ -338,7 +338,10 @@ mod tests {
         assert_eq!(w.values["result_tsr"], Value::Null);
         assert_eq!(w.values["finish_time_raw"], Value::from("1:47.15"));
         assert_eq!(w.values["finish_time_seconds"], Value::Decimal(107.15));
-        assert_eq!(w.values["prize_amount"], Value::Decimal(2871.46));
+        assert_eq!(
+            w.values["prize_amount"],
+            Value::Money("2871.46".parse().unwrap())
+        );
         assert_eq!(w.values["prize_currency"], Value::from("GBP"));
         assert_eq!(w.values["draw"], Value::Null);
         assert_eq!(w.values["damsire_id"], Value::Null);
@@ -352,6 +355,16 @@ mod tests {
         assert_eq!(horse.values["sex_code"], Value::from("G"));
         let sire = find(&unit, "ra_mst_sires", &["sir_601"]).unwrap();
         assert_eq!(sire.values["name"], Value::from("Harrow Lane"));
+        assert_eq!(
+            sire.values["name_with_suffix"],
+            Value::from("Harrow Lane (FR)")
+        );
+        let dam = find(&unit, "ra_mst_dams", &["dam_501"]).unwrap();
+        assert_eq!(dam.values["name"], Value::from("Mistle Thrush"));
+        assert_eq!(
+            dam.values["name_with_suffix"],
+            Value::from("Mistle Thrush (GB)")
+        );
         assert!(!sire.values.contains_key("region"), "results do not own it");
     }
 
@@ -395,7 +408,10 @@ mod tests {
             assert_eq!(r.values["prize_currency"], Value::from("EUR"), "{h}");
         }
         let r = find(&unit, "ra_runners", &["rac_6", "hrs_7"]).unwrap();
-        assert_eq!(r.values["prize_amount"], Value::Decimal(6150.0));
+        assert_eq!(
+            r.values["prize_amount"],
+            Value::Money("6150".parse().unwrap())
+        );
         assert!(find(&unit, "ra_regions", &["ire"]).is_some());
     }
 

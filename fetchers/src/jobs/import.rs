@@ -41,7 +41,7 @@ pub async fn import_document(
         })?;
     let body_text = body.to_string();
     let parse_err = |e: models::ParseError| payload_error(e.to_string());
-    let unit: UnitOfWork = match endpoint {
+    let mut unit: UnitOfWork = match endpoint {
         Endpoint::RacecardsPro => {
             let page = models::parse_racecards_page(&body_text).map_err(parse_err)?;
             ctx.report.unknown_fields += page.unknown_fields;
@@ -78,6 +78,7 @@ pub async fn import_document(
             ))
         }
     };
+    super::late_non_runners::add_late_non_runners(ctx.store, &mut unit, name).await?;
     ctx.apply(&unit).await?;
     Ok(())
 }

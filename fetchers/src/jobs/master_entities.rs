@@ -27,6 +27,58 @@ pub struct MasterEntitiesOptions {
     pub link_pedigree: bool,
 }
 
+/// Profiles to ask for again on purpose (`paddock run master-entities --horse ID…` and
+/// `--refresh-older-than DAYS`), even if they were fetched or recorded missing before.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileRefresh {
+    /// These horses, in this order.
+    pub horses: Vec<String>,
+    /// Then horses whose profile is older than this many days, oldest first.
+    pub older_than_days: Option<u32>,
+}
+
+/// Re-fetches the profiles `refresh` names, at most `budget` requests: the named horses first
+/// (more of them than the budget is an error, before any request), then the oldest profiles
+/// older than the cutoff. A 404 is recorded as missing, as in [`master_entities`].
+pub async fn refresh_profiles(
+    ctx: &mut JobContext<'_>,
+    refresh: &ProfileRefresh,
+    budget: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), JobError> {
+    let mut horses: Vec<String> = Vec::new();
+    for h in &refresh.horses {
+        if !horses.contains(h) {
+            horses.push(h.clone());
+        }
+    }
+    if horses.len() > budget as usize {
+        return Err(JobError::Payload {
+            path: "/horses/{id}/pro".into(),
+            reason: format!(
+                "{} horses asked for, but the profile budget is {budget} requests",
+                horses.len()
+            ),
+        });
+    }
+    if let Some(days) = refresh.older_than_days {
+        let room = budget as usize - horses.len();
+        let cutoff = now - chrono::Duration::days(i64::from(days));
+        let older = ctx
+            .store
+            .horses_with_profile_older_than(cutoff, budget as i64)
+            .await?;
+        let extra: Vec<String> = older
+            .into_iter()
+            .filter(|h| !horses.contains(h))
+            .take(room)
+            .collect();
+        horses.extend(extra);
+    }
+    fetch_profiles(ctx, &horses).await?;
+    Ok(())
+}
+
 /// The horse id a sire/dam/damsire id maps to (`sir_123` → `hrs_123`).
 pub fn horse_id_for(pedigree_id: &str) -> Option<String> {
     let (_, digits) = pedigree_id.split_once('_')?;

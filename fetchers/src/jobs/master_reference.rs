@@ -1,6 +1,7 @@
 //! MasterReference (monthly): regions, courses for the configured regions, and the configured
 //! bookmakers (bookmakers seen in odds are added by RacesAndRunners as they appear).
 
+use super::accounting::{record_table, Tally};
 use super::{check_query_echo, JobContext, JobError};
 use crate::api::{models, ApiRequest};
 use crate::extract;
@@ -32,7 +33,10 @@ pub async fn master_reference(
     check_query_echo(&request, &courses.query)?;
     ctx.report.unknown_fields += courses.unknown_fields;
     let unit = extract::extract_courses(&courses, &response.path_and_query);
-    ctx.apply(&unit).await?;
+    let counts = ctx.apply(&unit).await?;
+    let records = courses.records.len() as u64;
+    Tally::of_page(records, record_table(request.endpoint()), &unit, &counts)
+        .check(&response.path_and_query, Some(courses.total))?;
 
     let unit = UnitOfWork {
         rows: extract::extract_bookmakers(bookmakers),

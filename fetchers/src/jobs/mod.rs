@@ -2,13 +2,19 @@
 //! context they share: one fetch loop that counts requests, applies one unit of work per page
 //! and accumulates the run's figures.
 
+pub mod accounting;
+#[cfg(test)]
+mod echo_tests;
 mod import;
+pub mod late_non_runners;
 mod master_entities;
 mod master_reference;
 mod races_and_runners;
 
 pub use import::import_document;
-pub use master_entities::{master_entities, MasterEntitiesOptions};
+pub use master_entities::{
+    master_entities, refresh_profiles, MasterEntitiesOptions, ProfileRefresh,
+};
 pub use master_reference::master_reference;
 pub use races_and_runners::{races_and_runners, RacesAndRunnersPlan};
 
@@ -31,6 +37,18 @@ pub enum JobError {
     /// The API answered a different query from the one sent (a parameter was ignored).
     #[error("{path}: the API echoed a different query ({echo}); refusing unfiltered data")]
     QueryMismatch { path: String, echo: String },
+    /// Records lost between the API and the store (see [`accounting`]).
+    #[error(
+        "{path}: records do not add up: received {received}, stored {stored}, rejected {rejected}{}",
+        total.map(|t| format!(", total {t}")).unwrap_or_default()
+    )]
+    Accounting {
+        path: String,
+        received: u64,
+        stored: u64,
+        rejected: u64,
+        total: Option<u64>,
+    },
 }
 
 /// What a job run did, for the ledger and the summary table.
@@ -121,20 +139,24 @@ impl<'a> JobContext<'a> {
 
 /// Checks the envelope's `query` echo against what was sent: every parameter sent must come
 /// back (lesson: a misspelt parameter is silently ignored by the API and returns unfiltered
-/// data). An empty echo is accepted (single-object endpoints have none).
+/// data). An empty or missing echo is accepted only where the endpoint does not always echo
+/// (single-object endpoints, `/courses`).
 pub fn check_query_echo(request: &ApiRequest, echo: &[(String, String)]) -> Result<(), JobError> {
-    if echo.is_empty() {
+    if echo.is_empty() && !request.endpoint().always_echoes_query() {
         return Ok(());
     }
     for (k, v) in request.query() {
         if !echo.iter().any(|(ek, ev)| ek == k && ev == &v) {
             return Err(JobError::QueryMismatch {
                 path: request.path_and_query(),
-                echo: echo
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join("&"),
+                echo: if echo.is_empty() {
+                    "no echo at all".to_string()
+                } else {
+                    echo.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join("&")
+                },
             });
         }
     }

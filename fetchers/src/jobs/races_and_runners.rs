@@ -2,6 +2,7 @@
 //! transaction per page. Results complete the runners racecards created (each source owns its
 //! columns, so neither erases the other).
 
+use super::late_non_runners::add_late_non_runners;
 use super::{check_query_echo, JobContext, JobError};
 use crate::api::models::{self, Page};
 use crate::api::ApiRequest;
@@ -107,9 +108,10 @@ pub(crate) async fn fetch_all_pages<T>(
     parse: fn(&str) -> Result<Page<T>, models::ParseError>,
     extract: fn(&Page<T>, &str) -> UnitOfWork,
 ) -> Result<(), JobError> {
-    let mut received: u64 = 0;
+    let mut account = super::accounting::RangeAccount::default();
+    let mut skip: u32 = 0;
     loop {
-        let request = request_for_skip(received as u32);
+        let request = request_for_skip(skip);
         let response = ctx.fetch(&request).await?;
         let page = parse(&response.body).map_err(|e| JobError::Payload {
             path: response.path_and_query.clone(),
@@ -118,16 +120,20 @@ pub(crate) async fn fetch_all_pages<T>(
         check_query_echo(&request, &page.query)?;
         ctx.report.unknown_fields += page.unknown_fields;
         let n = page.records.len() as u64;
-        let unit = extract(&page, &response.path_and_query);
-        ctx.apply(&unit).await?;
-        received += n;
-        if received >= page.total {
-            return Ok(());
+        let mut unit = extract(&page, &response.path_and_query);
+        add_late_non_runners(ctx.store, &mut unit, &response.path_and_query).await?;
+        let counts = ctx.apply(&unit).await?;
+        account.page(&request, n, &unit, &counts)?;
+        // The next page starts where this one was asked to end, so a record missing from a
+        // page shows as a range short of its total rather than being paged over.
+        skip += request.page_limit().unwrap_or(n as u32);
+        if u64::from(skip) >= page.total || account.tally.received >= page.total {
+            return account.finish(page.total);
         }
         if n == 0 {
             return Err(crate::api::ApiError::ShortPaging {
                 path: request.path_and_query(),
-                received,
+                received: account.tally.received,
                 total: page.total,
             }
             .into());

@@ -54,6 +54,7 @@ pub fn column_array<'r>(
         ColumnType::Json => collect!(OwnedText, Value::Json(j) => j.to_string()),
         ColumnType::Integer | ColumnType::Serial => collect!(Integer, Value::Integer(i) => *i),
         ColumnType::Decimal => collect!(Float, Value::Decimal(d) => *d),
+        ColumnType::Money => collect!(OwnedText, Value::Money(m) => m.to_string()),
         ColumnType::Boolean => collect!(Boolean, Value::Boolean(b) => *b),
         ColumnType::Date => collect!(Date, Value::Date(d) => *d),
         ColumnType::Timestamp => collect!(Timestamp, Value::Timestamp(t) => *t),

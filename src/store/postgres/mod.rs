@@ -307,4 +307,19 @@ impl Store for PgStore {
             .await
             .map_err(read_error(Some(table.name)))
     }
+
+    async fn runner_names(
+        &self,
+        race_ids: &[String],
+    ) -> Result<Vec<fetchers::store::RunnerName>, StoreError> {
+        crate::store::runner_names::postgres(&self.pool, race_ids).await
+    }
+
+    async fn horses_with_profile_older_than(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        crate::store::profile_refresh::postgres(&self.pool, cutoff, limit).await
+    }
 }

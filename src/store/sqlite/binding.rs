@@ -24,6 +24,7 @@ macro_rules! bind_value_impl {
             Value::Text(s) => $self.bind(s.as_str()),
             Value::Integer(i) => $self.bind(*i),
             Value::Decimal(d) => $self.bind(*d),
+            Value::Money(m) => $self.bind(m.to_string()),
             Value::Boolean(b) => $self.bind(i64::from(*b)),
             Value::Date(d) => $self.bind(date_text(d)),
             Value::Timestamp(t) => $self.bind(format_timestamp(t)),

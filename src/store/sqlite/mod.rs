@@ -297,4 +297,19 @@ impl Store for SqliteStore {
             .await
             .map_err(read_error(Some(table.name)))
     }
+
+    async fn runner_names(
+        &self,
+        race_ids: &[String],
+    ) -> Result<Vec<fetchers::store::RunnerName>, StoreError> {
+        crate::store::runner_names::sqlite(&self.pool, race_ids).await
+    }
+
+    async fn horses_with_profile_older_than(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        crate::store::profile_refresh::sqlite(&self.pool, cutoff, limit).await
+    }
 }
