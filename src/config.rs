@@ -123,6 +123,8 @@ struct FileConfig {
     bookmakers: FileBookmakers,
     #[serde(default)]
     simulator: FileSimulator,
+    #[serde(default)]
+    archive: crate::archive::ArchiveSettings,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -271,6 +273,8 @@ pub struct Config {
     pub bookmakers: Vec<String>,
     /// Fault injection for `paddock simulate-api` (`[simulator.faults]`; `--faults` overrides).
     pub simulator_faults: crate::simulator::Faults,
+    /// The raw response archive (`[archive]`).
+    pub archive: crate::archive::ArchiveSettings,
 }
 
 /// Command-line values that override everything else.
@@ -486,6 +490,7 @@ impl Config {
             jobs,
             bookmakers: file.bookmakers.names.unwrap_or_else(default_bookmakers),
             simulator_faults: file.simulator.faults.unwrap_or_default(),
+            archive: file.archive,
         })
     }
 

@@ -3,10 +3,13 @@
 //! The domain (registry, models, extractor, fetchers) lives in the `fetchers` crate.
 
 pub mod app;
+pub mod archive;
+pub mod backfill;
 pub mod client;
 pub mod config;
 pub mod demo;
 pub mod import;
+pub mod replay;
 pub mod simulator;
 pub mod store;
 
