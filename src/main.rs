@@ -79,8 +79,8 @@ enum Command {
         /// Simulator seed.
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Days of results before today and racecards after it to load.
-        #[arg(long, default_value_t = 2)]
+        /// Days to backfill, up to today (results, racecards and missing profiles).
+        #[arg(long, default_value_t = 14)]
         days: u32,
     },
     /// Serve a faithful simulator of The Racing API (for tests, demos and development).

@@ -60,7 +60,11 @@ impl Part {
     }
 
     pub fn all() -> BTreeSet<Part> {
-        [Part::Results, Part::Racecards, Part::Profiles].into()
+        Part::all_list().into_iter().collect()
+    }
+
+    pub fn all_list() -> Vec<Part> {
+        vec![Part::Results, Part::Racecards, Part::Profiles]
     }
 }
 

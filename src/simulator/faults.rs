@@ -28,6 +28,9 @@ pub struct Faults {
     pub malformed_values: bool,
     /// Unknown extra keys on races, runners and horses.
     pub extra_fields: bool,
+    /// The newest race of every results range is withheld from the first N `/results`
+    /// requests (a late result), so a range's `total` changes mid-paging.
+    pub late_result_requests: Option<u64>,
 }
 
 impl Faults {
@@ -101,10 +104,11 @@ impl Faults {
                 "truncate_every" => f.truncate_every = every()?,
                 "malformed_values" => f.malformed_values = flag()?,
                 "extra_fields" => f.extra_fields = flag()?,
+                "late_result_requests" => f.late_result_requests = every()?,
                 other => bail!(
                     "unknown fault `{other}` (known: latency_ms, rate_limit_every, retry_after_secs, \
                      max_rate_per_sec, server_error_rate, hang_every, hang_ms, truncate_every, \
-                     malformed_values, extra_fields)"
+                     malformed_values, extra_fields, late_result_requests)"
                 ),
             }
         }
