@@ -81,7 +81,8 @@ pub async fn run_demo(config: &Config, seed: u64, days: u32) -> anyhow::Result<i
 }
 
 /// The last day's winners with their starting price and prize money.
-const WINNERS_SQL: &str = "SELECT CAST(r.race_date AS TEXT), COALESCE(r.off_time_raw, ''), c.name, \
+const WINNERS_SQL: &str =
+    "SELECT CAST(r.race_date AS TEXT), COALESCE(r.off_time_raw, ''), c.name, \
      COALESCE(h.name, ru.horse_id), COALESCE(ru.sp_raw, ''), \
      COALESCE(CAST(ru.prize_amount AS TEXT), ''), COALESCE(ru.prize_currency, '') \
      FROM ra_runners ru \
@@ -99,7 +100,9 @@ async fn sample_question(store: &AnyStore) -> anyhow::Result<String> {
         AnyStore::Sqlite(s) => sqlx::query_as(WINNERS_SQL).fetch_all(s.pool()).await?,
         AnyStore::Postgres(s) => sqlx::query_as(WINNERS_SQL).fetch_all(s.pool()).await?,
     };
-    let mut out = String::from("a sample question: who won on the last day with results, at what SP, for what prize?\n");
+    let mut out = String::from(
+        "a sample question: who won on the last day with results, at what SP, for what prize?\n",
+    );
     out.push_str(&format!("  {WINNERS_SQL}\n\n"));
     match rows.first() {
         None => out.push_str("  (no results stored)\n"),

@@ -330,12 +330,8 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
                 rate_per_second: config.api.rate_limit_per_second,
             };
             if dry_run {
-                let plan = paddock::backfill::plan::Plan::new(
-                    from,
-                    to,
-                    options.today,
-                    &options.parts,
-                );
+                let plan =
+                    paddock::backfill::plan::Plan::new(from, to, options.today, &options.parts);
                 print!("{}", paddock::backfill::render_plan(&options, &plan));
                 return Ok(0);
             }

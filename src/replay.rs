@@ -47,7 +47,9 @@ pub async fn replay(
         "from": from.map(|t| t.to_rfc3339()),
         "to": to.map(|t| t.to_rfc3339()),
     });
-    let run_id = store.start_run("replay", RunTrigger::Manual, params).await?;
+    let run_id = store
+        .start_run("replay", RunTrigger::Manual, params)
+        .await?;
     let mut reader = Reader::new(archive, from, to);
     let mut report = JobReport::default();
     let (mut responses, mut applied) = (0u64, 0u64);

@@ -91,7 +91,10 @@ async fn table_content(store: &AnyStore, table: &str) -> Vec<String> {
 /// A content checksum per `ra_*` table (FNV-1a over the sorted rows), with row counts.
 async fn checksums(store: &AnyStore) -> BTreeMap<&'static str, (usize, u64)> {
     let mut out = BTreeMap::new();
-    for t in registry::TABLES.iter().filter(|t| t.name.starts_with("ra_")) {
+    for t in registry::TABLES
+        .iter()
+        .filter(|t| t.name.starts_with("ra_"))
+    {
         let rows = table_content(store, t.name).await;
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in rows.iter().flat_map(|r| r.bytes().chain([b'\n'])) {
@@ -132,9 +135,13 @@ backend_test!(
             minimum
         );
         assert_eq!(stats.by_endpoint["/horses/{id}/pro"], needed);
-        assert!(stats.by_query.values().all(|n| *n == 1), "a page was requested twice");
+        assert!(
+            stats.by_query.values().all(|n| *n == 1),
+            "a page was requested twice"
+        );
         assert_eq!(
-            db.scalar_i64("SELECT COUNT(*) FROM ra_mst_races WHERE has_result").await as u64,
+            db.scalar_i64("SELECT COUNT(*) FROM ra_mst_races WHERE has_result")
+                .await as u64,
             results_in(server.data(), from, to)
         );
     }
@@ -158,7 +165,12 @@ backend_test!(
         assert!(expected > 100, "the range needs several pages");
         let result = backfill(&api, &db.store, &options(from, to, &[Part::Results], 0)).await;
 
-        assert_eq!(result.figures.refetched.len(), 1, "{:?}", result.figures.refetched);
+        assert_eq!(
+            result.figures.refetched.len(),
+            1,
+            "{:?}",
+            result.figures.refetched
+        );
         // Two pages under the old total (the second revealing the change), then every page
         // again under the new one.
         assert_eq!(server.stats().total, 2 + expected.div_ceil(50));
@@ -171,8 +183,16 @@ backend_test!(
             .collect();
         want.sort();
         let mut got: Vec<String> = match &db.store {
-            AnyStore::Sqlite(s) => sqlx::query_scalar("SELECT id FROM ra_mst_races WHERE has_result ORDER BY id").fetch_all(s.pool()).await,
-            AnyStore::Postgres(s) => sqlx::query_scalar("SELECT id FROM ra_mst_races WHERE has_result ORDER BY id").fetch_all(s.pool()).await,
+            AnyStore::Sqlite(s) => {
+                sqlx::query_scalar("SELECT id FROM ra_mst_races WHERE has_result ORDER BY id")
+                    .fetch_all(s.pool())
+                    .await
+            }
+            AnyStore::Postgres(s) => {
+                sqlx::query_scalar("SELECT id FROM ra_mst_races WHERE has_result ORDER BY id")
+                    .fetch_all(s.pool())
+                    .await
+            }
         }
         .unwrap();
         got.sort();
@@ -212,7 +232,12 @@ backend_test!(
 );
 
 /// A `paddock backfill` child process against `server`, into `db` (a SQLite file).
-fn backfill_child(server: &SimServer, db: &std::path::Path, from: &str, to: &str) -> std::process::Command {
+fn backfill_child(
+    server: &SimServer,
+    db: &std::path::Path,
+    from: &str,
+    to: &str,
+) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_paddock"));
     cmd.env("PADDOCK_API_BASE_URL", &server.base_url)
         .env("PADDOCK_API_RATE_LIMIT", "100")
@@ -220,7 +245,15 @@ fn backfill_child(server: &SimServer, db: &std::path::Path, from: &str, to: &str
         .env("RACING_API_PASSWORD", "secret")
         .env("PADDOCK_DATABASE_URL", format!("sqlite://{}", db.display()))
         .env("PADDOCK_LOG", "warn")
-        .args(["backfill", "--from", from, "--to", to, "--only", "results,racecards"])
+        .args([
+            "backfill",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--only",
+            "results,racecards",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     cmd
@@ -231,7 +264,9 @@ async fn committed_checkpoints(db: &std::path::Path) -> BTreeMap<String, (String
     if !db.exists() {
         return BTreeMap::new();
     }
-    let store = paddock::store::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let store = paddock::store::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     let out = paddock::store::checkpoints::for_job(&store, "backfill")
         .await
@@ -253,7 +288,11 @@ fn was_committed(request: &str, checkpoints: &BTreeMap<String, (String, Option<S
             .find_map(|kv| kv.strip_prefix(&format!("{k}=")).map(str::to_string))
     };
     let name = if path.ends_with("/results") {
-        format!("backfill:results:{}..{}", param("start_date").unwrap(), param("end_date").unwrap())
+        format!(
+            "backfill:results:{}..{}",
+            param("start_date").unwrap(),
+            param("end_date").unwrap()
+        )
     } else if path.ends_with("/racecards/pro") {
         format!("backfill:racecards:{}", param("date").unwrap())
     } else {
@@ -284,7 +323,9 @@ fn a_backfill_killed_at_five_points_resumes_to_the_same_database_and_never_asks_
     let (from, to) = ("2025-05-01", "2025-05-07");
 
     let reference = dir.path().join("uninterrupted.db");
-    let status = backfill_child(&server, &reference, from, to).status().unwrap();
+    let status = backfill_child(&server, &reference, from, to)
+        .status()
+        .unwrap();
     assert!(status.success());
     let minimum = server.stats().total;
     server.reset_stats();
@@ -305,22 +346,34 @@ fn a_backfill_killed_at_five_points_resumes_to_the_same_database_and_never_asks_
         child.wait().unwrap();
         for (request, n) in server.stats().by_query {
             if n > seen_before.get(&request).copied().unwrap_or(0) {
-                assert!(!was_committed(&request, &before), "{request} was committed, then asked for again");
+                assert!(
+                    !was_committed(&request, &before),
+                    "{request} was committed, then asked for again"
+                );
             }
         }
     }
     assert_eq!(kills, 5, "every kill interrupted a running backfill");
     let before = runtime.block_on(committed_checkpoints(&resumed));
     let seen_before = server.stats().by_query;
-    let status = backfill_child(&server, &resumed, from, to).status().unwrap();
+    let status = backfill_child(&server, &resumed, from, to)
+        .status()
+        .unwrap();
     assert!(status.success());
     for (request, n) in server.stats().by_query {
         if n > seen_before.get(&request).copied().unwrap_or(0) {
-            assert!(!was_committed(&request, &before), "{request} was committed, then asked for again");
+            assert!(
+                !was_committed(&request, &before),
+                "{request} was committed, then asked for again"
+            );
         }
     }
     // At most the page in flight (and the one being written) is asked for again per kill.
-    assert!(server.stats().total <= minimum + 2 * kills, "{} > {minimum} + 2 × {kills}", server.stats().total);
+    assert!(
+        server.stats().total <= minimum + 2 * kills,
+        "{} > {minimum} + 2 × {kills}",
+        server.stats().total
+    );
 
     let open = |path: &std::path::Path| {
         let url = format!("sqlite://{}", path.display());

@@ -148,7 +148,12 @@ impl Archive {
     /// Stops accepting responses and waits until every one received is written. Returns how
     /// many were written, or the first error (a response that could not be archived).
     pub async fn close(&self) -> anyhow::Result<u64> {
-        drop(self.sender.lock().unwrap_or_else(PoisonError::into_inner).take());
+        drop(
+            self.sender
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
         let writer = self
             .writer
             .lock()
@@ -171,7 +176,13 @@ impl Archive {
 }
 
 impl ResponseHook for Archive {
-    fn on_response(&self, request: &ApiRequest, status: u16, fetched_at: DateTime<Utc>, body: &str) {
+    fn on_response(
+        &self,
+        request: &ApiRequest,
+        status: u16,
+        fetched_at: DateTime<Utc>,
+        body: &str,
+    ) {
         let record = match ArchivedResponse::new(request, status, fetched_at, body) {
             Ok(r) => r,
             Err(e) => {
@@ -206,7 +217,8 @@ async fn write_all(
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         match &target {
             ArchiveTarget::Database(store) => {
-                let rows: Vec<StoredResponse> = batch.iter().map(ArchivedResponse::stored).collect();
+                let rows: Vec<StoredResponse> =
+                    batch.iter().map(ArchivedResponse::stored).collect();
                 sql::insert(store, &rows)
                     .await
                     .context("writing to paddock_raw_responses")?;
@@ -234,7 +246,11 @@ pub struct Reader {
 }
 
 impl Reader {
-    pub fn new(target: ArchiveTarget, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Self {
+    pub fn new(
+        target: ArchiveTarget,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Self {
         Reader {
             target,
             from,
@@ -249,11 +265,15 @@ impl Reader {
         const BATCH: usize = 200;
         match &self.target {
             ArchiveTarget::Database(store) => {
-                let batch = sql::read_batch(store, self.after_id, self.from, self.to, BATCH as i64).await?;
+                let batch =
+                    sql::read_batch(store, self.after_id, self.from, self.to, BATCH as i64).await?;
                 if let Some(last) = batch.last() {
                     self.after_id = last.response_id;
                 }
-                Ok(batch.into_iter().map(ArchivedResponse::from_stored).collect())
+                Ok(batch
+                    .into_iter()
+                    .map(ArchivedResponse::from_stored)
+                    .collect())
             }
             ArchiveTarget::Directory(dir) => {
                 if self.files.is_none() {
@@ -264,7 +284,9 @@ impl Reader {
                 while out.len() < BATCH {
                     let Some(path) = files.pop_front() else { break };
                     let r = directory::read(&path)?;
-                    if self.from.is_none_or(|f| r.fetched_at >= f) && self.to.is_none_or(|t| r.fetched_at < t) {
+                    if self.from.is_none_or(|f| r.fetched_at >= f)
+                        && self.to.is_none_or(|t| r.fetched_at < t)
+                    {
                         out.push(r);
                     }
                 }
@@ -299,13 +321,20 @@ pub fn render_figures(f: &sql::ArchiveFigures) -> String {
         f.body_bytes,
         f.stored_bytes,
         if f.body_bytes > 0 {
-            format!(" ({:.1}% of the bodies)", 100.0 * f.stored_bytes as f64 / f.body_bytes as f64)
+            format!(
+                " ({:.1}% of the bodies)",
+                100.0 * f.stored_bytes as f64 / f.body_bytes as f64
+            )
         } else {
             String::new()
         }
     );
     match (f.first, f.last) {
-        (Some(a), Some(b)) => out.push_str(&format!("span           {} … {}\n", a.to_rfc3339(), b.to_rfc3339())),
+        (Some(a), Some(b)) => out.push_str(&format!(
+            "span           {} … {}\n",
+            a.to_rfc3339(),
+            b.to_rfc3339()
+        )),
         _ => out.push_str("span           (empty)\n"),
     }
     for (endpoint, n) in &f.by_endpoint {

@@ -92,7 +92,10 @@ pub fn render_plan(options: &BackfillOptions, plan: &Plan) -> String {
         plan::ESTIMATED_RACES_PER_DAY,
         plan::RESULTS_PAGE
     ));
-    out.push_str(&format!("  {:<28} {:>8}  (one per served day)\n", "/racecards/pro", racecards));
+    out.push_str(&format!(
+        "  {:<28} {:>8}  (one per served day)\n",
+        "/racecards/pro", racecards
+    ));
     out.push_str(&format!(
         "  {:<28} {:>8}  (at most: horses lacking a profile, within the budget)\n",
         "/horses/{id}/pro", profiles
@@ -199,7 +202,9 @@ pub async fn run_backfill(
         )
         .await?;
     match &error {
-        Some(e) if status == RunStatus::Failed => tracing::error!(run_id, error = %e, "backfill failed"),
+        Some(e) if status == RunStatus::Failed => {
+            tracing::error!(run_id, error = %e, "backfill failed")
+        }
         Some(e) => tracing::warn!(run_id, warning = %e, "backfill finished with problems"),
         None => tracing::info!(run_id, "backfill succeeded"),
     }

@@ -72,7 +72,8 @@ impl Position {
     fn remaining_pages(&self) -> u64 {
         match self.total {
             Some(t) => {
-                plan::pages_for(t, self.stream.page_size()) - self.skip / u64::from(self.stream.page_size())
+                plan::pages_for(t, self.stream.page_size())
+                    - self.skip / u64::from(self.stream.page_size())
             }
             None => plan::estimated_pages(&self.stream),
         }
@@ -90,7 +91,10 @@ impl<'a> Pipeline<'a> {
 
     async fn apply(&mut self, unit: &UnitOfWork) -> Result<(), JobError> {
         if !unit.is_empty() {
-            let counts = self.store.apply(self.run_id, unit, ApplyMode::Commit).await?;
+            let counts = self
+                .store
+                .apply(self.run_id, unit, ApplyMode::Commit)
+                .await?;
             self.figures.counts.add(&counts);
         }
         Ok(())
@@ -149,7 +153,9 @@ impl<'a> Pipeline<'a> {
                 cursor,
                 status: status.to_string(),
             });
-            let next_request = next.as_ref().map(|p| p.stream.request(&self.regions, p.skip));
+            let next_request = next
+                .as_ref()
+                .map(|p| p.stream.request(&self.regions, p.skip));
             if let Some(r) = &next_request {
                 self.count_request(r);
             }
@@ -184,7 +190,10 @@ impl<'a> Pipeline<'a> {
         queue: &mut VecDeque<Position>,
     ) -> Result<(Progress, Option<Position>), JobError> {
         let name = current.stream.checkpoint_name();
-        let request_path = current.stream.request(&self.regions, current.skip).path_and_query();
+        let request_path = current
+            .stream
+            .request(&self.regions, current.skip)
+            .path_and_query();
         if let Some(expected) = current.total.filter(|t| *t != page.total) {
             // The range changed under us: page it again from the start under the new total,
             // so that no race shifted across a page boundary is lost or doubled.
@@ -228,9 +237,13 @@ impl<'a> Pipeline<'a> {
                 });
             };
             tracing::info!(range = %name, total = page.total, "range too large to page: splitting it");
-            self.figures.split.push(format!("{name} ({} records)", page.total));
-            self.figures.pages_planned =
-                self.figures.pages_planned.saturating_sub(current.remaining_pages());
+            self.figures
+                .split
+                .push(format!("{name} ({} records)", page.total));
+            self.figures.pages_planned = self
+                .figures
+                .pages_planned
+                .saturating_sub(current.remaining_pages());
             let (a, b) = (fresh(a), fresh(b));
             self.figures.pages_planned += a.remaining_pages() + b.remaining_pages();
             queue.push_front(b);
@@ -312,13 +325,21 @@ impl<'a> Pipeline<'a> {
     ) -> Result<UnitOfWork, JobError> {
         match response {
             Ok(raw) => {
-                let decoded = decode(Endpoint::HorsePro, &raw.body, &raw.path_and_query, raw.fetched_at)?;
+                let decoded = decode(
+                    Endpoint::HorsePro,
+                    &raw.body,
+                    &raw.path_and_query,
+                    raw.fetched_at,
+                )?;
                 Ok(decoded.unit)
             }
             Err(ApiError::NotFound { path }) => {
                 self.figures.missing.push(path);
                 Ok(UnitOfWork {
-                    state: vec![(missing_profile_key(horse_id), chrono::Utc::now().to_rfc3339())],
+                    state: vec![(
+                        missing_profile_key(horse_id),
+                        chrono::Utc::now().to_rfc3339(),
+                    )],
                     ..Default::default()
                 })
             }

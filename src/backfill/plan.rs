@@ -50,9 +50,9 @@ impl Part {
                 "results" => Part::Results,
                 "racecards" => Part::Racecards,
                 "profiles" => Part::Profiles,
-                other => anyhow::bail!(
-                    "unknown part `{other}` (known: results, racecards, profiles)"
-                ),
+                other => {
+                    anyhow::bail!("unknown part `{other}` (known: results, racecards, profiles)")
+                }
             });
         }
         anyhow::ensure!(!out.is_empty(), "--only names no part");
@@ -278,12 +278,23 @@ mod tests {
 
     #[test]
     fn results_ranges_cover_the_dates_once_and_racecards_only_served_days() {
-        let plan = Plan::new(d("2022-01-01"), d("2023-01-31"), d("2026-11-30"), &Part::all());
+        let plan = Plan::new(
+            d("2022-01-01"),
+            d("2023-01-31"),
+            d("2026-11-30"),
+            &Part::all(),
+        );
         assert_eq!(
             plan.results,
             vec![
-                Stream::Results { start: d("2022-01-01"), end: d("2023-01-01") },
-                Stream::Results { start: d("2023-01-02"), end: d("2023-01-31") },
+                Stream::Results {
+                    start: d("2022-01-01"),
+                    end: d("2023-01-01")
+                },
+                Stream::Results {
+                    start: d("2023-01-02"),
+                    end: d("2023-01-31")
+                },
             ]
         );
         assert_eq!(plan.racecards.len(), 9);
@@ -292,19 +303,48 @@ mod tests {
 
     #[test]
     fn checkpoint_cursors_round_trip_and_junk_starts_over() {
-        for p in [Progress::Paging { skip: 150, total: 13_530 }, Progress::Done, Progress::Split] {
+        for p in [
+            Progress::Paging {
+                skip: 150,
+                total: 13_530,
+            },
+            Progress::Done,
+            Progress::Split,
+        ] {
             let (cursor, status) = p.to_checkpoint();
-            assert_eq!(Progress::from_checkpoint(cursor.as_deref(), status), Some(p));
+            assert_eq!(
+                Progress::from_checkpoint(cursor.as_deref(), status),
+                Some(p)
+            );
         }
         assert_eq!(Progress::from_checkpoint(Some("skip=x"), "running"), None);
     }
 
     #[test]
     fn a_range_halves_into_two_ranges_that_cover_it() {
-        let s = Stream::Results { start: d("2024-01-01"), end: d("2024-01-04") };
+        let s = Stream::Results {
+            start: d("2024-01-01"),
+            end: d("2024-01-04"),
+        };
         let (a, b) = s.halves().unwrap();
-        assert_eq!(a, Stream::Results { start: d("2024-01-01"), end: d("2024-01-02") });
-        assert_eq!(b, Stream::Results { start: d("2024-01-03"), end: d("2024-01-04") });
-        assert!(Stream::Racecards { date: d("2024-01-01") }.halves().is_none());
+        assert_eq!(
+            a,
+            Stream::Results {
+                start: d("2024-01-01"),
+                end: d("2024-01-02")
+            }
+        );
+        assert_eq!(
+            b,
+            Stream::Results {
+                start: d("2024-01-03"),
+                end: d("2024-01-04")
+            }
+        );
+        assert!(Stream::Racecards {
+            date: d("2024-01-01")
+        }
+        .halves()
+        .is_none());
     }
 }

@@ -16,8 +16,15 @@ pub struct Snapshot {
 
 /// How progress is shown.
 pub enum Reporter {
-    Bar { bar: ProgressBar, started: Instant },
-    Log { every: Duration, last: Instant, started: Instant },
+    Bar {
+        bar: ProgressBar,
+        started: Instant,
+    },
+    Log {
+        every: Duration,
+        last: Instant,
+        started: Instant,
+    },
     Silent,
 }
 

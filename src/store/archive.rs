@@ -192,7 +192,8 @@ pub async fn figures(store: &AnyStore) -> anyhow::Result<ArchiveFigures> {
             }
         }
         AnyStore::Postgres(s) => {
-            let totals = TOTALS.replace("SUM(body_bytes)", "SUM(body_bytes)::bigint")
+            let totals = TOTALS
+                .replace("SUM(body_bytes)", "SUM(body_bytes)::bigint")
                 .replace("SUM(LENGTH(body_zstd))", "SUM(LENGTH(body_zstd))::bigint");
             let r = sqlx::query(&totals).fetch_one(s.pool()).await?;
             f.responses = r.try_get(0)?;

@@ -20,7 +20,12 @@ pub async fn for_job(store: &AnyStore, job: &str) -> anyhow::Result<Vec<StoredCh
     let sql_pg = "SELECT name, job, \"cursor\", status FROM paddock_checkpoints \
                   WHERE job = $1 ORDER BY name";
     let rows = match store {
-        AnyStore::Sqlite(s) => sqlx::query(sql_sqlite).bind(job).fetch_all(s.pool()).await?,
+        AnyStore::Sqlite(s) => {
+            sqlx::query(sql_sqlite)
+                .bind(job)
+                .fetch_all(s.pool())
+                .await?
+        }
         AnyStore::Postgres(s) => {
             let rows = sqlx::query(sql_pg).bind(job).fetch_all(s.pool()).await?;
             return rows

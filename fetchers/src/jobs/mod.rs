@@ -8,8 +8,8 @@ mod master_reference;
 mod races_and_runners;
 
 pub use import::import_document;
-pub use master_entities::{master_entities, MasterEntitiesOptions};
 pub use master_entities::missing_profile_key;
+pub use master_entities::{master_entities, MasterEntitiesOptions};
 pub use master_reference::master_reference;
 pub use races_and_runners::{races_and_runners, RacesAndRunnersPlan};
 
