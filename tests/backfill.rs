@@ -384,3 +384,37 @@ fn a_backfill_killed_at_five_points_resumes_to_the_same_database_and_never_asks_
     assert!(ca["ra_runners"].0 > 0);
     assert_eq!(ca, cb);
 }
+
+backend_test!(
+    a_directory_archive_replays_to_the_same_tables_and_reports_its_size,
+    |db| async move {
+        let db = db;
+        let server = simulator(Faults::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let target = ArchiveTarget::Directory(dir.path().join("archive"));
+        let archive = Archive::start(target.clone());
+        let api = client_for(&server).with_hook(archive.clone());
+        let day = d("2025-05-02");
+        backfill(
+            &api,
+            &db.store,
+            &options(day, day, &[Part::Results, Part::Racecards], 0),
+        )
+        .await;
+        let archived = archive.close().await.unwrap();
+        assert_eq!(archived, server.stats().total);
+
+        let figures = paddock::archive::figures(&target).await.unwrap();
+        assert_eq!(figures.responses as u64, archived);
+        assert!(figures.stored_bytes > 0 && figures.stored_bytes < figures.body_bytes / 3);
+
+        let fresh = TestDb::new(db.backend()).await;
+        server.reset_stats();
+        let replayed = paddock::replay::replay(&fresh.store, target, None, None)
+            .await
+            .unwrap();
+        assert_eq!(replayed.exit_code(), 0, "{:?}", replayed.error);
+        assert_eq!(server.stats().total, 0);
+        assert_eq!(checksums(&fresh.store).await, checksums(&db.store).await);
+    }
+);
