@@ -194,7 +194,11 @@ impl<'a> Pipeline<'a> {
             .stream
             .request(&self.regions, current.skip)
             .path_and_query();
-        if let Some(expected) = current.total.filter(|t| *t != page.total) {
+        // (At skip 0 nothing was read under the old total: a different total just starts over.)
+        let changed = current
+            .total
+            .filter(|t| *t != page.total && current.skip > 0);
+        if let Some(expected) = changed {
             // The range changed under us: page it again from the start under the new total,
             // so that no race shifted across a page boundary is lost or doubled.
             current.refetches += 1;

@@ -191,7 +191,7 @@ impl Progress {
     }
 }
 
-/// The streams for `from` … `to`: results ranges (up to today), then racecard days (only those
+/// The streams for `from` … `to`: results ranges (up to yesterday), then racecard days (only those
 /// the API serves), and the dates skipped for racecards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -206,7 +206,13 @@ impl Plan {
     pub fn new(from: NaiveDate, to: NaiveDate, today: NaiveDate, parts: &BTreeSet<Part>) -> Plan {
         let dates = RacesAndRunnersPlan::dates(from, to, today);
         let mut results = Vec::new();
-        if let (true, Some((start, end))) = (parts.contains(&Part::Results), dates.results) {
+        // Results up to yesterday: a checkpointed range is never asked for again, and today's
+        // results are still arriving (the scheduled RacesAndRunners job fetches them).
+        let results_range = dates
+            .results
+            .map(|(start, end)| (start, end.min(today - chrono::Duration::days(1))))
+            .filter(|(start, end)| start <= end);
+        if let (true, Some((start, end))) = (parts.contains(&Part::Results), results_range) {
             let mut s = start;
             while s <= end {
                 let e = (s + chrono::Duration::days(RESULTS_RANGE_DAYS - 1)).min(end);
