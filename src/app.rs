@@ -112,11 +112,16 @@ pub struct RunResult {
 impl RunResult {
     /// The process exit status for this run.
     pub fn exit_code(&self) -> i32 {
-        match self.status {
-            RunStatus::Succeeded | RunStatus::Running | RunStatus::Skipped => 0,
-            RunStatus::Partial => EXIT_PARTIAL,
-            RunStatus::Failed => EXIT_FAILED,
-        }
+        exit_code(self.status)
+    }
+}
+
+/// The process exit status for a run's outcome: the one mapping every command uses.
+pub fn exit_code(status: RunStatus) -> i32 {
+    match status {
+        RunStatus::Succeeded | RunStatus::Running | RunStatus::Skipped => 0,
+        RunStatus::Partial => EXIT_PARTIAL,
+        RunStatus::Failed => EXIT_FAILED,
     }
 }
 

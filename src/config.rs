@@ -125,7 +125,10 @@ struct FileConfig {
     simulator: FileSimulator,
     #[serde(default)]
     audit: FileAudit,
+    #[serde(default)]
     daemon: FileDaemon,
+    #[serde(default)]
+    archive: crate::archive::ArchiveSettings,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -381,6 +384,8 @@ pub struct Config {
     pub daemon: DaemonSettings,
     /// `paddock audit` settings (`[audit]`).
     pub audit: AuditSettings,
+    /// The raw response archive (`[archive]`).
+    pub archive: crate::archive::ArchiveSettings,
 }
 
 /// `paddock audit` settings (`[audit]`).
@@ -710,6 +715,7 @@ impl Config {
             jobs,
             bookmakers: file.bookmakers.names.unwrap_or_else(default_bookmakers),
             simulator_faults: file.simulator.faults.unwrap_or_default(),
+            archive: file.archive,
         })
     }
 

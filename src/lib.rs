@@ -3,13 +3,16 @@
 //! The domain (registry, models, extractor, fetchers) lives in the `fetchers` crate.
 
 pub mod app;
+pub mod archive;
 pub mod audit;
+pub mod backfill;
 pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod import;
 pub mod logging;
+pub mod replay;
 pub mod simulator;
 pub mod store;
 

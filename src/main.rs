@@ -94,8 +94,8 @@ enum Command {
         /// Simulator seed.
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Days of results before today and racecards after it to load.
-        #[arg(long, default_value_t = 2)]
+        /// Days to backfill, up to today (results, racecards and missing profiles).
+        #[arg(long, default_value_t = 14)]
         days: u32,
     },
     /// Serve a faithful simulator of The Racing API (for tests, demos and development).
@@ -136,11 +136,51 @@ enum Command {
         #[arg(long, value_name = "TABLE=KEY")]
         trace: Option<String>,
     },
+    /// Load history in the fewest requests: results over multi-day ranges, racecards one
+    /// request per served day, profiles for horses lacking them. Resumable: run the same
+    /// command again after an interruption. Exits 1 if it failed, 3 if records were rejected.
+    Backfill {
+        /// First date.
+        #[arg(long)]
+        from: NaiveDate,
+        /// Last date.
+        #[arg(long)]
+        to: NaiveDate,
+        /// Parts to fetch: results,racecards,profiles (default: all).
+        #[arg(long, default_value = "results,racecards,profiles")]
+        only: String,
+        /// Print the requests per endpoint and the time they take, and exit without fetching.
+        #[arg(long)]
+        dry_run: bool,
+        /// The most horse profile requests (default: the daily MasterEntities budget).
+        #[arg(long)]
+        profile_budget: Option<u32>,
+    },
+    /// Rebuild the tables from the raw response archive, without one API request.
+    Replay {
+        /// First fetch date of the responses to replay.
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// Last fetch date of the responses to replay.
+        #[arg(long)]
+        to: Option<NaiveDate>,
+    },
+    /// The raw response archive.
+    Archive {
+        #[command(subcommand)]
+        command: ArchiveCommand,
+    },
     /// Print the schema DDL generated from the table registry.
     SchemaSql {
         #[arg(value_enum)]
         backend: BackendArg,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ArchiveCommand {
+    /// Size and span of the archive.
+    Stats,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -354,6 +394,70 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             } else {
                 0
             })
+        }
+        Command::Backfill {
+            from,
+            to,
+            only,
+            dry_run,
+            profile_budget,
+        } => {
+            anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+            let options = paddock::backfill::BackfillOptions {
+                from,
+                to,
+                parts: paddock::backfill::plan::Part::parse_list(&only)?,
+                profile_budget: profile_budget.unwrap_or(
+                    config
+                        .job(paddock::config::JobKind::MasterEntitiesDaily)
+                        .profile_budget,
+                ),
+                regions: config.api.regions.clone(),
+                today: paddock::today(&config),
+                rate_per_second: config.api.rate_limit_per_second,
+            };
+            if dry_run {
+                let plan =
+                    paddock::backfill::plan::Plan::new(from, to, options.today, &options.parts);
+                print!("{}", paddock::backfill::render_plan(&options, &plan));
+                return Ok(0);
+            }
+            let store = paddock::open_store(&config).await?;
+            let (result, archived) = paddock::backfill::backfill_with_config(
+                &config,
+                &store,
+                &options,
+                paddock::backfill::progress::Reporter::auto(std::time::Duration::from_secs(10)),
+            )
+            .await?;
+            print!("{}", paddock::backfill::render_summary(&result));
+            if archived > 0 {
+                println!("\n{archived} responses archived");
+            }
+            Ok(result.exit_code())
+        }
+        Command::Replay { from, to } => {
+            let store = paddock::open_store(&config).await?;
+            let target = paddock::archive::ArchiveTarget::from_settings(&config.archive, &store);
+            let start = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
+            let result = paddock::replay::replay(
+                &store,
+                target,
+                from.map(start),
+                to.map(|d| start(d + chrono::Duration::days(1))),
+            )
+            .await?;
+            print!("{}", paddock::replay::render_summary(&result));
+            Ok(result.exit_code())
+        }
+        Command::Archive {
+            command: ArchiveCommand::Stats,
+        } => {
+            let store = paddock::open_store(&config).await?;
+            let target = paddock::archive::ArchiveTarget::from_settings(&config.archive, &store);
+            let figures = paddock::archive::figures(&target).await?;
+            print!("{}", paddock::archive::render_figures(&figures));
+            Ok(0)
         }
         Command::Demo { seed, days } => paddock::demo::run_demo(&config, seed, days).await,
         Command::SimulateApi {

@@ -146,13 +146,7 @@ fn audit_cli(db: &TestDb, args: &[&str]) -> (i32, Json) {
     }
     let out = cmd
         .current_dir(dir.path())
-        .args([
-            "--database-url",
-            &db.url(),
-            "audit",
-            "--format",
-            "json",
-        ])
+        .args(["--database-url", &db.url(), "audit", "--format", "json"])
         .args(args)
         .output()
         .unwrap();

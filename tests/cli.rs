@@ -76,6 +76,9 @@ fn every_subcommand_has_help() {
         vec!["run", "--help"],
         vec!["import", "--help"],
         vec!["demo", "--help"],
+        vec!["backfill", "--help"],
+        vec!["replay", "--help"],
+        vec!["archive", "stats", "--help"],
         vec!["simulate-api", "--help"],
         vec!["audit", "--help"],
     ] {
@@ -178,4 +181,96 @@ fn paddock_run_with_wrong_credentials_fails_naming_the_variables_without_the_pas
         "{all}"
     );
     assert!(!all.contains("not-the-password"), "{all}");
+}
+
+#[test]
+fn paddock_backfill_dry_run_prints_the_plan_without_a_request() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime
+        .block_on(paddock::simulator::SimServer::start(
+            paddock::simulator::SimConfig::new(3, "cli-user", "cli-pass"),
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_against_simulator(
+        &server.base_url,
+        dir.path(),
+        "cli-pass",
+        &[
+            "backfill",
+            "--from",
+            "2023-01-01",
+            "--to",
+            "2023-01-31",
+            "--dry-run",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // Racecards only from 2023-01-23: 9 days fetched, 22 skipped with a note.
+    assert!(
+        stdout.contains("/racecards/pro                      9"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("racecards skipped for 22 dates"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("at 50 requests/s"), "{stdout}");
+    assert_eq!(server.stats().total, 0);
+}
+
+#[test]
+fn paddock_backfill_archives_every_response_and_replay_rebuilds_without_a_request() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime
+        .block_on(paddock::simulator::SimServer::start(
+            paddock::simulator::SimConfig::new(3, "cli-user", "cli-pass"),
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let day = (chrono::Utc::now().date_naive() - chrono::Duration::days(3)).to_string();
+    let args = [
+        "backfill",
+        "--from",
+        &day,
+        "--to",
+        &day,
+        "--profile-budget",
+        "0",
+    ];
+    let out = run_against_simulator(&server.base_url, dir.path(), "cli-pass", &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let requests = server.stats().total;
+    assert!(
+        stdout.contains(&format!("{requests} responses archived")),
+        "{stdout}"
+    );
+
+    let stats = run_against_simulator(
+        &server.base_url,
+        dir.path(),
+        "cli-pass",
+        &["archive", "stats"],
+    );
+    let listing = String::from_utf8_lossy(&stats.stdout);
+    assert!(
+        listing.contains(&format!("responses      {requests}")),
+        "{listing}"
+    );
+
+    let replay = run_against_simulator(&server.base_url, dir.path(), "cli-pass", &["replay"]);
+    let text = String::from_utf8_lossy(&replay.stdout);
+    assert_eq!(replay.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!("{requests} archived responses read")),
+        "{text}"
+    );
+    assert_eq!(server.stats().total, requests, "replay asked the API");
+
+    // The same command again requests nothing: every page is checkpointed.
+    let again = run_against_simulator(&server.base_url, dir.path(), "cli-pass", &args);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(server.stats().total, requests);
 }

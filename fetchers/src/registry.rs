@@ -656,6 +656,24 @@ pub static TABLES: &[Table] = &[
         key: &["key"],
         foreign_keys: &[],
     },
+    // The raw response archive (issue 10): every API response body, zstd-compressed and then
+    // base64-encoded (the registry has no byte type), for `paddock replay`.
+    Table {
+        name: "paddock_raw_responses",
+        legacy_name: None,
+        kind: TableKind::Operations,
+        columns: &[
+            sys("response_id", ColumnType::Serial, false),
+            sys("endpoint", T, false),
+            sys("query", T, false),
+            sys("status", I, false),
+            sys("fetched_at", ColumnType::Timestamp, false),
+            sys("body_bytes", I, false),
+            sys("body_zstd", T, false),
+        ],
+        key: &["response_id"],
+        foreign_keys: &[],
+    },
 ];
 
 /// Sires, dams and damsires share one shape: id, name, region and a link to their own horse row

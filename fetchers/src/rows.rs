@@ -125,7 +125,75 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 pub struct Row {
     pub table: &'static str,
     pub source: Source,
-    pub values: BTreeMap<&'static str, Value>,
+    pub values: Values,
+}
+
+/// A row's column values: one vector sorted by column name (a page holds thousands of rows, so
+/// no map per row), looked up by binary search. Reads like a `BTreeMap<&str, Value>`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Values(Vec<(&'static str, Value)>);
+
+impl Values {
+    fn position(&self, column: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| (*k).cmp(column))
+    }
+
+    /// The value of `column`, if set.
+    pub fn get(&self, column: &str) -> Option<&Value> {
+        self.position(column).ok().map(|i| &self.0[i].1)
+    }
+
+    /// Sets `column`, returning the value it replaces.
+    pub fn insert(&mut self, column: &'static str, value: Value) -> Option<Value> {
+        match self.position(column) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (column, value));
+                None
+            }
+        }
+    }
+
+    pub fn contains_key(&self, column: &str) -> bool {
+        self.position(column).is_ok()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Columns and values in column-name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&&'static str, &Value)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Column names in order.
+    pub fn keys(&self) -> impl Iterator<Item = &&'static str> {
+        self.0.iter().map(|(k, _)| k)
+    }
+}
+
+impl<'a> IntoIterator for &'a Values {
+    type Item = (&'a &'static str, &'a Value);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (&'static str, Value)>,
+        fn(&'a (&'static str, Value)) -> (&'a &'static str, &'a Value),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl std::ops::Index<&str> for Values {
+    type Output = Value;
+    fn index(&self, column: &str) -> &Value {
+        self.get(column)
+            .unwrap_or_else(|| panic!("no value for column {column}"))
+    }
 }
 
 /// A row that breaks the registry's rules (a programming error in an extractor).
@@ -157,7 +225,7 @@ impl Row {
         Row {
             table,
             source,
-            values: BTreeMap::new(),
+            values: Values::default(),
         }
     }
 
@@ -369,6 +437,22 @@ mod tests {
     fn a_row_without_its_key_is_refused() {
         let row = Row::new("ra_mst_horses", Source::Racecard).set("name", "X");
         assert!(matches!(row.validate(), Err(RowError::MissingKey { .. })));
+    }
+
+    #[test]
+    fn row_values_read_like_a_map_in_column_order() {
+        let row = Row::new("ra_mst_trainers", Source::Racecard)
+            .set("name", "A")
+            .set("id", "trn_1")
+            .set("name", "B");
+        assert_eq!(row.values.len(), 2);
+        assert_eq!(row.values["name"], Value::Text("B".into()));
+        assert_eq!(
+            row.values.keys().copied().collect::<Vec<_>>(),
+            ["id", "name"]
+        );
+        assert!(row.values.get("location").is_none());
+        assert!(!row.values.contains_key("location"));
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub struct RacingApiClient {
     config: ClientConfig,
     transport: Transport,
     limiter: Arc<SharedLimiter>,
-    hook: Option<Arc<dyn ResponseHook>>,
+    hooks: Vec<Arc<dyn ResponseHook>>,
     counts: Arc<Mutex<BTreeMap<&'static str, u64>>>,
 }
 
@@ -94,7 +94,7 @@ impl fmt::Debug for RacingApiClient {
         f.debug_struct("RacingApiClient")
             .field("config", &self.config)
             .field("limiter", &self.limiter)
-            .field("hook", &self.hook.as_ref().map(|_| "…"))
+            .field("hooks", &self.hooks.len())
             .finish_non_exhaustive()
     }
 }
@@ -150,14 +150,15 @@ impl RacingApiClient {
             config,
             transport,
             limiter,
-            hook: None,
+            hooks: Vec::new(),
             counts: Arc::default(),
         })
     }
 
-    /// Passes every response through `hook` (replacing any earlier hook).
+    /// Passes every response through `hook` too, after the hooks added before it (the
+    /// daemon's metrics and the raw archive both watch the same client).
     pub fn with_hook(mut self, hook: Arc<dyn ResponseHook>) -> Self {
-        self.hook = Some(hook);
+        self.hooks.push(hook);
         self
     }
 
@@ -209,9 +210,11 @@ impl ApiSource for RacingApiClient {
                         attempt,
                         "API response"
                     );
-                    if let Some(hook) = &self.hook {
+                    if !self.hooks.is_empty() {
                         let body = String::from_utf8_lossy(&response.body);
-                        hook.on_response(request, response.status, response.fetched_at, &body);
+                        for hook in &self.hooks {
+                            hook.on_response(request, response.status, response.fetched_at, &body);
+                        }
                     }
                     let received = Received {
                         status: response.status,

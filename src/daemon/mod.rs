@@ -113,7 +113,17 @@ pub async fn run(
         limiter.clone(),
         Box::new(move || counts_client.request_counts()),
     )?;
-    let client = client.with_hook(Arc::new(metrics::ResponseCounter(metrics.clone())));
+    let mut client = client.with_hook(Arc::new(metrics::ResponseCounter(metrics.clone())));
+    // Every response of every scheduled run goes into the raw archive too (on by default), so
+    // `paddock replay` can rebuild what the daemon fetched without asking the API again.
+    let archive = if config.archive.enabled {
+        let target = crate::archive::ArchiveTarget::from_settings(&config.archive, &store);
+        let archive = crate::archive::Archive::start(target);
+        client = client.with_hook(archive.clone());
+        Some(archive)
+    } else {
+        None
+    };
     let shared = Arc::new(http::Shared {
         config: std::sync::RwLock::new(config.clone()),
         store: store.clone(),
@@ -170,6 +180,12 @@ pub async fn run(
         daemon.finished(finished).await;
     }
     daemon.locks.release_all().await;
+    if let Some(archive) = archive {
+        match archive.close().await {
+            Ok(archived) => tracing::info!(archived, "raw archive closed"),
+            Err(error) => tracing::error!(error = %error, "raw archive: responses were not kept"),
+        }
+    }
     listener_stop.cancel();
     daemon.store.close().await;
     tracing::info!("daemon stopped");

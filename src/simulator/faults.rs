@@ -34,6 +34,9 @@ pub struct Faults {
     /// The pre-race-changes scenario on the day before today (see the simulator's
     /// `scenario` module): racecard stages advanced by `POST /__scenario/advance`.
     pub pre_race_changes: bool,
+    /// The newest race of every results range is withheld from the first N `/results`
+    /// requests (a late result), so a range's `total` changes mid-paging.
+    pub late_result_requests: Option<u64>,
 }
 
 impl Faults {
@@ -109,10 +112,11 @@ impl Faults {
                 "extra_fields" => f.extra_fields = flag()?,
                 "drop_record_every" => f.drop_record_every = every()?,
                 "pre_race_changes" => f.pre_race_changes = flag()?,
+                "late_result_requests" => f.late_result_requests = every()?,
                 other => bail!(
                     "unknown fault `{other}` (known: latency_ms, rate_limit_every, retry_after_secs, \
                      max_rate_per_sec, server_error_rate, hang_every, hang_ms, truncate_every, \
-                     malformed_values, extra_fields, drop_record_every, pre_race_changes)"
+                     malformed_values, extra_fields, drop_record_every, pre_race_changes, late_result_requests)"
                 ),
             }
         }

@@ -29,6 +29,7 @@ mod day;
 mod faults;
 mod format;
 mod json;
+mod late_results;
 mod names;
 mod render;
 mod rng;

@@ -57,6 +57,10 @@ pub struct Stats {
     pub total: u64,
     pub by_endpoint: BTreeMap<String, u64>,
     pub by_status: BTreeMap<u16, u64>,
+    /// Requests by path and query (`/v1/results?start_date=…&skip=50`), counted on arrival:
+    /// shows whether any one page was asked for twice.
+    #[serde(default)]
+    pub by_query: BTreeMap<String, u64>,
 }
 
 #[derive(Default)]
@@ -432,16 +436,27 @@ fn dispatch(shared: &Shared, route: Route, raw_query: &str) -> Response {
                     obj! { "detail" => bad.0 }.to_bytes(),
                 );
             }
-            Some(data.results_page(
-                start,
-                end,
-                &q.list("region"),
-                &q.list("course"),
-                limit,
-                skip,
-                &q.0,
-                o,
-            ))
+            let page_at = |skip| {
+                data.results_page(
+                    start,
+                    end,
+                    &q.list("region"),
+                    &q.list("course"),
+                    limit,
+                    skip,
+                    &q.0,
+                    o,
+                )
+            };
+            let results_requests = {
+                let c = shared.counters.lock().expect("counters");
+                c.stats.by_endpoint.get("/results").copied().unwrap_or(0)
+            };
+            if super::late_results::withheld(&shared.faults, results_requests) {
+                Some(super::late_results::without_newest(page_at, skip))
+            } else {
+                Some(page_at(skip))
+            }
         }
         Route::RacecardOne(id) => data.racecard_j(&id, o),
         Route::ResultOne(id) => data.result_j(&id, o),
@@ -551,6 +566,10 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         // is counted when the answer is sent.
         c.stats.total += 1;
         *c.stats.by_endpoint.entry(endpoint.to_string()).or_insert(0) += 1;
+        *c.stats
+            .by_query
+            .entry(format!("{path}?{raw_query}"))
+            .or_insert(0) += 1;
         c.requests
     };
     let f = &shared.faults;

@@ -7,6 +7,8 @@
 //! bookkeeping SQL differ.
 
 pub mod apply;
+pub mod archive;
+pub mod checkpoints;
 pub mod database_url;
 pub mod diagnose;
 pub mod job_status;

@@ -12,6 +12,7 @@ mod master_reference;
 mod races_and_runners;
 
 pub use import::import_document;
+pub use master_entities::missing_profile_key;
 pub use master_entities::{
     master_entities, refresh_profiles, MasterEntitiesOptions, ProfileRefresh,
 };

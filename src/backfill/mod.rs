@@ -1,0 +1,298 @@
+//! `paddock backfill --from D --to D [--only …] [--dry-run]`: loading history in the fewest
+//! requests the API allows, resumable after any interruption.
+//!
+//! - `plan.rs`: results over multi-day ranges, racecards one request per served day, the
+//!   checkpoint format and the dry-run estimate.
+//! - `pipeline.rs`: the one-page-deep request pipeline, checkpoints committed with each page,
+//!   refetch of a range whose total changed, profiles within a budget.
+//! - `decode.rs`: one body → one unit of work (shared with `paddock replay`).
+//! - `progress.rs`: the progress bar or the steady log line.
+//!
+//! Every page is committed with its checkpoint in one transaction, so running the same command
+//! again after Ctrl-C, a crash or `kill -9` requests nothing that was committed.
+
+pub mod decode;
+pub mod pipeline;
+pub mod plan;
+pub mod progress;
+
+use crate::app::judge;
+use crate::store::AnyStore;
+use chrono::NaiveDate;
+use fetchers::api::ApiSource;
+use fetchers::jobs::{JobError, JobReport};
+use fetchers::store::{RunFinish, RunId, RunStatus, RunTrigger, Store};
+use pipeline::{horses_needing_profiles, Figures, Pipeline};
+use plan::{Part, Plan, Progress, JOB};
+use progress::Reporter;
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+/// What to backfill.
+#[derive(Debug, Clone)]
+pub struct BackfillOptions {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub parts: BTreeSet<Part>,
+    /// The most profile requests this backfill may make.
+    pub profile_budget: u32,
+    /// Regions (lower case).
+    pub regions: Vec<String>,
+    /// The racing day "today" (results exist before it; racecards up to 7 days after).
+    pub today: NaiveDate,
+    /// Requests per second, for the plan's time estimate.
+    pub rate_per_second: f64,
+}
+
+/// The outcome of a backfill.
+#[derive(Debug)]
+pub struct BackfillResult {
+    pub run_id: RunId,
+    pub status: RunStatus,
+    pub figures: Figures,
+    pub error: Option<String>,
+    pub elapsed: Duration,
+    pub plan: Plan,
+}
+
+impl BackfillResult {
+    pub fn exit_code(&self) -> i32 {
+        crate::app::exit_code(self.status)
+    }
+}
+
+/// The `--dry-run` text: requests per endpoint and the time they take at the configured rate.
+/// Results pages are an estimate (their totals are only known once asked); racecard days
+/// are exact; profiles are at most the budget.
+pub fn render_plan(options: &BackfillOptions, plan: &Plan) -> String {
+    let results = plan.estimated_results_pages();
+    let racecards = plan.racecards.len() as u64;
+    let profiles = if plan.profiles {
+        u64::from(options.profile_budget)
+    } else {
+        0
+    };
+    let total = results + racecards + profiles;
+    let secs = total as f64 / options.rate_per_second;
+    let mut out = format!(
+        "backfill plan {} … {} ({} results ranges, {} racecard days)\n\n",
+        options.from,
+        options.to,
+        plan.results.len(),
+        plan.racecards.len()
+    );
+    out.push_str(&format!(
+        "  {:<28} {:>8}  (estimate: {} races a day, {} a page)\n",
+        "/results",
+        results,
+        plan::ESTIMATED_RACES_PER_DAY,
+        plan::RESULTS_PAGE
+    ));
+    out.push_str(&format!(
+        "  {:<28} {:>8}  (one per served day)\n",
+        "/racecards/pro", racecards
+    ));
+    out.push_str(&format!(
+        "  {:<28} {:>8}  (at most: horses lacking a profile, within the budget)\n",
+        "/horses/{id}/pro", profiles
+    ));
+    out.push_str(&format!(
+        "  {:<28} {:>8}\n\nat {} requests/s: about {}\n",
+        "total",
+        total,
+        options.rate_per_second,
+        human_duration(secs)
+    ));
+    if let (Some(a), Some(b)) = (
+        plan.racecard_dates_skipped.first(),
+        plan.racecard_dates_skipped.last(),
+    ) {
+        out.push_str(&format!(
+            "note: racecards skipped for {} dates the API does not serve ({a} … {b})\n",
+            plan.racecard_dates_skipped.len()
+        ));
+    }
+    out
+}
+
+fn human_duration(secs: f64) -> String {
+    let s = secs.round() as u64;
+    format!("{}h {:02}m {:02}s", s / 3600, (s / 60) % 60, s % 60)
+}
+
+/// Runs (or resumes) a backfill, recorded in the ledger as a `backfill` run.
+pub async fn run_backfill(
+    api: &dyn ApiSource,
+    store: &AnyStore,
+    options: &BackfillOptions,
+    reporter: Reporter,
+) -> anyhow::Result<BackfillResult> {
+    let started = Instant::now();
+    let plan = Plan::new(options.from, options.to, options.today, &options.parts);
+    if let (Some(a), Some(b)) = (
+        plan.racecard_dates_skipped.first(),
+        plan.racecard_dates_skipped.last(),
+    ) {
+        tracing::info!(
+            dates = plan.racecard_dates_skipped.len(),
+            first = %a,
+            last = %b,
+            "racecards skipped for dates the API does not serve (2023-01-23 … today + 7)"
+        );
+    }
+    let params = serde_json::json!({
+        "from": options.from.to_string(),
+        "to": options.to.to_string(),
+        "only": options.parts.iter().map(|p| p.name()).collect::<Vec<_>>(),
+        "profile_budget": options.profile_budget,
+    });
+    let run_id = store.start_run(JOB, RunTrigger::Backfill, params).await?;
+    tracing::info!(run_id, from = %options.from, to = %options.to, "backfill started");
+    let saved: HashMap<String, Progress> = crate::store::checkpoints::for_job(store, JOB)
+        .await?
+        .into_iter()
+        .filter_map(|c| {
+            Progress::from_checkpoint(c.cursor.as_deref(), &c.status).map(|p| (c.name, p))
+        })
+        .collect();
+    let mut pipeline = Pipeline {
+        api,
+        store,
+        run_id,
+        regions: options.regions.clone(),
+        figures: Figures::default(),
+        reporter,
+    };
+    let streams: Vec<_> = plan.streams().cloned().collect();
+    let mut outcome: Result<(), JobError> = pipeline.run_streams(&streams, &saved).await;
+    if outcome.is_ok() && plan.profiles {
+        outcome = match horses_needing_profiles(store, options.profile_budget).await {
+            Ok(horses) => pipeline.run_profiles(&horses).await,
+            Err(e) => Err(e),
+        };
+    }
+    let snapshot_figures = pipeline.figures.clone();
+    let mut reporter = pipeline.reporter;
+    reporter.finish(progress::Snapshot {
+        pages_done: snapshot_figures.pages_done,
+        pages_planned: snapshot_figures.pages_planned,
+        requests: snapshot_figures.total_requests(),
+        rows_written: snapshot_figures.counts.written(),
+    });
+    let figures = snapshot_figures;
+    let report = JobReport {
+        requests: figures.requests.clone(),
+        counts: figures.counts.clone(),
+        missing: figures.missing.clone(),
+        unknown_fields: figures.unknown_fields,
+    };
+    let (status, error) = judge(outcome.map_err(|e| e.to_string()), &report);
+    store
+        .finish_run(
+            run_id,
+            &RunFinish {
+                status,
+                requests_by_endpoint: figures.requests.clone(),
+                error_text: error.clone(),
+            },
+        )
+        .await?;
+    match &error {
+        Some(e) if status == RunStatus::Failed => {
+            tracing::error!(run_id, error = %e, "backfill failed")
+        }
+        Some(e) => tracing::warn!(run_id, warning = %e, "backfill finished with problems"),
+        None => tracing::info!(run_id, "backfill succeeded"),
+    }
+    Ok(BackfillResult {
+        run_id,
+        status,
+        figures,
+        error,
+        elapsed: started.elapsed(),
+        plan,
+    })
+}
+
+/// The summary printed after a backfill.
+pub fn render_summary(r: &BackfillResult) -> String {
+    let f = &r.figures;
+    let mut out = format!(
+        "backfill run {} — {} in {:.1} s: {} pages, {} requests ({:.2}/s), {} rows written\n",
+        r.run_id,
+        r.status.name(),
+        r.elapsed.as_secs_f64(),
+        f.pages_done,
+        f.total_requests(),
+        f.total_requests() as f64 / r.elapsed.as_secs_f64().max(1e-9),
+        f.counts.written()
+    );
+    out.push_str("\nrequests by endpoint\n");
+    for (endpoint, n) in &f.requests {
+        out.push_str(&format!("  {endpoint:<28} {n:>8}\n"));
+    }
+    if f.streams_already_done > 0 {
+        out.push_str(&format!(
+            "\n{} ranges/days already complete from an earlier run (not requested again)\n",
+            f.streams_already_done
+        ));
+    }
+    for note in &f.refetched {
+        out.push_str(&format!("refetched in full: {note}\n"));
+    }
+    for note in &f.split {
+        out.push_str(&format!("split in two: {note}\n"));
+    }
+    if !r.plan.racecard_dates_skipped.is_empty() {
+        out.push_str(&format!(
+            "racecards skipped for {} dates the API does not serve\n",
+            r.plan.racecard_dates_skipped.len()
+        ));
+    }
+    out.push_str(&format!(
+        "\n{:<22} {:>9} {:>9} {:>9} {:>9}\n",
+        "table", "inserted", "updated", "unchanged", "rejected"
+    ));
+    for (table, c) in &f.counts.0 {
+        out.push_str(&format!(
+            "{table:<22} {:>9} {:>9} {:>9} {:>9}\n",
+            c.inserted, c.updated, c.unchanged, c.rejected
+        ));
+    }
+    if let Some(e) = &r.error {
+        out.push_str(&format!("\n{}: {e}\n", r.status.name()));
+    }
+    out
+}
+
+/// `paddock backfill` with the configuration's API client, archive (on by default, with
+/// retention applied first) and a progress display. Returns the result and the number of
+/// responses archived.
+pub async fn backfill_with_config(
+    config: &crate::config::Config,
+    store: &AnyStore,
+    options: &BackfillOptions,
+    reporter: Reporter,
+) -> anyhow::Result<(BackfillResult, u64)> {
+    let mut client = crate::api_client(config)?;
+    let archive = if config.archive.enabled {
+        let target = crate::archive::ArchiveTarget::from_settings(&config.archive, store);
+        if let Some(days) = config.archive.retention_days {
+            let pruned = crate::archive::prune(&target, days, chrono::Utc::now()).await?;
+            if pruned > 0 {
+                tracing::info!(pruned, days, "archive retention: old responses deleted");
+            }
+        }
+        let archive = crate::archive::Archive::start(target);
+        client = client.with_hook(archive.clone());
+        Some(archive)
+    } else {
+        None
+    };
+    let result = run_backfill(&client, store, options, reporter).await;
+    let archived = match &archive {
+        Some(a) => a.close().await?,
+        None => 0,
+    };
+    Ok((result?, archived))
+}
