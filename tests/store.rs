@@ -954,3 +954,69 @@ async fn postgres_connections_carry_explicit_statement_and_lock_timeouts() {
     assert_eq!(statement, "5min");
     assert_eq!(lock, "1min");
 }
+
+// ---- physical table names (the seam dual-write uses) ----
+
+backend_test!(
+    a_unit_is_written_to_the_physical_names_its_tables_are_mapped_to,
+    |db| async move {
+        let dialect = match db.backend() {
+            common::Backend::Sqlite => fetchers::schema::Dialect::Sqlite,
+            common::Backend::Postgres => fetchers::schema::Dialect::Postgres,
+        };
+        let horses = fetchers::registry::table("ra_mst_horses").unwrap();
+        db.execute(&fetchers::schema::create_table(
+            dialect,
+            horses,
+            "ra_horses",
+        ))
+        .await;
+        let run = new_run(&db).await;
+
+        // Mapped to another name only: the registry-named table stays empty.
+        let renamed = db.store.clone().with_physical_names(
+            paddock::store::PhysicalNames::registry()
+                .map("ra_mst_horses", &["ra_horses"])
+                .unwrap(),
+        );
+        let counts = renamed
+            .apply(
+                run,
+                &unit(vec![horse("hrs_1", "Alpha"), horse("hrs_2", "Bravo")]),
+                ApplyMode::Commit,
+            )
+            .await
+            .unwrap();
+        assert_eq!(counts_of(counts.table("ra_mst_horses")), (2, 0, 0));
+        assert_eq!(db.scalar_i64("SELECT COUNT(*) FROM ra_horses").await, 2);
+        assert_eq!(db.scalar_i64("SELECT COUNT(*) FROM ra_mst_horses").await, 0);
+        assert_eq!(renamed.count_rows("ra_mst_horses").await.unwrap(), 2);
+        let found = renamed
+            .existing_keys("ra_mst_horses", "id", &["hrs_1".into(), "hrs_9".into()])
+            .await
+            .unwrap();
+        assert_eq!(found, HashSet::from(["hrs_1".to_string()]));
+
+        // Mapped to both names (dual-write): both tables get the rows, counted once.
+        let both = db.store.clone().with_physical_names(
+            paddock::store::PhysicalNames::registry()
+                .map("ra_mst_horses", &["ra_horses", "ra_mst_horses"])
+                .unwrap(),
+        );
+        let counts = both
+            .apply(
+                run,
+                &unit(vec![horse("hrs_1", "Alpha Two"), horse("hrs_3", "Charlie")]),
+                ApplyMode::Commit,
+            )
+            .await
+            .unwrap();
+        assert_eq!(counts_of(counts.table("ra_mst_horses")), (1, 1, 0));
+        assert_eq!(db.scalar_i64("SELECT COUNT(*) FROM ra_horses").await, 3);
+        assert_eq!(db.scalar_i64("SELECT COUNT(*) FROM ra_mst_horses").await, 2);
+        assert_eq!(
+            text(&db, "SELECT name FROM ra_mst_horses WHERE id = 'hrs_1'").await,
+            Some("Alpha Two".into())
+        );
+    }
+);

@@ -5,11 +5,14 @@
 //! violation, the offending key.
 
 use crate::store::diagnose::{database_error, diagnose_failed_group, violation_of, TupleLookup};
+use crate::store::dialect::Dialect;
+use crate::store::ledger;
+use crate::store::physical::PhysicalNames;
 use crate::store::plan::{rejects_per_table, WriteGroup};
-use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use fetchers::rows::{Counts, TableCounts, UnitOfWork};
 use fetchers::store::{ApplyMode, RunId, StoreError};
+use sqlx::Transaction;
 
 /// A bookkeeping write that failed, with the operations table it was writing.
 pub struct BookkeepingError {
@@ -23,42 +26,18 @@ impl BookkeepingError {
     }
 }
 
-/// An open write transaction of one backend.
-#[async_trait]
-pub trait UnitTransaction: Send + Sized {
-    /// Bulk-upserts one group into `physical_name`; returns inserted/updated/unchanged.
-    async fn upsert_group(
-        &mut self,
-        group: &WriteGroup,
-        physical_name: &str,
-        run_id: RunId,
-        now: DateTime<Utc>,
-    ) -> Result<TableCounts, sqlx::Error>;
-
-    /// Writes the unit's rejects, state and checkpoint, and adds `counts` to the run's
-    /// counters.
-    async fn record_unit(
-        &mut self,
-        run_id: RunId,
-        unit: &UnitOfWork,
-        counts: &Counts,
-        now: DateTime<Utc>,
-    ) -> Result<(), BookkeepingError>;
-
-    async fn commit(self) -> Result<(), sqlx::Error>;
-
-    async fn rollback(self) -> Result<(), sqlx::Error>;
-}
-
 /// The one timestamp of a unit: now, at the microsecond precision both backends store.
 pub fn unit_timestamp() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// Applies a planned unit inside `tx` (see the module documentation).
-pub async fn apply_planned<T: UnitTransaction>(
+/// Applies a planned unit inside `tx` (see the module documentation), writing each group to
+/// every physical name [`PhysicalNames::written`] gives its table.
+#[allow(clippy::too_many_arguments)]
+pub async fn apply_planned<D: Dialect>(
     lookup: &dyn TupleLookup,
-    mut tx: T,
+    physical: &PhysicalNames,
+    mut tx: Transaction<'static, D::Db>,
     groups: Vec<WriteGroup>,
     run_id: RunId,
     unit: &UnitOfWork,
@@ -67,34 +46,43 @@ pub async fn apply_planned<T: UnitTransaction>(
 ) -> Result<Counts, StoreError> {
     let mut counts = Counts::default();
     for (index, group) in groups.iter().enumerate() {
-        let physical_name = group.table.name;
-        let started = std::time::Instant::now();
-        match tx.upsert_group(group, physical_name, run_id, now).await {
-            Ok(written) => {
-                tracing::debug!(
-                    table = physical_name,
-                    source = group.source.name(),
-                    rows = group.rows.len(),
-                    inserted = written.inserted,
-                    updated = written.updated,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "upserted group"
-                );
-                counts.entry(group.table.name).add(written);
-            }
-            Err(error) => {
-                rollback_quietly(tx).await;
-                return Err(
-                    diagnose_failed_group(lookup, &groups, index, physical_name, &error).await,
-                );
+        for (nth, physical_name) in physical.written(group.table).into_iter().enumerate() {
+            let started = std::time::Instant::now();
+            match D::upsert_group(&mut tx, group, physical_name, run_id, now).await {
+                Ok(written) => {
+                    tracing::debug!(
+                        table = physical_name,
+                        source = group.source.name(),
+                        rows = group.rows.len(),
+                        inserted = written.inserted,
+                        updated = written.updated,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "upserted group"
+                    );
+                    // A table written under several names counts its rows once.
+                    if nth == 0 {
+                        counts.entry(group.table.name).add(written);
+                    }
+                }
+                Err(error) => {
+                    rollback_quietly::<D>(tx).await;
+                    return Err(diagnose_failed_group(
+                        lookup,
+                        &groups,
+                        index,
+                        physical_name,
+                        &error,
+                    )
+                    .await);
+                }
             }
         }
     }
     for (table, rejected) in rejects_per_table(&unit.rejects) {
         counts.entry(&table).rejected += rejected;
     }
-    if let Err(failed) = tx.record_unit(run_id, unit, &counts, now).await {
-        rollback_quietly(tx).await;
+    if let Err(failed) = ledger::record_unit::<D>(&mut tx, run_id, unit, &counts, now).await {
+        rollback_quietly::<D>(tx).await;
         return Err(bookkeeping_error(run_id, &failed));
     }
     let finished = match mode {
@@ -105,7 +93,7 @@ pub async fn apply_planned<T: UnitTransaction>(
     Ok(counts)
 }
 
-async fn rollback_quietly<T: UnitTransaction>(tx: T) {
+async fn rollback_quietly<D: Dialect>(tx: Transaction<'static, D::Db>) {
     if let Err(e) = tx.rollback().await {
         // The connection is discarded by the pool; nothing was committed.
         tracing::warn!(error = %e, "rolling back a failed unit of work failed");

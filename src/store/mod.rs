@@ -2,25 +2,33 @@
 //! PostgreSQL ([`PgStore`]), chosen by URL with [`connect`], with the embedded migrations run
 //! by [`migrate`].
 //!
-//! Both backends share the write plan ([`plan`]), the upsert SQL generator ([`upsert_sql`]),
-//! the apply flow ([`apply`]) and the constraint diagnosis ([`diagnose`]); only binding and
-//! bookkeeping SQL differ.
+//! There is one implementation, [`SqlStore`], generic over a [`dialect::Dialect`]: the write
+//! plan ([`plan`]), the upsert SQL generator ([`upsert_sql`]), the apply flow ([`apply`]), the
+//! ledger ([`ledger`]), the read queries ([`read_sql`]) and the constraint diagnosis
+//! ([`diagnose`]) are written once; `postgres/` and `sqlite/` supply only their dialect.
+//! Table names reach SQL through [`PhysicalNames`]. [`AnyStore`] only chooses the backend.
 
 pub mod apply;
 pub mod database_url;
 pub mod diagnose;
+pub mod dialect;
+pub mod ledger;
 pub mod names;
 pub mod options;
+pub mod physical;
 pub mod plan;
 pub mod postgres;
 pub mod read_sql;
+pub mod sql_store;
 pub mod sqlite;
 pub mod upsert_sql;
 
 pub use database_url::{mask_url, BackendKind};
 pub use options::StoreOptions;
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use physical::PhysicalNames;
+pub use postgres::{PgDialect, PgStore};
+pub use sql_store::SqlStore;
+pub use sqlite::{SqliteDialect, SqliteStore};
 pub use upsert_sql::{postgres_upsert_sql, sqlite_upsert_sql};
 
 use async_trait::async_trait;
@@ -80,6 +88,14 @@ impl AnyStore {
         match self {
             AnyStore::Sqlite(s) => s.close().await,
             AnyStore::Postgres(s) => s.close().await,
+        }
+    }
+
+    /// The same store writing and reading registry tables under `physical` names.
+    pub fn with_physical_names(self, physical: PhysicalNames) -> Self {
+        match self {
+            AnyStore::Sqlite(s) => AnyStore::Sqlite(s.with_physical_names(physical)),
+            AnyStore::Postgres(s) => AnyStore::Postgres(s.with_physical_names(physical)),
         }
     }
 

@@ -4,7 +4,7 @@
 
 use crate::store::apply::group_counts;
 use crate::store::plan::WriteGroup;
-use crate::store::postgres::arrays::{bind_array, column_array};
+use crate::store::postgres::arrays::{column_array, BindArray};
 use crate::store::upsert_sql::postgres_upsert_sql;
 use chrono::{DateTime, Utc};
 use fetchers::rows::TableCounts;
@@ -28,7 +28,7 @@ pub async fn upsert_group(
         let sql = postgres_upsert_sql(group.table, physical_name, &group.columns, fill);
         let mut query = sqlx::query_as::<_, (i64, i64)>(&sql).bind(now).bind(run_id);
         for column in &group.columns {
-            query = bind_array(query, column_array(chunk, column)?);
+            query = query.bind_array(column_array(chunk, column)?);
         }
         let (new_rows, changed_rows) = query.fetch_one(&mut *conn).await?;
         inserted += u64::try_from(new_rows).unwrap_or(0);
