@@ -5,13 +5,13 @@
 //! violation, the offending key.
 
 use crate::store::diagnose::{database_error, diagnose_failed_group, violation_of, TupleLookup};
-use crate::store::dialect::Dialect;
+use crate::store::dialect::{Dialect, GroupWrite};
 use crate::store::ledger;
 use crate::store::physical::PhysicalNames;
 use crate::store::plan::{rejects_per_table, WriteGroup};
 use chrono::{DateTime, SubsecRound, Utc};
 use fetchers::rows::{Counts, TableCounts, UnitOfWork};
-use fetchers::store::{ApplyMode, RunId, StoreError};
+use fetchers::store::{ApplyMode, RunId, StateKey, StoreError};
 use sqlx::Transaction;
 
 /// A bookkeeping write that failed, with the operations table it was writing.
@@ -48,7 +48,13 @@ pub async fn apply_planned<D: Dialect>(
     for (index, group) in groups.iter().enumerate() {
         for (nth, physical_name) in physical.written(group.table).into_iter().enumerate() {
             let started = std::time::Instant::now();
-            match D::upsert_group(&mut tx, group, physical_name, run_id, now).await {
+            let write = GroupWrite {
+                group,
+                physical_name,
+                run_id,
+                now,
+            };
+            match D::upsert_group(&mut tx, &write).await {
                 Ok(written) => {
                     tracing::debug!(
                         table = physical_name,
@@ -123,12 +129,12 @@ pub fn group_counts(rows: usize, inserted: u64, updated: u64) -> TableCounts {
 }
 
 /// The unit's state entries with later values for a key winning, in first-seen key order.
-pub fn latest_state(state: &[(String, String)]) -> Vec<(&str, &str)> {
-    let mut out: Vec<(&str, &str)> = Vec::new();
+pub fn latest_state(state: &[(StateKey, String)]) -> Vec<(&StateKey, &str)> {
+    let mut out: Vec<(&StateKey, &str)> = Vec::new();
     for (key, value) in state {
-        match out.iter_mut().find(|(k, _)| *k == key.as_str()) {
+        match out.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = value.as_str(),
-            None => out.push((key.as_str(), value.as_str())),
+            None => out.push((key, value.as_str())),
         }
     }
     out
@@ -141,11 +147,12 @@ mod tests {
     #[test]
     fn later_state_values_win() {
         let state = vec![
-            ("a".to_string(), "1".to_string()),
-            ("b".to_string(), "2".to_string()),
-            ("a".to_string(), "3".to_string()),
+            (StateKey::from("a"), "1".to_string()),
+            (StateKey::from("b"), "2".to_string()),
+            (StateKey::from("a"), "3".to_string()),
         ];
-        assert_eq!(latest_state(&state), vec![("a", "3"), ("b", "2")]);
+        let (a, b) = (StateKey::from("a"), StateKey::from("b"));
+        assert_eq!(latest_state(&state), vec![(&a, "3"), (&b, "2")]);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::store::database_url::BackendKind;
 use crate::store::plan::WriteGroup;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use fetchers::registry::{Column, ColumnType, Table};
+use fetchers::registry::{Column, ColumnType};
 use fetchers::rows::{TableCounts, Value};
 use fetchers::store::RunId;
 use sqlx::{Database, Pool, Transaction};
@@ -62,27 +62,36 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
     async fn insert_rows(conn: &mut Conn<Self>, insert: &BulkInsert<'_>)
         -> Result<(), sqlx::Error>;
 
-    /// Bulk-upserts one registry group into `physical_name`; returns inserted/updated/unchanged.
-    async fn upsert_group(
-        conn: &mut Conn<Self>,
-        group: &WriteGroup,
-        physical_name: &str,
-        run_id: RunId,
-        now: DateTime<Utc>,
-    ) -> Result<TableCounts, sqlx::Error>;
+    /// Bulk-upserts one registry group; returns inserted/updated/unchanged.
+    async fn upsert_group(conn: &mut Conn<Self>, write: &GroupWrite<'_>) -> UpsertResult;
 
     /// Keys (tuples of text) per lookup statement.
     const LOOKUP_CHUNK: usize;
 
-    /// Which of `tuples` (values of `columns`, as text) exist in `physical_name`, a table
-    /// shaped like `table`; returns the found tuples.
-    async fn lookup_tuples(
-        conn: &mut Conn<Self>,
-        table: &Table,
-        physical_name: &str,
-        columns: &[&Column],
-        tuples: &[Vec<String>],
-    ) -> Result<Vec<Vec<String>>, sqlx::Error>;
+    /// Which of the lookup's tuples exist; returns the found tuples.
+    async fn lookup_tuples(conn: &mut Conn<Self>, lookup: &KeyLookup<'_>) -> LookupResult;
+}
+
+/// What [`Dialect::upsert_group`] returns.
+pub type UpsertResult = Result<TableCounts, sqlx::Error>;
+
+/// What [`Dialect::lookup_tuples`] returns.
+pub type LookupResult = Result<Vec<Vec<String>>, sqlx::Error>;
+
+/// One registry group written to one physical table, stamped with the run and the unit's
+/// instant.
+pub struct GroupWrite<'a> {
+    pub group: &'a WriteGroup,
+    pub physical_name: &'a str,
+    pub run_id: RunId,
+    pub now: DateTime<Utc>,
+}
+
+/// Tuples of text values of `columns`, looked up in the table `physical_name`.
+pub struct KeyLookup<'a> {
+    pub physical_name: &'a str,
+    pub columns: &'a [&'a Column],
+    pub tuples: &'a [Vec<String>],
 }
 
 /// Rows for one table, one [`Value`] per column, with an optional `ON CONFLICT …` tail.

@@ -7,8 +7,8 @@ use crate::store::apply::{latest_state, BookkeepingError};
 use crate::store::dialect::{count, text, BulkInsert, Conn, Dialect, Params};
 use chrono::{DateTime, Utc};
 use fetchers::registry::ColumnType::{self, Integer, Json, Text, Timestamp};
-use fetchers::rows::{format_timestamp, Counts, TableCounts, UnitOfWork, Value};
-use fetchers::store::{RunFinish, RunId, RunRecord, RunStatus, RunTrigger};
+use fetchers::rows::{Counts, TableCounts, UnitOfWork, Value};
+use fetchers::store::{RunFinish, RunId, RunRecord, RunStatus, RunTrigger, StateKey, UnknownName};
 
 const REJECT_COLUMNS: &[(&str, ColumnType)] = &[
     ("run_id", Integer),
@@ -60,7 +60,7 @@ pub async fn record_unit<D: Dialect>(
         let sql = format!(
             "UPDATE paddock_runs SET rows_rejected = rows_rejected + {} WHERE run_id = {}",
             p.add(count(unit.rejects.len() as u64), Integer),
-            p.add(Value::Integer(run_id), Integer),
+            p.add(Value::Integer(run_id.get()), Integer),
         );
         D::execute(conn, &sql, p.values())
             .await
@@ -83,7 +83,7 @@ async fn insert_rejects<D: Dialect>(
         .iter()
         .map(|r| {
             vec![
-                Value::Integer(run_id),
+                Value::Integer(run_id.get()),
                 Value::Text(r.endpoint.clone()),
                 Value::Text(r.entity.clone()),
                 text(r.key.as_deref()),
@@ -113,7 +113,7 @@ async fn set_state<D: Dialect>(
     }
     let rows = entries
         .iter()
-        .map(|(k, v)| vec![text(Some(k)), text(Some(v)), Value::Timestamp(now)])
+        .map(|(k, v)| vec![Value::Text(k.text()), text(Some(v)), Value::Timestamp(now)])
         .collect();
     let insert = BulkInsert {
         table: "paddock_state",
@@ -143,8 +143,8 @@ async fn set_checkpoint<D: Dialect>(
         p.add(text(Some(&cp.name)), Text),
         p.add(text(Some(&cp.job)), Text),
         p.add(text(cp.cursor.as_deref()), Text),
-        p.add(text(Some(&cp.status)), Text),
-        p.add(Value::Integer(run_id), Integer),
+        p.add(text(Some(cp.status.name())), Text),
+        p.add(Value::Integer(run_id.get()), Integer),
         p.add(Value::Timestamp(now), Timestamp),
     );
     D::execute(conn, &sql, p.values()).await.map(|_| ())
@@ -163,7 +163,7 @@ async fn add_run_counts<D: Dialect>(
         .iter()
         .map(|(table, c)| {
             vec![
-                Value::Integer(run_id),
+                Value::Integer(run_id.get()),
                 Value::Text(table.clone()),
                 count(c.inserted),
                 count(c.updated),
@@ -204,7 +204,7 @@ pub async fn start_run<D: Dialect>(
     );
     let rows = D::fetch(conn, &sql, p.values(), &[Integer]).await?;
     match rows.first().and_then(|r| r.first()) {
-        Some(Value::Integer(id)) => Ok(*id),
+        Some(Value::Integer(id)) => Ok(RunId(*id)),
         _ => Err(sqlx::Error::RowNotFound),
     }
 }
@@ -227,7 +227,7 @@ pub async fn finish_run<D: Dialect>(
         p.add(count(requests), Integer),
         p.add(Value::Json(by_endpoint), Json),
         p.add(text(finish.error_text.as_deref()), Text),
-        p.add(Value::Integer(run_id), Integer),
+        p.add(Value::Integer(run_id.get()), Integer),
     );
     Ok(D::execute(conn, &sql, p.values()).await? == 1)
 }
@@ -241,7 +241,7 @@ pub async fn run_counts<D: Dialect>(
     let sql = format!(
         "SELECT table_name, inserted, updated, unchanged, rejected FROM paddock_run_tables \
          WHERE run_id = {} ORDER BY table_name",
-        p.add(Value::Integer(run_id), Integer)
+        p.add(Value::Integer(run_id.get()), Integer)
     );
     let rows = D::fetch(
         conn,
@@ -281,10 +281,12 @@ pub async fn recent_runs<D: Dialect>(
         Integer, Text, Text, Timestamp, Timestamp, Text, Integer, Integer, Text,
     ];
     let rows = D::fetch(conn, &sql, p.values(), &columns).await?;
-    Ok(rows.iter().map(|row| run_record(row)).collect())
+    rows.iter().map(|row| run_record(row)).collect()
 }
 
-fn run_record(row: &[Value]) -> RunRecord {
+/// A ledger row as typed values; an unknown trigger or status, or a missing start, is a
+/// decode error.
+fn run_record(row: &[Value]) -> Result<RunRecord, sqlx::Error> {
     let integer = |i: usize| match row.get(i) {
         Some(Value::Integer(n)) => *n,
         _ => 0,
@@ -294,31 +296,32 @@ fn run_record(row: &[Value]) -> RunRecord {
         _ => None,
     };
     let time = |i: usize| match row.get(i) {
-        Some(Value::Timestamp(t)) => Some(format_timestamp(t)),
+        Some(Value::Timestamp(t)) => Some(*t),
         _ => None,
     };
-    RunRecord {
-        run_id: integer(0),
+    let decode = |e: UnknownName| sqlx::Error::Decode(Box::new(e));
+    Ok(RunRecord {
+        run_id: RunId(integer(0)),
         job: text(1).unwrap_or_default(),
-        trigger: text(2).unwrap_or_default(),
-        started_at: time(3).unwrap_or_default(),
+        trigger: RunTrigger::parse(&text(2).unwrap_or_default()).map_err(decode)?,
+        started_at: time(3).ok_or_else(|| sqlx::Error::Decode("a run without a start".into()))?,
         finished_at: time(4),
-        status: text(5).unwrap_or_default(),
+        status: RunStatus::parse(&text(5).unwrap_or_default()).map_err(decode)?,
         api_requests: integer(6),
         rows_rejected: integer(7),
         error_text: text(8),
-    }
+    })
 }
 
 /// A value from `paddock_state`.
 pub async fn get_state<D: Dialect>(
     conn: &mut Conn<D>,
-    key: &str,
+    key: &StateKey,
 ) -> Result<Option<String>, sqlx::Error> {
     let mut p = Params::<D>::new();
     let sql = format!(
         "SELECT value FROM paddock_state WHERE \"key\" = {}",
-        p.add(text(Some(key)), Text)
+        p.add(Value::Text(key.text()), Text)
     );
     let rows = D::fetch(conn, &sql, p.values(), &[Text]).await?;
     Ok(rows

@@ -21,6 +21,7 @@ pub mod postgres;
 pub mod read_sql;
 pub mod sql_store;
 pub mod sqlite;
+pub mod transient;
 pub mod upsert_sql;
 
 pub use database_url::{mask_url, BackendKind};
@@ -33,7 +34,9 @@ pub use upsert_sql::{postgres_upsert_sql, sqlite_upsert_sql};
 
 use async_trait::async_trait;
 use fetchers::rows::{Counts, UnitOfWork};
-use fetchers::store::{ApplyMode, RunFinish, RunId, RunRecord, RunTrigger, Store, StoreError};
+use fetchers::store::{
+    ApplyMode, RunFinish, RunId, RunRecord, RunTrigger, StateKey, Store, StoreError,
+};
 use std::collections::HashSet;
 
 /// A store of either backend.
@@ -156,7 +159,7 @@ impl Store for AnyStore {
         self.inner().unlinked_pedigree_ids(table).await
     }
 
-    async fn get_state(&self, key: &str) -> Result<Option<String>, StoreError> {
+    async fn get_state(&self, key: &StateKey) -> Result<Option<String>, StoreError> {
         self.inner().get_state(key).await
     }
 

@@ -5,7 +5,7 @@
 
 use crate::store::apply::{apply_planned, unit_timestamp};
 use crate::store::diagnose::{database_error, TupleLookup};
-use crate::store::dialect::{Dialect, Params};
+use crate::store::dialect::{Dialect, KeyLookup, Params};
 use crate::store::ledger;
 use crate::store::names::{pedigree_master, registered_columns, registered_table};
 use crate::store::physical::PhysicalNames;
@@ -14,7 +14,9 @@ use crate::store::read_sql;
 use async_trait::async_trait;
 use fetchers::registry::ColumnType;
 use fetchers::rows::{Counts, UnitOfWork, Value};
-use fetchers::store::{ApplyMode, RunFinish, RunId, RunRecord, RunTrigger, Store, StoreError};
+use fetchers::store::{
+    ApplyMode, RunFinish, RunId, RunRecord, RunTrigger, StateKey, Store, StoreError,
+};
 use sqlx::pool::PoolConnection;
 use sqlx::Pool;
 use std::collections::HashSet;
@@ -117,7 +119,12 @@ impl<D: Dialect> TupleLookup for SqlStore<D> {
         let per_chunk = (D::LOOKUP_CHUNK / declared.len()).max(1);
         let mut found = HashSet::new();
         for chunk in tuples.chunks(per_chunk) {
-            let rows = D::lookup_tuples(&mut conn, table, physical, &declared, chunk)
+            let lookup = KeyLookup {
+                physical_name: physical,
+                columns: &declared,
+                tuples: chunk,
+            };
+            let rows = D::lookup_tuples(&mut conn, &lookup)
                 .await
                 .map_err(read_error(Some(physical)))?;
             found.extend(rows);
@@ -206,7 +213,7 @@ impl<D: Dialect> Store for SqlStore<D> {
         self.fetch_texts(self.physical.read(table), &sql, &[]).await
     }
 
-    async fn get_state(&self, key: &str) -> Result<Option<String>, StoreError> {
+    async fn get_state(&self, key: &StateKey) -> Result<Option<String>, StoreError> {
         let mut conn = self.connection(Some("paddock_state")).await?;
         ledger::get_state::<D>(&mut conn, key)
             .await

@@ -6,19 +6,17 @@ mod arrays;
 mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
-use crate::store::dialect::BulkInsert;
+use crate::store::dialect::{BulkInsert, GroupWrite, KeyLookup, LookupResult, UpsertResult};
 use crate::store::options::{postgres_duration, StoreOptions};
-use crate::store::plan::WriteGroup;
 use crate::store::sql_store::SqlStore;
 use crate::store::upsert_sql::{postgres_array_type, postgres_element_cast, quote_ident};
 use anyhow::Context as _;
 use arrays::{values_array, BindArray};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use fetchers::registry::{Column, ColumnType, Table};
-use fetchers::rows::{TableCounts, Value};
+use fetchers::registry::{Column, ColumnType};
+use fetchers::rows::Value;
 use fetchers::schema::Dialect;
-use fetchers::store::RunId;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row as _, Transaction};
@@ -229,23 +227,16 @@ impl crate::store::dialect::Dialect for PgDialect {
         Ok(())
     }
 
-    async fn upsert_group(
-        conn: &mut PgConnection,
-        group: &WriteGroup,
-        physical_name: &str,
-        run_id: RunId,
-        now: DateTime<Utc>,
-    ) -> Result<TableCounts, sqlx::Error> {
-        upsert::upsert_group(conn, group, physical_name, run_id, now).await
+    async fn upsert_group(conn: &mut PgConnection, write: &GroupWrite<'_>) -> UpsertResult {
+        upsert::upsert_group(conn, write).await
     }
 
-    async fn lookup_tuples(
-        conn: &mut PgConnection,
-        _table: &Table,
-        physical_name: &str,
-        columns: &[&Column],
-        tuples: &[Vec<String>],
-    ) -> Result<Vec<Vec<String>>, sqlx::Error> {
+    async fn lookup_tuples(conn: &mut PgConnection, lookup: &KeyLookup<'_>) -> LookupResult {
+        let KeyLookup {
+            physical_name,
+            columns,
+            tuples,
+        } = *lookup;
         let sql = lookup_sql(physical_name, columns);
         let mut query = sqlx::query(&sql);
         for position in 0..columns.len() {

@@ -7,18 +7,17 @@ mod binding;
 mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
-use crate::store::dialect::BulkInsert;
+use crate::store::dialect::{BulkInsert, GroupWrite, KeyLookup, LookupResult, UpsertResult};
 use crate::store::options::StoreOptions;
-use crate::store::plan::{rows_per_chunk, WriteGroup};
+use crate::store::plan::rows_per_chunk;
 use crate::store::sql_store::SqlStore;
 use crate::store::upsert_sql::quote_ident;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use binding::{placeholder_rows, BindValue};
 use chrono::{DateTime, Utc};
-use fetchers::registry::{Column, ColumnType, Table};
-use fetchers::rows::{TableCounts, Value};
-use fetchers::store::RunId;
+use fetchers::registry::ColumnType;
+use fetchers::rows::Value;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -198,23 +197,16 @@ impl crate::store::dialect::Dialect for SqliteDialect {
         Ok(())
     }
 
-    async fn upsert_group(
-        conn: &mut SqliteConnection,
-        group: &WriteGroup,
-        physical_name: &str,
-        run_id: RunId,
-        now: DateTime<Utc>,
-    ) -> Result<TableCounts, sqlx::Error> {
-        upsert::upsert_group(conn, group, physical_name, run_id, now).await
+    async fn upsert_group(conn: &mut SqliteConnection, write: &GroupWrite<'_>) -> UpsertResult {
+        upsert::upsert_group(conn, write).await
     }
 
-    async fn lookup_tuples(
-        conn: &mut SqliteConnection,
-        _table: &Table,
-        physical_name: &str,
-        columns: &[&Column],
-        tuples: &[Vec<String>],
-    ) -> Result<Vec<Vec<String>>, sqlx::Error> {
+    async fn lookup_tuples(conn: &mut SqliteConnection, lookup: &KeyLookup<'_>) -> LookupResult {
+        let KeyLookup {
+            physical_name,
+            columns,
+            tuples,
+        } = *lookup;
         let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
         let selected: Vec<String> = (names.iter())
             .map(|c| format!("CAST(t.{} AS TEXT)", quote_ident(c)))
