@@ -2,6 +2,7 @@
 //! context they share: one fetch loop that counts requests, applies one unit of work per page
 //! and accumulates the run's figures.
 
+pub mod endpoints;
 mod import;
 mod master_entities;
 mod master_reference;
@@ -87,6 +88,28 @@ impl<'a> JobContext<'a> {
             .entry(request.endpoint().template().to_string())
             .or_default() += 1;
         self.api.fetch(request).await
+    }
+
+    /// One request read through the endpoint table: fetched (counted), parsed and extracted,
+    /// its query echo checked and its unknown fields counted. Not yet applied.
+    pub async fn fetch_page(
+        &mut self,
+        request: &ApiRequest,
+    ) -> Result<endpoints::PageRead, JobError> {
+        let response = self.fetch(request).await?;
+        let page = endpoints::read(
+            request.endpoint(),
+            &response.body,
+            &response.path_and_query,
+            response.fetched_at,
+        )
+        .map_err(|e| JobError::Payload {
+            path: response.path_and_query.clone(),
+            reason: e.to_string(),
+        })?;
+        check_query_echo(request, &page.query)?;
+        self.report.unknown_fields += page.unknown_fields;
+        Ok(page)
     }
 
     /// Applies one unit of work (one transaction) and adds its counts to the report.
