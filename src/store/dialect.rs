@@ -9,8 +9,10 @@
 //! [`BulkInsert`] and rendered by the backend (`UNNEST` arrays or multi-row `VALUES`).
 //!
 //! A new store operation is written once, on [`crate::store::SqlStore`], with these methods;
-//! only something that really differs between the engines (a lock, a bulk binding) becomes a
-//! new method here, implemented in `postgres/mod.rs` and `sqlite/mod.rs`.
+//! only something that really differs between the engines becomes a new method here,
+//! implemented in `postgres/mod.rs` and `sqlite/mod.rs`. The daemon's job locks are the
+//! expected first one (`pg_try_advisory_lock` on a connection from
+//! [`crate::store::SqlStore::connection`] / a lock file beside the SQLite database).
 
 use crate::store::database_url::BackendKind;
 use crate::store::plan::WriteGroup;
@@ -49,14 +51,9 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
         params: &[Value],
     ) -> Result<u64, sqlx::Error>;
 
-    /// Runs one query with `params`, decoding each row's columns as `columns` (NULLs as
+    /// Runs one query, decoding each row's columns as the query says (NULLs as
     /// [`Value::Null`]).
-    async fn fetch(
-        conn: &mut Conn<Self>,
-        sql: &str,
-        params: &[Value],
-        columns: &[ColumnType],
-    ) -> Result<Vec<Vec<Value>>, sqlx::Error>;
+    async fn fetch(conn: &mut Conn<Self>, query: &Fetch<'_>) -> FetchResult;
 
     /// Writes a [`BulkInsert`] in as few statements as the engine allows.
     async fn insert_rows(conn: &mut Conn<Self>, insert: &BulkInsert<'_>)
@@ -70,6 +67,46 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
 
     /// Which of the lookup's tuples exist; returns the found tuples.
     async fn lookup_tuples(conn: &mut Conn<Self>, lookup: &KeyLookup<'_>) -> LookupResult;
+}
+
+/// A query with its parameters, and the types its columns are decoded as.
+pub struct Fetch<'a> {
+    pub sql: &'a str,
+    pub params: &'a [Value],
+    pub columns: &'a [ColumnType],
+}
+
+/// Runs `sql` with `params` and decodes its rows as `columns` ([`Dialect::fetch`]).
+pub async fn fetch<D: Dialect>(
+    conn: &mut Conn<D>,
+    sql: &str,
+    params: &[Value],
+    columns: &[ColumnType],
+) -> FetchResult {
+    let query = Fetch {
+        sql,
+        params,
+        columns,
+    };
+    D::fetch(conn, &query).await
+}
+
+/// What [`Dialect::fetch`] returns: rows of values.
+pub type FetchResult = Result<Vec<Vec<Value>>, sqlx::Error>;
+
+/// Decodes every row with `decode(row, column index, column type)`.
+pub fn decode_rows<R>(
+    rows: &[R],
+    columns: &[ColumnType],
+    decode: fn(&R, usize, ColumnType) -> Result<Value, sqlx::Error>,
+) -> FetchResult {
+    rows.iter()
+        .map(|row| {
+            (columns.iter().enumerate())
+                .map(|(i, ty)| decode(row, i, *ty))
+                .collect()
+        })
+        .collect()
 }
 
 /// What [`Dialect::upsert_group`] returns.
@@ -92,6 +129,18 @@ pub struct KeyLookup<'a> {
     pub physical_name: &'a str,
     pub columns: &'a [&'a Column],
     pub tuples: &'a [Vec<String>],
+}
+
+/// The outcome of running `kind`'s migrations, with the engine named on failure.
+pub fn migrated(
+    outcome: Result<(), sqlx::migrate::MigrateError>,
+    kind: BackendKind,
+) -> anyhow::Result<()> {
+    let engine = match kind {
+        BackendKind::Postgres => "PostgreSQL",
+        BackendKind::Sqlite => "SQLite",
+    };
+    outcome.map_err(|e| anyhow::anyhow!(e).context(format!("migrating the {engine} database")))
 }
 
 /// Rows for one table, one [`Value`] per column, with an optional `ON CONFLICT …` tail.

@@ -4,7 +4,7 @@
 //! PostgreSQL, RFC 3339 text on SQLite).
 
 use crate::store::apply::{latest_state, BookkeepingError};
-use crate::store::dialect::{count, text, BulkInsert, Conn, Dialect, Params};
+use crate::store::dialect::{self, count, text, BulkInsert, Conn, Dialect, Params};
 use chrono::{DateTime, Utc};
 use fetchers::registry::ColumnType::{self, Integer, Json, Text, Timestamp};
 use fetchers::rows::{Counts, TableCounts, UnitOfWork, Value};
@@ -202,7 +202,7 @@ pub async fn start_run<D: Dialect>(
         p.add(Value::Timestamp(Utc::now()), Timestamp),
         p.add(text(Some(RunStatus::Running.name())), Text),
     );
-    let rows = D::fetch(conn, &sql, p.values(), &[Integer]).await?;
+    let rows = dialect::fetch::<D>(conn, &sql, p.values(), &[Integer]).await?;
     match rows.first().and_then(|r| r.first()) {
         Some(Value::Integer(id)) => Ok(RunId(*id)),
         _ => Err(sqlx::Error::RowNotFound),
@@ -243,7 +243,7 @@ pub async fn run_counts<D: Dialect>(
          WHERE run_id = {} ORDER BY table_name",
         p.add(Value::Integer(run_id.get()), Integer)
     );
-    let rows = D::fetch(
+    let rows = dialect::fetch::<D>(
         conn,
         &sql,
         p.values(),
@@ -280,7 +280,7 @@ pub async fn recent_runs<D: Dialect>(
     let columns = [
         Integer, Text, Text, Timestamp, Timestamp, Text, Integer, Integer, Text,
     ];
-    let rows = D::fetch(conn, &sql, p.values(), &columns).await?;
+    let rows = dialect::fetch::<D>(conn, &sql, p.values(), &columns).await?;
     rows.iter().map(|row| run_record(row)).collect()
 }
 
@@ -323,7 +323,7 @@ pub async fn get_state<D: Dialect>(
         "SELECT value FROM paddock_state WHERE \"key\" = {}",
         p.add(Value::Text(key.text()), Text)
     );
-    let rows = D::fetch(conn, &sql, p.values(), &[Text]).await?;
+    let rows = dialect::fetch::<D>(conn, &sql, p.values(), &[Text]).await?;
     Ok(rows
         .into_iter()
         .next()

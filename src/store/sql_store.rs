@@ -5,7 +5,7 @@
 
 use crate::store::apply::{apply_planned, unit_timestamp};
 use crate::store::diagnose::{database_error, TupleLookup};
-use crate::store::dialect::{Dialect, KeyLookup, Params};
+use crate::store::dialect::{self, Dialect, KeyLookup, Params};
 use crate::store::ledger;
 use crate::store::names::{pedigree_master, registered_columns, registered_table};
 use crate::store::physical::PhysicalNames;
@@ -94,7 +94,7 @@ impl<D: Dialect> SqlStore<D> {
         params: &[Value],
     ) -> Result<Vec<String>, StoreError> {
         let mut conn = self.connection(Some(table)).await?;
-        let rows = D::fetch(&mut conn, sql, params, &[ColumnType::Text])
+        let rows = dialect::fetch::<D>(&mut conn, sql, params, &[ColumnType::Text])
             .await
             .map_err(read_error(Some(table)))?;
         Ok(rows
@@ -225,7 +225,7 @@ impl<D: Dialect> Store for SqlStore<D> {
         let physical = self.physical.read(table);
         let sql = read_sql::count_rows_sql(&self.physical, table);
         let mut conn = self.connection(Some(physical)).await?;
-        let rows = D::fetch(&mut conn, &sql, &[], &[ColumnType::Integer])
+        let rows = dialect::fetch::<D>(&mut conn, &sql, &[], &[ColumnType::Integer])
             .await
             .map_err(read_error(Some(physical)))?;
         match rows.first().and_then(|r| r.first()) {

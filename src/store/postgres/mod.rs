@@ -6,7 +6,10 @@ mod arrays;
 mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
-use crate::store::dialect::{BulkInsert, GroupWrite, KeyLookup, LookupResult, UpsertResult};
+use crate::store::dialect::{
+    decode_rows, migrated, BulkInsert, Fetch, FetchResult, GroupWrite, KeyLookup, LookupResult,
+    UpsertResult,
+};
 use crate::store::options::{postgres_duration, StoreOptions};
 use crate::store::sql_store::SqlStore;
 use crate::store::upsert_sql::{postgres_array_type, postgres_element_cast, quote_ident};
@@ -160,10 +163,7 @@ impl crate::store::dialect::Dialect for PgDialect {
     }
 
     async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-        MIGRATOR
-            .run(pool)
-            .await
-            .context("migrating the PostgreSQL database")
+        migrated(MIGRATOR.run(pool).await, Self::KIND)
     }
 
     async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
@@ -179,21 +179,9 @@ impl crate::store::dialect::Dialect for PgDialect {
         Ok(query.execute(&mut *conn).await?.rows_affected())
     }
 
-    async fn fetch(
-        conn: &mut PgConnection,
-        sql: &str,
-        params: &[Value],
-        columns: &[ColumnType],
-    ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-        let query = params.iter().fold(sqlx::query(sql), bind_value);
-        let rows = query.fetch_all(&mut *conn).await?;
-        rows.iter()
-            .map(|row| {
-                (columns.iter().enumerate())
-                    .map(|(i, ty)| decode(row, i, *ty))
-                    .collect()
-            })
-            .collect()
+    async fn fetch(conn: &mut PgConnection, query: &Fetch<'_>) -> FetchResult {
+        let bound = query.params.iter().fold(sqlx::query(query.sql), bind_value);
+        decode_rows(&bound.fetch_all(&mut *conn).await?, query.columns, decode)
     }
 
     async fn insert_rows(
@@ -232,15 +220,12 @@ impl crate::store::dialect::Dialect for PgDialect {
     }
 
     async fn lookup_tuples(conn: &mut PgConnection, lookup: &KeyLookup<'_>) -> LookupResult {
-        let KeyLookup {
-            physical_name,
-            columns,
-            tuples,
-        } = *lookup;
-        let sql = lookup_sql(physical_name, columns);
+        let columns = lookup.columns;
+        let sql = lookup_sql(lookup.physical_name, columns);
         let mut query = sqlx::query(&sql);
         for position in 0..columns.len() {
-            let array: Vec<&str> = tuples
+            let array: Vec<&str> = lookup
+                .tuples
                 .iter()
                 .map(|t| t.get(position).map_or("", String::as_str))
                 .collect();

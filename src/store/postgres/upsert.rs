@@ -13,19 +13,14 @@ pub const CHUNK_ROWS: usize = 10_000;
 
 /// Upserts every row of the write's group into its physical table.
 pub async fn upsert_group(conn: &mut PgConnection, write: &GroupWrite<'_>) -> UpsertResult {
-    let GroupWrite {
-        group,
-        physical_name,
-        run_id,
-        now,
-    } = *write;
+    let group = write.group;
     let (mut inserted, mut updated) = (0u64, 0u64);
     for chunk in group.rows.chunks(CHUNK_ROWS) {
         let fill = group.needs_stored_required_values(chunk);
-        let sql = postgres_upsert_sql(group.table, physical_name, &group.columns, fill);
+        let sql = postgres_upsert_sql(group.table, write.physical_name, &group.columns, fill);
         let mut query = sqlx::query_as::<_, (i64, i64)>(&sql)
-            .bind(now)
-            .bind(run_id.get());
+            .bind(write.now)
+            .bind(write.run_id.get());
         for column in &group.columns {
             query = query.bind_array(column_array(chunk, column)?);
         }

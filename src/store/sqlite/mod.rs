@@ -7,7 +7,10 @@ mod binding;
 mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
-use crate::store::dialect::{BulkInsert, GroupWrite, KeyLookup, LookupResult, UpsertResult};
+use crate::store::dialect::{
+    decode_rows, migrated, BulkInsert, Fetch, FetchResult, GroupWrite, KeyLookup, LookupResult,
+    UpsertResult,
+};
 use crate::store::options::StoreOptions;
 use crate::store::plan::rows_per_chunk;
 use crate::store::sql_store::SqlStore;
@@ -128,18 +131,17 @@ fn parse_instant(text: &str) -> Result<DateTime<Utc>, sqlx::Error> {
 #[async_trait]
 impl crate::store::dialect::Dialect for SqliteDialect {
     type Db = Sqlite;
-    const KIND: BackendKind = BackendKind::Sqlite;
-    const LOOKUP_CHUNK: usize = LOOKUP_PARAMS;
 
+    /// Anonymous and positional: parameters bind in the order they appear.
     fn param(_n: usize, _ty: ColumnType) -> String {
         "?".to_string()
     }
 
+    const KIND: BackendKind = BackendKind::Sqlite;
+    const LOOKUP_CHUNK: usize = LOOKUP_PARAMS;
+
     async fn migrate(pool: &SqlitePool) -> anyhow::Result<()> {
-        MIGRATOR
-            .run(pool)
-            .await
-            .context("migrating the SQLite database")
+        migrated(MIGRATOR.run(pool).await, Self::KIND)
     }
 
     async fn begin(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
@@ -155,21 +157,12 @@ impl crate::store::dialect::Dialect for SqliteDialect {
         Ok(query.execute(&mut *conn).await?.rows_affected())
     }
 
-    async fn fetch(
-        conn: &mut SqliteConnection,
-        sql: &str,
-        params: &[Value],
-        columns: &[ColumnType],
-    ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-        let query = params.iter().fold(sqlx::query(sql), BindValue::bind_value);
-        let rows = query.fetch_all(&mut *conn).await?;
-        rows.iter()
-            .map(|row| {
-                (columns.iter().enumerate())
-                    .map(|(i, ty)| decode(row, i, *ty))
-                    .collect()
-            })
-            .collect()
+    async fn fetch(conn: &mut SqliteConnection, query: &Fetch<'_>) -> FetchResult {
+        let bound = query
+            .params
+            .iter()
+            .fold(sqlx::query(query.sql), BindValue::bind_value);
+        decode_rows(&bound.fetch_all(&mut *conn).await?, query.columns, decode)
     }
 
     async fn insert_rows(
@@ -197,28 +190,29 @@ impl crate::store::dialect::Dialect for SqliteDialect {
         Ok(())
     }
 
-    async fn upsert_group(conn: &mut SqliteConnection, write: &GroupWrite<'_>) -> UpsertResult {
-        upsert::upsert_group(conn, write).await
-    }
-
     async fn lookup_tuples(conn: &mut SqliteConnection, lookup: &KeyLookup<'_>) -> LookupResult {
-        let KeyLookup {
-            physical_name,
-            columns,
-            tuples,
-        } = *lookup;
+        let columns = lookup.columns;
         let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
         let selected: Vec<String> = (names.iter())
             .map(|c| format!("CAST(t.{} AS TEXT)", quote_ident(c)))
             .collect();
-        let sql =
-            upsert::key_membership_sql(&selected.join(", "), &names, physical_name, tuples.len());
-        let query = (tuples.iter().flatten()).fold(sqlx::query(&sql).persistent(false), |q, v| {
-            q.bind(v.as_str())
-        });
+        let sql = upsert::key_membership_sql(
+            &selected.join(", "),
+            &names,
+            lookup.physical_name,
+            lookup.tuples.len(),
+        );
+        let query = (lookup.tuples.iter().flatten())
+            .fold(sqlx::query(&sql).persistent(false), |q, v| {
+                q.bind(v.as_str())
+            });
         let rows = query.fetch_all(&mut *conn).await?;
         rows.iter()
             .map(|row| (0..columns.len()).map(|i| row.try_get(i)).collect())
             .collect()
+    }
+
+    async fn upsert_group(conn: &mut SqliteConnection, write: &GroupWrite<'_>) -> UpsertResult {
+        upsert::upsert_group(conn, write).await
     }
 }

@@ -18,21 +18,16 @@ pub const MAX_PARAMS: usize = 32_000;
 
 /// Upserts every row of the write's group into its physical table.
 pub async fn upsert_group(conn: &mut SqliteConnection, write: &GroupWrite<'_>) -> UpsertResult {
-    let GroupWrite {
-        group,
-        physical_name,
-        run_id,
-        now,
-    } = *write;
+    let group = write.group;
     let per_chunk = rows_per_chunk(group.columns.len(), SQLITE_FIXED_PARAMS, MAX_PARAMS);
-    let now_text = format_timestamp(&now);
+    let now_text = format_timestamp(&write.now);
     let (mut inserted, mut updated) = (0u64, 0u64);
     for chunk in group.rows.chunks(per_chunk) {
-        let existing = count_existing(conn, group.table, physical_name, chunk).await?;
+        let existing = count_existing(conn, group.table, write.physical_name, chunk).await?;
         let fill = group.needs_stored_required_values(chunk);
         let sql = sqlite_upsert_sql(
             group.table,
-            physical_name,
+            write.physical_name,
             &group.columns,
             chunk.len(),
             fill,
@@ -43,7 +38,7 @@ pub async fn upsert_group(conn: &mut SqliteConnection, write: &GroupWrite<'_>) -
             .persistent(false)
             .bind(now_text.as_str())
             .bind(now_text.as_str())
-            .bind(run_id.get());
+            .bind(write.run_id.get());
         for row in chunk {
             for column in &group.columns {
                 query = query.bind_value(value_of(row, column.name()));
