@@ -134,41 +134,64 @@ pub async fn run_job(
     trigger: RunTrigger,
     mode: ApplyMode,
 ) -> anyhow::Result<RunResult> {
-    let started = Instant::now();
     let job = request.job_name();
-    let run_id = store.start_run(job, trigger, request.params()).await?;
-    tracing::info!(run_id, job, trigger = trigger.name(), "run started");
-    let mut ctx = JobContext::new(api, store, run_id, mode, config.api.regions.clone());
-    if let Ok(cancel) = RUN_CANCEL.try_with(CancellationToken::clone) {
-        ctx.cancel = cancel;
-    }
-    let outcome: Result<(), JobError> = match request {
-        JobRequest::MasterReference => jobs::master_reference(&mut ctx, &config.bookmakers).await,
-        JobRequest::MasterEntities { weekly } => {
-            let kind = if *weekly {
-                JobKind::MasterEntitiesWeekly
-            } else {
-                JobKind::MasterEntitiesDaily
-            };
-            let settings = config.job(kind);
-            jobs::master_entities(
-                &mut ctx,
-                MasterEntitiesOptions {
-                    profile_budget: settings.profile_budget,
-                    include_pedigree_horses: settings.include_pedigree_horses,
-                    link_pedigree: *weekly,
-                },
-            )
-            .await
+    run_recorded(store, job, trigger, request.params(), |run_id| async move {
+        let mut ctx = JobContext::new(api, store, run_id, mode, config.api.regions.clone());
+        if let Ok(cancel) = RUN_CANCEL.try_with(CancellationToken::clone) {
+            ctx.cancel = cancel;
         }
-        JobRequest::RacesAndRunners(plan) => jobs::races_and_runners(&mut ctx, plan).await,
-        JobRequest::RefreshProfiles(refresh) => {
-            let budget = config.job(JobKind::MasterEntitiesDaily).profile_budget;
-            jobs::refresh_profiles(&mut ctx, refresh, budget, chrono::Utc::now()).await
-        }
-    };
-    let report = ctx.report;
-    let (status, error) = judge(outcome.map_err(|e| e.to_string()), &report);
+        let outcome: Result<(), JobError> = match request {
+            JobRequest::MasterReference => {
+                jobs::master_reference(&mut ctx, &config.bookmakers).await
+            }
+            JobRequest::MasterEntities { weekly } => {
+                let kind = if *weekly {
+                    JobKind::MasterEntitiesWeekly
+                } else {
+                    JobKind::MasterEntitiesDaily
+                };
+                let settings = config.job(kind);
+                jobs::master_entities(
+                    &mut ctx,
+                    MasterEntitiesOptions {
+                        profile_budget: settings.profile_budget,
+                        include_pedigree_horses: settings.include_pedigree_horses,
+                        link_pedigree: *weekly,
+                    },
+                )
+                .await
+            }
+            JobRequest::RacesAndRunners(plan) => jobs::races_and_runners(&mut ctx, plan).await,
+            JobRequest::RefreshProfiles(refresh) => {
+                let budget = config.job(JobKind::MasterEntitiesDaily).profile_budget;
+                jobs::refresh_profiles(&mut ctx, refresh, budget, chrono::Utc::now()).await
+            }
+        };
+        (outcome.map_err(|e| e.to_string()), ctx.report)
+    })
+    .await
+}
+
+/// The one run wrapper (fetch jobs and `paddock import`): opens a ledger row, runs `body` with
+/// the run's id, judges how it ended ([`judge`]), closes the row with the status and request
+/// totals, logs the outcome, and returns the run's result with the counts the ledger holds.
+pub async fn run_recorded<F, Fut>(
+    store: &dyn Store,
+    job: &'static str,
+    trigger: RunTrigger,
+    params: serde_json::Value,
+    body: F,
+) -> anyhow::Result<RunResult>
+where
+    F: FnOnce(RunId) -> Fut,
+    Fut: std::future::Future<Output = (Result<(), String>, JobReport)>,
+{
+    let started = Instant::now();
+    let run_id = store.start_run(job, trigger, params).await?;
+    let id = run_id.get();
+    tracing::info!(run_id = id, job, trigger = trigger.name(), "run started");
+    let (outcome, report) = body(run_id).await;
+    let (status, error) = judge(outcome, &report);
     store
         .finish_run(
             run_id,
@@ -181,10 +204,10 @@ pub async fn run_job(
         .await?;
     match &error {
         Some(e) if status == RunStatus::Failed => {
-            tracing::error!(run_id, job, error = %e, "run failed")
+            tracing::error!(run_id = id, job, error = %e, "run failed")
         }
-        Some(e) => tracing::warn!(run_id, job, warning = %e, "run finished with problems"),
-        None => tracing::info!(run_id, job, "run succeeded"),
+        Some(e) => tracing::warn!(run_id = id, job, warning = %e, "run finished with problems"),
+        None => tracing::info!(run_id = id, job, "run succeeded"),
     }
     let ledger_counts = store.run_counts(run_id).await?;
     Ok(RunResult {

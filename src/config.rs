@@ -16,7 +16,7 @@ use toml::Spanned;
 /// The default SQLite database, in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://paddock.db";
 /// The real API.
-pub const DEFAULT_API_BASE_URL: &str = "https://api.theracingapi.com/v1";
+pub use crate::client::DEFAULT_BASE_URL as DEFAULT_API_BASE_URL;
 
 /// A value that must never be printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -77,33 +77,8 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
-/// `scheme://user:password@host/…` → `scheme://user:***@host/…`; also masks `password=` params.
-pub fn mask_url_password(url: &str) -> String {
-    let mut out = url.to_string();
-    if let Some(scheme_end) = out.find("://") {
-        let rest_start = scheme_end + 3;
-        let authority_end = out[rest_start..]
-            .find(['/', '?'])
-            .map(|i| rest_start + i)
-            .unwrap_or(out.len());
-        if let Some(at) = out[rest_start..authority_end].rfind('@') {
-            let at = rest_start + at;
-            if let Some(colon) = out[rest_start..at].find(':') {
-                let colon = rest_start + colon;
-                out.replace_range(colon + 1..at, "***");
-            }
-        }
-    }
-    if let Some(i) = out.find("password=") {
-        let start = i + "password=".len();
-        let end = out[start..]
-            .find('&')
-            .map(|j| start + j)
-            .unwrap_or(out.len());
-        out.replace_range(start..end, "***");
-    }
-    out
-}
+/// The one URL-password masking function ([`crate::store::mask_url`]), under its old name.
+pub use crate::store::mask_url as mask_url_password;
 
 // ---------------------------------------------------------------------------------------------
 // The file format.

@@ -69,7 +69,9 @@ pub async fn run_demo(config: &Config, seed: u64, days: u32) -> anyhow::Result<i
 
     println!("rows now stored:");
     for table in fetchers::order::registry_order() {
-        if table.starts_with("ra_") {
+        let is_data = fetchers::registry::table(table)
+            .is_some_and(|t| t.kind != fetchers::registry::TableKind::Operations);
+        if is_data {
             println!("  {table:<22} {:>9}", store.count_rows(table).await?);
         }
     }

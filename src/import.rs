@@ -1,13 +1,12 @@
 //! `paddock import`: loads saved API responses (files or a directory of `*.json`) through the
 //! same extractor and store as a fetch, as one ledger run with one unit of work per file.
 
-use crate::app::RunResult;
+use crate::app::{run_recorded, RunResult};
 use anyhow::Context;
 use fetchers::api::{ApiError, ApiRequest, ApiSource, Endpoint, RawResponse};
 use fetchers::jobs::{import_document, JobContext, JobError};
-use fetchers::store::{ApplyMode, RunFinish, RunTrigger, Store};
+use fetchers::store::{ApplyMode, RunTrigger, Store};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// Imports never call the API; this source refuses every request.
 struct NoApi;
@@ -45,53 +44,35 @@ pub async fn import_path(
     path: &Path,
     endpoint: Option<Endpoint>,
 ) -> anyhow::Result<RunResult> {
-    let started = Instant::now();
     let files = files_to_import(path)?;
-    let run_id = store
-        .start_run(
-            "import",
-            RunTrigger::Manual,
-            serde_json::json!({ "path": path.display().to_string(), "files": files.len() }),
-        )
-        .await?;
-    let api = NoApi;
-    let mut ctx = JobContext::new(&api, store, run_id, ApplyMode::Commit, vec![]);
-    let mut failure: Option<String> = None;
-    for file in &files {
-        let name = file.display().to_string();
-        let text = match std::fs::read_to_string(file) {
-            Ok(t) => t,
-            Err(e) => {
-                failure = Some(format!("{name}: {e}"));
-                break;
+    let params = serde_json::json!({ "path": path.display().to_string(), "files": files.len() });
+    run_recorded(
+        store,
+        "import",
+        RunTrigger::Manual,
+        params,
+        |run_id| async move {
+            let api = NoApi;
+            let mut ctx = JobContext::new(&api, store, run_id, ApplyMode::Commit, vec![]);
+            let mut failure: Option<String> = None;
+            for file in &files {
+                let name = file.display().to_string();
+                let text = match std::fs::read_to_string(file) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        failure = Some(format!("{name}: {e}"));
+                        break;
+                    }
+                };
+                let outcome: Result<(), JobError> =
+                    import_document(&mut ctx, &name, &text, endpoint).await;
+                if let Err(e) = outcome {
+                    failure = Some(e.to_string());
+                    break;
+                }
             }
-        };
-        let outcome: Result<(), JobError> = import_document(&mut ctx, &name, &text, endpoint).await;
-        if let Err(e) = outcome {
-            failure = Some(e.to_string());
-            break;
-        }
-    }
-    let report = ctx.report;
-    let (status, error) = crate::app::judge(failure.map_or(Ok(()), Err), &report);
-    store
-        .finish_run(
-            run_id,
-            &RunFinish {
-                status,
-                requests_by_endpoint: Default::default(),
-                error_text: error.clone(),
-            },
-        )
-        .await?;
-    let ledger_counts = store.run_counts(run_id).await?;
-    Ok(RunResult {
-        run_id,
-        job: "import",
-        status,
-        report,
-        error,
-        elapsed: started.elapsed(),
-        ledger_counts,
-    })
+            (failure.map_or(Ok(()), Err), ctx.report)
+        },
+    )
+    .await
 }

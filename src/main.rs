@@ -288,7 +288,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
                     r.job,
                     r.trigger,
                     r.status,
-                    r.started_at.chars().take(19).collect::<String>(),
+                    r.started_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
                     r.api_requests,
                     r.rows_rejected,
                     r.error_text.unwrap_or_default()

@@ -6,6 +6,7 @@ use crate::archive::{ArchiveTarget, Reader};
 use crate::backfill::decode::{decode, endpoint_of_template};
 use chrono::{DateTime, Utc};
 use fetchers::api::Endpoint;
+use fetchers::jobs::late_non_runners::add_late_non_runners;
 use fetchers::jobs::{missing_profile_key, JobError, JobReport};
 use fetchers::rows::UnitOfWork;
 use fetchers::store::{ApplyMode, RunFinish, RunId, RunStatus, RunTrigger, Store};
@@ -57,9 +58,11 @@ pub async fn replay(
             }
             for r in batch {
                 responses += 1;
-                let Some(unit) = unit_for(&r, &mut report)? else {
+                let Some(mut unit) = unit_for(&r, &mut report)? else {
                     continue;
                 };
+                // Late non-runners are matched against the stored runners, as a fetch does.
+                add_late_non_runners(store, &mut unit, &r.query).await?;
                 applied += 1;
                 if !unit.is_empty() {
                     let counts = store.apply(run_id, &unit, ApplyMode::Commit).await?;

@@ -308,12 +308,21 @@ backend_test!(
                 let runners = fetchers::registry::table("ra_runners").unwrap();
                 let ddl = create_table(Dialect::Sqlite, runners, "ra_runners")
                     .replace("REFERENCES ra_mst_horses", "REFERENCES ra_horses");
+                let columns = runners
+                    .all_columns()
+                    .iter()
+                    .map(|c| c.name)
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let mut statements = legacy.to_vec();
                 statements.extend([
                     "CREATE TABLE runners_copy AS SELECT * FROM ra_runners".to_string(),
                     "DROP TABLE ra_runners".to_string(),
                     ddl,
-                    "INSERT INTO ra_runners SELECT * FROM runners_copy".to_string(),
+                    // By name: columns added by later migrations sit at the live table's end.
+                    format!(
+                        "INSERT INTO ra_runners ({columns}) SELECT {columns} FROM runners_copy"
+                    ),
                     "DROP TABLE runners_copy".to_string(),
                 ]);
                 for column in [

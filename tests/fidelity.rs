@@ -92,7 +92,8 @@ async fn going(db: &TestDb, race: &str) -> Option<String> {
 }
 
 /// Rows of the race (race and runners) written by `run_id`.
-async fn rows_written_by(db: &TestDb, race: &str, run_id: i64) -> i64 {
+async fn rows_written_by(db: &TestDb, race: &str, run_id: fetchers::store::RunId) -> i64 {
+    let run_id = run_id.get();
     db.scalar_i64(&format!(
         "SELECT (SELECT COUNT(*) FROM ra_runners WHERE race_id = '{race}' AND last_run_id = {run_id}) \
          + (SELECT COUNT(*) FROM ra_mst_races WHERE id = '{race}' AND last_run_id = {run_id})"

@@ -8,7 +8,9 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use common::TestDb;
 use fetchers::registry::Source;
 use fetchers::rows::{Checkpoint, Reject, Row, RowError, UnitOfWork, Value};
-use fetchers::store::{ApplyMode, RunFinish, RunId, RunStatus, RunTrigger, Store, StoreError};
+use fetchers::store::{
+    ApplyMode, CheckpointStatus, RunFinish, RunId, RunStatus, RunTrigger, Store, StoreError,
+};
 use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 
@@ -253,7 +255,7 @@ backend_test!(
         ] {
             assert_eq!(db.count_rows(table).await.unwrap(), 0, "{table} kept rows");
         }
-        assert_eq!(db.get_state("cursor").await.unwrap(), None);
+        assert_eq!(db.get_state(&"cursor".into()).await.unwrap(), None);
         assert_eq!(
             db.scalar_i64("SELECT COUNT(*) FROM paddock_rejects").await,
             0
@@ -592,7 +594,7 @@ backend_test!(
         assert_eq!(
             db.scalar_i64("SELECT last_run_id FROM ra_mst_horses WHERE id = 'hrs_1'")
                 .await,
-            second_run
+            second_run.get()
         );
     }
 );
@@ -663,7 +665,7 @@ backend_test!(
         ] {
             assert_eq!(db.count_rows(table).await.unwrap(), 0, "{table}");
         }
-        assert_eq!(db.get_state("last_card_date").await.unwrap(), None);
+        assert_eq!(db.get_state(&"last_card_date".into()).await.unwrap(), None);
         assert!(db.run_counts(run).await.unwrap().0.is_empty());
         assert_eq!(
             db.scalar_i64("SELECT COUNT(*) FROM paddock_rejects").await,
@@ -699,13 +701,13 @@ backend_test!(
             name: "backfill-results".into(),
             job: "results".into(),
             cursor: Some("2024-05-01".into()),
-            status: "running".into(),
+            status: CheckpointStatus::Running,
         });
         let counts = apply(&db, run, &first).await;
         assert_eq!(counts.table("ra_runners").rejected, 2);
 
         assert_eq!(
-            db.get_state("last_card_date").await.unwrap(),
+            db.get_state(&"last_card_date".into()).await.unwrap(),
             Some("2024-05-01".into())
         );
         assert_eq!(
@@ -732,7 +734,7 @@ backend_test!(
             name: "backfill-results".into(),
             job: "results".into(),
             cursor: Some("2024-05-02".into()),
-            status: "done".into(),
+            status: CheckpointStatus::Done,
         });
         apply(&db, run, &second).await;
         let total = db.run_counts(run).await.unwrap();
@@ -784,7 +786,7 @@ backend_test!(
     |db| async move {
         let run = new_run(&db).await;
         let open = db.recent_runs(5).await.unwrap();
-        assert_eq!(open[0].status, "running");
+        assert_eq!(open[0].status, RunStatus::Running);
         assert_eq!(open[0].finished_at, None);
         let mut requests = BTreeMap::new();
         requests.insert("/v1/racecards/pro".to_string(), 3u64);
@@ -804,15 +806,20 @@ backend_test!(
         assert_eq!(runs.len(), 2);
         assert_eq!(runs[0].run_id, later);
         let closed = &runs[1];
-        assert_eq!(closed.status, "partial");
+        assert_eq!(closed.status, RunStatus::Partial);
         assert_eq!(closed.api_requests, 7);
-        assert_eq!(closed.trigger, "manual");
+        assert_eq!(closed.trigger, RunTrigger::Manual);
         assert!(closed.finished_at.is_some());
-        assert!(closed.started_at.ends_with('Z'), "{}", closed.started_at);
+        let finished = closed.finished_at.unwrap();
+        assert!(closed.started_at <= finished, "{closed:?}");
+        assert!(
+            Utc::now() - closed.started_at < chrono::Duration::minutes(5),
+            "{closed:?}"
+        );
         assert_eq!(closed.error_text.as_deref(), Some("2 records rejected"));
         assert!(db
             .finish_run(
-                9_999,
+                RunId(9_999),
                 &RunFinish {
                     status: RunStatus::Failed,
                     requests_by_endpoint: BTreeMap::new(),
@@ -956,4 +963,236 @@ async fn postgres_connections_carry_explicit_statement_and_lock_timeouts() {
         .unwrap();
     assert_eq!(statement, "5min");
     assert_eq!(lock, "1min");
+}
+
+// ---- physical table names (the seam dual-write uses) ----
+
+backend_test!(
+    a_unit_is_written_to_the_physical_names_its_tables_are_mapped_to,
+    |db| async move {
+        let dialect = match db.backend() {
+            common::Backend::Sqlite => fetchers::schema::Dialect::Sqlite,
+            common::Backend::Postgres => fetchers::schema::Dialect::Postgres,
+        };
+        let horses = fetchers::registry::table("ra_mst_horses").unwrap();
+        db.execute(&fetchers::schema::create_table(
+            dialect,
+            horses,
+            "ra_horses",
+        ))
+        .await;
+        let run = new_run(&db).await;
+
+        // Mapped to another name only: the registry-named table stays empty.
+        let renamed = db.store.clone().with_physical_names(
+            paddock::store::PhysicalNames::registry()
+                .map("ra_mst_horses", &["ra_horses"])
+                .unwrap(),
+        );
+        let counts = renamed
+            .apply(
+                run,
+                &unit(vec![horse("hrs_1", "Alpha"), horse("hrs_2", "Bravo")]),
+                ApplyMode::Commit,
+            )
+            .await
+            .unwrap();
+        assert_eq!(counts_of(counts.table("ra_mst_horses")), (2, 0, 0));
+        assert_eq!(db.scalar_i64("SELECT COUNT(*) FROM ra_horses").await, 2);
+        assert_eq!(db.scalar_i64("SELECT COUNT(*) FROM ra_mst_horses").await, 0);
+        assert_eq!(renamed.count_rows("ra_mst_horses").await.unwrap(), 2);
+        let found = renamed
+            .existing_keys("ra_mst_horses", "id", &["hrs_1".into(), "hrs_9".into()])
+            .await
+            .unwrap();
+        assert_eq!(found, HashSet::from(["hrs_1".to_string()]));
+
+        // Mapped to both names (dual-write): both tables get the rows, counted once.
+        let both = db.store.clone().with_physical_names(
+            paddock::store::PhysicalNames::registry()
+                .map("ra_mst_horses", &["ra_horses", "ra_mst_horses"])
+                .unwrap(),
+        );
+        let counts = both
+            .apply(
+                run,
+                &unit(vec![horse("hrs_1", "Alpha Two"), horse("hrs_3", "Charlie")]),
+                ApplyMode::Commit,
+            )
+            .await
+            .unwrap();
+        assert_eq!(counts_of(counts.table("ra_mst_horses")), (1, 1, 0));
+        assert_eq!(db.scalar_i64("SELECT COUNT(*) FROM ra_horses").await, 3);
+        assert_eq!(db.scalar_i64("SELECT COUNT(*) FROM ra_mst_horses").await, 2);
+        assert_eq!(
+            text(&db, "SELECT name FROM ra_mst_horses WHERE id = 'hrs_1'").await,
+            Some("Alpha Two".into())
+        );
+    }
+);
+
+// ---- transient and permanent errors ----
+
+/// The database error of `sql` on `store`'s pool (which must fail).
+async fn error_of(store: &paddock::store::AnyStore, sql: &str) -> sqlx::Error {
+    let result = match store {
+        paddock::store::AnyStore::Sqlite(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
+        paddock::store::AnyStore::Postgres(s) => {
+            sqlx::query(sql).execute(s.pool()).await.map(|_| ())
+        }
+    };
+    result.expect_err(sql)
+}
+
+backend_test!(
+    constraint_violations_are_permanent_errors,
+    |db| async move {
+        db.execute("INSERT INTO paddock_state (\"key\", value, updated_at) VALUES ('gb', 'a', '2024-05-01T00:00:00Z')")
+            .await;
+        let duplicate = error_of(
+            &db.store,
+            "INSERT INTO paddock_state (\"key\", value, updated_at) VALUES ('gb', 'b', '2024-05-01T00:00:00Z')",
+        )
+        .await;
+        assert!(
+            !paddock::store::transient::is_transient(&duplicate),
+            "{duplicate}"
+        );
+        let stored = paddock::store::diagnose::database_error(None, &duplicate);
+        assert!(!stored.is_transient(), "{stored}");
+
+        // Through the store: a runner whose race exists nowhere.
+        let run = new_run(&db).await;
+        let orphan = unit(vec![
+            card_runner("rac_missing", "hrs_1"),
+            horse("hrs_1", "Alpha"),
+        ]);
+        let failed = db.apply(run, &orphan, ApplyMode::Commit).await.unwrap_err();
+        assert!(matches!(failed, StoreError::Constraint { .. }), "{failed}");
+        assert!(!failed.is_transient(), "{failed}");
+    }
+);
+
+#[tokio::test]
+async fn a_busy_sqlite_database_is_a_transient_error() {
+    let (store, _dir) = common::sqlite_store().await;
+    let mut holder = store.pool().begin_with("BEGIN IMMEDIATE").await.unwrap();
+    sqlx::query("INSERT INTO paddock_state (\"key\", value, updated_at) VALUES ('gb', 'a', '2024-05-01T00:00:00Z')")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let mut other = store.pool().acquire().await.unwrap();
+    sqlx::query("PRAGMA busy_timeout = 0")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let busy = sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *other)
+        .await
+        .expect_err("the write lock is held");
+    assert!(paddock::store::transient::is_transient(&busy), "{busy}");
+    assert!(paddock::store::diagnose::database_error(None, &busy).is_transient());
+    holder.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn postgres_lock_serialization_and_deadlock_failures_are_transient() {
+    use paddock::store::transient::is_transient;
+    let (store, _db) = common::postgres_store().await;
+    let pool = store.pool();
+    sqlx::query("INSERT INTO paddock_state (\"key\", value, updated_at) VALUES ('gb', 'a', now()), ('ire', 'b', now())")
+        .execute(pool)
+        .await
+        .unwrap();
+
+    // A row lock another transaction holds, asked for with NOWAIT: 55P03.
+    let mut a = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM paddock_state WHERE \"key\" = 'gb' FOR UPDATE")
+        .execute(&mut *a)
+        .await
+        .unwrap();
+    let locked = sqlx::query("SELECT 1 FROM paddock_state WHERE \"key\" = 'gb' FOR UPDATE NOWAIT")
+        .execute(pool)
+        .await
+        .expect_err("row is locked");
+    assert!(is_transient(&locked), "{locked}");
+    a.rollback().await.unwrap();
+
+    // Two serializable transactions that read what the other writes: 40001.
+    let mut a = pool.begin().await.unwrap();
+    let mut b = pool.begin().await.unwrap();
+    for tx in [&mut a, &mut b] {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+            .execute(&mut **tx)
+            .await
+            .unwrap();
+        sqlx::query("SELECT COUNT(*) FROM paddock_state")
+            .execute(&mut **tx)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO paddock_state (\"key\", value, updated_at) VALUES ('fr', 'c', now())")
+        .execute(&mut *a)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO paddock_state (\"key\", value, updated_at) VALUES ('usa', 'd', now())",
+    )
+    .execute(&mut *b)
+    .await
+    .unwrap();
+    a.commit().await.unwrap();
+    let serialization = b.commit().await.expect_err("serialization failure");
+    assert!(is_transient(&serialization), "{serialization}");
+
+    // Two transactions each waiting for the other's row: 40P01.
+    let mut a = pool.begin().await.unwrap();
+    let mut b = pool.begin().await.unwrap();
+    let lock = |code: &'static str| {
+        format!("UPDATE paddock_state SET value = value WHERE \"key\" = '{code}'")
+    };
+    sqlx::query(&lock("gb")).execute(&mut *a).await.unwrap();
+    sqlx::query(&lock("ire")).execute(&mut *b).await.unwrap();
+    let waiter = tokio::spawn(async move {
+        let result = sqlx::query(&lock("ire")).execute(&mut *a).await.map(|_| ());
+        (a, result)
+    });
+    let second = sqlx::query(&lock("gb")).execute(&mut *b).await.map(|_| ());
+    let (_a, first) = waiter.await.unwrap();
+    let deadlock = first
+        .err()
+        .or(second.err())
+        .expect("one side is the deadlock victim");
+    assert!(is_transient(&deadlock), "{deadlock}");
+    assert_eq!(
+        deadlock
+            .as_database_error()
+            .and_then(|e| e.code())
+            .as_deref(),
+        Some("40P01")
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_and_a_pool_timeout_are_transient_errors() {
+    use paddock::store::transient::is_transient;
+    // Nothing listens on port 1.
+    let refused = sqlx::PgPool::connect("postgres://paddock@127.0.0.1:1/none")
+        .await
+        .expect_err("nothing listens");
+    assert!(is_transient(&refused), "{refused}");
+
+    let (store, _dir) = common::sqlite_store().await;
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_millis(50))
+        .connect_with(store.pool().connect_options().as_ref().clone())
+        .await
+        .unwrap();
+    let _held = pool.acquire().await.unwrap();
+    let timeout = pool
+        .acquire()
+        .await
+        .expect_err("the only connection is held");
+    assert!(is_transient(&timeout), "{timeout}");
 }

@@ -859,3 +859,82 @@ mod tests {
         }
     }
 }
+
+/// The registry names of the tables that code outside the registry refers to by name (read
+/// queries, jobs), so that no SQL or job spells a table name itself. These are registry
+/// names: the store maps them to physical names (`paddock::store::PhysicalNames`).
+pub mod names {
+    pub const REGIONS: &str = "ra_regions";
+    pub const COURSES: &str = "ra_mst_courses";
+    pub const HORSES: &str = "ra_mst_horses";
+    pub const RACES: &str = "ra_mst_races";
+    pub const RUNNERS: &str = "ra_runners";
+    pub const HORSE_PEDIGREE: &str = "ra_horse_pedigree";
+    pub const SIRES: &str = "ra_mst_sires";
+    pub const DAMS: &str = "ra_mst_dams";
+    pub const DAMSIRES: &str = "ra_mst_damsires";
+}
+
+/// A pedigree master (sires, dams, damsires): its table, the runner/pedigree columns that
+/// hold its id and region. Its ids map to horse ids by prefix (`sir_123` ↔ `hrs_123`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PedigreeMaster {
+    pub table: &'static str,
+    pub id_column: &'static str,
+    pub region_column: &'static str,
+}
+
+/// The one list of pedigree masters.
+pub const PEDIGREE_MASTERS: [PedigreeMaster; 3] = [
+    PedigreeMaster {
+        table: names::SIRES,
+        id_column: "sire_id",
+        region_column: "sire_region",
+    },
+    PedigreeMaster {
+        table: names::DAMS,
+        id_column: "dam_id",
+        region_column: "dam_region",
+    },
+    PedigreeMaster {
+        table: names::DAMSIRES,
+        id_column: "damsire_id",
+        region_column: "damsire_region",
+    },
+];
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn every_named_table_and_pedigree_master_is_in_the_registry() {
+        let named = [
+            names::REGIONS,
+            names::COURSES,
+            names::HORSES,
+            names::RACES,
+            names::RUNNERS,
+            names::HORSE_PEDIGREE,
+            names::SIRES,
+            names::DAMS,
+            names::DAMSIRES,
+        ];
+        for name in named {
+            assert!(table(name).is_some(), "{name}");
+        }
+        let pedigree = table(names::HORSE_PEDIGREE).unwrap();
+        let runners = table(names::RUNNERS).unwrap();
+        for m in PEDIGREE_MASTERS {
+            let master = table(m.table).unwrap();
+            assert!(master.column("horse_id").is_some(), "{}", m.table);
+            assert!(runners.column(m.id_column).is_some(), "{}", m.id_column);
+            assert!(pedigree.column(m.id_column).is_some(), "{}", m.id_column);
+            assert!(
+                pedigree.column(m.region_column).is_some(),
+                "{}",
+                m.region_column
+            );
+        }
+    }
+}

@@ -3,10 +3,68 @@
 
 use crate::rows::{Counts, UnitOfWork};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 
 /// The id of a row in the run ledger (`paddock_runs.run_id`).
-pub type RunId = i64;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId(pub i64);
+
+impl RunId {
+    /// The ledger's integer id.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl From<i64> for RunId {
+    fn from(id: i64) -> Self {
+        RunId(id)
+    }
+}
+
+/// A ledger text (`run_trigger`, `status`) that names no known value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {text:?} in the run ledger")]
+pub struct UnknownName {
+    pub what: &'static str,
+    pub text: String,
+}
+
+/// `name()` and its inverse `parse()` for a ledger enum.
+macro_rules! ledger_names {
+    ($ty:ident, $what:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The text stored in the ledger.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name),+
+                }
+            }
+
+            /// The value a ledger text names.
+            pub fn parse(text: &str) -> Result<Self, UnknownName> {
+                match text {
+                    $($name => Ok($ty::$variant),)+
+                    other => Err(UnknownName { what: $what, text: other.to_string() }),
+                }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.pad(self.name())
+            }
+        }
+    };
+}
 
 /// What started a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,16 +75,12 @@ pub enum RunTrigger {
     CatchUp,
 }
 
-impl RunTrigger {
-    pub fn name(self) -> &'static str {
-        match self {
-            RunTrigger::Schedule => "schedule",
-            RunTrigger::Manual => "manual",
-            RunTrigger::Backfill => "backfill",
-            RunTrigger::CatchUp => "catch-up",
-        }
-    }
-}
+ledger_names!(RunTrigger, "run trigger", {
+    Schedule => "schedule",
+    Manual => "manual",
+    Backfill => "backfill",
+    CatchUp => "catch-up",
+});
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,15 +96,71 @@ pub enum RunStatus {
     Skipped,
 }
 
-impl RunStatus {
-    pub fn name(self) -> &'static str {
+ledger_names!(RunStatus, "run status", {
+    Running => "running",
+    Succeeded => "succeeded",
+    Partial => "partial",
+    Failed => "failed",
+    Skipped => "skipped",
+});
+
+/// Where a backfill checkpoint stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointStatus {
+    /// The cursor is where the next unit continues.
+    Running,
+    /// The backfill reached its end.
+    Done,
+    /// The range was split in two (each half has its own checkpoint).
+    Split,
+}
+
+ledger_names!(CheckpointStatus, "checkpoint status", {
+    Running => "running",
+    Done => "done",
+    Split => "split",
+});
+
+/// A key of `paddock_state`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StateKey {
+    /// `/horses/{id}/pro` answered 404 for this horse id: not asked again.
+    HorseProfileMissing(String),
+    /// A key a job names itself (a date cursor, …).
+    Named(String),
+}
+
+impl StateKey {
+    const HORSE_PROFILE_MISSING: &'static str = "horse_profile_404:";
+
+    /// The key's text in `paddock_state`.
+    pub fn text(&self) -> String {
         match self {
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Partial => "partial",
-            RunStatus::Failed => "failed",
-            RunStatus::Skipped => "skipped",
+            StateKey::HorseProfileMissing(horse) => {
+                format!("{}{horse}", Self::HORSE_PROFILE_MISSING)
+            }
+            StateKey::Named(name) => name.clone(),
         }
+    }
+
+    /// The key a stored text is.
+    pub fn parse(text: &str) -> StateKey {
+        match text.strip_prefix(Self::HORSE_PROFILE_MISSING) {
+            Some(horse) => StateKey::HorseProfileMissing(horse.to_string()),
+            None => StateKey::Named(text.to_string()),
+        }
+    }
+}
+
+impl From<&str> for StateKey {
+    fn from(text: &str) -> Self {
+        StateKey::parse(text)
+    }
+}
+
+impl fmt::Display for StateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text())
     }
 }
 
@@ -67,10 +177,10 @@ pub struct RunFinish {
 pub struct RunRecord {
     pub run_id: RunId,
     pub job: String,
-    pub trigger: String,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    pub status: String,
+    pub trigger: RunTrigger,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub status: RunStatus,
     pub api_requests: i64,
     pub rows_rejected: i64,
     pub error_text: Option<String>,
@@ -94,8 +204,17 @@ pub enum ApplyMode {
 }
 
 /// A store failure. A failed [`Store::apply`] has rolled its whole unit back.
+/// [`StoreError::is_transient`] says whether trying again may succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A failure that may pass on its own: the connection was lost or refused, the pool timed
+    /// out, a serialization failure, a deadlock, a lock or statement timeout, a busy SQLite
+    /// database. Nothing was written; the same work may be tried again.
+    #[error("transient database error{}: {message}", table.as_ref().map(|t| format!(" writing {t}")).unwrap_or_default())]
+    Transient {
+        table: Option<String>,
+        message: String,
+    },
     /// A constraint violation, with the table and (where known) the offending key.
     #[error("{table}: constraint violated for key {key}: {message}")]
     Constraint {
@@ -106,12 +225,21 @@ pub enum StoreError {
     /// A row that breaks the registry's rules (an extractor bug); nothing was written.
     #[error("invalid row: {0}")]
     InvalidRow(#[from] crate::rows::RowError),
-    /// Any other database error, with the table being written where there was one.
+    /// Any other database error (permanent: trying again will fail the same way), with the
+    /// table being written where there was one.
     #[error("database error{}: {message}", table.as_ref().map(|t| format!(" writing {t}")).unwrap_or_default())]
     Database {
         table: Option<String>,
         message: String,
     },
+}
+
+impl StoreError {
+    /// Whether trying the same work again may succeed (see [`StoreError::Transient`]);
+    /// constraint violations, invalid rows and other database errors are permanent.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Transient { .. })
+    }
 }
 
 /// Everything the fetchers need from a database.
@@ -161,7 +289,7 @@ pub trait Store: Send + Sync {
     async fn unlinked_pedigree_ids(&self, table: &str) -> Result<Vec<String>, StoreError>;
 
     /// A value from `paddock_state`.
-    async fn get_state(&self, key: &str) -> Result<Option<String>, StoreError>;
+    async fn get_state(&self, key: &StateKey) -> Result<Option<String>, StoreError>;
 
     /// Number of rows in a table (for summaries and tests).
     async fn count_rows(&self, table: &str) -> Result<i64, StoreError>;
@@ -175,4 +303,57 @@ pub trait Store: Send + Sync {
         cutoff: chrono::DateTime<chrono::Utc>,
         limit: i64,
     ) -> Result<Vec<String>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ledger_names_parse_back_to_their_values() {
+        for t in [
+            RunTrigger::Schedule,
+            RunTrigger::Manual,
+            RunTrigger::Backfill,
+            RunTrigger::CatchUp,
+        ] {
+            assert_eq!(RunTrigger::parse(t.name()), Ok(t));
+        }
+        for s in [
+            RunStatus::Running,
+            RunStatus::Succeeded,
+            RunStatus::Partial,
+            RunStatus::Failed,
+            RunStatus::Skipped,
+        ] {
+            assert_eq!(RunStatus::parse(s.name()), Ok(s));
+        }
+        assert!(RunStatus::parse("finished").is_err());
+        assert_eq!(CheckpointStatus::parse("done"), Ok(CheckpointStatus::Done));
+    }
+
+    #[test]
+    fn state_keys_round_trip_through_their_text() {
+        let missing = StateKey::HorseProfileMissing("hrs_1".into());
+        assert_eq!(missing.text(), "horse_profile_404:hrs_1");
+        assert_eq!(StateKey::parse(&missing.text()), missing);
+        assert_eq!(
+            StateKey::from("last_card_date"),
+            StateKey::Named("last_card_date".into())
+        );
+    }
+
+    #[test]
+    fn only_transient_errors_say_so() {
+        let transient = StoreError::Transient {
+            table: None,
+            message: "connection reset".into(),
+        };
+        let permanent = StoreError::Database {
+            table: None,
+            message: "syntax error".into(),
+        };
+        assert!(transient.is_transient());
+        assert!(!permanent.is_transient());
+    }
 }

@@ -1,11 +1,10 @@
-//! One response body → one unit of work, for every endpoint: the same parsers and extractor a
-//! fetch uses, shared by the backfill pipeline and `paddock replay` so that both derive rows
-//! identically.
+//! One response body → one unit of work, for every endpoint, through the endpoint table
+//! ([`fetchers::jobs::endpoints`]): the same parsers and extractors a fetch and `paddock import`
+//! use, shared by the backfill pipeline and `paddock replay` so that all derive rows identically.
 
 use chrono::{DateTime, Utc};
-use fetchers::api::models::{self, Page};
 use fetchers::api::Endpoint;
-use fetchers::extract;
+use fetchers::jobs::endpoints::{self, ReadError, ENDPOINTS};
 use fetchers::jobs::JobError;
 use fetchers::rows::UnitOfWork;
 
@@ -20,82 +19,40 @@ pub struct Decoded {
     pub unit: UnitOfWork,
 }
 
-fn figures<T>(page: &Page<T>, unit: UnitOfWork) -> Decoded {
-    Decoded {
-        total: page.total,
-        records: page.records.len() as u64,
-        echo: page.query.clone(),
-        unknown_fields: page.unknown_fields,
-        unit,
-    }
-}
-
-/// The endpoint named by its path template (as archived), if Paddock reads it.
+/// The endpoint named by its path template (as archived), if Paddock knows it.
 pub fn endpoint_of_template(template: &str) -> Option<Endpoint> {
-    [
-        Endpoint::Regions,
-        Endpoint::Courses,
-        Endpoint::RacecardsPro,
-        Endpoint::RacecardPro,
-        Endpoint::RacecardSummaries,
-        Endpoint::Results,
-        Endpoint::Result,
-        Endpoint::HorsePro,
-    ]
-    .into_iter()
-    .find(|e| e.template() == template)
+    ENDPOINTS
+        .iter()
+        .map(|spec| spec.endpoint)
+        .find(|e| e.template() == template)
 }
 
-/// Parses and extracts one 2xx body from `endpoint`, fetched as `path` at `fetched_at`.
+/// Parses and extracts one 2xx body from `endpoint`, fetched as `path` at `fetched_at`. An
+/// endpoint Paddock stores nothing from (racecard summaries) decodes to an empty unit.
 pub fn decode(
     endpoint: Endpoint,
     body: &str,
     path: &str,
     fetched_at: DateTime<Utc>,
 ) -> Result<Decoded, JobError> {
-    let bad = |e: models::ParseError| JobError::Payload {
-        path: path.to_string(),
-        reason: e.to_string(),
-    };
-    Ok(match endpoint {
-        Endpoint::Results => {
-            let page = models::parse_results_page(body).map_err(bad)?;
-            let unit = extract::extract_results(&page, path);
-            figures(&page, unit)
-        }
-        Endpoint::Result => {
-            let page = models::parse_result(body).map_err(bad)?;
-            let unit = extract::extract_results(&page, path);
-            figures(&page, unit)
-        }
-        Endpoint::RacecardsPro => {
-            let page = models::parse_racecards_page(body).map_err(bad)?;
-            let unit = extract::extract_racecards(&page, path);
-            figures(&page, unit)
-        }
-        Endpoint::RacecardPro => {
-            let page = models::parse_racecard(body).map_err(bad)?;
-            let unit = extract::extract_racecards(&page, path);
-            figures(&page, unit)
-        }
-        Endpoint::HorsePro => {
-            let page = models::parse_horse_pro(body).map_err(bad)?;
-            let unit = extract::extract_horse_profile(&page, fetched_at, path);
-            figures(&page, unit)
-        }
-        Endpoint::Courses => {
-            let page = models::parse_courses_page(body).map_err(bad)?;
-            let unit = extract::extract_courses(&page, path);
-            figures(&page, unit)
-        }
-        Endpoint::Regions => {
-            let page = models::parse_regions(body).map_err(bad)?;
-            let unit = extract::extract_regions(&page, path);
-            figures(&page, unit)
-        }
-        Endpoint::RacecardSummaries => {
-            let page = models::parse_summaries_page(body).map_err(bad)?;
-            figures(&page, UnitOfWork::default())
-        }
-    })
+    match endpoints::read(endpoint, body, path, fetched_at) {
+        Ok(page) => Ok(Decoded {
+            total: page.total,
+            records: page.records,
+            echo: page.query,
+            unknown_fields: page.unknown_fields,
+            unit: page.unit,
+        }),
+        Err(ReadError::NothingToStore(_)) => Ok(Decoded {
+            total: 0,
+            records: 0,
+            echo: Vec::new(),
+            unknown_fields: 0,
+            unit: UnitOfWork::default(),
+        }),
+        Err(ReadError::Parse(e)) => Err(JobError::Payload {
+            path: path.to_string(),
+            reason: e.to_string(),
+        }),
+    }
 }

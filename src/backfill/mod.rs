@@ -147,7 +147,7 @@ pub async fn run_backfill(
         "profile_budget": options.profile_budget,
     });
     let run_id = store.start_run(JOB, RunTrigger::Backfill, params).await?;
-    tracing::info!(run_id, from = %options.from, to = %options.to, "backfill started");
+    tracing::info!(run_id = run_id.get(), from = %options.from, to = %options.to, "backfill started");
     let saved: HashMap<String, Progress> = crate::store::checkpoints::for_job(store, JOB)
         .await?
         .into_iter()
@@ -199,10 +199,12 @@ pub async fn run_backfill(
         .await?;
     match &error {
         Some(e) if status == RunStatus::Failed => {
-            tracing::error!(run_id, error = %e, "backfill failed")
+            tracing::error!(run_id = run_id.get(), error = %e, "backfill failed")
         }
-        Some(e) => tracing::warn!(run_id, warning = %e, "backfill finished with problems"),
-        None => tracing::info!(run_id, "backfill succeeded"),
+        Some(e) => {
+            tracing::warn!(run_id = run_id.get(), warning = %e, "backfill finished with problems")
+        }
+        None => tracing::info!(run_id = run_id.get(), "backfill succeeded"),
     }
     Ok(BackfillResult {
         run_id,

@@ -7,6 +7,7 @@ use super::decode::{decode, Decoded};
 use super::plan::{self, Progress, Stream, JOB};
 use super::progress::{Reporter, Snapshot};
 use fetchers::api::{ApiError, ApiRequest, ApiSource, Endpoint, RawResponse};
+use fetchers::jobs::late_non_runners::add_late_non_runners;
 use fetchers::jobs::{check_query_echo, missing_profile_key, JobError};
 use fetchers::rows::{Checkpoint, Counts, UnitOfWork};
 use fetchers::store::{ApplyMode, RunId, Store};
@@ -141,6 +142,8 @@ impl<'a> Pipeline<'a> {
             let raw = response?;
             let endpoint = request.endpoint();
             let mut decoded = decode(endpoint, &raw.body, &raw.path_and_query, raw.fetched_at)?;
+            // Late non-runners are matched against the stored runners, as a fetch does.
+            add_late_non_runners(self.store, &mut decoded.unit, &raw.path_and_query).await?;
             drop(raw);
             check_query_echo(&request, &decoded.echo)?;
             self.figures.unknown_fields += decoded.unknown_fields;
@@ -151,7 +154,7 @@ impl<'a> Pipeline<'a> {
                 name: current.stream.checkpoint_name(),
                 job: JOB.to_string(),
                 cursor,
-                status: status.to_string(),
+                status,
             });
             let next_request = next
                 .as_ref()
@@ -370,11 +373,14 @@ pub async fn horses_needing_profiles(
     let candidates = store
         .horses_without_profile(i64::from(budget).saturating_mul(4).max(1))
         .await?;
-    let keys: Vec<String> = candidates.iter().map(|h| missing_profile_key(h)).collect();
+    let keys: Vec<String> = candidates
+        .iter()
+        .map(|h| missing_profile_key(h).text())
+        .collect();
     let missing = store.existing_keys("paddock_state", "key", &keys).await?;
     Ok(candidates
         .into_iter()
-        .filter(|h| !missing.contains(&missing_profile_key(h)))
+        .filter(|h| !missing.contains(&missing_profile_key(h).text()))
         .take(budget as usize)
         .collect())
 }

@@ -8,6 +8,7 @@
 use chrono::NaiveDate;
 use fetchers::api::ApiRequest;
 use fetchers::jobs::RacesAndRunnersPlan;
+use fetchers::store::CheckpointStatus;
 use std::collections::BTreeSet;
 
 /// Results per page (the API's maximum).
@@ -156,22 +157,23 @@ pub enum Progress {
 
 impl Progress {
     /// `(cursor, status)` for the checkpoint row.
-    pub fn to_checkpoint(self) -> (Option<String>, &'static str) {
+    pub fn to_checkpoint(self) -> (Option<String>, CheckpointStatus) {
         match self {
-            Progress::Paging { skip, total } => {
-                (Some(format!("skip={skip};total={total}")), "running")
-            }
-            Progress::Done => (None, "done"),
-            Progress::Split => (None, "split"),
+            Progress::Paging { skip, total } => (
+                Some(format!("skip={skip};total={total}")),
+                CheckpointStatus::Running,
+            ),
+            Progress::Done => (None, CheckpointStatus::Done),
+            Progress::Split => (None, CheckpointStatus::Split),
         }
     }
 
     /// Reads a checkpoint row back (None for anything unrecognised: the stream starts over).
     pub fn from_checkpoint(cursor: Option<&str>, status: &str) -> Option<Progress> {
-        match status {
-            "done" => Some(Progress::Done),
-            "split" => Some(Progress::Split),
-            "running" => {
+        match CheckpointStatus::parse(status).ok()? {
+            CheckpointStatus::Done => Some(Progress::Done),
+            CheckpointStatus::Split => Some(Progress::Split),
+            CheckpointStatus::Running => {
                 let mut skip = None;
                 let mut total = None;
                 for part in cursor?.split(';') {
@@ -186,7 +188,6 @@ impl Progress {
                     total: total?,
                 })
             }
-            _ => None,
         }
     }
 }
@@ -319,7 +320,7 @@ mod tests {
         ] {
             let (cursor, status) = p.to_checkpoint();
             assert_eq!(
-                Progress::from_checkpoint(cursor.as_deref(), status),
+                Progress::from_checkpoint(cursor.as_deref(), status.name()),
                 Some(p)
             );
         }

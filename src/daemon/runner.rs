@@ -88,7 +88,7 @@ impl Runner {
             let run_id = self.record_skipped(&what).await?;
             tracing::warn!(
                 job = job.name(),
-                run_id,
+                run_id = run_id.get(),
                 fire_time = %what.fire_time,
                 "tick skipped: the previous run of this job is still running"
             );

@@ -5,11 +5,14 @@
 //! violation, the offending key.
 
 use crate::store::diagnose::{database_error, diagnose_failed_group, violation_of, TupleLookup};
+use crate::store::dialect::{Dialect, GroupWrite};
+use crate::store::ledger;
+use crate::store::physical::PhysicalNames;
 use crate::store::plan::{rejects_per_table, WriteGroup};
-use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use fetchers::rows::{Counts, TableCounts, UnitOfWork};
-use fetchers::store::{ApplyMode, RunId, StoreError};
+use fetchers::store::{ApplyMode, RunId, StateKey, StoreError};
+use sqlx::Transaction;
 
 /// A bookkeeping write that failed, with the operations table it was writing.
 pub struct BookkeepingError {
@@ -23,42 +26,18 @@ impl BookkeepingError {
     }
 }
 
-/// An open write transaction of one backend.
-#[async_trait]
-pub trait UnitTransaction: Send + Sized {
-    /// Bulk-upserts one group into `physical_name`; returns inserted/updated/unchanged.
-    async fn upsert_group(
-        &mut self,
-        group: &WriteGroup,
-        physical_name: &str,
-        run_id: RunId,
-        now: DateTime<Utc>,
-    ) -> Result<TableCounts, sqlx::Error>;
-
-    /// Writes the unit's rejects, state and checkpoint, and adds `counts` to the run's
-    /// counters.
-    async fn record_unit(
-        &mut self,
-        run_id: RunId,
-        unit: &UnitOfWork,
-        counts: &Counts,
-        now: DateTime<Utc>,
-    ) -> Result<(), BookkeepingError>;
-
-    async fn commit(self) -> Result<(), sqlx::Error>;
-
-    async fn rollback(self) -> Result<(), sqlx::Error>;
-}
-
 /// The one timestamp of a unit: now, at the microsecond precision both backends store.
 pub fn unit_timestamp() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// Applies a planned unit inside `tx` (see the module documentation).
-pub async fn apply_planned<T: UnitTransaction>(
+/// Applies a planned unit inside `tx` (see the module documentation), writing each group to
+/// every physical name [`PhysicalNames::written`] gives its table.
+#[allow(clippy::too_many_arguments)]
+pub async fn apply_planned<D: Dialect>(
     lookup: &dyn TupleLookup,
-    mut tx: T,
+    physical: &PhysicalNames,
+    mut tx: Transaction<'static, D::Db>,
     groups: Vec<WriteGroup>,
     run_id: RunId,
     unit: &UnitOfWork,
@@ -67,34 +46,49 @@ pub async fn apply_planned<T: UnitTransaction>(
 ) -> Result<Counts, StoreError> {
     let mut counts = Counts::default();
     for (index, group) in groups.iter().enumerate() {
-        let physical_name = group.table.name;
-        let started = std::time::Instant::now();
-        match tx.upsert_group(group, physical_name, run_id, now).await {
-            Ok(written) => {
-                tracing::debug!(
-                    table = physical_name,
-                    source = group.source.name(),
-                    rows = group.rows.len(),
-                    inserted = written.inserted,
-                    updated = written.updated,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "upserted group"
-                );
-                counts.entry(group.table.name).add(written);
-            }
-            Err(error) => {
-                rollback_quietly(tx).await;
-                return Err(
-                    diagnose_failed_group(lookup, &groups, index, physical_name, &error).await,
-                );
+        for (nth, physical_name) in physical.written(group.table).into_iter().enumerate() {
+            let started = std::time::Instant::now();
+            let write = GroupWrite {
+                group,
+                physical_name,
+                run_id,
+                now,
+            };
+            match D::upsert_group(&mut tx, &write).await {
+                Ok(written) => {
+                    tracing::debug!(
+                        table = physical_name,
+                        source = group.source.name(),
+                        rows = group.rows.len(),
+                        inserted = written.inserted,
+                        updated = written.updated,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "upserted group"
+                    );
+                    // A table written under several names counts its rows once.
+                    if nth == 0 {
+                        counts.entry(group.table.name).add(written);
+                    }
+                }
+                Err(error) => {
+                    rollback_quietly::<D>(tx).await;
+                    return Err(diagnose_failed_group(
+                        lookup,
+                        &groups,
+                        index,
+                        physical_name,
+                        &error,
+                    )
+                    .await);
+                }
             }
         }
     }
     for (table, rejected) in rejects_per_table(&unit.rejects) {
         counts.entry(&table).rejected += rejected;
     }
-    if let Err(failed) = tx.record_unit(run_id, unit, &counts, now).await {
-        rollback_quietly(tx).await;
+    if let Err(failed) = ledger::record_unit::<D>(&mut tx, run_id, unit, &counts, now).await {
+        rollback_quietly::<D>(tx).await;
         return Err(bookkeeping_error(run_id, &failed));
     }
     let finished = match mode {
@@ -105,7 +99,7 @@ pub async fn apply_planned<T: UnitTransaction>(
     Ok(counts)
 }
 
-async fn rollback_quietly<T: UnitTransaction>(tx: T) {
+async fn rollback_quietly<D: Dialect>(tx: Transaction<'static, D::Db>) {
     if let Err(e) = tx.rollback().await {
         // The connection is discarded by the pool; nothing was committed.
         tracing::warn!(error = %e, "rolling back a failed unit of work failed");
@@ -135,12 +129,12 @@ pub fn group_counts(rows: usize, inserted: u64, updated: u64) -> TableCounts {
 }
 
 /// The unit's state entries with later values for a key winning, in first-seen key order.
-pub fn latest_state(state: &[(String, String)]) -> Vec<(&str, &str)> {
-    let mut out: Vec<(&str, &str)> = Vec::new();
+pub fn latest_state(state: &[(StateKey, String)]) -> Vec<(&StateKey, &str)> {
+    let mut out: Vec<(&StateKey, &str)> = Vec::new();
     for (key, value) in state {
-        match out.iter_mut().find(|(k, _)| *k == key.as_str()) {
+        match out.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = value.as_str(),
-            None => out.push((key.as_str(), value.as_str())),
+            None => out.push((key, value.as_str())),
         }
     }
     out
@@ -153,11 +147,12 @@ mod tests {
     #[test]
     fn later_state_values_win() {
         let state = vec![
-            ("a".to_string(), "1".to_string()),
-            ("b".to_string(), "2".to_string()),
-            ("a".to_string(), "3".to_string()),
+            (StateKey::from("a"), "1".to_string()),
+            (StateKey::from("b"), "2".to_string()),
+            (StateKey::from("a"), "3".to_string()),
         ];
-        assert_eq!(latest_state(&state), vec![("a", "3"), ("b", "2")]);
+        let (a, b) = (StateKey::from("a"), StateKey::from("b"));
+        assert_eq!(latest_state(&state), vec![(&a, "3"), (&b, "2")]);
     }
 
     #[test]

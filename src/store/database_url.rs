@@ -137,3 +137,21 @@ mod tests {
         assert_eq!(BackendKind::of_url("a.db"), BackendKind::Sqlite);
     }
 }
+
+#[cfg(test)]
+mod every_password_tests {
+    use super::*;
+
+    #[test]
+    fn every_password_is_masked_whatever_its_case() {
+        let masked = mask_url(
+            "postgres://u:pw1@h/db?PASSWORD=pw2&sslmode=require&Password=pw3&password=pw4",
+        );
+        for secret in ["pw1", "pw2", "pw3", "pw4"] {
+            assert!(!masked.contains(secret), "{masked}");
+        }
+        assert!(masked.contains("sslmode=require"), "{masked}");
+        let text = mask_url("host=h PASSWORD=pw1 user=u password=pw2");
+        assert_eq!(text, "host=h PASSWORD=*** user=u password=***");
+    }
+}

@@ -56,11 +56,15 @@ fn not_null_column(db: &dyn sqlx::error::DatabaseError) -> Option<String> {
         .map(|(_, column)| column.to_string())
 }
 
-/// A database error while writing `table`, without diagnosis.
+/// A database error while writing `table`, without diagnosis: transient or permanent as
+/// [`crate::store::transient::is_transient`] judges.
 pub fn database_error(table: Option<&str>, error: &sqlx::Error) -> StoreError {
-    StoreError::Database {
-        table: table.map(str::to_string),
-        message: error.to_string(),
+    let table = table.map(str::to_string);
+    let message = error.to_string();
+    if crate::store::transient::is_transient(error) {
+        StoreError::Transient { table, message }
+    } else {
+        StoreError::Database { table, message }
     }
 }
 

@@ -58,7 +58,7 @@ pub async fn latest_run(store: &AnyStore, job: &str) -> anyhow::Result<Option<La
         .await?
         .map(|row| -> anyhow::Result<LatestRun> {
             Ok(LatestRun {
-                run_id: row.try_get(0)?,
+                run_id: RunId(row.try_get(0)?),
                 trigger: row.try_get(1)?,
                 status: row.try_get(2)?,
                 started_at: row.try_get(3)?,
@@ -76,7 +76,7 @@ pub async fn latest_run(store: &AnyStore, job: &str) -> anyhow::Result<Option<La
         .map(|row| -> anyhow::Result<LatestRun> {
             let finished: Option<String> = row.try_get(4)?;
             Ok(LatestRun {
-                run_id: row.try_get(0)?,
+                run_id: RunId(row.try_get(0)?),
                 trigger: row.try_get(1)?,
                 status: row.try_get(2)?,
                 started_at: parse_timestamp(&row.try_get::<String, _>(3)?)?,

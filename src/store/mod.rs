@@ -2,36 +2,45 @@
 //! PostgreSQL ([`PgStore`]), chosen by URL with [`connect`], with the embedded migrations run
 //! by [`migrate`].
 //!
-//! Both backends share the write plan ([`plan`]), the upsert SQL generator ([`upsert_sql`]),
-//! the apply flow ([`apply`]) and the constraint diagnosis ([`diagnose`]); only binding and
-//! bookkeeping SQL differ.
+//! There is one implementation, [`SqlStore`], generic over a [`dialect::Dialect`]: the write
+//! plan ([`plan`]), the upsert SQL generator ([`upsert_sql`]), the apply flow ([`apply`]), the
+//! ledger ([`ledger`]), the read queries ([`read_sql`]) and the constraint diagnosis
+//! ([`diagnose`]) are written once; `postgres/` and `sqlite/` supply only their dialect.
+//! Table names reach SQL through [`PhysicalNames`]. [`AnyStore`] only chooses the backend.
 
 pub mod apply;
 pub mod archive;
 pub mod checkpoints;
 pub mod database_url;
 pub mod diagnose;
+pub mod dialect;
 pub mod job_status;
+pub mod ledger;
 pub mod locks;
 pub mod names;
 pub mod options;
+pub mod physical;
 pub mod plan;
 pub mod postgres;
-pub mod profile_refresh;
 pub mod read_sql;
-pub mod runner_names;
+pub mod sql_store;
 pub mod sqlite;
+pub mod transient;
 pub mod upsert_sql;
 
 pub use database_url::{mask_url, BackendKind};
 pub use options::StoreOptions;
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use physical::PhysicalNames;
+pub use postgres::{PgDialect, PgStore};
+pub use sql_store::SqlStore;
+pub use sqlite::{SqliteDialect, SqliteStore};
 pub use upsert_sql::{postgres_upsert_sql, sqlite_upsert_sql};
 
 use async_trait::async_trait;
 use fetchers::rows::{Counts, UnitOfWork};
-use fetchers::store::{ApplyMode, RunFinish, RunId, RunRecord, RunTrigger, Store, StoreError};
+use fetchers::store::{
+    ApplyMode, RunFinish, RunId, RunRecord, RunTrigger, StateKey, Store, StoreError,
+};
 use std::collections::HashSet;
 
 /// A store of either backend.
@@ -86,6 +95,14 @@ impl AnyStore {
         match self {
             AnyStore::Sqlite(s) => s.close().await,
             AnyStore::Postgres(s) => s.close().await,
+        }
+    }
+
+    /// The same store writing and reading registry tables under `physical` names.
+    pub fn with_physical_names(self, physical: PhysicalNames) -> Self {
+        match self {
+            AnyStore::Sqlite(s) => AnyStore::Sqlite(s.with_physical_names(physical)),
+            AnyStore::Postgres(s) => AnyStore::Postgres(s.with_physical_names(physical)),
         }
     }
 
@@ -146,7 +163,7 @@ impl Store for AnyStore {
         self.inner().unlinked_pedigree_ids(table).await
     }
 
-    async fn get_state(&self, key: &str) -> Result<Option<String>, StoreError> {
+    async fn get_state(&self, key: &StateKey) -> Result<Option<String>, StoreError> {
         self.inner().get_state(key).await
     }
 

@@ -222,7 +222,7 @@ pub fn postgres_array_type(ty: ColumnType) -> &'static str {
 }
 
 /// The cast from the bound element type to the column type, where they differ.
-fn postgres_element_cast(ty: ColumnType) -> &'static str {
+pub fn postgres_element_cast(ty: ColumnType) -> &'static str {
     match ty {
         ColumnType::Decimal | ColumnType::Money => "::numeric",
         ColumnType::Json => "::jsonb",

@@ -160,12 +160,16 @@ fn person(table: &'static str, source: Source, id: &str, name: Option<String>) -
     Row::new(table, source).set("id", id).set("name", name)
 }
 
-/// The three pedigree masters, with the runner/pedigree columns that hold their id and region.
-const PEDIGREE: [(&str, &str, &str); 3] = [
-    ("ra_mst_sires", "sire_id", "sire_region"),
-    ("ra_mst_dams", "dam_id", "dam_region"),
-    ("ra_mst_damsires", "damsire_id", "damsire_region"),
-];
+/// The three pedigree masters (from [`crate::registry::PEDIGREE_MASTERS`]), with the
+/// runner/pedigree columns that hold their id and region.
+const PEDIGREE: [(&str, &str, &str); 3] = {
+    let [a, b, c] = crate::registry::PEDIGREE_MASTERS;
+    [
+        (a.table, a.id_column, a.region_column),
+        (b.table, b.id_column, b.region_column),
+        (c.table, c.id_column, c.region_column),
+    ]
+};
 
 /// A sire/dam/damsire stub: id, name with any country suffix stripped, and (racecards only)
 /// the region; results and profiles also keep the name as given, suffix included

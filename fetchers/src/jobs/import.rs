@@ -1,10 +1,9 @@
 //! Importing saved API responses: a body exactly as the API returns it, or a
 //! `{request, status, body}` capture, through the same parsers, extractor and store as a fetch.
 
+use super::endpoints::{self, ReadError};
 use super::{JobContext, JobError};
 use crate::api::{models, Endpoint};
-use crate::extract;
-use crate::rows::UnitOfWork;
 
 /// Imports one saved response. `endpoint` overrides recognition from the envelope.
 pub async fn import_document(
@@ -39,45 +38,14 @@ pub async fn import_document(
         .ok_or_else(|| {
             payload_error("cannot tell which endpoint this body came from; pass --endpoint".into())
         })?;
-    let body_text = body.to_string();
-    let parse_err = |e: models::ParseError| payload_error(e.to_string());
-    let mut unit: UnitOfWork = match endpoint {
-        Endpoint::RacecardsPro => {
-            let page = models::parse_racecards_page(&body_text).map_err(parse_err)?;
-            ctx.report.unknown_fields += page.unknown_fields;
-            extract::extract_racecards(&page, name)
-        }
-        Endpoint::Results => {
-            let page = models::parse_results_page(&body_text).map_err(parse_err)?;
-            ctx.report.unknown_fields += page.unknown_fields;
-            extract::extract_results(&page, name)
-        }
-        Endpoint::RacecardPro => {
-            let page = models::parse_racecard(&body_text).map_err(parse_err)?;
-            extract::extract_racecards(&page, name)
-        }
-        Endpoint::Result => {
-            let page = models::parse_result(&body_text).map_err(parse_err)?;
-            extract::extract_results(&page, name)
-        }
-        Endpoint::Courses => {
-            let page = models::parse_courses_page(&body_text).map_err(parse_err)?;
-            extract::extract_courses(&page, name)
-        }
-        Endpoint::Regions => {
-            let page = models::parse_regions(&body_text).map_err(parse_err)?;
-            extract::extract_regions(&page, name)
-        }
-        Endpoint::HorsePro => {
-            let profile = models::parse_horse_pro(&body_text).map_err(parse_err)?;
-            extract::extract_horse_profile(&profile, chrono::Utc::now(), name)
-        }
-        Endpoint::RacecardSummaries => {
-            return Err(payload_error(
-                "racecard summaries carry no rows Paddock stores; nothing to import".into(),
-            ))
-        }
-    };
+    let page = endpoints::read(endpoint, &body.to_string(), name, chrono::Utc::now()).map_err(
+        |e| match e {
+            ReadError::NothingToStore(_) => payload_error(format!("{e}; nothing to import")),
+            ReadError::Parse(e) => payload_error(e.to_string()),
+        },
+    )?;
+    ctx.report.unknown_fields += page.unknown_fields;
+    let mut unit = page.unit;
     super::late_non_runners::add_late_non_runners(ctx.store, &mut unit, name).await?;
     ctx.apply(&unit).await?;
     Ok(())

@@ -4,17 +4,12 @@
 //! jockeys, trainers or owners: RacesAndRunners keeps them current from racecards and results.
 
 use super::{JobContext, JobError};
-use crate::api::{models, ApiError, ApiRequest};
-use crate::extract;
+use crate::api::{ApiError, ApiRequest};
 use crate::registry::Source;
 use crate::rows::{Row, UnitOfWork};
 
-/// The pedigree masters and their id prefixes.
-const PEDIGREE_TABLES: [(&str, &str); 3] = [
-    ("ra_mst_sires", "sir_"),
-    ("ra_mst_dams", "dam_"),
-    ("ra_mst_damsires", "dsi_"),
-];
+use crate::registry::{names, PEDIGREE_MASTERS};
+use crate::store::StateKey;
 
 /// How much MasterEntities may do in one run.
 #[derive(Debug, Clone, Copy)]
@@ -105,8 +100,8 @@ pub async fn master_entities(
 
     if options.include_pedigree_horses && budget > 0 {
         let mut wanted = Vec::new();
-        for (table, _) in PEDIGREE_TABLES {
-            for id in ctx.store.unlinked_pedigree_ids(table).await? {
+        for master in PEDIGREE_MASTERS {
+            for id in ctx.store.unlinked_pedigree_ids(master.table).await? {
                 if let Some(h) = horse_id_for(&id) {
                     wanted.push(h);
                 }
@@ -116,7 +111,7 @@ pub async fn master_entities(
         wanted.dedup();
         let known = ctx
             .store
-            .existing_keys("ra_mst_horses", "id", &wanted)
+            .existing_keys(names::HORSES, "id", &wanted)
             .await?;
         let unknown: Vec<String> = wanted.into_iter().filter(|h| !known.contains(h)).collect();
         let unknown: Vec<String> = without_known_missing(ctx, unknown)
@@ -135,8 +130,8 @@ pub async fn master_entities(
 
 /// The `paddock_state` key that remembers a horse the API answered 404 for, so the daily quota
 /// is not spent on it again. Deleting the row makes Paddock ask again.
-pub fn missing_profile_key(horse_id: &str) -> String {
-    format!("horse_profile_404:{horse_id}")
+pub fn missing_profile_key(horse_id: &str) -> StateKey {
+    StateKey::HorseProfileMissing(horse_id.to_string())
 }
 
 /// `horse_ids` less those already known to have no profile (one set lookup).
@@ -144,14 +139,17 @@ async fn without_known_missing(
     ctx: &JobContext<'_>,
     horse_ids: Vec<String>,
 ) -> Result<Vec<String>, JobError> {
-    let keys: Vec<String> = horse_ids.iter().map(|h| missing_profile_key(h)).collect();
+    let keys: Vec<String> = horse_ids
+        .iter()
+        .map(|h| missing_profile_key(h).text())
+        .collect();
     let missing = ctx
         .store
         .existing_keys("paddock_state", "key", &keys)
         .await?;
     Ok(horse_ids
         .into_iter()
-        .filter(|h| !missing.contains(&missing_profile_key(h)))
+        .filter(|h| !missing.contains(&missing_profile_key(h).text()))
         .collect())
 }
 
@@ -162,21 +160,11 @@ async fn fetch_profiles(ctx: &mut JobContext<'_>, horse_ids: &[String]) -> Resul
         let request = ApiRequest::HorsePro {
             horse_id: id.clone(),
         };
-        match ctx.fetch(&request).await {
-            Ok(response) => {
-                let profile =
-                    models::parse_horse_pro(&response.body).map_err(|e| JobError::Payload {
-                        path: response.path_and_query.clone(),
-                        reason: e.to_string(),
-                    })?;
-                let unit = extract::extract_horse_profile(
-                    &profile,
-                    response.fetched_at,
-                    &response.path_and_query,
-                );
-                ctx.apply(&unit).await?;
+        match ctx.fetch_page(&request).await {
+            Ok(profile) => {
+                ctx.apply(&profile.unit).await?;
             }
-            Err(ApiError::NotFound { path }) => {
+            Err(JobError::Api(ApiError::NotFound { path })) => {
                 ctx.report.missing.push(path);
                 let unit = UnitOfWork {
                     state: vec![(missing_profile_key(id), chrono::Utc::now().to_rfc3339())],
@@ -184,7 +172,7 @@ async fn fetch_profiles(ctx: &mut JobContext<'_>, horse_ids: &[String]) -> Resul
                 };
                 ctx.apply(&unit).await?;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
     Ok(horse_ids.len())
@@ -193,8 +181,8 @@ async fn fetch_profiles(ctx: &mut JobContext<'_>, horse_ids: &[String]) -> Resul
 /// Sets `horse_id` on every unlinked sire/dam/damsire whose `hrs_` row exists (one unit).
 async fn link_pedigree(ctx: &mut JobContext<'_>) -> Result<(), JobError> {
     let mut unit = UnitOfWork::default();
-    for (table, _) in PEDIGREE_TABLES {
-        let ids = ctx.store.unlinked_pedigree_ids(table).await?;
+    for master in PEDIGREE_MASTERS {
+        let ids = ctx.store.unlinked_pedigree_ids(master.table).await?;
         let pairs: Vec<(String, String)> = ids
             .into_iter()
             .filter_map(|id| horse_id_for(&id).map(|h| (id, h)))
@@ -202,12 +190,12 @@ async fn link_pedigree(ctx: &mut JobContext<'_>) -> Result<(), JobError> {
         let horse_ids: Vec<String> = pairs.iter().map(|(_, h)| h.clone()).collect();
         let known = ctx
             .store
-            .existing_keys("ra_mst_horses", "id", &horse_ids)
+            .existing_keys(names::HORSES, "id", &horse_ids)
             .await?;
         for (id, horse) in pairs {
             if known.contains(&horse) {
                 unit.push(
-                    Row::new(table, Source::Derived)
+                    Row::new(master.table, Source::Derived)
                         .set("id", id)
                         .set("horse_id", horse),
                 );

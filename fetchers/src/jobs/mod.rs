@@ -5,6 +5,7 @@
 pub mod accounting;
 #[cfg(test)]
 mod echo_tests;
+pub mod endpoints;
 mod import;
 pub mod late_non_runners;
 mod master_entities;
@@ -125,6 +126,28 @@ impl<'a> JobContext<'a> {
             Some(answer) => answer,
             None => Err(cancelled()),
         }
+    }
+
+    /// One request read through the endpoint table: fetched (counted), parsed and extracted,
+    /// its query echo checked and its unknown fields counted. Not yet applied.
+    pub async fn fetch_page(
+        &mut self,
+        request: &ApiRequest,
+    ) -> Result<endpoints::PageRead, JobError> {
+        let response = self.fetch(request).await?;
+        let page = endpoints::read(
+            request.endpoint(),
+            &response.body,
+            &response.path_and_query,
+            response.fetched_at,
+        )
+        .map_err(|e| JobError::Payload {
+            path: response.path_and_query.clone(),
+            reason: e.to_string(),
+        })?;
+        check_query_echo(request, &page.query)?;
+        self.report.unknown_fields += page.unknown_fields;
+        Ok(page)
     }
 
     /// Applies one unit of work (one transaction) and adds its counts to the report.

@@ -2,19 +2,18 @@
 //! transaction per page. Results complete the runners racecards created (each source owns its
 //! columns, so neither erases the other).
 
+use super::endpoints::spec;
 use super::late_non_runners::add_late_non_runners;
-use super::{check_query_echo, JobContext, JobError};
-use crate::api::models::{self, Page};
-use crate::api::ApiRequest;
-use crate::extract;
-use crate::rows::UnitOfWork;
+use super::{JobContext, JobError};
+use crate::api::{ApiRequest, Endpoint};
 use chrono::NaiveDate;
 
 /// Racecards are served from this date on.
 pub const FIRST_RACECARD_DATE: (i32, u32, u32) = (2023, 1, 23);
-/// The API's page sizes.
-const RACECARD_PAGE: u32 = 500;
-const RESULTS_PAGE: u32 = 50;
+/// The largest page a paged endpoint serves (from the endpoint table).
+fn page_size(endpoint: Endpoint) -> u32 {
+    spec(endpoint).page_size.unwrap_or(1)
+}
 
 /// Which dates to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,63 +66,45 @@ pub async fn races_and_runners(
 ) -> Result<(), JobError> {
     for date in &plan.racecard_dates {
         let regions = ctx.regions.clone();
-        fetch_all_pages(
-            ctx,
-            |skip| ApiRequest::RacecardsPro {
-                date: *date,
-                region_codes: regions.clone(),
-                limit: RACECARD_PAGE,
-                skip,
-            },
-            models::parse_racecards_page,
-            extract::extract_racecards,
-        )
+        fetch_all_pages(ctx, |skip| ApiRequest::RacecardsPro {
+            date: *date,
+            region_codes: regions.clone(),
+            limit: page_size(Endpoint::RacecardsPro),
+            skip,
+        })
         .await?;
     }
     if let Some((start, end)) = plan.results {
         let regions = ctx.regions.clone();
-        fetch_all_pages(
-            ctx,
-            |skip| ApiRequest::Results {
-                start_date: start,
-                end_date: end,
-                regions: regions.clone(),
-                limit: RESULTS_PAGE,
-                skip,
-            },
-            models::parse_results_page,
-            extract::extract_results,
-        )
+        fetch_all_pages(ctx, |skip| ApiRequest::Results {
+            start_date: start,
+            end_date: end,
+            regions: regions.clone(),
+            limit: page_size(Endpoint::Results),
+            skip,
+        })
         .await?;
     }
     Ok(())
 }
 
-/// The one paging loop: fetch, parse, check the query echo, extract, apply (one transaction
-/// per page), until the envelope's `total` is reached. Pages that end short of `total` are an
-/// error, never silence.
-pub(crate) async fn fetch_all_pages<T>(
+/// The one paging loop: fetch, read through the endpoint table (parse, extract), check the
+/// query echo, apply (one transaction per page), until the envelope's `total` is reached.
+/// Pages that end short of `total` are an error, never silence.
+pub(crate) async fn fetch_all_pages(
     ctx: &mut JobContext<'_>,
     request_for_skip: impl Fn(u32) -> ApiRequest,
-    parse: fn(&str) -> Result<Page<T>, models::ParseError>,
-    extract: fn(&Page<T>, &str) -> UnitOfWork,
 ) -> Result<(), JobError> {
     let mut account = super::accounting::RangeAccount::default();
     let mut skip: u32 = 0;
     loop {
         let request = request_for_skip(skip);
-        let response = ctx.fetch(&request).await?;
-        let page = parse(&response.body).map_err(|e| JobError::Payload {
-            path: response.path_and_query.clone(),
-            reason: e.to_string(),
-        })?;
-        check_query_echo(&request, &page.query)?;
-        ctx.report.unknown_fields += page.unknown_fields;
-        let n = page.records.len() as u64;
-        let mut unit = extract(&page, &response.path_and_query);
-        add_late_non_runners(ctx.store, &mut unit, &response.path_and_query).await?;
-        let counts = ctx.apply(&unit).await?;
-        account.page(&request, n, &unit, &counts)?;
+        let mut page = ctx.fetch_page(&request).await?;
+        let n = page.records;
+        let path = request.path_and_query();
+        add_late_non_runners(ctx.store, &mut page.unit, &path).await?;
+        let counts = ctx.apply(&page.unit).await?;
+        account.page(&request, n, &page.unit, &counts)?;
         // The next page starts where this one was asked to end, so a record missing from a
         // page shows as a range short of its total rather than being paged over.
         skip += request.page_limit().unwrap_or(n as u32);

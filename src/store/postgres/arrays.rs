@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use fetchers::registry::ColumnType;
 use fetchers::rows::{Row, Value};
 use sqlx::postgres::{PgArguments, Postgres};
-use sqlx::query::QueryAs;
+use sqlx::query::{Query, QueryAs};
 
 /// A column's values for a chunk of rows.
 pub enum ColumnArray<'r> {
@@ -20,15 +20,8 @@ pub enum ColumnArray<'r> {
     Timestamp(Vec<Option<DateTime<Utc>>>),
 }
 
-fn mismatch(column: &WriteColumn, value: &Value) -> sqlx::Error {
-    sqlx::Error::Encode(
-        format!(
-            "value {value:?} does not fit column {} ({:?})",
-            column.name(),
-            column.column.ty
-        )
-        .into(),
-    )
+fn mismatch(column: &str, ty: ColumnType, value: &Value) -> sqlx::Error {
+    sqlx::Error::Encode(format!("value {value:?} does not fit column {column} ({ty:?})").into())
 }
 
 /// Collects `column`'s values from `rows` (NULL where a row does not set it).
@@ -37,19 +30,28 @@ pub fn column_array<'r>(
     column: &WriteColumn,
 ) -> Result<ColumnArray<'r>, sqlx::Error> {
     let values = rows.iter().map(|r| value_of(r, column.name()));
+    values_array(values, column.name(), column.column.ty)
+}
+
+/// Collects values of type `ty` (for column `name`) into one array.
+pub fn values_array<'r>(
+    values: impl Iterator<Item = &'r Value>,
+    name: &str,
+    ty: ColumnType,
+) -> Result<ColumnArray<'r>, sqlx::Error> {
     macro_rules! collect {
         ($variant:ident, $pattern:pat => $out:expr) => {
             values
                 .map(|v| match v {
                     Value::Null => Ok(None),
                     $pattern => Ok(Some($out)),
-                    other => Err(mismatch(column, other)),
+                    other => Err(mismatch(name, ty, other)),
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(ColumnArray::$variant)
         };
     }
-    match column.column.ty {
+    match ty {
         ColumnType::Text => collect!(Text, Value::Text(s) => s.as_str()),
         ColumnType::Json => collect!(OwnedText, Value::Json(j) => j.to_string()),
         ColumnType::Integer | ColumnType::Serial => collect!(Integer, Value::Integer(i) => *i),
@@ -61,18 +63,33 @@ pub fn column_array<'r>(
     }
 }
 
-/// Binds one column array as the next parameter.
-pub fn bind_array<'q, O>(
-    query: QueryAs<'q, Postgres, O, PgArguments>,
-    array: ColumnArray<'q>,
-) -> QueryAs<'q, Postgres, O, PgArguments> {
-    match array {
-        ColumnArray::Text(v) => query.bind(v),
-        ColumnArray::OwnedText(v) => query.bind(v),
-        ColumnArray::Integer(v) => query.bind(v),
-        ColumnArray::Float(v) => query.bind(v),
-        ColumnArray::Boolean(v) => query.bind(v),
-        ColumnArray::Date(v) => query.bind(v),
-        ColumnArray::Timestamp(v) => query.bind(v),
+/// Something an array can be bound to (plain and typed-row queries).
+pub trait BindArray<'q>: Sized {
+    fn bind_array(self, array: ColumnArray<'q>) -> Self;
+}
+
+macro_rules! bind_array_impl {
+    ($query:ident, $array:ident) => {
+        match $array {
+            ColumnArray::Text(v) => $query.bind(v),
+            ColumnArray::OwnedText(v) => $query.bind(v),
+            ColumnArray::Integer(v) => $query.bind(v),
+            ColumnArray::Float(v) => $query.bind(v),
+            ColumnArray::Boolean(v) => $query.bind(v),
+            ColumnArray::Date(v) => $query.bind(v),
+            ColumnArray::Timestamp(v) => $query.bind(v),
+        }
+    };
+}
+
+impl<'q, O> BindArray<'q> for QueryAs<'q, Postgres, O, PgArguments> {
+    fn bind_array(self, array: ColumnArray<'q>) -> Self {
+        bind_array_impl!(self, array)
+    }
+}
+
+impl<'q> BindArray<'q> for Query<'q, Postgres, PgArguments> {
+    fn bind_array(self, array: ColumnArray<'q>) -> Self {
+        bind_array_impl!(self, array)
     }
 }

@@ -3,28 +3,26 @@
 //! lookups with `= ANY($1)`.
 
 mod arrays;
-mod ledger;
 mod upsert;
 
-use crate::store::apply::{apply_planned, unit_timestamp, BookkeepingError, UnitTransaction};
-use crate::store::database_url::mask_url;
-use crate::store::diagnose::{database_error, TupleLookup};
-use crate::store::names::{pedigree_master, registered_columns, registered_table};
+use crate::store::database_url::{mask_url, BackendKind};
+use crate::store::dialect::{
+    decode_rows, migrated, BulkInsert, Fetch, FetchResult, GroupWrite, KeyLookup, LookupResult,
+    UpsertResult,
+};
 use crate::store::options::{postgres_duration, StoreOptions};
-use crate::store::plan::{plan_unit, WriteGroup};
-use crate::store::read_sql;
-use crate::store::upsert_sql::quote_ident;
+use crate::store::sql_store::SqlStore;
+use crate::store::upsert_sql::{postgres_array_type, postgres_element_cast, quote_ident};
 use anyhow::Context as _;
+use arrays::{values_array, BindArray};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use fetchers::registry::ColumnType;
-use fetchers::rows::{Counts, TableCounts, UnitOfWork};
+use chrono::{DateTime, NaiveDate, Utc};
+use fetchers::registry::{Column, ColumnType};
+use fetchers::rows::Value;
 use fetchers::schema::Dialect;
-use fetchers::store::{ApplyMode, RunFinish, RunId, RunRecord, RunTrigger, Store, StoreError};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row as _, Transaction};
-use std::collections::HashSet;
 use std::str::FromStr;
 
 /// The PostgreSQL migrations, embedded at build time (ordered and checksummed).
@@ -32,12 +30,6 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Keys per lookup statement.
 const LOOKUP_CHUNK: usize = 10_000;
-
-/// A Paddock database in PostgreSQL.
-#[derive(Debug, Clone)]
-pub struct PgStore {
-    pool: PgPool,
-}
 
 /// Connect options for a `postgres://` URL, with the timeouts of `options` set on every
 /// connection.
@@ -57,6 +49,9 @@ pub fn connect_options(
     ]))
 }
 
+/// A Paddock database in PostgreSQL.
+pub type PgStore = SqlStore<PgDialect>;
+
 impl PgStore {
     /// Connects a pool to `database_url`.
     pub async fn connect(database_url: &str, options: &StoreOptions) -> anyhow::Result<Self> {
@@ -68,68 +63,15 @@ impl PgStore {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))
             .with_context(|| format!("connecting to PostgreSQL at {}", mask_url(database_url)))?;
-        Ok(PgStore { pool })
-    }
-
-    /// A store over an existing pool.
-    pub fn from_pool(pool: PgPool) -> Self {
-        PgStore { pool }
-    }
-
-    /// The connection pool, for tools and tests.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// Runs the pending embedded migrations (a no-op on an up-to-date database).
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .context("migrating the PostgreSQL database")
-    }
-
-    /// Closes the pool, waiting for connections to finish.
-    pub async fn close(&self) {
-        self.pool.close().await;
+        Ok(PgStore::from_pool(pool))
     }
 }
 
-/// One unit's PostgreSQL write transaction.
-struct PgUnit(Transaction<'static, Postgres>);
+/// The PostgreSQL dialect: `$n::type` placeholders, array (`UNNEST`) bulk bindings.
+#[derive(Debug)]
+pub struct PgDialect;
 
-#[async_trait]
-impl UnitTransaction for PgUnit {
-    async fn upsert_group(
-        &mut self,
-        group: &WriteGroup,
-        physical_name: &str,
-        run_id: RunId,
-        now: DateTime<Utc>,
-    ) -> Result<TableCounts, sqlx::Error> {
-        upsert::upsert_group(&mut self.0, group, physical_name, run_id, now).await
-    }
-
-    async fn record_unit(
-        &mut self,
-        run_id: RunId,
-        unit: &UnitOfWork,
-        counts: &Counts,
-        now: DateTime<Utc>,
-    ) -> Result<(), BookkeepingError> {
-        ledger::record_unit(&mut self.0, run_id, unit, counts, now).await
-    }
-
-    async fn commit(self) -> Result<(), sqlx::Error> {
-        self.0.commit().await
-    }
-
-    async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.0.rollback().await
-    }
-}
-
-/// The SQL type a text key is cast to for comparison with a column of type `ty`.
+/// The SQL type a value of type `ty` is cast to.
 fn cast_for(ty: ColumnType) -> &'static str {
     match ty {
         ColumnType::Serial => "BIGINT",
@@ -137,189 +79,165 @@ fn cast_for(ty: ColumnType) -> &'static str {
     }
 }
 
-#[async_trait]
-impl TupleLookup for PgStore {
-    async fn existing_tuples(
-        &self,
-        table: &str,
-        columns: &[&str],
-        tuples: &[Vec<String>],
-    ) -> Result<HashSet<Vec<String>>, StoreError> {
-        let (table, declared) = registered_columns(table, columns)?;
-        let target = quote_ident(table.name);
-        let sql = if let [only] = declared.as_slice() {
-            if only.ty == ColumnType::Text {
-                // The common case: one text key column, an index lookup with = ANY.
-                format!(
-                    "SELECT {col} FROM {target} WHERE {col} = ANY($1::text[])",
-                    col = quote_ident(only.name)
-                )
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
+
+/// Binds one scalar value (NULL as a text NULL: every placeholder carries a cast).
+fn bind_value<'q>(query: PgQuery<'q>, value: &'q Value) -> PgQuery<'q> {
+    match value {
+        Value::Null => query.bind(None::<String>),
+        Value::Text(s) => query.bind(s.as_str()),
+        Value::Integer(i) => query.bind(*i),
+        Value::Decimal(d) => query.bind(*d),
+        Value::Money(m) => query.bind(*m),
+        Value::Boolean(b) => query.bind(*b),
+        Value::Date(d) => query.bind(*d),
+        Value::Timestamp(t) => query.bind(*t),
+        Value::Json(j) => query.bind(j.to_string()),
+    }
+}
+
+/// Decodes column `i` of `row` as a value of type `ty`.
+fn decode(row: &PgRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::Error> {
+    let value = match ty {
+        ColumnType::Text => row.try_get::<Option<String>, _>(i)?.map(Value::Text),
+        ColumnType::Integer | ColumnType::Serial => {
+            row.try_get::<Option<i64>, _>(i)?.map(Value::Integer)
+        }
+        ColumnType::Decimal => row.try_get::<Option<f64>, _>(i)?.map(Value::Decimal),
+        ColumnType::Money => row
+            .try_get::<Option<fetchers::rows::Decimal>, _>(i)?
+            .map(Value::Money),
+        ColumnType::Boolean => row.try_get::<Option<bool>, _>(i)?.map(Value::Boolean),
+        ColumnType::Date => row.try_get::<Option<NaiveDate>, _>(i)?.map(Value::Date),
+        ColumnType::Timestamp => row
+            .try_get::<Option<DateTime<Utc>>, _>(i)?
+            .map(Value::Timestamp),
+        ColumnType::Json => row
+            .try_get::<Option<serde_json::Value>, _>(i)?
+            .map(Value::Json),
+    };
+    Ok(value.unwrap_or(Value::Null))
+}
+
+/// `SELECT … WHERE` a stored row matches one of the bound key arrays.
+fn lookup_sql(physical_name: &str, columns: &[&Column]) -> String {
+    let target = quote_ident(physical_name);
+    if let [only] = columns {
+        if only.ty == ColumnType::Text {
+            // The common case: one text key column, an index lookup with = ANY.
+            return format!(
+                "SELECT {col} FROM {target} WHERE {col} = ANY($1::text[])",
+                col = quote_ident(only.name)
+            );
+        }
+    }
+    let arrays: Vec<String> = (1..=columns.len())
+        .map(|i| format!("${i}::text[]"))
+        .collect();
+    let aliases: Vec<String> = (0..columns.len()).map(|i| format!("c{i}")).collect();
+    let matches: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let cast = if c.ty == ColumnType::Text {
+                String::new()
             } else {
-                format!(
-                    "SELECT k.c0 FROM UNNEST($1::text[]) AS k(c0) WHERE EXISTS \
-                     (SELECT 1 FROM {target} AS t WHERE t.{} = k.c0::{})",
-                    quote_ident(only.name),
-                    cast_for(only.ty)
-                )
-            }
-        } else {
-            let arrays: Vec<String> = (1..=declared.len())
-                .map(|i| format!("${i}::text[]"))
-                .collect();
-            let aliases: Vec<String> = (0..declared.len()).map(|i| format!("c{i}")).collect();
-            let matches: Vec<String> = declared
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let cast = if c.ty == ColumnType::Text {
-                        String::new()
-                    } else {
-                        format!("::{}", cast_for(c.ty))
-                    };
-                    format!("t.{} = k.c{i}{cast}", quote_ident(c.name))
-                })
-                .collect();
-            format!(
-                "SELECT k.* FROM UNNEST({}) AS k({}) WHERE EXISTS \
-                 (SELECT 1 FROM {target} AS t WHERE {})",
-                arrays.join(", "),
-                aliases.join(", "),
-                matches.join(" AND ")
-            )
-        };
-        let mut found = HashSet::new();
-        for chunk in tuples.chunks(LOOKUP_CHUNK) {
-            let mut query = sqlx::query(&sql);
-            for position in 0..declared.len() {
-                let array: Vec<&str> = chunk
-                    .iter()
-                    .map(|t| t.get(position).map_or("", String::as_str))
-                    .collect();
-                query = query.bind(array);
-            }
-            let rows = query
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| database_error(Some(table.name), &e))?;
-            for row in rows {
-                let tuple = (0..declared.len())
-                    .map(|i| row.try_get::<String, _>(i))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| database_error(Some(table.name), &e))?;
-                found.insert(tuple);
-            }
-        }
-        Ok(found)
-    }
-}
-
-fn read_error(table: Option<&str>) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-    move |e| database_error(table, &e)
+                format!("::{}", cast_for(c.ty))
+            };
+            format!("t.{} = k.c{i}{cast}", quote_ident(c.name))
+        })
+        .collect();
+    format!(
+        "SELECT k.* FROM UNNEST({}) AS k({}) WHERE EXISTS \
+         (SELECT 1 FROM {target} AS t WHERE {})",
+        arrays.join(", "),
+        aliases.join(", "),
+        matches.join(" AND ")
+    )
 }
 
 #[async_trait]
-impl Store for PgStore {
-    async fn apply(
-        &self,
-        run_id: RunId,
-        unit: &UnitOfWork,
-        mode: ApplyMode,
-    ) -> Result<Counts, StoreError> {
-        let groups = plan_unit(&unit.rows)?;
-        let now = unit_timestamp();
-        let tx = self.pool.begin().await.map_err(read_error(None))?;
-        apply_planned(self, PgUnit(tx), groups, run_id, unit, mode, now).await
+impl crate::store::dialect::Dialect for PgDialect {
+    type Db = Postgres;
+    const KIND: BackendKind = BackendKind::Postgres;
+    const LOOKUP_CHUNK: usize = LOOKUP_CHUNK;
+
+    fn param(n: usize, ty: ColumnType) -> String {
+        format!("${n}::{}", cast_for(ty))
     }
 
-    async fn existing_keys(
-        &self,
-        table: &str,
-        column: &str,
-        keys: &[String],
-    ) -> Result<HashSet<String>, StoreError> {
-        let tuples: Vec<Vec<String>> = keys.iter().map(|k| vec![k.clone()]).collect();
-        let found = self.existing_tuples(table, &[column], &tuples).await?;
-        Ok(found.into_iter().filter_map(|mut t| t.pop()).collect())
+    async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+        migrated(MIGRATOR.run(pool).await, Self::KIND)
     }
 
-    async fn start_run(
-        &self,
-        job: &str,
-        trigger: RunTrigger,
-        params: serde_json::Value,
-    ) -> Result<RunId, StoreError> {
-        ledger::start_run(&self.pool, job, trigger, &params)
-            .await
-            .map_err(read_error(Some("paddock_runs")))
+    async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        pool.begin().await
     }
 
-    async fn finish_run(&self, run_id: RunId, finish: &RunFinish) -> Result<(), StoreError> {
-        let found = ledger::finish_run(&self.pool, run_id, finish)
-            .await
-            .map_err(read_error(Some("paddock_runs")))?;
-        if !found {
-            return Err(StoreError::Database {
-                table: Some("paddock_runs".into()),
-                message: format!("no run {run_id}"),
-            });
+    async fn execute(
+        conn: &mut PgConnection,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<u64, sqlx::Error> {
+        let query = params.iter().fold(sqlx::query(sql), bind_value);
+        Ok(query.execute(&mut *conn).await?.rows_affected())
+    }
+
+    async fn fetch(conn: &mut PgConnection, query: &Fetch<'_>) -> FetchResult {
+        let bound = query.params.iter().fold(sqlx::query(query.sql), bind_value);
+        decode_rows(&bound.fetch_all(&mut *conn).await?, query.columns, decode)
+    }
+
+    async fn insert_rows(
+        conn: &mut PgConnection,
+        insert: &BulkInsert<'_>,
+    ) -> Result<(), sqlx::Error> {
+        if insert.rows.is_empty() {
+            return Ok(());
         }
+        let names: Vec<&str> = insert.columns.iter().map(|(n, _)| *n).collect();
+        let selected: Vec<String> = (insert.columns.iter())
+            .map(|(n, ty)| format!("u.{n}{}", postgres_element_cast(*ty)))
+            .collect();
+        let arrays: Vec<String> = (insert.columns.iter().enumerate())
+            .map(|(i, (_, ty))| format!("${}::{}", i + 1, postgres_array_type(*ty)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO {table} ({names}) SELECT {selected} FROM UNNEST({arrays}) AS u({names}) {tail}",
+            table = quote_ident(insert.table),
+            names = names.join(", "),
+            selected = selected.join(", "),
+            arrays = arrays.join(", "),
+            tail = insert.on_conflict
+        );
+        let mut query = sqlx::query(&sql);
+        for (i, (name, ty)) in insert.columns.iter().enumerate() {
+            let values = insert.rows.iter().map(|row| &row[i]);
+            query = query.bind_array(values_array(values, name, *ty)?);
+        }
+        query.execute(&mut *conn).await?;
         Ok(())
     }
 
-    async fn run_counts(&self, run_id: RunId) -> Result<Counts, StoreError> {
-        ledger::run_counts(&self.pool, run_id)
-            .await
-            .map_err(read_error(Some("paddock_run_tables")))
+    async fn upsert_group(conn: &mut PgConnection, write: &GroupWrite<'_>) -> UpsertResult {
+        upsert::upsert_group(conn, write).await
     }
 
-    async fn recent_runs(&self, limit: i64) -> Result<Vec<RunRecord>, StoreError> {
-        ledger::recent_runs(&self.pool, limit)
-            .await
-            .map_err(read_error(Some("paddock_runs")))
-    }
-
-    async fn horses_without_profile(&self, limit: i64) -> Result<Vec<String>, StoreError> {
-        sqlx::query_scalar(&read_sql::horses_without_profile_sql("$1"))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(read_error(Some("ra_mst_horses")))
-    }
-
-    async fn unlinked_pedigree_ids(&self, table: &str) -> Result<Vec<String>, StoreError> {
-        let table = pedigree_master(table)?;
-        sqlx::query_scalar(&read_sql::unlinked_pedigree_ids_sql(table))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(read_error(Some(table.name)))
-    }
-
-    async fn get_state(&self, key: &str) -> Result<Option<String>, StoreError> {
-        ledger::get_state(&self.pool, key)
-            .await
-            .map_err(read_error(Some("paddock_state")))
-    }
-
-    async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
-        let table = registered_table(table)?;
-        sqlx::query_scalar(&read_sql::count_rows_sql(table))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(read_error(Some(table.name)))
-    }
-
-    async fn runner_names(
-        &self,
-        race_ids: &[String],
-    ) -> Result<Vec<fetchers::store::RunnerName>, StoreError> {
-        crate::store::runner_names::postgres(&self.pool, race_ids).await
-    }
-
-    async fn horses_with_profile_older_than(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        crate::store::profile_refresh::postgres(&self.pool, cutoff, limit).await
+    async fn lookup_tuples(conn: &mut PgConnection, lookup: &KeyLookup<'_>) -> LookupResult {
+        let columns = lookup.columns;
+        let sql = lookup_sql(lookup.physical_name, columns);
+        let mut query = sqlx::query(&sql);
+        for position in 0..columns.len() {
+            let array: Vec<&str> = lookup
+                .tuples
+                .iter()
+                .map(|t| t.get(position).map_or("", String::as_str))
+                .collect();
+            query = query.bind(array);
+        }
+        let rows = query.fetch_all(&mut *conn).await?;
+        rows.iter()
+            .map(|row| (0..columns.len()).map(|i| row.try_get(i)).collect())
+            .collect()
     }
 }

@@ -3,32 +3,26 @@
 //! `RETURNING (xmax = 0)`.
 
 use crate::store::apply::group_counts;
-use crate::store::plan::WriteGroup;
-use crate::store::postgres::arrays::{bind_array, column_array};
+use crate::store::dialect::{GroupWrite, UpsertResult};
+use crate::store::postgres::arrays::{column_array, BindArray};
 use crate::store::upsert_sql::postgres_upsert_sql;
-use chrono::{DateTime, Utc};
-use fetchers::rows::TableCounts;
-use fetchers::store::RunId;
 use sqlx::PgConnection;
 
 /// Rows per statement.
 pub const CHUNK_ROWS: usize = 10_000;
 
-/// Upserts every row of `group` into `physical_name`.
-pub async fn upsert_group(
-    conn: &mut PgConnection,
-    group: &WriteGroup,
-    physical_name: &str,
-    run_id: RunId,
-    now: DateTime<Utc>,
-) -> Result<TableCounts, sqlx::Error> {
+/// Upserts every row of the write's group into its physical table.
+pub async fn upsert_group(conn: &mut PgConnection, write: &GroupWrite<'_>) -> UpsertResult {
+    let group = write.group;
     let (mut inserted, mut updated) = (0u64, 0u64);
     for chunk in group.rows.chunks(CHUNK_ROWS) {
         let fill = group.needs_stored_required_values(chunk);
-        let sql = postgres_upsert_sql(group.table, physical_name, &group.columns, fill);
-        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql).bind(now).bind(run_id);
+        let sql = postgres_upsert_sql(group.table, write.physical_name, &group.columns, fill);
+        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql)
+            .bind(write.now)
+            .bind(write.run_id.get());
         for column in &group.columns {
-            query = bind_array(query, column_array(chunk, column)?);
+            query = query.bind_array(column_array(chunk, column)?);
         }
         let (new_rows, changed_rows) = query.fetch_one(&mut *conn).await?;
         inserted += u64::try_from(new_rows).unwrap_or(0);

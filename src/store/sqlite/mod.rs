@@ -4,28 +4,29 @@
 //! upgrade.
 
 mod binding;
-mod ledger;
 mod upsert;
 
-use crate::store::apply::{apply_planned, unit_timestamp, BookkeepingError, UnitTransaction};
-use crate::store::database_url::mask_url;
-use crate::store::diagnose::{database_error, TupleLookup};
-use crate::store::names::{pedigree_master, registered_columns, registered_table};
+use crate::store::database_url::{mask_url, BackendKind};
+use crate::store::dialect::{
+    decode_rows, migrated, BulkInsert, Fetch, FetchResult, GroupWrite, KeyLookup, LookupResult,
+    UpsertResult,
+};
 use crate::store::options::StoreOptions;
-use crate::store::plan::{plan_unit, WriteGroup};
-use crate::store::read_sql;
+use crate::store::plan::rows_per_chunk;
+use crate::store::sql_store::SqlStore;
 use crate::store::upsert_sql::quote_ident;
 use anyhow::Context as _;
 use async_trait::async_trait;
+use binding::{placeholder_rows, BindValue};
 use chrono::{DateTime, Utc};
-use fetchers::rows::{Counts, TableCounts, UnitOfWork};
-use fetchers::store::{ApplyMode, RunFinish, RunId, RunRecord, RunTrigger, Store, StoreError};
+use fetchers::registry::ColumnType;
+use fetchers::rows::Value;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row as _, Sqlite, Transaction};
-use std::collections::HashSet;
 use std::str::FromStr;
 
 pub use binding::date_text;
@@ -35,12 +36,6 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Keys per lookup statement (below SQLite's historical 999-parameter limit).
 const LOOKUP_PARAMS: usize = 900;
-
-/// A Paddock database in SQLite.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-}
 
 /// Whether a SQLite URL names an in-memory database (which lives as long as a connection).
 fn is_in_memory(database_url: &str) -> bool {
@@ -68,6 +63,9 @@ pub fn connect_options(
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(options.busy_timeout))
 }
+
+/// A Paddock database in SQLite.
+pub type SqliteStore = SqlStore<SqliteDialect>;
 
 impl SqliteStore {
     /// Opens (creating if missing, with its parent directory) the database at `database_url`.
@@ -98,218 +96,132 @@ impl SqliteStore {
             .connect_with(connect)
             .await
             .with_context(|| format!("opening SQLite database {}", mask_url(database_url)))?;
-        Ok(SqliteStore { pool })
-    }
-
-    /// A store over an existing pool (whose connections must enforce foreign keys).
-    pub fn from_pool(pool: SqlitePool) -> Self {
-        SqliteStore { pool }
-    }
-
-    /// The connection pool, for tools and tests.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// Runs the pending embedded migrations (a no-op on an up-to-date database).
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .context("migrating the SQLite database")
-    }
-
-    /// Closes the pool, waiting for connections to finish.
-    pub async fn close(&self) {
-        self.pool.close().await;
+        Ok(SqliteStore::from_pool(pool))
     }
 }
 
-/// One unit's SQLite write transaction.
-struct SqliteUnit(Transaction<'static, Sqlite>);
+/// The SQLite dialect: anonymous `?` placeholders, multi-row `VALUES` bulk bindings, values
+/// stored as text where SQLite has no type (see [`binding`]), `BEGIN IMMEDIATE` for writes.
+#[derive(Debug)]
+pub struct SqliteDialect;
 
-#[async_trait]
-impl UnitTransaction for SqliteUnit {
-    async fn upsert_group(
-        &mut self,
-        group: &WriteGroup,
-        physical_name: &str,
-        run_id: RunId,
-        now: DateTime<Utc>,
-    ) -> Result<TableCounts, sqlx::Error> {
-        upsert::upsert_group(&mut self.0, group, physical_name, run_id, now).await
-    }
-
-    async fn record_unit(
-        &mut self,
-        run_id: RunId,
-        unit: &UnitOfWork,
-        counts: &Counts,
-        now: DateTime<Utc>,
-    ) -> Result<(), BookkeepingError> {
-        ledger::record_unit(&mut self.0, run_id, unit, counts, now).await
-    }
-
-    async fn commit(self) -> Result<(), sqlx::Error> {
-        self.0.commit().await
-    }
-
-    async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.0.rollback().await
-    }
-}
-
-#[async_trait]
-impl TupleLookup for SqliteStore {
-    async fn existing_tuples(
-        &self,
-        table: &str,
-        columns: &[&str],
-        tuples: &[Vec<String>],
-    ) -> Result<HashSet<Vec<String>>, StoreError> {
-        let (table, _) = registered_columns(table, columns)?;
-        let selected: Vec<String> = columns
-            .iter()
-            .map(|c| format!("CAST(t.{} AS TEXT)", quote_ident(c)))
-            .collect();
-        let per_chunk = (LOOKUP_PARAMS / columns.len()).max(1);
-        let mut found = HashSet::new();
-        for chunk in tuples.chunks(per_chunk) {
-            let sql =
-                upsert::key_membership_sql(&selected.join(", "), columns, table.name, chunk.len());
-            let mut query = sqlx::query(&sql);
-            for tuple in chunk {
-                for value in tuple {
-                    query = query.bind(value.as_str());
-                }
-            }
-            let rows = query
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| database_error(Some(table.name), &e))?;
-            for row in rows {
-                let tuple = (0..columns.len())
-                    .map(|i| row.try_get::<String, _>(i))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| database_error(Some(table.name), &e))?;
-                found.insert(tuple);
-            }
+/// Decodes column `i` of `row` as a value of type `ty` (instants from their RFC 3339 text).
+fn decode(row: &SqliteRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::Error> {
+    let value = match ty {
+        ColumnType::Integer | ColumnType::Serial => {
+            row.try_get::<Option<i64>, _>(i)?.map(Value::Integer)
         }
-        Ok(found)
-    }
+        ColumnType::Decimal => row.try_get::<Option<f64>, _>(i)?.map(Value::Decimal),
+        // Money is exact decimal text (never a binary float).
+        ColumnType::Money => match row.try_get::<Option<String>, _>(i)? {
+            Some(text) => {
+                Some(Value::Money(text.parse().map_err(|e| {
+                    sqlx::Error::Decode(format!("money {text:?}: {e}").into())
+                })?))
+            }
+            None => None,
+        },
+        ColumnType::Boolean => row.try_get::<Option<bool>, _>(i)?.map(Value::Boolean),
+        ColumnType::Timestamp => match row.try_get::<Option<String>, _>(i)? {
+            Some(text) => Some(Value::Timestamp(parse_instant(&text)?)),
+            None => None,
+        },
+        _ => row.try_get::<Option<String>, _>(i)?.map(Value::Text),
+    };
+    Ok(value.unwrap_or(Value::Null))
 }
 
-fn read_error(table: Option<&str>) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-    move |e| database_error(table, &e)
+fn parse_instant(text: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| sqlx::Error::Decode(format!("instant {text:?}: {e}").into()))
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    async fn apply(
-        &self,
-        run_id: RunId,
-        unit: &UnitOfWork,
-        mode: ApplyMode,
-    ) -> Result<Counts, StoreError> {
-        let groups = plan_unit(&unit.rows)?;
-        let now = unit_timestamp();
-        let tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(read_error(None))?;
-        apply_planned(self, SqliteUnit(tx), groups, run_id, unit, mode, now).await
+impl crate::store::dialect::Dialect for SqliteDialect {
+    type Db = Sqlite;
+
+    /// Anonymous and positional: parameters bind in the order they appear.
+    fn param(_n: usize, _ty: ColumnType) -> String {
+        "?".to_string()
     }
 
-    async fn existing_keys(
-        &self,
-        table: &str,
-        column: &str,
-        keys: &[String],
-    ) -> Result<HashSet<String>, StoreError> {
-        let tuples: Vec<Vec<String>> = keys.iter().map(|k| vec![k.clone()]).collect();
-        let found = self.existing_tuples(table, &[column], &tuples).await?;
-        Ok(found.into_iter().filter_map(|mut t| t.pop()).collect())
+    const KIND: BackendKind = BackendKind::Sqlite;
+    const LOOKUP_CHUNK: usize = LOOKUP_PARAMS;
+
+    async fn migrate(pool: &SqlitePool) -> anyhow::Result<()> {
+        migrated(MIGRATOR.run(pool).await, Self::KIND)
     }
 
-    async fn start_run(
-        &self,
-        job: &str,
-        trigger: RunTrigger,
-        params: serde_json::Value,
-    ) -> Result<RunId, StoreError> {
-        ledger::start_run(&self.pool, job, trigger, &params)
-            .await
-            .map_err(read_error(Some("paddock_runs")))
+    async fn begin(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        pool.begin_with("BEGIN IMMEDIATE").await
     }
 
-    async fn finish_run(&self, run_id: RunId, finish: &RunFinish) -> Result<(), StoreError> {
-        let found = ledger::finish_run(&self.pool, run_id, finish)
-            .await
-            .map_err(read_error(Some("paddock_runs")))?;
-        if !found {
-            return Err(StoreError::Database {
-                table: Some("paddock_runs".into()),
-                message: format!("no run {run_id}"),
-            });
+    async fn execute(
+        conn: &mut SqliteConnection,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<u64, sqlx::Error> {
+        let query = params.iter().fold(sqlx::query(sql), BindValue::bind_value);
+        Ok(query.execute(&mut *conn).await?.rows_affected())
+    }
+
+    async fn fetch(conn: &mut SqliteConnection, query: &Fetch<'_>) -> FetchResult {
+        let bound = query
+            .params
+            .iter()
+            .fold(sqlx::query(query.sql), BindValue::bind_value);
+        decode_rows(&bound.fetch_all(&mut *conn).await?, query.columns, decode)
+    }
+
+    async fn insert_rows(
+        conn: &mut SqliteConnection,
+        insert: &BulkInsert<'_>,
+    ) -> Result<(), sqlx::Error> {
+        let width = insert.columns.len();
+        let names: Vec<&str> = insert.columns.iter().map(|(n, _)| *n).collect();
+        for chunk in insert
+            .rows
+            .chunks(rows_per_chunk(width, 0, upsert::MAX_PARAMS))
+        {
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {} {}",
+                quote_ident(insert.table),
+                names.join(", "),
+                placeholder_rows(chunk.len(), width),
+                insert.on_conflict
+            );
+            // Sized by the chunk: not worth a slot in the statement cache.
+            let query = (chunk.iter().flatten())
+                .fold(sqlx::query(&sql).persistent(false), BindValue::bind_value);
+            query.execute(&mut *conn).await?;
         }
         Ok(())
     }
 
-    async fn run_counts(&self, run_id: RunId) -> Result<Counts, StoreError> {
-        ledger::run_counts(&self.pool, run_id)
-            .await
-            .map_err(read_error(Some("paddock_run_tables")))
+    async fn lookup_tuples(conn: &mut SqliteConnection, lookup: &KeyLookup<'_>) -> LookupResult {
+        let columns = lookup.columns;
+        let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+        let selected: Vec<String> = (names.iter())
+            .map(|c| format!("CAST(t.{} AS TEXT)", quote_ident(c)))
+            .collect();
+        let sql = upsert::key_membership_sql(
+            &selected.join(", "),
+            &names,
+            lookup.physical_name,
+            lookup.tuples.len(),
+        );
+        let query = (lookup.tuples.iter().flatten())
+            .fold(sqlx::query(&sql).persistent(false), |q, v| {
+                q.bind(v.as_str())
+            });
+        let rows = query.fetch_all(&mut *conn).await?;
+        rows.iter()
+            .map(|row| (0..columns.len()).map(|i| row.try_get(i)).collect())
+            .collect()
     }
 
-    async fn recent_runs(&self, limit: i64) -> Result<Vec<RunRecord>, StoreError> {
-        ledger::recent_runs(&self.pool, limit)
-            .await
-            .map_err(read_error(Some("paddock_runs")))
-    }
-
-    async fn horses_without_profile(&self, limit: i64) -> Result<Vec<String>, StoreError> {
-        sqlx::query_scalar(&read_sql::horses_without_profile_sql("?"))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(read_error(Some("ra_mst_horses")))
-    }
-
-    async fn unlinked_pedigree_ids(&self, table: &str) -> Result<Vec<String>, StoreError> {
-        let table = pedigree_master(table)?;
-        sqlx::query_scalar(&read_sql::unlinked_pedigree_ids_sql(table))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(read_error(Some(table.name)))
-    }
-
-    async fn get_state(&self, key: &str) -> Result<Option<String>, StoreError> {
-        ledger::get_state(&self.pool, key)
-            .await
-            .map_err(read_error(Some("paddock_state")))
-    }
-
-    async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
-        let table = registered_table(table)?;
-        sqlx::query_scalar(&read_sql::count_rows_sql(table))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(read_error(Some(table.name)))
-    }
-
-    async fn runner_names(
-        &self,
-        race_ids: &[String],
-    ) -> Result<Vec<fetchers::store::RunnerName>, StoreError> {
-        crate::store::runner_names::sqlite(&self.pool, race_ids).await
-    }
-
-    async fn horses_with_profile_older_than(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        crate::store::profile_refresh::sqlite(&self.pool, cutoff, limit).await
+    async fn upsert_group(conn: &mut SqliteConnection, write: &GroupWrite<'_>) -> UpsertResult {
+        upsert::upsert_group(conn, write).await
     }
 }

@@ -5,35 +5,29 @@
 //! Statements use anonymous `?` parameters (see [`crate::store::upsert_sql::sqlite_upsert_sql`]).
 
 use crate::store::apply::group_counts;
-use crate::store::plan::{rows_per_chunk, value_of, WriteGroup};
+use crate::store::dialect::{GroupWrite, UpsertResult};
+use crate::store::plan::{rows_per_chunk, value_of};
 use crate::store::sqlite::binding::{placeholder_rows, BindValue};
 use crate::store::upsert_sql::{quote_ident, sqlite_upsert_sql, SQLITE_FIXED_PARAMS};
-use chrono::{DateTime, Utc};
 use fetchers::registry::Table;
-use fetchers::rows::{format_timestamp, Row, TableCounts};
-use fetchers::store::RunId;
+use fetchers::rows::{format_timestamp, Row};
 use sqlx::SqliteConnection;
 
 /// Bound parameters per statement, below SQLite's default limit of 32,766.
 pub const MAX_PARAMS: usize = 32_000;
 
-/// Upserts every row of `group` into `physical_name`.
-pub async fn upsert_group(
-    conn: &mut SqliteConnection,
-    group: &WriteGroup,
-    physical_name: &str,
-    run_id: RunId,
-    now: DateTime<Utc>,
-) -> Result<TableCounts, sqlx::Error> {
+/// Upserts every row of the write's group into its physical table.
+pub async fn upsert_group(conn: &mut SqliteConnection, write: &GroupWrite<'_>) -> UpsertResult {
+    let group = write.group;
     let per_chunk = rows_per_chunk(group.columns.len(), SQLITE_FIXED_PARAMS, MAX_PARAMS);
-    let now_text = format_timestamp(&now);
+    let now_text = format_timestamp(&write.now);
     let (mut inserted, mut updated) = (0u64, 0u64);
     for chunk in group.rows.chunks(per_chunk) {
-        let existing = count_existing(conn, group.table, physical_name, chunk).await?;
+        let existing = count_existing(conn, group.table, write.physical_name, chunk).await?;
         let fill = group.needs_stored_required_values(chunk);
         let sql = sqlite_upsert_sql(
             group.table,
-            physical_name,
+            write.physical_name,
             &group.columns,
             chunk.len(),
             fill,
@@ -44,7 +38,7 @@ pub async fn upsert_group(
             .persistent(false)
             .bind(now_text.as_str())
             .bind(now_text.as_str())
-            .bind(run_id);
+            .bind(write.run_id.get());
         for row in chunk {
             for column in &group.columns {
                 query = query.bind_value(value_of(row, column.name()));

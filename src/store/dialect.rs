@@ -1,0 +1,195 @@
+//! What a backend supplies to the one store implementation ([`crate::store::SqlStore`]): its
+//! dialect, and nothing else.
+//!
+//! Shared code (the `Store` glue, the ledger, the read queries, the diagnosis) writes its SQL
+//! once, asks the dialect for each parameter's placeholder ([`Dialect::param`]: `$3::int8` on
+//! PostgreSQL, `?` on SQLite) and passes parameters as [`Value`]s, which each backend binds in
+//! its own way. Parameters must appear in the SQL text in the order they are passed (SQLite's
+//! `?` are positional); [`Params`] keeps that order. Bulk writes are described once as a
+//! [`BulkInsert`] and rendered by the backend (`UNNEST` arrays or multi-row `VALUES`).
+//!
+//! A new store operation is written once, on [`crate::store::SqlStore`], with these methods;
+//! only something that really differs between the engines becomes a new method here,
+//! implemented in `postgres/mod.rs` and `sqlite/mod.rs`. The daemon's job locks are the
+//! expected first one (`pg_try_advisory_lock` on a connection from
+//! [`crate::store::SqlStore::connection`] / a lock file beside the SQLite database).
+
+use crate::store::database_url::BackendKind;
+use crate::store::plan::WriteGroup;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use fetchers::registry::{Column, ColumnType};
+use fetchers::rows::{TableCounts, Value};
+use fetchers::store::RunId;
+use sqlx::{Database, Pool, Transaction};
+
+/// A connection of the dialect's database (a pooled connection or an open transaction
+/// dereferences to one).
+pub type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
+
+/// One backend's SQL dialect and bindings.
+#[async_trait]
+pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
+    type Db: Database;
+
+    /// Which engine this is.
+    const KIND: BackendKind;
+
+    /// The placeholder of the `n`-th (1-based) parameter of a statement, read as type `ty`.
+    fn param(n: usize, ty: ColumnType) -> String;
+
+    /// Runs the embedded migrations.
+    async fn migrate(pool: &Pool<Self::Db>) -> anyhow::Result<()>;
+
+    /// Opens a unit's write transaction (SQLite takes the write lock at once).
+    async fn begin(pool: &Pool<Self::Db>) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
+
+    /// Runs one statement with `params`; returns the rows affected.
+    async fn execute(
+        conn: &mut Conn<Self>,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<u64, sqlx::Error>;
+
+    /// Runs one query, decoding each row's columns as the query says (NULLs as
+    /// [`Value::Null`]).
+    async fn fetch(conn: &mut Conn<Self>, query: &Fetch<'_>) -> FetchResult;
+
+    /// Writes a [`BulkInsert`] in as few statements as the engine allows.
+    async fn insert_rows(conn: &mut Conn<Self>, insert: &BulkInsert<'_>)
+        -> Result<(), sqlx::Error>;
+
+    /// Bulk-upserts one registry group; returns inserted/updated/unchanged.
+    async fn upsert_group(conn: &mut Conn<Self>, write: &GroupWrite<'_>) -> UpsertResult;
+
+    /// Keys (tuples of text) per lookup statement.
+    const LOOKUP_CHUNK: usize;
+
+    /// Which of the lookup's tuples exist; returns the found tuples.
+    async fn lookup_tuples(conn: &mut Conn<Self>, lookup: &KeyLookup<'_>) -> LookupResult;
+}
+
+/// A query with its parameters, and the types its columns are decoded as.
+pub struct Fetch<'a> {
+    pub sql: &'a str,
+    pub params: &'a [Value],
+    pub columns: &'a [ColumnType],
+}
+
+/// Runs `sql` with `params` and decodes its rows as `columns` ([`Dialect::fetch`]).
+pub async fn fetch<D: Dialect>(
+    conn: &mut Conn<D>,
+    sql: &str,
+    params: &[Value],
+    columns: &[ColumnType],
+) -> FetchResult {
+    let query = Fetch {
+        sql,
+        params,
+        columns,
+    };
+    D::fetch(conn, &query).await
+}
+
+/// What [`Dialect::fetch`] returns: rows of values.
+pub type FetchResult = Result<Vec<Vec<Value>>, sqlx::Error>;
+
+/// Decodes every row with `decode(row, column index, column type)`.
+pub fn decode_rows<R>(
+    rows: &[R],
+    columns: &[ColumnType],
+    decode: fn(&R, usize, ColumnType) -> Result<Value, sqlx::Error>,
+) -> FetchResult {
+    rows.iter()
+        .map(|row| {
+            (columns.iter().enumerate())
+                .map(|(i, ty)| decode(row, i, *ty))
+                .collect()
+        })
+        .collect()
+}
+
+/// What [`Dialect::upsert_group`] returns.
+pub type UpsertResult = Result<TableCounts, sqlx::Error>;
+
+/// What [`Dialect::lookup_tuples`] returns.
+pub type LookupResult = Result<Vec<Vec<String>>, sqlx::Error>;
+
+/// One registry group written to one physical table, stamped with the run and the unit's
+/// instant.
+pub struct GroupWrite<'a> {
+    pub group: &'a WriteGroup,
+    pub physical_name: &'a str,
+    pub run_id: RunId,
+    pub now: DateTime<Utc>,
+}
+
+/// Tuples of text values of `columns`, looked up in the table `physical_name`.
+pub struct KeyLookup<'a> {
+    pub physical_name: &'a str,
+    pub columns: &'a [&'a Column],
+    pub tuples: &'a [Vec<String>],
+}
+
+/// The outcome of running `kind`'s migrations, with the engine named on failure.
+pub fn migrated(
+    outcome: Result<(), sqlx::migrate::MigrateError>,
+    kind: BackendKind,
+) -> anyhow::Result<()> {
+    let engine = match kind {
+        BackendKind::Postgres => "PostgreSQL",
+        BackendKind::Sqlite => "SQLite",
+    };
+    outcome.map_err(|e| anyhow::anyhow!(e).context(format!("migrating the {engine} database")))
+}
+
+/// Rows for one table, one [`Value`] per column, with an optional `ON CONFLICT …` tail.
+pub struct BulkInsert<'a> {
+    pub table: &'a str,
+    pub columns: &'a [(&'a str, ColumnType)],
+    pub rows: Vec<Vec<Value>>,
+    /// Appended to every statement (`""` or an `ON CONFLICT` clause; `excluded.` refers to
+    /// the inserted row on both engines).
+    pub on_conflict: &'a str,
+}
+
+/// Parameters of one statement, and their placeholders in the order they are added.
+pub struct Params<D> {
+    values: Vec<Value>,
+    dialect: std::marker::PhantomData<D>,
+}
+
+impl<D: Dialect> Params<D> {
+    pub fn new() -> Self {
+        Params {
+            values: Vec::new(),
+            dialect: std::marker::PhantomData,
+        }
+    }
+
+    /// Adds a parameter; returns its placeholder, to be written into the SQL next.
+    pub fn add(&mut self, value: Value, ty: ColumnType) -> String {
+        self.values.push(value);
+        D::param(self.values.len(), ty)
+    }
+
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+}
+
+impl<D: Dialect> Default for Params<D> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An optional text as a parameter value.
+pub fn text(value: Option<&str>) -> Value {
+    value.map_or(Value::Null, |s| Value::Text(s.to_string()))
+}
+
+/// A count as a parameter value (saturating at `i64::MAX`).
+pub fn count(n: u64) -> Value {
+    Value::Integer(i64::try_from(n).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,84 @@
+//! Physical table names: the one place that decides which database table(s) a registry table
+//! is written to and read from. Today every table is stored under its registry name; the
+//! dual-write migration will map, say, `ra_mst_horses` to `ra_horses` or to both.
+
+use fetchers::registry::Table;
+use fetchers::store::StoreError;
+use std::collections::BTreeMap;
+
+/// Registry name → physical name(s). Unmapped tables use their registry name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PhysicalNames {
+    mapped: BTreeMap<&'static str, Vec<String>>,
+}
+
+impl PhysicalNames {
+    /// Every table under its registry name.
+    pub fn registry() -> Self {
+        Self::default()
+    }
+
+    /// Stores registry table `table` under `physical` (written to every name in order, read
+    /// from the first). Refuses an unknown table, an empty list and names that are not plain
+    /// identifiers.
+    pub fn map(mut self, table: &str, physical: &[&str]) -> Result<Self, StoreError> {
+        let table = crate::store::names::registered_table(table)?;
+        let plain = |n: &&str| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if physical.is_empty() || !physical.iter().all(plain) {
+            return Err(StoreError::Database {
+                table: Some(table.name.to_string()),
+                message: format!("invalid physical names {physical:?}"),
+            });
+        }
+        self.mapped
+            .insert(table.name, physical.iter().map(|n| n.to_string()).collect());
+        Ok(self)
+    }
+
+    /// The physical tables a unit writes `table`'s rows to.
+    pub fn written(&self, table: &Table) -> Vec<&str> {
+        match self.mapped.get(table.name) {
+            Some(names) => names.iter().map(String::as_str).collect(),
+            None => vec![table.name],
+        }
+    }
+
+    /// The physical table reads of `table` use.
+    pub fn read(&self, table: &Table) -> &str {
+        self.mapped
+            .get(table.name)
+            .and_then(|names| names.first())
+            .map_or(table.name, String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fetchers::registry::{self, names};
+
+    #[test]
+    fn tables_keep_their_registry_name_unless_mapped() {
+        let horses = registry::table(names::HORSES).unwrap();
+        let races = registry::table(names::RACES).unwrap();
+        let mapped = PhysicalNames::registry()
+            .map(names::HORSES, &["ra_horses", "ra_mst_horses"])
+            .unwrap();
+        assert_eq!(mapped.written(horses), ["ra_horses", "ra_mst_horses"]);
+        assert_eq!(mapped.read(horses), "ra_horses");
+        assert_eq!(mapped.written(races), [names::RACES]);
+        assert_eq!(mapped.read(races), names::RACES);
+    }
+
+    #[test]
+    fn unknown_tables_and_odd_names_are_refused() {
+        let p = PhysicalNames::registry();
+        assert!(p.clone().map("nope", &["x"]).is_err());
+        assert!(p.clone().map(names::HORSES, &[]).is_err());
+        assert!(p.map(names::HORSES, &["x; DROP TABLE y"]).is_err());
+    }
+}

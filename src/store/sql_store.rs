@@ -1,0 +1,286 @@
+//! The one store implementation: [`SqlStore`] implements [`Store`] for any [`Dialect`], so
+//! the `Store` glue, the ledger, the read queries and the diagnosis exist once.
+//! [`crate::store::PgStore`] and [`crate::store::SqliteStore`] are this type with the
+//! PostgreSQL and SQLite dialects.
+
+use crate::store::apply::{apply_planned, unit_timestamp};
+use crate::store::diagnose::{database_error, TupleLookup};
+use crate::store::dialect::{self, Dialect, KeyLookup, Params};
+use crate::store::ledger;
+use crate::store::names::{pedigree_master, registered_columns, registered_table};
+use crate::store::physical::PhysicalNames;
+use crate::store::plan::plan_unit;
+use crate::store::read_sql;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use fetchers::registry::ColumnType;
+use fetchers::rows::{Counts, UnitOfWork, Value};
+use fetchers::store::{
+    ApplyMode, RunFinish, RunId, RunRecord, RunTrigger, RunnerName, StateKey, Store, StoreError,
+};
+use sqlx::pool::PoolConnection;
+use sqlx::Pool;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// A Paddock database of one backend: a pool and the physical table names.
+#[derive(Debug)]
+pub struct SqlStore<D: Dialect> {
+    pool: Pool<D::Db>,
+    physical: Arc<PhysicalNames>,
+}
+
+impl<D: Dialect> Clone for SqlStore<D> {
+    fn clone(&self) -> Self {
+        SqlStore {
+            pool: self.pool.clone(),
+            physical: self.physical.clone(),
+        }
+    }
+}
+
+fn read_error(table: Option<&str>) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+    move |e| database_error(table, &e)
+}
+
+impl<D: Dialect> SqlStore<D> {
+    /// A store over an existing pool, every table under its registry name.
+    pub fn from_pool(pool: Pool<D::Db>) -> Self {
+        SqlStore {
+            pool,
+            physical: Arc::new(PhysicalNames::registry()),
+        }
+    }
+
+    /// The same store writing and reading registry tables under `physical` names.
+    pub fn with_physical_names(mut self, physical: PhysicalNames) -> Self {
+        self.physical = Arc::new(physical);
+        self
+    }
+
+    /// The physical table names in use.
+    pub fn physical_names(&self) -> &PhysicalNames {
+        &self.physical
+    }
+
+    /// The connection pool, for tools and tests.
+    pub fn pool(&self) -> &Pool<D::Db> {
+        &self.pool
+    }
+
+    /// Runs the pending embedded migrations (a no-op on an up-to-date database).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        D::migrate(&self.pool).await
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A pooled connection; `table` names what the caller is about to read or write, for
+    /// the error.
+    pub async fn connection(
+        &self,
+        table: Option<&str>,
+    ) -> Result<PoolConnection<D::Db>, StoreError> {
+        self.pool.acquire().await.map_err(read_error(table))
+    }
+
+    /// A single-column text query with at most one integer parameter.
+    async fn fetch_texts(
+        &self,
+        table: &str,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.connection(Some(table)).await?;
+        let rows = dialect::fetch::<D>(&mut conn, sql, params, &[ColumnType::Text])
+            .await
+            .map_err(read_error(Some(table)))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| row.into_iter().next())
+            .map(|v| v.key_text())
+            .collect())
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> TupleLookup for SqlStore<D> {
+    async fn existing_tuples(
+        &self,
+        table: &str,
+        columns: &[&str],
+        tuples: &[Vec<String>],
+    ) -> Result<HashSet<Vec<String>>, StoreError> {
+        let (table, declared) = registered_columns(table, columns)?;
+        let physical = self.physical.read(table);
+        let mut conn = self.connection(Some(physical)).await?;
+        let per_chunk = (D::LOOKUP_CHUNK / declared.len()).max(1);
+        let mut found = HashSet::new();
+        for chunk in tuples.chunks(per_chunk) {
+            let lookup = KeyLookup {
+                physical_name: physical,
+                columns: &declared,
+                tuples: chunk,
+            };
+            let rows = D::lookup_tuples(&mut conn, &lookup)
+                .await
+                .map_err(read_error(Some(physical)))?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> Store for SqlStore<D> {
+    async fn apply(
+        &self,
+        run_id: RunId,
+        unit: &UnitOfWork,
+        mode: ApplyMode,
+    ) -> Result<Counts, StoreError> {
+        let groups = plan_unit(&unit.rows)?;
+        let now = unit_timestamp();
+        let tx = D::begin(&self.pool).await.map_err(read_error(None))?;
+        apply_planned::<D>(self, &self.physical, tx, groups, run_id, unit, mode, now).await
+    }
+
+    async fn existing_keys(
+        &self,
+        table: &str,
+        column: &str,
+        keys: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
+        let tuples: Vec<Vec<String>> = keys.iter().map(|k| vec![k.clone()]).collect();
+        let found = self.existing_tuples(table, &[column], &tuples).await?;
+        Ok(found.into_iter().filter_map(|mut t| t.pop()).collect())
+    }
+
+    async fn start_run(
+        &self,
+        job: &str,
+        trigger: RunTrigger,
+        params: serde_json::Value,
+    ) -> Result<RunId, StoreError> {
+        let mut conn = self.connection(Some("paddock_runs")).await?;
+        ledger::start_run::<D>(&mut conn, job, trigger, &params)
+            .await
+            .map_err(read_error(Some("paddock_runs")))
+    }
+
+    async fn finish_run(&self, run_id: RunId, finish: &RunFinish) -> Result<(), StoreError> {
+        let mut conn = self.connection(Some("paddock_runs")).await?;
+        let found = ledger::finish_run::<D>(&mut conn, run_id, finish)
+            .await
+            .map_err(read_error(Some("paddock_runs")))?;
+        if !found {
+            return Err(StoreError::Database {
+                table: Some("paddock_runs".into()),
+                message: format!("no run {run_id}"),
+            });
+        }
+        Ok(())
+    }
+
+    async fn run_counts(&self, run_id: RunId) -> Result<Counts, StoreError> {
+        let mut conn = self.connection(Some("paddock_run_tables")).await?;
+        ledger::run_counts::<D>(&mut conn, run_id)
+            .await
+            .map_err(read_error(Some("paddock_run_tables")))
+    }
+
+    async fn recent_runs(&self, limit: i64) -> Result<Vec<RunRecord>, StoreError> {
+        let mut conn = self.connection(Some("paddock_runs")).await?;
+        ledger::recent_runs::<D>(&mut conn, limit)
+            .await
+            .map_err(read_error(Some("paddock_runs")))
+    }
+
+    async fn horses_without_profile(&self, limit: i64) -> Result<Vec<String>, StoreError> {
+        let mut p = Params::<D>::new();
+        let placeholder = p.add(Value::Integer(limit), ColumnType::Integer);
+        let sql = read_sql::horses_without_profile_sql(&self.physical, &placeholder)?;
+        let horses = registered_table(fetchers::registry::names::HORSES)?;
+        self.fetch_texts(self.physical.read(horses), &sql, p.values())
+            .await
+    }
+
+    async fn unlinked_pedigree_ids(&self, table: &str) -> Result<Vec<String>, StoreError> {
+        let table = pedigree_master(table)?;
+        let sql = read_sql::unlinked_pedigree_ids_sql(&self.physical, table);
+        self.fetch_texts(self.physical.read(table), &sql, &[]).await
+    }
+
+    async fn runner_names(&self, race_ids: &[String]) -> Result<Vec<RunnerName>, StoreError> {
+        /// Race ids per statement (well under SQLite's parameter limit).
+        const CHUNK: usize = 500;
+        let runners = registered_table(fetchers::registry::names::RUNNERS)?;
+        let table = self.physical.read(runners);
+        let mut conn = self.connection(Some(table)).await?;
+        let mut out = Vec::new();
+        for chunk in race_ids.chunks(CHUNK) {
+            let mut p = Params::<D>::new();
+            let list: Vec<String> = chunk
+                .iter()
+                .map(|id| p.add(Value::Text(id.clone()), ColumnType::Text))
+                .collect();
+            let sql = read_sql::runner_names_sql(&self.physical, &list.join(", "))?;
+            let columns = [ColumnType::Text; 4];
+            let rows = dialect::fetch::<D>(&mut conn, &sql, p.values(), &columns)
+                .await
+                .map_err(read_error(Some(table)))?;
+            out.extend(rows.into_iter().map(|row| {
+                let mut cells = row.into_iter().map(|v| match v {
+                    Value::Null => None,
+                    v => Some(v.key_text()),
+                });
+                let mut next = || cells.next().flatten();
+                RunnerName {
+                    race_id: next().unwrap_or_default(),
+                    horse_id: next().unwrap_or_default(),
+                    name: next().unwrap_or_default(),
+                    name_with_suffix: next(),
+                }
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn horses_with_profile_older_than(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut p = Params::<D>::new();
+        let cutoff = p.add(Value::Timestamp(cutoff), ColumnType::Timestamp);
+        let limit = p.add(Value::Integer(limit), ColumnType::Integer);
+        let sql = read_sql::horses_with_profile_older_than_sql(&self.physical, &cutoff, &limit)?;
+        let horses = registered_table(fetchers::registry::names::HORSES)?;
+        self.fetch_texts(self.physical.read(horses), &sql, p.values())
+            .await
+    }
+
+    async fn get_state(&self, key: &StateKey) -> Result<Option<String>, StoreError> {
+        let mut conn = self.connection(Some("paddock_state")).await?;
+        ledger::get_state::<D>(&mut conn, key)
+            .await
+            .map_err(read_error(Some("paddock_state")))
+    }
+
+    async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
+        let table = registered_table(table)?;
+        let physical = self.physical.read(table);
+        let sql = read_sql::count_rows_sql(&self.physical, table);
+        let mut conn = self.connection(Some(physical)).await?;
+        let rows = dialect::fetch::<D>(&mut conn, &sql, &[], &[ColumnType::Integer])
+            .await
+            .map_err(read_error(Some(physical)))?;
+        match rows.first().and_then(|r| r.first()) {
+            Some(Value::Integer(n)) => Ok(*n),
+            _ => Ok(0),
+        }
+    }
+}
