@@ -124,7 +124,16 @@ pub async fn run_job(
         }
         JobRequest::RacesAndRunners(plan) => jobs::races_and_runners(&mut ctx, plan).await,
     };
-    let report = ctx.report;
+    let mut report = ctx.report;
+    // Results change the derived tables: recompute the groups this run touched (src/derive/).
+    let outcome = match (outcome, request) {
+        (Ok(()), JobRequest::RacesAndRunners(_)) if mode == ApplyMode::Commit => store
+            .update_derived(run_id, &config.distance_bands)
+            .await
+            .map(|derived| report.counts.add(&derived))
+            .map_err(JobError::from),
+        (outcome, _) => outcome,
+    };
     let (status, error) = judge(outcome.map_err(|e| e.to_string()), &report);
     store
         .finish_run(

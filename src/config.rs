@@ -123,6 +123,16 @@ struct FileConfig {
     bookmakers: FileBookmakers,
     #[serde(default)]
     simulator: FileSimulator,
+    #[serde(default)]
+    derive: FileDerive,
+}
+
+/// `[derive]`: the derived tables' settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDerive {
+    /// Lower bounds of the distance bands in furlongs (default 5, 7, 9, 12, 16).
+    distance_bands: Option<Spanned<Vec<u32>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -271,6 +281,8 @@ pub struct Config {
     pub bookmakers: Vec<String>,
     /// Fault injection for `paddock simulate-api` (`[simulator.faults]`; `--faults` overrides).
     pub simulator_faults: crate::simulator::Faults,
+    /// Distance bands of `ra_performance_by_distance` (`[derive] distance_bands`).
+    pub distance_bands: fetchers::derived::DistanceBands,
 }
 
 /// Command-line values that override everything else.
@@ -478,6 +490,12 @@ impl Config {
             );
         }
 
+        let distance_bands = match file.derive.distance_bands {
+            Some(b) => fetchers::derived::DistanceBands::new(b.get_ref().clone())
+                .map_err(|e| anyhow!("{}: derive.distance_bands: {e}", at(b.span())))?,
+            None => fetchers::derived::DistanceBands::default(),
+        };
+
         Ok(Config {
             path,
             api,
@@ -486,6 +504,7 @@ impl Config {
             jobs,
             bookmakers: file.bookmakers.names.unwrap_or_else(default_bookmakers),
             simulator_faults: file.simulator.faults.unwrap_or_default(),
+            distance_bands,
         })
     }
 
@@ -596,6 +615,18 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn distance_bands_come_from_the_derive_section_and_must_increase() {
+        let c = Config::from_toml("", &env(&[])).unwrap();
+        assert_eq!(c.distance_bands.bounds(), &[5, 7, 9, 12, 16]);
+        let c = Config::from_toml("[derive]\ndistance_bands = [5, 8, 14]\n", &env(&[])).unwrap();
+        assert_eq!(c.distance_bands.labels(), vec!["5-7f", "8-13f", "14f+"]);
+        let err = Config::from_toml("[derive]\ndistance_bands = [8, 5]\n", &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("derive.distance_bands"), "{err}");
     }
 
     #[test]

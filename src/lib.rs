@@ -6,6 +6,7 @@ pub mod app;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod derive;
 pub mod import;
 pub mod simulator;
 pub mod store;

@@ -152,4 +152,19 @@ pub trait Store: Send + Sync {
 
     /// Number of rows in a table (for summaries and tests).
     async fn count_rows(&self, table: &str) -> Result<i64, StoreError>;
+
+    /// Recomputes the derived tables (`ra_runner_statistics`, …) for every entity the races
+    /// run `run_id` wrote touch, in one transaction, and adds the rows written to the run's
+    /// ledger counters (the application's `src/derive/`). A store without derived tables fails.
+    async fn update_derived(
+        &self,
+        run_id: RunId,
+        bands: &crate::derived::DistanceBands,
+    ) -> Result<Counts, StoreError> {
+        let _ = (run_id, bands);
+        Err(StoreError::Database {
+            table: None,
+            message: "this store keeps no derived tables".to_string(),
+        })
+    }
 }

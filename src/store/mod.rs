@@ -147,4 +147,12 @@ impl Store for AnyStore {
     async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
         self.inner().count_rows(table).await
     }
+
+    async fn update_derived(
+        &self,
+        run_id: RunId,
+        bands: &fetchers::derived::DistanceBands,
+    ) -> Result<Counts, StoreError> {
+        crate::derive::update_touched(self, bands, run_id).await
+    }
 }
