@@ -490,12 +490,12 @@ fn day(n: i64) -> NaiveDate {
 }
 
 backend_test!(
-    every_derived_figure_equals_a_naive_recomputation_over_a_simulated_fortnight,
+    every_derived_figure_equals_a_naive_recomputation_over_ten_simulated_days,
     |db| async move {
         let server = simulator().await;
         let api = client_for(&server);
-        // Two weeks of racecards and results, ending well before the simulator's today.
-        results_run(&db, &api, day(30), day(17)).await;
+        // Ten days of racecards and results, ending well before the simulator's today.
+        results_run(&db, &api, day(30), day(21)).await;
         // The results run's own incremental update, from empty tables.
         assert_tables_equal_naive(&db, "after the results run").await;
         let requests_before = server.stats().total;
@@ -522,7 +522,7 @@ backend_test!(
     |db| async move {
         let server = simulator().await;
         let api = client_for(&server);
-        results_run(&db, &api, day(30), day(17)).await;
+        results_run(&db, &api, day(22), day(17)).await;
         let requests_before = server.stats().total;
         let further = results_run(&db, &api, day(16), day(15)).await;
         assert!(server.stats().total > requests_before);
@@ -737,7 +737,7 @@ fn hand_made_races() -> UnitOfWork {
     rows.extend(race_rows(
         "rac_1",
         "crs_gb",
-        (2025, 5, 1),
+        (2025, 5, 6),
         "Maiden Stakes",
         8.0,
         true,
@@ -772,7 +772,7 @@ fn hand_made_races() -> UnitOfWork {
     rows.extend(race_rows(
         "rac_2",
         "crs_gb",
-        (2025, 5, 10),
+        (2025, 5, 7),
         "Novice Stakes",
         5.0,
         true,
@@ -795,6 +795,19 @@ fn hand_made_races() -> UnitOfWork {
             entry("hrs_5", "jky_c", ran(1, Some((5000.0, "EUR")), None)),
         ],
     ));
+    // Form windows end on the last run (05-20): 04-21 is inside 30 days, 04-20 is not; 05-07
+    // is inside 14 days, 05-06 is not.
+    for (id, date) in [("rac_0a", (2025, 4, 20)), ("rac_0b", (2025, 4, 21))] {
+        rows.extend(race_rows(
+            id,
+            "crs_gb",
+            date,
+            "Maiden Stakes",
+            6.0,
+            true,
+            vec![entry("hrs_6", "jky_c", ran(4, None, None))],
+        ));
+    }
     // r4: declared but without a result: counts for nobody.
     rows.extend(race_rows(
         "rac_4",
@@ -863,7 +876,8 @@ backend_test!(
         load_and_rebuild(&db).await;
         let d = |m, d| NaiveDate::from_ymd_opt(2025, m, d);
 
-        // jky_a: won r1, dead-heated r2, 2nd in Ireland; the unresulted r4 does not count.
+        // jky_a: won r1 (05-06, just outside 14 days of the last run), dead-heated r2 (05-07,
+        // just inside), 2nd in Ireland (05-20); the unresulted r4 does not count.
         let a = figures(&db, "ra_runner_statistics", &["jockey", "jky_a"])
             .await
             .expect("jky_a has figures");
@@ -876,7 +890,7 @@ backend_test!(
                 prize_gbp: 1500.0,
                 prize_eur: 2000.0,
                 last_run: d(5, 20),
-                last_win: d(5, 10),
+                last_win: d(5, 7),
                 runs_14d: 2,
                 wins_14d: 1,
                 runs_30d: 3,
@@ -930,7 +944,8 @@ backend_test!(
         let c = figures(&db, "ra_runner_statistics", &["jockey", "jky_c"])
             .await
             .unwrap();
-        assert_eq!((c.naive.runs, c.naive.wins, c.naive.places), (2, 1, 2));
+        assert_eq!((c.naive.runs, c.naive.wins, c.naive.places), (4, 1, 2));
+        assert_eq!((c.naive.runs_30d, c.naive.runs_14d), (3, 2));
         assert_eq!((c.naive.prize_gbp, c.naive.prize_eur), (100.0, 5000.0));
         assert_eq!((c.naive.sp_runs, c.naive.sp_wins), (1, 0));
         assert_eq!(c.actual_over_expected, Some(0.0));
