@@ -45,7 +45,8 @@ fn truthy(v: &Option<String>) -> bool {
 }
 
 fn num(v: &Option<String>) -> Option<f64> {
-    v.as_deref().map(|s| s.parse().unwrap_or_else(|_| panic!("number {s}")))
+    v.as_deref()
+        .map(|s| s.parse().unwrap_or_else(|_| panic!("number {s}")))
 }
 
 fn int(v: &Option<String>) -> i64 {
@@ -392,8 +393,14 @@ async fn assert_tables_equal_naive(db: &TestDb, context: &str) {
             actual_keys.len(),
             wanted_keys.len(),
             "{context}: {table} group count; missing {:?}, extra {:?}",
-            wanted_keys.difference(&actual_keys).take(3).collect::<Vec<_>>(),
-            actual_keys.difference(&wanted_keys).take(3).collect::<Vec<_>>()
+            wanted_keys
+                .difference(&actual_keys)
+                .take(3)
+                .collect::<Vec<_>>(),
+            actual_keys
+                .difference(&wanted_keys)
+                .take(3)
+                .collect::<Vec<_>>()
         );
         assert_eq!(actual_keys, wanted_keys, "{context}: {table} groups");
         for (key, naive) in wanted {
@@ -917,13 +924,9 @@ backend_test!(
         assert_eq!(b.naive.prize_gbp, 500.0);
         // Both dead-heaters won the same race.
         for horse in ["hrs_1", "hrs_2"] {
-            let v = figures(
-                &db,
-                "ra_performance_by_distance",
-                &["horse", horse, "5-6f"],
-            )
-            .await
-            .unwrap();
+            let v = figures(&db, "ra_performance_by_distance", &["horse", horse, "5-6f"])
+                .await
+                .unwrap();
             assert_eq!((v.naive.runs, v.naive.wins), (1, 1), "{horse}");
         }
         // Non-runners, declared or late, have no runs and so no rows.

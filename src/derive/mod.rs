@@ -168,11 +168,18 @@ macro_rules! run_plan {
         })?;
         let mut tally = Tally::default();
         for statement in plan {
+            let t = Instant::now();
             let done = sqlx::query(&statement.sql)
                 .persistent(false)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| database_error(e, statement))?;
+            tracing::debug!(
+                elapsed_ms = t.elapsed().as_millis() as u64,
+                rows = done.rows_affected(),
+                statement = %statement.sql.chars().take(100).collect::<String>(),
+                "derive statement"
+            );
             tally.record(statement.effect, done.rows_affected());
         }
         let counts = tally.counts();
