@@ -248,14 +248,14 @@ fn touched_table(bands: &DistanceBands, run_id: RunId) -> String {
     )
 }
 
-/// The figure columns and their expressions over `derive_runs d` joined to the group's last
-/// run date `l.last_run_date`.
+/// The figure columns and their expressions over the rows `d` of `derive_runs`, each carrying
+/// its group's last run date as `d.last_run_date`.
 fn figures(dialect: Dialect) -> Vec<(&'static str, String)> {
     let num = decimal(dialect);
     let within = |days: u32| {
         format!(
             "d.race_date > {}",
-            days_before(dialect, "l.last_run_date", days)
+            days_before(dialect, "d.last_run_date", days)
         )
     };
     let with_sp = "d.sp_decimal > 0";
@@ -284,7 +284,7 @@ fn figures(dialect: Dialect) -> Vec<(&'static str, String)> {
         ));
     }
     out.extend([
-        ("last_run_date", "l.last_run_date".to_string()),
+        ("last_run_date", "d.last_run_date".to_string()),
         (
             "last_win_date",
             "MAX(CASE WHEN d.is_win = 1 THEN d.race_date END)".to_string(),
@@ -329,21 +329,20 @@ fn insert_group(dialect: Dialect, group: &Group, scope: Scope, run_id: RunId, no
             k = keys.join(", ")
         ),
     };
-    let join: Vec<String> = keys.iter().map(|c| format!("d.{c} = l.{c}")).collect();
     let figures = figures(dialect);
     let mut columns = vec![group.type_column.to_string()];
     let mut values = vec![format!("'{}'", group.type_value)];
     for (target, run) in &group.ids {
         columns.push(target.to_string());
-        values.push(format!("l.{run}"));
+        values.push(format!("d.{run}"));
     }
     if let Some(extra) = group.extra {
         columns.push(extra.to_string());
-        values.push(format!("l.{extra}"));
+        values.push(format!("d.{extra}"));
     }
     for c in &group.entity_columns {
         columns.push(c.to_string());
-        values.push(format!("l.{c}"));
+        values.push(format!("d.{c}"));
     }
     for (column, expr) in &figures {
         columns.push(column.to_string());
@@ -351,18 +350,20 @@ fn insert_group(dialect: Dialect, group: &Group, scope: Scope, run_id: RunId, no
     }
     columns.extend(["created_at", "updated_at", "last_run_id"].map(String::from));
     values.extend([format!("'{now}'"), format!("'{now}'"), run_id.to_string()]);
-    let l_keys: Vec<String> = keys.iter().map(|c| format!("l.{c}")).collect();
+    // One sort per group kind: the window gives every run its group's last date, and the
+    // aggregation that follows reads the rows in the same order.
+    let d_keys: Vec<String> = keys.iter().map(|c| format!("d.{c}")).collect();
     format!(
-        "INSERT INTO {table} ({columns}) SELECT {values} FROM derive_runs d JOIN \
-         (SELECT {keys}, MAX(race_date) AS last_run_date FROM derive_runs WHERE {not_null}{filter} \
-         GROUP BY {keys}) l ON {join} GROUP BY {l_keys}, l.last_run_date",
+        "INSERT INTO {table} ({columns}) SELECT {values} FROM \
+         (SELECT r.*, MAX(r.race_date) OVER (PARTITION BY {keys}) AS last_run_date \
+         FROM derive_runs r WHERE {not_null}{filter}) d \
+         GROUP BY {d_keys}, d.last_run_date",
         table = group.table,
         columns = columns.join(", "),
         values = values.join(", "),
         keys = keys.join(", "),
         not_null = not_null.join(" AND "),
-        join = join.join(" AND "),
-        l_keys = l_keys.join(", "),
+        d_keys = d_keys.join(", "),
     )
 }
 
