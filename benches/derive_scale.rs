@@ -12,7 +12,8 @@
 //! `PADDOCK_BENCH_RUNNERS` changes the size (default 1,300,000). PostgreSQL:
 //! `PADDOCK_BENCH_DATABASE_URL`, else `TEST_DATABASE_URL`, else
 //! `postgres://postgres@127.0.0.1:5432/postgres`; a throwaway database is created there and
-//! dropped afterwards. Run with `cargo bench --bench derive_scale`.
+//! dropped afterwards. `PADDOCK_BENCH_BACKENDS=postgres` (or `sqlite`) measures one backend.
+//! Run with `cargo bench --bench derive_scale`.
 
 use fetchers::derived::DistanceBands;
 use fetchers::rows::Counts;
@@ -283,7 +284,12 @@ async fn sqlite_figures() -> Figures {
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut all = Vec::new();
-    for backend in ["sqlite", "postgres"] {
+    // `PADDOCK_BENCH_BACKENDS=postgres` (or `sqlite`) measures one backend only.
+    let chosen = std::env::var("PADDOCK_BENCH_BACKENDS").unwrap_or_default();
+    for backend in ["sqlite", "postgres"]
+        .into_iter()
+        .filter(|b| chosen.is_empty() || chosen.contains(b))
+    {
         let figures = runtime.block_on(async {
             match backend {
                 "postgres" => postgres_figures().await,

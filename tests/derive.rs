@@ -1015,3 +1015,52 @@ backend_test!(
         assert_eq!(db.count_rows("ra_runner_statistics").await.unwrap(), 0);
     }
 );
+
+backend_test!(
+    query_reports_an_entitys_best_courses_and_bands_and_a_races_card,
+    |db| async move {
+        use paddock::derive::query::{entity_report, race_report};
+        load_and_rebuild(&db).await;
+        let jockey = fetchers::derived::entity_kind("jockey").unwrap();
+        let a = entity_report(&db.store, jockey, "jky_a", &DistanceBands::default())
+            .await
+            .unwrap()
+            .expect("jky_a has a report");
+        assert_eq!(a.name.as_deref(), Some("Jockey jky_a"));
+        assert_eq!((a.overall.runs, a.overall.wins), (3, 2));
+        let courses: Vec<&str> = a
+            .best_courses
+            .iter()
+            .map(|c| c.course_id.as_str())
+            .collect();
+        assert_eq!(courses, vec!["crs_gb", "crs_ire"]);
+        let bands: Vec<&str> = a
+            .distances
+            .iter()
+            .map(|b| b.distance_band.as_str())
+            .collect();
+        assert_eq!(bands, vec!["5-6f", "7-8f", "16f+"]);
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["overall"]["wins"], 2);
+        assert_eq!(json["best_courses"][0]["runs"], 2);
+        assert!(a.render().contains("best courses"));
+        assert!(
+            entity_report(&db.store, jockey, "jky_nr", &DistanceBands::default())
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let card = race_report(&db.store, "rac_1").await.unwrap().unwrap();
+        assert!(card.has_result);
+        assert_eq!(card.runners.len(), 4);
+        let nr = card.runners.iter().find(|r| r.horse_id == "hrs_3").unwrap();
+        assert!(nr.non_runner);
+        let winner = card.runners.iter().find(|r| r.horse_id == "hrs_1").unwrap();
+        let form = winner.horse_form.as_ref().expect("the winner's form");
+        assert_eq!((form.runs, form.wins), (3, 2));
+        assert_eq!(winner.jockey_14d, Some((2, 1)));
+        assert!(card.render().contains("Horse hrs_1"));
+        assert!(race_report(&db.store, "rac_none").await.unwrap().is_none());
+    }
+);
