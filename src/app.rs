@@ -167,7 +167,18 @@ pub async fn run_job(
                 jobs::refresh_profiles(&mut ctx, refresh, budget, chrono::Utc::now()).await
             }
         };
-        (outcome.map_err(|e| e.to_string()), ctx.report)
+        let mut report = ctx.report;
+        // Results change the derived tables: recompute the groups this run touched
+        // (src/derive/), after the run's pages committed.
+        let outcome = match (outcome, request) {
+            (Ok(()), JobRequest::RacesAndRunners(_)) if mode == ApplyMode::Commit => store
+                .update_derived(run_id, &config.distance_bands)
+                .await
+                .map(|derived| report.counts.add(&derived))
+                .map_err(JobError::from),
+            (outcome, _) => outcome,
+        };
+        (outcome.map_err(|e| e.to_string()), report)
     })
     .await
 }

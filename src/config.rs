@@ -104,6 +104,8 @@ struct FileConfig {
     daemon: FileDaemon,
     #[serde(default)]
     archive: crate::archive::ArchiveSettings,
+    #[serde(default)]
+    derive: FileDerive,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -130,6 +132,14 @@ struct FileJobSchedule {
     cron: Spanned<String>,
     racecard_days_ahead: Option<Spanned<u32>>,
     result_days_back: Option<Spanned<u32>>,
+}
+
+/// `[derive]`: the derived tables' settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDerive {
+    /// Lower bounds of the distance bands in furlongs (default 5, 7, 9, 12, 16).
+    distance_bands: Option<Spanned<Vec<u32>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -361,6 +371,8 @@ pub struct Config {
     pub audit: AuditSettings,
     /// The raw response archive (`[archive]`).
     pub archive: crate::archive::ArchiveSettings,
+    /// Distance bands of `ra_performance_by_distance` (`[derive] distance_bands`).
+    pub distance_bands: fetchers::derived::DistanceBands,
 }
 
 /// `paddock audit` settings (`[audit]`).
@@ -680,6 +692,12 @@ impl Config {
         };
 
         let daemon = daemon_settings(&file.daemon, &at)?;
+        let distance_bands = match file.derive.distance_bands {
+            Some(b) => fetchers::derived::DistanceBands::new(b.get_ref().clone())
+                .map_err(|e| anyhow!("{}: derive.distance_bands: {e}", at(b.span())))?,
+            None => fetchers::derived::DistanceBands::default(),
+        };
+
         Ok(Config {
             daemon,
             path,
@@ -691,6 +709,7 @@ impl Config {
             bookmakers: file.bookmakers.names.unwrap_or_else(default_bookmakers),
             simulator_faults: file.simulator.faults.unwrap_or_default(),
             archive: file.archive,
+            distance_bands,
         })
     }
 
@@ -868,6 +887,18 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn distance_bands_come_from_the_derive_section_and_must_increase() {
+        let c = Config::from_toml("", &env(&[])).unwrap();
+        assert_eq!(c.distance_bands.bounds(), &[5, 7, 9, 12, 16]);
+        let c = Config::from_toml("[derive]\ndistance_bands = [5, 8, 14]\n", &env(&[])).unwrap();
+        assert_eq!(c.distance_bands.labels(), vec!["5-7f", "8-13f", "14f+"]);
+        let err = Config::from_toml("[derive]\ndistance_bands = [8, 5]\n", &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("derive.distance_bands"), "{err}");
     }
 
     #[test]

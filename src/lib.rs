@@ -10,6 +10,7 @@ pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod derive;
 pub mod import;
 pub mod logging;
 pub mod replay;

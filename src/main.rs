@@ -124,7 +124,7 @@ enum Command {
     Audit {
         /// Output: readable tables, or JSON (shape documented in README.md).
         #[arg(long, value_enum, default_value = "table")]
-        format: AuditFormatArg,
+        format: FormatArg,
         /// Exit 1 on any violation (for cron and monitoring).
         #[arg(long)]
         strict: bool,
@@ -170,6 +170,24 @@ enum Command {
         #[command(subcommand)]
         command: ArchiveCommand,
     },
+    /// Recompute the derived tables (runner statistics, combinations, performance by distance
+    /// and venue) from the stored runners, recorded in the ledger as its own run. No API request.
+    Derive {
+        /// Rebuild every row from scratch (results runs update the touched rows themselves).
+        #[arg(long, required = true)]
+        full: bool,
+    },
+    /// Show an entity's figures with its best courses and distances, or a race's card with each
+    /// runner's form and latest odds, from the derived tables.
+    Query {
+        #[arg(value_enum)]
+        what: QueryArg,
+        /// The entity's or race's id (e.g. jky_…, trn_…, hrs_…, rac_…).
+        id: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+        format: FormatArg,
+    },
     /// Print the schema DDL generated from the table registry.
     SchemaSql {
         #[arg(value_enum)]
@@ -191,7 +209,15 @@ enum JobArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum AuditFormatArg {
+enum QueryArg {
+    Jockey,
+    Trainer,
+    Horse,
+    Race,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
     Table,
     Json,
 }
@@ -377,8 +403,8 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
                     anyhow::bail!("no row of {table} has the key {}", key.join("/"));
                 };
                 match format {
-                    AuditFormatArg::Json => println!("{}", serde_json::to_string_pretty(&traced)?),
-                    AuditFormatArg::Table => println!("{}", paddock::audit::render::trace(&traced)),
+                    FormatArg::Json => println!("{}", serde_json::to_string_pretty(&traced)?),
+                    FormatArg::Table => println!("{}", paddock::audit::render::trace(&traced)),
                 }
                 return Ok(0);
             }
@@ -386,8 +412,8 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             options.checks = paddock::audit::Check::parse_list(&only)?;
             let report = paddock::audit::run_audit(&store, &options).await?;
             match format {
-                AuditFormatArg::Json => println!("{}", paddock::audit::render::json(&report)),
-                AuditFormatArg::Table => print!("{}", paddock::audit::render::table(&report)),
+                FormatArg::Json => println!("{}", paddock::audit::render::json(&report)),
+                FormatArg::Table => print!("{}", paddock::audit::render::table(&report)),
             }
             Ok(if strict && report.total_violations > 0 {
                 1
@@ -459,6 +485,22 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             print!("{}", paddock::archive::render_figures(&figures));
             Ok(0)
         }
+        Command::Derive { full } => {
+            anyhow::ensure!(full, "only --full is supported");
+            let store = paddock::open_store(&config).await?;
+            let result = paddock::derive::run_full_rebuild(
+                &store,
+                &config.distance_bands,
+                RunTrigger::Manual,
+            )
+            .await?;
+            print!("{}", app::render_summary(&result, false));
+            Ok(result.exit_code())
+        }
+        Command::Query { what, id, format } => {
+            let store = paddock::open_store(&config).await?;
+            query(&store, &config, what, &id, format).await
+        }
         Command::Demo { seed, days } => paddock::demo::run_demo(&config, seed, days).await,
         Command::SimulateApi {
             listen,
@@ -510,4 +552,43 @@ async fn run_daemon(overrides: Overrides, config: Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `paddock query`: prints the report, or says there is none (exit 1).
+async fn query(
+    store: &paddock::store::AnyStore,
+    config: &Config,
+    what: QueryArg,
+    id: &str,
+    format: FormatArg,
+) -> anyhow::Result<i32> {
+    use paddock::derive::query::{entity_report, race_report};
+    let kind = match what {
+        QueryArg::Jockey => Some("jockey"),
+        QueryArg::Trainer => Some("trainer"),
+        QueryArg::Horse => Some("horse"),
+        QueryArg::Race => None,
+    }
+    .and_then(fetchers::derived::entity_kind);
+    let (json, table) = match kind {
+        Some(kind) => match entity_report(store, kind, id, &config.distance_bands).await? {
+            Some(r) => (serde_json::to_string_pretty(&r)?, r.render()),
+            None => {
+                eprintln!("no runs recorded for {} {id}", kind.name);
+                return Ok(1);
+            }
+        },
+        None => match race_report(store, id).await? {
+            Some(r) => (serde_json::to_string_pretty(&r)?, r.render()),
+            None => {
+                eprintln!("no race {id}");
+                return Ok(1);
+            }
+        },
+    };
+    match format {
+        FormatArg::Json => println!("{json}"),
+        FormatArg::Table => print!("{table}"),
+    }
+    Ok(0)
 }

@@ -4,6 +4,7 @@
 //! traits, [`api::ApiSource`] and [`store::Store`], which the application implements.
 
 pub mod api;
+pub mod derived;
 pub mod extract;
 pub mod jobs;
 pub mod order;

@@ -1,7 +1,7 @@
 //! The write order: a topological sort of the registry's foreign keys, so every referenced row
 //! is written before the rows that reference it. Nothing keeps this order by hand.
 
-use crate::registry::Table;
+use crate::registry::{Table, TableKind};
 use std::collections::BTreeMap;
 
 /// Errors in a table set's foreign-key graph.
@@ -14,7 +14,8 @@ pub enum OrderError {
 }
 
 /// Table names in an order where each table comes after every table it references (self
-/// references are ignored). Ties keep the order of `tables`, so the result is deterministic.
+/// references are ignored), and every derived table after every fact table it is computed
+/// from. Ties keep the order of `tables`, so the result is deterministic.
 pub fn write_order(tables: &[Table]) -> Result<Vec<&str>, OrderError> {
     let index: BTreeMap<&str, usize> = tables
         .iter()
@@ -32,6 +33,14 @@ pub fn write_order(tables: &[Table]) -> Result<Vec<&str>, OrderError> {
                 })?;
             if j != i && !deps[i].contains(&j) {
                 deps[i].push(j);
+            }
+        }
+        if t.kind == TableKind::Derived {
+            // Computed from the facts: written after all of them, whatever its keys reference.
+            for (j, fact) in tables.iter().enumerate() {
+                if fact.kind == TableKind::Fact && !deps[i].contains(&j) {
+                    deps[i].push(j);
+                }
             }
         }
     }
@@ -67,7 +76,7 @@ pub fn registry_order() -> &'static [&'static str] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{ForeignKey, Table, TableKind, TABLES};
+    use crate::registry::{ForeignKey, Table, TABLES};
 
     fn pos(order: &[&str], name: &str) -> usize {
         order.iter().position(|n| *n == name).unwrap()
@@ -86,6 +95,21 @@ mod tests {
         assert!(pos(&order, "ra_mst_horses") < pos(&order, "ra_mst_sires"));
         assert!(pos(&order, "ra_mst_races") < pos(&order, "ra_runners"));
         assert!(pos(&order, "ra_runners") < pos(&order, "ra_runner_odds"));
+    }
+
+    #[test]
+    fn derived_tables_are_written_after_every_fact_table() {
+        let order = write_order(TABLES).unwrap();
+        let derived: Vec<&Table> = TABLES
+            .iter()
+            .filter(|t| t.kind == TableKind::Derived)
+            .collect();
+        assert_eq!(derived.len(), 4);
+        for d in derived {
+            for fact in TABLES.iter().filter(|t| t.kind == TableKind::Fact) {
+                assert!(pos(&order, fact.name) < pos(&order, d.name), "{}", d.name);
+            }
+        }
     }
 
     #[test]

@@ -83,6 +83,9 @@ pub enum TableKind {
     Fact,
     /// Paddock's own bookkeeping (`paddock_*`): never written by [`crate::store::Store::apply`].
     Operations,
+    /// Figures computed in SQL from the facts and masters (`src/derive/`): never written from
+    /// API payloads; written after every fact table (see [`crate::order`]).
+    Derived,
 }
 
 /// Who may write a column.
@@ -310,6 +313,46 @@ use Source::{
 
 const NONE: &[Source] = &[];
 const CARDS_RESULTS: &[Source] = &[RC, RES];
+
+/// A derived table's columns: its key, the typed entity columns that carry its foreign keys
+/// (exactly the ones naming its entity or pair are set), then the figures every derived table
+/// shares (see `src/derive/` for their definitions).
+macro_rules! derived_columns {
+    ([$($key:expr),* $(,)?], [$($entity:expr),* $(,)?] $(,)?) => {
+        &[
+            $($key,)*
+            $($entity,)*
+            col("runs", I, DER, NONE),
+            col("wins", I, DER, NONE),
+            col("places", I, DER, NONE),
+            col("win_rate", N, DER, NONE),
+            col("place_rate", N, DER, NONE),
+            col("prize_gbp", N, DER, NONE),
+            col("prize_eur", N, DER, NONE),
+            col("last_run_date", D, DER, NONE),
+            col("last_win_date", D, DER, NONE),
+            col("runs_14d", I, DER, NONE),
+            col("wins_14d", I, DER, NONE),
+            col("runs_30d", I, DER, NONE),
+            col("wins_30d", I, DER, NONE),
+            col("sp_runs", I, DER, NONE),
+            col("sp_wins", I, DER, NONE),
+            col("expected_wins", N, DER, NONE),
+            col("actual_over_expected", N, DER, NONE),
+        ]
+    };
+}
+
+/// The foreign keys of a derived table keyed by one entity (horse, jockey, … damsire).
+const ENTITY_FKS: &[ForeignKey] = &[
+    fk(&["horse_id"], "ra_mst_horses", &["id"]),
+    fk(&["jockey_id"], "ra_mst_jockeys", &["id"]),
+    fk(&["trainer_id"], "ra_mst_trainers", &["id"]),
+    fk(&["owner_id"], "ra_mst_owners", &["id"]),
+    fk(&["sire_id"], "ra_mst_sires", &["id"]),
+    fk(&["dam_id"], "ra_mst_dams", &["id"]),
+    fk(&["damsire_id"], "ra_mst_damsires", &["id"]),
+];
 
 /// Every table Paddock owns. Order here is for reading only: the write order is computed from
 /// the foreign keys by [`crate::order::write_order`].
@@ -674,6 +717,94 @@ pub static TABLES: &[Table] = &[
         key: &["response_id"],
         foreign_keys: &[],
     },
+    // ---- derived (computed by `src/derive/`, never from payloads) ----
+    Table {
+        name: "ra_runner_statistics",
+        legacy_name: None,
+        kind: TableKind::Derived,
+        columns: derived_columns!(
+            [key("entity_type"), key("entity_id")],
+            [
+                col("horse_id", T, DER, NONE),
+                col("jockey_id", T, DER, NONE),
+                col("trainer_id", T, DER, NONE),
+                col("owner_id", T, DER, NONE),
+                col("sire_id", T, DER, NONE),
+                col("dam_id", T, DER, NONE),
+                col("damsire_id", T, DER, NONE),
+            ]
+        ),
+        key: &["entity_type", "entity_id"],
+        foreign_keys: ENTITY_FKS,
+    },
+    Table {
+        name: "ra_entity_combinations",
+        legacy_name: None,
+        kind: TableKind::Derived,
+        columns: derived_columns!(
+            [key("pair_type"), key("first_id"), key("second_id")],
+            [
+                col("horse_id", T, DER, NONE),
+                col("jockey_id", T, DER, NONE),
+                col("trainer_id", T, DER, NONE),
+                col("owner_id", T, DER, NONE),
+            ]
+        ),
+        key: &["pair_type", "first_id", "second_id"],
+        foreign_keys: &[
+            fk(&["horse_id"], "ra_mst_horses", &["id"]),
+            fk(&["jockey_id"], "ra_mst_jockeys", &["id"]),
+            fk(&["trainer_id"], "ra_mst_trainers", &["id"]),
+            fk(&["owner_id"], "ra_mst_owners", &["id"]),
+        ],
+    },
+    Table {
+        name: "ra_performance_by_distance",
+        legacy_name: None,
+        kind: TableKind::Derived,
+        columns: derived_columns!(
+            [key("entity_type"), key("entity_id"), key("distance_band")],
+            [
+                col("horse_id", T, DER, NONE),
+                col("jockey_id", T, DER, NONE),
+                col("trainer_id", T, DER, NONE),
+                col("owner_id", T, DER, NONE),
+                col("sire_id", T, DER, NONE),
+                col("dam_id", T, DER, NONE),
+                col("damsire_id", T, DER, NONE),
+            ]
+        ),
+        key: &["entity_type", "entity_id", "distance_band"],
+        foreign_keys: ENTITY_FKS,
+    },
+    Table {
+        name: "ra_performance_by_venue",
+        legacy_name: None,
+        kind: TableKind::Derived,
+        columns: derived_columns!(
+            [key("entity_type"), key("entity_id"), key("course_id")],
+            [
+                col("horse_id", T, DER, NONE),
+                col("jockey_id", T, DER, NONE),
+                col("trainer_id", T, DER, NONE),
+                col("owner_id", T, DER, NONE),
+                col("sire_id", T, DER, NONE),
+                col("dam_id", T, DER, NONE),
+                col("damsire_id", T, DER, NONE),
+            ]
+        ),
+        key: &["entity_type", "entity_id", "course_id"],
+        foreign_keys: &[
+            fk(&["course_id"], "ra_mst_courses", &["id"]),
+            fk(&["horse_id"], "ra_mst_horses", &["id"]),
+            fk(&["jockey_id"], "ra_mst_jockeys", &["id"]),
+            fk(&["trainer_id"], "ra_mst_trainers", &["id"]),
+            fk(&["owner_id"], "ra_mst_owners", &["id"]),
+            fk(&["sire_id"], "ra_mst_sires", &["id"]),
+            fk(&["dam_id"], "ra_mst_dams", &["id"]),
+            fk(&["damsire_id"], "ra_mst_damsires", &["id"]),
+        ],
+    },
 ];
 
 /// Sires, dams and damsires share one shape: id, name, region and a link to their own horse row
@@ -850,6 +981,30 @@ mod tests {
         assert_eq!(jockey.access(Source::Racecard), Access::UntilResult);
         assert_eq!(jockey.access(Source::Result), Access::Overwrite);
         assert_eq!(jockey.access(Source::Odds), Access::None);
+    }
+
+    #[test]
+    fn derived_tables_are_never_written_from_api_payloads() {
+        let derived: Vec<&Table> = TABLES
+            .iter()
+            .filter(|t| t.kind == TableKind::Derived)
+            .collect();
+        assert_eq!(derived.len(), 4);
+        for t in derived {
+            for source in Source::ALL.into_iter().filter(|s| *s != Source::Derived) {
+                let writable: Vec<&str> = t
+                    .writable_by(source)
+                    .into_iter()
+                    .filter(|(_, a)| *a != Access::Key)
+                    .map(|(c, _)| c.name)
+                    .collect();
+                assert!(
+                    writable.is_empty(),
+                    "{} by {source:?}: {writable:?}",
+                    t.name
+                );
+            }
+        }
     }
 
     #[test]

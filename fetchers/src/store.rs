@@ -303,6 +303,21 @@ pub trait Store: Send + Sync {
         cutoff: chrono::DateTime<chrono::Utc>,
         limit: i64,
     ) -> Result<Vec<String>, StoreError>;
+
+    /// Recomputes the derived tables (`ra_runner_statistics`, …) for every entity the races
+    /// run `run_id` wrote touch, in one transaction, and adds the rows written to the run's
+    /// ledger counters (the application's `src/derive/`). A store without derived tables fails.
+    async fn update_derived(
+        &self,
+        run_id: RunId,
+        bands: &crate::derived::DistanceBands,
+    ) -> Result<Counts, StoreError> {
+        let _ = (run_id, bands);
+        Err(StoreError::Database {
+            table: None,
+            message: "this store keeps no derived tables".to_string(),
+        })
+    }
 }
 
 #[cfg(test)]

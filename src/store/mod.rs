@@ -187,4 +187,12 @@ impl Store for AnyStore {
             .horses_with_profile_older_than(cutoff, limit)
             .await
     }
+
+    async fn update_derived(
+        &self,
+        run_id: RunId,
+        bands: &fetchers::derived::DistanceBands,
+    ) -> Result<Counts, StoreError> {
+        crate::derive::update_touched(self, bands, run_id).await
+    }
 }

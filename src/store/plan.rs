@@ -76,7 +76,8 @@ pub fn plan_unit(rows: &[Row]) -> Result<Vec<WriteGroup>, StoreError> {
         row.validate()?;
         let table = registry::table(row.table)
             .ok_or_else(|| RowError::UnknownTable(row.table.to_string()))?;
-        if table.kind == TableKind::Operations {
+        // Bookkeeping and derived tables are never written from payloads.
+        if matches!(table.kind, TableKind::Operations | TableKind::Derived) {
             return Err(RowError::UnknownTable(row.table.to_string()).into());
         }
     }

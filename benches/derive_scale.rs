@@ -1,0 +1,319 @@
+//! Benchmark of the derived tables at production scale: a full rebuild over about 1.3 million
+//! runners, then the incremental update after one day of results (35 races, 350 runners), on
+//! SQLite and on PostgreSQL. The incremental figure is printed as a ratio against the full
+//! rebuild measured in the same run.
+//!
+//! The data set is generated with set-based SQL (`generate_series` / a recursive CTE): 130,000
+//! resulted races over about five years on 60 courses (one in six Irish, prizes in euros; one
+//! in three a handicap), ten runners each (the tenth pulled up), drawn from 130,000 horses,
+//! 1,000 jockeys, 800 trainers, 8,000 owners, 2,000 sires, 60,000 dams and 2,000 damsires.
+//! The day of results reuses those entities, so it touches realistic groups.
+//!
+//! `PADDOCK_BENCH_RUNNERS` changes the size (default 1,300,000). PostgreSQL:
+//! `PADDOCK_BENCH_DATABASE_URL`, else `TEST_DATABASE_URL`, else
+//! `postgres://postgres@127.0.0.1:5432/postgres`; a throwaway database is created there and
+//! dropped afterwards. `PADDOCK_BENCH_BACKENDS=postgres` (or `sqlite`) measures one backend.
+//! Run with `cargo bench --bench derive_scale`.
+
+use fetchers::derived::DistanceBands;
+use fetchers::rows::Counts;
+use fetchers::schema::Dialect;
+use fetchers::store::{RunTrigger, Store};
+use paddock::store::{mask_url, AnyStore, PgStore, SqliteStore, StoreOptions};
+use sqlx::Connection;
+use std::time::{Duration, Instant};
+
+const RUNNERS_PER_RACE: i64 = 10;
+const COURSES: i64 = 60;
+const HORSES: i64 = 130_000;
+const JOCKEYS: i64 = 1_000;
+const TRAINERS: i64 = 800;
+const OWNERS: i64 = 8_000;
+const SIRES: i64 = 2_000;
+const DAMS: i64 = 60_000;
+const DAMSIRES: i64 = 2_000;
+const RACES_PER_DAY: i64 = 70;
+const DAY_RACES: i64 = 35;
+const NOW: &str = "2025-01-01T00:00:00.000000Z";
+
+fn runners() -> i64 {
+    std::env::var("PADDOCK_BENCH_RUNNERS")
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(1_300_000)
+}
+
+/// `INSERT INTO table (columns) SELECT values` over `n` = 0 … count − 1.
+fn insert_series(dialect: Dialect, table: &str, columns: &str, values: &str, count: i64) -> String {
+    match dialect {
+        Dialect::Postgres => format!(
+            "INSERT INTO {table} ({columns}) SELECT {values} FROM generate_series(0, {}) AS s(n)",
+            count - 1
+        ),
+        Dialect::Sqlite => format!(
+            "INSERT INTO {table} ({columns}) WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL \
+             SELECT n + 1 FROM s WHERE n < {}) SELECT {values} FROM s",
+            count - 1
+        ),
+    }
+}
+
+fn date_plus(dialect: Dialect, days: &str) -> String {
+    match dialect {
+        Dialect::Postgres => format!("(DATE '2020-01-01' + CAST({days} AS INTEGER))"),
+        Dialect::Sqlite => format!("date('2020-01-01', '+' || ({days}) || ' days')"),
+    }
+}
+
+fn masters(dialect: Dialect) -> Vec<String> {
+    let audit = format!("'{NOW}', '{NOW}'");
+    let person = |table: &str, prefix: &str, count: i64| {
+        insert_series(
+            dialect,
+            table,
+            "id, name, created_at, updated_at",
+            &format!("'{prefix}_' || n, 'Name ' || n, {audit}"),
+            count,
+        )
+    };
+    vec![
+        insert_series(
+            dialect,
+            "ra_mst_courses",
+            "id, name, created_at, updated_at",
+            &format!("'crs_' || n, 'Course ' || n, {audit}"),
+            COURSES,
+        ),
+        person("ra_mst_jockeys", "jky", JOCKEYS),
+        person("ra_mst_trainers", "trn", TRAINERS),
+        person("ra_mst_owners", "own", OWNERS),
+        person("ra_mst_horses", "hrs", HORSES),
+        person("ra_mst_sires", "sir", SIRES),
+        person("ra_mst_dams", "dam", DAMS),
+        person("ra_mst_damsires", "dsi", DAMSIRES),
+    ]
+}
+
+/// Races `first` … `first + count − 1`, `per_day` a day from day `day0`.
+fn races(dialect: Dialect, prefix: &str, count: i64, day0: i64, per_day: i64) -> String {
+    insert_series(
+        dialect,
+        "ra_mst_races",
+        "id, course_id, race_date, race_name, distance_furlongs, has_result, created_at, \
+         updated_at, last_run_id",
+        &format!(
+            "'{prefix}' || n, 'crs_' || (n % {COURSES}), {date}, \
+             CASE WHEN n % 3 = 0 THEN 'Class 4 Handicap' ELSE 'Maiden Stakes' END, \
+             5 + (n % 20), TRUE, '{NOW}', '{NOW}', {{run}}",
+            date = date_plus(dialect, &format!("{day0} + n / {per_day}")),
+        ),
+        count,
+    )
+}
+
+/// Ten runners for each race of `races` (race `n / 10`, slot `n % 10`), horses spread by a
+/// stride so no horse runs twice in one race.
+fn runners_sql(dialect: Dialect, prefix: &str, count: i64, salt: i64) -> String {
+    let horse = format!("(((n / 10) * 7919 + (n % 10) * 13001 + {salt}) % {HORSES})");
+    insert_series(
+        dialect,
+        "ra_runners",
+        "race_id, horse_id, jockey_id, trainer_id, owner_id, sire_id, dam_id, damsire_id, \
+         number, is_non_runner, position, finish_status, prize_amount, prize_currency, \
+         sp_decimal, created_at, updated_at, last_run_id",
+        &format!(
+            "'{prefix}' || (n / 10), 'hrs_' || {horse}, 'jky_' || ((n * 37 + {salt}) % {JOCKEYS}), \
+             'trn_' || (((n / 10) * 11 + (n % 10) * 7) % {TRAINERS}), \
+             'own_' || ({horse} % {OWNERS}), 'sir_' || ({horse} % {SIRES}), \
+             'dam_' || ({horse} % {DAMS}), 'dsi_' || (({horse} / 3) % {DAMSIRES}), \
+             n % 10 + 1, FALSE, \
+             CASE WHEN n % 10 = 9 THEN NULL ELSE n % 10 + 1 END, \
+             CASE WHEN n % 10 = 9 THEN 'pulled_up' ELSE 'finished' END, \
+             CASE WHEN n % 10 < 4 THEN (4 - n % 10) * 1250.5 END, \
+             CASE WHEN n % 10 >= 4 THEN NULL WHEN (n / 10) % {COURSES} < 10 THEN 'EUR' \
+             ELSE 'GBP' END, \
+             2.0 + (n % 10) * 1.5 + (n % 3), '{NOW}', '{NOW}', {{run}}"
+        ),
+        count * RUNNERS_PER_RACE,
+    )
+}
+
+async fn execute(store: &AnyStore, sql: &str) {
+    let result = match store {
+        AnyStore::Sqlite(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
+        AnyStore::Postgres(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
+    };
+    result.unwrap_or_else(|e| panic!("{}…: {e}", &sql[..sql.len().min(120)]));
+}
+
+fn written(counts: &Counts) -> u64 {
+    counts.0.values().map(|c| c.inserted + c.updated).sum()
+}
+
+struct Figures {
+    backend: &'static str,
+    runners: i64,
+    load: Duration,
+    full: Duration,
+    full_rows: u64,
+    incremental: Duration,
+    incremental_rows: u64,
+}
+
+async fn measure(store: &AnyStore, backend: &'static str, dialect: Dialect) -> Figures {
+    let bands = DistanceBands::default();
+    let runners = runners();
+    let race_count = runners / RUNNERS_PER_RACE;
+    let load_started = Instant::now();
+    let load_run = store
+        .start_run("bench_load", RunTrigger::Manual, serde_json::json!({}))
+        .await
+        .unwrap();
+    for sql in masters(dialect) {
+        execute(store, &sql).await;
+    }
+    let with_run =
+        |sql: String, run: fetchers::store::RunId| sql.replace("{run}", &run.get().to_string());
+    execute(
+        store,
+        &with_run(
+            races(dialect, "rac_", race_count, 0, RACES_PER_DAY),
+            load_run,
+        ),
+    )
+    .await;
+    execute(
+        store,
+        &with_run(runners_sql(dialect, "rac_", race_count, 0), load_run),
+    )
+    .await;
+    if dialect == Dialect::Postgres {
+        // What autovacuum would have done on a database that grew over years.
+        execute(store, "ANALYZE").await;
+    }
+    let load = load_started.elapsed();
+
+    let started = Instant::now();
+    let full_run = paddock::derive::run_full_rebuild(store, &bands, RunTrigger::Manual)
+        .await
+        .unwrap();
+    let full = started.elapsed();
+    assert!(full_run.error.is_none(), "{:?}", full_run.error);
+
+    // One day of results after the last, written by a "results run" (marked with its id).
+    let day_run = store
+        .start_run("bench_day", RunTrigger::Manual, serde_json::json!({}))
+        .await
+        .unwrap();
+    let next_day = race_count / RACES_PER_DAY + 1;
+    execute(
+        store,
+        &with_run(
+            races(dialect, "rac_day_", DAY_RACES, next_day, DAY_RACES),
+            day_run,
+        ),
+    )
+    .await;
+    execute(
+        store,
+        &with_run(runners_sql(dialect, "rac_day_", DAY_RACES, 4242), day_run),
+    )
+    .await;
+    let started = Instant::now();
+    let counts = paddock::derive::update_touched(store, &bands, day_run)
+        .await
+        .unwrap();
+    let incremental = started.elapsed();
+    Figures {
+        backend,
+        runners,
+        load,
+        full,
+        full_rows: written(&full_run.report.counts),
+        incremental,
+        incremental_rows: written(&counts),
+    }
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("PADDOCK_BENCH_DATABASE_URL")
+        .or_else(|_| std::env::var("TEST_DATABASE_URL"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+async fn postgres_figures() -> Figures {
+    let admin = postgres_admin_url();
+    let name = format!("paddock_derive_bench_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {}: {e}", mask_url(&admin)));
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_path(&format!("/{name}"));
+    let options = StoreOptions {
+        statement_timeout: Duration::from_secs(3600),
+        ..StoreOptions::default()
+    };
+    let store = PgStore::connect(url.as_str(), &options).await.unwrap();
+    store.migrate().await.unwrap();
+    let store = AnyStore::Postgres(store);
+    let figures = measure(&store, "postgres", Dialect::Postgres).await;
+    store.close().await;
+    sqlx::query(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    figures
+}
+
+async fn sqlite_figures() -> Figures {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let store = SqliteStore::open(&url, &StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let store = AnyStore::Sqlite(store);
+    let figures = measure(&store, "sqlite", Dialect::Sqlite).await;
+    store.close().await;
+    figures
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut all = Vec::new();
+    // `PADDOCK_BENCH_BACKENDS=postgres` (or `sqlite`) measures one backend only.
+    let chosen = std::env::var("PADDOCK_BENCH_BACKENDS").unwrap_or_default();
+    for backend in ["sqlite", "postgres"]
+        .into_iter()
+        .filter(|b| chosen.is_empty() || chosen.contains(b))
+    {
+        let figures = runtime.block_on(async {
+            match backend {
+                "postgres" => postgres_figures().await,
+                _ => sqlite_figures().await,
+            }
+        });
+        all.push(figures);
+    }
+    println!(
+        "\n{:<9} {:>9} {:>9} {:>13} {:>10} {:>13} {:>8} {:>10}",
+        "backend", "runners", "load s", "full rebuild", "rows", "incremental", "rows", "inc/full"
+    );
+    for f in all {
+        println!(
+            "{:<9} {:>9} {:>9.1} {:>11.2} s {:>10} {:>11.3} s {:>8} {:>10.4}",
+            f.backend,
+            f.runners,
+            f.load.as_secs_f64(),
+            f.full.as_secs_f64(),
+            f.full_rows,
+            f.incremental.as_secs_f64(),
+            f.incremental_rows,
+            f.incremental.as_secs_f64() / f.full.as_secs_f64()
+        );
+    }
+}

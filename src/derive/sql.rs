@@ -1,0 +1,474 @@
+//! The set-based SQL that fills the derived tables, for both backends, as a list of statements
+//! run in one transaction (see [`super::execute`]).
+//!
+//! # The figures (one definition, used by all four tables)
+//!
+//! - A **run** is a runner in a race that has a result (`ra_mst_races.has_result`), that is not a
+//!   non-runner (`is_non_runner`) and that the result lists (`finish_status` set). Non-runners,
+//!   late non-runners missing from the result and races without a result never count.
+//!   Non-finishers (pulled up, fell, unseated, …) are runs without a position.
+//! - A **win** is a run with position 1; in a dead heat both horses have position 1 and both win.
+//! - A **place** is a run with position 1–3, or 1–4 in a handicap (`race_name` contains
+//!   "handicap") with 16 or more runs.
+//! - `win_rate` = wins ÷ runs, `place_rate` = places ÷ runs.
+//! - `prize_gbp` / `prize_eur`: the runs' `prize_amount` summed per `prize_currency` (0 when
+//!   none); currencies are never mixed.
+//! - `last_run_date`, `last_win_date`: the latest race date of a run / a win in the group.
+//! - **Form** (`runs_14d`, `wins_14d`, `runs_30d`, `wins_30d`): runs and wins in the 14 (30)
+//!   days ending on the group's own `last_run_date`, both ends included. The reference date is
+//!   the group's last run rather than today so that a stored figure only changes when the
+//!   group runs again: the incremental update stays exact and nothing needs rewriting daily.
+//! - `sp_runs`, `sp_wins`: runs and wins with a starting price (`sp_decimal > 0`);
+//!   `expected_wins` = Σ 1 ÷ `sp_decimal` over those runs (NULL without any);
+//!   `actual_over_expected` = `sp_wins` ÷ `expected_wins`.
+//!
+//! # Scope
+//!
+//! A full rebuild materialises every run into the temporary table `derive_runs`, empties the
+//! four tables and inserts every group. An incremental update first collects the runner rows of
+//! the races a run wrote (`derive_touched`: rows whose `last_run_id` is the run, or whose race's
+//! is), materialises only the runs of the entities on those rows, and deletes and re-inserts only
+//! the groups those rows name: an entity, an (entity, course), an (entity, distance band) or a
+//! pair. Money is summed in SQL as the column type stores it (`NUMERIC`/`REAL` today).
+
+use fetchers::derived::{DistanceBands, EntityKind, ENTITIES, PAIRS, PRIZE_CURRENCIES};
+use fetchers::schema::Dialect;
+use fetchers::store::RunId;
+
+/// Positions that place in every race…
+const PLACES: u32 = 3;
+/// …and in handicaps with at least [`BIG_HANDICAP_FIELD`] runs.
+const BIG_HANDICAP_PLACES: u32 = 4;
+const BIG_HANDICAP_FIELD: u32 = 16;
+
+/// Which groups to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every group, from every run.
+    Full,
+    /// Only the groups named by the runner rows of the races run `run_id` wrote.
+    Touched(RunId),
+}
+
+/// What a statement's affected-row count means for the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Scratch work (temporary tables).
+    None,
+    /// Rows of `table` deleted before recomputing.
+    Deleted(&'static str),
+    /// Rows of `table` written.
+    Written(&'static str),
+}
+
+/// One statement of the plan.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub sql: String,
+    pub effect: Effect,
+}
+
+/// The four derived tables.
+pub const DERIVED_TABLES: [&str; 4] = [
+    "ra_runner_statistics",
+    "ra_entity_combinations",
+    "ra_performance_by_distance",
+    "ra_performance_by_venue",
+];
+
+/// One kind of group in one derived table.
+struct Group {
+    table: &'static str,
+    /// The table's type column and this group's value in it (`entity_type` = `'jockey'`).
+    type_column: &'static str,
+    type_value: &'static str,
+    /// Target id columns and the `derive_runs` columns that fill them.
+    ids: Vec<(&'static str, &'static str)>,
+    /// The group's extra key (`course_id`, `distance_band`), same name in both.
+    extra: Option<&'static str>,
+    /// Entity foreign-key columns to set (same name in the target and `derive_runs`).
+    entity_columns: Vec<&'static str>,
+}
+
+impl Group {
+    /// The `derive_runs` columns this group is keyed by.
+    fn run_columns(&self) -> Vec<&'static str> {
+        let mut cols: Vec<&str> = self.ids.iter().map(|(_, run)| *run).collect();
+        cols.extend(self.extra);
+        cols
+    }
+
+    /// The target's key columns, in the order of [`Group::run_columns`].
+    fn target_key_columns(&self) -> Vec<&'static str> {
+        let mut cols: Vec<&str> = self.ids.iter().map(|(target, _)| *target).collect();
+        cols.extend(self.extra);
+        cols
+    }
+}
+
+fn entity_group(table: &'static str, entity: EntityKind, extra: Option<&'static str>) -> Group {
+    Group {
+        table,
+        type_column: "entity_type",
+        type_value: entity.name,
+        ids: vec![("entity_id", entity.runner_column)],
+        extra,
+        entity_columns: vec![entity.runner_column],
+    }
+}
+
+/// Every group kind of every derived table.
+fn groups() -> Vec<Group> {
+    let mut out = Vec::new();
+    for e in ENTITIES {
+        out.push(entity_group("ra_runner_statistics", e, None));
+    }
+    for p in PAIRS {
+        out.push(Group {
+            table: "ra_entity_combinations",
+            type_column: "pair_type",
+            type_value: p.name,
+            ids: vec![
+                ("first_id", p.first.runner_column),
+                ("second_id", p.second.runner_column),
+            ],
+            extra: None,
+            entity_columns: vec![p.first.runner_column, p.second.runner_column],
+        });
+    }
+    for e in ENTITIES {
+        out.push(entity_group(
+            "ra_performance_by_distance",
+            e,
+            Some("distance_band"),
+        ));
+    }
+    for e in ENTITIES {
+        out.push(entity_group(
+            "ra_performance_by_venue",
+            e,
+            Some("course_id"),
+        ));
+    }
+    out
+}
+
+fn decimal(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => "NUMERIC",
+        Dialect::Sqlite => "REAL",
+    }
+}
+
+/// `date` minus `days` days, as a date comparable with `race_date`.
+fn days_before(dialect: Dialect, date: &str, days: u32) -> String {
+    match dialect {
+        Dialect::Postgres => format!("({date} - {days})"),
+        Dialect::Sqlite => format!("date({date}, '-{days} days')"),
+    }
+}
+
+/// The band label of the race distance `expr` (furlongs), NULL without a distance.
+fn band_case(bands: &DistanceBands, expr: &str) -> String {
+    let labels = bands.labels();
+    let mut sql = format!("CASE WHEN {expr} IS NULL THEN NULL");
+    for (bound, label) in bands.bounds().iter().zip(&labels).skip(1).rev() {
+        sql.push_str(&format!(" WHEN {expr} >= {bound} THEN '{label}'"));
+    }
+    sql.push_str(&format!(" ELSE '{}' END", labels[0]));
+    sql
+}
+
+/// The condition for a runner row `r` of race `x` to be a run.
+const IS_RUN: &str =
+    "x.has_result AND NOT COALESCE(r.is_non_runner, FALSE) AND r.finish_status IS NOT NULL";
+
+fn is_place() -> String {
+    format!(
+        "CASE WHEN r.position BETWEEN 1 AND {PLACES} THEN 1 \
+         WHEN r.position BETWEEN 1 AND {BIG_HANDICAP_PLACES} \
+         AND LOWER(COALESCE(x.race_name, '')) LIKE '%handicap%' \
+         AND (SELECT COUNT(*) FROM ra_runners f WHERE f.race_id = r.race_id \
+         AND NOT COALESCE(f.is_non_runner, FALSE) AND f.finish_status IS NOT NULL) \
+         >= {BIG_HANDICAP_FIELD} THEN 1 ELSE 0 END"
+    )
+}
+
+fn entity_columns(prefix: &str) -> String {
+    ENTITIES
+        .iter()
+        .map(|e| format!("{prefix}{}", e.runner_column))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `derive_runs`: one row per run in scope, with everything the figures need.
+fn runs_table(bands: &DistanceBands, scope: Scope) -> String {
+    let restriction = match scope {
+        Scope::Full => String::new(),
+        Scope::Touched(_) => {
+            let per_entity: Vec<String> = ENTITIES
+                .iter()
+                .map(|e| {
+                    format!(
+                        "SELECT race_id, horse_id FROM ra_runners WHERE {c} IN \
+                         (SELECT {c} FROM derive_touched)",
+                        c = e.runner_column
+                    )
+                })
+                .collect();
+            format!(
+                " AND (r.race_id, r.horse_id) IN ({})",
+                per_entity.join(" UNION ")
+            )
+        }
+    };
+    format!(
+        "CREATE TEMP TABLE derive_runs AS SELECT r.race_id, {entities}, x.course_id, \
+         x.race_date, {band} AS distance_band, \
+         CASE WHEN r.position = 1 THEN 1 ELSE 0 END AS is_win, {place} AS is_place, \
+         r.prize_amount, r.prize_currency, r.sp_decimal \
+         FROM ra_runners r JOIN ra_mst_races x ON x.id = r.race_id \
+         WHERE {IS_RUN}{restriction}",
+        entities = entity_columns("r."),
+        band = band_case(bands, "x.distance_furlongs"),
+        place = is_place(),
+    )
+}
+
+/// `derive_touched`: every runner row (runs or not) of the races run `run_id` wrote.
+fn touched_table(bands: &DistanceBands, run_id: RunId) -> String {
+    format!(
+        "CREATE TEMP TABLE derive_touched AS SELECT {entities}, x.course_id, \
+         {band} AS distance_band FROM ra_runners r JOIN ra_mst_races x ON x.id = r.race_id \
+         WHERE r.race_id IN (SELECT race_id FROM ra_runners WHERE last_run_id = {run_id} \
+         UNION SELECT id FROM ra_mst_races WHERE last_run_id = {run_id})",
+        entities = entity_columns("r."),
+        band = band_case(bands, "x.distance_furlongs"),
+    )
+}
+
+/// The figure columns and their expressions over the rows `d` of `derive_runs`, each carrying
+/// its group's last run date as `d.last_run_date`.
+fn figures(dialect: Dialect) -> Vec<(&'static str, String)> {
+    let num = decimal(dialect);
+    let within = |days: u32| {
+        format!(
+            "d.race_date > {}",
+            days_before(dialect, "d.last_run_date", days)
+        )
+    };
+    let with_sp = "d.sp_decimal > 0";
+    let expected = format!("SUM(CASE WHEN {with_sp} THEN 1.0 / d.sp_decimal END)");
+    let sp_wins = format!("SUM(CASE WHEN {with_sp} THEN d.is_win ELSE 0 END)");
+    let mut out = vec![
+        ("runs", "COUNT(*)".to_string()),
+        ("wins", "SUM(d.is_win)".to_string()),
+        ("places", "SUM(d.is_place)".to_string()),
+        (
+            "win_rate",
+            format!("CAST(SUM(d.is_win) AS {num}) / COUNT(*)"),
+        ),
+        (
+            "place_rate",
+            format!("CAST(SUM(d.is_place) AS {num}) / COUNT(*)"),
+        ),
+    ];
+    for (currency, column) in PRIZE_CURRENCIES {
+        out.push((
+            column,
+            format!(
+                "COALESCE(SUM(CASE WHEN d.prize_currency = '{currency}' \
+                 THEN d.prize_amount END), 0)"
+            ),
+        ));
+    }
+    out.extend([
+        ("last_run_date", "d.last_run_date".to_string()),
+        (
+            "last_win_date",
+            "MAX(CASE WHEN d.is_win = 1 THEN d.race_date END)".to_string(),
+        ),
+        (
+            "runs_14d",
+            format!("SUM(CASE WHEN {} THEN 1 ELSE 0 END)", within(14)),
+        ),
+        (
+            "wins_14d",
+            format!("SUM(CASE WHEN {} THEN d.is_win ELSE 0 END)", within(14)),
+        ),
+        (
+            "runs_30d",
+            format!("SUM(CASE WHEN {} THEN 1 ELSE 0 END)", within(30)),
+        ),
+        (
+            "wins_30d",
+            format!("SUM(CASE WHEN {} THEN d.is_win ELSE 0 END)", within(30)),
+        ),
+        (
+            "sp_runs",
+            format!("SUM(CASE WHEN {with_sp} THEN 1 ELSE 0 END)"),
+        ),
+        ("sp_wins", sp_wins.clone()),
+        ("expected_wins", expected.clone()),
+        (
+            "actual_over_expected",
+            format!("CAST({sp_wins} AS {num}) / NULLIF({expected}, 0)"),
+        ),
+    ]);
+    out
+}
+
+fn insert_group(dialect: Dialect, group: &Group, scope: Scope, run_id: RunId, now: &str) -> String {
+    let keys = group.run_columns();
+    let not_null: Vec<String> = keys.iter().map(|c| format!("{c} IS NOT NULL")).collect();
+    let filter = match scope {
+        Scope::Full => String::new(),
+        Scope::Touched(_) => format!(
+            " AND ({k}) IN (SELECT {k} FROM derive_touched)",
+            k = keys.join(", ")
+        ),
+    };
+    let figures = figures(dialect);
+    let mut columns = vec![group.type_column.to_string()];
+    let mut values = vec![format!("'{}'", group.type_value)];
+    for (target, run) in &group.ids {
+        columns.push(target.to_string());
+        values.push(format!("d.{run}"));
+    }
+    if let Some(extra) = group.extra {
+        columns.push(extra.to_string());
+        values.push(format!("d.{extra}"));
+    }
+    for c in &group.entity_columns {
+        columns.push(c.to_string());
+        values.push(format!("d.{c}"));
+    }
+    for (column, expr) in &figures {
+        columns.push(column.to_string());
+        values.push(expr.clone());
+    }
+    columns.extend(["created_at", "updated_at", "last_run_id"].map(String::from));
+    values.extend([format!("'{now}'"), format!("'{now}'"), run_id.to_string()]);
+    // One sort per group kind: the window gives every run its group's last date, and the
+    // aggregation that follows reads the rows in the same order.
+    let d_keys: Vec<String> = keys.iter().map(|c| format!("d.{c}")).collect();
+    format!(
+        "INSERT INTO {table} ({columns}) SELECT {values} FROM \
+         (SELECT r.*, MAX(r.race_date) OVER (PARTITION BY {keys}) AS last_run_date \
+         FROM derive_runs r WHERE {not_null}{filter}) d \
+         GROUP BY {d_keys}, d.last_run_date",
+        table = group.table,
+        columns = columns.join(", "),
+        values = values.join(", "),
+        keys = keys.join(", "),
+        not_null = not_null.join(" AND "),
+        d_keys = d_keys.join(", "),
+    )
+}
+
+fn delete_touched(group: &Group) -> String {
+    format!(
+        "DELETE FROM {table} WHERE {type_column} = '{value}' AND ({target}) IN \
+         (SELECT {run} FROM derive_touched)",
+        table = group.table,
+        type_column = group.type_column,
+        value = group.type_value,
+        target = group.target_key_columns().join(", "),
+        run = group.run_columns().join(", "),
+    )
+}
+
+/// Every statement of a full rebuild or an incremental update, in order. `run_id` marks the
+/// rows written (`last_run_id`) and `now` (RFC 3339) their audit timestamps.
+pub fn plan(
+    dialect: Dialect,
+    bands: &DistanceBands,
+    scope: Scope,
+    run_id: RunId,
+    now: &str,
+) -> Vec<Statement> {
+    let scratch = |sql: String| Statement {
+        sql,
+        effect: Effect::None,
+    };
+    let mut out = vec![
+        scratch("DROP TABLE IF EXISTS derive_touched".into()),
+        scratch("DROP TABLE IF EXISTS derive_runs".into()),
+    ];
+    if let Scope::Touched(touched_run) = scope {
+        out.push(scratch(touched_table(bands, touched_run)));
+    }
+    out.push(scratch(runs_table(bands, scope)));
+    if dialect == Dialect::Postgres {
+        // Fresh temporary tables have no statistics; the planner needs them for the joins.
+        out.push(scratch("ANALYZE derive_runs".into()));
+        if matches!(scope, Scope::Touched(_)) {
+            out.push(scratch("ANALYZE derive_touched".into()));
+        }
+    }
+    let groups = groups();
+    match scope {
+        Scope::Full => {
+            for table in DERIVED_TABLES {
+                out.push(Statement {
+                    sql: format!("DELETE FROM {table}"),
+                    effect: Effect::Deleted(table),
+                });
+            }
+        }
+        Scope::Touched(_) => {
+            for g in &groups {
+                out.push(Statement {
+                    sql: delete_touched(g),
+                    effect: Effect::Deleted(g.table),
+                });
+            }
+        }
+    }
+    for g in &groups {
+        out.push(Statement {
+            sql: insert_group(dialect, g, scope, run_id, now),
+            effect: Effect::Written(g.table),
+        });
+    }
+    out.push(scratch("DROP TABLE IF EXISTS derive_touched".into()));
+    out.push(scratch("DROP TABLE derive_runs".into()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_become_a_case_from_the_longest_down() {
+        let sql = band_case(&DistanceBands::default(), "f");
+        assert_eq!(
+            sql,
+            "CASE WHEN f IS NULL THEN NULL WHEN f >= 16 THEN '16f+' WHEN f >= 12 THEN '12-15f' \
+             WHEN f >= 9 THEN '9-11f' WHEN f >= 7 THEN '7-8f' ELSE '5-6f' END"
+        );
+    }
+
+    #[test]
+    fn an_incremental_plan_deletes_and_writes_only_touched_groups() {
+        let plan = plan(
+            Dialect::Sqlite,
+            &DistanceBands::default(),
+            Scope::Touched(RunId(7)),
+            RunId(8),
+            "t",
+        );
+        let deletes: Vec<&Statement> = plan
+            .iter()
+            .filter(|s| matches!(s.effect, Effect::Deleted(_)))
+            .collect();
+        assert_eq!(deletes.len(), groups().len());
+        assert!(deletes.iter().all(|s| s.sql.contains("derive_touched")));
+        assert!(plan
+            .iter()
+            .filter(|s| matches!(s.effect, Effect::Written(_)))
+            .all(|s| s.sql.contains("IN (SELECT") && s.sql.contains("last_run_id")));
+    }
+}
