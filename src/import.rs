@@ -38,11 +38,12 @@ pub fn files_to_import(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// Imports `path`; a file that cannot be read or parsed fails the run (earlier files stay
-/// stored, one transaction each).
+/// stored, one transaction each). The derived tables of what it touched are recomputed after.
 pub async fn import_path(
     store: &dyn Store,
     path: &Path,
     endpoint: Option<Endpoint>,
+    bands: &fetchers::derived::DistanceBands,
 ) -> anyhow::Result<RunResult> {
     let files = files_to_import(path)?;
     let params = serde_json::json!({ "path": path.display().to_string(), "files": files.len() });
@@ -71,7 +72,15 @@ pub async fn import_path(
                     break;
                 }
             }
-            (failure.map_or(Ok(()), Err), ctx.report)
+            let mut report = ctx.report;
+            // Imported results change the derived tables as fetched ones do.
+            if failure.is_none() {
+                match store.update_derived(run_id, bands).await {
+                    Ok(derived) => report.counts.add(&derived),
+                    Err(e) => failure = Some(e.to_string()),
+                }
+            }
+            (failure.map_or(Ok(()), Err), report)
         },
     )
     .await

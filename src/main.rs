@@ -378,9 +378,10 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
                 EndpointArg::Regions => fetchers::api::Endpoint::Regions,
                 EndpointArg::Horse => fetchers::api::Endpoint::HorsePro,
             });
-            let result = paddock::import::import_path(&store, &path, endpoint)
-                .await
-                .with_context(|| format!("importing {}", path.display()))?;
+            let result =
+                paddock::import::import_path(&store, &path, endpoint, &config.distance_bands)
+                    .await
+                    .with_context(|| format!("importing {}", path.display()))?;
             print!("{}", app::render_summary(&result, false));
             Ok(result.exit_code())
         }

@@ -717,7 +717,10 @@ fn race_rows(
                 .set("sp_decimal", o.sp);
             if let Some((amount, currency)) = o.prize {
                 row = row
-                    .set("prize_amount", amount)
+                    .set(
+                        "prize_amount",
+                        fetchers::rows::Decimal::try_from(amount).unwrap(),
+                    )
                     .set("prize_currency", currency);
             }
             rows.push(row);

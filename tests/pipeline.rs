@@ -473,9 +473,10 @@ backend_test!(
         );
 
         let imported = TestDb::new(db.backend()).await;
-        let result = paddock::import::import_path(&imported.store, dir.path(), None)
-            .await
-            .unwrap();
+        let result =
+            paddock::import::import_path(&imported.store, dir.path(), None, &Default::default())
+                .await
+                .unwrap();
         assert_eq!(result.status, RunStatus::Succeeded, "{:?}", result.error);
         // Every ra_* table in full: every row, every column but the audit columns.
         let mut compared = 0;
@@ -736,7 +737,7 @@ backend_test!(
         });
         std::fs::write(dir.path().join("2-missing.json"), not_found.to_string()).unwrap();
 
-        let result = paddock::import::import_path(&db.store, dir.path(), None)
+        let result = paddock::import::import_path(&db.store, dir.path(), None, &Default::default())
             .await
             .unwrap();
         assert_eq!(result.status, RunStatus::Partial, "{:?}", result.error);

@@ -3,7 +3,7 @@
 //! migrated database against the registry, so hand-written migrations cannot drift either.
 
 use crate::order::write_order;
-use crate::registry::{Column, ColumnType, Table, TableKind, TABLES};
+use crate::registry::{Column, ColumnType, ForeignKey, Table, TableKind, TABLES};
 
 /// A SQL dialect Paddock supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,19 +74,23 @@ pub fn create_table(dialect: Dialect, table: &Table, name: &str) -> String {
     format!("CREATE TABLE {name} (\n{}\n);\n", lines.join(",\n"))
 }
 
+/// The foreign keys that get an index of their own (the DDL creates them, the audit expects
+/// them): none on derived tables, and none where the key is a prefix of the primary key (which
+/// serves it already).
+pub fn indexed_foreign_keys(table: &Table) -> impl Iterator<Item = &ForeignKey> {
+    let derived = table.kind == TableKind::Derived;
+    table
+        .foreign_keys
+        .iter()
+        .filter(move |f| !derived && !table.key.starts_with(f.columns))
+}
+
 /// Indexes that serve the foreign keys and the store's lookups. Derived tables get none beyond
 /// their key: their entity columns repeat the key's id (served by it), masters are never deleted,
 /// and every extra index would slow the set-based rebuild.
 pub fn create_indexes(table: &Table, name: &str) -> String {
     let mut out = String::new();
-    if table.kind == TableKind::Derived {
-        return out;
-    }
-    for f in table.foreign_keys {
-        // A foreign key that is a prefix of the primary key is served by it already.
-        if table.key.starts_with(f.columns) {
-            continue;
-        }
+    for f in indexed_foreign_keys(table) {
         out.push_str(&format!(
             "CREATE INDEX idx_{name}_{} ON {name} ({});\n",
             f.columns.join("_"),

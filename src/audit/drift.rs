@@ -158,7 +158,7 @@ fn table_drift(dialect: Dialect, table: &Table, live: &LiveTable, out: &mut Vec<
                 None,
             )),
         }
-        let needs_index = !table.key.starts_with(fk.columns);
+        let needs_index = fetchers::schema::indexed_foreign_keys(table).any(|f| f == fk);
         if needs_index && !live.has_index_on(fk.columns) {
             out.push(finding(
                 "missing_index",

@@ -10,7 +10,7 @@ use crate::api::parse::{self, name_for_matching};
 use crate::registry::Source;
 use crate::rows::{Reject, Row, UnitOfWork, Value};
 use crate::store::{RunnerName, Store, StoreError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// The race id and `non_runners` text of every result race in `unit` that names any.
 fn races_naming_non_runners(unit: &UnitOfWork) -> Vec<(String, String)> {
@@ -41,10 +41,40 @@ pub async fn add_late_non_runners(
     }
     let race_ids: Vec<String> = races.iter().map(|(id, _)| id.clone()).collect();
     let stored = store.runner_names(&race_ids).await?;
+    let stored = carded_races_only(unit, stored);
     let (rows, rejects) = match_non_runners(&races, &stored, endpoint_path);
     unit.rows.extend(rows);
     unit.rejects.extend(rejects);
     Ok(())
+}
+
+/// The stored runners of the races that were carded: those with a stored runner this result
+/// does not list. A race whose stored runners all came from its results (history before
+/// racecards, or a results range fetched again) has no racecard runner a late non-runner could
+/// be, so its names are not matched (and make no reject), as for a race with no runners.
+fn carded_races_only(unit: &UnitOfWork, stored: Vec<RunnerName>) -> Vec<RunnerName> {
+    let listed: HashSet<(&str, &str)> = unit
+        .rows
+        .iter()
+        .filter(|r| r.table == "ra_runners" && r.source == Source::Result)
+        .filter_map(
+            |r| match (r.values.get("race_id"), r.values.get("horse_id")) {
+                (Some(Value::Text(race)), Some(Value::Text(horse))) => {
+                    Some((race.as_str(), horse.as_str()))
+                }
+                _ => None,
+            },
+        )
+        .collect();
+    let carded: HashSet<String> = stored
+        .iter()
+        .filter(|s| !listed.contains(&(s.race_id.as_str(), s.horse_id.as_str())))
+        .map(|s| s.race_id.clone())
+        .collect();
+    stored
+        .into_iter()
+        .filter(|s| carded.contains(&s.race_id))
+        .collect()
 }
 
 /// The matching itself, apart from the store: rows flagging matched runners, rejects for the
