@@ -1,8 +1,8 @@
 //! `paddock tables …`: the rename commands as the command line shows them.
 
 use crate::store::AnyStore;
-use crate::tables::{self, ops, phase::renamed_tables, phase::legacy_name, phase::archived_name};
 use crate::tables::sql::{fetch_i64, table_exists};
+use crate::tables::{self, ops, phase::archived_name, phase::legacy_name, phase::renamed_tables};
 use anyhow::Result;
 use chrono::{Duration, Utc};
 use clap::Subcommand;
@@ -62,7 +62,14 @@ pub async fn run(store: &AnyStore, command: TablesCommand) -> Result<i32> {
             for d in &report.differences {
                 println!("DIFFERENCE {d}");
             }
-            println!("{}", if report.is_clean() { "verify: clean" } else { "verify: differences found" });
+            println!(
+                "{}",
+                if report.is_clean() {
+                    "verify: clean"
+                } else {
+                    "verify: differences found"
+                }
+            );
             Ok(if report.is_clean() { 0 } else { 1 })
         }
         TablesCommand::Advance {
@@ -101,7 +108,10 @@ pub async fn status(store: &AnyStore) -> Result<String> {
             t.outcome
         ));
     }
-    out.push_str(&format!("{:<18} {:>12} {:>12}\n", "table", "legacy rows", "new rows"));
+    out.push_str(&format!(
+        "{:<18} {:>12} {:>12}\n",
+        "table", "legacy rows", "new rows"
+    ));
     for table in renamed_tables() {
         let legacy = if table_exists(store, legacy_name(table)).await? {
             Some(legacy_name(table).to_string())
@@ -129,7 +139,9 @@ pub async fn status(store: &AnyStore) -> Result<String> {
         ));
     }
     for (table, column) in ops::extra_legacy_columns(store).await? {
-        out.push_str(&format!("kept legacy column {table}.{column} (not in the registry)\n"));
+        out.push_str(&format!(
+            "kept legacy column {table}.{column} (not in the registry)\n"
+        ));
     }
     Ok(out)
 }

@@ -65,7 +65,7 @@ pub async fn migrate_legacy_names(store: &AnyStore, now: DateTime<Utc>) -> Resul
     if table_exists(store, legacy_name(first)).await? && !table_exists(store, first.name).await? {
         return Ok(()); // already legacy
     }
-    if current_phase(store).await? != Phase::Dropped || history(store).await?.len() > 0 {
+    if current_phase(store).await? != Phase::Dropped || !history(store).await?.is_empty() {
         bail!("this database is already being renamed; --legacy-names only creates a new one");
     }
     let mut statements = Vec::new();
@@ -91,8 +91,7 @@ pub async fn extra_legacy_columns(store: &AnyStore) -> Result<Vec<(String, Strin
                 continue;
             }
             for column in table_columns(store, &name).await? {
-                if table.column(&column).is_none()
-                    && !column_list(table).contains(&column.as_str())
+                if table.column(&column).is_none() && !column_list(table).contains(&column.as_str())
                 {
                     out.push((name.clone(), column));
                 }
@@ -106,7 +105,11 @@ fn expect_phase(phase: Phase, allowed: &[Phase], command: &str) -> Result<()> {
     if !allowed.contains(&phase) {
         bail!(
             "`tables {command}` needs phase {}; the database is in phase {phase}",
-            allowed.iter().map(|p| p.name()).collect::<Vec<_>>().join(" or ")
+            allowed
+                .iter()
+                .map(|p| p.name())
+                .collect::<Vec<_>>()
+                .join(" or ")
         );
     }
     Ok(())
@@ -252,9 +255,9 @@ fn is_sqlite(store: &AnyStore) -> bool {
 /// A read-only view with the legacy name (PostgreSQL: with the caller's privileges).
 fn view_sql(store: &AnyStore, legacy: &str, new: &str) -> String {
     match store {
-        AnyStore::Postgres(_) => format!(
-            "CREATE VIEW {legacy} WITH (security_invoker = true) AS SELECT * FROM {new}"
-        ),
+        AnyStore::Postgres(_) => {
+            format!("CREATE VIEW {legacy} WITH (security_invoker = true) AS SELECT * FROM {new}")
+        }
         AnyStore::Sqlite(_) => format!("CREATE VIEW {legacy} AS SELECT * FROM {new}"),
     }
 }
@@ -292,8 +295,8 @@ async fn repoint_foreign_keys(
         match store {
             AnyStore::Postgres(_) => {
                 for fk in table.foreign_keys {
-                    let Some(parent) = fetchers::registry::table(fk.ref_table)
-                        .filter(|p| p.legacy_name.is_some())
+                    let Some(parent) =
+                        fetchers::registry::table(fk.ref_table).filter(|p| p.legacy_name.is_some())
                     else {
                         continue;
                     };
@@ -341,7 +344,10 @@ async fn repoint_foreign_keys(
                 for parent in renamed_tables() {
                     let (from, to) = names(parent);
                     ddl = ddl.replace(&format!("\"{from}\""), from);
-                    ddl = ddl.replace(&format!("REFERENCES {from} ("), &format!("REFERENCES {to} ("));
+                    ddl = ddl.replace(
+                        &format!("REFERENCES {from} ("),
+                        &format!("REFERENCES {to} ("),
+                    );
                     ddl = ddl.replace(&format!("REFERENCES {from}("), &format!("REFERENCES {to}("));
                 }
                 let indexes = fetch_texts(
@@ -354,7 +360,10 @@ async fn repoint_foreign_keys(
                 )
                 .await?;
                 statements.push(ddl);
-                statements.push(format!("INSERT INTO {rebuilt} SELECT * FROM {}", table.name));
+                statements.push(format!(
+                    "INSERT INTO {rebuilt} SELECT * FROM {}",
+                    table.name
+                ));
                 statements.push(format!("DROP TABLE {}", table.name));
                 statements.push(format!("ALTER TABLE {rebuilt} RENAME TO {}", table.name));
                 statements.extend(indexes.into_iter().filter_map(|mut r| r.remove(0)));

@@ -88,7 +88,9 @@ pub fn renamed_tables() -> Vec<&'static Table> {
 
 /// `ra_horses` for `ra_mst_horses`.
 pub fn legacy_name(table: &Table) -> &'static str {
-    table.legacy_name.expect("a renamed table has a legacy name")
+    table
+        .legacy_name
+        .expect("a renamed table has a legacy name")
 }
 
 /// `ra_old_horses` for `ra_mst_horses`: where deprecate archives the legacy table.
@@ -104,9 +106,9 @@ pub fn referencing_tables() -> Vec<&'static Table> {
         .filter_map(|name| registry::table(name))
         .filter(|t| t.legacy_name.is_none())
         .filter(|t| {
-            t.foreign_keys.iter().any(|f| {
-                registry::table(f.ref_table).is_some_and(|r| r.legacy_name.is_some())
-            })
+            t.foreign_keys
+                .iter()
+                .any(|f| registry::table(f.ref_table).is_some_and(|r| r.legacy_name.is_some()))
         })
         .collect()
 }
@@ -122,9 +124,21 @@ mod tests {
         let runners = registry::table(names::RUNNERS).unwrap();
         let cases = [
             (Phase::Legacy, vec!["ra_horses"], "ra_horses"),
-            (Phase::DualWrite, vec!["ra_horses", "ra_mst_horses"], "ra_horses"),
-            (Phase::Backfill, vec!["ra_horses", "ra_mst_horses"], "ra_horses"),
-            (Phase::SwitchReaders, vec!["ra_mst_horses", "ra_horses"], "ra_mst_horses"),
+            (
+                Phase::DualWrite,
+                vec!["ra_horses", "ra_mst_horses"],
+                "ra_horses",
+            ),
+            (
+                Phase::Backfill,
+                vec!["ra_horses", "ra_mst_horses"],
+                "ra_horses",
+            ),
+            (
+                Phase::SwitchReaders,
+                vec!["ra_mst_horses", "ra_horses"],
+                "ra_mst_horses",
+            ),
             (Phase::Deprecate, vec!["ra_mst_horses"], "ra_mst_horses"),
             (Phase::Dropped, vec!["ra_mst_horses"], "ra_mst_horses"),
         ];

@@ -63,9 +63,10 @@ async fn sqlite_transaction(
         }
     }
     if outcome.is_ok() && check_foreign_keys {
-        let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
-            .fetch_all(&mut *conn)
-            .await?;
+        let broken: Vec<(String,)> =
+            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                .fetch_all(&mut *conn)
+                .await?;
         if !broken.is_empty() {
             outcome = Err(anyhow::anyhow!(
                 "foreign key check failed after the rebuild in {:?}",
@@ -73,7 +74,11 @@ async fn sqlite_transaction(
             ));
         }
     }
-    let end = if outcome.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let end = if outcome.is_ok() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    };
     sqlx::query(end).execute(&mut *conn).await?;
     outcome
 }

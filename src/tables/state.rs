@@ -3,7 +3,7 @@
 //! and backfill cursors (`rename_backfill:TABLE`).
 
 use crate::store::AnyStore;
-use crate::tables::phase::{renamed_tables, legacy_name, Phase};
+use crate::tables::phase::{legacy_name, renamed_tables, Phase};
 use crate::tables::sql::{fetch_texts, literal, table_exists};
 use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
@@ -177,9 +177,15 @@ mod tests {
     #[test]
     fn history_entries_read_back_with_postgres_and_sqlite_times() {
         let t = parse_transition("dual-write->backfill: ok", "2026-01-02 03:04:05.123+00").unwrap();
-        assert_eq!((t.from, t.to, t.outcome.as_str()), (Phase::DualWrite, Phase::Backfill, "ok"));
-        let t = parse_transition("backfill->switch-readers: refused: x", "2026-01-02T03:04:05+00:00")
-            .unwrap();
+        assert_eq!(
+            (t.from, t.to, t.outcome.as_str()),
+            (Phase::DualWrite, Phase::Backfill, "ok")
+        );
+        let t = parse_transition(
+            "backfill->switch-readers: refused: x",
+            "2026-01-02T03:04:05+00:00",
+        )
+        .unwrap();
         assert_eq!(t.outcome, "refused: x");
         assert!(parse_transition("nonsense", "2026-01-02T03:04:05+00:00").is_err());
     }
