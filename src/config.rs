@@ -120,6 +120,8 @@ struct FileApi {
 #[serde(deny_unknown_fields)]
 struct FileDatabase {
     url: Option<String>,
+    /// The table-rename phase the database must be in (`legacy`, `dual-write`, …).
+    expected_rename_phase: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -246,6 +248,9 @@ pub struct Config {
     pub bookmakers: Vec<String>,
     /// Fault injection for `paddock simulate-api` (`[simulator.faults]`; `--faults` overrides).
     pub simulator_faults: crate::simulator::Faults,
+    /// `[database] expected_rename_phase`: jobs and the daemon refuse a database in another
+    /// rename phase (see `tables`).
+    pub expected_rename_phase: Option<crate::tables::Phase>,
 }
 
 /// Command-line values that override everything else.
@@ -453,8 +458,18 @@ impl Config {
             );
         }
 
+        let expected_rename_phase = match &file.database.expected_rename_phase {
+            None => None,
+            Some(name) => Some(crate::tables::Phase::parse(name).ok_or_else(|| {
+                anyhow!(
+                    "database.expected_rename_phase {name:?} is not one of {}",
+                    crate::tables::Phase::ALL.map(|p| p.name()).join(", ")
+                )
+            })?),
+        };
         Ok(Config {
             path,
+            expected_rename_phase,
             api,
             database_url: DatabaseUrl::new(database_url),
             time_zone,

@@ -257,6 +257,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
                 },
             };
             let store = paddock::open_store(&config).await?;
+            paddock::tables::check_pinned_phase(&store, config.expected_rename_phase).await?;
             let api = paddock::api_client(&config)?;
             let mode = if dry_run {
                 ApplyMode::DryRun

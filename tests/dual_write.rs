@@ -446,11 +446,17 @@ backend_test!(
     a_pinned_phase_other_than_the_databases_is_refused_by_name,
     |db| async move {
         legacy_database(&db).await;
+        let env = BTreeMap::<String, String>::new();
+        let pinned = Config::from_toml("[database]\nexpected_rename_phase = \"dual-write\"", &env)
+            .unwrap()
+            .expected_rename_phase;
+        assert_eq!(pinned, Some(Phase::DualWrite));
+        assert!(Config::from_toml("[database]\nexpected_rename_phase = \"soon\"", &env).is_err());
         tables::check_pinned_phase(&db, Some(Phase::Legacy))
             .await
             .unwrap();
         tables::check_pinned_phase(&db, None).await.unwrap();
-        let error = tables::check_pinned_phase(&db, Some(Phase::DualWrite))
+        let error = tables::check_pinned_phase(&db, pinned)
             .await
             .unwrap_err()
             .to_string();
