@@ -164,6 +164,8 @@ struct FileApi {
 #[serde(deny_unknown_fields)]
 struct FileDatabase {
     url: Option<String>,
+    /// The table-rename phase the database must be in (`legacy`, `dual-write`, …).
+    expected_rename_phase: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -373,6 +375,9 @@ pub struct Config {
     pub archive: crate::archive::ArchiveSettings,
     /// Distance bands of `ra_performance_by_distance` (`[derive] distance_bands`).
     pub distance_bands: fetchers::derived::DistanceBands,
+    /// `[database] expected_rename_phase`: jobs and the daemon refuse a database in another
+    /// rename phase (see `tables`).
+    pub expected_rename_phase: Option<crate::tables::Phase>,
 }
 
 /// `paddock audit` settings (`[audit]`).
@@ -698,10 +703,20 @@ impl Config {
             None => fetchers::derived::DistanceBands::default(),
         };
 
+        let expected_rename_phase = match &file.database.expected_rename_phase {
+            None => None,
+            Some(name) => Some(crate::tables::Phase::parse(name).ok_or_else(|| {
+                anyhow!(
+                    "database.expected_rename_phase {name:?} is not one of {}",
+                    crate::tables::Phase::ALL.map(|p| p.name()).join(", ")
+                )
+            })?),
+        };
         Ok(Config {
             daemon,
             path,
             audit,
+            expected_rename_phase,
             api,
             database_url: DatabaseUrl::new(database_url),
             time_zone,

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod replay;
 pub mod simulator;
 pub mod store;
+pub mod tables;
 
 use std::sync::{Arc, OnceLock};
 
@@ -41,7 +42,8 @@ pub fn process_limiter(requests_per_second: f64) -> Arc<client::SharedLimiter> {
 pub async fn open_store(config: &config::Config) -> anyhow::Result<store::AnyStore> {
     let store = store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
-    Ok(store)
+    // Reads and writes follow the rename phase the database is in (see `tables`).
+    tables::for_current_phase(store).await
 }
 
 /// The HTTP client for the configured API, on the process-wide limiter.

@@ -36,7 +36,18 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Apply pending database migrations (safe to run repeatedly).
-    Migrate,
+    Migrate {
+        /// Create a new database with the legacy master table names (ra_horses, …), to start
+        /// the rename from the old layout.
+        #[arg(long)]
+        legacy_names: bool,
+    },
+    /// The rename of the master tables to ra_mst_* (phases: legacy, dual-write, backfill,
+    /// switch-readers, deprecate, dropped).
+    Tables {
+        #[command(subcommand)]
+        command: paddock::tables::cli::TablesCommand,
+    },
     /// Validate the configuration; print it with secrets masked and each job's next three fire
     /// times. Exits 2 if it is invalid.
     CheckConfig,
@@ -289,7 +300,11 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             print!("{}", fetchers::schema::full_schema(dialect));
             Ok(0)
         }
-        Command::Migrate => {
+        Command::Migrate { legacy_names } => {
+            if legacy_names {
+                let store = paddock::store::connect(config.database_url.expose()).await?;
+                paddock::tables::migrate_legacy_names(&store, Utc::now()).await?;
+            }
             paddock::open_store(&config).await?;
             println!("migrations applied to {}", config.database_url);
             Ok(0)
@@ -358,6 +373,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
                 },
             };
             let store = paddock::open_store(&config).await?;
+            paddock::tables::check_pinned_phase(&store, config.expected_rename_phase).await?;
             let api = paddock::api_client(&config)?;
             let mode = if dry_run {
                 ApplyMode::DryRun
@@ -501,6 +517,10 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
         Command::Query { what, id, format } => {
             let store = paddock::open_store(&config).await?;
             query(&store, &config, what, &id, format).await
+        }
+        Command::Tables { command } => {
+            let store = paddock::open_store(&config).await?;
+            paddock::tables::cli::run(&store, command).await
         }
         Command::Demo { seed, days } => paddock::demo::run_demo(&config, seed, days).await,
         Command::SimulateApi {

@@ -1,0 +1,147 @@
+//! `paddock tables …`: the rename commands as the command line shows them.
+
+use crate::store::AnyStore;
+use crate::tables::sql::{fetch_i64, table_exists};
+use crate::tables::{self, ops, phase::archived_name, phase::legacy_name, phase::renamed_tables};
+use anyhow::Result;
+use chrono::{Duration, Utc};
+use clap::Subcommand;
+
+#[derive(Subcommand, Debug)]
+pub enum TablesCommand {
+    /// Show the rename phase, its history and legacy vs new row counts per table.
+    Status,
+    /// legacy → dual-write: create the ra_mst_* tables; from now on units write both.
+    Begin,
+    /// Copy history from the legacy tables in key-ordered batches (resumable, idempotent).
+    Backfill {
+        #[arg(long, default_value_t = 5000)]
+        batch: usize,
+    },
+    /// Compare legacy and new tables (counts, keys, every column) and foreign-key orphans.
+    /// Exits 1 naming each difference.
+    Verify,
+    /// Move to the next phase (backfill → switch-readers needs a clean verify).
+    Advance {
+        /// On entering deprecate, serve the legacy names as views of ra_mst_*.
+        #[arg(long)]
+        compatibility_views: bool,
+    },
+    /// Step back one phase (from dual-write up to deprecate).
+    Rollback,
+    /// Drop the ra_old_* tables, refused within the grace period after deprecation.
+    DropArchived {
+        #[arg(long, default_value_t = ops::DEFAULT_GRACE_DAYS)]
+        grace_days: i64,
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Runs one `tables` command; returns the exit status.
+pub async fn run(store: &AnyStore, command: TablesCommand) -> Result<i32> {
+    let now = Utc::now();
+    match command {
+        TablesCommand::Status => {
+            print!("{}", status(store).await?);
+            Ok(0)
+        }
+        TablesCommand::Begin => {
+            tables::begin(store, now).await?;
+            println!("phase dual-write: ra_mst_* created; units now write both");
+            Ok(0)
+        }
+        TablesCommand::Backfill { batch } => {
+            for (table, rows) in tables::backfill(store, batch.max(1), now).await? {
+                println!("{table:<18} {rows:>10} rows copied");
+            }
+            Ok(0)
+        }
+        TablesCommand::Verify => {
+            let report = tables::verify(store).await?;
+            for d in &report.differences {
+                println!("DIFFERENCE {d}");
+            }
+            println!(
+                "{}",
+                if report.is_clean() {
+                    "verify: clean"
+                } else {
+                    "verify: differences found"
+                }
+            );
+            Ok(if report.is_clean() { 0 } else { 1 })
+        }
+        TablesCommand::Advance {
+            compatibility_views,
+        } => {
+            let phase = tables::advance(store, compatibility_views, now).await?;
+            println!("phase {phase}");
+            Ok(0)
+        }
+        TablesCommand::Rollback => {
+            let phase = tables::rollback(store, now).await?;
+            println!("phase {phase}");
+            Ok(0)
+        }
+        TablesCommand::DropArchived { grace_days, force } => {
+            for table in
+                tables::drop_archived(store, Duration::days(grace_days), force, now).await?
+            {
+                println!("dropped {table}");
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// The `tables status` text.
+pub async fn status(store: &AnyStore) -> Result<String> {
+    let mut out = format!("phase: {}\n", tables::current_phase(store).await?);
+    out.push_str("history:\n");
+    for t in tables::history(store).await? {
+        out.push_str(&format!(
+            "  {}  {} -> {}: {}\n",
+            t.at.format("%Y-%m-%dT%H:%M:%SZ"),
+            t.from,
+            t.to,
+            t.outcome
+        ));
+    }
+    out.push_str(&format!(
+        "{:<18} {:>12} {:>12}\n",
+        "table", "legacy rows", "new rows"
+    ));
+    for table in renamed_tables() {
+        let legacy = if table_exists(store, legacy_name(table)).await? {
+            Some(legacy_name(table).to_string())
+        } else if table_exists(store, &archived_name(table)).await? {
+            Some(archived_name(table))
+        } else {
+            None
+        };
+        let count = |name: Option<String>| async move {
+            match name {
+                Some(n) => fetch_i64(store, &format!("SELECT COUNT(*) FROM {n}"))
+                    .await
+                    .map(|c| c.to_string()),
+                None => Ok("-".to_string()),
+            }
+        };
+        let new = table_exists(store, table.name)
+            .await?
+            .then(|| table.name.to_string());
+        out.push_str(&format!(
+            "{:<18} {:>12} {:>12}\n",
+            table.name,
+            count(legacy).await?,
+            count(new).await?
+        ));
+    }
+    for (table, column) in ops::extra_legacy_columns(store).await? {
+        out.push_str(&format!(
+            "kept legacy column {table}.{column} (not in the registry)\n"
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,146 @@
+//! `paddock tables verify`: legacy vs `ra_mst_*` per table (row counts, key sets, every
+//! column of every row) and orphan counts for every foreign key of the new layout. Each
+//! difference is named by table, key and column.
+
+use crate::store::AnyStore;
+use crate::tables::phase::{legacy_name, renamed_tables};
+use crate::tables::sql::{fetch_i64, fetch_texts};
+use anyhow::Result;
+use fetchers::registry::{Table, TABLES};
+
+/// How many example keys a difference names.
+const EXAMPLES: usize = 10;
+
+/// Row counts of one renamed table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableCounts {
+    pub table: &'static str,
+    pub legacy_rows: i64,
+    pub new_rows: i64,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    pub counts: Vec<TableCounts>,
+    /// Each difference in words: `ra_mst_horses: key hrs_1 column name differs`, …
+    pub differences: Vec<String>,
+}
+
+impl VerifyReport {
+    pub fn is_clean(&self) -> bool {
+        self.differences.is_empty()
+    }
+}
+
+/// Compares every renamed table with its legacy table and counts orphans of every foreign key
+/// among the registry's (new) names.
+pub async fn verify(store: &AnyStore) -> Result<VerifyReport> {
+    let mut report = VerifyReport::default();
+    for table in renamed_tables() {
+        compare_table(store, table, &mut report).await?;
+    }
+    for table in TABLES.iter().filter(|t| !t.foreign_keys.is_empty()) {
+        for (columns, parent, orphans) in orphan_counts(store, table).await? {
+            if orphans > 0 {
+                report.differences.push(format!(
+                    "{}: {orphans} row(s) whose ({columns}) have no row in {parent}",
+                    table.name
+                ));
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn compare_table(store: &AnyStore, table: &Table, report: &mut VerifyReport) -> Result<()> {
+    let (legacy, new) = (legacy_name(table), table.name);
+    let key = table.key[0];
+    let legacy_rows = fetch_i64(store, &format!("SELECT COUNT(*) FROM {legacy}")).await?;
+    let new_rows = fetch_i64(store, &format!("SELECT COUNT(*) FROM {new}")).await?;
+    report.counts.push(TableCounts {
+        table: new,
+        legacy_rows,
+        new_rows,
+    });
+    if legacy_rows != new_rows {
+        report.differences.push(format!(
+            "{new}: {new_rows} row(s) but {legacy} has {legacy_rows}"
+        ));
+    }
+    for (from, to) in [(legacy, new), (new, legacy)] {
+        let missing = fetch_texts(
+            store,
+            &format!(
+                "SELECT CAST(a.{key} AS TEXT) FROM {from} a WHERE NOT EXISTS \
+                 (SELECT 1 FROM {to} b WHERE b.{key} = a.{key}) ORDER BY a.{key} LIMIT {EXAMPLES}"
+            ),
+        )
+        .await?;
+        for row in missing {
+            report.differences.push(format!(
+                "{to}: key {} of {from} is missing",
+                row[0].clone().unwrap_or_default()
+            ));
+        }
+    }
+    let columns: Vec<_> = table.all_columns().iter().map(|c| c.name).collect();
+    let differing_columns = columns
+        .iter()
+        .map(|c| format!("CASE WHEN a.{c} IS DISTINCT FROM b.{c} THEN '{c} ' ELSE '' END"))
+        .collect::<Vec<_>>()
+        .join(" || ");
+    let any_differs = columns
+        .iter()
+        .map(|c| format!("a.{c} IS DISTINCT FROM b.{c}"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let differing = fetch_texts(
+        store,
+        &format!(
+            "SELECT CAST(a.{key} AS TEXT), {differing_columns} FROM {legacy} a \
+             JOIN {new} b ON b.{key} = a.{key} WHERE {any_differs} ORDER BY a.{key} LIMIT {EXAMPLES}"
+        ),
+    )
+    .await?;
+    for row in differing {
+        let key_value = row[0].clone().unwrap_or_default();
+        for column in row[1].clone().unwrap_or_default().split_whitespace() {
+            report.differences.push(format!(
+                "{new}: key {key_value} column {column} differs from {legacy}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `(columns, parent table, orphan rows)` for every foreign key of `table`.
+async fn orphan_counts(store: &AnyStore, table: &Table) -> Result<Vec<(String, String, i64)>> {
+    let mut out = Vec::new();
+    for fk in table.foreign_keys {
+        let present = fk
+            .columns
+            .iter()
+            .map(|c| format!("c.{c} IS NOT NULL"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let joined = fk
+            .columns
+            .iter()
+            .zip(fk.ref_columns)
+            .map(|(c, r)| format!("p.{r} = c.{c}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let orphans = fetch_i64(
+            store,
+            &format!(
+                "SELECT COUNT(*) FROM {} c WHERE {present} AND NOT EXISTS \
+                 (SELECT 1 FROM {} p WHERE {joined})",
+                table.name, fk.ref_table
+            ),
+        )
+        .await?;
+        out.push((fk.columns.join(", "), fk.ref_table.to_string(), orphans));
+    }
+    Ok(out)
+}
