@@ -188,7 +188,21 @@ async fn execute(
     run_id: RunId,
 ) -> Result<Counts, StoreError> {
     let now = format_timestamp(&chrono::Utc::now());
-    let plan = sql::plan(dialect(store), bands, scope, run_id, &now);
+    let mut plan = sql::plan(dialect(store), bands, scope, run_id, &now);
+    // The plan names the registry's tables; a database in a rename phase keeps some masters
+    // under their legacy names (see `tables`), so read each under its physical name.
+    let physical = match store {
+        AnyStore::Sqlite(s) => s.physical_names(),
+        AnyStore::Postgres(s) => s.physical_names(),
+    };
+    for table in fetchers::registry::TABLES {
+        let read = physical.read(table);
+        if read != table.name {
+            for statement in &mut plan {
+                statement.sql = statement.sql.replace(table.name, read);
+            }
+        }
+    }
     let started = Instant::now();
     let counts: Result<Counts, StoreError> = match store {
         AnyStore::Sqlite(s) => run_plan!(s.pool(), &plan, run_id),

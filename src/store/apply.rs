@@ -48,9 +48,16 @@ pub async fn apply_planned<D: Dialect>(
     for (index, group) in groups.iter().enumerate() {
         for (nth, physical_name) in physical.written(group.table).into_iter().enumerate() {
             let started = std::time::Instant::now();
+            let marker_table = match group.table.result_marker() {
+                Some(fetchers::registry::ResultMarker::Via(fk)) => {
+                    physical.read(crate::store::names::registered_table(fk.ref_table)?)
+                }
+                _ => physical_name,
+            };
             let write = GroupWrite {
                 group,
                 physical_name,
+                marker_table,
                 run_id,
                 now,
             };

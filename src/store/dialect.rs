@@ -120,6 +120,9 @@ pub type LookupResult = Result<Vec<Vec<String>>, sqlx::Error>;
 pub struct GroupWrite<'a> {
     pub group: &'a WriteGroup,
     pub physical_name: &'a str,
+    /// The physical table holding the group's result marker (the race's, for runners), which
+    /// guards pre-race columns.
+    pub marker_table: &'a str,
     pub run_id: RunId,
     pub now: DateTime<Utc>,
 }

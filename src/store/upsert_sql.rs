@@ -24,11 +24,21 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// A condition, on the stored row `physical`, that its race has no result yet.
+/// The result marker's table under registry names: the table itself, or the one its marker
+/// foreign key references.
+pub fn default_marker_table<'a>(table: &Table, physical_name: &'a str) -> &'a str {
+    match table.result_marker() {
+        Some(ResultMarker::Via(fk)) => fk.ref_table,
+        _ => physical_name,
+    }
+}
+
+/// A condition, on the stored row `physical`, that its race has no result yet; `marker_table`
+/// is the physical name of the table holding the result marker (the race's, for runners).
 ///
 /// Panics for a table without a result marker: the registry's tests guarantee that every
 /// table with pre-race state has one.
-fn no_result_yet(table: &Table, physical: &str) -> String {
+fn no_result_yet(table: &Table, physical: &str, marker_table: &str) -> String {
     let target = quote_ident(physical);
     let marker = quote_ident(RESULT_MARKER);
     match table.result_marker() {
@@ -42,7 +52,7 @@ fn no_result_yet(table: &Table, physical: &str) -> String {
                 .collect();
             format!(
                 "NOT EXISTS (SELECT 1 FROM {} AS r WHERE {} AND r.{marker} IS TRUE)",
-                quote_ident(fk.ref_table),
+                quote_ident(marker_table),
                 on.join(" AND ")
             )
         }
@@ -51,7 +61,12 @@ fn no_result_yet(table: &Table, physical: &str) -> String {
 }
 
 /// The `SET` list of `ON CONFLICT … DO UPDATE`.
-fn update_assignments(table: &Table, physical: &str, columns: &[WriteColumn]) -> Vec<String> {
+fn update_assignments(
+    table: &Table,
+    physical: &str,
+    marker_table: &str,
+    columns: &[WriteColumn],
+) -> Vec<String> {
     let target = quote_ident(physical);
     let mut sets: Vec<String> = columns
         .iter()
@@ -66,7 +81,7 @@ fn update_assignments(table: &Table, physical: &str, columns: &[WriteColumn]) ->
                 }
                 Access::UntilResult => Some(format!(
                     "{col} = CASE WHEN {} THEN COALESCE(excluded.{col}, {target}.{col}) ELSE {target}.{col} END",
-                    no_result_yet(table, physical)
+                    no_result_yet(table, physical, marker_table)
                 )),
                 Access::Key | Access::None => None,
             }
@@ -82,6 +97,7 @@ fn change_predicate(
     dialect: Dialect,
     table: &Table,
     physical: &str,
+    marker_table: &str,
     columns: &[WriteColumn],
 ) -> String {
     let target = quote_ident(physical);
@@ -102,7 +118,7 @@ fn change_predicate(
                 )),
                 Access::UntilResult => Some(format!(
                     "({} AND excluded.{col} IS NOT NULL AND excluded.{col} {distinct} {target}.{col})",
-                    no_result_yet(table, physical)
+                    no_result_yet(table, physical, marker_table)
                 )),
                 Access::Key | Access::None => None,
             }
@@ -113,7 +129,13 @@ fn change_predicate(
 
 /// `ON CONFLICT (key) DO UPDATE SET … WHERE …`, or `DO NOTHING` when the source writes only
 /// the key.
-fn on_conflict(dialect: Dialect, table: &Table, physical: &str, columns: &[WriteColumn]) -> String {
+fn on_conflict(
+    dialect: Dialect,
+    table: &Table,
+    physical: &str,
+    marker_table: &str,
+    columns: &[WriteColumn],
+) -> String {
     let key: Vec<String> = table.key.iter().map(|k| quote_ident(k)).collect();
     let key = key.join(", ");
     if columns.iter().all(|c| c.access == Access::Key) {
@@ -121,8 +143,8 @@ fn on_conflict(dialect: Dialect, table: &Table, physical: &str, columns: &[Write
     }
     format!(
         "ON CONFLICT ({key}) DO UPDATE SET {} WHERE {}",
-        update_assignments(table, physical, columns).join(", "),
-        change_predicate(dialect, table, physical, columns)
+        update_assignments(table, physical, marker_table, columns).join(", "),
+        change_predicate(dialect, table, physical, marker_table, columns)
     )
 }
 
@@ -176,6 +198,26 @@ pub fn sqlite_upsert_sql(
     row_count: usize,
     fill_required_from_stored: bool,
 ) -> String {
+    let marker_table = default_marker_table(table, physical_name);
+    sqlite_upsert_sql_with(
+        table,
+        physical_name,
+        marker_table,
+        columns,
+        row_count,
+        fill_required_from_stored,
+    )
+}
+
+/// [`sqlite_upsert_sql`] with the result marker read from `marker_table` (its physical name).
+pub fn sqlite_upsert_sql_with(
+    table: &Table,
+    physical_name: &str,
+    marker_table: &str,
+    columns: &[WriteColumn],
+    row_count: usize,
+    fill_required_from_stored: bool,
+) -> String {
     let one_row = format!("({})", vec!["?"; columns.len()].join(","));
     let values = vec![one_row; row_count].join(",");
     let position = |name: &str| columns.iter().position(|c| c.name() == name);
@@ -204,7 +246,7 @@ pub fn sqlite_upsert_sql(
         quote_ident(physical_name),
         insert_columns(columns),
         select.join(", "),
-        on_conflict(Dialect::Sqlite, table, physical_name, columns)
+        on_conflict(Dialect::Sqlite, table, physical_name, marker_table, columns)
     )
 }
 
@@ -238,6 +280,24 @@ pub fn postgres_element_cast(ty: ColumnType) -> &'static str {
 pub fn postgres_upsert_sql(
     table: &Table,
     physical_name: &str,
+    columns: &[WriteColumn],
+    fill_required_from_stored: bool,
+) -> String {
+    let marker_table = default_marker_table(table, physical_name);
+    postgres_upsert_sql_with(
+        table,
+        physical_name,
+        marker_table,
+        columns,
+        fill_required_from_stored,
+    )
+}
+
+/// [`postgres_upsert_sql`] with the result marker read from `marker_table` (its physical name).
+pub fn postgres_upsert_sql_with(
+    table: &Table,
+    physical_name: &str,
+    marker_table: &str,
     columns: &[WriteColumn],
     fill_required_from_stored: bool,
 ) -> String {
@@ -275,7 +335,7 @@ pub fn postgres_upsert_sql(
         quote_ident(physical_name),
         insert_columns(columns),
         select.join(", "),
-        on_conflict(Dialect::Postgres, table, physical_name, columns)
+        on_conflict(Dialect::Postgres, table, physical_name, marker_table, columns)
     )
 }
 

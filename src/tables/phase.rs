@@ -152,11 +152,20 @@ mod tests {
     }
 
     #[test]
-    fn runners_pedigree_and_runner_odds_are_re_pointed_and_regions_keeps_its_name() {
+    fn facts_and_derived_tables_are_re_pointed_and_regions_keeps_its_name() {
         let referencing: Vec<_> = referencing_tables().iter().map(|t| t.name).collect();
+        // The facts, and the derived tables (whose entity columns reference the masters).
         assert_eq!(
             referencing,
-            ["ra_runners", "ra_horse_pedigree", "ra_runner_odds"]
+            [
+                "ra_runners",
+                "ra_horse_pedigree",
+                "ra_runner_odds",
+                "ra_runner_statistics",
+                "ra_entity_combinations",
+                "ra_performance_by_distance",
+                "ra_performance_by_venue"
+            ]
         );
         assert!(renamed_tables().iter().all(|t| t.name != names::REGIONS));
         assert_eq!(renamed_tables().len(), 10);

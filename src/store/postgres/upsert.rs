@@ -5,7 +5,7 @@
 use crate::store::apply::group_counts;
 use crate::store::dialect::{GroupWrite, UpsertResult};
 use crate::store::postgres::arrays::{column_array, BindArray};
-use crate::store::upsert_sql::postgres_upsert_sql;
+use crate::store::upsert_sql::postgres_upsert_sql_with;
 use sqlx::PgConnection;
 
 /// Rows per statement.
@@ -17,7 +17,13 @@ pub async fn upsert_group(conn: &mut PgConnection, write: &GroupWrite<'_>) -> Up
     let (mut inserted, mut updated) = (0u64, 0u64);
     for chunk in group.rows.chunks(CHUNK_ROWS) {
         let fill = group.needs_stored_required_values(chunk);
-        let sql = postgres_upsert_sql(group.table, write.physical_name, &group.columns, fill);
+        let sql = postgres_upsert_sql_with(
+            group.table,
+            write.physical_name,
+            write.marker_table,
+            &group.columns,
+            fill,
+        );
         let mut query = sqlx::query_as::<_, (i64, i64)>(&sql)
             .bind(write.now)
             .bind(write.run_id.get());

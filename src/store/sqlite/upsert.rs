@@ -8,7 +8,7 @@ use crate::store::apply::group_counts;
 use crate::store::dialect::{GroupWrite, UpsertResult};
 use crate::store::plan::{rows_per_chunk, value_of};
 use crate::store::sqlite::binding::{placeholder_rows, BindValue};
-use crate::store::upsert_sql::{quote_ident, sqlite_upsert_sql, SQLITE_FIXED_PARAMS};
+use crate::store::upsert_sql::{quote_ident, sqlite_upsert_sql_with, SQLITE_FIXED_PARAMS};
 use fetchers::registry::Table;
 use fetchers::rows::{format_timestamp, Row};
 use sqlx::SqliteConnection;
@@ -25,9 +25,10 @@ pub async fn upsert_group(conn: &mut SqliteConnection, write: &GroupWrite<'_>) -
     for chunk in group.rows.chunks(per_chunk) {
         let existing = count_existing(conn, group.table, write.physical_name, chunk).await?;
         let fill = group.needs_stored_required_values(chunk);
-        let sql = sqlite_upsert_sql(
+        let sql = sqlite_upsert_sql_with(
             group.table,
             write.physical_name,
+            write.marker_table,
             &group.columns,
             chunk.len(),
             fill,
