@@ -187,7 +187,7 @@ fn build_year(races: usize, changed: bool) -> UnitOfWork {
             let runner = race * RUNNERS_PER_RACE + k;
             // Distinct horses within a race: k * 1201 differs mod horses for k < 10.
             let h = (race * 7 + k * 1_201) % m.horses;
-            let bump = usize::from(changed && runner % 10 == 0);
+            let bump = usize::from(changed && runner.is_multiple_of(10));
             rows.push(
                 Row::new("ra_runners", Source::Racecard)
                     .set("race_id", format!("rac_{race}"))
@@ -310,7 +310,7 @@ async fn postgres_copy(pool: &sqlx::PgPool, year: &UnitOfWork) -> anyhow::Result
             .all_columns()
             .iter()
             .map(|c| c.name)
-            .filter(|c| *c == "created_at" || *c == "updated_at" || rows[0].values.contains_key(*c))
+            .filter(|c| *c == "created_at" || *c == "updated_at" || rows[0].values.contains_key(c))
             .collect();
         let mut text = String::new();
         for row in rows {
@@ -320,7 +320,7 @@ async fn postgres_copy(pool: &sqlx::PgPool, year: &UnitOfWork) -> anyhow::Result
                 }
                 let v = match *c {
                     "created_at" | "updated_at" => &now,
-                    _ => row.values.get(*c).unwrap_or(&Value::Null),
+                    _ => row.values.get(c).unwrap_or(&Value::Null),
                 };
                 copy_text(v, &mut text);
             }
