@@ -369,3 +369,44 @@ fn hostile_config_and_input_give_one_clear_error_a_nonzero_exit_and_no_partial_w
         });
     }
 }
+
+#[tokio::test]
+async fn a_sqlite_file_held_by_a_long_reader_and_a_writer_lock_delays_the_backfill_but_loses_nothing(
+) {
+    use sqlx::Connection;
+    let db = common::TestDb::new(common::Backend::Sqlite).await;
+    let server = simulator(Faults::default()).await;
+    let mut reader = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
+    let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ra_mst_races")
+        .fetch_one(&mut reader)
+        .await
+        .unwrap();
+    // Another writer holds the write lock for a moment while the backfill starts.
+    let mut writer = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        sqlx::query("COMMIT").execute(&mut writer).await.unwrap();
+    });
+    let day = NaiveDate::from_ymd_opt(2025, 5, 2).unwrap();
+    let result = run_backfill(
+        &client_for(&server, 3),
+        &db.store,
+        &options(day, day),
+        Reporter::Silent,
+    )
+    .await
+    .unwrap();
+    release.await.unwrap();
+    assert_eq!(result.exit_code(), 0, "{:?}", result.error);
+    assert_eq!(
+        db.scalar_i64("SELECT COUNT(*) FROM ra_mst_races WHERE has_result")
+            .await as u64,
+        server.data().race_count(day) as u64
+    );
+    sqlx::query("COMMIT").execute(&mut reader).await.unwrap();
+}
