@@ -29,7 +29,7 @@ start_sim() { # port faults
   echo "simulator on $1 did not start" >&2; exit 2
 }
 backfill() { # port db
-  PADDOCK_API_BASE_URL="http://127.0.0.1:$1/v1" PADDOCK_API_RATE_LIMIT=200 \
+  PADDOCK_API_BASE_URL="http://127.0.0.1:$1/v1" PADDOCK_API_RATE_LIMIT=100 \
   PADDOCK_DATABASE_URL="sqlite://$2" "$BIN" backfill --from "$FROM" --to "$TO" \
     --only results,racecards >/dev/null 2>&1
 }
@@ -88,10 +88,10 @@ done
 LEFT=$((BUDGET - (SECONDS - START))); [ "$LEFT" -lt 60 ] && LEFT=60
 echo "property tests (PROPTEST_CASES=${SOAK_CASES:-5000}, at most ${LEFT}s)…"
 PROP=ok
-PROPTEST_CASES=${SOAK_CASES:-5000} timeout "$LEFT" cargo test --release -q -p fetchers --test parser_props >"$WORK/props.log" 2>&1 || PROP=failed
+PROPTEST_CASES=${SOAK_CASES:-5000} timeout "$LEFT" cargo test -q -p fetchers --test parser_props >"$WORK/props.log" 2>&1 || PROP=failed
 echo "reliability tests…"
 REL=ok
-cargo test --release -q --test reliability >"$WORK/reliability.log" 2>&1 || REL=failed
+cargo test -q --test reliability >"$WORK/reliability.log" 2>&1 || REL=failed
 
 echo "rounds run: $RUN"
 echo "rounds identical: $SAME"
