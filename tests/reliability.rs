@@ -1,0 +1,412 @@
+//! The fast reliability checks (issue 14): a fault storm over a few days on both backends,
+//! secrets at trace level, and hostile configuration and input given to the binary. The long
+//! runs (more rounds, `kill -9`, longer property tests) are in `scripts/soak.sh`.
+
+mod common;
+
+use chrono::NaiveDate;
+use paddock::backfill::plan::Part;
+use paddock::backfill::progress::Reporter;
+use paddock::backfill::{run_backfill, BackfillOptions};
+use paddock::client::{ClientConfig, Credentials, RacingApiClient, SharedLimiter};
+use paddock::simulator::{Faults, SimConfig, SimServer};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const USER: &str = "storm-user";
+const API_PASSWORD: &str = "api-pw-Zq81x";
+const DB_PASSWORD: &str = "db-pw-Kv27m";
+
+fn sim_today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 6, 15).unwrap()
+}
+
+async fn simulator(faults: Faults) -> SimServer {
+    let mut config = SimConfig::new(14, USER, API_PASSWORD);
+    config.today = sim_today();
+    config.faults = faults;
+    SimServer::start(config).await.unwrap()
+}
+
+fn client_for(server: &SimServer, max_attempts: u32) -> RacingApiClient {
+    let config = ClientConfig {
+        base_url: server.base_url.clone(),
+        credentials: Some(Credentials::new(USER, API_PASSWORD)),
+        requests_per_second: 1000.0,
+        timeout: Duration::from_secs(2),
+        max_attempts,
+        backoff_min: Duration::from_millis(5),
+        backoff_max: Duration::from_millis(20),
+        ..ClientConfig::default()
+    };
+    RacingApiClient::new(config, SharedLimiter::new(1000.0)).unwrap()
+}
+
+fn options(from: NaiveDate, to: NaiveDate) -> BackfillOptions {
+    BackfillOptions {
+        from,
+        to,
+        parts: [Part::Results, Part::Racecards].into_iter().collect(),
+        profile_budget: 0,
+        regions: vec!["gb".into(), "ire".into()],
+        today: sim_today(),
+        rate_per_second: 1000.0,
+    }
+}
+
+backend_test!(
+    a_fault_storm_ends_stored_or_failed_with_a_reason_within_bounded_retries_and_a_rerun_completes_it,
+    |db| async move {
+        let db = db;
+        let storm = Faults {
+            rate_limit_every: Some(6),
+            retry_after_secs: 1,
+            server_error_rate: 0.25,
+            hang_every: Some(9),
+            hang_ms: 4_000,
+            truncate_every: Some(5),
+            extra_fields: true,
+            late_result_requests: Some(1),
+            ..Faults::default()
+        };
+        let (from, to) = (
+            NaiveDate::from_ymd_opt(2025, 5, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2025, 5, 4).unwrap(),
+        );
+        let stormy = simulator(storm).await;
+        let attempts = 3;
+        let first = run_backfill(&client_for(&stormy, attempts), &db.store, &options(from, to), Reporter::Silent)
+            .await
+            .unwrap();
+        // Stored, or failed with its reason.
+        assert!(
+            first.exit_code() == 0 || first.error.as_deref().is_some_and(|e| !e.is_empty()),
+            "a failed run must say why: {first:?}"
+        );
+        // Retries stay bounded: at most `attempts` tries per page, plus the refetch of the
+        // range whose total changed.
+        let expected: u64 = from
+            .iter_days()
+            .take_while(|d| *d <= to)
+            .map(|d| stormy.data().race_count(d) as u64)
+            .sum();
+        let days = 4;
+        let pages = 2 * (expected.div_ceil(50) + 1) + days;
+        assert!(
+            stormy.stats().total <= attempts as u64 * pages,
+            "{} requests for at most {pages} pages",
+            stormy.stats().total
+        );
+        stormy.shutdown().await;
+
+        // A rerun against a calm API completes what failed, with nothing half-written.
+        let calm = simulator(Faults::default()).await;
+        let rerun = run_backfill(&client_for(&calm, 5), &db.store, &options(from, to), Reporter::Silent)
+            .await
+            .unwrap();
+        assert_eq!(rerun.exit_code(), 0, "{:?}", rerun.error);
+        assert_eq!(
+            db.scalar_i64("SELECT COUNT(*) FROM ra_mst_races WHERE has_result").await as u64,
+            expected
+        );
+        let partial = db
+            .scalar_i64(
+                "SELECT COUNT(*) FROM ra_mst_races r WHERE r.has_result \
+                 AND NOT EXISTS (SELECT 1 FROM ra_runners x WHERE x.race_id = r.id)",
+            )
+            .await;
+        assert_eq!(partial, 0, "a race stored without its runners");
+    }
+);
+
+/// Runs the binary with `env` (after clearing what could leak in), waits at most a minute.
+/// Output goes to files (a pipe nobody reads would fill up at trace level).
+fn paddock(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paddock"))
+        .args(args)
+        .env_remove("PADDOCK_DATABASE_URL")
+        .env_remove("DATABASE_URL")
+        .env_remove("PADDOCK_API_BASE_URL")
+        .env_remove("PADDOCK_CONFIG")
+        .env_remove("JOURNAL_STREAM")
+        .env_remove("NOTIFY_SOCKET")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("paddock {args:?} hung");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Output {
+        status: child.wait().unwrap(),
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// One clear error, a non-zero exit and no panic.
+fn assert_clear_failure(out: &Output, what: &str) {
+    let all = text(out);
+    assert!(!out.status.success(), "{what}: exit 0\n{all}");
+    assert_ne!(out.status.code(), None, "{what}: killed by a signal\n{all}");
+    assert!(!all.contains("panicked"), "{what}: panic\n{all}");
+    let lower = all.to_lowercase();
+    assert!(
+        lower.contains("error") || lower.contains("failed"),
+        "{what}: no error message\n{all}"
+    );
+}
+
+fn bytes_of_files_starting_with(path: &Path) -> Vec<u8> {
+    let dir = path.parent().unwrap();
+    let stem = path.file_name().unwrap().to_string_lossy().to_string();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name().to_string_lossy().starts_with(&stem) {
+            out.extend(std::fs::read(entry.path()).unwrap());
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn at_trace_level_neither_password_appears_in_output_ledger_or_rejects() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(simulator(Faults {
+        malformed_values: true,
+        rate_limit_every: Some(4),
+        ..Faults::default()
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("trace.db");
+    let db_url = format!("sqlite://{}", db.display());
+    let out = paddock(
+        &[
+            "backfill",
+            "--from",
+            "2025-05-01",
+            "--to",
+            "2025-05-02",
+            "--only",
+            "results,racecards",
+        ],
+        &[
+            ("PADDOCK_API_BASE_URL", &server.base_url),
+            ("PADDOCK_API_RATE_LIMIT", "100"),
+            ("RACING_API_USERNAME", USER),
+            ("RACING_API_PASSWORD", API_PASSWORD),
+            ("PADDOCK_DATABASE_URL", &db_url),
+            ("PADDOCK_LOG", "trace"),
+        ],
+    );
+    let all = text(&out);
+    assert!(
+        all.len() > 1_000,
+        "trace logging produced little output:\n{all}"
+    );
+    let basic = base64_of(&format!("{USER}:{API_PASSWORD}"));
+    for secret in [API_PASSWORD, basic.as_str()] {
+        assert!(!all.contains(secret), "secret in the output");
+    }
+    let stored = bytes_of_files_starting_with(&db);
+    assert!(contains(&stored, "paddock_runs") || !stored.is_empty());
+    for secret in [API_PASSWORD, basic.as_str()] {
+        assert!(
+            !contains(&stored, secret),
+            "secret in the database (ledger or rejects)"
+        );
+    }
+
+    // A database password, at trace level, on a URL whose server is not PostgreSQL.
+    let port = server.addr.port();
+    let pg_url = format!("postgres://paddock:{DB_PASSWORD}@127.0.0.1:{port}/paddock");
+    let out = paddock(
+        &[
+            "backfill",
+            "--from",
+            "2025-05-01",
+            "--to",
+            "2025-05-01",
+            "--only",
+            "results",
+        ],
+        &[
+            ("PADDOCK_API_BASE_URL", &server.base_url),
+            ("RACING_API_USERNAME", USER),
+            ("RACING_API_PASSWORD", API_PASSWORD),
+            ("PADDOCK_DATABASE_URL", &pg_url),
+            ("PADDOCK_LOG", "trace"),
+        ],
+    );
+    assert_clear_failure(&out, "database URL on a non-PostgreSQL port");
+    let all = text(&out);
+    assert!(
+        !all.contains(DB_PASSWORD),
+        "database password in the output:\n{all}"
+    );
+    assert!(!all.contains(API_PASSWORD), "API password in the output");
+}
+
+/// Standard base64 (the Basic auth header's encoding), to look for it in the output.
+fn base64_of(s: &str) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, x)| n | (u32::from(*x) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn hostile_config_and_input_give_one_clear_error_a_nonzero_exit_and_no_partial_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hostile.db");
+    let db_url = format!("sqlite://{}", db.display());
+    let env = [
+        ("PADDOCK_DATABASE_URL", db_url.as_str()),
+        ("PADDOCK_LOG", "info"),
+    ];
+
+    // A config file that is binary garbage, and one that cannot be read (a directory).
+    let binary_config = dir.path().join("binary.toml");
+    std::fs::write(
+        &binary_config,
+        (0..4096u32)
+            .map(|i| (i * 131 % 256) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let out = paddock(
+        &[
+            "--config",
+            binary_config.to_str().unwrap(),
+            "import",
+            "x.json",
+        ],
+        &env,
+    );
+    assert_clear_failure(&out, "binary config");
+    let unreadable = dir.path().join("a-directory.toml");
+    std::fs::create_dir(&unreadable).unwrap();
+    let out = paddock(
+        &["--config", unreadable.to_str().unwrap(), "import", "x.json"],
+        &env,
+    );
+    assert_clear_failure(&out, "unreadable config");
+
+    // A binary import file and a huge one (32 MB of a never-closed JSON string).
+    let binary = dir.path().join("binary.json");
+    std::fs::write(
+        &binary,
+        (0..1_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let out = paddock(&["import", binary.to_str().unwrap()], &env);
+    assert_clear_failure(&out, "binary import file");
+    let huge = dir.path().join("huge.json");
+    let mut body = b"{\"results\": [{\"race_id\": \"".to_vec();
+    body.resize(32 * 1024 * 1024, b'x');
+    std::fs::write(&huge, body).unwrap();
+    let out = paddock(&["import", huge.to_str().unwrap()], &env);
+    assert_clear_failure(&out, "huge import file");
+
+    // Nothing was written to any ra_* table.
+    if db.exists() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let store = paddock::store::connect(&db_url).await.unwrap();
+            let paddock::store::AnyStore::Sqlite(s) = &store else {
+                unreachable!()
+            };
+            for t in fetchers::registry::TABLES
+                .iter()
+                .filter(|t| t.name.starts_with("ra_"))
+            {
+                let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", t.name))
+                    .fetch_one(s.pool())
+                    .await
+                    .unwrap_or(0);
+                assert_eq!(n, 0, "{} has rows after hostile input", t.name);
+            }
+        });
+    }
+}
+
+#[tokio::test]
+async fn a_sqlite_file_held_by_a_long_reader_and_a_writer_lock_delays_the_backfill_but_loses_nothing(
+) {
+    use sqlx::Connection;
+    let db = common::TestDb::new(common::Backend::Sqlite).await;
+    let server = simulator(Faults::default()).await;
+    let mut reader = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
+    let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ra_mst_races")
+        .fetch_one(&mut reader)
+        .await
+        .unwrap();
+    // Another writer holds the write lock for a moment while the backfill starts.
+    let mut writer = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        sqlx::query("COMMIT").execute(&mut writer).await.unwrap();
+    });
+    let day = NaiveDate::from_ymd_opt(2025, 5, 2).unwrap();
+    let result = run_backfill(
+        &client_for(&server, 3),
+        &db.store,
+        &options(day, day),
+        Reporter::Silent,
+    )
+    .await
+    .unwrap();
+    release.await.unwrap();
+    assert_eq!(result.exit_code(), 0, "{:?}", result.error);
+    assert_eq!(
+        db.scalar_i64("SELECT COUNT(*) FROM ra_mst_races WHERE has_result")
+            .await as u64,
+        server.data().race_count(day) as u64
+    );
+    sqlx::query("COMMIT").execute(&mut reader).await.unwrap();
+}
