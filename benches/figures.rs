@@ -473,13 +473,8 @@ fn write_config(dir: &Path, base_url: &str, rate: f64) -> anyhow::Result<std::pa
          [database]\nurl = \"sqlite://{}\"\n",
         db.display()
     );
-    for job in [
-        "master_reference",
-        "master_entities_daily",
-        "master_entities_weekly",
-        "races_and_runners",
-    ] {
-        text.push_str(&format!("[jobs.{job}]\nenabled = false\n"));
+    for job in paddock::config::JobKind::ALL {
+        text.push_str(&format!("[jobs.{}]\nenabled = false\n", job.name()));
     }
     let path = dir.join("paddock.toml");
     std::fs::write(&path, text)?;

@@ -1,8 +1,10 @@
-//! Running one job once: opens the ledger row, runs the grouped fetcher, closes the row with
-//! its status and figures, and renders the summary table. Used by `paddock run`, `paddock
-//! demo`, `paddock import` and (later) the scheduler.
+//! Running one job once: opens the ledger row, runs the grouped fetcher (or, for the jobs that
+//! make no API request, the full rebuild of the derived tables or the audit), closes the row
+//! with its status and figures, and renders the summary table. Used by `paddock run`, `paddock
+//! demo`, `paddock import` and the daemon.
 
 use crate::config::{Config, JobKind};
+use crate::store::AnyStore;
 use chrono::NaiveDate;
 use fetchers::api::ApiSource;
 use fetchers::jobs::{
@@ -18,20 +20,50 @@ tokio::task_local! {
     static RUN_CANCEL: CancellationToken;
 }
 
-/// [`run_job`] that stops between pages once `cancel` is cancelled (the daemon's shutdown):
-/// the page in progress commits or rolls back whole, and the run is recorded failed.
+/// [`run_any`] whose fetch jobs stop between pages once `cancel` is cancelled (the daemon's
+/// shutdown): the page in progress commits or rolls back whole, and the run is recorded
+/// failed. The jobs without API requests are one transaction (the rebuild) or read-only (the
+/// audit), and run to their end.
 pub async fn run_job_cancellable(
     cancel: CancellationToken,
     config: &Config,
     api: &dyn ApiSource,
-    store: &dyn Store,
+    store: &AnyStore,
     request: &JobRequest,
     trigger: RunTrigger,
     mode: ApplyMode,
 ) -> anyhow::Result<RunResult> {
     RUN_CANCEL
-        .scope(cancel, run_job(config, api, store, request, trigger, mode))
+        .scope(cancel, run_any(config, api, store, request, trigger, mode))
         .await
+}
+
+/// Runs any job once and records it in the ledger: the fetch jobs through [`run_job`]; the
+/// full rebuild of the derived tables ([`crate::derive::run_full_rebuild`]) and the audit
+/// ([`crate::audit::job::run_recorded_audit`]) on the store alone, without an API request.
+/// Those two have no dry run.
+pub async fn run_any(
+    config: &Config,
+    api: &dyn ApiSource,
+    store: &AnyStore,
+    request: &JobRequest,
+    trigger: RunTrigger,
+    mode: ApplyMode,
+) -> anyhow::Result<RunResult> {
+    if !request.uses_api() {
+        anyhow::ensure!(
+            mode == ApplyMode::Commit,
+            "{} has no dry run (it makes no API request; `paddock audit` only reads)",
+            request.job_name()
+        );
+    }
+    match request {
+        JobRequest::DeriveFull => {
+            crate::derive::run_full_rebuild(store, &config.distance_bands, trigger).await
+        }
+        JobRequest::Audit => crate::audit::job::run_recorded_audit(store, config, trigger).await,
+        _ => run_job(config, api, store, request, trigger, mode).await,
+    }
 }
 
 /// Exit status of a run that finished with rejected records or missing resources.
@@ -49,18 +81,34 @@ pub enum JobRequest {
     RacesAndRunners(RacesAndRunnersPlan),
     /// MasterEntities asked to re-fetch profiles on purpose (`--horse`, `--refresh-older-than`).
     RefreshProfiles(jobs::ProfileRefresh),
+    /// The full rebuild of the derived tables (no API request; see [`run_any`]).
+    DeriveFull,
+    /// The audit, recorded as a run (no API request; see [`run_any`]).
+    Audit,
 }
 
 impl JobRequest {
+    /// The job kind this request runs as.
+    pub fn kind(&self) -> JobKind {
+        match self {
+            JobRequest::MasterReference => JobKind::MasterReference,
+            JobRequest::MasterEntities { weekly: false } => JobKind::MasterEntitiesDaily,
+            JobRequest::MasterEntities { weekly: true } => JobKind::MasterEntitiesWeekly,
+            JobRequest::RacesAndRunners(_) => JobKind::RacesAndRunners,
+            JobRequest::RefreshProfiles(_) => JobKind::MasterEntitiesDaily,
+            JobRequest::DeriveFull => JobKind::DeriveFull,
+            JobRequest::Audit => JobKind::Audit,
+        }
+    }
+
     /// The ledger's job name.
     pub fn job_name(&self) -> &'static str {
-        match self {
-            JobRequest::MasterReference => JobKind::MasterReference.name(),
-            JobRequest::MasterEntities { weekly: false } => JobKind::MasterEntitiesDaily.name(),
-            JobRequest::MasterEntities { weekly: true } => JobKind::MasterEntitiesWeekly.name(),
-            JobRequest::RacesAndRunners(_) => JobKind::RacesAndRunners.name(),
-            JobRequest::RefreshProfiles(_) => JobKind::MasterEntitiesDaily.name(),
-        }
+        self.kind().name()
+    }
+
+    /// Whether the run asks the API ([`run_job`]) or works on the stored data alone.
+    pub fn uses_api(&self) -> bool {
+        self.kind().uses_api()
     }
 
     /// The scheduled form of a job: its window computed from `today`.
@@ -77,6 +125,8 @@ impl JobRequest {
                     job.result_days_back,
                 ))
             }
+            JobKind::DeriveFull => JobRequest::DeriveFull,
+            JobKind::Audit => JobRequest::Audit,
         }
     }
 
@@ -92,6 +142,8 @@ impl JobRequest {
                 "horses": r.horses,
                 "refresh_older_than_days": r.older_than_days,
             }),
+            // Recorded by their own functions, with their own parameters.
+            JobRequest::DeriveFull | JobRequest::Audit => serde_json::json!({}),
         }
     }
 }
@@ -107,6 +159,9 @@ pub struct RunResult {
     pub elapsed: Duration,
     /// Counts as stored in the ledger (equal to `report.counts` unless the run was a dry run).
     pub ledger_counts: Counts,
+    /// What an audit run found (a run of the audit job that completed its checks; `None`
+    /// otherwise): the daemon exports it as metrics.
+    pub audit: Option<crate::audit::job::AuditCounts>,
 }
 
 impl RunResult {
@@ -125,7 +180,8 @@ pub fn exit_code(status: RunStatus) -> i32 {
     }
 }
 
-/// Runs one job once and records it in the ledger.
+/// Runs one fetch job once and records it in the ledger. A job without API requests is refused
+/// here, before the ledger: [`run_any`] runs it.
 pub async fn run_job(
     config: &Config,
     api: &dyn ApiSource,
@@ -135,6 +191,10 @@ pub async fn run_job(
     mode: ApplyMode,
 ) -> anyhow::Result<RunResult> {
     let job = request.job_name();
+    anyhow::ensure!(
+        request.uses_api(),
+        "{job} makes no API request: it runs through app::run_any"
+    );
     run_recorded(store, job, trigger, request.params(), |run_id| async move {
         let mut ctx = JobContext::new(api, store, run_id, mode, config.api.regions.clone());
         if let Ok(cancel) = RUN_CANCEL.try_with(CancellationToken::clone) {
@@ -166,6 +226,7 @@ pub async fn run_job(
                 let budget = config.job(JobKind::MasterEntitiesDaily).profile_budget;
                 jobs::refresh_profiles(&mut ctx, refresh, budget, chrono::Utc::now()).await
             }
+            JobRequest::DeriveFull | JobRequest::Audit => unreachable!("refused above"),
         };
         let mut report = ctx.report;
         // Results change the derived tables: recompute the groups this run touched
@@ -183,9 +244,10 @@ pub async fn run_job(
     .await
 }
 
-/// The one run wrapper (fetch jobs and `paddock import`): opens a ledger row, runs `body` with
-/// the run's id, judges how it ended ([`judge`]), closes the row with the status and request
-/// totals, logs the outcome, and returns the run's result with the counts the ledger holds.
+/// The one run wrapper (fetch jobs, `paddock import`, the derived-table rebuild): opens a
+/// ledger row, runs `body` with the run's id, judges how it ended ([`judge`]), closes the row
+/// with the status and request totals, logs the outcome, and returns the run's result with the
+/// counts the ledger holds.
 pub async fn run_recorded<F, Fut>(
     store: &dyn Store,
     job: &'static str,
@@ -197,12 +259,32 @@ where
     F: FnOnce(RunId) -> Fut,
     Fut: std::future::Future<Output = (Result<(), String>, JobReport)>,
 {
+    run_recorded_with_findings(store, job, trigger, params, |run_id| async move {
+        let (outcome, report) = body(run_id).await;
+        (outcome, report, Vec::new())
+    })
+    .await
+}
+
+/// [`run_recorded`] for a body that also reports findings (the audit's violations): a run
+/// that ended without an error but with findings is `partial`, its error text naming them.
+pub async fn run_recorded_with_findings<F, Fut>(
+    store: &dyn Store,
+    job: &'static str,
+    trigger: RunTrigger,
+    params: serde_json::Value,
+    body: F,
+) -> anyhow::Result<RunResult>
+where
+    F: FnOnce(RunId) -> Fut,
+    Fut: std::future::Future<Output = (Result<(), String>, JobReport, Vec<String>)>,
+{
     let started = Instant::now();
     let run_id = store.start_run(job, trigger, params).await?;
     let id = run_id.get();
     tracing::info!(run_id = id, job, trigger = trigger.name(), "run started");
-    let (outcome, report) = body(run_id).await;
-    let (status, error) = judge(outcome, &report);
+    let (outcome, report, findings) = body(run_id).await;
+    let (status, error) = judge_with_findings(outcome, &report, findings);
     store
         .finish_run(
             run_id,
@@ -229,16 +311,27 @@ where
         error,
         elapsed: started.elapsed(),
         ledger_counts,
+        audit: None,
     })
 }
 
 /// A run's status and error text from how it ended and what it saw: failed if it stopped on an
 /// error; partial if records were rejected or resources missing; succeeded otherwise.
 pub fn judge(outcome: Result<(), String>, report: &JobReport) -> (RunStatus, Option<String>) {
+    judge_with_findings(outcome, report, Vec::new())
+}
+
+/// [`judge`], where `findings` (problems the body found, e.g. audit violations) also make a
+/// run that ended well `partial`.
+fn judge_with_findings(
+    outcome: Result<(), String>,
+    report: &JobReport,
+    findings: Vec<String>,
+) -> (RunStatus, Option<String>) {
     if let Err(e) = outcome {
         return (RunStatus::Failed, Some(e));
     }
-    let mut problems = Vec::new();
+    let mut problems = findings;
     if report.counts.rejected() > 0 {
         problems.push(format!(
             "{} records rejected (see paddock_rejects)",

@@ -181,6 +181,8 @@ struct FileJobs {
     master_entities_daily: Option<FileJob>,
     master_entities_weekly: Option<FileJob>,
     races_and_runners: Option<FileJob>,
+    derive_full: Option<FileJob>,
+    audit: Option<FileJob>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -220,31 +222,60 @@ pub struct ApiSettings {
     pub backoff_max_ms: u64,
 }
 
-/// Which job a schedule entry runs.
+/// Which job a schedule entry runs. Adding a kind: a variant here, its [`JobKind::name`] and
+/// default cron, its `[jobs.NAME]` field in `FileJobs`, and its [`crate::app::JobRequest`];
+/// the compiler points at each exhaustive match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum JobKind {
     MasterReference,
     MasterEntitiesDaily,
     MasterEntitiesWeekly,
     RacesAndRunners,
+    /// The full rebuild of the derived tables ([`crate::derive::run_full_rebuild`]): no API
+    /// request. Weekly by default.
+    DeriveFull,
+    /// The read-only audit recorded as a run ([`crate::audit::job`]): no API request. Off by
+    /// default.
+    Audit,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::MasterReference,
         JobKind::MasterEntitiesDaily,
         JobKind::MasterEntitiesWeekly,
         JobKind::RacesAndRunners,
+        JobKind::DeriveFull,
+        JobKind::Audit,
     ];
 
-    /// The name used in the config file, the ledger and logs.
+    /// The name used in the config file (`[jobs.NAME]`), the ledger, job locks and logs.
     pub fn name(self) -> &'static str {
         match self {
             JobKind::MasterReference => "master_reference",
             JobKind::MasterEntitiesDaily => "master_entities_daily",
             JobKind::MasterEntitiesWeekly => "master_entities_weekly",
             JobKind::RacesAndRunners => "races_and_runners",
+            JobKind::DeriveFull => crate::derive::FULL_REBUILD_JOB,
+            JobKind::Audit => "audit",
         }
+    }
+
+    /// Whether the job asks the API (the other kinds work on the stored data alone).
+    pub fn uses_api(self) -> bool {
+        match self {
+            JobKind::MasterReference
+            | JobKind::MasterEntitiesDaily
+            | JobKind::MasterEntitiesWeekly
+            | JobKind::RacesAndRunners => true,
+            JobKind::DeriveFull | JobKind::Audit => false,
+        }
+    }
+
+    /// Whether the job runs when its section does not say `enabled`: every job but the audit,
+    /// which is optional.
+    pub fn enabled_by_default(self) -> bool {
+        self != JobKind::Audit
     }
 
     fn default_cron(self) -> &'static str {
@@ -257,6 +288,10 @@ impl JobKind {
             JobKind::MasterEntitiesWeekly => "0 2 * * SUN",
             // 06:00, 12:00 and 18:00 every day.
             JobKind::RacesAndRunners => "0 6,12,18 * * *",
+            // 04:00 every Sunday.
+            JobKind::DeriveFull => crate::derive::FULL_REBUILD_DEFAULT_CRON,
+            // 05:00 every day (when enabled).
+            JobKind::Audit => "0 5 * * *",
         }
     }
 }
@@ -565,19 +600,16 @@ impl Config {
         };
 
         let mut jobs = BTreeMap::new();
-        let file_jobs = [
-            (JobKind::MasterReference, file.jobs.master_reference),
-            (
-                JobKind::MasterEntitiesDaily,
-                file.jobs.master_entities_daily,
-            ),
-            (
-                JobKind::MasterEntitiesWeekly,
-                file.jobs.master_entities_weekly,
-            ),
-            (JobKind::RacesAndRunners, file.jobs.races_and_runners),
-        ];
-        for (kind, job) in file_jobs {
+        let mut file_jobs = file.jobs;
+        for kind in JobKind::ALL {
+            let job = match kind {
+                JobKind::MasterReference => file_jobs.master_reference.take(),
+                JobKind::MasterEntitiesDaily => file_jobs.master_entities_daily.take(),
+                JobKind::MasterEntitiesWeekly => file_jobs.master_entities_weekly.take(),
+                JobKind::RacesAndRunners => file_jobs.races_and_runners.take(),
+                JobKind::DeriveFull => file_jobs.derive_full.take(),
+                JobKind::Audit => file_jobs.audit.take(),
+            };
             let job = job.unwrap_or_default();
             let mut schedules = Vec::new();
             let main_cron = match &job.cron {
@@ -656,7 +688,7 @@ impl Config {
                 kind,
                 JobSettings {
                     kind,
-                    enabled: job.enabled.unwrap_or(true),
+                    enabled: job.enabled.unwrap_or(kind.enabled_by_default()),
                     schedules,
                     racecard_days_ahead,
                     result_days_back: job.result_days_back.unwrap_or(3),
@@ -790,6 +822,10 @@ impl Config {
                 JobKind::MasterEntitiesDaily | JobKind::MasterEntitiesWeekly => {
                     out.push_str(&format!(" profile budget {}", job.profile_budget))
                 }
+                JobKind::DeriveFull => {
+                    out.push_str(" full rebuild of the derived tables, no API request")
+                }
+                JobKind::Audit => out.push_str(" read-only audit, no API request"),
                 JobKind::MasterReference => {}
             }
             out.push('\n');
@@ -1039,12 +1075,85 @@ mod tests {
             shown.contains("cron \"*/30 10-20 * * *\" racecards today..+0d"),
             "{shown}"
         );
-        // Three fire times per schedule: 4 jobs' main schedules plus the extra one.
-        assert_eq!(shown.matches("next:").count(), 5 * 3, "{shown}");
+        // Three fire times per schedule: every job's main schedule plus the extra one.
+        assert_eq!(
+            shown.matches("next:").count(),
+            (JobKind::ALL.len() + 1) * 3,
+            "{shown}"
+        );
         // `now` is 10:00 BST, itself a fire time; the next ones, strictly after, merge both
         // schedules: 10:30 BST (09:30 UTC) first.
         let merged = job.next_fire_times(now.with_timezone(&c.time_zone), 2);
         assert_eq!(merged[0].to_utc().to_rfc3339(), "2026-06-01T09:30:00+00:00");
+    }
+
+    #[test]
+    fn derive_full_runs_weekly_by_default_and_the_audit_job_is_off_until_enabled() {
+        let c = Config::from_toml("", &env(&[])).unwrap();
+        assert_eq!(c.jobs.len(), JobKind::ALL.len());
+        let derive = c.job(JobKind::DeriveFull);
+        assert!(derive.enabled);
+        assert_eq!(JobKind::DeriveFull.name(), crate::derive::FULL_REBUILD_JOB);
+        assert_eq!(derive.schedules.len(), 1);
+        assert_eq!(derive.schedules[0].cron, "0 4 * * SUN");
+        // 2026-06-03 is a Wednesday; the next run is Sunday 04:00 London (03:00 UTC, BST).
+        let wednesday = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 3, 12, 0, 0).unwrap();
+        let next = derive.next_fire_times(wednesday.with_timezone(&c.time_zone), 1);
+        assert_eq!(next[0].to_utc().to_rfc3339(), "2026-06-07T03:00:00+00:00");
+        let audit = c.job(JobKind::Audit);
+        assert!(!audit.enabled);
+        assert_eq!(audit.schedules[0].cron, "0 5 * * *");
+        assert!(!JobKind::DeriveFull.uses_api() && !JobKind::Audit.uses_api());
+        assert!(JobKind::ALL
+            .iter()
+            .filter(|k| !matches!(k, JobKind::DeriveFull | JobKind::Audit))
+            .all(|k| k.uses_api() && k.enabled_by_default()));
+        let shown = c.describe(wednesday);
+        assert!(shown.contains("derive_full"), "{shown}");
+        assert!(
+            shown
+                .lines()
+                .any(|l| l.contains("audit") && l.contains("disabled")),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn derive_full_and_audit_take_their_settings_from_their_sections() {
+        let c = Config::from_toml(
+            "[jobs.derive_full]\nenabled = false\n\
+             [jobs.audit]\nenabled = true\ncron = \"30 6 * * MON-FRI\"\n\
+             [[jobs.audit.schedules]]\ncron = \"0 22 * * *\"\n",
+            &env(&[]),
+        )
+        .unwrap();
+        assert!(!c.job(JobKind::DeriveFull).enabled);
+        let audit = c.job(JobKind::Audit);
+        assert!(audit.enabled);
+        let crons: Vec<&str> = audit.schedules.iter().map(|s| s.cron.as_str()).collect();
+        assert_eq!(crons, ["30 6 * * MON-FRI", "0 22 * * *"]);
+        let c = Config::from_toml("[jobs.derive_full]\ncron = \"0 3 * * *\"\n", &env(&[])).unwrap();
+        assert!(c.job(JobKind::DeriveFull).enabled);
+        assert_eq!(c.job(JobKind::DeriveFull).schedules[0].cron, "0 3 * * *");
+        // Errors name the job's section; a window is refused (it fetches no dates).
+        let err = Config::from_toml("\n[jobs.audit]\ncron = \"0 25 * * *\"\n", &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("jobs.audit.cron") && err.contains("line 3"),
+            "{err}"
+        );
+        let err = Config::from_toml(
+            "[[jobs.derive_full.schedules]]\ncron = \"0 3 * * *\"\nresult_days_back = 1\n",
+            &env(&[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("jobs.derive_full.schedules[0]"), "{err}");
+        let err = Config::from_toml("[jobs.audit]\nenabeld = true\n", &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("enabeld"), "{err}");
     }
 
     #[test]

@@ -62,7 +62,8 @@ enum Command {
         limit: i64,
     },
     /// Run one job once (recorded in the ledger as a manual run) and print a summary.
-    /// Exits 1 if the run failed, 3 if records were rejected or resources missing.
+    /// Exits 1 if the run failed, 3 if records were rejected, resources missing or (audit)
+    /// violations found.
     Run {
         #[arg(value_enum)]
         job: JobArg,
@@ -217,6 +218,10 @@ enum JobArg {
     MasterReference,
     MasterEntities,
     RacesAndRunners,
+    /// The full rebuild of the derived tables, as `paddock derive --full` (no API request).
+    DeriveFull,
+    /// The audit recorded as a run: partial when it finds violations (no API request).
+    Audit,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -371,6 +376,8 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
                         today,
                     ),
                 },
+                JobArg::DeriveFull => JobRequest::DeriveFull,
+                JobArg::Audit => JobRequest::Audit,
             };
             let store = paddock::open_store(&config).await?;
             paddock::tables::check_pinned_phase(&store, config.expected_rename_phase).await?;
@@ -381,7 +388,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
                 ApplyMode::Commit
             };
             let result =
-                app::run_job(&config, &api, &store, &request, RunTrigger::Manual, mode).await?;
+                app::run_any(&config, &api, &store, &request, RunTrigger::Manual, mode).await?;
             print!("{}", app::render_summary(&result, dry_run));
             Ok(result.exit_code())
         }

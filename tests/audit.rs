@@ -71,12 +71,8 @@ async fn load_clean_fixture(db: &TestDb, now: DateTime<Utc>) {
             ));
         }
     }
-    let jobs = [
-        "master_reference",
-        "master_entities_daily",
-        "master_entities_weekly",
-        "races_and_runners",
-    ];
+    // Every job, in `JobKind::ALL` order (races_and_runners is run 4, named by the rows above).
+    let jobs = paddock::config::JobKind::ALL.map(paddock::config::JobKind::name);
     for (i, job) in jobs.iter().enumerate() {
         sql.push(format!(
             "INSERT INTO paddock_runs (run_id, job, run_trigger, params, started_at, finished_at, \
@@ -221,11 +217,15 @@ backend_test!(
         assert_eq!(position["status"], "ok");
         assert_eq!(position["months"].as_array().unwrap().len(), 3);
         assert_eq!(report["freshness"]["races_without_result"], 0);
-        assert_eq!(report["freshness"]["jobs"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            report["freshness"]["jobs"].as_array().unwrap().len(),
+            paddock::config::JobKind::ALL.len()
+        );
         // The write trail shows the run's figures and every row traces to a run.
         let runs = report["trail"]["runs"].as_array().unwrap();
-        assert_eq!(runs[0]["run_id"], 4);
-        assert_eq!(runs[0]["rows_changed"], 6);
+        let races = runs.iter().find(|r| r["run_id"] == 4).unwrap();
+        assert_eq!(races["job"], "races_and_runners");
+        assert_eq!(races["rows_changed"], 6);
         // --only runs just the named checks.
         let (code, only) = audit_cli(&db, &["--only", "drift"]);
         assert_eq!(code, 0);

@@ -2,8 +2,8 @@
 //! against the registry and migrations (drift, wrong foreign-key targets), coverage per column
 //! and month, freshness of data and jobs, and the write trail, on SQLite and PostgreSQL.
 //!
-//! [`run_audit`] returns an [`AuditReport`]; [`AuditReport::violation_counts`] is the seam for
-//! the daemon's metrics and a scheduled audit job. All database access is in this module
+//! [`run_audit`] returns an [`AuditReport`]; [`AuditReport::violation_counts`] feeds the
+//! recorded audit job ([`job`]) and through it the daemon's metrics. All database access is in this module
 //! ([`db`]), read-only, dispatching on the store's pools.
 
 pub mod catalog;
@@ -11,6 +11,7 @@ pub mod coverage;
 pub mod db;
 pub mod drift;
 pub mod freshness;
+pub mod job;
 pub mod orphans;
 pub mod render;
 pub mod report;

@@ -1,5 +1,7 @@
 //! `paddock daemon`: runs every enabled job on its cron schedules in the configured time zone,
-//! through [`crate::app::run_job`] — the same path as `paddock run`.
+//! through [`crate::app::run_any`] — the same path as `paddock run`: the API jobs, the weekly
+//! full rebuild of the derived tables (`derive_full`) and, when enabled, the audit (`audit`,
+//! whose violation counts `/metrics` exports).
 //!
 //! - `timing.rs`: when a cron expression fires, right across DST changes (pure).
 //! - `timetable.rs`: next fire times of every schedule; due ticks; catch-up (pure).

@@ -1,5 +1,6 @@
-//! Starting the daemon's runs: one task per run through [`crate::app::run_job_cancellable`], at
-//! most one run per job at a time (a tick that fires while its job still runs is recorded in
+//! Starting the daemon's runs: one task per run through [`crate::app::run_job_cancellable`]
+//! (every job kind, the fetch jobs and those without API requests alike), at most one run per
+//! job at a time (a tick that fires while its job still runs is recorded in
 //! the ledger as `skipped`), and a shutdown that stops every run between pages.
 
 use crate::app::{self, JobRequest, RunResult};

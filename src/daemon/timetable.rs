@@ -144,6 +144,7 @@ mod tests {
     const ONLY_DAILY_0130: &str = "[jobs.master_reference]\nenabled = false\n\
         [jobs.master_entities_weekly]\nenabled = false\n\
         [jobs.races_and_runners]\nenabled = false\n\
+        [jobs.derive_full]\nenabled = false\n\
         [jobs.master_entities_daily]\ncron = \"30 1 * * *\"\n";
 
     /// Runs the timetable on a clock stepped every `step` seconds from `from` to `to`.
@@ -202,7 +203,8 @@ mod tests {
             "[jobs.master_reference]\ncron = \"*/5 * * * *\"\n\
              [jobs.master_entities_daily]\nenabled = false\n\
              [jobs.master_entities_weekly]\nenabled = false\n\
-             [jobs.races_and_runners]\nenabled = false\n",
+             [jobs.races_and_runners]\nenabled = false\n\
+             [jobs.derive_full]\nenabled = false\n",
         );
         let mut table = Timetable::new(&c, utc("2026-06-01T10:00:00Z"));
         let due = table.take_due(utc("2026-06-01T13:02:00Z"));
@@ -216,6 +218,7 @@ mod tests {
             "[jobs.master_reference]\nenabled = false\n\
              [jobs.master_entities_daily]\nenabled = false\n\
              [jobs.master_entities_weekly]\nenabled = false\n\
+             [jobs.derive_full]\nenabled = false\n\
              [jobs.races_and_runners]\ncron = \"0 6 * * *\"\n\
              [[jobs.races_and_runners.schedules]]\ncron = \"0 */2 * * *\"\nracecard_days_ahead = 0\nresult_days_back = 0\n",
         );
