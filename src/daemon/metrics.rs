@@ -1,16 +1,22 @@
 //! The daemon's Prometheus metrics (`/metrics`): API responses by endpoint and status,
 //! requests and retries, 429 pauses and limiter wait, rows written by table and kind, run
-//! durations and outcomes, and the last success time per job.
+//! durations and outcomes, the last success time per job, and the last audit's violations.
+//!
+//! The audit metrics (`paddock_audit_violations{check}`, one gauge per report section, and
+//! `paddock_audit_last_run_timestamp_seconds`) come from the audit job's runs in this process:
+//! until the first one completes, nothing about the audit is exported.
 
 use crate::app::RunResult;
+use crate::audit::job::AuditCounts;
 use crate::client::{ResponseHook, SharedLimiter};
 use chrono::{DateTime, Utc};
 use fetchers::api::ApiRequest;
 use prometheus::{
-    Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
 /// Every metric, in one registry.
 pub struct Metrics {
@@ -24,6 +30,10 @@ pub struct Metrics {
     last_success: GaugeVec,
     limiter_wait: Gauge,
     pauses: Gauge,
+    audit_violations: IntGaugeVec,
+    audit_last_run: Gauge,
+    /// The audit metrics join the registry with the first audit result.
+    audit_registered: Once,
     limiter: Arc<SharedLimiter>,
     /// Every attempt per endpoint, retries included (the client's counters).
     attempts: Box<dyn Fn() -> BTreeMap<String, u64> + Send + Sync>,
@@ -97,6 +107,17 @@ impl Metrics {
             "paddock_api_429_pauses_total",
             "Pauses ordered by 429 Retry-After answers",
         )?;
+        let audit_violations = IntGaugeVec::new(
+            Opts::new(
+                "paddock_audit_violations",
+                "Violations the last audit run found, by report section",
+            ),
+            &["check"],
+        )?;
+        let audit_last_run = Gauge::new(
+            "paddock_audit_last_run_timestamp_seconds",
+            "Unix time of the last audit run that completed its checks",
+        )?;
         for c in [
             responses.clone(),
             requests.clone(),
@@ -121,6 +142,9 @@ impl Metrics {
             last_success,
             limiter_wait,
             pauses,
+            audit_violations,
+            audit_last_run,
+            audit_registered: Once::new(),
             limiter,
             attempts,
         }))
@@ -147,6 +171,31 @@ impl Metrics {
                 self.rows.with_label_values(&[table, kind]).inc_by(n);
             }
         }
+        if let Some(audit) = &result.audit {
+            self.set_audit(audit);
+        }
+    }
+
+    /// Exports what an audit run found (replacing the previous audit's figures).
+    pub fn set_audit(&self, audit: &AuditCounts) {
+        self.audit_registered.call_once(|| {
+            for c in [
+                Box::new(self.audit_violations.clone()) as Box<dyn prometheus::core::Collector>,
+                Box::new(self.audit_last_run.clone()),
+            ] {
+                if let Err(e) = self.registry.register(c) {
+                    tracing::error!(error = %e, "audit metrics not registered");
+                }
+            }
+        });
+        self.audit_violations.reset();
+        for (section, n) in &audit.violations {
+            self.audit_violations
+                .with_label_values(&[section])
+                .set(i64::try_from(*n).unwrap_or(i64::MAX));
+        }
+        self.audit_last_run
+            .set(audit.at.timestamp_millis() as f64 / 1000.0);
     }
 
     /// Records a run that could not even be recorded in the ledger.
@@ -193,6 +242,39 @@ impl ResponseHook for ResponseCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_metrics_appear_with_the_first_audit_and_follow_the_latest() {
+        let metrics = Metrics::new(SharedLimiter::new(2.0), Box::new(BTreeMap::new)).unwrap();
+        assert!(!metrics.render().contains("paddock_audit"));
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let counts = |orphans: u64| AuditCounts {
+            at,
+            violations: [("orphans", orphans), ("drift", 0)]
+                .map(|(s, n)| (s.to_string(), n))
+                .into(),
+        };
+        metrics.set_audit(&counts(2));
+        let text = metrics.render();
+        assert!(
+            text.contains("paddock_audit_violations{check=\"orphans\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("paddock_audit_violations{check=\"drift\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("paddock_audit_last_run_timestamp_seconds 1800000000"),
+            "{text}"
+        );
+        metrics.set_audit(&counts(0));
+        let text = metrics.render();
+        assert!(
+            text.contains("paddock_audit_violations{check=\"orphans\"} 0"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn retries_are_attempts_beyond_the_logical_requests() {
