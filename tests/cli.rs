@@ -57,7 +57,11 @@ fn check_config_on_the_shipped_example_prints_three_fire_times_per_job_and_masks
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     // Three per schedule: one per job, plus races_and_runners' two extra schedules.
-    assert_eq!(stdout.matches("next:").count(), 6 * 3, "{stdout}");
+    assert_eq!(
+        stdout.matches("next:").count(),
+        (paddock::config::JobKind::ALL.len() + 2) * 3,
+        "{stdout}"
+    );
     assert!(!stdout.contains("s3cret-pass"), "{stdout}");
     assert!(!stdout.contains("db-pass-123"), "{stdout}");
     assert!(
