@@ -439,3 +439,49 @@ fn race_name(
     };
     format!("{sponsor} {core}")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::super::testkit::samples;
+    use super::*;
+
+    #[test]
+    fn conditions_agree_with_each_other_and_with_the_meeting() {
+        let mut going_of_meeting: HashMap<u64, &str> = HashMap::new();
+        for s in samples() {
+            let c = &s.cond;
+            let aw = s.plan.kind == MeetKind::Aw;
+            assert_eq!(c.ire, c.class == 0, "class {} (IRE {})", c.class, c.ire);
+            assert!(c.class <= 7);
+            if c.rtype == RType::NhFlat || aw {
+                assert!(c.pattern.is_empty(), "{} on AW or in a bumper", c.pattern);
+            }
+            if c.handicap {
+                assert!(c.pattern.is_empty());
+                assert!(c.rating_band.ends_with(&format!("-{}", c.rating_top)));
+            } else {
+                assert!(c.rating_band.is_empty());
+            }
+            assert!(
+                (5 * 220..=32 * 220 + 215).contains(&c.dist_y),
+                "{} yards",
+                c.dist_y
+            );
+            assert_eq!(
+                c.jumps.is_empty(),
+                !matches!(c.rtype, RType::Hurdle | RType::Chase)
+            );
+            assert_eq!(c.surface, if aw { "AW" } else { "Turf" });
+            if matches!(c.pattern, "Group 1" | "Grade 1") {
+                assert!(c.big_race);
+            }
+            assert!(!c.name.is_empty());
+            let first = going_of_meeting
+                .entry(s.plan.meeting_seed)
+                .or_insert(s.meeting.going);
+            assert_eq!(*first, s.meeting.going, "two goings at one meeting");
+        }
+    }
+}

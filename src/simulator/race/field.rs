@@ -251,3 +251,104 @@ pub(super) fn mark_non_runners(runners: &mut [Runner]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::super::testkit::{samples, world};
+    use super::*;
+
+    #[test]
+    fn a_day_declares_each_horse_once_and_every_field_fits_its_race() {
+        let w = world();
+        let mut seen: HashSet<(NaiveDate, u32)> = HashSet::new();
+        for s in samples() {
+            let c = &s.cond;
+            let (lo, hi) = size_bounds(c);
+            let n = s.runners.len() as i64;
+            assert!(
+                n >= lo && n <= (hi + 1).min(20),
+                "{}: {n} runners, bounds {lo}..={hi} for {:?}",
+                s.plan.num,
+                c.rtype
+            );
+            let disc = if c.flat() { Disc::Flat } else { Disc::Jumps };
+            for r in &s.runners {
+                assert!(
+                    seen.insert((s.date, r.horse)),
+                    "horse {} twice on {}",
+                    r.horse,
+                    s.date
+                );
+                let h = &w.horses[r.horse as usize];
+                let age = h.age_on(s.date);
+                assert!(
+                    (c.age_min..=c.age_max).contains(&age),
+                    "age {age} in {}",
+                    c.age_band
+                );
+                if !c.sex_rest.is_empty() {
+                    assert_eq!(h.gender, Gender::Female, "{} is restricted", c.sex_rest);
+                }
+                let in_pool = |base| w.pool(h.dob.year(), disc, base).contains(&r.horse);
+                assert!(in_pool(0) || in_pool(1), "horse of another discipline");
+                assert_eq!((r.trainer, r.owner), (h.trainer, h.owner));
+            }
+            let jockeys: HashSet<u16> = s.runners.iter().map(|r| r.jockey).collect();
+            assert_eq!(
+                jockeys.len(),
+                s.runners.len(),
+                "a jockey rides twice in a race"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_run_from_1_and_flat_draws_are_a_permutation_of_the_stalls() {
+        for mut s in samples() {
+            s.weigh();
+            let n = s.runners.len() as u32;
+            let numbers: Vec<u32> = s.runners.iter().map(|r| r.number).collect();
+            assert_eq!(numbers, (1..=n).collect::<Vec<_>>());
+            let mut draws: Vec<u32> = s.runners.iter().map(|r| r.draw).collect();
+            draws.sort_unstable();
+            if s.cond.flat() {
+                assert_eq!(draws, (1..=n).collect::<Vec<_>>());
+            } else {
+                assert!(draws.iter().all(|&d| d == 0), "a draw over jumps");
+            }
+            if s.cond.handicap {
+                assert!(
+                    s.runners.windows(2).all(|p| p[0].lbs >= p[1].lbs),
+                    "handicap not numbered in weight order"
+                );
+            } else {
+                let names: Vec<&str> = s
+                    .runners
+                    .iter()
+                    .map(|r| world().horses[r.horse as usize].name.as_str())
+                    .collect();
+                assert!(names.windows(2).all(|p| p[0] <= p[1]), "not alphabetical");
+            }
+        }
+    }
+
+    #[test]
+    fn non_runners_are_about_one_in_twenty_with_a_reason_and_two_always_run() {
+        let (mut declared, mut out) = (0usize, 0usize);
+        for mut s in samples() {
+            s.weigh();
+            let n = s.runners.len();
+            let running = s.running().count();
+            assert!(running >= n.min(2), "{running} of {n} left to run");
+            for r in &s.runners {
+                assert_eq!(r.nr, !r.nr_reason.is_empty());
+            }
+            declared += n;
+            out += n - running;
+        }
+        let share = out as f64 / declared as f64;
+        assert!((0.02..0.09).contains(&share), "non-runner share {share}");
+    }
+}

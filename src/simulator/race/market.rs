@@ -129,3 +129,103 @@ pub(super) fn by_price(runners: &[Runner]) -> Vec<&Runner> {
     by_price.sort_by_key(|r| (r.price, r.number));
     by_price
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::format::{ladder_decimal, LADDER};
+    use super::super::testkit::{samples, world};
+    use super::*;
+
+    #[test]
+    fn fair_probabilities_of_the_runners_left_sum_to_one() {
+        for mut s in samples() {
+            s.price();
+            let total: f64 = s.running().map(|r| r.fair_p).sum();
+            assert!((total - 1.0).abs() < 1e-9, "{total}");
+            assert!(s
+                .runners
+                .iter()
+                .all(|r| r.fair_p > 0.0 && r.price < LADDER.len()));
+        }
+    }
+
+    #[test]
+    fn fractional_and_decimal_prices_agree() {
+        for mut s in samples() {
+            s.price();
+            for r in &s.runners {
+                let frac = format::frac(r.price, "Evens");
+                let (n, d) = match frac.split_once('/') {
+                    Some((n, d)) => (n.parse::<f64>().unwrap(), d.parse::<f64>().unwrap()),
+                    None => {
+                        assert_eq!(frac, "Evens");
+                        (1.0, 1.0)
+                    }
+                };
+                assert!(
+                    (ladder_decimal(r.price) - (n / d + 1.0)).abs() < 1e-9,
+                    "{frac}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_shorter_price_means_a_likelier_winner_and_the_book_is_over_round() {
+        for mut s in samples() {
+            s.price();
+            let running: Vec<&Runner> = s.running().collect();
+            for a in &running {
+                for b in &running {
+                    if a.fair_p > b.fair_p {
+                        assert!(a.price <= b.price, "favourite priced longer");
+                    }
+                }
+            }
+            let fav = by_price(&s.runners)[0];
+            assert!(running
+                .iter()
+                .all(|r| r.fair_p <= fav.fair_p || r.price == fav.price));
+            let book: f64 = running.iter().map(|r| 1.0 / ladder_decimal(r.price)).sum();
+            assert!(
+                (1.0..1.6).contains(&book),
+                "book {book} for {} runners",
+                running.len()
+            );
+        }
+    }
+
+    #[test]
+    fn the_card_forecasts_the_favourites_first_and_tips_one_of_them() {
+        let w = world();
+        for mut s in samples() {
+            s.run();
+            let b = card_betting(w, s.date, s.plan.off_min, &s.runners, &mut s.rng);
+            let order = by_price(&s.runners);
+            let name = |r: &Runner| w.horses[r.horse as usize].name.clone();
+            let fav = format!(
+                "{} {}",
+                format::frac(order[0].price, "Evens"),
+                name(order[0])
+            );
+            assert!(
+                b.betting_forecast.starts_with(&fav),
+                "{}",
+                b.betting_forecast
+            );
+            let listed = b.betting_forecast.split(", ").count();
+            assert_eq!(listed, order.len().min(8));
+            let second = order.get(1).unwrap_or(&order[0]);
+            assert!(
+                b.tip == name(order[0]) || b.tip == name(second),
+                "tip {}",
+                b.tip
+            );
+            assert!(b.verdict.starts_with(&b.tip.to_uppercase()));
+            assert!((6..=12).contains(&b.bookies.len()));
+            let distinct: std::collections::HashSet<_> = b.bookies.iter().collect();
+            assert_eq!(distinct.len(), b.bookies.len(), "a bookmaker twice");
+            assert!(b.odds_updated.starts_with(&s.date.to_string()));
+        }
+    }
+}

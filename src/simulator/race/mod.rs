@@ -190,3 +190,142 @@ pub(crate) fn build_race(
         seed: rng.next_u64(),
     }
 }
+
+/// What the step tests share: one world and the races of a few days spread over a year (Flat
+/// and jumps, GB and IRE, summer and winter), each drawn step by step as [`build_race`] does.
+#[cfg(test)]
+mod testkit {
+    use std::sync::OnceLock;
+
+    use chrono::{Datelike, NaiveDate};
+
+    use super::conditions::{Conditions, Meeting};
+    use super::result::Outcome;
+    use super::{field, market, result, weights, Runner};
+    use crate::simulator::day::{plan_day, PlanRace};
+    use crate::simulator::rng::{tag, Rng};
+    use crate::simulator::world::World;
+
+    pub(super) const SEED: u64 = 7;
+
+    pub(super) fn world() -> &'static World {
+        static WORLD: OnceLock<World> = OnceLock::new();
+        WORLD.get_or_init(|| World::build(SEED, 2023))
+    }
+
+    /// One race part-built: its conditions, its declared field and the race's stream where the
+    /// steps so far left it.
+    pub(super) struct Sample {
+        pub date: NaiveDate,
+        pub plan: PlanRace,
+        pub meeting: Meeting,
+        pub cond: Conditions,
+        pub runners: Vec<Runner>,
+        pub rng: Rng,
+    }
+
+    impl Sample {
+        /// Weights, numbers, draws and non-runners.
+        pub(super) fn weigh(&mut self) {
+            let w = world();
+            weights::assign(w, &self.cond, &mut self.runners);
+            let runners = std::mem::take(&mut self.runners);
+            self.runners = field::number_and_draw(w, &self.cond, runners, &mut self.rng);
+            field::mark_non_runners(&mut self.runners);
+        }
+
+        /// Everything up to and including the market.
+        pub(super) fn price(&mut self) {
+            self.weigh();
+            market::price(world(), &self.cond, &mut self.runners, &mut self.rng);
+        }
+
+        /// Everything up to and including the result.
+        pub(super) fn run(&mut self) -> Outcome {
+            self.price();
+            result::run(
+                &self.cond,
+                self.meeting.going,
+                &mut self.runners,
+                &mut self.rng,
+            )
+        }
+
+        pub(super) fn running(&self) -> impl Iterator<Item = &Runner> {
+            self.runners.iter().filter(|r| !r.nr)
+        }
+    }
+
+    pub(super) const DATES: [(i32, u32, u32); 5] = [
+        (2024, 6, 15),
+        (2024, 8, 7),
+        (2024, 10, 5),
+        (2024, 12, 26),
+        (2024, 3, 12),
+    ];
+
+    /// Every race of [`DATES`] with its conditions drawn and its field declared (one `Used` per
+    /// day, as [`crate::simulator::day::build_day`]).
+    pub(super) fn samples() -> Vec<Sample> {
+        let w = world();
+        let mut out = Vec::new();
+        for (y, m, d) in DATES {
+            let date = NaiveDate::from_ymd_opt(y, m, d).expect("date");
+            let mut used = field::Used::new(w.horses.len());
+            for p in plan_day(w, SEED, date).races {
+                let ire = w.courses[p.course as usize].region == "IRE";
+                let meeting =
+                    Meeting::draw(&mut Rng::new(p.meeting_seed), p.kind, date.month(), ire);
+                let mut rng = Rng::from(&[SEED, tag("race"), p.num]);
+                let cond = Conditions::draw(&mut rng, &p, date.month(), ire);
+                let runners = field::declare(w, SEED, date, p.num, &cond, &mut rng, &mut used);
+                out.push(Sample {
+                    date,
+                    plan: p,
+                    meeting,
+                    cond,
+                    runners,
+                    rng,
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testkit::{samples, world, SEED};
+    use super::*;
+
+    #[test]
+    fn the_steps_in_order_build_the_same_race_as_build_race() {
+        let w = world();
+        let mut used = Used::new(w.horses.len());
+        let mut day = None;
+        for mut s in samples() {
+            if day != Some(s.date) {
+                used = Used::new(w.horses.len());
+                day = Some(s.date);
+            }
+            let race = build_race(w, SEED, s.date, &s.plan, &mut used);
+            s.run();
+            assert_eq!(format!("{:?}", race.runners), format!("{:?}", s.runners));
+            assert_eq!(race.going, s.meeting.going);
+            assert_eq!(race.name, s.cond.name);
+        }
+    }
+
+    #[test]
+    fn the_samples_cover_both_codes_both_countries_handicaps_and_sex_restrictions() {
+        let all = samples();
+        let has = |f: &dyn Fn(&testkit::Sample) -> bool| all.iter().any(f);
+        assert!(all.len() > 150, "{} races", all.len());
+        assert!(has(&|s| s.cond.ire) && has(&|s| !s.cond.ire));
+        for t in [RType::Flat, RType::Hurdle, RType::Chase, RType::NhFlat] {
+            assert!(has(&|s| s.cond.rtype == t), "no {t:?} race");
+        }
+        assert!(has(&|s| s.cond.handicap) && has(&|s| !s.cond.handicap));
+        assert!(has(&|s| !s.cond.sex_rest.is_empty()));
+    }
+}

@@ -102,27 +102,13 @@ pub(super) fn run(c: &Conditions, going: &str, runners: &mut [Runner], rng: &mut
         }
         finish_order.push(remaining.remove(k));
     }
-    let hazards = hazards(c.rtype);
-    let mut finishers = Vec::new();
-    let mut fallers = Vec::new();
-    for &i in &finish_order {
+    let (finishers, fallers) = split_finishers(&finish_order, |i| {
         let mut hr = Rng::new(runners[i].seed ^ 0x4655);
-        let mut code = None;
-        for &(what, chance) in hazards {
-            if hr.chance(chance) {
-                code = Some(what);
-                break;
-            }
-        }
-        match code {
-            Some(what) => fallers.push((i, what)),
-            None => finishers.push(i),
-        }
-    }
-    if finishers.is_empty() && !fallers.is_empty() {
-        let (i, _) = fallers.remove(0);
-        finishers.push(i);
-    }
+        hazards(c.rtype)
+            .iter()
+            .find(|&&(_, chance)| hr.chance(chance))
+            .map(|&(what, _)| what)
+    });
     let speed = match c.rtype {
         RType::Flat => 16.6 + (1320.0 / c.dist_y as f64).min(1.2) * 1.6,
         RType::NhFlat => 15.2,
@@ -179,6 +165,27 @@ pub(super) fn run(c: &Conditions, going: &str, runners: &mut [Runner], rng: &mut
         win_cs,
         std_cs,
     }
+}
+
+/// Splits the finishing order into finishers and non-finishers (with the code `code_of` gives a
+/// runner, if any). Somebody always finishes: if every runner would fail to, the first does.
+fn split_finishers(
+    order: &[usize],
+    mut code_of: impl FnMut(usize) -> Option<&'static str>,
+) -> (Vec<usize>, Vec<(usize, &'static str)>) {
+    let mut finishers = Vec::new();
+    let mut fallers = Vec::new();
+    for &i in order {
+        match code_of(i) {
+            Some(what) => fallers.push((i, what)),
+            None => finishers.push(i),
+        }
+    }
+    if finishers.is_empty() && !fallers.is_empty() {
+        let (i, _) = fallers.remove(0);
+        finishers.push(i);
+    }
+    (finishers, fallers)
 }
 
 /// The prize of place `pos0` (0-based) as the result shows it: `"€1770"` in Ireland,
@@ -251,4 +258,123 @@ pub(super) fn tote_dividends(
         tote_tricast,
         tote_trifecta,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::samples;
+    use super::*;
+
+    #[test]
+    fn finishers_are_placed_1_to_n_in_order_then_non_finishers_keep_their_code() {
+        let mut fell = 0;
+        for mut s in samples() {
+            let out = s.run();
+            let running = s.running().count();
+            assert!(!out.finishers.is_empty() || running == 0, "nobody finished");
+            for (k, &i) in out.finishers.iter().enumerate() {
+                let r = &s.runners[i];
+                assert_eq!(r.position, (k + 1).to_string());
+                assert!(r.finished && !r.nr);
+            }
+            let codes: Vec<&str> = hazards(s.cond.rtype).iter().map(|h| h.0).collect();
+            let mut others = 0;
+            for (i, r) in s.runners.iter().enumerate() {
+                if r.nr {
+                    assert!(r.position.is_empty() && r.time.is_empty() && !r.finished);
+                } else if !out.finishers.contains(&i) {
+                    others += 1;
+                    assert!(codes.contains(&r.position.as_str()), "{}", r.position);
+                    assert!(!r.finished && r.time == "–" && r.prize.is_empty());
+                }
+            }
+            assert_eq!(out.finishers.len() + others, running);
+            fell += others;
+        }
+        assert!(fell > 0, "no race had a non-finisher");
+    }
+
+    #[test]
+    fn distances_and_times_grow_down_the_field() {
+        for mut s in samples() {
+            let out = s.run();
+            let placed: Vec<&Runner> = out.finishers.iter().map(|&i| &s.runners[i]).collect();
+            let Some(winner) = placed.first() else {
+                continue;
+            };
+            assert_eq!((winner.btn.as_str(), winner.ovr_btn.as_str()), ("0", "0"));
+            assert_eq!(winner.time, format::race_time(out.win_cs));
+            let secs = |t: &str| {
+                let (m, s) = t.split_once(':').expect("m:s");
+                m.parse::<f64>().unwrap() * 60.0 + s.parse::<f64>().unwrap()
+            };
+            let lengths = |t: &str| t.parse::<f64>().unwrap();
+            for pair in placed.windows(2) {
+                assert!(lengths(&pair[1].ovr_btn) >= lengths(&pair[0].ovr_btn));
+                assert!(secs(&pair[1].time) >= secs(&pair[0].time));
+                assert!(lengths(&pair[1].btn) > 0.0, "no dead heats are generated");
+            }
+        }
+    }
+
+    #[test]
+    fn the_places_are_paid_in_the_races_currency() {
+        for mut s in samples() {
+            let out = s.run();
+            let places = paid_places(&s.cond, s.running().count());
+            for (k, &i) in out.finishers.iter().enumerate() {
+                let prize = &s.runners[i].prize;
+                if k >= places {
+                    assert!(prize.is_empty(), "place {} paid {prize}", k + 1);
+                } else if s.cond.ire {
+                    let euros: f64 = prize.strip_prefix('€').expect("euros").parse().unwrap();
+                    let want = (s.cond.prize as f64 * IRE_SHARE[k]).round();
+                    assert_eq!(euros, want, "{prize}");
+                } else {
+                    let (pounds, pence) = prize.split_once('.').expect("pounds.pence");
+                    assert_eq!(pence.len(), 2, "{prize}");
+                    let pence =
+                        pounds.parse::<u64>().unwrap() * 100 + pence.parse::<u64>().unwrap();
+                    if k == 0 {
+                        assert_eq!(pence, s.cond.prize, "the winner takes the race's prize");
+                    }
+                    assert!(pence <= s.cond.prize);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn somebody_always_finishes_even_when_every_runner_falls() {
+        let (finishers, fallers) = split_finishers(&[3, 1, 2], |_| Some("F"));
+        assert_eq!(finishers, vec![3]);
+        assert_eq!(fallers, vec![(1, "F"), (2, "F")]);
+        let (finishers, fallers) = split_finishers(&[3, 1, 2], |i| (i == 1).then_some("PU"));
+        assert_eq!((finishers, fallers), (vec![3, 2], vec![(1, "PU")]));
+    }
+
+    #[test]
+    fn prizes_read_like_the_api_pounds_and_pence_in_gb_whole_euros_in_ireland() {
+        let mut s = samples().remove(0);
+        s.cond.ire = false;
+        s.cond.prize = 500_000;
+        let gb: Vec<String> = (0..6).map(|k| place_prize(&s.cond, k)).collect();
+        assert_eq!(
+            gb,
+            ["5000.00", "2346.00", "1172.00", "586.50", "292.50", "146.00"]
+        );
+        s.cond.ire = true;
+        s.cond.prize = 10_000;
+        let ire: Vec<String> = (0..6).map(|k| place_prize(&s.cond, k)).collect();
+        assert_eq!(ire, ["€5900", "€1900", "€900", "€500", "€300", "€200"]);
+    }
+
+    #[test]
+    fn six_places_are_paid_in_classes_1_and_2_else_five_never_more_than_ran() {
+        let mut s = samples().remove(0);
+        for (class, running, paid) in [(1, 10, 6), (2, 7, 6), (3, 10, 5), (0, 10, 5), (1, 4, 4)] {
+            s.cond.class = class;
+            assert_eq!(paid_places(&s.cond, running), paid, "class {class}");
+        }
+    }
 }
