@@ -533,7 +533,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             let mut sim = paddock::simulator::SimConfig::new(seed, &username, &password);
             sim.faults = match faults {
                 Some(spec) => paddock::simulator::Faults::parse_flags(&spec)?,
-                None => config.simulator_faults.clone(),
+                None => paddock::simulator::Faults::from(&config.simulator_faults),
             };
             let server = paddock::simulator::SimServer::start_on(sim, listen).await?;
             println!(
