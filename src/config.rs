@@ -149,7 +149,7 @@ struct FileSimulator {
 }
 
 /// `[simulator.faults]`: fault injection for `paddock simulate-api`, as plain settings so that
-/// the configuration does not depend on the simulator; `simulator::Faults::from` converts them
+/// the configuration does not depend on the simulator; `simulate_api` converts them
 /// where the simulator is started. Each key means what the field of the same name on
 /// `simulator::Faults` means (documented there and in `config/paddock.toml`).
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]

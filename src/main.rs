@@ -531,10 +531,8 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             password,
         } => {
             let mut sim = paddock::simulator::SimConfig::new(seed, &username, &password);
-            sim.faults = match faults {
-                Some(spec) => paddock::simulator::Faults::parse_flags(&spec)?,
-                None => paddock::simulator::Faults::from(&config.simulator_faults),
-            };
+            sim.faults =
+                paddock::simulate_api::faults(faults.as_deref(), &config.simulator_faults)?;
             let server = paddock::simulator::SimServer::start_on(sim, listen).await?;
             println!(
                 "simulating The Racing API at {} (Ctrl-C to stop)",

@@ -202,9 +202,9 @@ mod testkit {
     use super::conditions::{Conditions, Meeting};
     use super::result::Outcome;
     use super::{field, market, result, weights, Runner};
-    use crate::simulator::day::{plan_day, PlanRace};
-    use crate::simulator::rng::{tag, Rng};
-    use crate::simulator::world::World;
+    use crate::day::{plan_day, PlanRace};
+    use crate::rng::{tag, Rng};
+    use crate::world::World;
 
     pub(super) const SEED: u64 = 7;
 
@@ -265,7 +265,7 @@ mod testkit {
     ];
 
     /// Every race of [`DATES`] with its conditions drawn and its field declared (one `Used` per
-    /// day, as [`crate::simulator::day::build_day`]).
+    /// day, as [`crate::day::build_day`]).
     pub(super) fn samples() -> Vec<Sample> {
         let w = world();
         let mut out = Vec::new();

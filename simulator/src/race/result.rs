@@ -7,8 +7,8 @@
 
 use super::conditions::{Conditions, RType};
 use super::Runner;
-use crate::simulator::format::{self, ladder_decimal};
-use crate::simulator::rng::Rng;
+use crate::format::{self, ladder_decimal};
+use crate::rng::Rng;
 
 /// What the result leaves for the rest of the race.
 #[derive(Clone, Debug)]

@@ -5,8 +5,8 @@
 
 use super::conditions::{Conditions, RType};
 use super::Runner;
-use crate::simulator::rng::Rng;
-use crate::simulator::world::{Gender, World};
+use crate::rng::Rng;
+use crate::world::{Gender, World};
 
 /// Handicap weights on the Flat: top and floor.
 pub(super) const FLAT_HANDICAP: (u32, u32) = (140, 112);

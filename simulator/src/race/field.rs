@@ -8,9 +8,9 @@ use chrono::{Datelike, NaiveDate};
 
 use super::conditions::{Conditions, RType};
 use super::Runner;
-use crate::simulator::names::NR_REASONS;
-use crate::simulator::rng::{tag, Rng};
-use crate::simulator::world::{Disc, Gender, World};
+use crate::names::NR_REASONS;
+use crate::rng::{tag, Rng};
+use crate::world::{Disc, Gender, World};
 
 const HEADGEAR: &[&str] = &["t", "p", "h", "b", "v", "cp", "tp", "hp", "tv", "bt"];
 

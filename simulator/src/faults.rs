@@ -1,9 +1,6 @@
-//! Fault injection settings for the simulator's HTTP layer, their `--faults` flag syntax, and
-//! their conversion from the configuration's `[simulator.faults]`.
+//! Fault injection settings for the simulator's HTTP layer, and their `--faults` flag syntax.
 
 use anyhow::{anyhow, bail, Context};
-
-use crate::config::SimulatorFaults;
 
 /// Faults the simulator injects. Everything is deterministic (request counters and the seed),
 /// except `max_rate_per_sec`, which depends on the client's real timing.
@@ -142,44 +139,6 @@ impl Faults {
     }
 }
 
-/// The configuration's `[simulator.faults]` (plain settings: the configuration does not know the
-/// simulator). Every field is named here, so a fault added to one side and not the other does
-/// not compile.
-impl From<&SimulatorFaults> for Faults {
-    fn from(settings: &SimulatorFaults) -> Faults {
-        let SimulatorFaults {
-            latency_ms,
-            rate_limit_every,
-            retry_after_secs,
-            max_rate_per_sec,
-            server_error_rate,
-            hang_every,
-            hang_ms,
-            truncate_every,
-            malformed_values,
-            extra_fields,
-            drop_record_every,
-            pre_race_changes,
-            late_result_requests,
-        } = settings.clone();
-        Faults {
-            latency_ms,
-            rate_limit_every,
-            retry_after_secs,
-            max_rate_per_sec,
-            server_error_rate,
-            hang_every,
-            hang_ms,
-            truncate_every,
-            malformed_values,
-            extra_fields,
-            drop_record_every,
-            pre_race_changes,
-            late_result_requests,
-        }
-    }
-}
-
 /// Whether request number `n` (1-based) hits an "every Nth" fault.
 pub(crate) fn hits(every: Option<u64>, n: u64) -> bool {
     matches!(every, Some(k) if k > 0 && n.is_multiple_of(k))
@@ -221,33 +180,6 @@ mod tests {
         assert_eq!(f.drop_record_every, Some(2));
         assert!(f.pre_race_changes);
         assert!(Faults::parse_flags("drop_record_every=0").is_err());
-    }
-
-    #[test]
-    fn the_config_section_and_the_flag_give_the_same_faults() {
-        let every = [
-            ("latency_ms", "5"),
-            ("rate_limit_every", "3"),
-            ("retry_after_secs", "2"),
-            ("max_rate_per_sec", "1.5"),
-            ("server_error_rate", "0.25"),
-            ("hang_every", "4"),
-            ("hang_ms", "10"),
-            ("truncate_every", "6"),
-            ("malformed_values", "true"),
-            ("extra_fields", "true"),
-            ("drop_record_every", "7"),
-            ("pre_race_changes", "true"),
-            ("late_result_requests", "8"),
-        ];
-        let flags: Vec<String> = every.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let toml: Vec<String> = every.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-        let toml = format!("[simulator.faults]\n{}\n", toml.join("\n"));
-        let config =
-            crate::config::Config::from_toml(&toml, &std::collections::BTreeMap::new()).unwrap();
-        let from_config = Faults::from(&config.simulator_faults);
-        assert_eq!(from_config, Faults::parse_flags(&flags.join(",")).unwrap());
-        assert_ne!(from_config, Faults::default());
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! them); the race's type, class, pattern, handicap, age band, sex restriction, rating scale,
 //! distance, prize and name come from the race's own stream.
 
-use crate::simulator::day::{MeetKind, PlanRace};
-use crate::simulator::names::{SPONSOR_A, SPONSOR_B};
-use crate::simulator::rng::Rng;
-use crate::simulator::world::person_name;
+use crate::day::{MeetKind, PlanRace};
+use crate::names::{SPONSOR_A, SPONSOR_B};
+use crate::rng::Rng;
+use crate::world::person_name;
 
 /// The race type, as the API's `type` field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

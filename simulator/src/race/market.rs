@@ -8,10 +8,10 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use super::conditions::Conditions;
 use super::Runner;
-use crate::simulator::format::{self, nearest_ladder};
-use crate::simulator::names::BOOKMAKERS;
-use crate::simulator::rng::Rng;
-use crate::simulator::world::World;
+use crate::format::{self, nearest_ladder};
+use crate::names::BOOKMAKERS;
+use crate::rng::Rng;
+use crate::world::World;
 
 /// Sets `fair_p` (summing to 1 over the runners; non-runners get a share of nothing) and
 /// `price` (a ladder index) on every runner. One draw of the race's stream: the overround.
