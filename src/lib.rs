@@ -1,6 +1,7 @@
 //! Paddock, the application: CLI support, configuration, the HTTP client for The Racing API,
-//! the SQLite and PostgreSQL stores, the API simulator, running jobs, imports and the demo.
-//! The domain (registry, models, extractor, fetchers) lives in the `fetchers` crate.
+//! the SQLite and PostgreSQL stores, running jobs, imports and the demo. The domain (registry,
+//! models, extractor, fetchers) lives in the `fetchers` crate, the API simulator in the
+//! `simulator` crate (re-exported here as `paddock::simulator` for the demo and the tests).
 
 pub mod app;
 pub mod archive;
@@ -14,9 +15,11 @@ pub mod derive;
 pub mod import;
 pub mod logging;
 pub mod replay;
-pub mod simulator;
+pub mod simulate_api;
 pub mod store;
 pub mod tables;
+
+pub use simulator;
 
 use std::sync::{Arc, OnceLock};
 

@@ -538,10 +538,8 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             password,
         } => {
             let mut sim = paddock::simulator::SimConfig::new(seed, &username, &password);
-            sim.faults = match faults {
-                Some(spec) => paddock::simulator::Faults::parse_flags(&spec)?,
-                None => config.simulator_faults.clone(),
-            };
+            sim.faults =
+                paddock::simulate_api::faults(faults.as_deref(), &config.simulator_faults)?;
             let server = paddock::simulator::SimServer::start_on(sim, listen).await?;
             println!(
                 "simulating The Racing API at {} (Ctrl-C to stop)",

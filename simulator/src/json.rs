@@ -124,7 +124,7 @@ impl From<Vec<J>> for J {
 /// `obj! { "key" => value, … }` builds a [`J::Obj`] keeping the written key order.
 macro_rules! obj {
     ($($k:expr => $v:expr),* $(,)?) => {
-        $crate::simulator::json::J::Obj(vec![$(($k.to_string(), $crate::simulator::json::J::from($v))),*])
+        $crate::json::J::Obj(vec![$(($k.to_string(), $crate::json::J::from($v))),*])
     };
 }
 pub(crate) use obj;

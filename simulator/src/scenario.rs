@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::NaiveDate;
 
-use super::day::{Race, Runner};
+use super::race::{Race, Runner};
 use super::world::World;
 
 /// The reason the scenario's non-runners give.

@@ -4,8 +4,7 @@ use anyhow::{anyhow, bail, Context};
 
 /// Faults the simulator injects. Everything is deterministic (request counters and the seed),
 /// except `max_rate_per_sec`, which depends on the client's real timing.
-#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Faults {
     /// Added to every response.
     pub latency_ms: u64,

@@ -3,10 +3,11 @@
 
 use chrono::{Duration, NaiveDate};
 
-use super::day::{day_number, RType, Race, Runner};
+use super::day::day_number;
 use super::format::{self, ladder_decimal, LADDER};
 use super::json::{obj, J};
 use super::names::*;
+use super::race::{RType, Race, Runner};
 use super::rng::{mix, tag, unit, Rng};
 use super::world::{entity_rng, Horse, Role, World};
 
