@@ -17,6 +17,7 @@ pub mod dialect;
 pub mod job_status;
 pub mod ledger;
 pub mod locks;
+pub mod mirror;
 pub mod names;
 pub mod options;
 pub mod phase_follow;
