@@ -603,8 +603,20 @@ backend_test!(
         const NEW_ONLY: (bool, bool) = (false, true);
 
         unit(LEGACY_ONLY).await;
+        let race = |id: &'static str| {
+            let daemon = daemon.clone();
+            async move {
+                let report = paddock::derive::query::race_report(&daemon, id)
+                    .await
+                    .unwrap();
+                report.map(|r| r.race_name).unwrap_or_default()
+            }
+        };
+        assert_eq!(race("rac_live_1").await.as_deref(), Some("Race 1"));
         tables::begin(&db, now).await.unwrap();
         unit(BOTH).await;
+        // Reads still use legacy, which holds the race written before begin.
+        assert_eq!(race("rac_live_1").await.as_deref(), Some("Race 1"));
         tables::backfill(&db, 3, now).await.unwrap();
         unit(BOTH).await;
         tables::advance(&db, false, now).await.unwrap();
