@@ -7,6 +7,11 @@
 //! same runner rows inserted naively, one `INSERT` statement per row inside one transaction,
 //! into a scratch copy of `ra_runners` (same columns, key, foreign keys and indexes).
 //!
+//! Then the per-unit cost of following the rename phase (`store::phase_follow`: one
+//! single-row read inside each unit's transaction): [`SMALL_UNITS`] units of one new race
+//! and its runners each, applied alternately by a store with fixed names and by one following
+//! the phase, on the same database.
+//!
 //! PostgreSQL: `PADDOCK_BENCH_DATABASE_URL`, else `TEST_DATABASE_URL`, else the local server
 //! `postgres://postgres@127.0.0.1:5432/postgres`; a throwaway database is created on that
 //! server and dropped afterwards. Run with `cargo bench --bench store_apply`.
@@ -33,6 +38,8 @@ const SIRES: usize = 800;
 const DAMS: usize = 6_000;
 const DAMSIRES: usize = 700;
 const SCRATCH_TABLE: &str = "bench_naive_runners";
+/// Small units per store in the phase-following comparison.
+const SMALL_UNITS: usize = 300;
 
 /// A deterministic hash of an index (splitmix64), so the data set never depends on a seed
 /// file or the clock.
@@ -119,32 +126,8 @@ fn build_unit() -> UnitOfWork {
                 .set("damsire_id", format!("dsi_{}", pick(h, 5, DAMSIRES))),
         );
     }
-    let start = start_instant();
     for race in 0..RACES {
-        let off = start + Days::minutes((race as i64) * 97);
-        rows.push(
-            Row::new("ra_mst_races", Source::Racecard)
-                .set("id", format!("rac_{race}"))
-                .set("course_id", format!("crs_{}", pick(race, 6, COURSES)))
-                .set("race_date", off.date_naive())
-                .set("off_dt", off)
-                .set("off_time_raw", off.format("%-I:%M").to_string())
-                .set("race_name", format!("Handicap Stakes {race}"))
-                .set("race_class", format!("Class {}", 1 + pick(race, 7, 7)))
-                .set("race_type", ["Flat", "Hurdle", "Chase"][pick(race, 8, 3)])
-                .set("distance_furlongs", 5.0 + pick(race, 9, 40) as f64 / 2.0)
-                .set(
-                    "going",
-                    ["Good", "Soft", "Firm", "Heavy"][pick(race, 10, 4)],
-                )
-                .set("field_size", RUNNERS_PER_RACE as i64)
-                .set(
-                    "prize_amount",
-                    fetchers::rows::Decimal::from(2_000 + pick(race, 11, 50_000) as i64),
-                )
-                .set("prize_currency", "GBP")
-                .set("big_race", race % 50 == 0),
-        );
+        rows.push(race_row(race));
         for k in 0..RUNNERS_PER_RACE {
             let runner = race * RUNNERS_PER_RACE + k;
             // Distinct horses within a race: k * 1201 differs mod 12,000 for k < 10.
@@ -156,6 +139,32 @@ fn build_unit() -> UnitOfWork {
         rows,
         ..UnitOfWork::default()
     }
+}
+
+/// Race `race` (`rac_{race}`) of the data set.
+fn race_row(race: usize) -> Row {
+    let off = start_instant() + Days::minutes((race as i64) * 97);
+    Row::new("ra_mst_races", Source::Racecard)
+        .set("id", format!("rac_{race}"))
+        .set("course_id", format!("crs_{}", pick(race, 6, COURSES)))
+        .set("race_date", off.date_naive())
+        .set("off_dt", off)
+        .set("off_time_raw", off.format("%-I:%M").to_string())
+        .set("race_name", format!("Handicap Stakes {race}"))
+        .set("race_class", format!("Class {}", 1 + pick(race, 7, 7)))
+        .set("race_type", ["Flat", "Hurdle", "Chase"][pick(race, 8, 3)])
+        .set("distance_furlongs", 5.0 + pick(race, 9, 40) as f64 / 2.0)
+        .set(
+            "going",
+            ["Good", "Soft", "Firm", "Heavy"][pick(race, 10, 4)],
+        )
+        .set("field_size", RUNNERS_PER_RACE as i64)
+        .set(
+            "prize_amount",
+            fetchers::rows::Decimal::from(2_000 + pick(race, 11, 50_000) as i64),
+        )
+        .set("prize_currency", "GBP")
+        .set("big_race", race.is_multiple_of(50))
 }
 
 fn runner_row(runner: usize, race: usize, h: usize, k: usize) -> Row {
@@ -222,6 +231,8 @@ struct Figures {
     again: Duration,
     runners: usize,
     baseline: Duration,
+    /// Small units: (fixed names, following the phase).
+    following: (Duration, Duration),
 }
 
 impl Figures {
@@ -250,6 +261,7 @@ impl Figures {
             self.baseline.as_secs_f64(),
             baseline
         );
+        print_phase_following(self.following);
     }
 }
 
@@ -274,6 +286,58 @@ async fn apply_twice(
     let again_took = started.elapsed();
     anyhow::ensure!(again.written() == 0, "re-apply wrote rows: {again:?}");
     Ok((rows as usize, first_took, again_took))
+}
+
+/// Race `race` and its runners, over the data set's masters.
+fn race_unit(race: usize) -> UnitOfWork {
+    let mut rows = vec![race_row(race)];
+    for k in 0..RUNNERS_PER_RACE {
+        let h = (race * 7 + k * 1_201) % HORSES;
+        rows.push(runner_row(race * RUNNERS_PER_RACE + k, race, h, k));
+    }
+    UnitOfWork {
+        rows,
+        ..UnitOfWork::default()
+    }
+}
+
+/// Time spent applying [`SMALL_UNITS`] new races each by `store` with fixed names and by the
+/// same store following the phase, alternately (after the big unit: the masters exist).
+async fn phase_following_cost(store: &AnyStore) -> anyhow::Result<(Duration, Duration)> {
+    let following = paddock::tables::for_current_phase(store.clone()).await?;
+    let run = store
+        .start_run(
+            "bench",
+            RunTrigger::Manual,
+            json!({"bench": "phase_following"}),
+        )
+        .await?;
+    let (mut fixed, mut followed) = (Duration::ZERO, Duration::ZERO);
+    for i in 0..SMALL_UNITS {
+        for (n, (which, took)) in [(store, &mut fixed), (&following, &mut followed)]
+            .into_iter()
+            .enumerate()
+        {
+            let unit = race_unit(RACES + 2 * i + n);
+            let started = Instant::now();
+            let counts = which.apply(run, &unit, ApplyMode::Commit).await?;
+            *took += started.elapsed();
+            anyhow::ensure!(counts.written() == unit.rows.len() as u64, "{counts:?}");
+        }
+    }
+    Ok((fixed, followed))
+}
+
+fn print_phase_following((fixed, followed): (Duration, Duration)) {
+    let per_unit = |d: Duration| d.as_secs_f64() * 1e3 / SMALL_UNITS as f64;
+    println!(
+        "  {SMALL_UNITS} small units (1 race + {RUNNERS_PER_RACE} runners): fixed names {:.2} ms/unit, \
+         following the phase {:.2} ms/unit ({:+.2} ms, {:.3}×)",
+        per_unit(fixed),
+        per_unit(followed),
+        per_unit(followed) - per_unit(fixed),
+        followed.as_secs_f64() / fixed.as_secs_f64().max(1e-9)
+    );
 }
 
 fn runners_table() -> &'static Table {
@@ -446,6 +510,7 @@ async fn bench_sqlite(unit: &UnitOfWork) -> anyhow::Result<Figures> {
     let any = AnyStore::Sqlite(store.clone());
     let (rows, first, again) = apply_twice(&any, unit).await?;
     let (runners, baseline) = sqlite_baseline(&store, unit).await?;
+    let following = phase_following_cost(&any).await?;
     store.close().await;
     Ok(Figures {
         rows,
@@ -453,6 +518,7 @@ async fn bench_sqlite(unit: &UnitOfWork) -> anyhow::Result<Figures> {
         again,
         runners,
         baseline,
+        following,
     })
 }
 
@@ -484,6 +550,7 @@ async fn bench_postgres(unit: &UnitOfWork) -> anyhow::Result<Figures> {
         let any = AnyStore::Postgres(store.clone());
         let (rows, first, again) = apply_twice(&any, unit).await?;
         let (runners, baseline) = postgres_baseline(&store, unit).await?;
+        let following = phase_following_cost(&any).await?;
         store.close().await;
         anyhow::Ok(Figures {
             rows,
@@ -491,6 +558,7 @@ async fn bench_postgres(unit: &UnitOfWork) -> anyhow::Result<Figures> {
             again,
             runners,
             baseline,
+            following,
         })
     }
     .await;

@@ -1,7 +1,9 @@
 //! The rename of the masters to `ra_mst_*` on a live database, on SQLite and PostgreSQL: a
 //! legacy database with data walked through every phase and back, the fetchers run against the
 //! simulator between the steps; dual writes atomic (a real failure injected into the second
-//! write); advance refused on a difference; drop-archived refused within the grace period.
+//! write); advance refused on a difference; drop-archived refused within the grace period; a
+//! store that keeps running follows every transition another connection makes, and a
+//! transition waits for a unit in flight; the transition ledger numbers each attempt once.
 
 mod common;
 
@@ -19,6 +21,7 @@ use paddock::store::AnyStore;
 use paddock::tables::{self, phase::legacy_name, phase::renamed_tables, Phase};
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::time::Duration as StdDuration;
 
 fn sim_today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 6, 15).unwrap()
@@ -191,6 +194,21 @@ async fn assert_foreign_keys_valid(db: &TestDb) {
     assert!(broken.is_empty(), "foreign keys not valid: {broken:?}");
 }
 
+/// Rows of physical table `from` (every registry column of `table`, as text) that `to` does
+/// not hold identically.
+async fn rows_not_in(db: &TestDb, table: &fetchers::registry::Table, from: &str, to: &str) -> i64 {
+    let columns = table
+        .all_columns()
+        .iter()
+        .map(|c| format!("CAST({} AS TEXT)", c.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    db.scalar_i64(&format!(
+        "SELECT COUNT(*) FROM (SELECT {columns} FROM {from} EXCEPT SELECT {columns} FROM {to}) d"
+    ))
+    .await
+}
+
 /// What every step checks: nothing lost, legacy == new while dual-writing, the odds table
 /// untouched, foreign keys valid and pointing where the phase says.
 async fn check_step(db: &TestDb, seen: &mut BTreeMap<&'static str, i64>, odds: &[String]) {
@@ -211,20 +229,33 @@ async fn check_step(db: &TestDb, seen: &mut BTreeMap<&'static str, i64>, odds: &
     assert!(seen["ra_runners"] > 0 && seen["ra_mst_horses"] > 0);
     match phase {
         Phase::Backfill | Phase::SwitchReaders => {
+            // From the backfill on, legacy and new are identical, row for row, every column.
+            for table in renamed_tables() {
+                let (legacy, new) = (legacy_name(table), table.name);
+                assert_eq!(
+                    rows_not_in(db, table, new, legacy).await,
+                    0,
+                    "{phase}: {new}"
+                );
+                assert_eq!(
+                    rows_not_in(db, table, legacy, new).await,
+                    0,
+                    "{phase}: {legacy}"
+                );
+            }
             let report = tables::verify(db).await.unwrap();
             assert!(report.is_clean(), "{phase}: {:?}", report.differences);
         }
         Phase::DualWrite => {
-            // Before the backfill, new holds the rows written since begin: each one in legacy.
+            // Before the backfill, new holds the rows written since begin: each one equal, in
+            // every column, to the legacy row with its key.
             for table in renamed_tables() {
-                let strays = db
-                    .scalar_i64(&format!(
-                        "SELECT COUNT(*) FROM {} n WHERE NOT EXISTS (SELECT 1 FROM {} l WHERE l.id = n.id)",
-                        table.name,
-                        legacy_name(table)
-                    ))
-                    .await;
-                assert_eq!(strays, 0, "{}", table.name);
+                let (legacy, new) = (legacy_name(table), table.name);
+                assert_eq!(
+                    rows_not_in(db, table, new, legacy).await,
+                    0,
+                    "{phase}: {new}"
+                );
             }
             let written = db.scalar_i64("SELECT COUNT(*) FROM ra_mst_horses").await;
             assert!(
@@ -463,6 +494,321 @@ backend_test!(
         assert!(
             error.contains("dual-write") && error.contains("legacy"),
             "{error}"
+        );
+    }
+);
+
+/// The binary's configuration for this test database.
+fn config_for(db: &TestDb) -> Config {
+    let text = format!("[database]\nurl = \"{}\"\n", db.url());
+    Config::from_toml(&text, &BTreeMap::<String, String>::new()).unwrap()
+}
+
+/// A unit of work of its own (course, race, horse, runner) numbered `n`.
+fn numbered_unit(n: usize) -> UnitOfWork {
+    let day = NaiveDate::from_ymd_opt(2024, 6, 1).unwrap() + Duration::days(n as i64);
+    let rows = vec![
+        Row::new("ra_mst_courses", Source::Racecard)
+            .set("id", format!("crs_live_{n}"))
+            .set("name", format!("Course {n}")),
+        Row::new("ra_mst_races", Source::Racecard)
+            .set("id", format!("rac_live_{n}"))
+            .set("course_id", format!("crs_live_{n}"))
+            .set("race_date", day)
+            .set("race_name", format!("Race {n}")),
+        Row::new("ra_mst_horses", Source::Racecard)
+            .set("id", format!("hrs_live_{n}"))
+            .set("name", format!("Horse {n}")),
+        Row::new("ra_runners", Source::Racecard)
+            .set("race_id", format!("rac_live_{n}"))
+            .set("horse_id", format!("hrs_live_{n}"))
+            .set("number", 1i64),
+    ];
+    UnitOfWork {
+        rows,
+        ..UnitOfWork::default()
+    }
+}
+
+/// Every registry column of the row with key `id` in physical table `physical` of `table`, as
+/// text; `None` if there is no such row.
+async fn row_of(db: &TestDb, table: &str, physical: &str, id: &str) -> Option<String> {
+    let table = fetchers::registry::table(table).unwrap();
+    let columns = table
+        .all_columns()
+        .iter()
+        .map(|c| format!("COALESCE(CAST({} AS TEXT), 'NULL')", c.name))
+        .collect::<Vec<_>>()
+        .join(" || '|' || ");
+    let sql = format!("SELECT {columns} FROM {physical} WHERE id = '{id}'");
+    texts(db, &sql).await.into_iter().next()
+}
+
+/// Where unit `n`'s masters landed: (in legacy, in new), asserting that a row in both is
+/// identical in every column.
+async fn landed(db: &TestDb, n: usize, legacy_table: &str) -> (bool, bool) {
+    let mut found = Vec::new();
+    for (table, id) in [
+        ("ra_mst_courses", format!("crs_live_{n}")),
+        ("ra_mst_races", format!("rac_live_{n}")),
+        ("ra_mst_horses", format!("hrs_live_{n}")),
+    ] {
+        let registry = fetchers::registry::table(table).unwrap();
+        let legacy = if legacy_table == "ra_old" {
+            paddock::tables::phase::archived_name(registry)
+        } else {
+            legacy_name(registry).to_string()
+        };
+        let old = if tables::sql::table_exists(db, &legacy).await.unwrap() {
+            row_of(db, table, &legacy, &id).await
+        } else {
+            None
+        };
+        let new = if tables::sql::table_exists(db, table).await.unwrap() {
+            row_of(db, table, table, &id).await
+        } else {
+            None
+        };
+        if let (Some(o), Some(n)) = (&old, &new) {
+            assert_eq!(o, n, "{table} {id}: legacy and new differ");
+        }
+        found.push((old.is_some(), new.is_some()));
+    }
+    assert!(
+        found.windows(2).all(|w| w[0] == w[1]),
+        "unit {n} landed unevenly: {found:?}"
+    );
+    found[0]
+}
+
+backend_test!(
+    a_running_store_follows_every_transition_another_connection_makes,
+    |db| async move {
+        legacy_database(&db).await;
+        // The daemon's store: opened once, in phase legacy, and kept across every transition
+        // that `db` (another pool, as another process would) makes.
+        let daemon = paddock::open_store(&config_for(&db)).await.unwrap();
+        let now = Utc::now();
+        let count = std::cell::Cell::new(0);
+        let unit = |expected: (bool, bool)| {
+            count.set(count.get() + 1);
+            let (daemon, db, n) = (daemon.clone(), &db, count.get());
+            async move {
+                apply(&daemon, &numbered_unit(n)).await.unwrap();
+                assert_eq!(landed(db, n, "ra").await, expected, "unit {n}");
+            }
+        };
+        const LEGACY_ONLY: (bool, bool) = (true, false);
+        const BOTH: (bool, bool) = (true, true);
+        const NEW_ONLY: (bool, bool) = (false, true);
+
+        unit(LEGACY_ONLY).await;
+        let race = |id: &'static str| {
+            let daemon = daemon.clone();
+            async move {
+                let report = paddock::derive::query::race_report(&daemon, id)
+                    .await
+                    .unwrap();
+                report.map(|r| r.race_name).unwrap_or_default()
+            }
+        };
+        assert_eq!(race("rac_live_1").await.as_deref(), Some("Race 1"));
+        tables::begin(&db, now).await.unwrap();
+        unit(BOTH).await;
+        // Reads still use legacy, which holds the race written before begin.
+        assert_eq!(race("rac_live_1").await.as_deref(), Some("Race 1"));
+        tables::backfill(&db, 3, now).await.unwrap();
+        unit(BOTH).await;
+        tables::advance(&db, false, now).await.unwrap();
+        unit(BOTH).await;
+        // Reads follow too: after switch-readers they read the new tables.
+        assert_eq!(
+            daemon.count_rows("ra_mst_horses").await.unwrap(),
+            db.scalar_i64("SELECT COUNT(*) FROM ra_mst_horses").await
+        );
+
+        tables::advance(&db, false, now).await.unwrap();
+        let archived = db.scalar_i64("SELECT COUNT(*) FROM ra_old_horses").await;
+        unit(NEW_ONLY).await;
+        assert_eq!(
+            db.scalar_i64("SELECT COUNT(*) FROM ra_old_horses").await,
+            archived,
+            "the archived legacy table is not written"
+        );
+        assert_eq!(landed(&db, count.get(), "ra_old").await, NEW_ONLY);
+        // No legacy table and no view by that name: a stale read would fail.
+        assert_eq!(
+            daemon.count_rows("ra_mst_horses").await.unwrap(),
+            db.scalar_i64("SELECT COUNT(*) FROM ra_mst_horses").await
+        );
+        daemon.horses_without_profile(10).await.unwrap();
+
+        for expected in [Phase::SwitchReaders, Phase::Backfill, Phase::DualWrite] {
+            assert_eq!(tables::rollback(&db, now).await.unwrap(), expected);
+            unit(BOTH).await;
+        }
+        assert_eq!(tables::rollback(&db, now).await.unwrap(), Phase::Legacy);
+        unit(LEGACY_ONLY).await;
+        assert_eq!(
+            daemon.count_rows("ra_mst_horses").await.unwrap(),
+            db.scalar_i64("SELECT COUNT(*) FROM ra_horses").await
+        );
+    }
+);
+
+/// Opens a unit's transaction on `store` exactly as `apply` does (`begin_unit`: the phase read
+/// inside it) and holds it open until `release` fires; sends the tables the unit would write
+/// `ra_mst_horses` to once it holds the transaction.
+fn hold_unit(
+    store: AnyStore,
+    holding: tokio::sync::oneshot::Sender<Vec<String>>,
+    release: tokio::sync::oneshot::Receiver<()>,
+) -> tokio::task::JoinHandle<()> {
+    let horses = fetchers::registry::table("ra_mst_horses").unwrap();
+    let written = |names: &paddock::store::PhysicalNames| {
+        names
+            .written(horses)
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+    };
+    tokio::spawn(async move {
+        match store {
+            AnyStore::Postgres(s) => {
+                let (tx, names) = s.begin_unit().await.unwrap();
+                holding.send(written(&names)).unwrap();
+                release.await.unwrap();
+                tx.commit().await.unwrap();
+            }
+            AnyStore::Sqlite(s) => {
+                let (tx, names) = s.begin_unit().await.unwrap();
+                holding.send(written(&names)).unwrap();
+                release.await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        }
+    })
+}
+
+backend_test!(
+    a_transition_waits_for_the_unit_in_flight_and_later_units_see_the_new_phase,
+    |db| async move {
+        legacy_database(&db).await;
+        let daemon = paddock::open_store(&config_for(&db)).await.unwrap();
+        let (holding_tx, holding) = tokio::sync::oneshot::channel();
+        let (release, release_rx) = tokio::sync::oneshot::channel();
+        let unit = hold_unit(daemon.clone(), holding_tx, release_rx);
+        assert_eq!(holding.await.unwrap(), ["ra_horses"]);
+
+        let other = db.store.clone();
+        let transition =
+            tokio::spawn(async move { tables::begin(&other, Utc::now()).await.unwrap() });
+        tokio::time::sleep(StdDuration::from_millis(700)).await;
+        assert!(
+            !transition.is_finished(),
+            "begin went ahead while a unit that read phase legacy was still open"
+        );
+        assert_eq!(tables::current_phase(&db).await.unwrap(), Phase::Legacy);
+
+        // PostgreSQL queues a unit that starts now behind the waiting transition; it then reads
+        // the new phase. (SQLite's writers take the lock in no set order: not asserted there.)
+        let queued = (db.backend() == Backend::Postgres).then(|| {
+            let daemon = daemon.clone();
+            tokio::spawn(async move { apply(&daemon, &numbered_unit(1)).await.unwrap() })
+        });
+        if let Some(queued) = &queued {
+            tokio::time::sleep(StdDuration::from_millis(300)).await;
+            assert!(!queued.is_finished(), "the unit jumped the queue");
+        }
+
+        release.send(()).unwrap();
+        unit.await.unwrap();
+        tokio::time::timeout(StdDuration::from_secs(30), transition)
+            .await
+            .expect("begin finishes once the unit committed")
+            .unwrap();
+        assert_eq!(tables::current_phase(&db).await.unwrap(), Phase::DualWrite);
+        if let Some(queued) = queued {
+            queued.await.unwrap();
+            assert_eq!(landed(&db, 1, "ra").await, (true, true));
+        }
+        apply(&daemon, &numbered_unit(2)).await.unwrap();
+        assert_eq!(landed(&db, 2, "ra").await, (true, true));
+    }
+);
+
+/// The ledger's keys, in number order.
+async fn history_keys(db: &TestDb) -> Vec<String> {
+    texts(
+        db,
+        "SELECT key FROM paddock_state WHERE key LIKE 'rename_history:%' ORDER BY key",
+    )
+    .await
+}
+
+backend_test!(
+    the_transition_ledger_records_every_attempt_once_across_rollbacks_and_pruning,
+    |db| async move {
+        legacy_database(&db).await;
+        apply(&phased(&db).await, &fixture_unit()).await.unwrap();
+        let now = Utc::now();
+        tables::begin(&db, now).await.unwrap();
+        tables::backfill(&db, 100, now).await.unwrap();
+        tables::advance(&db, false, now).await.unwrap();
+        tables::rollback(&db, now).await.unwrap();
+        tables::advance(&db, false, now).await.unwrap();
+        tables::rollback(&db, now).await.unwrap();
+        // Refused attempts count too, also when several run at once.
+        db.execute("UPDATE ra_mst_horses SET name = 'Tampered' WHERE id = 'hrs_fixture_1'")
+            .await;
+        let attempts: Vec<_> = (0..4)
+            .map(|_| {
+                let other = db.store.clone();
+                tokio::spawn(async move { tables::advance(&other, false, now).await })
+            })
+            .collect();
+        for attempt in attempts {
+            assert!(attempt.await.unwrap().is_err());
+        }
+        let expected = [
+            "legacy->dual-write: ok",
+            "dual-write->backfill: ok",
+            "backfill->switch-readers: ok",
+            "switch-readers->backfill: ok",
+            "backfill->switch-readers: ok",
+            "switch-readers->backfill: ok",
+        ];
+        let history = tables::history(&db).await.unwrap();
+        let shown: Vec<String> = history
+            .iter()
+            .map(|t| format!("{}->{}: {}", t.from, t.to, t.outcome))
+            .collect();
+        assert_eq!(shown[..6], expected);
+        assert_eq!(shown.len(), 10, "{shown:#?}");
+        assert!(
+            shown[6..].iter().all(|s| s.contains("refused")),
+            "{shown:#?}"
+        );
+        let keys = history_keys(&db).await;
+        let numbered: Vec<String> = (1..=10).map(|i| format!("rename_history:{i:06}")).collect();
+        assert_eq!(keys, numbered);
+
+        // An operator prunes the oldest entry: the next one still gets a new number and
+        // the newest entry is kept.
+        db.execute("DELETE FROM paddock_state WHERE key = 'rename_history:000001'")
+            .await;
+        tables::backfill(&db, 100, now).await.unwrap();
+        tables::advance(&db, false, now).await.unwrap();
+        let history = tables::history(&db).await.unwrap();
+        assert_eq!(history.len(), 10);
+        assert!(history[8].outcome.contains("refused"), "{history:#?}");
+        assert_eq!(
+            (history[9].from, history[9].to, history[9].outcome.as_str()),
+            (Phase::Backfill, Phase::SwitchReaders, "ok")
+        );
+        assert_eq!(
+            history_keys(&db).await.last().unwrap(),
+            "rename_history:000011"
         );
     }
 );

@@ -190,11 +190,9 @@ async fn execute(
     let now = format_timestamp(&chrono::Utc::now());
     let mut plan = sql::plan(dialect(store), bands, scope, run_id, &now);
     // The plan names the registry's tables; a database in a rename phase keeps some masters
-    // under their legacy names (see `tables`), so read each under its physical name.
-    let physical = match store {
-        AnyStore::Sqlite(s) => s.physical_names(),
-        AnyStore::Postgres(s) => s.physical_names(),
-    };
+    // under their legacy names (see `tables`), so read each under its physical name, of the
+    // phase current now (`store::phase_follow`).
+    let physical = store.current_physical_names().await?;
     for table in fetchers::registry::TABLES {
         let read = physical.read(table);
         if read != table.name {

@@ -98,6 +98,8 @@ impl Figures {
 /// Every row of `sql` (with one `$1` parameter, bound to `param`) as text values.
 async fn text_rows(store: &AnyStore, sql: &str, param: &str) -> Result<Vec<Vec<Option<String>>>> {
     use sqlx::Row as _;
+    // The masters under the names of the rename phase current now (`store::phase_follow`).
+    let sql = &store.current_physical_names().await?.reading(sql);
     let rows = match store {
         AnyStore::Sqlite(s) => sqlx::query(&sql.replace("$1", "?1"))
             .bind(param)

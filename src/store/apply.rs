@@ -2,11 +2,13 @@
 //! order inside one transaction, then record rejects, state, checkpoint and run counters in
 //! the same transaction, then commit (or roll back for a dry run). A failure anywhere rolls
 //! the whole unit back and is turned into an error naming the table and, for a constraint
-//! violation, the offending key.
+//! violation, the offending key. A table written under several physical names (dual-write) is
+//! upserted into the first and copied to the others (`mirror.rs`).
 
 use crate::store::diagnose::{database_error, diagnose_failed_group, violation_of, TupleLookup};
 use crate::store::dialect::{Dialect, GroupWrite};
 use crate::store::ledger;
+use crate::store::mirror::mirror_group;
 use crate::store::physical::PhysicalNames;
 use crate::store::plan::{rejects_per_table, WriteGroup};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -32,7 +34,8 @@ pub fn unit_timestamp() -> DateTime<Utc> {
 }
 
 /// Applies a planned unit inside `tx` (see the module documentation), writing each group to
-/// every physical name [`PhysicalNames::written`] gives its table.
+/// every physical name [`PhysicalNames::written`] gives its table: upserted into the first,
+/// copied from it to the others.
 #[allow(clippy::too_many_arguments)]
 pub async fn apply_planned<D: Dialect>(
     lookup: &dyn TupleLookup,
@@ -61,7 +64,14 @@ pub async fn apply_planned<D: Dialect>(
                 run_id,
                 now,
             };
-            match D::upsert_group(&mut tx, &write).await {
+            let outcome = if nth == 0 {
+                D::upsert_group(&mut tx, &write).await
+            } else {
+                mirror_group::<D>(&mut tx, physical, group, nth)
+                    .await
+                    .map(|()| TableCounts::default())
+            };
+            match outcome {
                 Ok(written) => {
                     tracing::debug!(
                         table = physical_name,

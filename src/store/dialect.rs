@@ -67,6 +67,13 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
 
     /// Which of the lookup's tuples exist; returns the found tuples.
     async fn lookup_tuples(conn: &mut Conn<Self>, lookup: &KeyLookup<'_>) -> LookupResult;
+
+    // --- The rename phase (`store::phase_follow`). ---
+
+    /// Appended to a `SELECT` at the start of a unit's transaction to share-lock the rows it
+    /// reads until the transaction ends (PostgreSQL ` FOR SHARE`); empty where write
+    /// transactions are serialized anyway (SQLite's `BEGIN IMMEDIATE`).
+    const SHARE_LOCK: &'static str;
 }
 
 /// A query with its parameters, and the types its columns are decoded as.

@@ -17,8 +17,10 @@ pub mod dialect;
 pub mod job_status;
 pub mod ledger;
 pub mod locks;
+pub mod mirror;
 pub mod names;
 pub mod options;
+pub mod phase_follow;
 pub mod physical;
 pub mod plan;
 pub mod postgres;
@@ -30,6 +32,7 @@ pub mod upsert_sql;
 
 pub use database_url::{mask_url, BackendKind};
 pub use options::StoreOptions;
+pub use phase_follow::{PhaseFollower, PHASE_STATE_KEY};
 pub use physical::PhysicalNames;
 pub use postgres::{PgDialect, PgStore};
 pub use sql_store::SqlStore;
@@ -103,6 +106,24 @@ impl AnyStore {
         match self {
             AnyStore::Sqlite(s) => AnyStore::Sqlite(s.with_physical_names(physical)),
             AnyStore::Postgres(s) => AnyStore::Postgres(s.with_physical_names(physical)),
+        }
+    }
+
+    /// The same store following the database's rename phase (see `phase_follow`).
+    pub fn following_phase(self, follower: PhaseFollower) -> Self {
+        match self {
+            AnyStore::Sqlite(s) => AnyStore::Sqlite(s.following_phase(follower)),
+            AnyStore::Postgres(s) => AnyStore::Postgres(s.following_phase(follower)),
+        }
+    }
+
+    /// The physical names to read with now (the phase read again when the store follows it).
+    pub async fn current_physical_names(
+        &self,
+    ) -> Result<std::sync::Arc<PhysicalNames>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.current_physical_names().await,
+            AnyStore::Postgres(s) => s.current_physical_names().await,
         }
     }
 

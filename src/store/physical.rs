@@ -54,6 +54,30 @@ impl PhysicalNames {
             .and_then(|names| names.first())
             .map_or(table.name, String::as_str)
     }
+
+    /// Read-only SQL written with registry table names, with each (a whole identifier) put
+    /// under the name reads use: for hand-written queries such as `paddock query`'s.
+    pub fn reading(&self, sql: &str) -> String {
+        let mut out = String::with_capacity(sql.len());
+        let mut word = String::new();
+        let flush = |word: &mut String, out: &mut String| {
+            match fetchers::registry::table(word) {
+                Some(table) => out.push_str(self.read(table)),
+                None => out.push_str(word),
+            }
+            word.clear();
+        };
+        for c in sql.chars() {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out);
+        out
+    }
 }
 
 #[cfg(test)]
@@ -72,6 +96,17 @@ mod tests {
         assert_eq!(mapped.read(horses), "ra_horses");
         assert_eq!(mapped.written(races), [names::RACES]);
         assert_eq!(mapped.read(races), names::RACES);
+    }
+
+    #[test]
+    fn hand_written_reads_take_the_read_names_of_whole_identifiers_only() {
+        let mapped = PhysicalNames::registry()
+            .map(names::DAMS, &["ra_dams", "ra_mst_dams"])
+            .unwrap();
+        assert_eq!(
+            mapped.reading("SELECT d.x FROM ra_mst_dams d JOIN ra_mst_damsires s ON s.id=d.id"),
+            "SELECT d.x FROM ra_dams d JOIN ra_mst_damsires s ON s.id=d.id"
+        );
     }
 
     #[test]

@@ -2,12 +2,17 @@
 //! the `Store` glue, the ledger, the read queries and the diagnosis exist once.
 //! [`crate::store::PgStore`] and [`crate::store::SqliteStore`] are this type with the
 //! PostgreSQL and SQLite dialects.
+//!
+//! Physical table names come from a [`NameSource`]: fixed, or the database's rename phase,
+//! read inside every unit's transaction ([`SqlStore::begin_unit`]) and at the start of every
+//! read ([`SqlStore::current_physical_names`]); see `phase_follow`.
 
 use crate::store::apply::{apply_planned, unit_timestamp};
 use crate::store::diagnose::{database_error, TupleLookup};
 use crate::store::dialect::{self, Dialect, KeyLookup, Params};
 use crate::store::ledger;
 use crate::store::names::{pedigree_master, registered_columns, registered_table};
+use crate::store::phase_follow::{read_stored_phase, NameSource, PhaseFollower};
 use crate::store::physical::PhysicalNames;
 use crate::store::plan::plan_unit;
 use crate::store::read_sql;
@@ -19,22 +24,22 @@ use fetchers::store::{
     ApplyMode, RunFinish, RunId, RunRecord, RunTrigger, RunnerName, StateKey, Store, StoreError,
 };
 use sqlx::pool::PoolConnection;
-use sqlx::Pool;
+use sqlx::{Pool, Transaction};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// A Paddock database of one backend: a pool and the physical table names.
+/// A Paddock database of one backend: a pool and where its physical table names come from.
 #[derive(Debug)]
 pub struct SqlStore<D: Dialect> {
     pool: Pool<D::Db>,
-    physical: Arc<PhysicalNames>,
+    names: NameSource,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
     fn clone(&self) -> Self {
         SqlStore {
             pool: self.pool.clone(),
-            physical: self.physical.clone(),
+            names: self.names.clone(),
         }
     }
 }
@@ -48,19 +53,62 @@ impl<D: Dialect> SqlStore<D> {
     pub fn from_pool(pool: Pool<D::Db>) -> Self {
         SqlStore {
             pool,
-            physical: Arc::new(PhysicalNames::registry()),
+            names: NameSource::Fixed(Arc::new(PhysicalNames::registry())),
         }
     }
 
-    /// The same store writing and reading registry tables under `physical` names.
+    /// The same store writing and reading registry tables under fixed `physical` names.
     pub fn with_physical_names(mut self, physical: PhysicalNames) -> Self {
-        self.physical = Arc::new(physical);
+        self.names = NameSource::Fixed(Arc::new(physical));
         self
     }
 
-    /// The physical table names in use.
-    pub fn physical_names(&self) -> &PhysicalNames {
-        &self.physical
+    /// The same store following the database's rename phase: every unit and every read uses
+    /// the names of the phase current at its start.
+    pub fn following_phase(mut self, follower: PhaseFollower) -> Self {
+        self.names = NameSource::Phase(Arc::new(follower));
+        self
+    }
+
+    /// The physical table names last decided (fixed, or of the phase last read); use
+    /// [`Self::current_physical_names`] to read with.
+    pub fn physical_names(&self) -> Arc<PhysicalNames> {
+        self.names.last()
+    }
+
+    /// The physical table names to read with now: the phase read again when the store
+    /// follows it (one single-row read), else the fixed names.
+    pub async fn current_physical_names(&self) -> Result<Arc<PhysicalNames>, StoreError> {
+        match &self.names {
+            NameSource::Fixed(names) => Ok(names.clone()),
+            NameSource::Phase(follower) => {
+                let mut conn = self.connection(Some("paddock_state")).await?;
+                let stored = read_stored_phase::<D>(&mut conn, false)
+                    .await
+                    .map_err(read_error(Some("paddock_state")))?;
+                follower.names(stored.as_deref())
+            }
+        }
+    }
+
+    /// Opens a unit's write transaction and decides, inside it, the names the unit writes:
+    /// the phase read with a share lock when the store follows it (a transition waits for
+    /// the unit; see `phase_follow`).
+    pub async fn begin_unit(
+        &self,
+    ) -> Result<(Transaction<'static, D::Db>, Arc<PhysicalNames>), StoreError> {
+        let mut tx = D::begin(&self.pool).await.map_err(read_error(None))?;
+        let names = match &self.names {
+            NameSource::Fixed(names) => names.clone(),
+            NameSource::Phase(follower) => {
+                // On an error the dropped transaction rolls back.
+                let stored = read_stored_phase::<D>(&mut *tx, true)
+                    .await
+                    .map_err(read_error(Some("paddock_state")))?;
+                follower.names(stored.as_deref())?
+            }
+        };
+        Ok((tx, names))
     }
 
     /// The connection pool, for tools and tests.
@@ -115,7 +163,8 @@ impl<D: Dialect> TupleLookup for SqlStore<D> {
         tuples: &[Vec<String>],
     ) -> Result<HashSet<Vec<String>>, StoreError> {
         let (table, declared) = registered_columns(table, columns)?;
-        let physical = self.physical.read(table);
+        let names = self.current_physical_names().await?;
+        let physical = names.read(table);
         let mut conn = self.connection(Some(physical)).await?;
         let per_chunk = (D::LOOKUP_CHUNK / declared.len()).max(1);
         let mut found = HashSet::new();
@@ -144,8 +193,8 @@ impl<D: Dialect> Store for SqlStore<D> {
     ) -> Result<Counts, StoreError> {
         let groups = plan_unit(&unit.rows)?;
         let now = unit_timestamp();
-        let tx = D::begin(&self.pool).await.map_err(read_error(None))?;
-        apply_planned::<D>(self, &self.physical, tx, groups, run_id, unit, mode, now).await
+        let (tx, physical) = self.begin_unit().await?;
+        apply_planned::<D>(self, &physical, tx, groups, run_id, unit, mode, now).await
     }
 
     async fn existing_keys(
@@ -202,23 +251,26 @@ impl<D: Dialect> Store for SqlStore<D> {
     async fn horses_without_profile(&self, limit: i64) -> Result<Vec<String>, StoreError> {
         let mut p = Params::<D>::new();
         let placeholder = p.add(Value::Integer(limit), ColumnType::Integer);
-        let sql = read_sql::horses_without_profile_sql(&self.physical, &placeholder)?;
+        let physical = self.current_physical_names().await?;
+        let sql = read_sql::horses_without_profile_sql(&physical, &placeholder)?;
         let horses = registered_table(fetchers::registry::names::HORSES)?;
-        self.fetch_texts(self.physical.read(horses), &sql, p.values())
+        self.fetch_texts(physical.read(horses), &sql, p.values())
             .await
     }
 
     async fn unlinked_pedigree_ids(&self, table: &str) -> Result<Vec<String>, StoreError> {
         let table = pedigree_master(table)?;
-        let sql = read_sql::unlinked_pedigree_ids_sql(&self.physical, table);
-        self.fetch_texts(self.physical.read(table), &sql, &[]).await
+        let physical = self.current_physical_names().await?;
+        let sql = read_sql::unlinked_pedigree_ids_sql(&physical, table);
+        self.fetch_texts(physical.read(table), &sql, &[]).await
     }
 
     async fn runner_names(&self, race_ids: &[String]) -> Result<Vec<RunnerName>, StoreError> {
         /// Race ids per statement (well under SQLite's parameter limit).
         const CHUNK: usize = 500;
         let runners = registered_table(fetchers::registry::names::RUNNERS)?;
-        let table = self.physical.read(runners);
+        let physical = self.current_physical_names().await?;
+        let table = physical.read(runners);
         let mut conn = self.connection(Some(table)).await?;
         let mut out = Vec::new();
         for chunk in race_ids.chunks(CHUNK) {
@@ -227,7 +279,7 @@ impl<D: Dialect> Store for SqlStore<D> {
                 .iter()
                 .map(|id| p.add(Value::Text(id.clone()), ColumnType::Text))
                 .collect();
-            let sql = read_sql::runner_names_sql(&self.physical, &list.join(", "))?;
+            let sql = read_sql::runner_names_sql(&physical, &list.join(", "))?;
             let columns = [ColumnType::Text; 4];
             let rows = dialect::fetch::<D>(&mut conn, &sql, p.values(), &columns)
                 .await
@@ -257,9 +309,10 @@ impl<D: Dialect> Store for SqlStore<D> {
         let mut p = Params::<D>::new();
         let cutoff = p.add(Value::Timestamp(cutoff), ColumnType::Timestamp);
         let limit = p.add(Value::Integer(limit), ColumnType::Integer);
-        let sql = read_sql::horses_with_profile_older_than_sql(&self.physical, &cutoff, &limit)?;
+        let physical = self.current_physical_names().await?;
+        let sql = read_sql::horses_with_profile_older_than_sql(&physical, &cutoff, &limit)?;
         let horses = registered_table(fetchers::registry::names::HORSES)?;
-        self.fetch_texts(self.physical.read(horses), &sql, p.values())
+        self.fetch_texts(physical.read(horses), &sql, p.values())
             .await
     }
 
@@ -272,8 +325,9 @@ impl<D: Dialect> Store for SqlStore<D> {
 
     async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
         let table = registered_table(table)?;
-        let physical = self.physical.read(table);
-        let sql = read_sql::count_rows_sql(&self.physical, table);
+        let names = self.current_physical_names().await?;
+        let physical = names.read(table);
+        let sql = read_sql::count_rows_sql(&names, table);
         let mut conn = self.connection(Some(physical)).await?;
         let rows = dialect::fetch::<D>(&mut conn, &sql, &[], &[ColumnType::Integer])
             .await

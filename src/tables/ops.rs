@@ -1,13 +1,14 @@
 //! The rename commands: `migrate --legacy-names`, `tables begin|backfill|advance|rollback|
 //! drop-archived`. Each transition runs in one transaction together with its phase change and
-//! its ledger entry; a refusal is recorded with its reason.
+//! its ledger entry, serialized with the units of work (`state::run_transition`); a refusal is
+//! recorded with its reason.
 
 use crate::store::AnyStore;
 use crate::tables::phase::{archived_name, legacy_name, referencing_tables, renamed_tables, Phase};
 use crate::tables::sql::{fetch_texts, literal, run_in_transaction, table_columns, table_exists};
 use crate::tables::state::{
     backfill_cursor, current_phase, cursor_key, delete_state_sql, history, phase_sql,
-    record_refusal, set_state_sql, transition_sql,
+    record_refusal, run_transition, set_state_sql, Change,
 };
 use crate::tables::verify::verify;
 use anyhow::{bail, Result};
@@ -137,8 +138,12 @@ pub async fn begin(store: &AnyStore, now: DateTime<Utc>) -> Result<()> {
         statements.extend(split(&create_table(dialect, table, table.name)));
         statements.extend(split(&create_indexes(table, table.name)));
     }
-    statements.extend(transition_sql(store, phase, Phase::DualWrite, now).await?);
-    run_in_transaction(store, &statements, false).await
+    let change = Change {
+        from: phase,
+        to: Phase::DualWrite,
+        at: now,
+    };
+    run_transition(store, change, &statements, false).await
 }
 
 /// Copies history legacy → new in key-ordered batches of `batch` rows, each its own short
@@ -152,8 +157,12 @@ pub async fn backfill(
     let phase = current_phase(store).await?;
     expect_phase(phase, &[Phase::DualWrite, Phase::Backfill], "backfill")?;
     if phase == Phase::DualWrite {
-        let statements = transition_sql(store, phase, Phase::Backfill, now).await?;
-        run_in_transaction(store, &statements, false).await?;
+        let change = Change {
+            from: phase,
+            to: Phase::Backfill,
+            at: now,
+        };
+        run_transition(store, change, &[], false).await?;
     }
     let mut copied = Vec::new();
     for table in renamed_tables() {
@@ -215,6 +224,11 @@ pub async fn advance(
         Phase::Deprecate => bail!("phase deprecate: the next step is `tables drop-archived`"),
         Phase::Dropped => bail!("phase dropped: nothing left to advance"),
     };
+    let change = Change {
+        from: phase,
+        to,
+        at: now,
+    };
     match to {
         Phase::SwitchReaders => {
             let report = verify(store).await?;
@@ -225,8 +239,7 @@ pub async fn advance(
             }
             let mut statements = Vec::new();
             let validate = repoint_foreign_keys(store, Target::New, &mut statements).await?;
-            statements.extend(transition_sql(store, phase, to, now).await?);
-            run_in_transaction(store, &statements, is_sqlite(store)).await?;
+            run_transition(store, change, &statements, is_sqlite(store)).await?;
             run_in_transaction(store, &validate, false).await?;
         }
         _ => {
@@ -241,8 +254,7 @@ pub async fn advance(
                     statements.push(view_sql(store, legacy, table.name));
                 }
             }
-            statements.extend(transition_sql(store, phase, to, now).await?);
-            run_in_transaction(store, &statements, false).await?;
+            run_transition(store, change, &statements, false).await?;
         }
     }
     Ok(to)
@@ -417,8 +429,12 @@ pub async fn rollback(store: &AnyStore, now: DateTime<Utc>) -> Result<Phase> {
             bail!("phase {phase}: nothing to roll back (rollback reaches back from dual-write up to deprecate)")
         }
     };
-    statements.extend(transition_sql(store, phase, to, now).await?);
-    run_in_transaction(store, &statements, foreign_keys_off).await?;
+    let change = Change {
+        from: phase,
+        to,
+        at: now,
+    };
+    run_transition(store, change, &statements, foreign_keys_off).await?;
     run_in_transaction(store, &after, false).await?;
     Ok(to)
 }
@@ -455,7 +471,11 @@ pub async fn drop_archived(
         statements.push(format!("DROP TABLE {}", archived_name(table)));
         dropped.push(archived_name(table));
     }
-    statements.extend(transition_sql(store, phase, Phase::Dropped, now).await?);
-    run_in_transaction(store, &statements, false).await?;
+    let change = Change {
+        from: phase,
+        to: Phase::Dropped,
+        at: now,
+    };
+    run_transition(store, change, &statements, false).await?;
     Ok(dropped)
 }

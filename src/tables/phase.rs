@@ -1,5 +1,10 @@
 //! The rename phases (legacy → dual-write → backfill → switch-readers → deprecate → dropped),
-//! the tables they rename, and the physical names each phase reads and writes.
+//! the tables they rename, and the physical names each phase reads and writes — the one
+//! source of truth the store follows ([`names_for_stored_phase`], `store::phase_follow`).
+//!
+//! Reads may be one phase stale (a store reads the phase at a read's start, a transition may
+//! commit before the query runs): every phase keeps the tables its neighbours read complete
+//! (it writes them), which the tests below check.
 
 use crate::store::PhysicalNames;
 use fetchers::order::registry_order;
@@ -69,6 +74,23 @@ impl Phase {
         }
         names
     }
+}
+
+/// The names a store uses while `paddock_state` holds `value` (`None`: no such phase); what a
+/// store following the phase is given (`store::PhaseFollower`).
+pub fn names_for_stored_phase(value: &str) -> Option<PhysicalNames> {
+    Phase::parse(value).map(Phase::physical_names)
+}
+
+/// Phases one transition apart (`advance`/`backfill`/`begin`/`drop-archived` forward,
+/// `rollback` back).
+pub fn neighbours(phase: Phase) -> Vec<Phase> {
+    let i = Phase::ALL.iter().position(|p| *p == phase).unwrap_or(0);
+    [i.checked_sub(1), Some(i + 1)]
+        .into_iter()
+        .flatten()
+        .filter_map(|j| Phase::ALL.get(j).copied())
+        .collect()
 }
 
 impl fmt::Display for Phase {
@@ -149,6 +171,32 @@ mod tests {
             assert_eq!(p.written(runners), ["ra_runners"], "{phase}");
             assert_eq!(Phase::parse(phase.name()), Some(phase));
         }
+    }
+
+    #[test]
+    fn a_read_one_phase_stale_reads_a_table_the_current_phase_keeps_complete() {
+        for phase in Phase::ALL {
+            for now in neighbours(phase) {
+                for table in registry::TABLES {
+                    let stale = phase.physical_names();
+                    let read = stale.read(table);
+                    assert!(
+                        now.physical_names().written(table).contains(&read),
+                        "{phase} reads {read}, which {now} does not write"
+                    );
+                }
+            }
+        }
+        assert_eq!(neighbours(Phase::Legacy), [Phase::DualWrite]);
+        assert_eq!(
+            neighbours(Phase::Deprecate),
+            [Phase::SwitchReaders, Phase::Dropped]
+        );
+        assert_eq!(
+            names_for_stored_phase("switch-readers"),
+            Some(Phase::SwitchReaders.physical_names())
+        );
+        assert_eq!(names_for_stored_phase("soon"), None);
     }
 
     #[test]

@@ -1,33 +1,101 @@
-//! Raw SQL for the rename operations over either backend: a few statements in one
-//! transaction, text rows back, table existence. Operations code only (not the fetchers' path),
-//! so values are inlined with [`literal`] rather than bound.
+//! Raw SQL for the rename operations over either backend: a few statements (or [`Steps`] that
+//! read before they write) in one transaction, text rows back, table existence. Operations
+//! code only (not the fetchers' path), so values are inlined with [`literal`] rather than bound.
 
 use crate::store::AnyStore;
 use anyhow::{Context, Result};
-use sqlx::Row;
+use async_trait::async_trait;
+use sqlx::{PgConnection, Row, SqliteConnection};
 
 /// `text` as a SQL string literal.
 pub fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Runs `statements` in one transaction. On SQLite with `foreign_keys_off`, the connection's
-/// foreign-key enforcement is switched off around the transaction and `PRAGMA
-/// foreign_key_check` must find nothing before the commit (SQLite's table-rebuild procedure).
+/// A connection inside a transaction, of either backend.
+pub enum TxConn<'a> {
+    Postgres(&'a mut PgConnection),
+    Sqlite(&'a mut SqliteConnection),
+}
+
+impl TxConn<'_> {
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TxConn::Postgres(_))
+    }
+
+    /// Runs one statement; the error names it.
+    pub async fn execute(&mut self, sql: &str) -> Result<()> {
+        match self {
+            TxConn::Postgres(c) => sqlx::query(sql).execute(&mut **c).await.map(|_| ()),
+            TxConn::Sqlite(c) => sqlx::query(sql).execute(&mut **c).await.map(|_| ()),
+        }
+        .with_context(|| format!("executing: {sql}"))
+    }
+
+    /// Every row of `sql` as nullable texts.
+    pub async fn texts(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let rows = match self {
+            TxConn::Postgres(c) => sqlx::query(sql).fetch_all(&mut **c).await.and_then(|rows| {
+                rows.iter()
+                    .map(|r| row_texts(r.len(), &|i| r.try_get(i)))
+                    .collect()
+            }),
+            TxConn::Sqlite(c) => sqlx::query(sql).fetch_all(&mut **c).await.and_then(|rows| {
+                rows.iter()
+                    .map(|r| row_texts(r.len(), &|i| r.try_get(i)))
+                    .collect()
+            }),
+        };
+        rows.with_context(|| format!("querying: {sql}"))
+    }
+}
+
+/// A row's `n` cells as nullable texts, read with `get`.
+fn row_texts(
+    n: usize,
+    get: &dyn Fn(usize) -> Result<Option<String>, sqlx::Error>,
+) -> Result<Vec<Option<String>>, sqlx::Error> {
+    (0..n).map(get).collect()
+}
+
+/// Work done inside one transaction ([`run_steps`]): statements, or reads and writes that
+/// depend on what the transaction sees.
+#[async_trait]
+pub trait Steps: Sync {
+    async fn run(&self, tx: &mut TxConn<'_>) -> Result<()>;
+}
+
+/// Plain statements, in order.
+struct Statements<'a>(&'a [String]);
+
+#[async_trait]
+impl Steps for Statements<'_> {
+    async fn run(&self, tx: &mut TxConn<'_>) -> Result<()> {
+        for sql in self.0 {
+            tx.execute(sql).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `statements` in one transaction (see [`run_steps`]).
 pub async fn run_in_transaction(
     store: &AnyStore,
     statements: &[String],
     foreign_keys_off: bool,
 ) -> Result<()> {
+    run_steps(store, &Statements(statements), foreign_keys_off).await
+}
+
+/// Runs `steps` in one write transaction (SQLite: `BEGIN IMMEDIATE`, serialized with every
+/// unit of work). On SQLite with `foreign_keys_off`, the connection's foreign-key enforcement
+/// is switched off around the transaction and `PRAGMA foreign_key_check` must find nothing
+/// before the commit (SQLite's table-rebuild procedure).
+pub async fn run_steps(store: &AnyStore, steps: &dyn Steps, foreign_keys_off: bool) -> Result<()> {
     match store {
         AnyStore::Postgres(s) => {
             let mut tx = s.pool().begin().await?;
-            for sql in statements {
-                sqlx::query(sql)
-                    .execute(&mut *tx)
-                    .await
-                    .with_context(|| format!("executing: {sql}"))?;
-            }
+            steps.run(&mut TxConn::Postgres(&mut tx)).await?;
             tx.commit().await?;
         }
         AnyStore::Sqlite(s) => {
@@ -37,7 +105,7 @@ pub async fn run_in_transaction(
                     .execute(&mut *conn)
                     .await?;
             }
-            let outcome = sqlite_transaction(&mut conn, statements, foreign_keys_off).await;
+            let outcome = sqlite_transaction(&mut conn, steps, foreign_keys_off).await;
             if foreign_keys_off {
                 sqlx::query("PRAGMA foreign_keys = ON")
                     .execute(&mut *conn)
@@ -50,18 +118,12 @@ pub async fn run_in_transaction(
 }
 
 async fn sqlite_transaction(
-    conn: &mut sqlx::SqliteConnection,
-    statements: &[String],
+    conn: &mut SqliteConnection,
+    steps: &dyn Steps,
     check_foreign_keys: bool,
 ) -> Result<()> {
     sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-    let mut outcome = Ok(());
-    for sql in statements {
-        if let Err(e) = sqlx::query(sql).execute(&mut *conn).await {
-            outcome = Err(anyhow::Error::from(e).context(format!("executing: {sql}")));
-            break;
-        }
-    }
+    let mut outcome = steps.run(&mut TxConn::Sqlite(&mut *conn)).await;
     if outcome.is_ok() && check_foreign_keys {
         let broken: Vec<(String,)> =
             sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
@@ -85,26 +147,19 @@ async fn sqlite_transaction(
 
 /// Every row of `sql` as nullable texts (write `CAST(x AS TEXT)` for non-text columns).
 pub async fn fetch_texts(store: &AnyStore, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
-    let decode = |n: usize, get: &dyn Fn(usize) -> Result<Option<String>, sqlx::Error>| {
-        (0..n).map(get).collect::<Result<Vec<_>, _>>()
-    };
     let rows = match store {
-        AnyStore::Postgres(s) => sqlx::query(sql)
-            .fetch_all(s.pool())
-            .await
-            .with_context(|| format!("querying: {sql}"))?
-            .iter()
-            .map(|r| decode(r.len(), &|i| r.try_get::<Option<String>, _>(i)))
-            .collect::<Result<Vec<_>, _>>()?,
-        AnyStore::Sqlite(s) => sqlx::query(sql)
-            .fetch_all(s.pool())
-            .await
-            .with_context(|| format!("querying: {sql}"))?
-            .iter()
-            .map(|r| decode(r.len(), &|i| r.try_get::<Option<String>, _>(i)))
-            .collect::<Result<Vec<_>, _>>()?,
+        AnyStore::Postgres(s) => sqlx::query(sql).fetch_all(s.pool()).await.and_then(|rows| {
+            rows.iter()
+                .map(|r| row_texts(r.len(), &|i| r.try_get(i)))
+                .collect()
+        }),
+        AnyStore::Sqlite(s) => sqlx::query(sql).fetch_all(s.pool()).await.and_then(|rows| {
+            rows.iter()
+                .map(|r| row_texts(r.len(), &|i| r.try_get(i)))
+                .collect()
+        }),
     };
-    Ok(rows)
+    rows.with_context(|| format!("querying: {sql}"))
 }
 
 /// One integer (`SELECT COUNT(*) …`).

@@ -1,14 +1,24 @@
 //! The rename's persisted state in `paddock_state`: the current phase (`rename_phase`), the
 //! ledger of transitions (`rename_history:NNNNNN`, one per attempt with its outcome and time)
 //! and backfill cursors (`rename_backfill:TABLE`).
+//!
+//! Every transition and every recorded refusal runs in one transaction ([`run_transition`])
+//! that first takes `paddock_state` (PostgreSQL: `LOCK TABLE … IN EXCLUSIVE MODE`, which
+//! waits for the units of work in flight, since each holds a share lock on the phase row, and
+//! holds off new units and other transitions until the commit; SQLite: `BEGIN IMMEDIATE`,
+//! serialized with every unit), then checks that the phase is still the one the transition
+//! was prepared from, and numbers its ledger entry as the greatest number stored plus one, read
+//! inside that transaction (inserted, never overwritten). See `store::phase_follow` for the
+//! units' side.
 
-use crate::store::AnyStore;
+use crate::store::{AnyStore, PHASE_STATE_KEY};
 use crate::tables::phase::{legacy_name, renamed_tables, Phase};
-use crate::tables::sql::{fetch_texts, literal, table_exists};
+use crate::tables::sql::{fetch_texts, literal, run_steps, table_exists, Steps, TxConn};
 use anyhow::{bail, Result};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-const PHASE_KEY: &str = "rename_phase";
+const PHASE_KEY: &str = PHASE_STATE_KEY;
 const HISTORY_PREFIX: &str = "rename_history:";
 const CURSOR_PREFIX: &str = "rename_backfill:";
 
@@ -37,36 +47,31 @@ pub fn delete_state_sql(key: &str) -> String {
     format!("DELETE FROM paddock_state WHERE key = {}", literal(key))
 }
 
-/// Statements recording the phase `to` and the transition `from → to` (`ok`), to run in the
-/// transition's own transaction.
-pub async fn transition_sql(
-    store: &AnyStore,
-    from: Phase,
-    to: Phase,
-    at: DateTime<Utc>,
-) -> Result<Vec<String>> {
-    Ok(vec![
-        set_state_sql(PHASE_KEY, to.name(), at),
-        history_sql(store, from, to, "ok", at).await?,
-    ])
+/// A phase change: `from → to` at `at`.
+#[derive(Debug, Clone, Copy)]
+pub struct Change {
+    pub from: Phase,
+    pub to: Phase,
+    pub at: DateTime<Utc>,
 }
 
-async fn history_sql(
+/// Runs a transition's `statements` in one transaction together with the phase change and
+/// its ledger entry (`ok`); refused without effect if the phase is no longer `change.from`.
+pub async fn run_transition(
     store: &AnyStore,
-    from: Phase,
-    to: Phase,
-    outcome: &str,
-    at: DateTime<Utc>,
-) -> Result<String> {
-    let seq = history(store).await?.len() + 1;
-    Ok(set_state_sql(
-        &format!("{HISTORY_PREFIX}{seq:06}"),
-        &format!("{from}->{to}: {outcome}"),
-        at,
-    ))
+    change: Change,
+    statements: &[String],
+    foreign_keys_off: bool,
+) -> Result<()> {
+    let steps = TransitionSteps {
+        change,
+        statements,
+        refusal: None,
+    };
+    run_steps(store, &steps, foreign_keys_off).await
 }
 
-/// Records a refused or failed transition (its own transaction).
+/// Records a refused or failed transition (its own transaction; the phase is unchanged).
 pub async fn record_refusal(
     store: &AnyStore,
     from: Phase,
@@ -74,8 +79,92 @@ pub async fn record_refusal(
     outcome: &str,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let sql = history_sql(store, from, to, outcome, at).await?;
-    crate::tables::sql::run_in_transaction(store, &[sql], false).await
+    let steps = TransitionSteps {
+        change: Change { from, to, at },
+        statements: &[],
+        refusal: Some(outcome),
+    };
+    run_steps(store, &steps, false).await
+}
+
+/// What a transition's transaction does, in order (see the module documentation).
+struct TransitionSteps<'a> {
+    change: Change,
+    statements: &'a [String],
+    /// `Some(outcome)`: only record the refusal.
+    refusal: Option<&'a str>,
+}
+
+#[async_trait]
+impl Steps for TransitionSteps<'_> {
+    async fn run(&self, tx: &mut TxConn<'_>) -> Result<()> {
+        let Change { from, to, at } = self.change;
+        if tx.is_postgres() {
+            tx.execute("LOCK TABLE paddock_state IN EXCLUSIVE MODE")
+                .await?;
+        }
+        let stored = tx.texts(&stored_phase_sql()).await?;
+        if let Some(text) = stored.first().and_then(|r| r[0].as_deref()) {
+            if Phase::parse(text) != Some(from) {
+                bail!(
+                    "the rename phase changed to {text} while `{from} -> {to}` was being \
+                     prepared; nothing was done: run the command again"
+                );
+            }
+        }
+        for sql in self.statements {
+            tx.execute(sql).await?;
+        }
+        let last = tx.texts(&last_history_seq_sql()).await?;
+        let seq = match last.first().and_then(|r| r[0].as_deref()) {
+            Some(n) => n.trim().parse::<u64>()? + 1,
+            None => 1,
+        };
+        let outcome = self.refusal.unwrap_or("ok");
+        tx.execute(&insert_history_sql(seq, from, to, outcome, at))
+            .await?;
+        if self.refusal.is_none() {
+            tx.execute(&set_state_sql(PHASE_KEY, to.name(), at)).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The number of the newest ledger entry (as text; NULL when there is none).
+fn last_history_seq_sql() -> String {
+    format!(
+        "SELECT CAST(MAX({}) AS TEXT) FROM paddock_state WHERE key LIKE {}",
+        history_seq_expr(),
+        literal(&format!("{HISTORY_PREFIX}%"))
+    )
+}
+
+/// A ledger key's number, as an integer (both engines).
+fn history_seq_expr() -> String {
+    format!("CAST(substr(key, {}) AS INTEGER)", HISTORY_PREFIX.len() + 1)
+}
+
+/// Inserts ledger entry `seq` (a plain `INSERT`: a taken number fails, never overwrites).
+fn insert_history_sql(
+    seq: u64,
+    from: Phase,
+    to: Phase,
+    outcome: &str,
+    at: DateTime<Utc>,
+) -> String {
+    format!(
+        "INSERT INTO paddock_state (key, value, updated_at) VALUES ({}, {}, {})",
+        literal(&format!("{HISTORY_PREFIX}{seq:06}")),
+        literal(&format!("{from}->{to}: {outcome}")),
+        literal(&at.to_rfc3339())
+    )
+}
+
+fn stored_phase_sql() -> String {
+    format!(
+        "SELECT value FROM paddock_state WHERE key = {}",
+        literal(PHASE_KEY)
+    )
 }
 
 /// Every recorded transition, oldest first.
@@ -84,8 +173,9 @@ pub async fn history(store: &AnyStore) -> Result<Vec<Transition>> {
         store,
         &format!(
             "SELECT value, CAST(updated_at AS TEXT) FROM paddock_state WHERE key LIKE {} \
-             ORDER BY key",
-            literal(&format!("{HISTORY_PREFIX}%"))
+             ORDER BY {}",
+            literal(&format!("{HISTORY_PREFIX}%")),
+            history_seq_expr()
         ),
     )
     .await?;
@@ -123,20 +213,22 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>> {
     bail!("unreadable time {text:?}")
 }
 
+/// The phase stored in `paddock_state`, if any (a database never transitioned has none).
+pub async fn stored_phase(store: &AnyStore) -> Result<Option<Phase>> {
+    let stored = fetch_texts(store, &stored_phase_sql()).await?;
+    match stored.first().and_then(|r| r[0].clone()) {
+        Some(text) => Phase::parse(&text)
+            .map(Some)
+            .ok_or_else(|| anyhow::anyhow!("unknown rename phase {text:?} in paddock_state")),
+        None => Ok(None),
+    }
+}
+
 /// The database's phase: as stored, else detected from its tables (legacy names only →
 /// legacy; otherwise the registry's names → dropped, nothing to rename).
 pub async fn current_phase(store: &AnyStore) -> Result<Phase> {
-    let stored = fetch_texts(
-        store,
-        &format!(
-            "SELECT value FROM paddock_state WHERE key = {}",
-            literal(PHASE_KEY)
-        ),
-    )
-    .await?;
-    if let Some(text) = stored.first().and_then(|r| r[0].clone()) {
-        return Phase::parse(&text)
-            .ok_or_else(|| anyhow::anyhow!("unknown rename phase {text:?} in paddock_state"));
+    if let Some(phase) = stored_phase(store).await? {
+        return Ok(phase);
     }
     let first = renamed_tables()[0];
     let legacy = table_exists(store, legacy_name(first)).await?;

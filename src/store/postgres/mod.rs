@@ -240,4 +240,7 @@ impl crate::store::dialect::Dialect for PgDialect {
             .map(|row| (0..columns.len()).map(|i| row.try_get(i)).collect())
             .collect()
     }
+
+    /// Transitions take `paddock_state` exclusively: a unit's share lock makes them wait.
+    const SHARE_LOCK: &'static str = " FOR SHARE";
 }

@@ -224,4 +224,7 @@ impl crate::store::dialect::Dialect for SqliteDialect {
     async fn upsert_group(conn: &mut SqliteConnection, write: &GroupWrite<'_>) -> UpsertResult {
         upsert::upsert_group(conn, write).await
     }
+
+    /// Units and transitions both `BEGIN IMMEDIATE`: already serialized.
+    const SHARE_LOCK: &'static str = "";
 }
