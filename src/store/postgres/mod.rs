@@ -7,8 +7,8 @@ mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
 use crate::store::dialect::{
-    decode_rows, migrated, BulkInsert, Fetch, FetchResult, GroupWrite, KeyLookup, LookupResult,
-    UpsertResult,
+    decode_rows, migrated, text_cell, BulkInsert, Fetch, FetchResult, Fragment, GroupWrite,
+    KeyLookup, LookupResult, TextResult, UpsertResult,
 };
 use crate::store::options::{postgres_duration, StoreOptions};
 use crate::store::sql_store::SqlStore;
@@ -119,6 +119,11 @@ fn decode(row: &PgRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::Error> {
     Ok(value.unwrap_or(Value::Null))
 }
 
+/// Cell `i` of `row` as text, whatever its type ([`Dialect::fetch_text`]).
+fn cell_text(row: &PgRow, i: usize) -> Option<String> {
+    text_cell!(row, i, [String, i64, i32, bool, f64], None)
+}
+
 /// `SELECT … WHERE` a stored row matches one of the bound key arrays.
 fn lookup_sql(physical_name: &str, columns: &[&Column]) -> String {
     let target = quote_ident(physical_name);
@@ -166,8 +171,25 @@ impl crate::store::dialect::Dialect for PgDialect {
         format!("${n}::{}", cast_for(ty))
     }
 
+    fn fragment(fragment: Fragment, e: &str) -> String {
+        match fragment {
+            Fragment::TimestampText => {
+                format!("to_char(({e}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+            }
+            Fragment::DateText => format!("to_char({e}, 'YYYY-MM-DD')"),
+            Fragment::MonthOf => format!("to_char({e}, 'YYYY-MM')"),
+            Fragment::TimestampLiteral => format!("CAST({e} AS TIMESTAMPTZ)"),
+            Fragment::DateLiteral => format!("CAST({e} AS DATE)"),
+            Fragment::Hex => format!("upper(encode({e}, 'hex'))"),
+        }
+    }
+
     async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         migrated(MIGRATOR.run(pool).await, Self::KIND)
+    }
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
     }
 
     async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
@@ -183,9 +205,25 @@ impl crate::store::dialect::Dialect for PgDialect {
         Ok(query.execute(&mut *conn).await?.rows_affected())
     }
 
+    async fn execute_once(conn: &mut PgConnection, sql: &str) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(sql)
+            .persistent(false)
+            .execute(&mut *conn)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn fetch(conn: &mut PgConnection, query: &Fetch<'_>) -> FetchResult {
         let bound = query.params.iter().fold(sqlx::query(query.sql), bind_value);
         decode_rows(&bound.fetch_all(&mut *conn).await?, query.columns, decode)
+    }
+
+    async fn fetch_text(conn: &mut PgConnection, sql: &str) -> TextResult {
+        let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+        Ok(rows
+            .iter()
+            .map(|row| (0..row.len()).map(|i| cell_text(row, i)).collect())
+            .collect())
     }
 
     async fn insert_rows(

@@ -8,8 +8,8 @@ mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
 use crate::store::dialect::{
-    decode_rows, migrated, BulkInsert, Fetch, FetchResult, GroupWrite, KeyLookup, LookupResult,
-    UpsertResult,
+    decode_rows, migrated, text_cell, BulkInsert, Fetch, FetchResult, Fragment, GroupWrite,
+    KeyLookup, LookupResult, TextResult, UpsertResult,
 };
 use crate::store::options::StoreOptions;
 use crate::store::plan::rows_per_chunk;
@@ -131,6 +131,14 @@ fn decode(row: &SqliteRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::Erro
     Ok(value.unwrap_or(Value::Null))
 }
 
+/// Cell `i` of `row` as text, whatever its type ([`Dialect::fetch_text`]); a value SQLite
+/// stored with another type than declared is read as text unchecked.
+fn cell_text(row: &SqliteRow, i: usize) -> Option<String> {
+    text_cell!(row, i, [String, i64, f64], {
+        row.try_get_unchecked::<Option<String>, _>(i).ok().flatten()
+    })
+}
+
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, sqlx::Error> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
@@ -146,11 +154,25 @@ impl crate::store::dialect::Dialect for SqliteDialect {
         "?".to_string()
     }
 
+    /// Dates and instants are stored as text already, in a format that compares as time.
+    fn fragment(fragment: Fragment, e: &str) -> String {
+        match fragment {
+            Fragment::TimestampText | Fragment::DateText => format!("CAST({e} AS TEXT)"),
+            Fragment::MonthOf => format!("substr({e}, 1, 7)"),
+            Fragment::TimestampLiteral | Fragment::DateLiteral => e.to_string(),
+            Fragment::Hex => format!("hex({e})"),
+        }
+    }
+
     const KIND: BackendKind = BackendKind::Sqlite;
     const LOOKUP_CHUNK: usize = LOOKUP_PARAMS;
 
     async fn migrate(pool: &SqlitePool) -> anyhow::Result<()> {
         migrated(MIGRATOR.run(pool).await, Self::KIND)
+    }
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
     }
 
     async fn begin(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
@@ -166,12 +188,28 @@ impl crate::store::dialect::Dialect for SqliteDialect {
         Ok(query.execute(&mut *conn).await?.rows_affected())
     }
 
+    async fn execute_once(conn: &mut SqliteConnection, sql: &str) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(sql)
+            .persistent(false)
+            .execute(&mut *conn)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn fetch(conn: &mut SqliteConnection, query: &Fetch<'_>) -> FetchResult {
         let bound = query
             .params
             .iter()
             .fold(sqlx::query(query.sql), BindValue::bind_value);
         decode_rows(&bound.fetch_all(&mut *conn).await?, query.columns, decode)
+    }
+
+    async fn fetch_text(conn: &mut SqliteConnection, sql: &str) -> TextResult {
+        let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+        Ok(rows
+            .iter()
+            .map(|row| (0..row.len()).map(|i| cell_text(row, i)).collect())
+            .collect())
     }
 
     async fn insert_rows(
