@@ -1067,3 +1067,35 @@ backend_test!(
         assert!(race_report(&db.store, "rac_none").await.unwrap().is_none());
     }
 );
+
+backend_test!(
+    each_backends_sql_store_updates_the_derived_tables_itself,
+    |db| async move {
+        let run = db
+            .start_run("test", RunTrigger::Manual, serde_json::json!({}))
+            .await
+            .unwrap();
+        db.apply(run, &hand_made_races(), ApplyMode::Commit)
+            .await
+            .unwrap_or_else(|e| panic!("apply: {e}"));
+        // The backend's own store, not `AnyStore`'s forwarding.
+        let inner: &dyn Store = match &db.store {
+            AnyStore::Sqlite(s) => s,
+            AnyStore::Postgres(s) => s,
+        };
+        let counts = inner
+            .update_derived(run, &DistanceBands::default())
+            .await
+            .unwrap_or_else(|e| panic!("update_derived: {e}"));
+        let written = counts.table("ra_runner_statistics").inserted;
+        assert!(written > 0, "{counts:?}");
+        assert_eq!(
+            db.count_rows("ra_runner_statistics").await.unwrap() as u64,
+            written
+        );
+        // Counted under the run that wrote the races.
+        let ledger = db.run_counts(run).await.unwrap();
+        assert_eq!(ledger.table("ra_runner_statistics").inserted, written);
+        assert_tables_equal_naive(&db, "SqlStore::update_derived").await;
+    }
+);

@@ -150,7 +150,8 @@ async fn set_checkpoint<D: Dialect>(
     D::execute(conn, &sql, p.values()).await.map(|_| ())
 }
 
-async fn add_run_counts<D: Dialect>(
+/// Adds `counts` to run `run_id`'s per-table counters (`paddock_run_tables`).
+pub async fn add_run_counts<D: Dialect>(
     conn: &mut Conn<D>,
     run_id: RunId,
     counts: &Counts,

@@ -199,6 +199,6 @@ impl Store for AnyStore {
         run_id: RunId,
         bands: &fetchers::derived::DistanceBands,
     ) -> Result<Counts, StoreError> {
-        crate::derive::update_touched(self, bands, run_id).await
+        self.inner().update_derived(run_id, bands).await
     }
 }
