@@ -95,20 +95,24 @@ async fn read_batch_in<D: Dialect>(
     to: Option<DateTime<Utc>>,
     limit: i64,
 ) -> anyhow::Result<Vec<StoredResponse>> {
-    let instant = |t: Option<DateTime<Utc>>| t.map_or(Value::Null, Value::Timestamp);
+    // Only the bounds given become conditions: a parameter bound NULL in one call and as an
+    // instant in the next would share one prepared statement on PostgreSQL (see `PgDialect`).
     let mut p = Params::<D>::new();
-    let sql = format!(
+    let mut sql = format!(
         "SELECT response_id, endpoint, query, status, fetched_at, body_bytes, body_zstd \
-         FROM {TABLE} WHERE response_id > {} \
-         AND ({} IS NULL OR fetched_at >= {}) AND ({} IS NULL OR fetched_at < {}) \
-         ORDER BY response_id LIMIT {}",
-        p.add(Value::Integer(after_id), Integer),
-        p.add(instant(from), Timestamp),
-        p.add(instant(from), Timestamp),
-        p.add(instant(to), Timestamp),
-        p.add(instant(to), Timestamp),
-        p.add(Value::Integer(limit), Integer),
+         FROM {TABLE} WHERE response_id > {}",
+        p.add(Value::Integer(after_id), Integer)
     );
+    if let Some(from) = from {
+        let from = p.add(Value::Timestamp(from), Timestamp);
+        sql.push_str(&format!(" AND fetched_at >= {from}"));
+    }
+    if let Some(to) = to {
+        let to = p.add(Value::Timestamp(to), Timestamp);
+        sql.push_str(&format!(" AND fetched_at < {to}"));
+    }
+    let limit = p.add(Value::Integer(limit), Integer);
+    sql.push_str(&format!(" ORDER BY response_id LIMIT {limit}"));
     let columns = [Integer, Text, Text, Integer, Timestamp, Integer, Text];
     let mut conn = store.connection(Some(TABLE)).await?;
     let rows = dialect::fetch::<D>(&mut conn, &sql, p.values(), &columns).await?;

@@ -8,6 +8,10 @@
 //! `?` are positional); [`Params`] keeps that order. Bulk writes are described once as a
 //! [`BulkInsert`] and rendered by the backend (`UNNEST` arrays or multi-row `VALUES`).
 //!
+//! Beyond that, a dialect runs one-off SQL unprepared ([`Dialect::execute_once`], the derived
+//! tables), reads cells of unknown type as text ([`Dialect::fetch_text`], the audit) and spells
+//! the few expressions that differ ([`Fragment`]: timestamps as text, typed literals, hex).
+//!
 //! A new store operation is written once, on [`crate::store::SqlStore`], with these methods;
 //! only something that really differs between the engines becomes a new method here,
 //! implemented in `postgres/mod.rs` and `sqlite/mod.rs`. The daemon's job locks are the
@@ -22,7 +26,7 @@ use fetchers::registry::{Column, ColumnType};
 use fetchers::rows::{TableCounts, Value};
 use fetchers::store::RunId;
 use sqlx::migrate::Migrator;
-use sqlx::{Database, Pool, Transaction};
+use sqlx::{Database, Executor, IntoArguments, Pool, Row as _, Transaction};
 
 /// A connection of the dialect's database (a pooled connection or an open transaction
 /// dereferences to one).
@@ -147,6 +151,39 @@ pub enum Fragment {
 
 /// What [`Dialect::fetch_text`] returns: rows of cells as text.
 pub type TextResult = Result<Vec<Vec<Option<String>>>, sqlx::Error>;
+
+/// [`Dialect::execute_once`] on any sqlx engine (the engines differ only in their types);
+/// `rows` reads the engine's rows affected.
+pub async fn execute_unprepared<'c, DB>(
+    conn: &'c mut DB::Connection,
+    sql: &str,
+    rows: fn(&DB::QueryResult) -> u64,
+) -> Result<u64, sqlx::Error>
+where
+    DB: Database + sqlx::database::HasStatementCache,
+    &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    let done = sqlx::query(sql).persistent(false).execute(conn).await?;
+    Ok(rows(&done))
+}
+
+/// [`Dialect::fetch_text`] on any sqlx engine, reading each cell with the engine's `cell`.
+pub async fn fetch_cells_as_text<'c, DB>(
+    conn: &'c mut DB::Connection,
+    sql: &str,
+    cell: fn(&DB::Row, usize) -> Option<String>,
+) -> TextResult
+where
+    DB: Database,
+    &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    let rows = sqlx::query(sql).fetch_all(conn).await?;
+    Ok((rows.iter())
+        .map(|row| (0..row.len()).map(|i| cell(row, i)).collect())
+        .collect())
+}
 
 /// Cell `$i` of `$row` as text: decoded as the first of the listed types the column accepts
 /// and written with `to_string`, else `$fallback` ([`Dialect::fetch_text`]).

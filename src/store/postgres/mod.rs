@@ -7,8 +7,8 @@ mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
 use crate::store::dialect::{
-    decode_rows, migrated, text_cell, BulkInsert, Fetch, FetchResult, Fragment, GroupWrite,
-    KeyLookup, LookupResult, TextResult, UpsertResult,
+    decode_rows, execute_unprepared, fetch_cells_as_text, migrated, text_cell, BulkInsert, Fetch,
+    FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, TextResult, UpsertResult,
 };
 use crate::store::options::{postgres_duration, StoreOptions};
 use crate::store::sql_store::SqlStore;
@@ -21,7 +21,9 @@ use fetchers::registry::{Column, ColumnType};
 use fetchers::rows::Value;
 use fetchers::schema::Dialect;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{
+    PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow,
+};
 use sqlx::{Postgres, Row as _, Transaction};
 use std::str::FromStr;
 
@@ -81,7 +83,10 @@ fn cast_for(ty: ColumnType) -> &'static str {
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
-/// Binds one scalar value (NULL as a text NULL: every placeholder carries a cast).
+/// Binds one scalar value (NULL as a text NULL: every placeholder carries a cast). A prepared
+/// statement keeps the parameter types of its first use, so SQL text whose parameter is NULL
+/// in one call and, say, an instant in another must differ between the two (write the
+/// condition only when the value is given).
 fn bind_value<'q>(query: PgQuery<'q>, value: &'q Value) -> PgQuery<'q> {
     match value {
         Value::Null => query.bind(None::<String>),
@@ -171,6 +176,10 @@ impl crate::store::dialect::Dialect for PgDialect {
         format!("${n}::{}", cast_for(ty))
     }
 
+    async fn execute_once(conn: &mut PgConnection, sql: &str) -> Result<u64, sqlx::Error> {
+        execute_unprepared::<Postgres>(conn, sql, PgQueryResult::rows_affected).await
+    }
+
     fn fragment(fragment: Fragment, e: &str) -> String {
         match fragment {
             Fragment::TimestampText => {
@@ -182,6 +191,10 @@ impl crate::store::dialect::Dialect for PgDialect {
             Fragment::DateLiteral => format!("CAST({e} AS DATE)"),
             Fragment::Hex => format!("upper(encode({e}, 'hex'))"),
         }
+    }
+
+    async fn fetch_text(conn: &mut PgConnection, sql: &str) -> TextResult {
+        fetch_cells_as_text::<Postgres>(conn, sql, cell_text).await
     }
 
     async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
@@ -205,25 +218,9 @@ impl crate::store::dialect::Dialect for PgDialect {
         Ok(query.execute(&mut *conn).await?.rows_affected())
     }
 
-    async fn execute_once(conn: &mut PgConnection, sql: &str) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query(sql)
-            .persistent(false)
-            .execute(&mut *conn)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
     async fn fetch(conn: &mut PgConnection, query: &Fetch<'_>) -> FetchResult {
         let bound = query.params.iter().fold(sqlx::query(query.sql), bind_value);
         decode_rows(&bound.fetch_all(&mut *conn).await?, query.columns, decode)
-    }
-
-    async fn fetch_text(conn: &mut PgConnection, sql: &str) -> TextResult {
-        let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
-        Ok(rows
-            .iter()
-            .map(|row| (0..row.len()).map(|i| cell_text(row, i)).collect())
-            .collect())
     }
 
     async fn insert_rows(

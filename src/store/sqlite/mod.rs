@@ -8,8 +8,8 @@ mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
 use crate::store::dialect::{
-    decode_rows, migrated, text_cell, BulkInsert, Fetch, FetchResult, Fragment, GroupWrite,
-    KeyLookup, LookupResult, TextResult, UpsertResult,
+    decode_rows, execute_unprepared, fetch_cells_as_text, migrated, text_cell, BulkInsert, Fetch,
+    FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, TextResult, UpsertResult,
 };
 use crate::store::options::StoreOptions;
 use crate::store::plan::rows_per_chunk;
@@ -24,7 +24,7 @@ use fetchers::rows::Value;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteQueryResult, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row as _, Sqlite, Transaction};
 use std::str::FromStr;
@@ -154,6 +154,10 @@ impl crate::store::dialect::Dialect for SqliteDialect {
         "?".to_string()
     }
 
+    async fn execute_once(conn: &mut SqliteConnection, sql: &str) -> Result<u64, sqlx::Error> {
+        execute_unprepared::<Sqlite>(conn, sql, SqliteQueryResult::rows_affected).await
+    }
+
     /// Dates and instants are stored as text already, in a format that compares as time.
     fn fragment(fragment: Fragment, e: &str) -> String {
         match fragment {
@@ -162,6 +166,10 @@ impl crate::store::dialect::Dialect for SqliteDialect {
             Fragment::TimestampLiteral | Fragment::DateLiteral => e.to_string(),
             Fragment::Hex => format!("hex({e})"),
         }
+    }
+
+    async fn fetch_text(conn: &mut SqliteConnection, sql: &str) -> TextResult {
+        fetch_cells_as_text::<Sqlite>(conn, sql, cell_text).await
     }
 
     const KIND: BackendKind = BackendKind::Sqlite;
@@ -188,28 +196,12 @@ impl crate::store::dialect::Dialect for SqliteDialect {
         Ok(query.execute(&mut *conn).await?.rows_affected())
     }
 
-    async fn execute_once(conn: &mut SqliteConnection, sql: &str) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query(sql)
-            .persistent(false)
-            .execute(&mut *conn)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
     async fn fetch(conn: &mut SqliteConnection, query: &Fetch<'_>) -> FetchResult {
         let bound = query
             .params
             .iter()
             .fold(sqlx::query(query.sql), BindValue::bind_value);
         decode_rows(&bound.fetch_all(&mut *conn).await?, query.columns, decode)
-    }
-
-    async fn fetch_text(conn: &mut SqliteConnection, sql: &str) -> TextResult {
-        let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
-        Ok(rows
-            .iter()
-            .map(|row| (0..row.len()).map(|i| cell_text(row, i)).collect())
-            .collect())
     }
 
     async fn insert_rows(
