@@ -864,7 +864,8 @@ fn hand_made_races() -> UnitOfWork {
     }
 }
 
-async fn load_and_rebuild(db: &TestDb) -> RunId {
+/// Writes the hand-made races in a run of their own; returns that run.
+async fn load_hand_made_races(db: &TestDb) -> RunId {
     let run = db
         .start_run("test", RunTrigger::Manual, serde_json::json!({}))
         .await
@@ -872,6 +873,11 @@ async fn load_and_rebuild(db: &TestDb) -> RunId {
     db.apply(run, &hand_made_races(), ApplyMode::Commit)
         .await
         .unwrap_or_else(|e| panic!("apply: {e}"));
+    run
+}
+
+async fn load_and_rebuild(db: &TestDb) -> RunId {
+    load_hand_made_races(db).await;
     full_rebuild(db).await.run_id
 }
 
@@ -1071,13 +1077,7 @@ backend_test!(
 backend_test!(
     each_backends_sql_store_updates_the_derived_tables_itself,
     |db| async move {
-        let run = db
-            .start_run("test", RunTrigger::Manual, serde_json::json!({}))
-            .await
-            .unwrap();
-        db.apply(run, &hand_made_races(), ApplyMode::Commit)
-            .await
-            .unwrap_or_else(|e| panic!("apply: {e}"));
+        let run = load_hand_made_races(&db).await;
         // The backend's own store, not `AnyStore`'s forwarding.
         let inner: &dyn Store = match &db.store {
             AnyStore::Sqlite(s) => s,

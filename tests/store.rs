@@ -1290,29 +1290,28 @@ backend_test!(
             None
         );
 
-        let finish = |status, error: Option<&str>| RunFinish {
-            status,
-            requests_by_endpoint: BTreeMap::new(),
-            error_text: error.map(str::to_string),
-        };
-        let ok = db
-            .start_run("results", RunTrigger::Schedule, json!({}))
-            .await
-            .unwrap();
-        db.finish_run(ok, &finish(RunStatus::Partial, Some("1 rejected")))
-            .await
-            .unwrap();
-        let failed = db
-            .start_run("results", RunTrigger::Manual, json!({}))
-            .await
-            .unwrap();
-        db.finish_run(failed, &finish(RunStatus::Failed, Some("boom")))
-            .await
-            .unwrap();
-        let running = db
-            .start_run("results", RunTrigger::Manual, json!({}))
-            .await
-            .unwrap();
+        // A partial run, a failed one, then one still running.
+        let mut runs = Vec::new();
+        for (trigger, finished) in [
+            (
+                RunTrigger::Schedule,
+                Some((RunStatus::Partial, "1 rejected")),
+            ),
+            (RunTrigger::Manual, Some((RunStatus::Failed, "boom"))),
+            (RunTrigger::Manual, None),
+        ] {
+            let run = db.start_run("results", trigger, json!({})).await.unwrap();
+            if let Some((status, error)) = finished {
+                let finish = RunFinish {
+                    status,
+                    requests_by_endpoint: BTreeMap::new(),
+                    error_text: Some(error.to_string()),
+                };
+                db.finish_run(run, &finish).await.unwrap();
+            }
+            runs.push(run);
+        }
+        let (ok, running) = (runs[0], runs[2]);
 
         let latest = job_status::latest_run(&db, "results")
             .await
