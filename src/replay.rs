@@ -2,6 +2,7 @@
 //! through the same parsers, extractor and store as a fetch, without one API request. After a
 //! parser fix it re-derives every row. `--from`/`--to` select responses by fetch date.
 
+use crate::app::run_recorded;
 use crate::archive::{ArchiveTarget, Reader};
 use crate::backfill::decode::{decode, endpoint_of_template};
 use chrono::{DateTime, Utc};
@@ -9,8 +10,8 @@ use fetchers::api::Endpoint;
 use fetchers::jobs::late_non_runners::add_late_non_runners;
 use fetchers::jobs::{missing_profile_key, JobError, JobReport};
 use fetchers::rows::UnitOfWork;
-use fetchers::store::{ApplyMode, RunFinish, RunId, RunStatus, RunTrigger, Store};
-use std::time::{Duration, Instant};
+use fetchers::store::{ApplyMode, RunId, RunStatus, RunTrigger, Store};
+use std::time::Duration;
 
 /// What a replay did.
 #[derive(Debug)]
@@ -32,65 +33,63 @@ impl ReplayResult {
     }
 }
 
-/// Replays the archive at `archive` into `store` (a `replay` run in the ledger).
+/// Replays the archive at `archive` into `store` (a `replay` run in the ledger, through
+/// [`crate::app::run_recorded`], the one run wrapper).
 pub async fn replay(
     store: &dyn Store,
     archive: ArchiveTarget,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> anyhow::Result<ReplayResult> {
-    let started = Instant::now();
     let params = serde_json::json!({
         "from": from.map(|t| t.to_rfc3339()),
         "to": to.map(|t| t.to_rfc3339()),
     });
-    let run_id = store
-        .start_run("replay", RunTrigger::Manual, params)
-        .await?;
-    let mut reader = Reader::new(archive, from, to);
-    let mut report = JobReport::default();
     let (mut responses, mut applied) = (0u64, 0u64);
-    let outcome: anyhow::Result<()> = async {
-        loop {
-            let batch = reader.next_batch().await?;
-            if batch.is_empty() {
-                return Ok(());
-            }
-            for r in batch {
-                responses += 1;
-                let Some(mut unit) = unit_for(&r, &mut report)? else {
-                    continue;
-                };
-                // Late non-runners are matched against the stored runners, as a fetch does.
-                add_late_non_runners(store, &mut unit, &r.query).await?;
-                applied += 1;
-                if !unit.is_empty() {
-                    let counts = store.apply(run_id, &unit, ApplyMode::Commit).await?;
-                    report.counts.add(&counts);
+    let read = (&mut responses, &mut applied);
+    let run = run_recorded(
+        store,
+        "replay",
+        RunTrigger::Manual,
+        params,
+        |run_id| async move {
+            let mut reader = Reader::new(archive, from, to);
+            let mut report = JobReport::default();
+            let (responses, applied) = read;
+            let outcome: anyhow::Result<()> = async {
+                loop {
+                    let batch = reader.next_batch().await?;
+                    if batch.is_empty() {
+                        return Ok(());
+                    }
+                    for r in batch {
+                        *responses += 1;
+                        let Some(mut unit) = unit_for(&r, &mut report)? else {
+                            continue;
+                        };
+                        // Late non-runners are matched against the stored runners, as a fetch does.
+                        add_late_non_runners(store, &mut unit, &r.query).await?;
+                        *applied += 1;
+                        if !unit.is_empty() {
+                            let counts = store.apply(run_id, &unit, ApplyMode::Commit).await?;
+                            report.counts.add(&counts);
+                        }
+                    }
                 }
             }
-        }
-    }
-    .await;
-    let (status, error) = crate::app::judge(outcome.map_err(|e| format!("{e:#}")), &report);
-    store
-        .finish_run(
-            run_id,
-            &RunFinish {
-                status,
-                requests_by_endpoint: Default::default(),
-                error_text: error.clone(),
-            },
-        )
-        .await?;
+            .await;
+            (outcome.map_err(|e| format!("{e:#}")), report)
+        },
+    )
+    .await?;
     Ok(ReplayResult {
-        run_id,
-        status,
+        run_id: run.run_id,
+        status: run.status,
         responses,
         applied,
-        report,
-        error,
-        elapsed: started.elapsed(),
+        report: run.report,
+        error: run.error,
+        elapsed: run.elapsed,
     })
 }
 

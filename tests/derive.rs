@@ -864,7 +864,8 @@ fn hand_made_races() -> UnitOfWork {
     }
 }
 
-async fn load_and_rebuild(db: &TestDb) -> RunId {
+/// Writes the hand-made races in a run of their own; returns that run.
+async fn load_hand_made_races(db: &TestDb) -> RunId {
     let run = db
         .start_run("test", RunTrigger::Manual, serde_json::json!({}))
         .await
@@ -872,6 +873,11 @@ async fn load_and_rebuild(db: &TestDb) -> RunId {
     db.apply(run, &hand_made_races(), ApplyMode::Commit)
         .await
         .unwrap_or_else(|e| panic!("apply: {e}"));
+    run
+}
+
+async fn load_and_rebuild(db: &TestDb) -> RunId {
+    load_hand_made_races(db).await;
     full_rebuild(db).await.run_id
 }
 
@@ -1065,5 +1071,31 @@ backend_test!(
         assert_eq!(winner.jockey_14d, Some((2, 1)));
         assert!(card.render().contains("Horse hrs_1"));
         assert!(race_report(&db.store, "rac_none").await.unwrap().is_none());
+    }
+);
+
+backend_test!(
+    each_backends_sql_store_updates_the_derived_tables_itself,
+    |db| async move {
+        let run = load_hand_made_races(&db).await;
+        // The backend's own store, not `AnyStore`'s forwarding.
+        let inner: &dyn Store = match &db.store {
+            AnyStore::Sqlite(s) => s,
+            AnyStore::Postgres(s) => s,
+        };
+        let counts = inner
+            .update_derived(run, &DistanceBands::default())
+            .await
+            .unwrap_or_else(|e| panic!("update_derived: {e}"));
+        let written = counts.table("ra_runner_statistics").inserted;
+        assert!(written > 0, "{counts:?}");
+        assert_eq!(
+            db.count_rows("ra_runner_statistics").await.unwrap() as u64,
+            written
+        );
+        // Counted under the run that wrote the races.
+        let ledger = db.run_counts(run).await.unwrap();
+        assert_eq!(ledger.table("ra_runner_statistics").inserted, written);
+        assert_tables_equal_naive(&db, "SqlStore::update_derived").await;
     }
 );

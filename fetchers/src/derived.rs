@@ -5,6 +5,8 @@
 //!
 //! The figures themselves are defined once, in `src/derive/sql.rs`'s module comment.
 
+use crate::registry::names;
+
 /// One kind of entity the derived tables report on: its name in `entity_type`, the
 /// `ra_runners` column naming it (which is also the derived tables' foreign-key column for it)
 /// and its master table.
@@ -29,13 +31,13 @@ const fn entity(
 
 /// Every entity kind, in the order reports show them.
 pub const ENTITIES: [EntityKind; 7] = [
-    entity("horse", "horse_id", "ra_mst_horses"),
-    entity("jockey", "jockey_id", "ra_mst_jockeys"),
-    entity("trainer", "trainer_id", "ra_mst_trainers"),
-    entity("owner", "owner_id", "ra_mst_owners"),
-    entity("sire", "sire_id", "ra_mst_sires"),
-    entity("dam", "dam_id", "ra_mst_dams"),
-    entity("damsire", "damsire_id", "ra_mst_damsires"),
+    entity("horse", "horse_id", names::HORSES),
+    entity("jockey", "jockey_id", names::JOCKEYS),
+    entity("trainer", "trainer_id", names::TRAINERS),
+    entity("owner", "owner_id", names::OWNERS),
+    entity("sire", "sire_id", names::SIRES),
+    entity("dam", "dam_id", names::DAMS),
+    entity("damsire", "damsire_id", names::DAMSIRES),
 ];
 
 /// The entity kind called `name` (`"jockey"`, …).

@@ -358,7 +358,7 @@ const ENTITY_FKS: &[ForeignKey] = &[
 /// the foreign keys by [`crate::order::write_order`].
 pub static TABLES: &[Table] = &[
     Table {
-        name: "ra_regions",
+        name: names::REGIONS,
         legacy_name: None,
         kind: TableKind::Master,
         columns: &[key("code"), col("name", T, REF, NONE)],
@@ -366,7 +366,7 @@ pub static TABLES: &[Table] = &[
         foreign_keys: &[],
     },
     Table {
-        name: "ra_mst_courses",
+        name: names::COURSES,
         legacy_name: Some("ra_courses"),
         kind: TableKind::Master,
         columns: &[
@@ -375,10 +375,10 @@ pub static TABLES: &[Table] = &[
             col("region_code", T, REF, CARDS_RESULTS),
         ],
         key: &["id"],
-        foreign_keys: &[fk(&["region_code"], "ra_regions", &["code"])],
+        foreign_keys: &[fk(&["region_code"], names::REGIONS, &["code"])],
     },
     Table {
-        name: "ra_mst_bookmakers",
+        name: names::BOOKMAKERS,
         legacy_name: Some("ra_bookmakers"),
         kind: TableKind::Master,
         columns: &[key("id"), req("name", T, REF, &[ODD])],
@@ -388,7 +388,7 @@ pub static TABLES: &[Table] = &[
     // People's names are current state: the newest racecard owns them (so the weekly refresh
     // from the newest racecards can correct them); results only fill a missing one.
     Table {
-        name: "ra_mst_jockeys",
+        name: names::JOCKEYS,
         legacy_name: Some("ra_jockeys"),
         kind: TableKind::Master,
         columns: &[key("id"), col("name", T, RC, &[RES])],
@@ -396,7 +396,7 @@ pub static TABLES: &[Table] = &[
         foreign_keys: &[],
     },
     Table {
-        name: "ra_mst_trainers",
+        name: names::TRAINERS,
         legacy_name: Some("ra_trainers"),
         kind: TableKind::Master,
         columns: &[
@@ -408,7 +408,7 @@ pub static TABLES: &[Table] = &[
         foreign_keys: &[],
     },
     Table {
-        name: "ra_mst_owners",
+        name: names::OWNERS,
         legacy_name: Some("ra_owners"),
         kind: TableKind::Master,
         columns: &[key("id"), col("name", T, RC, &[RES])],
@@ -416,7 +416,7 @@ pub static TABLES: &[Table] = &[
         foreign_keys: &[],
     },
     Table {
-        name: "ra_mst_horses",
+        name: names::HORSES,
         legacy_name: Some("ra_horses"),
         kind: TableKind::Master,
         columns: &[
@@ -438,11 +438,11 @@ pub static TABLES: &[Table] = &[
         key: &["id"],
         foreign_keys: &[],
     },
-    pedigree_master("ra_mst_sires", "ra_sires"),
-    pedigree_master("ra_mst_dams", "ra_dams"),
-    pedigree_master("ra_mst_damsires", "ra_damsires"),
+    pedigree_master(names::SIRES, "ra_sires"),
+    pedigree_master(names::DAMS, "ra_dams"),
+    pedigree_master(names::DAMSIRES, "ra_damsires"),
     Table {
-        name: "ra_mst_races",
+        name: names::RACES,
         legacy_name: Some("ra_races"),
         kind: TableKind::Master,
         columns: &[
@@ -495,12 +495,12 @@ pub static TABLES: &[Table] = &[
         ],
         key: &["id"],
         foreign_keys: &[
-            fk(&["course_id"], "ra_mst_courses", &["id"]),
-            fk(&["region_code"], "ra_regions", &["code"]),
+            fk(&["course_id"], names::COURSES, &["id"]),
+            fk(&["region_code"], names::REGIONS, &["code"]),
         ],
     },
     Table {
-        name: "ra_runners",
+        name: names::RUNNERS,
         legacy_name: None,
         kind: TableKind::Fact,
         columns: &[
@@ -563,18 +563,18 @@ pub static TABLES: &[Table] = &[
         ],
         key: &["race_id", "horse_id"],
         foreign_keys: &[
-            fk(&["race_id"], "ra_mst_races", &["id"]),
-            fk(&["horse_id"], "ra_mst_horses", &["id"]),
-            fk(&["jockey_id"], "ra_mst_jockeys", &["id"]),
-            fk(&["trainer_id"], "ra_mst_trainers", &["id"]),
-            fk(&["owner_id"], "ra_mst_owners", &["id"]),
-            fk(&["sire_id"], "ra_mst_sires", &["id"]),
-            fk(&["dam_id"], "ra_mst_dams", &["id"]),
-            fk(&["damsire_id"], "ra_mst_damsires", &["id"]),
+            fk(&["race_id"], names::RACES, &["id"]),
+            fk(&["horse_id"], names::HORSES, &["id"]),
+            fk(&["jockey_id"], names::JOCKEYS, &["id"]),
+            fk(&["trainer_id"], names::TRAINERS, &["id"]),
+            fk(&["owner_id"], names::OWNERS, &["id"]),
+            fk(&["sire_id"], names::SIRES, &["id"]),
+            fk(&["dam_id"], names::DAMS, &["id"]),
+            fk(&["damsire_id"], names::DAMSIRES, &["id"]),
         ],
     },
     Table {
-        name: "ra_horse_pedigree",
+        name: names::HORSE_PEDIGREE,
         legacy_name: None,
         kind: TableKind::Fact,
         columns: &[
@@ -588,14 +588,14 @@ pub static TABLES: &[Table] = &[
         ],
         key: &["horse_id"],
         foreign_keys: &[
-            fk(&["horse_id"], "ra_mst_horses", &["id"]),
-            fk(&["sire_id"], "ra_mst_sires", &["id"]),
-            fk(&["dam_id"], "ra_mst_dams", &["id"]),
-            fk(&["damsire_id"], "ra_mst_damsires", &["id"]),
+            fk(&["horse_id"], names::HORSES, &["id"]),
+            fk(&["sire_id"], names::SIRES, &["id"]),
+            fk(&["dam_id"], names::DAMS, &["id"]),
+            fk(&["damsire_id"], names::DAMSIRES, &["id"]),
         ],
     },
     Table {
-        name: "ra_runner_odds",
+        name: names::RUNNER_ODDS,
         legacy_name: None,
         kind: TableKind::Fact,
         columns: &[
@@ -613,10 +613,10 @@ pub static TABLES: &[Table] = &[
         foreign_keys: &[
             fk(
                 &["race_id", "horse_id"],
-                "ra_runners",
+                names::RUNNERS,
                 &["race_id", "horse_id"],
             ),
-            fk(&["bookmaker_id"], "ra_mst_bookmakers", &["id"]),
+            fk(&["bookmaker_id"], names::BOOKMAKERS, &["id"]),
         ],
     },
     // ---- operations ----
@@ -719,7 +719,7 @@ pub static TABLES: &[Table] = &[
     },
     // ---- derived (computed by `src/derive/`, never from payloads) ----
     Table {
-        name: "ra_runner_statistics",
+        name: names::RUNNER_STATISTICS,
         legacy_name: None,
         kind: TableKind::Derived,
         columns: derived_columns!(
@@ -738,7 +738,7 @@ pub static TABLES: &[Table] = &[
         foreign_keys: ENTITY_FKS,
     },
     Table {
-        name: "ra_entity_combinations",
+        name: names::ENTITY_COMBINATIONS,
         legacy_name: None,
         kind: TableKind::Derived,
         columns: derived_columns!(
@@ -752,14 +752,14 @@ pub static TABLES: &[Table] = &[
         ),
         key: &["pair_type", "first_id", "second_id"],
         foreign_keys: &[
-            fk(&["horse_id"], "ra_mst_horses", &["id"]),
-            fk(&["jockey_id"], "ra_mst_jockeys", &["id"]),
-            fk(&["trainer_id"], "ra_mst_trainers", &["id"]),
-            fk(&["owner_id"], "ra_mst_owners", &["id"]),
+            fk(&["horse_id"], names::HORSES, &["id"]),
+            fk(&["jockey_id"], names::JOCKEYS, &["id"]),
+            fk(&["trainer_id"], names::TRAINERS, &["id"]),
+            fk(&["owner_id"], names::OWNERS, &["id"]),
         ],
     },
     Table {
-        name: "ra_performance_by_distance",
+        name: names::PERFORMANCE_BY_DISTANCE,
         legacy_name: None,
         kind: TableKind::Derived,
         columns: derived_columns!(
@@ -778,7 +778,7 @@ pub static TABLES: &[Table] = &[
         foreign_keys: ENTITY_FKS,
     },
     Table {
-        name: "ra_performance_by_venue",
+        name: names::PERFORMANCE_BY_VENUE,
         legacy_name: None,
         kind: TableKind::Derived,
         columns: derived_columns!(
@@ -795,14 +795,14 @@ pub static TABLES: &[Table] = &[
         ),
         key: &["entity_type", "entity_id", "course_id"],
         foreign_keys: &[
-            fk(&["course_id"], "ra_mst_courses", &["id"]),
-            fk(&["horse_id"], "ra_mst_horses", &["id"]),
-            fk(&["jockey_id"], "ra_mst_jockeys", &["id"]),
-            fk(&["trainer_id"], "ra_mst_trainers", &["id"]),
-            fk(&["owner_id"], "ra_mst_owners", &["id"]),
-            fk(&["sire_id"], "ra_mst_sires", &["id"]),
-            fk(&["dam_id"], "ra_mst_dams", &["id"]),
-            fk(&["damsire_id"], "ra_mst_damsires", &["id"]),
+            fk(&["course_id"], names::COURSES, &["id"]),
+            fk(&["horse_id"], names::HORSES, &["id"]),
+            fk(&["jockey_id"], names::JOCKEYS, &["id"]),
+            fk(&["trainer_id"], names::TRAINERS, &["id"]),
+            fk(&["owner_id"], names::OWNERS, &["id"]),
+            fk(&["sire_id"], names::SIRES, &["id"]),
+            fk(&["dam_id"], names::DAMS, &["id"]),
+            fk(&["damsire_id"], names::DAMSIRES, &["id"]),
         ],
     },
 ];
@@ -829,7 +829,7 @@ const PEDIGREE_COLUMNS: &[Column] = &[
     col("name_with_suffix", T, RES, &[PRO]),
 ];
 
-const PEDIGREE_FKS: &[ForeignKey] = &[fk(&["horse_id"], "ra_mst_horses", &["id"])];
+const PEDIGREE_FKS: &[ForeignKey] = &[fk(&["horse_id"], names::HORSES, &["id"])];
 
 /// A gap the audit expects: `source` never sends `columns` of `table` for races dated before
 /// `before` (all columns `source` owns when `columns` is empty). Coverage shows such cells but
@@ -878,14 +878,14 @@ pub const RACECARDS_FIRST_DATE: &str = "2023-01-23";
 /// Every gap the audit's coverage report expects (see [`ExpectedGap`]).
 pub static EXPECTED_GAPS: &[ExpectedGap] = &[
     ExpectedGap {
-        table: "ra_runners",
+        table: names::RUNNERS,
         source: Source::Racecard,
         columns: &[],
         before: Some(RACECARDS_FIRST_DATE),
         reason: "racecard-only fields: no racecards before 2023-01-23",
     },
     ExpectedGap {
-        table: "ra_mst_races",
+        table: names::RACES,
         source: Source::Racecard,
         columns: &[],
         before: Some(RACECARDS_FIRST_DATE),
@@ -1021,13 +1021,22 @@ mod tests {
 pub mod names {
     pub const REGIONS: &str = "ra_regions";
     pub const COURSES: &str = "ra_mst_courses";
+    pub const BOOKMAKERS: &str = "ra_mst_bookmakers";
+    pub const JOCKEYS: &str = "ra_mst_jockeys";
+    pub const TRAINERS: &str = "ra_mst_trainers";
+    pub const OWNERS: &str = "ra_mst_owners";
     pub const HORSES: &str = "ra_mst_horses";
     pub const RACES: &str = "ra_mst_races";
     pub const RUNNERS: &str = "ra_runners";
     pub const HORSE_PEDIGREE: &str = "ra_horse_pedigree";
+    pub const RUNNER_ODDS: &str = "ra_runner_odds";
     pub const SIRES: &str = "ra_mst_sires";
     pub const DAMS: &str = "ra_mst_dams";
     pub const DAMSIRES: &str = "ra_mst_damsires";
+    pub const RUNNER_STATISTICS: &str = "ra_runner_statistics";
+    pub const ENTITY_COMBINATIONS: &str = "ra_entity_combinations";
+    pub const PERFORMANCE_BY_DISTANCE: &str = "ra_performance_by_distance";
+    pub const PERFORMANCE_BY_VENUE: &str = "ra_performance_by_venue";
 }
 
 /// A pedigree master (sires, dams, damsires): its table, the runner/pedigree columns that
@@ -1067,13 +1076,22 @@ mod name_tests {
         let named = [
             names::REGIONS,
             names::COURSES,
+            names::BOOKMAKERS,
+            names::JOCKEYS,
+            names::TRAINERS,
+            names::OWNERS,
             names::HORSES,
             names::RACES,
             names::RUNNERS,
             names::HORSE_PEDIGREE,
+            names::RUNNER_ODDS,
             names::SIRES,
             names::DAMS,
             names::DAMSIRES,
+            names::RUNNER_STATISTICS,
+            names::ENTITY_COMBINATIONS,
+            names::PERFORMANCE_BY_DISTANCE,
+            names::PERFORMANCE_BY_VENUE,
         ];
         for name in named {
             assert!(table(name).is_some(), "{name}");

@@ -306,18 +306,12 @@ pub trait Store: Send + Sync {
 
     /// Recomputes the derived tables (`ra_runner_statistics`, …) for every entity the races
     /// run `run_id` wrote touch, in one transaction, and adds the rows written to the run's
-    /// ledger counters (the application's `src/derive/`). A store without derived tables fails.
+    /// ledger counters (the application's `src/derive/`).
     async fn update_derived(
         &self,
         run_id: RunId,
         bands: &crate::derived::DistanceBands,
-    ) -> Result<Counts, StoreError> {
-        let _ = (run_id, bands);
-        Err(StoreError::Database {
-            table: None,
-            message: "this store keeps no derived tables".to_string(),
-        })
-    }
+    ) -> Result<Counts, StoreError>;
 }
 
 #[cfg(test)]

@@ -75,11 +75,11 @@ pub struct Catalog {
 
 /// Whether `_sqlx_migrations` exists.
 pub async fn has_migrations_table(db: &AuditDb) -> anyhow::Result<bool> {
-    let sql = match db {
-        AuditDb::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' \
-                               AND name = '_sqlx_migrations'"
+    let sql = match db.schema() {
+        None => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' \
+                 AND name = '_sqlx_migrations'"
             .to_string(),
-        AuditDb::Postgres(_, schema) => format!(
+        Some(schema) => format!(
             "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = {} AND c.relname = '_sqlx_migrations'",
             literal(schema)
@@ -90,9 +90,10 @@ pub async fn has_migrations_table(db: &AuditDb) -> anyhow::Result<bool> {
 
 /// Reads the live schema.
 pub async fn read(db: &AuditDb) -> anyhow::Result<Catalog> {
-    match db {
-        AuditDb::Sqlite(_) => read_sqlite(db).await,
-        AuditDb::Postgres(_, schema) => read_postgres(db, schema).await,
+    // Each engine has its own catalog; only PostgreSQL has a schema (`AuditDb::schema`).
+    match db.schema() {
+        None => read_sqlite(db).await,
+        Some(schema) => read_postgres(db, schema).await,
     }
 }
 

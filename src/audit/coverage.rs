@@ -10,7 +10,7 @@
 use crate::audit::catalog::Catalog;
 use crate::audit::db::{count, ident, AuditDb};
 use crate::audit::report::{ColumnCoverage, MonthCoverage};
-use fetchers::registry::{expected_gap, Column, Source, Table, TableKind, Writers, TABLES};
+use fetchers::registry::{expected_gap, names, Column, Source, Table, TableKind, Writers, TABLES};
 
 /// A month at or above this share counts as filling…
 pub const FILLING_SHARE: f64 = 0.5;
@@ -27,7 +27,7 @@ enum RaceDate {
 }
 
 fn race_date_of(table: &Table) -> RaceDate {
-    if table.name == "ra_mst_races" {
+    if table.name == names::RACES {
         RaceDate::Own
     } else if table
         .foreign_keys
@@ -55,7 +55,7 @@ fn share(filled: u64, rows: u64) -> Option<f64> {
 /// Coverage of every owned column of every master and fact table present in the database.
 pub async fn coverage(db: &AuditDb, catalog: &Catalog) -> anyhow::Result<Vec<ColumnCoverage>> {
     let mut out = Vec::new();
-    let races_live = catalog.tables.get("ra_mst_races");
+    let races_live = catalog.tables.get(names::RACES);
     let races_ok = races_live.is_some_and(|r| {
         r.column("id").is_some()
             && r.column("race_date").is_some()
@@ -84,7 +84,7 @@ pub async fn coverage(db: &AuditDb, catalog: &Catalog) -> anyhow::Result<Vec<Col
                 format!(
                     "{} t LEFT JOIN {} r ON r.id = t.race_id",
                     db.table(table.name),
-                    db.table("ra_mst_races")
+                    db.table(names::RACES)
                 ),
                 Some(db.month_of("r.race_date")),
                 "r.has_result".to_string(),

@@ -219,15 +219,9 @@ pub fn wrong_targets(catalog: &Catalog) -> Vec<WrongTarget> {
 
 /// Applied migrations (`_sqlx_migrations`) against the migrator embedded in this binary.
 pub async fn migration_drift(db: &AuditDb, has_table: bool) -> anyhow::Result<Vec<DriftFinding>> {
-    let migrator = match db {
-        AuditDb::Sqlite(_) => &crate::store::sqlite::MIGRATOR,
-        AuditDb::Postgres(..) => &crate::store::postgres::MIGRATOR,
-    };
+    let migrator = db.migrator();
     let applied = if has_table {
-        let checksum = match db {
-            AuditDb::Sqlite(_) => "hex(checksum)",
-            AuditDb::Postgres(..) => "upper(encode(checksum, 'hex'))",
-        };
+        let checksum = db.hex_text("checksum");
         db.rows(&format!(
             "SELECT CAST(version AS TEXT), CAST(success AS TEXT), {checksum} FROM {} \
              ORDER BY version",

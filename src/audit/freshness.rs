@@ -10,6 +10,7 @@ use crate::audit::report::{Freshness, JobFreshness, LateRace};
 use crate::config::Config;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use fetchers::registry::names;
 
 /// One job's schedule as the audit needs it.
 #[derive(Debug, Clone)]
@@ -71,7 +72,7 @@ pub async fn freshness(
     result_delay_minutes: i64,
     sample_size: u32,
 ) -> anyhow::Result<Freshness> {
-    let races = db.table("ra_mst_races");
+    let races = db.table(names::RACES);
     let dates = db
         .rows(&format!(
             "SELECT {}, {} FROM {races}",

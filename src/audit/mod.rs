@@ -162,7 +162,12 @@ pub async fn run_audit(store: &AnyStore, options: &AuditOptions) -> anyhow::Resu
     if has(Check::Coverage) {
         report.coverage = Some(coverage::coverage(&db, &catalog).await?);
     }
-    if has(Check::Freshness) && catalog.tables.contains_key("ra_mst_races") && runs_ledger {
+    if has(Check::Freshness)
+        && catalog
+            .tables
+            .contains_key(fetchers::registry::names::RACES)
+        && runs_ledger
+    {
         report.freshness = Some(
             freshness::freshness(
                 &db,

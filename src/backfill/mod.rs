@@ -16,17 +16,17 @@ pub mod pipeline;
 pub mod plan;
 pub mod progress;
 
-use crate::app::judge;
+use crate::app::run_recorded;
 use crate::store::AnyStore;
 use chrono::NaiveDate;
 use fetchers::api::ApiSource;
 use fetchers::jobs::{JobError, JobReport};
-use fetchers::store::{RunFinish, RunId, RunStatus, RunTrigger, Store};
+use fetchers::store::{RunId, RunStatus, RunTrigger};
 use pipeline::{horses_needing_profiles, Figures, Pipeline};
 use plan::{Part, Plan, Progress, JOB};
 use progress::Reporter;
 use std::collections::{BTreeSet, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What to backfill.
 #[derive(Debug, Clone)]
@@ -120,14 +120,14 @@ fn human_duration(secs: f64) -> String {
     format!("{}h {:02}m {:02}s", s / 3600, (s / 60) % 60, s % 60)
 }
 
-/// Runs (or resumes) a backfill, recorded in the ledger as a `backfill` run.
+/// Runs (or resumes) a backfill, recorded in the ledger as a `backfill` run (through
+/// [`crate::app::run_recorded`], the one run wrapper).
 pub async fn run_backfill(
     api: &dyn ApiSource,
     store: &AnyStore,
     options: &BackfillOptions,
     reporter: Reporter,
 ) -> anyhow::Result<BackfillResult> {
-    let started = Instant::now();
     let plan = Plan::new(options.from, options.to, options.today, &options.parts);
     if let (Some(a), Some(b)) = (
         plan.racecard_dates_skipped.first(),
@@ -146,10 +146,46 @@ pub async fn run_backfill(
         "only": options.parts.iter().map(|p| p.name()).collect::<Vec<_>>(),
         "profile_budget": options.profile_budget,
     });
-    let run_id = store.start_run(JOB, RunTrigger::Backfill, params).await?;
-    tracing::info!(run_id = run_id.get(), from = %options.from, to = %options.to, "backfill started");
+    let mut figures = Figures::default();
+    let figures_out = &mut figures;
+    let plan_ref = &plan;
+    let run = run_recorded(store, JOB, RunTrigger::Backfill, params, |run_id| async move {
+        tracing::info!(run_id = run_id.get(), from = %options.from, to = %options.to, "backfill started");
+        let outcome =
+            backfill_pages(api, store, options, plan_ref, run_id, reporter, figures_out).await;
+        let report = JobReport {
+            requests: figures_out.requests.clone(),
+            counts: figures_out.counts.clone(),
+            missing: figures_out.missing.clone(),
+            unknown_fields: figures_out.unknown_fields,
+        };
+        (outcome, report)
+    })
+    .await?;
+    Ok(BackfillResult {
+        run_id: run.run_id,
+        status: run.status,
+        figures,
+        error: run.error,
+        elapsed: run.elapsed,
+        plan,
+    })
+}
+
+/// The body of a backfill run: resumes from the saved checkpoints, pages every stream, then
+/// the profiles; leaves what it did in `figures`. Fails with the error text for the ledger.
+async fn backfill_pages(
+    api: &dyn ApiSource,
+    store: &AnyStore,
+    options: &BackfillOptions,
+    plan: &Plan,
+    run_id: RunId,
+    reporter: Reporter,
+    figures: &mut Figures,
+) -> Result<(), String> {
     let saved: HashMap<String, Progress> = crate::store::checkpoints::for_job(store, JOB)
-        .await?
+        .await
+        .map_err(|e| format!("reading the checkpoints: {e:#}"))?
         .into_iter()
         .filter_map(|c| {
             Progress::from_checkpoint(c.cursor.as_deref(), &c.status).map(|p| (c.name, p))
@@ -171,49 +207,15 @@ pub async fn run_backfill(
             Err(e) => Err(e),
         };
     }
-    let snapshot_figures = pipeline.figures.clone();
+    *figures = pipeline.figures;
     let mut reporter = pipeline.reporter;
     reporter.finish(progress::Snapshot {
-        pages_done: snapshot_figures.pages_done,
-        pages_planned: snapshot_figures.pages_planned,
-        requests: snapshot_figures.total_requests(),
-        rows_written: snapshot_figures.counts.written(),
+        pages_done: figures.pages_done,
+        pages_planned: figures.pages_planned,
+        requests: figures.total_requests(),
+        rows_written: figures.counts.written(),
     });
-    let figures = snapshot_figures;
-    let report = JobReport {
-        requests: figures.requests.clone(),
-        counts: figures.counts.clone(),
-        missing: figures.missing.clone(),
-        unknown_fields: figures.unknown_fields,
-    };
-    let (status, error) = judge(outcome.map_err(|e| e.to_string()), &report);
-    store
-        .finish_run(
-            run_id,
-            &RunFinish {
-                status,
-                requests_by_endpoint: figures.requests.clone(),
-                error_text: error.clone(),
-            },
-        )
-        .await?;
-    match &error {
-        Some(e) if status == RunStatus::Failed => {
-            tracing::error!(run_id = run_id.get(), error = %e, "backfill failed")
-        }
-        Some(e) => {
-            tracing::warn!(run_id = run_id.get(), warning = %e, "backfill finished with problems")
-        }
-        None => tracing::info!(run_id = run_id.get(), "backfill succeeded"),
-    }
-    Ok(BackfillResult {
-        run_id,
-        status,
-        figures,
-        error,
-        elapsed: started.elapsed(),
-        plan,
-    })
+    outcome.map_err(|e| e.to_string())
 }
 
 /// The summary printed after a backfill.

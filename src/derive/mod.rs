@@ -17,12 +17,12 @@ pub mod query;
 pub mod sql;
 
 use crate::app::RunResult;
-use crate::store::AnyStore;
+use crate::store::dialect::Dialect;
+use crate::store::{ledger, with_backend, AnyStore, SqlStore};
 use fetchers::derived::DistanceBands;
 use fetchers::jobs::JobReport;
 use fetchers::rows::{format_timestamp, Counts, TableCounts};
-use fetchers::schema::Dialect;
-use fetchers::store::{RunId, RunTrigger, StoreError};
+use fetchers::store::{RunId, RunTrigger, Store, StoreError};
 use sql::{Effect, Scope, Statement};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -37,8 +37,18 @@ pub const FULL_REBUILD_DEFAULT_CRON: &str = "0 4 * * SUN";
 
 /// Recomputes the derived groups named by the races run `run_id` wrote (see [`sql`] for the
 /// scope), in one transaction, and adds the rows written to that run's ledger counters.
+/// The same as [`Store::update_derived`].
 pub async fn update_touched(
     store: &AnyStore,
+    bands: &DistanceBands,
+    run_id: RunId,
+) -> Result<Counts, StoreError> {
+    store.update_derived(run_id, bands).await
+}
+
+/// [`update_touched`] on one backend: what `SqlStore`'s [`Store::update_derived`] runs.
+pub async fn update_touched_in<D: Dialect>(
+    store: &SqlStore<D>,
     bands: &DistanceBands,
     run_id: RunId,
 ) -> Result<Counts, StoreError> {
@@ -52,7 +62,7 @@ pub async fn rebuild_full(
     bands: &DistanceBands,
     run_id: RunId,
 ) -> Result<Counts, StoreError> {
-    execute(store, bands, Scope::Full, run_id).await
+    with_backend!(store, |s| execute(s, bands, Scope::Full, run_id).await)
 }
 
 /// The full rebuild as its own ledger job: opens a run, rebuilds, closes the run with its
@@ -78,13 +88,6 @@ pub async fn run_full_rebuild(
         },
     )
     .await
-}
-
-fn dialect(store: &AnyStore) -> Dialect {
-    match store {
-        AnyStore::Sqlite(_) => Dialect::Sqlite,
-        AnyStore::Postgres(_) => Dialect::Postgres,
-    }
 }
 
 /// Per-table written and deleted row counts, turned into ledger counts.
@@ -115,17 +118,6 @@ impl Tally {
     }
 }
 
-/// The ledger statement adding `counts` to run `run_id`'s per-table counters.
-fn ledger_sql(run_id: RunId, table: &str, c: &TableCounts) -> String {
-    format!(
-        "INSERT INTO paddock_run_tables (run_id, table_name, inserted, updated, unchanged, \
-         rejected) VALUES ({run_id}, '{table}', {}, {}, 0, 0) ON CONFLICT (run_id, table_name) \
-         DO UPDATE SET inserted = paddock_run_tables.inserted + excluded.inserted, \
-         updated = paddock_run_tables.updated + excluded.updated",
-        c.inserted, c.updated
-    )
-}
-
 fn database_error(e: sqlx::Error, statement: &Statement) -> StoreError {
     let table = match statement.effect {
         Effect::Deleted(t) | Effect::Written(t) => Some(t.to_string()),
@@ -137,76 +129,59 @@ fn database_error(e: sqlx::Error, statement: &Statement) -> StoreError {
     }
 }
 
-/// Runs a plan in one transaction on either backend (the transaction types differ, the steps
-/// do not).
-macro_rules! run_plan {
-    ($pool:expr, $plan:expr, $run_id:expr) => {{
-        let plan: &[Statement] = $plan;
-        let mut tx = $pool.begin().await.map_err(|e| StoreError::Database {
-            table: None,
-            message: e.to_string(),
-        })?;
-        let mut tally = Tally::default();
-        for statement in plan {
-            let t = Instant::now();
-            let done = sqlx::query(&statement.sql)
-                .persistent(false)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| database_error(e, statement))?;
-            tracing::debug!(
-                elapsed_ms = t.elapsed().as_millis() as u64,
-                rows = done.rows_affected(),
-                statement = %statement.sql.chars().take(100).collect::<String>(),
-                "derive statement"
-            );
-            tally.record(statement.effect, done.rows_affected());
-        }
-        let counts = tally.counts();
-        for (table, c) in &counts.0 {
-            sqlx::query(&ledger_sql($run_id, table, c))
-                .persistent(false)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| StoreError::Database {
-                    table: Some("paddock_run_tables".into()),
-                    message: e.to_string(),
-                })?;
-        }
-        tx.commit().await.map_err(|e| StoreError::Database {
-            table: None,
-            message: e.to_string(),
-        })?;
-        Ok(counts)
-    }};
+/// A database error on `table`, for the plan's transaction and the ledger.
+fn failed(table: Option<&'static str>) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| StoreError::Database {
+        table: table.map(str::to_string),
+        message: e.to_string(),
+    }
 }
 
-async fn execute(
-    store: &AnyStore,
+/// Runs a plan in one transaction and adds the rows it wrote to run `run_id`'s ledger
+/// counters.
+async fn run_plan<D: Dialect>(
+    store: &SqlStore<D>,
+    plan: &[Statement],
+    run_id: RunId,
+) -> Result<Counts, StoreError> {
+    let mut tx = D::begin(store.pool()).await.map_err(failed(None))?;
+    let mut tally = Tally::default();
+    for statement in plan {
+        let t = Instant::now();
+        let rows = D::execute_once(&mut tx, &statement.sql)
+            .await
+            .map_err(|e| database_error(e, statement))?;
+        tracing::debug!(
+            elapsed_ms = t.elapsed().as_millis() as u64,
+            rows,
+            statement = %statement.sql.chars().take(100).collect::<String>(),
+            "derive statement"
+        );
+        tally.record(statement.effect, rows);
+    }
+    let counts = tally.counts();
+    ledger::add_run_counts::<D>(&mut tx, run_id, &counts)
+        .await
+        .map_err(failed(Some("paddock_run_tables")))?;
+    tx.commit().await.map_err(failed(None))?;
+    Ok(counts)
+}
+
+async fn execute<D: Dialect>(
+    store: &SqlStore<D>,
     bands: &DistanceBands,
     scope: Scope,
     run_id: RunId,
 ) -> Result<Counts, StoreError> {
     let now = format_timestamp(&chrono::Utc::now());
-    let mut plan = sql::plan(dialect(store), bands, scope, run_id, &now);
-    // The plan names the registry's tables; a database in a rename phase keeps some masters
-    // under their legacy names (see `tables`), so read each under its physical name, of the
-    // phase current now (`store::phase_follow`).
+    // A database in a rename phase keeps some masters under their legacy names (see
+    // `tables`): the plan names every table by its physical name, of the phase current now
+    // (`store::phase_follow`).
     let physical = store.current_physical_names().await?;
-    for table in fetchers::registry::TABLES {
-        let read = physical.read(table);
-        if read != table.name {
-            for statement in &mut plan {
-                statement.sql = statement.sql.replace(table.name, read);
-            }
-        }
-    }
+    let dialect = D::KIND.schema_dialect();
+    let plan = sql::plan(dialect, &physical, bands, scope, run_id, &now);
     let started = Instant::now();
-    let counts: Result<Counts, StoreError> = match store {
-        AnyStore::Sqlite(s) => run_plan!(s.pool(), &plan, run_id),
-        AnyStore::Postgres(s) => run_plan!(s.pool(), &plan, run_id),
-    };
-    let counts = counts?;
+    let counts = run_plan(store, &plan, run_id).await?;
     let written: u64 = counts.0.values().map(|c| c.inserted + c.updated).sum();
     tracing::info!(
         run_id = run_id.get(),

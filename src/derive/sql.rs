@@ -31,7 +31,9 @@
 //! the groups those rows name: an entity, an (entity, course), an (entity, distance band) or a
 //! pair. Money is summed in SQL as the column type stores it (`NUMERIC`/`REAL` today).
 
+use crate::store::PhysicalNames;
 use fetchers::derived::{DistanceBands, EntityKind, ENTITIES, PAIRS, PRIZE_CURRENCIES};
+use fetchers::registry::{self, names};
 use fetchers::schema::Dialect;
 use fetchers::store::RunId;
 
@@ -55,9 +57,9 @@ pub enum Scope {
 pub enum Effect {
     /// Scratch work (temporary tables).
     None,
-    /// Rows of `table` deleted before recomputing.
+    /// Rows of `table` (its registry name) deleted before recomputing.
     Deleted(&'static str),
-    /// Rows of `table` written.
+    /// Rows of `table` (its registry name) written.
     Written(&'static str),
 }
 
@@ -70,11 +72,30 @@ pub struct Statement {
 
 /// The four derived tables.
 pub const DERIVED_TABLES: [&str; 4] = [
-    "ra_runner_statistics",
-    "ra_entity_combinations",
-    "ra_performance_by_distance",
-    "ra_performance_by_venue",
+    names::RUNNER_STATISTICS,
+    names::ENTITY_COMBINATIONS,
+    names::PERFORMANCE_BY_DISTANCE,
+    names::PERFORMANCE_BY_VENUE,
 ];
+
+/// What the generators need besides the figures: the backend, and the physical table each
+/// registry table is read and written under (a database in a rename phase keeps some masters
+/// under their legacy names).
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    dialect: Dialect,
+    physical: &'a PhysicalNames,
+}
+
+impl<'a> Target<'a> {
+    /// The physical name of the registry table `name` (one of [`names`]).
+    fn table(&self, name: &'static str) -> &'a str {
+        match registry::table(name) {
+            Some(table) => self.physical.read(table),
+            None => name,
+        }
+    }
+}
 
 /// One kind of group in one derived table.
 struct Group {
@@ -121,11 +142,11 @@ fn entity_group(table: &'static str, entity: EntityKind, extra: Option<&'static 
 fn groups() -> Vec<Group> {
     let mut out = Vec::new();
     for e in ENTITIES {
-        out.push(entity_group("ra_runner_statistics", e, None));
+        out.push(entity_group(names::RUNNER_STATISTICS, e, None));
     }
     for p in PAIRS {
         out.push(Group {
-            table: "ra_entity_combinations",
+            table: names::ENTITY_COMBINATIONS,
             type_column: "pair_type",
             type_value: p.name,
             ids: vec![
@@ -138,14 +159,14 @@ fn groups() -> Vec<Group> {
     }
     for e in ENTITIES {
         out.push(entity_group(
-            "ra_performance_by_distance",
+            names::PERFORMANCE_BY_DISTANCE,
             e,
             Some("distance_band"),
         ));
     }
     for e in ENTITIES {
         out.push(entity_group(
-            "ra_performance_by_venue",
+            names::PERFORMANCE_BY_VENUE,
             e,
             Some("course_id"),
         ));
@@ -183,12 +204,13 @@ fn band_case(bands: &DistanceBands, expr: &str) -> String {
 const IS_RUN: &str =
     "x.has_result AND NOT COALESCE(r.is_non_runner, FALSE) AND r.finish_status IS NOT NULL";
 
-fn is_place() -> String {
+fn is_place(target: Target) -> String {
+    let runners = target.table(names::RUNNERS);
     format!(
         "CASE WHEN r.position BETWEEN 1 AND {PLACES} THEN 1 \
          WHEN r.position BETWEEN 1 AND {BIG_HANDICAP_PLACES} \
          AND LOWER(COALESCE(x.race_name, '')) LIKE '%handicap%' \
-         AND (SELECT COUNT(*) FROM ra_runners f WHERE f.race_id = r.race_id \
+         AND (SELECT COUNT(*) FROM {runners} f WHERE f.race_id = r.race_id \
          AND NOT COALESCE(f.is_non_runner, FALSE) AND f.finish_status IS NOT NULL) \
          >= {BIG_HANDICAP_FIELD} THEN 1 ELSE 0 END"
     )
@@ -203,7 +225,8 @@ fn entity_columns(prefix: &str) -> String {
 }
 
 /// `derive_runs`: one row per run in scope, with everything the figures need.
-fn runs_table(bands: &DistanceBands, scope: Scope) -> String {
+fn runs_table(target: Target, bands: &DistanceBands, scope: Scope) -> String {
+    let (runners, races) = (target.table(names::RUNNERS), target.table(names::RACES));
     let restriction = match scope {
         Scope::Full => String::new(),
         Scope::Touched(_) => {
@@ -211,7 +234,7 @@ fn runs_table(bands: &DistanceBands, scope: Scope) -> String {
                 .iter()
                 .map(|e| {
                     format!(
-                        "SELECT race_id, horse_id FROM ra_runners WHERE {c} IN \
+                        "SELECT race_id, horse_id FROM {runners} WHERE {c} IN \
                          (SELECT {c} FROM derive_touched)",
                         c = e.runner_column
                     )
@@ -228,21 +251,22 @@ fn runs_table(bands: &DistanceBands, scope: Scope) -> String {
          x.race_date, {band} AS distance_band, \
          CASE WHEN r.position = 1 THEN 1 ELSE 0 END AS is_win, {place} AS is_place, \
          r.prize_amount, r.prize_currency, r.sp_decimal \
-         FROM ra_runners r JOIN ra_mst_races x ON x.id = r.race_id \
+         FROM {runners} r JOIN {races} x ON x.id = r.race_id \
          WHERE {IS_RUN}{restriction}",
         entities = entity_columns("r."),
         band = band_case(bands, "x.distance_furlongs"),
-        place = is_place(),
+        place = is_place(target),
     )
 }
 
 /// `derive_touched`: every runner row (runs or not) of the races run `run_id` wrote.
-fn touched_table(bands: &DistanceBands, run_id: RunId) -> String {
+fn touched_table(target: Target, bands: &DistanceBands, run_id: RunId) -> String {
+    let (runners, races) = (target.table(names::RUNNERS), target.table(names::RACES));
     format!(
         "CREATE TEMP TABLE derive_touched AS SELECT {entities}, x.course_id, \
-         {band} AS distance_band FROM ra_runners r JOIN ra_mst_races x ON x.id = r.race_id \
-         WHERE r.race_id IN (SELECT race_id FROM ra_runners WHERE last_run_id = {run_id} \
-         UNION SELECT id FROM ra_mst_races WHERE last_run_id = {run_id})",
+         {band} AS distance_band FROM {runners} r JOIN {races} x ON x.id = r.race_id \
+         WHERE r.race_id IN (SELECT race_id FROM {runners} WHERE last_run_id = {run_id} \
+         UNION SELECT id FROM {races} WHERE last_run_id = {run_id})",
         entities = entity_columns("r."),
         band = band_case(bands, "x.distance_furlongs"),
     )
@@ -319,7 +343,7 @@ fn figures(dialect: Dialect) -> Vec<(&'static str, String)> {
     out
 }
 
-fn insert_group(dialect: Dialect, group: &Group, scope: Scope, run_id: RunId, now: &str) -> String {
+fn insert_group(target: Target, group: &Group, scope: Scope, run_id: RunId, now: &str) -> String {
     let keys = group.run_columns();
     let not_null: Vec<String> = keys.iter().map(|c| format!("{c} IS NOT NULL")).collect();
     let filter = match scope {
@@ -329,7 +353,7 @@ fn insert_group(dialect: Dialect, group: &Group, scope: Scope, run_id: RunId, no
             k = keys.join(", ")
         ),
     };
-    let figures = figures(dialect);
+    let figures = figures(target.dialect);
     let mut columns = vec![group.type_column.to_string()];
     let mut values = vec![format!("'{}'", group.type_value)];
     for (target, run) in &group.ids {
@@ -358,7 +382,7 @@ fn insert_group(dialect: Dialect, group: &Group, scope: Scope, run_id: RunId, no
          (SELECT r.*, MAX(r.race_date) OVER (PARTITION BY {keys}) AS last_run_date \
          FROM derive_runs r WHERE {not_null}{filter}) d \
          GROUP BY {d_keys}, d.last_run_date",
-        table = group.table,
+        table = target.table(group.table),
         columns = columns.join(", "),
         values = values.join(", "),
         keys = keys.join(", "),
@@ -367,11 +391,11 @@ fn insert_group(dialect: Dialect, group: &Group, scope: Scope, run_id: RunId, no
     )
 }
 
-fn delete_touched(group: &Group) -> String {
+fn delete_touched(target: Target, group: &Group) -> String {
     format!(
         "DELETE FROM {table} WHERE {type_column} = '{value}' AND ({target}) IN \
          (SELECT {run} FROM derive_touched)",
-        table = group.table,
+        table = target.table(group.table),
         type_column = group.type_column,
         value = group.type_value,
         target = group.target_key_columns().join(", "),
@@ -379,15 +403,18 @@ fn delete_touched(group: &Group) -> String {
     )
 }
 
-/// Every statement of a full rebuild or an incremental update, in order. `run_id` marks the
-/// rows written (`last_run_id`) and `now` (RFC 3339) their audit timestamps.
+/// Every statement of a full rebuild or an incremental update, in order, naming every table
+/// by its `physical` name. `run_id` marks the rows written (`last_run_id`) and `now`
+/// (RFC 3339) their audit timestamps.
 pub fn plan(
     dialect: Dialect,
+    physical: &PhysicalNames,
     bands: &DistanceBands,
     scope: Scope,
     run_id: RunId,
     now: &str,
 ) -> Vec<Statement> {
+    let target = Target { dialect, physical };
     let scratch = |sql: String| Statement {
         sql,
         effect: Effect::None,
@@ -397,9 +424,9 @@ pub fn plan(
         scratch("DROP TABLE IF EXISTS derive_runs".into()),
     ];
     if let Scope::Touched(touched_run) = scope {
-        out.push(scratch(touched_table(bands, touched_run)));
+        out.push(scratch(touched_table(target, bands, touched_run)));
     }
-    out.push(scratch(runs_table(bands, scope)));
+    out.push(scratch(runs_table(target, bands, scope)));
     if dialect == Dialect::Postgres {
         // Fresh temporary tables have no statistics; the planner needs them for the joins.
         out.push(scratch("ANALYZE derive_runs".into()));
@@ -412,7 +439,7 @@ pub fn plan(
         Scope::Full => {
             for table in DERIVED_TABLES {
                 out.push(Statement {
-                    sql: format!("DELETE FROM {table}"),
+                    sql: format!("DELETE FROM {}", target.table(table)),
                     effect: Effect::Deleted(table),
                 });
             }
@@ -420,7 +447,7 @@ pub fn plan(
         Scope::Touched(_) => {
             for g in &groups {
                 out.push(Statement {
-                    sql: delete_touched(g),
+                    sql: delete_touched(target, g),
                     effect: Effect::Deleted(g.table),
                 });
             }
@@ -428,7 +455,7 @@ pub fn plan(
     }
     for g in &groups {
         out.push(Statement {
-            sql: insert_group(dialect, g, scope, run_id, now),
+            sql: insert_group(target, g, scope, run_id, now),
             effect: Effect::Written(g.table),
         });
     }
@@ -452,9 +479,45 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_names_every_table_by_its_physical_name_and_nothing_else_changes() {
+        let mapped = PhysicalNames::registry()
+            .map(names::RACES, &["ra_races"])
+            .unwrap()
+            .map(names::RUNNER_STATISTICS, &["ra_stats_copy"])
+            .unwrap();
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            for scope in [Scope::Full, Scope::Touched(RunId(7))] {
+                let bands = DistanceBands::default();
+                let registry = plan(
+                    dialect,
+                    &PhysicalNames::registry(),
+                    &bands,
+                    scope,
+                    RunId(8),
+                    "t",
+                );
+                let physical = plan(dialect, &mapped, &bands, scope, RunId(8), "t");
+                assert_eq!(registry.len(), physical.len());
+                for (r, p) in registry.iter().zip(&physical) {
+                    let renamed = (r.sql)
+                        .replace(names::RACES, "ra_races")
+                        .replace(names::RUNNER_STATISTICS, "ra_stats_copy");
+                    assert_eq!(p.sql, renamed);
+                    // The ledger counts under the registry name.
+                    assert_eq!(p.effect, r.effect);
+                }
+                let all: String = physical.iter().map(|s| s.sql.as_str()).collect();
+                assert!(all.contains("JOIN ra_races x"), "{dialect:?} {scope:?}");
+                assert!(!all.contains(names::RACES) && !all.contains(names::RUNNER_STATISTICS));
+            }
+        }
+    }
+
+    #[test]
     fn an_incremental_plan_deletes_and_writes_only_touched_groups() {
         let plan = plan(
             Dialect::Sqlite,
+            &PhysicalNames::registry(),
             &DistanceBands::default(),
             Scope::Touched(RunId(7)),
             RunId(8),

@@ -1,11 +1,25 @@
-//! SQL for the raw response archive (`paddock_raw_responses`, issue 10) on both backends:
-//! inserting compressed responses, reading them back in fetch order for `paddock replay`,
-//! pruning by age, and the figures `paddock archive stats` shows.
+//! SQL for the raw response archive (`paddock_raw_responses`, issue 10), written once over
+//! [`SqlStore`]: inserting compressed responses, reading them back in fetch order for
+//! `paddock replay`, pruning by age, and the figures `paddock archive stats` shows.
 
-use super::AnyStore;
+use super::dialect::{self, BulkInsert, Cells, Dialect, Params};
+use super::{with_backend, AnyStore, SqlStore};
 use chrono::{DateTime, Utc};
-use fetchers::rows::format_timestamp;
-use sqlx::Row as _;
+use fetchers::registry::ColumnType::{self, Integer, Text, Timestamp};
+use fetchers::rows::Value;
+
+/// The table.
+const TABLE: &str = "paddock_raw_responses";
+
+/// The columns an insert writes, in [`StoredResponse::values`] order.
+const INSERTED: &[(&str, ColumnType)] = &[
+    ("endpoint", Text),
+    ("query", Text),
+    ("status", Integer),
+    ("fetched_at", Timestamp),
+    ("body_bytes", Integer),
+    ("body_zstd", Text),
+];
 
 /// One archived response as stored (body still compressed and encoded).
 #[derive(Debug, Clone, PartialEq)]
@@ -31,48 +45,34 @@ pub struct ArchiveFigures {
     pub by_endpoint: Vec<(String, i64)>,
 }
 
-fn parse_ts(text: &str) -> anyhow::Result<DateTime<Utc>> {
-    Ok(DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc))
+impl StoredResponse {
+    fn values(&self) -> Vec<Value> {
+        vec![
+            Value::Text(self.endpoint.clone()),
+            Value::Text(self.query.clone()),
+            Value::Integer(self.status),
+            Value::Timestamp(self.fetched_at),
+            Value::Integer(self.body_bytes),
+            Value::Text(self.body_zstd.clone()),
+        ]
+    }
 }
 
 /// Inserts responses (one transaction).
 pub async fn insert(store: &AnyStore, rows: &[StoredResponse]) -> anyhow::Result<()> {
-    const SQL_SQLITE: &str = "INSERT INTO paddock_raw_responses \
-        (endpoint, query, status, fetched_at, body_bytes, body_zstd) VALUES (?, ?, ?, ?, ?, ?)";
-    const SQL_PG: &str = "INSERT INTO paddock_raw_responses \
-        (endpoint, query, status, fetched_at, body_bytes, body_zstd) VALUES ($1, $2, $3, $4, $5, $6)";
-    match store {
-        AnyStore::Sqlite(s) => {
-            let mut tx = s.pool().begin().await?;
-            for r in rows {
-                sqlx::query(SQL_SQLITE)
-                    .bind(&r.endpoint)
-                    .bind(&r.query)
-                    .bind(r.status)
-                    .bind(format_timestamp(&r.fetched_at))
-                    .bind(r.body_bytes)
-                    .bind(&r.body_zstd)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        }
-        AnyStore::Postgres(s) => {
-            let mut tx = s.pool().begin().await?;
-            for r in rows {
-                sqlx::query(SQL_PG)
-                    .bind(&r.endpoint)
-                    .bind(&r.query)
-                    .bind(r.status)
-                    .bind(r.fetched_at)
-                    .bind(r.body_bytes)
-                    .bind(&r.body_zstd)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        }
-    }
+    with_backend!(store, |s| insert_in(s, rows).await)
+}
+
+async fn insert_in<D: Dialect>(store: &SqlStore<D>, rows: &[StoredResponse]) -> anyhow::Result<()> {
+    let insert = BulkInsert {
+        table: TABLE,
+        columns: INSERTED,
+        rows: rows.iter().map(StoredResponse::values).collect(),
+        on_conflict: "",
+    };
+    let mut tx = D::begin(store.pool()).await?;
+    D::insert_rows(&mut tx, &insert).await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -85,126 +85,103 @@ pub async fn read_batch(
     to: Option<DateTime<Utc>>,
     limit: i64,
 ) -> anyhow::Result<Vec<StoredResponse>> {
-    let mut out = Vec::new();
-    match store {
-        AnyStore::Sqlite(s) => {
-            let rows = sqlx::query(
-                "SELECT response_id, endpoint, query, status, fetched_at, body_bytes, body_zstd \
-                 FROM paddock_raw_responses WHERE response_id > ? \
-                 AND (? IS NULL OR fetched_at >= ?) AND (? IS NULL OR fetched_at < ?) \
-                 ORDER BY response_id LIMIT ?",
-            )
-            .bind(after_id)
-            .bind(from.map(|t| format_timestamp(&t)))
-            .bind(from.map(|t| format_timestamp(&t)))
-            .bind(to.map(|t| format_timestamp(&t)))
-            .bind(to.map(|t| format_timestamp(&t)))
-            .bind(limit)
-            .fetch_all(s.pool())
-            .await?;
-            for r in rows {
-                out.push(StoredResponse {
-                    response_id: r.try_get(0)?,
-                    endpoint: r.try_get(1)?,
-                    query: r.try_get(2)?,
-                    status: r.try_get(3)?,
-                    fetched_at: parse_ts(&r.try_get::<String, _>(4)?)?,
-                    body_bytes: r.try_get(5)?,
-                    body_zstd: r.try_get(6)?,
-                });
-            }
-        }
-        AnyStore::Postgres(s) => {
-            let rows = sqlx::query(
-                "SELECT response_id, endpoint, query, status, fetched_at, body_bytes, body_zstd \
-                 FROM paddock_raw_responses WHERE response_id > $1 \
-                 AND ($2::timestamptz IS NULL OR fetched_at >= $2) \
-                 AND ($3::timestamptz IS NULL OR fetched_at < $3) \
-                 ORDER BY response_id LIMIT $4",
-            )
-            .bind(after_id)
-            .bind(from)
-            .bind(to)
-            .bind(limit)
-            .fetch_all(s.pool())
-            .await?;
-            for r in rows {
-                out.push(StoredResponse {
-                    response_id: r.try_get(0)?,
-                    endpoint: r.try_get(1)?,
-                    query: r.try_get(2)?,
-                    status: r.try_get(3)?,
-                    fetched_at: r.try_get(4)?,
-                    body_bytes: r.try_get(5)?,
-                    body_zstd: r.try_get(6)?,
-                });
-            }
-        }
+    with_backend!(store, |s| read_batch_in(s, after_id, from, to, limit).await)
+}
+
+async fn read_batch_in<D: Dialect>(
+    store: &SqlStore<D>,
+    after_id: i64,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    limit: i64,
+) -> anyhow::Result<Vec<StoredResponse>> {
+    // Only the bounds given become conditions: a parameter bound NULL in one call and as an
+    // instant in the next would share one prepared statement on PostgreSQL (see `PgDialect`).
+    let mut p = Params::<D>::new();
+    let mut sql = format!(
+        "SELECT response_id, endpoint, query, status, fetched_at, body_bytes, body_zstd \
+         FROM {TABLE} WHERE response_id > {}",
+        p.add(Value::Integer(after_id), Integer)
+    );
+    if let Some(from) = from {
+        let from = p.add(Value::Timestamp(from), Timestamp);
+        sql.push_str(&format!(" AND fetched_at >= {from}"));
     }
-    Ok(out)
+    if let Some(to) = to {
+        let to = p.add(Value::Timestamp(to), Timestamp);
+        sql.push_str(&format!(" AND fetched_at < {to}"));
+    }
+    let limit = p.add(Value::Integer(limit), Integer);
+    sql.push_str(&format!(" ORDER BY response_id LIMIT {limit}"));
+    let columns = [Integer, Text, Text, Integer, Timestamp, Integer, Text];
+    let mut conn = store.connection(Some(TABLE)).await?;
+    let rows = dialect::fetch::<D>(&mut conn, &sql, p.values(), &columns).await?;
+    rows.iter()
+        .map(|row| {
+            let cells = Cells(row);
+            Ok(StoredResponse {
+                response_id: cells.integer(0).unwrap_or_default(),
+                endpoint: cells.text(1).unwrap_or_default(),
+                query: cells.text(2).unwrap_or_default(),
+                status: cells.integer(3).unwrap_or_default(),
+                fetched_at: (cells.timestamp(4))
+                    .ok_or_else(|| anyhow::anyhow!("an archived response without fetched_at"))?,
+                body_bytes: cells.integer(5).unwrap_or_default(),
+                body_zstd: cells.text(6).unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 /// Deletes responses fetched before `cutoff`; returns how many.
 pub async fn prune_before(store: &AnyStore, cutoff: DateTime<Utc>) -> anyhow::Result<u64> {
-    let done = match store {
-        AnyStore::Sqlite(s) => {
-            sqlx::query("DELETE FROM paddock_raw_responses WHERE fetched_at < ?")
-                .bind(format_timestamp(&cutoff))
-                .execute(s.pool())
-                .await?
-                .rows_affected()
-        }
-        AnyStore::Postgres(s) => {
-            sqlx::query("DELETE FROM paddock_raw_responses WHERE fetched_at < $1")
-                .bind(cutoff)
-                .execute(s.pool())
-                .await?
-                .rows_affected()
-        }
-    };
-    Ok(done)
+    with_backend!(store, |s| prune_before_in(s, cutoff).await)
+}
+
+async fn prune_before_in<D: Dialect>(
+    store: &SqlStore<D>,
+    cutoff: DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    let mut p = Params::<D>::new();
+    let sql = format!(
+        "DELETE FROM {TABLE} WHERE fetched_at < {}",
+        p.add(Value::Timestamp(cutoff), Timestamp)
+    );
+    let mut conn = store.connection(Some(TABLE)).await?;
+    Ok(D::execute(&mut conn, &sql, p.values()).await?)
 }
 
 /// Size and span of the archive.
 pub async fn figures(store: &AnyStore) -> anyhow::Result<ArchiveFigures> {
-    const TOTALS: &str = "SELECT COUNT(*), COALESCE(SUM(body_bytes), 0), \
-        COALESCE(SUM(LENGTH(body_zstd)), 0), MIN(fetched_at), MAX(fetched_at) \
-        FROM paddock_raw_responses";
-    const BY_ENDPOINT: &str = "SELECT endpoint, COUNT(*) FROM paddock_raw_responses \
-        GROUP BY endpoint ORDER BY endpoint";
-    let mut f = ArchiveFigures::default();
-    match store {
-        AnyStore::Sqlite(s) => {
-            let r = sqlx::query(TOTALS).fetch_one(s.pool()).await?;
-            f.responses = r.try_get(0)?;
-            f.body_bytes = r.try_get(1)?;
-            f.stored_bytes = r.try_get(2)?;
-            f.first = r
-                .try_get::<Option<String>, _>(3)?
-                .map(|t| parse_ts(&t))
-                .transpose()?;
-            f.last = r
-                .try_get::<Option<String>, _>(4)?
-                .map(|t| parse_ts(&t))
-                .transpose()?;
-            for r in sqlx::query(BY_ENDPOINT).fetch_all(s.pool()).await? {
-                f.by_endpoint.push((r.try_get(0)?, r.try_get(1)?));
-            }
-        }
-        AnyStore::Postgres(s) => {
-            let totals = TOTALS
-                .replace("SUM(body_bytes)", "SUM(body_bytes)::bigint")
-                .replace("SUM(LENGTH(body_zstd))", "SUM(LENGTH(body_zstd))::bigint");
-            let r = sqlx::query(&totals).fetch_one(s.pool()).await?;
-            f.responses = r.try_get(0)?;
-            f.body_bytes = r.try_get(1)?;
-            f.stored_bytes = r.try_get(2)?;
-            f.first = r.try_get(3)?;
-            f.last = r.try_get(4)?;
-            for r in sqlx::query(BY_ENDPOINT).fetch_all(s.pool()).await? {
-                f.by_endpoint.push((r.try_get(0)?, r.try_get(1)?));
-            }
-        }
+    with_backend!(store, |s| figures_in(s).await)
+}
+
+async fn figures_in<D: Dialect>(store: &SqlStore<D>) -> anyhow::Result<ArchiveFigures> {
+    // Sums cast to BIGINT: PostgreSQL sums a bigint column as NUMERIC.
+    let totals = format!(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(body_bytes), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(LENGTH(body_zstd)), 0) AS BIGINT), MIN(fetched_at), MAX(fetched_at) \
+         FROM {TABLE}"
+    );
+    let by_endpoint =
+        format!("SELECT endpoint, COUNT(*) FROM {TABLE} GROUP BY endpoint ORDER BY endpoint");
+    let mut conn = store.connection(Some(TABLE)).await?;
+    let columns = [Integer, Integer, Integer, Timestamp, Timestamp];
+    let rows = dialect::fetch::<D>(&mut conn, &totals, &[], &columns).await?;
+    let cells = Cells(rows.first().map_or(&[][..], Vec::as_slice));
+    let mut f = ArchiveFigures {
+        responses: cells.integer(0).unwrap_or_default(),
+        body_bytes: cells.integer(1).unwrap_or_default(),
+        stored_bytes: cells.integer(2).unwrap_or_default(),
+        first: cells.timestamp(3),
+        last: cells.timestamp(4),
+        by_endpoint: Vec::new(),
+    };
+    for row in dialect::fetch::<D>(&mut conn, &by_endpoint, &[], &[Text, Integer]).await? {
+        let cells = Cells(&row);
+        let endpoint = cells.text(0).unwrap_or_default();
+        f.by_endpoint
+            .push((endpoint, cells.integer(1).unwrap_or_default()));
     }
     Ok(f)
 }

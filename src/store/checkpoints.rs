@@ -1,8 +1,10 @@
-//! Reading backfill checkpoints (`paddock_checkpoints`) on both backends. They are written by
-//! [`fetchers::store::Store::apply`] in the same transaction as the page they advance.
+//! Reading backfill checkpoints (`paddock_checkpoints`), written once over [`SqlStore`]. They
+//! are written by [`fetchers::store::Store::apply`] in the same transaction as the page they
+//! advance.
 
-use super::AnyStore;
-use sqlx::Row as _;
+use super::dialect::{self, text, Cells, Dialect, Params};
+use super::{with_backend, AnyStore, SqlStore};
+use fetchers::registry::ColumnType::Text;
 
 /// One stored checkpoint.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,40 +17,31 @@ pub struct StoredCheckpoint {
 
 /// Every checkpoint of `job`, by name.
 pub async fn for_job(store: &AnyStore, job: &str) -> anyhow::Result<Vec<StoredCheckpoint>> {
-    let sql_sqlite = "SELECT name, job, \"cursor\", status FROM paddock_checkpoints \
-                      WHERE job = ? ORDER BY name";
-    let sql_pg = "SELECT name, job, \"cursor\", status FROM paddock_checkpoints \
-                  WHERE job = $1 ORDER BY name";
-    let rows = match store {
-        AnyStore::Sqlite(s) => {
-            sqlx::query(sql_sqlite)
-                .bind(job)
-                .fetch_all(s.pool())
-                .await?
-        }
-        AnyStore::Postgres(s) => {
-            let rows = sqlx::query(sql_pg).bind(job).fetch_all(s.pool()).await?;
-            return rows
-                .iter()
-                .map(|r| {
-                    Ok(StoredCheckpoint {
-                        name: r.try_get(0)?,
-                        job: r.try_get(1)?,
-                        cursor: r.try_get(2)?,
-                        status: r.try_get(3)?,
-                    })
-                })
-                .collect();
-        }
-    };
-    rows.iter()
-        .map(|r| {
-            Ok(StoredCheckpoint {
-                name: r.try_get(0)?,
-                job: r.try_get(1)?,
-                cursor: r.try_get(2)?,
-                status: r.try_get(3)?,
-            })
+    with_backend!(store, |s| for_job_in(s, job).await)
+}
+
+async fn for_job_in<D: Dialect>(
+    store: &SqlStore<D>,
+    job: &str,
+) -> anyhow::Result<Vec<StoredCheckpoint>> {
+    let mut p = Params::<D>::new();
+    let sql = format!(
+        "SELECT name, job, \"cursor\", status FROM paddock_checkpoints WHERE job = {} \
+         ORDER BY name",
+        p.add(text(Some(job)), Text)
+    );
+    let mut conn = store.connection(Some("paddock_checkpoints")).await?;
+    let rows = dialect::fetch::<D>(&mut conn, &sql, p.values(), &[Text; 4]).await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let cells = Cells(row);
+            StoredCheckpoint {
+                name: cells.text(0).unwrap_or_default(),
+                job: cells.text(1).unwrap_or_default(),
+                cursor: cells.text(2),
+                status: cells.text(3).unwrap_or_default(),
+            }
         })
-        .collect()
+        .collect())
 }

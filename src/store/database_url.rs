@@ -28,6 +28,14 @@ impl BackendKind {
             BackendKind::Postgres => "postgres",
         }
     }
+
+    /// The engine's SQL dialect for the registry-driven generators (DDL, derived tables).
+    pub fn schema_dialect(self) -> fetchers::schema::Dialect {
+        match self {
+            BackendKind::Sqlite => fetchers::schema::Dialect::Sqlite,
+            BackendKind::Postgres => fetchers::schema::Dialect::Postgres,
+        }
+    }
 }
 
 const MASK: &str = "***";

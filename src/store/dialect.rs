@@ -8,6 +8,10 @@
 //! `?` are positional); [`Params`] keeps that order. Bulk writes are described once as a
 //! [`BulkInsert`] and rendered by the backend (`UNNEST` arrays or multi-row `VALUES`).
 //!
+//! Beyond that, a dialect runs one-off SQL unprepared ([`Dialect::execute_once`], the derived
+//! tables), reads cells of unknown type as text ([`Dialect::fetch_text`], the audit) and spells
+//! the few expressions that differ ([`Fragment`]: timestamps as text, typed literals, hex).
+//!
 //! A new store operation is written once, on [`crate::store::SqlStore`], with these methods;
 //! only something that really differs between the engines becomes a new method here,
 //! implemented in `postgres/mod.rs` and `sqlite/mod.rs`. The daemon's job locks are the
@@ -21,7 +25,8 @@ use chrono::{DateTime, Utc};
 use fetchers::registry::{Column, ColumnType};
 use fetchers::rows::{TableCounts, Value};
 use fetchers::store::RunId;
-use sqlx::{Database, Pool, Transaction};
+use sqlx::migrate::Migrator;
+use sqlx::{Database, Executor, IntoArguments, Pool, Row as _, Transaction};
 
 /// A connection of the dialect's database (a pooled connection or an open transaction
 /// dereferences to one).
@@ -61,6 +66,24 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
 
     /// Bulk-upserts one registry group; returns inserted/updated/unchanged.
     async fn upsert_group(conn: &mut Conn<Self>, write: &GroupWrite<'_>) -> UpsertResult;
+
+    // ---- SQL run once, text reads and SQL fragments: the derived-table plan and the audit ----
+
+    /// Runs one statement without parameters and without keeping it prepared (SQL run once,
+    /// such as the derived-table plan, whose text names its run); returns the rows affected.
+    async fn execute_once(conn: &mut Conn<Self>, sql: &str) -> Result<u64, sqlx::Error>;
+
+    /// Runs a query whose column types are not known beforehand (catalog and audit queries)
+    /// and returns every cell as text, `None` for NULL.
+    async fn fetch_text(conn: &mut Conn<Self>, sql: &str) -> TextResult;
+
+    /// The SQL of `fragment` applied to the expression `expr`.
+    fn fragment(fragment: Fragment, expr: &str) -> String;
+
+    /// The embedded migrations ([`Dialect::migrate`] runs them).
+    fn migrator() -> &'static Migrator;
+
+    // ---- end of the block ----
 
     /// Keys (tuples of text) per lookup statement.
     const LOOKUP_CHUNK: usize;
@@ -114,6 +137,100 @@ pub fn decode_rows<R>(
                 .collect()
         })
         .collect()
+}
+
+/// Expressions whose SQL differs between the engines ([`Dialect::fragment`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fragment {
+    /// A timestamp as RFC 3339 UTC text.
+    TimestampText,
+    /// A date as `YYYY-MM-DD` text.
+    DateText,
+    /// The month (`YYYY-MM`) of a date.
+    MonthOf,
+    /// A quoted RFC 3339 literal as a value comparable with timestamp columns.
+    TimestampLiteral,
+    /// A quoted `YYYY-MM-DD` literal as a value comparable with date columns.
+    DateLiteral,
+    /// A binary value as upper-case hexadecimal text.
+    Hex,
+}
+
+/// What [`Dialect::fetch_text`] returns: rows of cells as text.
+pub type TextResult = Result<Vec<Vec<Option<String>>>, sqlx::Error>;
+
+/// [`Dialect::execute_once`] on any sqlx engine (the engines differ only in their types);
+/// `rows` reads the engine's rows affected.
+pub async fn execute_unprepared<'c, DB>(
+    conn: &'c mut DB::Connection,
+    sql: &str,
+    rows: fn(&DB::QueryResult) -> u64,
+) -> Result<u64, sqlx::Error>
+where
+    DB: Database + sqlx::database::HasStatementCache,
+    &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    let done = sqlx::query(sql).persistent(false).execute(conn).await?;
+    Ok(rows(&done))
+}
+
+/// [`Dialect::fetch_text`] on any sqlx engine, reading each cell with the engine's `cell`.
+pub async fn fetch_cells_as_text<'c, DB>(
+    conn: &'c mut DB::Connection,
+    sql: &str,
+    cell: fn(&DB::Row, usize) -> Option<String>,
+) -> TextResult
+where
+    DB: Database,
+    &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    let rows = sqlx::query(sql).fetch_all(conn).await?;
+    Ok((rows.iter())
+        .map(|row| (0..row.len()).map(|i| cell(row, i)).collect())
+        .collect())
+}
+
+/// Cell `$i` of `$row` as text: decoded as the first of the listed types the column accepts
+/// and written with `to_string`, else `$fallback` ([`Dialect::fetch_text`]).
+macro_rules! text_cell {
+    ($row:expr, $i:expr, [$($ty:ty),+], $fallback:expr) => {{
+        $(
+            if let Ok(v) = $row.try_get::<Option<$ty>, _>($i) {
+                return v.map(|v| v.to_string());
+            }
+        )+
+        $fallback
+    }};
+}
+pub(crate) use text_cell;
+
+/// Typed reads of one fetched row's cells; a NULL (or a cell of another type) reads as
+/// `None`.
+pub struct Cells<'a>(pub &'a [Value]);
+
+impl Cells<'_> {
+    pub fn text(&self, i: usize) -> Option<String> {
+        match self.0.get(i) {
+            Some(Value::Text(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn integer(&self, i: usize) -> Option<i64> {
+        match self.0.get(i) {
+            Some(Value::Integer(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn timestamp(&self, i: usize) -> Option<DateTime<Utc>> {
+        match self.0.get(i) {
+            Some(Value::Timestamp(t)) => Some(*t),
+            _ => None,
+        }
+    }
 }
 
 /// What [`Dialect::upsert_group`] returns.

@@ -1,10 +1,12 @@
 //! What the daemon and `paddock status` ask the run ledger per job — the latest run and the
-//! last success — and a database liveness check, for both backends.
+//! last success — and a database liveness check. Written once over [`SqlStore`]; the
+//! [`AnyStore`] functions choose the backend.
 
-use super::AnyStore;
+use super::dialect::{self, text, Cells, Dialect, Params};
+use super::{with_backend, AnyStore, SqlStore};
 use chrono::{DateTime, Utc};
+use fetchers::registry::ColumnType::{Integer, Text, Timestamp};
 use fetchers::store::RunId;
-use sqlx::Row;
 
 /// A job's latest run, as the per-job status shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,86 +25,62 @@ const COMPLETED: &str = "('succeeded', 'partial')";
 
 /// When `job` last finished successfully (`succeeded` or `partial`).
 pub async fn last_success(store: &AnyStore, job: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let sql_pg = format!(
-        "SELECT MAX(finished_at) FROM paddock_runs WHERE job = $1 AND status IN {COMPLETED}"
+    with_backend!(store, |s| last_success_in(s, job).await)
+}
+
+async fn last_success_in<D: Dialect>(
+    store: &SqlStore<D>,
+    job: &str,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let mut p = Params::<D>::new();
+    let sql = format!(
+        "SELECT MAX(finished_at) FROM paddock_runs WHERE job = {} AND status IN {COMPLETED}",
+        p.add(text(Some(job)), Text)
     );
-    let sql_lite = format!(
-        "SELECT MAX(finished_at) FROM paddock_runs WHERE job = ? AND status IN {COMPLETED}"
-    );
-    Ok(match store {
-        AnyStore::Postgres(s) => {
-            sqlx::query_scalar::<_, Option<DateTime<Utc>>>(&sql_pg)
-                .bind(job)
-                .fetch_one(s.pool())
-                .await?
-        }
-        AnyStore::Sqlite(s) => {
-            let text: Option<String> = sqlx::query_scalar(&sql_lite)
-                .bind(job)
-                .fetch_one(s.pool())
-                .await?;
-            text.as_deref().map(parse_timestamp).transpose()?
-        }
-    })
+    let mut conn = store.connection(Some("paddock_runs")).await?;
+    let rows = dialect::fetch::<D>(&mut conn, &sql, p.values(), &[Timestamp]).await?;
+    Ok(rows.first().and_then(|row| Cells(row).timestamp(0)))
 }
 
 /// `job`'s latest run, if it ever ran.
 pub async fn latest_run(store: &AnyStore, job: &str) -> anyhow::Result<Option<LatestRun>> {
-    let columns = "run_id, run_trigger, status, started_at, finished_at, error_text";
-    Ok(match store {
-        AnyStore::Postgres(s) => sqlx::query(&format!(
-            "SELECT {columns} FROM paddock_runs WHERE job = $1 ORDER BY run_id DESC LIMIT 1"
-        ))
-        .bind(job)
-        .fetch_optional(s.pool())
-        .await?
-        .map(|row| -> anyhow::Result<LatestRun> {
-            Ok(LatestRun {
-                run_id: RunId(row.try_get(0)?),
-                trigger: row.try_get(1)?,
-                status: row.try_get(2)?,
-                started_at: row.try_get(3)?,
-                finished_at: row.try_get(4)?,
-                error_text: row.try_get(5)?,
-            })
-        })
-        .transpose()?,
-        AnyStore::Sqlite(s) => sqlx::query(&format!(
-            "SELECT {columns} FROM paddock_runs WHERE job = ? ORDER BY run_id DESC LIMIT 1"
-        ))
-        .bind(job)
-        .fetch_optional(s.pool())
-        .await?
-        .map(|row| -> anyhow::Result<LatestRun> {
-            let finished: Option<String> = row.try_get(4)?;
-            Ok(LatestRun {
-                run_id: RunId(row.try_get(0)?),
-                trigger: row.try_get(1)?,
-                status: row.try_get(2)?,
-                started_at: parse_timestamp(&row.try_get::<String, _>(3)?)?,
-                finished_at: finished.as_deref().map(parse_timestamp).transpose()?,
-                error_text: row.try_get(5)?,
-            })
-        })
-        .transpose()?,
-    })
+    with_backend!(store, |s| latest_run_in(s, job).await)
+}
+
+async fn latest_run_in<D: Dialect>(
+    store: &SqlStore<D>,
+    job: &str,
+) -> anyhow::Result<Option<LatestRun>> {
+    let mut p = Params::<D>::new();
+    let sql = format!(
+        "SELECT run_id, run_trigger, status, started_at, finished_at, error_text \
+         FROM paddock_runs WHERE job = {} ORDER BY run_id DESC LIMIT 1",
+        p.add(text(Some(job)), Text)
+    );
+    let columns = [Integer, Text, Text, Timestamp, Timestamp, Text];
+    let mut conn = store.connection(Some("paddock_runs")).await?;
+    let rows = dialect::fetch::<D>(&mut conn, &sql, p.values(), &columns).await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let cells = Cells(row);
+    Ok(Some(LatestRun {
+        run_id: RunId(cells.integer(0).unwrap_or_default()),
+        trigger: cells.text(1).unwrap_or_default(),
+        status: cells.text(2).unwrap_or_default(),
+        started_at: (cells.timestamp(3)).ok_or_else(|| anyhow::anyhow!("a run without a start"))?,
+        finished_at: cells.timestamp(4),
+        error_text: cells.text(5),
+    }))
 }
 
 /// Whether the database answers (`SELECT 1`).
 pub async fn ping(store: &AnyStore) -> anyhow::Result<()> {
-    match store {
-        AnyStore::Postgres(s) => {
-            sqlx::query("SELECT 1").execute(s.pool()).await?;
-        }
-        AnyStore::Sqlite(s) => {
-            sqlx::query("SELECT 1").execute(s.pool()).await?;
-        }
-    }
-    Ok(())
+    with_backend!(store, |s| ping_in(s).await)
 }
 
-fn parse_timestamp(text: &str) -> anyhow::Result<DateTime<Utc>> {
-    Ok(DateTime::parse_from_rfc3339(text)
-        .map_err(|e| anyhow::anyhow!("ledger timestamp {text:?}: {e}"))?
-        .with_timezone(&Utc))
+async fn ping_in<D: Dialect>(store: &SqlStore<D>) -> anyhow::Result<()> {
+    let mut conn = store.connection(None).await?;
+    D::execute(&mut conn, "SELECT 1", &[]).await?;
+    Ok(())
 }

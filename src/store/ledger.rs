@@ -4,7 +4,7 @@
 //! PostgreSQL, RFC 3339 text on SQLite).
 
 use crate::store::apply::{latest_state, BookkeepingError};
-use crate::store::dialect::{self, count, text, BulkInsert, Conn, Dialect, Params};
+use crate::store::dialect::{self, count, text, BulkInsert, Cells, Conn, Dialect, Params};
 use chrono::{DateTime, Utc};
 use fetchers::registry::ColumnType::{self, Integer, Json, Text, Timestamp};
 use fetchers::rows::{Counts, TableCounts, UnitOfWork, Value};
@@ -150,7 +150,8 @@ async fn set_checkpoint<D: Dialect>(
     D::execute(conn, &sql, p.values()).await.map(|_| ())
 }
 
-async fn add_run_counts<D: Dialect>(
+/// Adds `counts` to run `run_id`'s per-table counters (`paddock_run_tables`).
+pub async fn add_run_counts<D: Dialect>(
     conn: &mut Conn<D>,
     run_id: RunId,
     counts: &Counts,
@@ -287,18 +288,10 @@ pub async fn recent_runs<D: Dialect>(
 /// A ledger row as typed values; an unknown trigger or status, or a missing start, is a
 /// decode error.
 fn run_record(row: &[Value]) -> Result<RunRecord, sqlx::Error> {
-    let integer = |i: usize| match row.get(i) {
-        Some(Value::Integer(n)) => *n,
-        _ => 0,
-    };
-    let text = |i: usize| match row.get(i) {
-        Some(Value::Text(s)) => Some(s.clone()),
-        _ => None,
-    };
-    let time = |i: usize| match row.get(i) {
-        Some(Value::Timestamp(t)) => Some(*t),
-        _ => None,
-    };
+    let cells = Cells(row);
+    let integer = |i: usize| cells.integer(i).unwrap_or(0);
+    let text = |i: usize| cells.text(i);
+    let time = |i: usize| cells.timestamp(i);
     let decode = |e: UnknownName| sqlx::Error::Decode(Box::new(e));
     Ok(RunRecord {
         run_id: RunId(integer(0)),

@@ -6,7 +6,9 @@
 //! plan ([`plan`]), the upsert SQL generator ([`upsert_sql`]), the apply flow ([`apply`]), the
 //! ledger ([`ledger`]), the read queries ([`read_sql`]) and the constraint diagnosis
 //! ([`diagnose`]) are written once; `postgres/` and `sqlite/` supply only their dialect.
-//! Table names reach SQL through [`PhysicalNames`]. [`AnyStore`] only chooses the backend.
+//! Table names reach SQL through [`PhysicalNames`]. [`AnyStore`] only chooses the backend:
+//! code outside the `Store` trait is written once over `SqlStore<D>` and reached from an
+//! `AnyStore` through [`with_backend!`].
 
 pub mod apply;
 pub mod archive;
@@ -46,6 +48,19 @@ use fetchers::store::{
 };
 use std::collections::HashSet;
 
+/// Evaluates `$body` with `$s` bound to the [`SqlStore`] behind the [`AnyStore`] `$store`:
+/// how code written once over `SqlStore<D>` is reached from an `AnyStore`. The one place that
+/// matches on the backend.
+macro_rules! with_backend {
+    ($store:expr, |$s:ident| $body:expr) => {
+        match $store {
+            $crate::store::AnyStore::Sqlite($s) => $body,
+            $crate::store::AnyStore::Postgres($s) => $body,
+        }
+    };
+}
+pub(crate) use with_backend;
+
 /// A store of either backend.
 #[derive(Debug, Clone)]
 pub enum AnyStore {
@@ -74,10 +89,7 @@ pub async fn connect_with(database_url: &str, options: &StoreOptions) -> anyhow:
 
 /// Runs the backend's pending embedded migrations; running it again is a no-op.
 pub async fn migrate(store: &AnyStore) -> anyhow::Result<()> {
-    match store {
-        AnyStore::Sqlite(s) => s.migrate().await,
-        AnyStore::Postgres(s) => s.migrate().await,
-    }
+    with_backend!(store, |s| s.migrate().await)
 }
 
 impl AnyStore {
@@ -95,10 +107,7 @@ impl AnyStore {
 
     /// Closes the pool.
     pub async fn close(&self) {
-        match self {
-            AnyStore::Sqlite(s) => s.close().await,
-            AnyStore::Postgres(s) => s.close().await,
-        }
+        with_backend!(self, |s| s.close().await)
     }
 
     /// The same store writing and reading registry tables under `physical` names.
@@ -121,17 +130,11 @@ impl AnyStore {
     pub async fn current_physical_names(
         &self,
     ) -> Result<std::sync::Arc<PhysicalNames>, StoreError> {
-        match self {
-            AnyStore::Sqlite(s) => s.current_physical_names().await,
-            AnyStore::Postgres(s) => s.current_physical_names().await,
-        }
+        with_backend!(self, |s| s.current_physical_names().await)
     }
 
     fn inner(&self) -> &dyn Store {
-        match self {
-            AnyStore::Sqlite(s) => s,
-            AnyStore::Postgres(s) => s,
-        }
+        with_backend!(self, |s| s)
     }
 }
 
@@ -214,6 +217,6 @@ impl Store for AnyStore {
         run_id: RunId,
         bands: &fetchers::derived::DistanceBands,
     ) -> Result<Counts, StoreError> {
-        crate::derive::update_touched(self, bands, run_id).await
+        self.inner().update_derived(run_id, bands).await
     }
 }

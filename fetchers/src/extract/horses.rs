@@ -5,7 +5,7 @@
 use super::{each_record, id, pedigree_stub, raw, reject, text, Problems, PEDIGREE};
 use crate::api::models::{HorseProfile, Page};
 use crate::api::parse;
-use crate::registry::Source;
+use crate::registry::{names, Source};
 use crate::rows::{Row, UnitOfWork};
 use chrono::{DateTime, Utc};
 
@@ -17,7 +17,7 @@ pub fn extract_horse_profile(
     fetched_at: DateTime<Utc>,
     endpoint_path: &str,
 ) -> UnitOfWork {
-    each_record(page, endpoint_path, "ra_mst_horses", |p| {
+    each_record(page, endpoint_path, names::HORSES, |p| {
         extract_horse(p, fetched_at, endpoint_path)
     })
 }
@@ -40,7 +40,7 @@ pub fn extract_horse(
             id(&p.id),
             reason,
             &p.raw,
-            "ra_mst_horses",
+            names::HORSES,
         ));
         return unit;
     }
@@ -48,7 +48,7 @@ pub fn extract_horse(
     let (bare, suffix) = parse::split_country(&name);
     let sex_code = text(&p.sex_code).or_else(|| parse::sex_code(raw(&p.sex)).map(str::to_string));
 
-    let mut pedigree = Row::new("ra_horse_pedigree", SRC).set("horse_id", horse_id.as_str());
+    let mut pedigree = Row::new(names::HORSE_PEDIGREE, SRC).set("horse_id", horse_id.as_str());
     let parents = [
         (id(&p.sire_id), &p.sire),
         (id(&p.dam_id), &p.dam),
@@ -61,7 +61,7 @@ pub fn extract_horse(
         pedigree = pedigree.set(id_col, pid);
     }
     unit.push(
-        Row::new("ra_mst_horses", SRC)
+        Row::new(names::HORSES, SRC)
             .set("id", horse_id.as_str())
             .set("name", bare)
             .set("name_with_suffix", name.as_str())

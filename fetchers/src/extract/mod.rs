@@ -30,7 +30,7 @@ pub use results::{extract_result, extract_results};
 
 use crate::api::models::{Page, RecordError};
 use crate::api::parse::{self, ValueError};
-use crate::registry::Source;
+use crate::registry::{names, Source};
 use crate::rows::{Reject, Row, UnitOfWork};
 
 /// The text of an optional payload field (`""` when absent), for the parsers.
@@ -89,10 +89,10 @@ fn course_and_region(
     region: &Option<String>,
 ) {
     if let Some(code) = region {
-        unit.push(Row::new("ra_regions", source).set("code", code.as_str()));
+        unit.push(Row::new(names::REGIONS, source).set("code", code.as_str()));
     }
     unit.push(
-        Row::new("ra_mst_courses", source)
+        Row::new(names::COURSES, source)
             .set("id", course_id)
             .set("name", course_name)
             .set("region_code", region.clone()),

@@ -8,14 +8,14 @@ use super::{
 };
 use crate::api::models::{OddsItem, Page, Parsed, RacecardRace, RacecardRunner};
 use crate::api::parse::{self, Currency};
-use crate::registry::Source;
+use crate::registry::{names, Source};
 use crate::rows::{Reject, Row, UnitOfWork};
 
 const SRC: Source = Source::Racecard;
 
 /// Every race of a racecards page (or of a single racecard parsed as a one-record page).
 pub fn extract_racecards(page: &Page<RacecardRace>, endpoint_path: &str) -> UnitOfWork {
-    each_record(page, endpoint_path, "ra_mst_races", |race| {
+    each_record(page, endpoint_path, names::RACES, |race| {
         extract_racecard(race, endpoint_path)
     })
 }
@@ -31,7 +31,7 @@ pub fn extract_racecard(race: &RacecardRace, endpoint_path: &str) -> UnitOfWork 
             id(&race.race_id),
             reason,
             &race.raw,
-            "ra_mst_races",
+            names::RACES,
         )
     };
     let Some(race_id) = id(&race.race_id) else {
@@ -63,7 +63,7 @@ pub fn extract_racecard(race: &RacecardRace, endpoint_path: &str) -> UnitOfWork 
     let course_id = course_id.unwrap_or_default();
     course_and_region(&mut unit, SRC, &course_id, course_name, &region);
     unit.push(
-        Row::new("ra_mst_races", SRC)
+        Row::new(names::RACES, SRC)
             .set("id", race_id.as_str())
             .set("course_id", course_id.as_str())
             .set("race_date", race_date)
@@ -111,11 +111,11 @@ pub fn extract_racecard(race: &RacecardRace, endpoint_path: &str) -> UnitOfWork 
                     Some(runner_key(&race_id, id(&r.horse_id).as_deref())),
                     reason,
                     &r.raw,
-                    "ra_runners",
+                    names::RUNNERS,
                 )),
             },
             Err(e) => {
-                let mut rej = record_reject(e, endpoint_path, "ra_runners");
+                let mut rej = record_reject(e, endpoint_path, names::RUNNERS);
                 rej.key = Some(runner_key(&race_id, e.key.as_deref()));
                 unit.rejects.push(rej);
             }
@@ -167,7 +167,7 @@ fn runner_rows(
 
     let mut rows = Vec::new();
     rows.push(
-        Row::new("ra_mst_horses", SRC)
+        Row::new(names::HORSES, SRC)
             .set("id", horse_id.as_str())
             .set("name", bare_name)
             .set("dob", dob)
@@ -180,26 +180,26 @@ fn runner_rows(
     let jockey_id = id(&r.jockey_id);
     if let Some(j) = &jockey_id {
         let (name, _claim) = parse::jockey_name(raw(&r.jockey));
-        rows.push(person("ra_mst_jockeys", SRC, j, name.map(str::to_string)));
+        rows.push(person(names::JOCKEYS, SRC, j, name.map(str::to_string)));
     }
     let trainer_id = id(&r.trainer_id);
     if let Some(t) = &trainer_id {
         rows.push(
-            person("ra_mst_trainers", SRC, t, text(&r.trainer))
+            person(names::TRAINERS, SRC, t, text(&r.trainer))
                 .set("location", text(&r.trainer_location)),
         );
     }
     let owner_id = id(&r.owner_id);
     if let Some(o) = &owner_id {
-        rows.push(person("ra_mst_owners", SRC, o, text(&r.owner)));
+        rows.push(person(names::OWNERS, SRC, o, text(&r.owner)));
     }
     let pedigree = [
         (id(&r.sire_id), &r.sire, text(&r.sire_region)),
         (id(&r.dam_id), &r.dam, text(&r.dam_region)),
         (id(&r.damsire_id), &r.damsire, text(&r.damsire_region)),
     ];
-    let mut pedigree_row = Row::new("ra_horse_pedigree", SRC).set("horse_id", horse_id.as_str());
-    let mut runner = Row::new("ra_runners", SRC)
+    let mut pedigree_row = Row::new(names::HORSE_PEDIGREE, SRC).set("horse_id", horse_id.as_str());
+    let mut runner = Row::new(names::RUNNERS, SRC)
         .set("race_id", race_id)
         .set("horse_id", horse_id.as_str());
     for ((table, id_col, region_col), (pid, name, region)) in PEDIGREE.into_iter().zip(pedigree) {
@@ -286,7 +286,7 @@ impl OddsContext<'_> {
         let item = match item {
             Ok(item) => item,
             Err(e) => {
-                let mut rej = super::record_reject(e, self.endpoint_path, "ra_runner_odds");
+                let mut rej = super::record_reject(e, self.endpoint_path, names::RUNNER_ODDS);
                 rej.key = Some(key(e.key.as_deref().or(parent_bookmaker)));
                 rejects.push(rej);
                 return;
@@ -330,16 +330,16 @@ impl OddsContext<'_> {
                 Some(key(bookmaker.as_deref())),
                 reason,
                 &item.raw,
-                "ra_runner_odds",
+                names::RUNNER_ODDS,
             ));
         } else if let (true, Some(b_id), Some(at)) = (priced, &bookmaker_id, observed_at) {
             rows.push(
-                Row::new("ra_mst_bookmakers", Source::Odds)
+                Row::new(names::BOOKMAKERS, Source::Odds)
                     .set("id", b_id.as_str())
                     .set("name", bookmaker.clone()),
             );
             rows.push(
-                Row::new("ra_runner_odds", Source::Odds)
+                Row::new(names::RUNNER_ODDS, Source::Odds)
                     .set("race_id", self.race_id)
                     .set("horse_id", self.horse_id)
                     .set("bookmaker_id", b_id.as_str())

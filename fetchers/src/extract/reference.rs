@@ -4,7 +4,7 @@
 use super::{id, record_reject, reject, text, Problems};
 use crate::api::models::{CoursePayload, Page, RegionPayload};
 use crate::api::parse;
-use crate::registry::Source;
+use crate::registry::{names, Source};
 use crate::rows::{Row, UnitOfWork};
 use std::collections::BTreeSet;
 
@@ -35,7 +35,7 @@ pub fn extract_bookmakers(names: &[String]) -> Vec<Row> {
         .filter_map(|name| {
             let id = bookmaker_id(name);
             (!id.is_empty() && seen.insert(id.clone())).then(|| {
-                Row::new("ra_mst_bookmakers", SRC)
+                Row::new(names::BOOKMAKERS, SRC)
                     .set("id", id)
                     .set("name", name.trim())
             })
@@ -50,7 +50,7 @@ pub fn extract_regions(page: &Page<RegionPayload>, endpoint_path: &str) -> UnitO
         match record {
             Ok(r) => match parse::region_code(r.region_code.as_deref().unwrap_or("")) {
                 Some(code) => unit.push(
-                    Row::new("ra_regions", SRC)
+                    Row::new(names::REGIONS, SRC)
                         .set("code", code)
                         .set("name", text(&r.region)),
                 ),
@@ -60,12 +60,12 @@ pub fn extract_regions(page: &Page<RegionPayload>, endpoint_path: &str) -> UnitO
                     None,
                     "region_code: missing (a region needs its code)".into(),
                     &r.raw,
-                    "ra_regions",
+                    names::REGIONS,
                 )),
             },
             Err(e) => unit
                 .rejects
-                .push(record_reject(e, endpoint_path, "ra_regions")),
+                .push(record_reject(e, endpoint_path, names::REGIONS)),
         }
     }
     unit
@@ -79,7 +79,7 @@ pub fn extract_courses(page: &Page<CoursePayload>, endpoint_path: &str) -> UnitO
             Ok(c) => c,
             Err(e) => {
                 unit.rejects
-                    .push(record_reject(e, endpoint_path, "ra_mst_courses"));
+                    .push(record_reject(e, endpoint_path, names::COURSES));
                 continue;
             }
         };
@@ -93,20 +93,20 @@ pub fn extract_courses(page: &Page<CoursePayload>, endpoint_path: &str) -> UnitO
                 id(&c.id),
                 reason,
                 &c.raw,
-                "ra_mst_courses",
+                names::COURSES,
             ));
             continue;
         }
         let region = parse::region_code(c.region_code.as_deref().unwrap_or(""));
         if let Some(code) = &region {
             unit.push(
-                Row::new("ra_regions", SRC)
+                Row::new(names::REGIONS, SRC)
                     .set("code", code.as_str())
                     .set("name", text(&c.region)),
             );
         }
         unit.push(
-            Row::new("ra_mst_courses", SRC)
+            Row::new(names::COURSES, SRC)
                 .set("id", course_id)
                 .set("name", name)
                 .set("region_code", region),

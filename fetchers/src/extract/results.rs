@@ -7,14 +7,14 @@ use super::{
 };
 use crate::api::models::{Page, ResultRace, ResultRunner};
 use crate::api::parse::{self, Currency};
-use crate::registry::Source;
+use crate::registry::{names, Source};
 use crate::rows::{Row, UnitOfWork};
 
 const SRC: Source = Source::Result;
 
 /// Every race of a results page (or of a single result parsed as a one-record page).
 pub fn extract_results(page: &Page<ResultRace>, endpoint_path: &str) -> UnitOfWork {
-    each_record(page, endpoint_path, "ra_mst_races", |race| {
+    each_record(page, endpoint_path, names::RACES, |race| {
         extract_result(race, endpoint_path)
     })
 }
@@ -29,7 +29,7 @@ pub fn extract_result(race: &ResultRace, endpoint_path: &str) -> UnitOfWork {
             id(&race.race_id),
             reason,
             &race.raw,
-            "ra_mst_races",
+            names::RACES,
         )
     };
     let Some(race_id) = id(&race.race_id) else {
@@ -64,7 +64,7 @@ pub fn extract_result(race: &ResultRace, endpoint_path: &str) -> UnitOfWork {
     let course_id = course_id.unwrap_or_default();
     course_and_region(&mut unit, SRC, &course_id, course_name, &region);
     unit.push(
-        Row::new("ra_mst_races", SRC)
+        Row::new(names::RACES, SRC)
             .set("id", race_id.as_str())
             .set("course_id", course_id.as_str())
             .set("race_date", race_date)
@@ -109,11 +109,11 @@ pub fn extract_result(race: &ResultRace, endpoint_path: &str) -> UnitOfWork {
                     Some(runner_key(&race_id, id(&r.horse_id).as_deref())),
                     reason,
                     &r.raw,
-                    "ra_runners",
+                    names::RUNNERS,
                 )),
             },
             Err(e) => {
-                let mut rej = record_reject(e, endpoint_path, "ra_runners");
+                let mut rej = record_reject(e, endpoint_path, names::RUNNERS);
                 rej.key = Some(runner_key(&race_id, e.key.as_deref()));
                 unit.rejects.push(rej);
             }
@@ -160,7 +160,7 @@ fn runner_rows(r: &ResultRunner, race_id: &str, currency: Currency) -> Result<Ve
         .map(str::to_string)
         .or_else(|| text(&r.sex));
 
-    let mut rows = vec![Row::new("ra_mst_horses", SRC)
+    let mut rows = vec![Row::new(names::HORSES, SRC)
         .set("id", horse_id.as_str())
         .set("name", bare_name)
         .set("name_with_suffix", horse_name.as_str())
@@ -169,23 +169,23 @@ fn runner_rows(r: &ResultRunner, race_id: &str, currency: Currency) -> Result<Ve
     let jockey_id = id(&r.jockey_id);
     if let Some(j) = &jockey_id {
         let (name, _claim) = parse::jockey_name(raw(&r.jockey));
-        rows.push(person("ra_mst_jockeys", SRC, j, name.map(str::to_string)));
+        rows.push(person(names::JOCKEYS, SRC, j, name.map(str::to_string)));
     }
     let trainer_id = id(&r.trainer_id);
     if let Some(t) = &trainer_id {
-        rows.push(person("ra_mst_trainers", SRC, t, text(&r.trainer)));
+        rows.push(person(names::TRAINERS, SRC, t, text(&r.trainer)));
     }
     let owner_id = id(&r.owner_id);
     if let Some(o) = &owner_id {
-        rows.push(person("ra_mst_owners", SRC, o, text(&r.owner)));
+        rows.push(person(names::OWNERS, SRC, o, text(&r.owner)));
     }
     let pedigree = [
         (id(&r.sire_id), &r.sire),
         (id(&r.dam_id), &r.dam),
         (id(&r.damsire_id), &r.damsire),
     ];
-    let mut pedigree_row = Row::new("ra_horse_pedigree", SRC).set("horse_id", horse_id.as_str());
-    let mut runner = Row::new("ra_runners", SRC)
+    let mut pedigree_row = Row::new(names::HORSE_PEDIGREE, SRC).set("horse_id", horse_id.as_str());
+    let mut runner = Row::new(names::RUNNERS, SRC)
         .set("race_id", race_id)
         .set("horse_id", horse_id.as_str());
     for ((table, id_col, _), (pid, name)) in super::PEDIGREE.into_iter().zip(pedigree) {

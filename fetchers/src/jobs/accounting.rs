@@ -4,19 +4,20 @@
 
 use super::JobError;
 use crate::api::{ApiRequest, Endpoint};
+use crate::registry::names;
 use crate::rows::{Counts, UnitOfWork};
 
 /// The table that holds one record of `endpoint`'s pages (a race for racecards and results).
 pub fn record_table(endpoint: Endpoint) -> &'static str {
     match endpoint {
-        Endpoint::Regions => "ra_regions",
-        Endpoint::Courses => "ra_mst_courses",
+        Endpoint::Regions => names::REGIONS,
+        Endpoint::Courses => names::COURSES,
         Endpoint::RacecardsPro
         | Endpoint::RacecardPro
         | Endpoint::RacecardSummaries
         | Endpoint::Results
-        | Endpoint::Result => "ra_mst_races",
-        Endpoint::HorsePro => "ra_mst_horses",
+        | Endpoint::Result => names::RACES,
+        Endpoint::HorsePro => names::HORSES,
     }
 }
 

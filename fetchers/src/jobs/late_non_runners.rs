@@ -7,7 +7,7 @@
 //! stays in `ra_mst_races.non_runners_text` and no reject is made.
 
 use crate::api::parse::{self, name_for_matching};
-use crate::registry::Source;
+use crate::registry::{names, Source};
 use crate::rows::{Reject, Row, UnitOfWork, Value};
 use crate::store::{RunnerName, Store, StoreError};
 use std::collections::{BTreeMap, HashSet};
@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashSet};
 fn races_naming_non_runners(unit: &UnitOfWork) -> Vec<(String, String)> {
     unit.rows
         .iter()
-        .filter(|r| r.table == "ra_mst_races" && r.source == Source::Result)
+        .filter(|r| r.table == names::RACES && r.source == Source::Result)
         .filter_map(
             |r| match (r.values.get("id"), r.values.get("non_runners_text")) {
                 (Some(Value::Text(id)), Some(Value::Text(text))) => {
@@ -56,7 +56,7 @@ fn carded_races_only(unit: &UnitOfWork, stored: Vec<RunnerName>) -> Vec<RunnerNa
     let listed: HashSet<(&str, &str)> = unit
         .rows
         .iter()
-        .filter(|r| r.table == "ra_runners" && r.source == Source::Result)
+        .filter(|r| r.table == names::RUNNERS && r.source == Source::Result)
         .filter_map(
             |r| match (r.values.get("race_id"), r.values.get("horse_id")) {
                 (Some(Value::Text(race)), Some(Value::Text(horse))) => {
@@ -107,7 +107,7 @@ pub fn match_non_runners(
                 .collect();
             match matches.as_slice() {
                 [runner] => rows.push(
-                    Row::new("ra_runners", Source::Result)
+                    Row::new(names::RUNNERS, Source::Result)
                         .set("race_id", race_id.as_str())
                         .set("horse_id", runner.horse_id.as_str())
                         .set("is_non_runner", true)
@@ -130,7 +130,7 @@ pub fn match_non_runners(
                         )
                     },
                     payload: Some(text.clone()),
-                    table: "ra_runners",
+                    table: names::RUNNERS,
                 }),
             }
         }

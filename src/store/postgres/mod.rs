@@ -7,8 +7,8 @@ mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
 use crate::store::dialect::{
-    decode_rows, migrated, BulkInsert, Fetch, FetchResult, GroupWrite, KeyLookup, LookupResult,
-    UpsertResult,
+    decode_rows, execute_unprepared, fetch_cells_as_text, migrated, text_cell, BulkInsert, Fetch,
+    FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, TextResult, UpsertResult,
 };
 use crate::store::options::{postgres_duration, StoreOptions};
 use crate::store::sql_store::SqlStore;
@@ -21,7 +21,9 @@ use fetchers::registry::{Column, ColumnType};
 use fetchers::rows::Value;
 use fetchers::schema::Dialect;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{
+    PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow,
+};
 use sqlx::{Postgres, Row as _, Transaction};
 use std::str::FromStr;
 
@@ -81,7 +83,10 @@ fn cast_for(ty: ColumnType) -> &'static str {
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
-/// Binds one scalar value (NULL as a text NULL: every placeholder carries a cast).
+/// Binds one scalar value (NULL as a text NULL: every placeholder carries a cast). A prepared
+/// statement keeps the parameter types of its first use, so SQL text whose parameter is NULL
+/// in one call and, say, an instant in another must differ between the two (write the
+/// condition only when the value is given).
 fn bind_value<'q>(query: PgQuery<'q>, value: &'q Value) -> PgQuery<'q> {
     match value {
         Value::Null => query.bind(None::<String>),
@@ -117,6 +122,11 @@ fn decode(row: &PgRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::Error> {
             .map(Value::Json),
     };
     Ok(value.unwrap_or(Value::Null))
+}
+
+/// Cell `i` of `row` as text, whatever its type ([`Dialect::fetch_text`]).
+fn cell_text(row: &PgRow, i: usize) -> Option<String> {
+    text_cell!(row, i, [String, i64, i32, bool, f64], None)
 }
 
 /// `SELECT … WHERE` a stored row matches one of the bound key arrays.
@@ -166,8 +176,33 @@ impl crate::store::dialect::Dialect for PgDialect {
         format!("${n}::{}", cast_for(ty))
     }
 
+    async fn execute_once(conn: &mut PgConnection, sql: &str) -> Result<u64, sqlx::Error> {
+        execute_unprepared::<Postgres>(conn, sql, PgQueryResult::rows_affected).await
+    }
+
+    fn fragment(fragment: Fragment, e: &str) -> String {
+        match fragment {
+            Fragment::TimestampText => {
+                format!("to_char(({e}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+            }
+            Fragment::DateText => format!("to_char({e}, 'YYYY-MM-DD')"),
+            Fragment::MonthOf => format!("to_char({e}, 'YYYY-MM')"),
+            Fragment::TimestampLiteral => format!("CAST({e} AS TIMESTAMPTZ)"),
+            Fragment::DateLiteral => format!("CAST({e} AS DATE)"),
+            Fragment::Hex => format!("upper(encode({e}, 'hex'))"),
+        }
+    }
+
+    async fn fetch_text(conn: &mut PgConnection, sql: &str) -> TextResult {
+        fetch_cells_as_text::<Postgres>(conn, sql, cell_text).await
+    }
+
     async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         migrated(MIGRATOR.run(pool).await, Self::KIND)
+    }
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
     }
 
     async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {

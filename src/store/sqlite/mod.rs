@@ -8,8 +8,8 @@ mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
 use crate::store::dialect::{
-    decode_rows, migrated, BulkInsert, Fetch, FetchResult, GroupWrite, KeyLookup, LookupResult,
-    UpsertResult,
+    decode_rows, execute_unprepared, fetch_cells_as_text, migrated, text_cell, BulkInsert, Fetch,
+    FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, TextResult, UpsertResult,
 };
 use crate::store::options::StoreOptions;
 use crate::store::plan::rows_per_chunk;
@@ -24,7 +24,7 @@ use fetchers::rows::Value;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteQueryResult, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row as _, Sqlite, Transaction};
 use std::str::FromStr;
@@ -131,6 +131,14 @@ fn decode(row: &SqliteRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::Erro
     Ok(value.unwrap_or(Value::Null))
 }
 
+/// Cell `i` of `row` as text, whatever its type ([`Dialect::fetch_text`]); a value SQLite
+/// stored with another type than declared is read as text unchecked.
+fn cell_text(row: &SqliteRow, i: usize) -> Option<String> {
+    text_cell!(row, i, [String, i64, f64], {
+        row.try_get_unchecked::<Option<String>, _>(i).ok().flatten()
+    })
+}
+
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, sqlx::Error> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
@@ -146,11 +154,33 @@ impl crate::store::dialect::Dialect for SqliteDialect {
         "?".to_string()
     }
 
+    async fn execute_once(conn: &mut SqliteConnection, sql: &str) -> Result<u64, sqlx::Error> {
+        execute_unprepared::<Sqlite>(conn, sql, SqliteQueryResult::rows_affected).await
+    }
+
+    /// Dates and instants are stored as text already, in a format that compares as time.
+    fn fragment(fragment: Fragment, e: &str) -> String {
+        match fragment {
+            Fragment::TimestampText | Fragment::DateText => format!("CAST({e} AS TEXT)"),
+            Fragment::MonthOf => format!("substr({e}, 1, 7)"),
+            Fragment::TimestampLiteral | Fragment::DateLiteral => e.to_string(),
+            Fragment::Hex => format!("hex({e})"),
+        }
+    }
+
+    async fn fetch_text(conn: &mut SqliteConnection, sql: &str) -> TextResult {
+        fetch_cells_as_text::<Sqlite>(conn, sql, cell_text).await
+    }
+
     const KIND: BackendKind = BackendKind::Sqlite;
     const LOOKUP_CHUNK: usize = LOOKUP_PARAMS;
 
     async fn migrate(pool: &SqlitePool) -> anyhow::Result<()> {
         migrated(MIGRATOR.run(pool).await, Self::KIND)
+    }
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
     }
 
     async fn begin(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
