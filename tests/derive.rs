@@ -525,6 +525,29 @@ backend_test!(
 );
 
 backend_test!(
+    two_derived_writers_at_once_wait_for_each_other_and_both_succeed,
+    |db| async move {
+        // The daemon's weekly rebuild may start while a results run updates the derived
+        // tables: both delete and re-insert groups, so without serializing one of them would
+        // insert keys the other just committed.
+        let server = simulator().await;
+        let api = client_for(&server);
+        results_run(&db, &api, day(30), day(24)).await;
+        let bands = DistanceBands::default();
+        let (a, b, c) = tokio::join!(
+            paddock::derive::run_full_rebuild(&db.store, &bands, RunTrigger::Manual),
+            paddock::derive::run_full_rebuild(&db.store, &bands, RunTrigger::Schedule),
+            paddock::derive::run_full_rebuild(&db.store, &bands, RunTrigger::Manual),
+        );
+        for result in [a, b, c] {
+            let result = result.unwrap();
+            assert_eq!(result.status, RunStatus::Succeeded, "{:?}", result.error);
+        }
+        assert_tables_equal_naive(&db, "after three rebuilds at once").await;
+    }
+);
+
+backend_test!(
     an_incremental_update_equals_a_full_rebuild_and_writes_only_the_touched_groups,
     |db| async move {
         let server = simulator().await;

@@ -419,10 +419,20 @@ pub fn plan(
         sql,
         effect: Effect::None,
     };
-    let mut out = vec![
-        scratch("DROP TABLE IF EXISTS derive_touched".into()),
-        scratch("DROP TABLE IF EXISTS derive_runs".into()),
-    ];
+    let mut out = Vec::new();
+    if dialect == Dialect::Postgres {
+        // Derived writers wait for each other until commit: a full rebuild and a run's
+        // incremental update both delete and re-insert groups, and two at once would insert
+        // the same keys. Readers are not blocked. (SQLite's `BEGIN IMMEDIATE` already
+        // serializes writers.)
+        let tables: Vec<&str> = DERIVED_TABLES.iter().map(|t| target.table(t)).collect();
+        out.push(scratch(format!(
+            "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
+            tables.join(", ")
+        )));
+    }
+    out.push(scratch("DROP TABLE IF EXISTS derive_touched".into()));
+    out.push(scratch("DROP TABLE IF EXISTS derive_runs".into()));
     if let Scope::Touched(touched_run) = scope {
         out.push(scratch(touched_table(target, bands, touched_run)));
     }
