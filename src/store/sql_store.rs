@@ -3,7 +3,7 @@
 //! [`crate::store::PgStore`] and [`crate::store::SqliteStore`] are this type with the
 //! PostgreSQL and SQLite dialects.
 
-use crate::store::apply::{apply_planned, unit_timestamp};
+use crate::store::apply::{apply_unit, Target};
 use crate::store::diagnose::{database_error, TupleLookup};
 use crate::store::dialect::{self, Dialect, KeyLookup, Params};
 use crate::store::ledger;
@@ -143,9 +143,12 @@ impl<D: Dialect> Store for SqlStore<D> {
         mode: ApplyMode,
     ) -> Result<Counts, StoreError> {
         let groups = plan_unit(&unit.rows)?;
-        let now = unit_timestamp();
-        let tx = D::begin(&self.pool).await.map_err(read_error(None))?;
-        apply_planned::<D>(self, &self.physical, tx, groups, run_id, unit, mode, now).await
+        let target = Target {
+            pool: &self.pool,
+            physical: &self.physical,
+            lookup: self,
+        };
+        apply_unit::<D>(&target, &groups, run_id, unit, mode).await
     }
 
     async fn existing_keys(
