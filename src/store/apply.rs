@@ -7,9 +7,11 @@
 //! A unit that failed is tried again ([`apply_unit`]) when trying may pass: a transient
 //! failure (the connection lost, the server restarting, a deadlock; see
 //! [`crate::store::transient`]) for up to [`RETRY_WINDOW`] after the first one, with a
-//! doubling pause; and a constraint failure once, because another writer may have committed
-//! the conflicting row while the unit ran (both engines check NOT NULL on the proposed row,
-//! taken from the statement's snapshot, before they look for a conflict). A failed commit is
+//! doubling pause, unless the attempt itself already waited that long (a lock or busy
+//! timeout); and a constraint failure once, because another writer may have committed
+//! the conflicting row while the unit ran (a NOT NULL value missing from a row is taken from
+//! the stored row as the statement's snapshot sees it, and both engines check NOT NULL before
+//! they look for a conflict). A failed commit is
 //! never tried again: it may have committed, and the ledger counters must not count a unit
 //! twice.
 
@@ -71,6 +73,7 @@ pub async fn apply_unit<D: Dialect>(
     loop {
         attempt += 1;
         let now = unit_timestamp();
+        let started = std::time::Instant::now();
         let written = match D::begin(target.pool).await {
             Ok(tx) => write_planned::<D>(target, tx, groups, run_id, unit, now).await,
             Err(e) => Err(database_error(None, &e)),
@@ -82,7 +85,11 @@ pub async fn apply_unit<D: Dialect>(
         };
         let failed_at = *first_failure.get_or_insert_with(std::time::Instant::now);
         let again = match &error {
-            StoreError::Transient { .. } => failed_at.elapsed() + pause <= RETRY_WINDOW,
+            // An attempt that already waited the whole window (a lock or busy timeout) is
+            // not repeated.
+            StoreError::Transient { .. } => {
+                started.elapsed() < RETRY_WINDOW && failed_at.elapsed() + pause <= RETRY_WINDOW
+            }
             StoreError::Constraint { .. } => !std::mem::replace(&mut constraint_retried, true),
             _ => false,
         };
