@@ -1,5 +1,7 @@
 //! Every figure of issue 14 in one run: `cargo bench --bench figures` (add `-- --quick`, or
-//! set `PADDOCK_BENCH_QUICK=1`, for a short run on a tenth of the data).
+//! set `PADDOCK_BENCH_QUICK=1`, for a short run on a tenth of the data; `-- --store-only`
+//! prints the store throughput figures alone and writes no JSON; `PADDOCK_LOG=paddock::store=debug`
+//! logs each upserted group's rows and milliseconds).
 //!
 //! - **Store throughput** on SQLite and PostgreSQL for a simulated year (13k races, 130k
 //!   runners with their masters): a first load, an unchanged reload and a reload where 10 % of
@@ -663,10 +665,14 @@ async fn bench_replay(days: i64) -> anyhow::Result<Json> {
     }))
 }
 
-async fn run(quick: bool) -> anyhow::Result<()> {
+async fn run(quick: bool, store_only: bool) -> anyhow::Result<()> {
     let s = size(quick);
     let started = Instant::now();
     let store = bench_store(s.races).await?;
+    if store_only {
+        println!("store only: {:.0} s", started.elapsed().as_secs_f64());
+        return Ok(());
+    }
     let pipeline = bench_pipeline(s.pipeline_days).await?;
     let replay = bench_replay(s.replay_days).await?;
     let idle = bench_idle_daemon(s.idle_secs).await?;
@@ -693,8 +699,13 @@ async fn run(quick: bool) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick")
         || std::env::var("PADDOCK_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let store_only = std::env::args().any(|a| a == "--store-only");
+    // `PADDOCK_LOG=paddock::store=debug` shows each upserted group's rows and milliseconds.
+    if std::env::var_os("PADDOCK_LOG").is_some() {
+        paddock::logging::init(paddock::logging::LogFormat::Human);
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(run(quick))
+        .block_on(run(quick, store_only))
 }

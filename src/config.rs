@@ -176,6 +176,7 @@ struct FileApi {
     base_url: Option<String>,
     regions: Option<Spanned<Vec<String>>>,
     rate_limit_per_second: Option<Spanned<f64>>,
+    rate_limit_margin_percent: Option<Spanned<f64>>,
     timeout_secs: Option<u64>,
     max_attempts: Option<u32>,
     backoff_min_ms: Option<u64>,
@@ -236,6 +237,10 @@ pub struct ApiSettings {
     pub password: Option<Secret>,
     pub regions: Vec<String>,
     pub rate_limit_per_second: f64,
+    /// Added to the period between requests, in percent (default 2, at most 5): grants are
+    /// spaced this much wider than the limit so that scheduling jitter between a grant and the
+    /// request reaching the API never makes two arrivals closer than the limit.
+    pub rate_limit_margin_percent: f64,
     pub timeout_secs: u64,
     pub max_attempts: u32,
     /// The first retry's backoff (the floor); each further retry doubles it, with jitter.
@@ -564,6 +569,16 @@ impl Config {
                 "{where_}: api.rate_limit_per_second must be between 0 and 100, got {rate_limit}"
             );
         }
+        let max_margin = crate::client::MAX_MARGIN * 100.0;
+        let rate_limit_margin_percent = match &file.api.rate_limit_margin_percent {
+            Some(v) if !(0.0..=max_margin).contains(v.get_ref()) => bail!(
+                "{}: api.rate_limit_margin_percent must be between 0 and {max_margin}, got {}",
+                at(v.span()),
+                v.get_ref()
+            ),
+            Some(v) => *v.get_ref(),
+            None => crate::client::DEFAULT_MARGIN * 100.0,
+        };
         if let Some(r) = file.api.regions.as_ref().filter(|r| r.get_ref().is_empty()) {
             bail!(
                 "{}: api.regions must name at least one region (e.g. [\"gb\", \"ire\"])",
@@ -589,6 +604,7 @@ impl Config {
             password: env.var("RACING_API_PASSWORD").map(Secret::new),
             regions,
             rate_limit_per_second: rate_limit,
+            rate_limit_margin_percent,
             timeout_secs: file.api.timeout_secs.unwrap_or(30),
             max_attempts: file.api.max_attempts.unwrap_or(5).max(1),
             backoff_min_ms: file.api.backoff_min_ms.unwrap_or(500),
@@ -814,8 +830,8 @@ impl Config {
             self.api.regions.join(", ")
         ));
         out.push_str(&format!(
-            "rate limit:         {} requests/s\n",
-            self.api.rate_limit_per_second
+            "rate limit:         {} requests/s, spaced {} % wider\n",
+            self.api.rate_limit_per_second, self.api.rate_limit_margin_percent
         ));
         out.push_str(&format!(
             "request timeout:    {} s\n",
@@ -995,6 +1011,19 @@ mod tests {
         let err = Config::from_toml(text, &env(&[])).unwrap_err().to_string();
         assert!(err.contains("rate_limt_per_second"), "{err}");
         assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn the_rate_limit_margin_defaults_to_two_percent_and_is_bounded() {
+        let c = Config::from_toml("", &env(&[])).unwrap();
+        assert_eq!(c.api.rate_limit_margin_percent, 2.0);
+        let c = Config::from_toml("[api]\nrate_limit_margin_percent = 0\n", &env(&[])).unwrap();
+        assert_eq!(c.api.rate_limit_margin_percent, 0.0);
+        let err = Config::from_toml("[api]\nrate_limit_margin_percent = 20\n", &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rate_limit_margin_percent"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
     }
 
     #[test]

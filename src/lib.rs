@@ -65,8 +65,7 @@ pub fn api_client(config: &config::Config) -> anyhow::Result<client::RacingApiCl
         backoff_max: std::time::Duration::from_millis(config.api.backoff_max_ms),
         ..client::ClientConfig::default()
     };
-    client::RacingApiClient::new(
-        client_config,
-        process_limiter(config.api.rate_limit_per_second),
-    )
+    let limiter = process_limiter(config.api.rate_limit_per_second);
+    limiter.set_margin(config.api.rate_limit_margin_percent / 100.0);
+    client::RacingApiClient::new(client_config, limiter)
 }

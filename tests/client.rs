@@ -727,6 +727,72 @@ async fn over_200_requests_the_rate_never_exceeds_the_limit() {
     assert_eq!(client.request_counts()["/horses/{id}/pro"], 200);
 }
 
+/// Grant instants of `n` requests through `limiter` from three tasks, in grant order.
+async fn grant_times(limiter: Arc<SharedLimiter>, n: usize) -> Vec<Instant> {
+    let grants = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let (limiter, grants) = (Arc::clone(&limiter), Arc::clone(&grants));
+        tasks.push(tokio::spawn(async move {
+            loop {
+                limiter.acquire().await;
+                // No await between the grant and this reading: it is the grant's instant.
+                let mut grants = grants.lock().unwrap();
+                if grants.len() == n {
+                    return;
+                }
+                grants.push(Instant::now());
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    Arc::try_unwrap(grants).unwrap().into_inner().unwrap()
+}
+
+#[tokio::test]
+async fn the_rate_margin_absorbs_scheduling_jitter_between_a_grant_and_its_arrival() {
+    // Every other request reaches the server 4.5 ms after its grant (task scheduling,
+    // connection set-up on a loaded machine), the others at once: the worst case for two
+    // neighbours. A 5 % margin at 10/s (5 ms) keeps every arrival gap at the limit's 100 ms or
+    // more; without a margin the same jitter brings two arrivals closer than the limit.
+    const RATE: f64 = 10.0;
+    let limit = Duration::from_millis(100);
+    let jitter = Duration::from_micros(4_500);
+    let smallest_arrival_gap = |grants: Vec<Instant>| {
+        let arrivals: Vec<Instant> = grants
+            .iter()
+            .enumerate()
+            .map(|(i, at)| if i % 2 == 0 { *at + jitter } else { *at })
+            .collect();
+        arrivals.windows(2).map(|w| w[1] - w[0]).min().unwrap()
+    };
+
+    let with_margin = grant_times(SharedLimiter::with_margin(RATE, 0.05), 21).await;
+    let gap = smallest_arrival_gap(with_margin);
+    assert!(gap >= limit, "arrivals {gap:?} apart with the margin");
+
+    let without = grant_times(SharedLimiter::with_margin(RATE, 0.0), 21).await;
+    let gap = smallest_arrival_gap(without);
+    assert!(
+        gap < limit,
+        "without a margin the jitter should show ({gap:?})"
+    );
+}
+
+#[test]
+fn the_default_margin_keeps_the_rate_above_095_of_the_limit() {
+    let limiter = SharedLimiter::new(2.0);
+    assert_eq!(limiter.margin(), paddock::client::DEFAULT_MARGIN);
+    let achieved = 1.0 / limiter.period().as_secs_f64();
+    assert!(achieved < 2.0, "no margin: {achieved}/s");
+    assert!(
+        achieved >= 0.95 * 2.0,
+        "{achieved}/s is below 0.95 of the limit"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Credentials.
 

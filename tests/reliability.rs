@@ -410,3 +410,199 @@ async fn a_sqlite_file_held_by_a_long_reader_and_a_writer_lock_delays_the_backfi
     );
     sqlx::query("COMMIT").execute(&mut reader).await.unwrap();
 }
+
+// ---- a concurrent writer (PostgreSQL: SQLite takes its write lock when a unit begins, so no
+// other writer can come between a unit's reads and writes) ----
+
+/// A session on the test database other than the store's pool.
+async fn other_writer(db: &common::TestDb) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(&db.url()).await.unwrap()
+}
+
+/// Waits until one of the store's sessions (application `paddock`) waits for a lock.
+async fn wait_for_store_to_wait(db: &common::TestDb) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while db
+        .scalar_i64(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND application_name = 'paddock' AND wait_event_type = 'Lock'",
+        )
+        .await
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the unit never waited for the other writer"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn result_horse(id: &str) -> fetchers::rows::Row {
+    fetchers::rows::Row::new("ra_mst_horses", fetchers::registry::Source::Result).set("id", id)
+}
+
+async fn horse_columns(db: &common::TestDb, id: &str) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    for column in ["name", "name_with_suffix", "sex_code", "region", "colour"] {
+        out.push(
+            db.scalar_text(&format!(
+                "SELECT CAST({column} AS TEXT) FROM ra_mst_horses WHERE id = '{id}'"
+            ))
+            .await,
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_row_another_writer_inserts_while_the_unit_runs_is_merged_by_the_ownership_rules_and_nothing_is_lost(
+) {
+    use fetchers::registry::Source;
+    use fetchers::rows::{Row, UnitOfWork};
+    use fetchers::store::{ApplyMode, RunTrigger, Store};
+    let db = common::TestDb::new(common::Backend::Postgres).await;
+    let run = db
+        .start_run("test", RunTrigger::Manual, serde_json::json!({}))
+        .await
+        .unwrap();
+    // The other writer (a racecard load, say) inserts hrs_1 and has not committed yet.
+    let mut other = other_writer(&db).await;
+    sqlx::query("BEGIN").execute(&mut other).await.unwrap();
+    sqlx::query(
+        "INSERT INTO ra_mst_horses (id, name, sex_code, colour, created_at, updated_at) \
+         VALUES ('hrs_1', 'Card Name', 'G', 'bay', now(), now())",
+    )
+    .execute(&mut other)
+    .await
+    .unwrap();
+
+    // A results unit writes the same horse (results fill the bare name, sex code and region
+    // and own the suffixed name), a new one and their runners.
+    let unit = UnitOfWork {
+        rows: vec![
+            Row::new("ra_mst_courses", Source::Racecard)
+                .set("id", "crs_1")
+                .set("name", "Course"),
+            Row::new("ra_mst_races", Source::Racecard)
+                .set("id", "rac_1")
+                .set("course_id", "crs_1")
+                .set("race_date", NaiveDate::from_ymd_opt(2025, 5, 1).unwrap()),
+            result_horse("hrs_1")
+                .set("name", "Result Name")
+                .set("name_with_suffix", "Result Name (IRE)")
+                .set("sex_code", "C")
+                .set("region", "IRE"),
+            result_horse("hrs_2")
+                .set("name", "Second")
+                .set("name_with_suffix", "Second (GB)"),
+            Row::new("ra_runners", Source::Result)
+                .set("race_id", "rac_1")
+                .set("horse_id", "hrs_1"),
+            Row::new("ra_runners", Source::Result)
+                .set("race_id", "rac_1")
+                .set("horse_id", "hrs_2"),
+        ],
+        ..UnitOfWork::default()
+    };
+    let store = db.store.clone();
+    let applying = tokio::spawn(async move { store.apply(run, &unit, ApplyMode::Commit).await });
+    // The unit meets the uncommitted row and waits; the other writer commits.
+    wait_for_store_to_wait(&db).await;
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+
+    let counts = applying
+        .await
+        .unwrap()
+        .expect("the conflict is absorbed, not an error");
+    let horses = counts.table("ra_mst_horses");
+    assert_eq!((horses.inserted, horses.updated), (1, 1), "{horses:?}");
+    // Both writers' values kept as the ownership rules say: the first writer's bare name, sex
+    // code and colour stay; the result adds its suffixed name and fills the missing region.
+    assert_eq!(
+        horse_columns(&db, "hrs_1").await,
+        [
+            Some("Card Name".into()),
+            Some("Result Name (IRE)".into()),
+            Some("G".into()),
+            Some("IRE".into()),
+            Some("bay".into())
+        ]
+    );
+    assert_eq!(db.scalar_i64("SELECT COUNT(*) FROM ra_mst_horses").await, 2);
+    assert_eq!(db.scalar_i64("SELECT COUNT(*) FROM ra_runners").await, 2);
+}
+
+#[tokio::test]
+async fn a_required_value_another_writer_committed_during_the_statement_fails_the_unit_once_and_the_retry_stores_it(
+) {
+    use fetchers::rows::UnitOfWork;
+    use fetchers::store::{ApplyMode, RunTrigger, Store};
+    let db = common::TestDb::new(common::Backend::Postgres).await;
+    let run = db
+        .start_run("test", RunTrigger::Manual, serde_json::json!({}))
+        .await
+        .unwrap();
+    // hrs_a is stored; writer A updates it and holds its transaction (and the row lock) open.
+    db.execute(
+        "INSERT INTO ra_mst_horses (id, name, created_at, updated_at) \
+         VALUES ('hrs_a', 'Alpha', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+    )
+    .await;
+    let mut a = other_writer(&db).await;
+    sqlx::query("BEGIN").execute(&mut a).await.unwrap();
+    sqlx::query("UPDATE ra_mst_horses SET colour = 'bay' WHERE id = 'hrs_a'")
+        .execute(&mut a)
+        .await
+        .unwrap();
+
+    // Results for hrs_a and hrs_b; hrs_b brings no bare name (NOT NULL), so the statement
+    // takes the stored one, read in its snapshot. Whatever the join's plan, hrs_a (stored)
+    // comes before hrs_b (not stored).
+    let unit = UnitOfWork {
+        rows: vec![
+            result_horse("hrs_a")
+                .set("name", "Alpha")
+                .set("name_with_suffix", "Alpha (IRE)"),
+            result_horse("hrs_b").set("name_with_suffix", "Bravo (GB)"),
+        ],
+        ..UnitOfWork::default()
+    };
+    let store = db.store.clone();
+    let applying = tokio::spawn(async move { store.apply(run, &unit, ApplyMode::Commit).await });
+    // The statement waits for A's lock on hrs_a. Meanwhile writer B commits hrs_b, after the
+    // statement's snapshot; A commits; the statement goes on and proposes hrs_b without a
+    // name: NOT NULL fails.
+    wait_for_store_to_wait(&db).await;
+    let mut b = other_writer(&db).await;
+    sqlx::query(
+        "INSERT INTO ra_mst_horses (id, name, created_at, updated_at) \
+         VALUES ('hrs_b', 'Bravo', now(), now())",
+    )
+    .execute(&mut b)
+    .await
+    .unwrap();
+    sqlx::query("COMMIT").execute(&mut a).await.unwrap();
+
+    // The unit is tried again, sees hrs_b, and stores both; nothing is lost.
+    let counts = applying
+        .await
+        .unwrap()
+        .expect("the unit is tried again after the race");
+    let horses = counts.table("ra_mst_horses");
+    assert_eq!((horses.inserted, horses.updated), (0, 2), "{horses:?}");
+    let hrs_a = horse_columns(&db, "hrs_a").await;
+    assert_eq!(
+        [&hrs_a[0], &hrs_a[1], &hrs_a[4]],
+        [
+            &Some("Alpha".into()),
+            &Some("Alpha (IRE)".into()),
+            &Some("bay".into())
+        ]
+    );
+    assert_eq!(
+        horse_columns(&db, "hrs_b").await[..2],
+        [Some("Bravo".into()), Some("Bravo (GB)".into())]
+    );
+}

@@ -2,6 +2,13 @@
 //! never a burst, shared by every job and backfill, and pausable by a `429 Retry-After` so that
 //! every request of the process waits, not only the one that was refused.
 //!
+//! The period carries a small safety margin ([`DEFAULT_MARGIN`], 2 %: 510 ms at 2 requests/s;
+//! `[api] rate_limit_margin_percent`). Grants are spaced exactly, but the time from a grant to
+//! the request reaching the server varies by a few milliseconds (task scheduling, connection
+//! set-up on a loaded machine); without a margin a request delayed after its grant followed by
+//! one that is not arrives closer than the limit allows. The margin absorbs that much jitter
+//! and costs 2 % of the rate (0.98 of the limit achieved).
+//!
 //! Built on tokio time rather than `governor`: the pause is a tokio [`Instant`], and one clock
 //! for both the pause and the spacing keeps them consistent; waiters queue on a fair
 //! (FIFO) tokio mutex, so no job starves behind a busy backfill; and the whole limiter follows
@@ -17,11 +24,21 @@ use std::time::Duration;
 
 use tokio::time::{sleep_until, Instant};
 
+/// The default safety margin added to the period, as a fraction of it (2 %).
+pub const DEFAULT_MARGIN: f64 = 0.02;
+
+/// The largest margin accepted (5 %), which still achieves more than 0.95 of the limit.
+pub const MAX_MARGIN: f64 = 0.05;
+
 /// One per process: construct it once and hand the `Arc` to every client.
 #[derive(Debug)]
 pub struct SharedLimiter {
-    /// The spacing between two requests, in nanoseconds (changeable: see `set_rate`).
+    /// The spacing between two requests, margin included, in nanoseconds (changeable: see
+    /// `set_rate` and `set_margin`).
     period_nanos: AtomicU64,
+    /// The rate limit and the margin (a fraction of the period) in force, from which the
+    /// period is computed; changed together under this lock.
+    settings: Mutex<(f64, f64)>,
     /// Total time callers of `acquire` have waited, in nanoseconds.
     waited_nanos: AtomicU64,
     /// How many pauses (`429 Retry-After`) have been ordered.
@@ -36,16 +53,28 @@ pub struct SharedLimiter {
 }
 
 impl SharedLimiter {
-    /// A limiter allowing `requests_per_second`, spaced evenly: 2.0 means one request every
-    /// 500 ms, never two together.
+    /// A limiter allowing at most `requests_per_second`, spaced evenly with the
+    /// [`DEFAULT_MARGIN`]: 2.0 means one request every 510 ms, never two together.
     ///
     /// # Panics
     ///
     /// If `requests_per_second` is not a positive finite number (configuration is validated
     /// before this point; see `RacingApiClient::new`).
     pub fn new(requests_per_second: f64) -> Arc<Self> {
+        Self::with_margin(requests_per_second, DEFAULT_MARGIN)
+    }
+
+    /// A limiter allowing at most `requests_per_second`, each period lengthened by `margin`
+    /// (a fraction: 0.02 is 2 %; 0 spaces requests exactly at the limit).
+    ///
+    /// # Panics
+    ///
+    /// If `requests_per_second` is not a positive finite number, or `margin` is not within
+    /// `0..=MAX_MARGIN`.
+    pub fn with_margin(requests_per_second: f64, margin: f64) -> Arc<Self> {
         Arc::new(Self {
-            period_nanos: AtomicU64::new(period_nanos(requests_per_second)),
+            period_nanos: AtomicU64::new(period_nanos(requests_per_second, margin)),
+            settings: Mutex::new((requests_per_second, margin)),
             waited_nanos: AtomicU64::new(0),
             pauses: AtomicU64::new(0),
             last_grant: tokio::sync::Mutex::new(None),
@@ -53,9 +82,14 @@ impl SharedLimiter {
         })
     }
 
-    /// The minimum spacing between two requests.
+    /// The minimum spacing between two requests (the limit's period plus the margin).
     pub fn period(&self) -> Duration {
         Duration::from_nanos(self.period_nanos.load(Ordering::Relaxed))
+    }
+
+    /// The safety margin in force, as a fraction of the limit's period.
+    pub fn margin(&self) -> f64 {
+        self.settings().1
     }
 
     /// Changes the rate from the next grant on (callers already queued keep their order).
@@ -64,8 +98,31 @@ impl SharedLimiter {
     ///
     /// If `requests_per_second` is not a positive finite number.
     pub fn set_rate(&self, requests_per_second: f64) {
-        self.period_nanos
-            .store(period_nanos(requests_per_second), Ordering::Relaxed);
+        self.change(|settings| settings.0 = requests_per_second);
+    }
+
+    /// Changes the safety margin (a fraction of the period) from the next grant on.
+    ///
+    /// # Panics
+    ///
+    /// If `margin` is not within `0..=MAX_MARGIN`.
+    pub fn set_margin(&self, margin: f64) {
+        self.change(|settings| settings.1 = margin);
+    }
+
+    fn settings(&self) -> std::sync::MutexGuard<'_, (f64, f64)> {
+        self.settings.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies `edit` to (rate, margin) and recomputes the period; a panic (invalid value)
+    /// leaves both unchanged.
+    fn change(&self, edit: impl FnOnce(&mut (f64, f64))) {
+        let mut settings = self.settings();
+        let mut next = *settings;
+        edit(&mut next);
+        let period = period_nanos(next.0, next.1);
+        *settings = next;
+        self.period_nanos.store(period, Ordering::Relaxed);
     }
 
     /// The total time callers have spent waiting in [`acquire`](Self::acquire).
@@ -128,13 +185,17 @@ impl SharedLimiter {
     }
 }
 
-/// The spacing for a rate, in nanoseconds.
-fn period_nanos(requests_per_second: f64) -> u64 {
+/// The spacing for a rate with a margin, in nanoseconds.
+fn period_nanos(requests_per_second: f64, margin: f64) -> u64 {
     assert!(
         requests_per_second.is_finite() && requests_per_second > 0.0,
         "requests_per_second must be a positive number, got {requests_per_second}"
     );
-    let nanos = Duration::from_secs_f64(1.0 / requests_per_second).as_nanos();
+    assert!(
+        (0.0..=MAX_MARGIN).contains(&margin),
+        "the rate limit margin must be between 0 and {MAX_MARGIN}, got {margin}"
+    );
+    let nanos = Duration::from_secs_f64((1.0 + margin) / requests_per_second).as_nanos();
     u64::try_from(nanos).unwrap_or(u64::MAX)
 }
 
@@ -149,7 +210,7 @@ mod tests {
         limiter.acquire().await;
         let first = Instant::now();
         limiter.set_rate(50.0);
-        assert_eq!(limiter.period(), Duration::from_millis(20));
+        assert_eq!(limiter.period(), Duration::from_micros(20_400));
         tokio::time::timeout(Duration::from_secs(50), limiter.acquire())
             .await
             .expect("the second request waited for the old rate");
@@ -157,6 +218,21 @@ mod tests {
             first.elapsed() >= Duration::from_millis(19),
             "closer than the new period"
         );
+    }
+
+    #[test]
+    fn the_period_is_the_limit_plus_the_margin() {
+        let limiter = SharedLimiter::new(2.0);
+        assert_eq!(limiter.period(), Duration::from_millis(510));
+        limiter.set_margin(0.0);
+        assert_eq!(limiter.period(), Duration::from_millis(500));
+        limiter.set_margin(0.05);
+        limiter.set_rate(4.0);
+        assert_eq!(limiter.period(), Duration::from_micros(262_500));
+        let invalid =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| limiter.set_margin(0.5)));
+        assert!(invalid.is_err());
+        assert_eq!(limiter.margin(), 0.05, "a refused margin changes nothing");
     }
 
     #[tokio::test]

@@ -14,7 +14,7 @@ mod retry;
 mod transport;
 
 pub use credentials::Credentials;
-pub use limiter::SharedLimiter;
+pub use limiter::{SharedLimiter, DEFAULT_MARGIN, MAX_MARGIN};
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -3,7 +3,19 @@
 //! the same transaction, then commit (or roll back for a dry run). A failure anywhere rolls
 //! the whole unit back and is turned into an error naming the table and, for a constraint
 //! violation, the offending key. A table written under several physical names (dual-write) is
-//! upserted into the first and copied to the others (`mirror.rs`).
+//! upserted into the first and copied to the others (`mirror.rs`). Each attempt begins with
+//! [`SqlStore::begin_unit`], which reads the rename phase inside the transaction.
+//!
+//! A unit that failed is tried again ([`apply_unit`]) when trying may pass: a transient
+//! failure (the connection lost, the server restarting, a deadlock; see
+//! [`crate::store::transient`]) for up to [`RETRY_WINDOW`] after the first one, with a
+//! doubling pause, unless the attempt itself already waited that long (a lock or busy
+//! timeout); and a constraint failure once, because another writer may have committed
+//! the conflicting row while the unit ran (a NOT NULL value missing from a row is taken from
+//! the stored row as the statement's snapshot sees it, and both engines check NOT NULL before
+//! they look for a conflict). A failed commit is
+//! never tried again: it may have committed, and the ledger counters must not count a unit
+//! twice.
 
 use crate::store::diagnose::{database_error, diagnose_failed_group, violation_of, TupleLookup};
 use crate::store::dialect::{Dialect, GroupWrite};
@@ -11,10 +23,18 @@ use crate::store::ledger;
 use crate::store::mirror::mirror_group;
 use crate::store::physical::PhysicalNames;
 use crate::store::plan::{rejects_per_table, WriteGroup};
+use crate::store::sql_store::SqlStore;
 use chrono::{DateTime, SubsecRound, Utc};
 use fetchers::rows::{Counts, TableCounts, UnitOfWork};
 use fetchers::store::{ApplyMode, RunId, StateKey, StoreError};
 use sqlx::Transaction;
+use std::time::Duration;
+
+/// How long after its first transient failure a unit keeps being tried again.
+pub const RETRY_WINDOW: Duration = Duration::from_secs(15);
+/// The pause before the first retry; each further one doubles it, up to [`MAX_RETRY_PAUSE`].
+const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(250);
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(4);
 
 /// A bookkeeping write that failed, with the operations table it was writing.
 pub struct BookkeepingError {
@@ -33,20 +53,83 @@ pub fn unit_timestamp() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// Applies a planned unit inside `tx` (see the module documentation), writing each group to
-/// every physical name [`PhysicalNames::written`] gives its table: upserted into the first,
-/// copied from it to the others.
-#[allow(clippy::too_many_arguments)]
-pub async fn apply_planned<D: Dialect>(
-    lookup: &dyn TupleLookup,
-    physical: &PhysicalNames,
-    mut tx: Transaction<'static, D::Db>,
-    groups: Vec<WriteGroup>,
+/// Applies a planned unit in its own transaction, tried again as the module documentation
+/// says.
+pub async fn apply_unit<D: Dialect>(
+    store: &SqlStore<D>,
+    groups: &[WriteGroup],
     run_id: RunId,
     unit: &UnitOfWork,
     mode: ApplyMode,
-    now: DateTime<Utc>,
 ) -> Result<Counts, StoreError> {
+    let mut first_failure: Option<std::time::Instant> = None;
+    let mut constraint_retried = false;
+    let mut pause = FIRST_RETRY_PAUSE;
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let now = unit_timestamp();
+        let started = std::time::Instant::now();
+        let written = match store.begin_unit().await {
+            Ok((tx, physical)) => {
+                write_planned::<D>(store, &physical, tx, groups, run_id, unit, now).await
+            }
+            Err(error) => Err(error),
+        };
+        let error = match written {
+            // The commit (or the dry run's rollback) is final either way.
+            Ok((tx, counts)) => return finish::<D>(tx, mode).await.map(|()| counts),
+            Err(error) => error,
+        };
+        let failed_at = *first_failure.get_or_insert_with(std::time::Instant::now);
+        let again = match &error {
+            // An attempt that already waited the whole window (a lock or busy timeout) is
+            // not repeated.
+            StoreError::Transient { .. } => {
+                started.elapsed() < RETRY_WINDOW && failed_at.elapsed() + pause <= RETRY_WINDOW
+            }
+            StoreError::Constraint { .. } => !std::mem::replace(&mut constraint_retried, true),
+            _ => false,
+        };
+        if !again {
+            return Err(error);
+        }
+        tracing::warn!(
+            run_id = run_id.get(),
+            attempt,
+            pause_ms = pause.as_millis() as u64,
+            error = %error,
+            "a unit of work failed; trying it again"
+        );
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(MAX_RETRY_PAUSE);
+    }
+}
+
+async fn finish<D: Dialect>(
+    tx: Transaction<'static, D::Db>,
+    mode: ApplyMode,
+) -> Result<(), StoreError> {
+    let finished = match mode {
+        ApplyMode::Commit => tx.commit().await,
+        ApplyMode::DryRun => tx.rollback().await,
+    };
+    finished.map_err(|e| database_error(None, &e))
+}
+
+/// Writes a planned unit inside `tx` (see the module documentation), each group to every
+/// physical name [`PhysicalNames::written`] gives its table (upserted into the first, copied
+/// from it to the others), and its bookkeeping; returns the open transaction for the caller to
+/// commit.
+async fn write_planned<D: Dialect>(
+    lookup: &dyn TupleLookup,
+    physical: &PhysicalNames,
+    mut tx: Transaction<'static, D::Db>,
+    groups: &[WriteGroup],
+    run_id: RunId,
+    unit: &UnitOfWork,
+    now: DateTime<Utc>,
+) -> Result<(Transaction<'static, D::Db>, Counts), StoreError> {
     let mut counts = Counts::default();
     for (index, group) in groups.iter().enumerate() {
         for (nth, physical_name) in physical.written(group.table).into_iter().enumerate() {
@@ -91,7 +174,7 @@ pub async fn apply_planned<D: Dialect>(
                     rollback_quietly::<D>(tx).await;
                     return Err(diagnose_failed_group(
                         lookup,
-                        &groups,
+                        groups,
                         index,
                         physical_name,
                         &error,
@@ -108,12 +191,7 @@ pub async fn apply_planned<D: Dialect>(
         rollback_quietly::<D>(tx).await;
         return Err(bookkeeping_error(run_id, &failed));
     }
-    let finished = match mode {
-        ApplyMode::Commit => tx.commit().await,
-        ApplyMode::DryRun => tx.rollback().await,
-    };
-    finished.map_err(|e| database_error(None, &e))?;
-    Ok(counts)
+    Ok((tx, counts))
 }
 
 async fn rollback_quietly<D: Dialect>(tx: Transaction<'static, D::Db>) {

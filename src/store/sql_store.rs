@@ -7,7 +7,7 @@
 //! read inside every unit's transaction ([`SqlStore::begin_unit`]) and at the start of every
 //! read ([`SqlStore::current_physical_names`]); see `phase_follow`.
 
-use crate::store::apply::{apply_planned, unit_timestamp};
+use crate::store::apply::apply_unit;
 use crate::store::diagnose::{database_error, TupleLookup};
 use crate::store::dialect::{self, Dialect, KeyLookup, Params};
 use crate::store::ledger;
@@ -192,9 +192,7 @@ impl<D: Dialect> Store for SqlStore<D> {
         mode: ApplyMode,
     ) -> Result<Counts, StoreError> {
         let groups = plan_unit(&unit.rows)?;
-        let now = unit_timestamp();
-        let (tx, physical) = self.begin_unit().await?;
-        apply_planned::<D>(self, &physical, tx, groups, run_id, unit, mode, now).await
+        apply_unit::<D>(self, &groups, run_id, unit, mode).await
     }
 
     async fn existing_keys(

@@ -105,25 +105,36 @@ fn change_predicate(
         Dialect::Postgres => "IS DISTINCT FROM",
         Dialect::Sqlite => "IS NOT",
     };
-    let tests: Vec<String> = columns
+    let differs = |col: &str| {
+        format!("(excluded.{col} IS NOT NULL AND excluded.{col} {distinct} {target}.{col})")
+    };
+    let mut tests: Vec<String> = columns
         .iter()
         .filter_map(|c| {
             let col = quote_ident(c.name());
             match c.access {
-                Access::Overwrite => Some(format!(
-                    "(excluded.{col} IS NOT NULL AND excluded.{col} {distinct} {target}.{col})"
-                )),
+                Access::Overwrite => Some(differs(&col)),
                 Access::FillOnly => Some(format!(
                     "({target}.{col} IS NULL AND excluded.{col} IS NOT NULL)"
                 )),
-                Access::UntilResult => Some(format!(
-                    "({} AND excluded.{col} IS NOT NULL AND excluded.{col} {distinct} {target}.{col})",
-                    no_result_yet(table, physical, marker_table)
-                )),
-                Access::Key | Access::None => None,
+                Access::UntilResult | Access::Key | Access::None => None,
             }
         })
         .collect();
+    // Pre-race columns: the result guard (a subquery for runners) once, and only when one of
+    // them differs, so an unchanged row never evaluates it.
+    let pre_race: Vec<String> = columns
+        .iter()
+        .filter(|c| c.access == Access::UntilResult)
+        .map(|c| differs(&quote_ident(c.name())))
+        .collect();
+    if !pre_race.is_empty() {
+        tests.push(format!(
+            "(({}) AND {})",
+            pre_race.join(" OR "),
+            no_result_yet(table, physical, marker_table)
+        ));
+    }
     tests.join(" OR ")
 }
 
@@ -405,6 +416,30 @@ mod tests {
             false,
         );
         assert!(sql.contains("DO NOTHING"), "{sql}");
+    }
+
+    #[test]
+    fn the_change_test_reads_the_result_guard_once_and_only_after_a_pre_race_value_differs() {
+        let runners = table("ra_runners").unwrap();
+        let cols = write_columns(runners, Source::Racecard);
+        for sql in [
+            sqlite_upsert_sql(runners, "ra_runners", &cols, 1, false),
+            postgres_upsert_sql(runners, "ra_runners", &cols, false),
+        ] {
+            let (_, change_test) = sql
+                .rsplit_once("= excluded.\"last_run_id\" WHERE ")
+                .unwrap();
+            assert_eq!(
+                change_test.matches("NOT EXISTS").count(),
+                1,
+                "{change_test}"
+            );
+            let guard = change_test.find("NOT EXISTS").unwrap();
+            let jockey = change_test
+                .find("excluded.\"jockey_id\" IS NOT NULL")
+                .unwrap();
+            assert!(jockey < guard, "{change_test}");
+        }
     }
 
     #[test]
