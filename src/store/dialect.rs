@@ -251,6 +251,32 @@ pub struct GroupWrite<'a> {
     pub now: DateTime<Utc>,
 }
 
+impl GroupWrite<'_> {
+    /// The upsert statement for `rows` of the group's rows on `backend` (`fill`: see
+    /// [`WriteGroup::needs_stored_required_values`]). PostgreSQL binds whole columns as
+    /// arrays, so its statement does not depend on the row count.
+    pub fn upsert_sql(&self, backend: BackendKind, rows: usize, fill: bool) -> String {
+        let (group, physical, marker) = (self.group, self.physical_name, self.marker_table);
+        match backend {
+            BackendKind::Postgres => crate::store::upsert_sql::postgres_upsert_sql_with(
+                group.table,
+                physical,
+                marker,
+                &group.columns,
+                fill,
+            ),
+            BackendKind::Sqlite => crate::store::upsert_sql::sqlite_upsert_sql_with(
+                group.table,
+                physical,
+                marker,
+                &group.columns,
+                rows,
+                fill,
+            ),
+        }
+    }
+}
+
 /// Tuples of text values of `columns`, looked up in the table `physical_name`.
 pub struct KeyLookup<'a> {
     pub physical_name: &'a str,

@@ -3,9 +3,9 @@
 //! `RETURNING (xmax = 0)`.
 
 use crate::store::apply::group_counts;
+use crate::store::database_url::BackendKind;
 use crate::store::dialect::{GroupWrite, UpsertResult};
 use crate::store::postgres::arrays::{column_array, BindArray};
-use crate::store::upsert_sql::postgres_upsert_sql_with;
 use sqlx::PgConnection;
 
 /// Rows per statement.
@@ -17,13 +17,7 @@ pub async fn upsert_group(conn: &mut PgConnection, write: &GroupWrite<'_>) -> Up
     let (mut inserted, mut updated) = (0u64, 0u64);
     for chunk in group.rows.chunks(CHUNK_ROWS) {
         let fill = group.needs_stored_required_values(chunk);
-        let sql = postgres_upsert_sql_with(
-            group.table,
-            write.physical_name,
-            write.marker_table,
-            &group.columns,
-            fill,
-        );
+        let sql = write.upsert_sql(BackendKind::Postgres, chunk.len(), fill);
         let mut query = sqlx::query_as::<_, (i64, i64)>(&sql)
             .bind(write.now)
             .bind(write.run_id.get());

@@ -5,10 +5,11 @@
 //! Statements use anonymous `?` parameters (see [`crate::store::upsert_sql::sqlite_upsert_sql`]).
 
 use crate::store::apply::group_counts;
+use crate::store::database_url::BackendKind;
 use crate::store::dialect::{GroupWrite, UpsertResult};
 use crate::store::plan::{rows_per_chunk, value_of};
 use crate::store::sqlite::binding::{placeholder_rows, BindValue};
-use crate::store::upsert_sql::{quote_ident, sqlite_upsert_sql_with, SQLITE_FIXED_PARAMS};
+use crate::store::upsert_sql::{quote_ident, SQLITE_FIXED_PARAMS};
 use fetchers::registry::Table;
 use fetchers::rows::{format_timestamp, Row};
 use sqlx::SqliteConnection;
@@ -25,14 +26,7 @@ pub async fn upsert_group(conn: &mut SqliteConnection, write: &GroupWrite<'_>) -
     for chunk in group.rows.chunks(per_chunk) {
         let existing = count_existing(conn, group.table, write.physical_name, chunk).await?;
         let fill = group.needs_stored_required_values(chunk);
-        let sql = sqlite_upsert_sql_with(
-            group.table,
-            write.physical_name,
-            write.marker_table,
-            &group.columns,
-            chunk.len(),
-            fill,
-        );
+        let sql = write.upsert_sql(BackendKind::Sqlite, chunk.len(), fill);
         // Not kept in the connection's statement cache: a prepared statement with tens of
         // thousands of parameters holds megabytes, and preparing it anew costs little.
         let mut query = sqlx::query(&sql)
