@@ -1188,3 +1188,106 @@ backend_test!(
         assert!(listing.contains("audit violations: freshness"), "{listing}");
     }
 );
+
+backend_test!(
+    a_run_a_killed_daemon_left_running_is_closed_as_interrupted_by_the_jobs_next_run,
+    |db| async move {
+        use fetchers::store::{RunTrigger, Store};
+        let sim = simulator(0).await;
+        // derive_full alone: a run that makes no API request, quick on an empty database.
+        let config = library_config(&sim, &db, "[jobs.derive_full]\n");
+        record_success(&db, JobKind::DeriveFull).await;
+        // Rows a daemon killed mid-run leaves behind (it could not record the end), and a
+        // manual run of the same job that may still be going in another process.
+        let killed = db
+            .start_run(
+                JobKind::DeriveFull.name(),
+                RunTrigger::Schedule,
+                serde_json::json!({}),
+            )
+            .await
+            .unwrap();
+        let killed_catch_up = db
+            .start_run(
+                JobKind::DeriveFull.name(),
+                RunTrigger::CatchUp,
+                serde_json::json!({}),
+            )
+            .await
+            .unwrap();
+        let manual = db
+            .start_run(
+                JobKind::DeriveFull.name(),
+                RunTrigger::Manual,
+                serde_json::json!({}),
+            )
+            .await
+            .unwrap();
+        let other_job = db
+            .start_run(
+                JobKind::MasterReference.name(),
+                RunTrigger::Schedule,
+                serde_json::json!({}),
+            )
+            .await
+            .unwrap();
+        let last_run = count(&db, "SELECT MAX(run_id) FROM paddock_runs").await;
+        let status_of = |run: fetchers::store::RunId| {
+            format!(
+                "SELECT CAST(CASE WHEN status = 'failed' AND error_text = '{}' THEN 1 \
+                 WHEN status = 'running' THEN 0 ELSE 2 END AS BIGINT) FROM paddock_runs \
+                 WHERE run_id = {}",
+                paddock::store::job_status::INTERRUPTED,
+                run.get()
+            )
+        };
+        for run in [killed, killed_catch_up, manual, other_job] {
+            assert_eq!(
+                count(&db, &status_of(run)).await,
+                0,
+                "running before the tick"
+            );
+        }
+
+        let (clock, fire) =
+            clock_before_next_tick(&config, JobKind::DeriveFull, chrono::Duration::seconds(2));
+        let (shutdown, daemon) = start_library_daemon(&config, clock.clone());
+        wait_until_active(&db, JobKind::DeriveFull).await;
+        clock.set(fire + chrono::Duration::seconds(1));
+        let (_, status, _, error) = finished_run_after(&db, JobKind::DeriveFull, last_run).await;
+        assert_eq!(status, "succeeded", "{error}");
+        shutdown.cancel();
+        daemon.await.unwrap().unwrap();
+
+        assert_eq!(
+            count(&db, &status_of(killed)).await,
+            1,
+            "closed as interrupted"
+        );
+        assert_eq!(count(&db, &status_of(killed_catch_up)).await, 1);
+        assert_eq!(
+            count(&db, &status_of(manual)).await,
+            0,
+            "a manual run is left alone"
+        );
+        assert_eq!(
+            count(&db, &status_of(other_job)).await,
+            0,
+            "another job's run is left to that job"
+        );
+        assert_eq!(
+            count(
+                &db,
+                &format!(
+                    "SELECT COUNT(*) FROM paddock_runs WHERE run_id IN ({}, {}) \
+                     AND finished_at IS NOT NULL",
+                    killed.get(),
+                    killed_catch_up.get()
+                )
+            )
+            .await,
+            2
+        );
+        sim.shutdown().await;
+    }
+);

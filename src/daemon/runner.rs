@@ -5,7 +5,7 @@
 
 use crate::app::{self, JobRequest, RunResult};
 use crate::config::{Config, JobKind, Window};
-use crate::store::AnyStore;
+use crate::store::{job_status, AnyStore};
 use chrono::{DateTime, NaiveDate, Utc};
 use fetchers::api::ApiSource;
 use fetchers::jobs::RacesAndRunnersPlan;
@@ -94,6 +94,22 @@ impl Runner {
                 "tick skipped: the previous run of this job is still running"
             );
             return Ok(Dispatched::Skipped(run_id));
+        }
+        // This instance holds the job's lock and runs nothing of it: a `running` row a daemon
+        // left is from a process that was killed or lost the database before it could record
+        // how the run ended.
+        match job_status::close_interrupted_runs(&self.store, job.name()).await {
+            Ok(0) => {}
+            Ok(closed) => tracing::warn!(
+                job = job.name(),
+                closed,
+                "closed runs left `running` by a daemon that stopped before they finished"
+            ),
+            Err(e) => tracing::warn!(
+                job = job.name(),
+                error = %format!("{e:#}"),
+                "could not close runs left `running` by an earlier daemon"
+            ),
         }
         let request = request_for(&config, job, what.window, today);
         let (store, api, running) = (self.store.clone(), self.api.clone(), self.running.clone());

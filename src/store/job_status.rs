@@ -74,6 +74,40 @@ async fn latest_run_in<D: Dialect>(
     }))
 }
 
+/// What an interrupted run's ledger row says once [`close_interrupted_runs`] closed it.
+pub const INTERRUPTED: &str =
+    "interrupted: the daemon running it stopped before it finished (closed by its next run)";
+
+/// Closes `job`'s ledger rows still `running` that a daemon started (trigger `schedule` or
+/// `catch-up`) as `failed`, with [`INTERRUPTED`]. Only for a caller that holds `job`'s lock
+/// and runs nothing of it: then no daemon can still be running them (their process was killed
+/// or lost the database before it could record the end). Manual runs and backfills take no
+/// job lock and are left alone. Returns how many rows it closed.
+pub async fn close_interrupted_runs(store: &AnyStore, job: &str) -> anyhow::Result<u64> {
+    with_backend!(store, |s| close_interrupted_runs_in(s, job).await)
+}
+
+async fn close_interrupted_runs_in<D: Dialect>(
+    store: &SqlStore<D>,
+    job: &str,
+) -> anyhow::Result<u64> {
+    use fetchers::store::{RunStatus, RunTrigger};
+    let mut p = Params::<D>::new();
+    let sql = format!(
+        "UPDATE paddock_runs SET status = {}, finished_at = {}, error_text = {} \
+         WHERE job = {} AND status = {} AND run_trigger IN ({}, {})",
+        p.add(text(Some(RunStatus::Failed.name())), Text),
+        p.add(fetchers::rows::Value::Timestamp(Utc::now()), Timestamp),
+        p.add(text(Some(INTERRUPTED)), Text),
+        p.add(text(Some(job)), Text),
+        p.add(text(Some(RunStatus::Running.name())), Text),
+        p.add(text(Some(RunTrigger::Schedule.name())), Text),
+        p.add(text(Some(RunTrigger::CatchUp.name())), Text),
+    );
+    let mut conn = store.connection(Some("paddock_runs")).await?;
+    Ok(D::execute(&mut conn, &sql, p.values()).await?)
+}
+
 /// Whether the database answers (`SELECT 1`).
 pub async fn ping(store: &AnyStore) -> anyhow::Result<()> {
     with_backend!(store, |s| ping_in(s).await)
