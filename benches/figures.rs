@@ -435,12 +435,41 @@ async fn bench_store(races: usize) -> anyhow::Result<Json> {
 
 // ---- pipeline and memory ----------------------------------------------------------------
 
-/// Waits for `child`; its exit code and peak resident set (KiB) from the kernel's rusage.
-fn wait_with_peak_rss(child: std::process::Child) -> anyhow::Result<(i32, u64)> {
+/// Waits for `child`; its exit code and its own peak resident set (KiB).
+///
+/// A child's `ru_maxrss` is not its own peak alone: Linux carries the high-water mark of the
+/// address space a child leaves at `exec` (this bench's, after fork or vfork) into it, so a
+/// backfill started from a bench holding a simulator's 90 days reported the bench's 542 MB.
+/// `spawner_hwm` is this process's high-water mark read just after the spawn: an `ru_maxrss`
+/// above it is the child's own (exact); otherwise the child's peak is the highest `VmHWM` of
+/// its own address space, polled every 10 ms until it exits.
+fn wait_with_peak_rss(child: std::process::Child, spawner_hwm: u64) -> anyhow::Result<(i32, u64)> {
+    let pid = child.id() as libc::pid_t;
+    let mut polled = 0;
+    loop {
+        if let Some(hwm) = vm_hwm_kib(child.id()) {
+            polled = polled.max(hwm);
+        }
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waits without reaping (WNOWAIT), so /proc/<pid> stays valid until wait4.
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        anyhow::ensure!(rc == 0, "waitid: {}", std::io::Error::last_os_error());
+        // SAFETY: si_pid is set by waitid when a child changed state, else it stays 0.
+        if unsafe { info.si_pid() } == pid {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let mut status = 0;
     // SAFETY: an all-zero rusage is valid; wait4 reaps the child this process started.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     anyhow::ensure!(rc == pid, "wait4: {}", std::io::Error::last_os_error());
     let code = if libc::WIFEXITED(status) {
@@ -448,7 +477,9 @@ fn wait_with_peak_rss(child: std::process::Child) -> anyhow::Result<(i32, u64)> 
     } else {
         -1
     };
-    Ok((code, usage.ru_maxrss as u64))
+    let maxrss = usage.ru_maxrss as u64;
+    let peak = if maxrss > spawner_hwm { maxrss } else { polled };
+    Ok((code, peak))
 }
 
 fn paddock_command(config: &Path) -> Command {
@@ -518,7 +549,9 @@ async fn bench_pipeline(days: i64) -> anyhow::Result<Json> {
         ])
         .stderr(Stdio::null())
         .spawn()?;
-    let (code, peak_kib) = tokio::task::spawn_blocking(move || wait_with_peak_rss(child)).await??;
+    let spawner_hwm = vm_hwm_kib(std::process::id()).unwrap_or(u64::MAX);
+    let (code, peak_kib) =
+        tokio::task::spawn_blocking(move || wait_with_peak_rss(child, spawner_hwm)).await??;
     let wall = started.elapsed();
     let stats = server.stats();
     server.shutdown().await;

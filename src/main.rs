@@ -254,9 +254,12 @@ enum EndpointArg {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts, and before `.env` (glibc reads its own variables at start).
+    let malloc = paddock::allocator::configure();
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     paddock::logging::init(cli.log_format);
+    tracing::debug!(?malloc, "malloc settings");
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
