@@ -1199,38 +1199,18 @@ backend_test!(
         record_success(&db, JobKind::DeriveFull).await;
         // Rows a daemon killed mid-run leaves behind (it could not record the end), and a
         // manual run of the same job that may still be going in another process.
-        let killed = db
-            .start_run(
-                JobKind::DeriveFull.name(),
-                RunTrigger::Schedule,
-                serde_json::json!({}),
-            )
-            .await
-            .unwrap();
-        let killed_catch_up = db
-            .start_run(
-                JobKind::DeriveFull.name(),
-                RunTrigger::CatchUp,
-                serde_json::json!({}),
-            )
-            .await
-            .unwrap();
-        let manual = db
-            .start_run(
-                JobKind::DeriveFull.name(),
-                RunTrigger::Manual,
-                serde_json::json!({}),
-            )
-            .await
-            .unwrap();
-        let other_job = db
-            .start_run(
-                JobKind::MasterReference.name(),
-                RunTrigger::Schedule,
-                serde_json::json!({}),
-            )
-            .await
-            .unwrap();
+        let left_running = |job: JobKind, trigger: RunTrigger| {
+            let db = &db;
+            async move {
+                db.start_run(job.name(), trigger, serde_json::json!({}))
+                    .await
+                    .unwrap()
+            }
+        };
+        let killed = left_running(JobKind::DeriveFull, RunTrigger::Schedule).await;
+        let killed_catch_up = left_running(JobKind::DeriveFull, RunTrigger::CatchUp).await;
+        let manual = left_running(JobKind::DeriveFull, RunTrigger::Manual).await;
+        let other_job = left_running(JobKind::MasterReference, RunTrigger::Schedule).await;
         let last_run = count(&db, "SELECT MAX(run_id) FROM paddock_runs").await;
         let status_of = |run: fetchers::store::RunId| {
             format!(
