@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::Value;
 
-use super::day::{build_day, day_number, parse_race_id, plan_day, Day};
+use super::day::{build_day, Day};
+use super::plan::{day_number, parse_race_id, plan_day};
 use super::json::{obj, J};
 use super::names::REGIONS;
 use super::race::Race;

@@ -3,7 +3,7 @@
 
 use chrono::{Duration, NaiveDate};
 
-use super::day::day_number;
+use super::plan::day_number;
 use super::format::{self, ladder_decimal, LADDER};
 use super::json::{obj, J};
 use super::names::*;
@@ -282,7 +282,7 @@ fn racecard_runner(
                 "horse" => &h.name,
                 "horse_id" => h.id(),
                 "race" => format!("{} {} Handicap", rr.pick(SPONSOR_A), rr.pick(SPONSOR_B)),
-                "race_id" => format!("rac_{}", super::day::race_num(d, rr.below(20))),
+                "race_id" => format!("rac_{}", super::plan::race_num(d, rr.below(20))),
                 "course" => c.name,
                 "course_id" => &c.id,
                 "distance_f" => f.to_string(),

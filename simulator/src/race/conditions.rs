@@ -3,7 +3,7 @@
 //! them); the race's type, class, pattern, handicap, age band, sex restriction, rating scale,
 //! distance, prize and name come from the race's own stream.
 
-use crate::day::{MeetKind, PlanRace};
+use crate::plan::{MeetKind, PlanRace};
 use crate::names::{SPONSOR_A, SPONSOR_B};
 use crate::rng::Rng;
 use crate::world::person_name;
