@@ -7,6 +7,7 @@ pub mod api;
 pub mod derived;
 pub mod extract;
 pub mod jobs;
+pub mod ledger;
 pub mod order;
 pub mod registry;
 pub mod rows;
