@@ -188,4 +188,3 @@ pub(crate) fn plan_day(world: &World, seed: u64, date: NaiveDate) -> DayPlan {
     }
     DayPlan { races }
 }
-

@@ -14,8 +14,8 @@ mod weights;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 
-use super::plan::PlanRace;
 use super::format;
+use super::plan::PlanRace;
 use super::rng::{tag, Rng};
 use super::world::World;
 
