@@ -168,8 +168,8 @@ mod tests {
 
     #[test]
     fn every_entity_column_is_a_runner_column_and_a_derived_foreign_key() {
-        let runners = crate::registry::table("ra_runners").unwrap();
-        let stats = crate::registry::table("ra_runner_statistics").unwrap();
+        let runners = crate::registry::TableName::RUNNERS.table();
+        let stats = crate::registry::TableName::RUNNER_STATISTICS.table();
         for e in ENTITIES {
             assert!(runners.column(e.runner_column).is_some(), "{}", e.name);
             assert!(

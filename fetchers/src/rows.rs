@@ -312,7 +312,7 @@ pub struct UnitOfWork {
     pub rows: Vec<Row>,
     pub rejects: Vec<Reject>,
     /// Key–value state to set in `paddock_state` in the same transaction.
-    pub state: Vec<(crate::store::StateKey, String)>,
+    pub state: Vec<(crate::ledger::StateKey, String)>,
     /// A backfill checkpoint to advance in the same transaction.
     pub checkpoint: Option<Checkpoint>,
 }
@@ -345,7 +345,7 @@ pub struct Checkpoint {
     pub name: String,
     pub job: String,
     pub cursor: Option<String>,
-    pub status: crate::store::CheckpointStatus,
+    pub status: crate::ledger::CheckpointStatus,
 }
 
 /// Rows written to one table by one unit of work (or a whole run).

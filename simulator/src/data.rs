@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::Value;
 
-use super::day::{build_day, day_number, parse_race_id, plan_day, Day};
+use super::day::{build_day, Day};
 use super::json::{obj, J};
 use super::names::REGIONS;
+use super::plan::{day_number, parse_race_id, plan_day};
 use super::race::Race;
 use super::render::{self, Opts};
 use super::scenario::{self, PreRaceChanges, PreRaceFacts};

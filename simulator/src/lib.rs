@@ -31,6 +31,7 @@ mod format;
 mod json;
 mod late_results;
 mod names;
+mod plan;
 mod race;
 mod render;
 mod rng;

@@ -3,10 +3,10 @@
 
 use chrono::{Duration, NaiveDate};
 
-use super::day::day_number;
 use super::format::{self, ladder_decimal, LADDER};
 use super::json::{obj, J};
 use super::names::*;
+use super::plan::day_number;
 use super::race::{RType, Race, Runner};
 use super::rng::{mix, tag, unit, Rng};
 use super::world::{entity_rng, Horse, Role, World};
@@ -165,6 +165,9 @@ fn past_date(rng: &mut Rng, before: NaiveDate, lo: i64, hi: i64) -> NaiveDate {
     before - Duration::days(rng.range(lo, hi))
 }
 
+/// One runner of a racecard. The card's own stream `rr` is drawn in the order of the steps
+/// below (form and comments, quotes, stable tour, medical, flags, trainer RTF): changing the
+/// order changes every card.
 fn racecard_runner(
     world: &World,
     seed: u64,
@@ -184,145 +187,14 @@ fn racecard_runner(
     let mut rr = Rng::new(r.seed ^ tag("card"));
     let jumps = race.rtype != RType::Flat;
 
-    let mut t14 = Rng::from(&[seed, tag("t14"), trainer.num, day_number(race.date) as u64]);
-    let runs = t14.range(0, 30);
-    let wins = if runs == 0 {
-        0
-    } else {
-        t14.range(0, runs * 35 / 100)
-    };
-    let percent = if runs == 0 { 0 } else { wins * 100 / runs };
-
-    // Stable per-horse history (the same on every card the horse appears on).
-    let mut prev_trainers = Vec::new();
-    let mut er = entity_rng(seed, "prev-trainer", h.num);
-    if er.chance(0.1) {
-        let change = h.dob + Duration::days(730 + er.range(0, 5 * 365));
-        if change < race.date {
-            let t = er.below(world.trainers.len());
-            if t != r.trainer as usize {
-                let pt = &world.trainers[t];
-                prev_trainers.push(obj! {
-                    "trainer" => &pt.name,
-                    "trainer_id" => format!("trn_{}", pt.num),
-                    "change_date" => change.to_string(),
-                });
-            }
-        }
-    }
-    let mut prev_owners = Vec::new();
-    let mut eo = entity_rng(seed, "prev-owner", h.num);
-    if eo.chance(0.1) {
-        let n = if eo.chance(0.3) { 2 } else { 1 };
-        let mut change = h.dob + Duration::days(730 + eo.range(0, 4 * 365));
-        let mut items = Vec::new();
-        for _ in 0..n {
-            if change < race.date {
-                let po = &world.owners[eo.below(world.owners.len())];
-                items.push(obj! {
-                    "owner" => &po.name,
-                    "owner_id" => format!("own_{}", po.num),
-                    "change_date" => change.to_string(),
-                });
-            }
-            change += Duration::days(eo.range(60, 400));
-        }
-        items.reverse();
-        prev_owners = items;
-    }
-
-    let debut = rr.chance(0.08);
-    let form = if debut {
-        String::new()
-    } else {
-        form_string(&mut rr, jumps)
-    };
-    let last_run = if debut {
-        String::new()
-    } else {
-        let days = rr.range(7, 220);
-        if rr.chance(0.06) {
-            let other = rr.range(3, days.max(4) - 1);
-            format!("{days} ({other}{})", if jumps { "F" } else { "J" })
-        } else {
-            days.to_string()
-        }
-    };
-    let open = if debut {
-        *rr.pick(&[
-            "Newcomer from a yard that does well with debutants",
-            "Makes debut",
-            "Unraced; pedigree suggests ability",
-        ])
-    } else {
-        *rr.pick(SPOT_OPEN)
-    };
-    let close = *rr.pick(SPOT_CLOSE);
-    let comment = format!("{open}; {close}");
-    let spotlight = format!(
-        "{open} ({}, {}); {} and {close}.",
-        format::distance_round(race.dist_y),
-        race.going.to_lowercase(),
-        [
-            "handles conditions",
-            "trainer in good form",
-            "jockey booking catches the eye",
-            "has questions to answer",
-        ][rr.below(4)]
-    );
-
-    let mut quotes = Vec::new();
-    if rr.chance(0.03) {
-        for _ in 0..rr.range(1, 2) {
-            let d = past_date(&mut rr, race.date, 20, 500);
-            let c = &world.courses[rr.below(world.courses.len() - 5)];
-            let f = rr.range(5, 24);
-            quotes.push(obj! {
-                "date" => d.to_string(),
-                "horse" => &h.name,
-                "horse_id" => h.id(),
-                "race" => format!("{} {} Handicap", rr.pick(SPONSOR_A), rr.pick(SPONSOR_B)),
-                "race_id" => format!("rac_{}", super::day::race_num(d, rr.below(20))),
-                "course" => c.name,
-                "course_id" => &c.id,
-                "distance_f" => f.to_string(),
-                "distance_y" => (f * 220 + rr.range(0, 200)).to_string(),
-                "quote" => format!("{} - {}, trainer.", rr.pick(QUOTES), trainer.name),
-            });
-        }
-    }
-    let mut stable_tour = Vec::new();
-    if rr.chance(0.02) {
-        let d = past_date(&mut rr, race.date, 30, 300);
-        stable_tour.push(obj! {
-            "quote" => format!(
-                "{} {}. {}",
-                if h.gender == super::world::Gender::Female { "She" } else { "He" },
-                rr.pick(STABLE_TOUR),
-                d.format("%d-%m-%y")
-            ),
-        });
-    }
-    let mut medical = Vec::new();
-    if r.wind_run > 0 || rr.chance(0.04) {
-        let n = if rr.chance(0.2) { 2 } else { 1 };
-        let mut d = past_date(&mut rr, race.date, 20, 200);
-        for _ in 0..n {
-            medical.push(obj! { "date" => d.to_string(), "type" => "Wind Surgery" });
-            d = past_date(&mut rr, d, 100, 500);
-        }
-    }
-    let flags: Vec<J> = if rr.chance(0.2) {
-        match rr.below(5) {
-            0 => vec![s("C")],
-            1 => vec![s("D")],
-            2 => vec![s("CD")],
-            3 => vec![s("BF")],
-            _ => vec![s("D"), s("BF")],
-        }
-    } else {
-        Vec::new()
-    };
+    let trainer_14_days = trainer_14_days(seed, trainer.num, race.date);
+    let prev_trainers = prev_trainers(world, seed, h, r.trainer, race.date);
+    let prev_owners = prev_owners(world, seed, h, race.date);
+    let notes = CardNotes::draw(&mut rr, race, jumps);
+    let quotes = quotes(&mut rr, world, race, h, &trainer.name);
+    let stable_tour = stable_tour(&mut rr, race, h);
+    let medical = medical(&mut rr, race, r);
+    let flags = past_results_flags(&mut rr);
     let trainer_rtf = if rr.chance(0.1) {
         String::new()
     } else {
@@ -362,17 +234,13 @@ fn racecard_runner(
         "trainer" => &trainer.name,
         "trainer_id" => format!("trn_{}", trainer.num),
         "trainer_location" => &trainer.location,
-        "trainer_14_days" => obj! {
-            "runs" => runs.to_string(),
-            "wins" => wins.to_string(),
-            "percent" => percent.to_string(),
-        },
+        "trainer_14_days" => trainer_14_days,
         "owner" => &owner.name,
         "owner_id" => format!("own_{}", owner.num),
         "prev_trainers" => prev_trainers,
         "prev_owners" => prev_owners,
-        "comment" => comment,
-        "spotlight" => spotlight,
+        "comment" => notes.comment,
+        "spotlight" => notes.spotlight,
         "quotes" => quotes,
         "stable_tour" => stable_tour,
         "medical" => medical,
@@ -390,26 +258,222 @@ fn racecard_runner(
         "jockey" => jockey_name,
         "jockey_id" => format!("jky_{}", jockey.num),
         "silk_url" => world.silk_url(r.owner),
-        "last_run" => last_run,
-        "form" => form,
+        "last_run" => notes.last_run,
+        "form" => notes.form,
         "trainer_rtf" => trainer_rtf,
         "odds" => odds,
     };
     if opts.malformed {
-        if let Some(x) = damaged(r.seed, "card-runner", 0.04) {
-            match x % 5 {
-                0 => j.set("lbs", s("abc")),
-                1 => j.remove("horse_id"),
-                2 => j.set("age", s("four")),
-                3 => j.set("ofr", s("12x")),
-                _ => j.set("draw", s("?")),
-            }
-        }
+        damage_card_runner(&mut j, r.seed);
     }
     if opts.extra {
         add_extras(&mut j, "runner");
     }
     j
+}
+
+/// The trainer's last 14 days (its own stream per trainer and day).
+fn trainer_14_days(seed: u64, trainer_num: u64, date: NaiveDate) -> J {
+    let mut t14 = Rng::from(&[seed, tag("t14"), trainer_num, day_number(date) as u64]);
+    let runs = t14.range(0, 30);
+    let wins = if runs == 0 {
+        0
+    } else {
+        t14.range(0, runs * 35 / 100)
+    };
+    let percent = if runs == 0 { 0 } else { wins * 100 / runs };
+    obj! {
+        "runs" => runs.to_string(),
+        "wins" => wins.to_string(),
+        "percent" => percent.to_string(),
+    }
+}
+
+/// The horse's previous trainer, stable per horse (the same on every card it appears on).
+fn prev_trainers(world: &World, seed: u64, h: &Horse, trainer: u16, date: NaiveDate) -> Vec<J> {
+    let mut prev_trainers = Vec::new();
+    let mut er = entity_rng(seed, "prev-trainer", h.num);
+    if er.chance(0.1) {
+        let change = h.dob + Duration::days(730 + er.range(0, 5 * 365));
+        if change < date {
+            let t = er.below(world.trainers.len());
+            if t != trainer as usize {
+                let pt = &world.trainers[t];
+                prev_trainers.push(obj! {
+                    "trainer" => &pt.name,
+                    "trainer_id" => format!("trn_{}", pt.num),
+                    "change_date" => change.to_string(),
+                });
+            }
+        }
+    }
+    prev_trainers
+}
+
+/// The horse's previous owners, newest first, stable per horse.
+fn prev_owners(world: &World, seed: u64, h: &Horse, date: NaiveDate) -> Vec<J> {
+    let mut eo = entity_rng(seed, "prev-owner", h.num);
+    if !eo.chance(0.1) {
+        return Vec::new();
+    }
+    let n = if eo.chance(0.3) { 2 } else { 1 };
+    let mut change = h.dob + Duration::days(730 + eo.range(0, 4 * 365));
+    let mut items = Vec::new();
+    for _ in 0..n {
+        if change < date {
+            let po = &world.owners[eo.below(world.owners.len())];
+            items.push(obj! {
+                "owner" => &po.name,
+                "owner_id" => format!("own_{}", po.num),
+                "change_date" => change.to_string(),
+            });
+        }
+        change += Duration::days(eo.range(60, 400));
+    }
+    items.reverse();
+    items
+}
+
+/// A runner's form figures, last run and the card's comment and spotlight.
+struct CardNotes {
+    form: String,
+    last_run: String,
+    comment: String,
+    spotlight: String,
+}
+
+impl CardNotes {
+    fn draw(rr: &mut Rng, race: &Race, jumps: bool) -> CardNotes {
+        let debut = rr.chance(0.08);
+        let form = if debut {
+            String::new()
+        } else {
+            form_string(rr, jumps)
+        };
+        let last_run = if debut {
+            String::new()
+        } else {
+            let days = rr.range(7, 220);
+            if rr.chance(0.06) {
+                let other = rr.range(3, days.max(4) - 1);
+                format!("{days} ({other}{})", if jumps { "F" } else { "J" })
+            } else {
+                days.to_string()
+            }
+        };
+        let open = if debut {
+            *rr.pick(&[
+                "Newcomer from a yard that does well with debutants",
+                "Makes debut",
+                "Unraced; pedigree suggests ability",
+            ])
+        } else {
+            *rr.pick(SPOT_OPEN)
+        };
+        let close = *rr.pick(SPOT_CLOSE);
+        let comment = format!("{open}; {close}");
+        let spotlight = format!(
+            "{open} ({}, {}); {} and {close}.",
+            format::distance_round(race.dist_y),
+            race.going.to_lowercase(),
+            [
+                "handles conditions",
+                "trainer in good form",
+                "jockey booking catches the eye",
+                "has questions to answer",
+            ][rr.below(4)]
+        );
+        CardNotes {
+            form,
+            last_run,
+            comment,
+            spotlight,
+        }
+    }
+}
+
+/// Trainer quotes from past races (rare).
+fn quotes(rr: &mut Rng, world: &World, race: &Race, h: &Horse, trainer: &str) -> Vec<J> {
+    let mut quotes = Vec::new();
+    if rr.chance(0.03) {
+        for _ in 0..rr.range(1, 2) {
+            let d = past_date(rr, race.date, 20, 500);
+            let c = &world.courses[rr.below(world.courses.len() - 5)];
+            let f = rr.range(5, 24);
+            quotes.push(obj! {
+                "date" => d.to_string(),
+                "horse" => &h.name,
+                "horse_id" => h.id(),
+                "race" => format!("{} {} Handicap", rr.pick(SPONSOR_A), rr.pick(SPONSOR_B)),
+                "race_id" => format!("rac_{}", super::plan::race_num(d, rr.below(20))),
+                "course" => c.name,
+                "course_id" => &c.id,
+                "distance_f" => f.to_string(),
+                "distance_y" => (f * 220 + rr.range(0, 200)).to_string(),
+                "quote" => format!("{} - {}, trainer.", rr.pick(QUOTES), trainer),
+            });
+        }
+    }
+    quotes
+}
+
+/// A stable-tour quote (rare).
+fn stable_tour(rr: &mut Rng, race: &Race, h: &Horse) -> Vec<J> {
+    let mut stable_tour = Vec::new();
+    if rr.chance(0.02) {
+        let d = past_date(rr, race.date, 30, 300);
+        stable_tour.push(obj! {
+            "quote" => format!(
+                "{} {}. {}",
+                if h.gender == super::world::Gender::Female { "She" } else { "He" },
+                rr.pick(STABLE_TOUR),
+                d.format("%d-%m-%y")
+            ),
+        });
+    }
+    stable_tour
+}
+
+/// Wind-surgery records (always for a horse running after wind surgery).
+fn medical(rr: &mut Rng, race: &Race, r: &Runner) -> Vec<J> {
+    let mut medical = Vec::new();
+    if r.wind_run > 0 || rr.chance(0.04) {
+        let n = if rr.chance(0.2) { 2 } else { 1 };
+        let mut d = past_date(rr, race.date, 20, 200);
+        for _ in 0..n {
+            medical.push(obj! { "date" => d.to_string(), "type" => "Wind Surgery" });
+            d = past_date(rr, d, 100, 500);
+        }
+    }
+    medical
+}
+
+/// Course / distance / beaten-favourite flags.
+fn past_results_flags(rr: &mut Rng) -> Vec<J> {
+    if rr.chance(0.2) {
+        match rr.below(5) {
+            0 => vec![s("C")],
+            1 => vec![s("D")],
+            2 => vec![s("CD")],
+            3 => vec![s("BF")],
+            _ => vec![s("D"), s("BF")],
+        }
+    } else {
+        Vec::new()
+    }
+}
+
+/// `malformed_values`: some runners get one damaged field.
+fn damage_card_runner(j: &mut J, runner_seed: u64) {
+    if let Some(x) = damaged(runner_seed, "card-runner", 0.04) {
+        match x % 5 {
+            0 => j.set("lbs", s("abc")),
+            1 => j.remove("horse_id"),
+            2 => j.set("age", s("four")),
+            3 => j.set("ofr", s("12x")),
+            _ => j.set("draw", s("?")),
+        }
+    }
 }
 
 fn racecard_odds(race: &Race, r: &Runner, ew: (&str, &str)) -> Vec<J> {

@@ -286,198 +286,257 @@ fn year_range(years: &[i32], lo: i32, hi: i32) -> std::ops::Range<usize> {
     a..b.max(a)
 }
 
+/// The birth years of the stallions and mares, for picking a foal's parents by age.
+struct Ancestry {
+    stallion_years: Vec<i32>,
+    mare_years: Vec<i32>,
+    /// Index of the first mare in the horse list (the stallions come first).
+    first_mare: usize,
+}
+
+impl Ancestry {
+    /// A sire 4 to 24 years older than the foal (`NONE` when no stallion is that old).
+    fn pick_sire(&self, rng: &mut Rng, foal_year: i32) -> u32 {
+        let r = year_range(&self.stallion_years, foal_year - 24, foal_year - 4);
+        if r.is_empty() {
+            NONE
+        } else {
+            (r.start + rng.skewed(r.len(), 1.0)) as u32
+        }
+    }
+
+    /// A dam 4 to 19 years older than the foal (`NONE` when no mare is that old).
+    fn pick_dam(&self, rng: &mut Rng, foal_year: i32) -> u32 {
+        let r = year_range(&self.mare_years, foal_year - 19, foal_year - 4);
+        if r.is_empty() {
+            NONE
+        } else {
+            (self.first_mare + r.start + rng.below(r.len())) as u32
+        }
+    }
+}
+
+/// The courses (fixed across seeds).
+fn build_courses() -> Vec<Course> {
+    COURSES
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Course {
+            id: format!("crs_{}", 1040 + i * 277 + (i * i * 7) % 211),
+            name: c.name,
+            region: c.region,
+            kinds: c.kinds,
+            tz: if c.region == "IRE" {
+                chrono_tz::Europe::Dublin
+            } else {
+                chrono_tz::Europe::London
+            },
+        })
+        .collect()
+}
+
+/// Appends the stallions (oldest first), then the mares, to `horses`.
+fn push_stallions_and_mares(
+    seed: u64,
+    names: &mut HashSet<String>,
+    horses: &mut Vec<Horse>,
+) -> Ancestry {
+    let mut stallion_years = Vec::with_capacity(N_STALLIONS);
+    for i in 0..N_STALLIONS {
+        let mut rng = Rng::from(&[seed, tag("stallion"), i as u64]);
+        let year = 1978 + (i * 43 / N_STALLIONS) as i32;
+        stallion_years.push(year);
+        horses.push(Horse {
+            num: 3_000_000 + i as u64 * 97 + rng.below(97) as u64,
+            name: horse_name(&mut rng, names, true),
+            country: pick_country(&mut rng, SIRE_BRED),
+            dob: dob_in(&mut rng, year),
+            gender: Gender::Entire,
+            colour: pick_colour(&mut rng),
+            breeder: breeder_name(&mut rng),
+            sire: NONE,
+            dam: NONE,
+            role: Role::Stallion,
+            trainer: 0,
+            owner: 0,
+            ability: 0,
+            seed: rng.next_u64(),
+        });
+    }
+    let first_mare = horses.len();
+    let mut mare_years = Vec::with_capacity(N_MARES);
+    for j in 0..N_MARES {
+        let mut rng = Rng::from(&[seed, tag("mare"), j as u64]);
+        let year = 1985 + (j * 37 / N_MARES) as i32;
+        mare_years.push(year);
+        horses.push(Horse {
+            num: 5_000_000 + j as u64 * 53 + rng.below(53) as u64,
+            name: horse_name(&mut rng, names, false),
+            country: pick_country(&mut rng, SIRE_BRED),
+            dob: dob_in(&mut rng, year),
+            gender: Gender::Female,
+            colour: pick_colour(&mut rng),
+            breeder: breeder_name(&mut rng),
+            sire: NONE,
+            dam: NONE,
+            role: Role::Mare,
+            trainer: 0,
+            owner: 0,
+            ability: 0,
+            seed: rng.next_u64(),
+        });
+    }
+    Ancestry {
+        stallion_years,
+        mare_years,
+        first_mare,
+    }
+}
+
+/// Pedigrees of the ancestors (older stallions and mares only; the oldest are "foundation"
+/// horses with unknown parents).
+fn assign_ancestors_parents(seed: u64, horses: &mut [Horse], ancestry: &Ancestry) {
+    for (i, h) in horses.iter_mut().enumerate() {
+        let mut rng = Rng::from(&[seed, tag("ancestry"), i as u64]);
+        let year = h.dob.year();
+        let sire = if h.role == Role::Mare && rng.chance(0.01) {
+            NONE
+        } else {
+            ancestry.pick_sire(&mut rng, year)
+        };
+        h.sire = sire;
+        h.dam = ancestry.pick_dam(&mut rng, year);
+    }
+}
+
+fn build_trainers(seed: u64) -> Vec<Trainer> {
+    let mut trainers = Vec::new();
+    for i in 0..N_GB_TRAINERS + N_IRE_TRAINERS {
+        let mut rng = Rng::from(&[seed, tag("trainer"), i as u64]);
+        let ire = i >= N_GB_TRAINERS;
+        let county = if ire {
+            *rng.pick(IRE_COUNTIES)
+        } else {
+            *rng.pick(GB_COUNTIES)
+        };
+        trainers.push(Trainer {
+            num: 1_000 + i as u64 * 1_847 + rng.below(1_800) as u64,
+            name: trainer_name(&mut rng),
+            location: format!("{}, {}", village(&mut rng), county),
+        });
+    }
+    trainers
+}
+
+/// The jockeys and their pools by region and discipline (`region * 2 + disc`).
+fn build_jockeys(seed: u64) -> (Vec<Jockey>, [Vec<u16>; 4]) {
+    let mut jockeys = Vec::new();
+    let mut jockey_pools: [Vec<u16>; 4] = Default::default();
+    for i in 0..N_GB_JOCKEYS + N_IRE_JOCKEYS {
+        let mut rng = Rng::from(&[seed, tag("jockey"), i as u64]);
+        let region = usize::from(i >= N_GB_JOCKEYS);
+        let disc = usize::from(rng.chance(0.45));
+        let claim = if rng.chance(0.18) {
+            *rng.pick(&[3u8, 5, 7])
+        } else {
+            0
+        };
+        jockey_pools[region * 2 + disc].push(i as u16);
+        jockeys.push(Jockey {
+            num: 40_000 + i as u64 * 1_013 + rng.below(1_000) as u64,
+            name: person_name(&mut rng, 0.2),
+            claim,
+        });
+    }
+    (jockeys, jockey_pools)
+}
+
+fn build_owners(seed: u64) -> Vec<Owner> {
+    let mut owners = Vec::new();
+    for i in 0..N_OWNERS {
+        let mut rng = Rng::from(&[seed, tag("owner"), i as u64]);
+        owners.push(Owner {
+            num: 400_000 + i as u64 * 673 + rng.below(670) as u64,
+            name: owner_name(&mut rng),
+            silk: 100_000 + rng.below(300_000) as u64,
+        });
+    }
+    owners
+}
+
+/// Appends the racehorse crops to `horses`; returns the pools by crop, discipline and base
+/// (`crop * 4 + disc * 2 + base`).
+fn push_racehorse_crops(
+    seed: u64,
+    last_crop: i32,
+    names: &mut HashSet<String>,
+    horses: &mut Vec<Horse>,
+    ancestry: &Ancestry,
+) -> Vec<Vec<u32>> {
+    let crops = (last_crop - FIRST_CROP + 1) as usize;
+    let mut pools: Vec<Vec<u32>> = vec![Vec::new(); crops * 4];
+    let mut k: u64 = 0;
+    for crop in FIRST_CROP..=last_crop {
+        for n in 0..CROP_SIZE {
+            let mut rng = Rng::from(&[seed, tag("racer"), crop as u64, n as u64]);
+            let base: u8 = u8::from(rng.chance(0.25));
+            let disc = if rng.chance(0.58) {
+                Disc::Flat
+            } else {
+                Disc::Jumps
+            };
+            let gender = match (disc, rng.below(100)) {
+                (Disc::Flat, 0..=39) => Gender::Female,
+                (Disc::Flat, 40..=64) => Gender::Entire,
+                (Disc::Jumps, 0..=29) => Gender::Female,
+                (Disc::Jumps, 30..=32) => Gender::Entire,
+                _ => Gender::Gelding,
+            };
+            let trainer = if base == 0 {
+                rng.skewed(N_GB_TRAINERS, 1.8)
+            } else {
+                N_GB_TRAINERS + rng.skewed(N_IRE_TRAINERS, 1.8)
+            } as u16;
+            let idx = horses.len() as u32;
+            let sire = ancestry.pick_sire(&mut rng, crop);
+            let dam = ancestry.pick_dam(&mut rng, crop);
+            horses.push(Horse {
+                num: 20_000_000 + k * 29 + rng.below(29) as u64,
+                name: horse_name(&mut rng, names, false),
+                country: pick_country(&mut rng, if base == 0 { GB_BRED } else { IRE_BRED }),
+                dob: dob_in(&mut rng, crop),
+                gender,
+                colour: pick_colour(&mut rng),
+                breeder: breeder_name(&mut rng),
+                sire,
+                dam,
+                role: Role::Racer,
+                trainer,
+                owner: rng.skewed(N_OWNERS, 1.5) as u16,
+                ability: rng.below(100) as u8,
+                seed: rng.next_u64(),
+            });
+            k += 1;
+            pools[(crop - FIRST_CROP) as usize * 4 + disc as usize * 2 + base as usize].push(idx);
+        }
+    }
+    pools
+}
+
 impl World {
+    /// The whole world of a seed. Every entity draws from its own stream; horse names are
+    /// unique across the world, so the order stallions, mares, racehorse crops is kept.
     pub(crate) fn build(seed: u64, last_crop: i32) -> World {
         let last_crop = last_crop.max(FIRST_CROP);
         let mut names: HashSet<String> = HashSet::new();
         let mut horses: Vec<Horse> = Vec::new();
-
-        // Courses (fixed across seeds).
-        let courses: Vec<Course> = COURSES
-            .iter()
-            .enumerate()
-            .map(|(i, c)| Course {
-                id: format!("crs_{}", 1040 + i * 277 + (i * i * 7) % 211),
-                name: c.name,
-                region: c.region,
-                kinds: c.kinds,
-                tz: if c.region == "IRE" {
-                    chrono_tz::Europe::Dublin
-                } else {
-                    chrono_tz::Europe::London
-                },
-            })
-            .collect();
-
-        // Stallions, oldest first.
-        let mut stallion_years = Vec::with_capacity(N_STALLIONS);
-        for i in 0..N_STALLIONS {
-            let mut rng = Rng::from(&[seed, tag("stallion"), i as u64]);
-            let year = 1978 + (i * 43 / N_STALLIONS) as i32;
-            stallion_years.push(year);
-            horses.push(Horse {
-                num: 3_000_000 + i as u64 * 97 + rng.below(97) as u64,
-                name: horse_name(&mut rng, &mut names, true),
-                country: pick_country(&mut rng, SIRE_BRED),
-                dob: dob_in(&mut rng, year),
-                gender: Gender::Entire,
-                colour: pick_colour(&mut rng),
-                breeder: breeder_name(&mut rng),
-                sire: NONE,
-                dam: NONE,
-                role: Role::Stallion,
-                trainer: 0,
-                owner: 0,
-                ability: 0,
-                seed: rng.next_u64(),
-            });
-        }
-        let first_mare = horses.len();
-        let mut mare_years = Vec::with_capacity(N_MARES);
-        for j in 0..N_MARES {
-            let mut rng = Rng::from(&[seed, tag("mare"), j as u64]);
-            let year = 1985 + (j * 37 / N_MARES) as i32;
-            mare_years.push(year);
-            horses.push(Horse {
-                num: 5_000_000 + j as u64 * 53 + rng.below(53) as u64,
-                name: horse_name(&mut rng, &mut names, false),
-                country: pick_country(&mut rng, SIRE_BRED),
-                dob: dob_in(&mut rng, year),
-                gender: Gender::Female,
-                colour: pick_colour(&mut rng),
-                breeder: breeder_name(&mut rng),
-                sire: NONE,
-                dam: NONE,
-                role: Role::Mare,
-                trainer: 0,
-                owner: 0,
-                ability: 0,
-                seed: rng.next_u64(),
-            });
-        }
-        // Pedigrees of the ancestors (older stallions and mares only; the oldest are
-        // "foundation" horses with unknown parents).
-        let pick_sire = |rng: &mut Rng, foal_year: i32| -> u32 {
-            let r = year_range(&stallion_years, foal_year - 24, foal_year - 4);
-            if r.is_empty() {
-                NONE
-            } else {
-                (r.start + rng.skewed(r.len(), 1.0)) as u32
-            }
-        };
-        let pick_dam = |rng: &mut Rng, foal_year: i32| -> u32 {
-            let r = year_range(&mare_years, foal_year - 19, foal_year - 4);
-            if r.is_empty() {
-                NONE
-            } else {
-                (first_mare + r.start + rng.below(r.len())) as u32
-            }
-        };
-        for (i, h) in horses.iter_mut().enumerate() {
-            let mut rng = Rng::from(&[seed, tag("ancestry"), i as u64]);
-            let year = h.dob.year();
-            let sire = if h.role == Role::Mare && rng.chance(0.01) {
-                NONE
-            } else {
-                pick_sire(&mut rng, year)
-            };
-            h.sire = sire;
-            h.dam = pick_dam(&mut rng, year);
-        }
-
-        // Trainers and jockeys.
-        let mut trainers = Vec::new();
-        for i in 0..N_GB_TRAINERS + N_IRE_TRAINERS {
-            let mut rng = Rng::from(&[seed, tag("trainer"), i as u64]);
-            let ire = i >= N_GB_TRAINERS;
-            let county = if ire {
-                *rng.pick(IRE_COUNTIES)
-            } else {
-                *rng.pick(GB_COUNTIES)
-            };
-            trainers.push(Trainer {
-                num: 1_000 + i as u64 * 1_847 + rng.below(1_800) as u64,
-                name: trainer_name(&mut rng),
-                location: format!("{}, {}", village(&mut rng), county),
-            });
-        }
-        let mut jockeys = Vec::new();
-        let mut jockey_pools: [Vec<u16>; 4] = Default::default();
-        for i in 0..N_GB_JOCKEYS + N_IRE_JOCKEYS {
-            let mut rng = Rng::from(&[seed, tag("jockey"), i as u64]);
-            let region = usize::from(i >= N_GB_JOCKEYS);
-            let disc = usize::from(rng.chance(0.45));
-            let claim = if rng.chance(0.18) {
-                *rng.pick(&[3u8, 5, 7])
-            } else {
-                0
-            };
-            jockey_pools[region * 2 + disc].push(i as u16);
-            jockeys.push(Jockey {
-                num: 40_000 + i as u64 * 1_013 + rng.below(1_000) as u64,
-                name: person_name(&mut rng, 0.2),
-                claim,
-            });
-        }
-        let mut owners = Vec::new();
-        for i in 0..N_OWNERS {
-            let mut rng = Rng::from(&[seed, tag("owner"), i as u64]);
-            owners.push(Owner {
-                num: 400_000 + i as u64 * 673 + rng.below(670) as u64,
-                name: owner_name(&mut rng),
-                silk: 100_000 + rng.below(300_000) as u64,
-            });
-        }
-
-        // Racehorse crops.
-        let crops = (last_crop - FIRST_CROP + 1) as usize;
-        let mut pools: Vec<Vec<u32>> = vec![Vec::new(); crops * 4];
-        let mut k: u64 = 0;
-        for crop in FIRST_CROP..=last_crop {
-            for n in 0..CROP_SIZE {
-                let mut rng = Rng::from(&[seed, tag("racer"), crop as u64, n as u64]);
-                let base: u8 = u8::from(rng.chance(0.25));
-                let disc = if rng.chance(0.58) {
-                    Disc::Flat
-                } else {
-                    Disc::Jumps
-                };
-                let gender = match (disc, rng.below(100)) {
-                    (Disc::Flat, 0..=39) => Gender::Female,
-                    (Disc::Flat, 40..=64) => Gender::Entire,
-                    (Disc::Jumps, 0..=29) => Gender::Female,
-                    (Disc::Jumps, 30..=32) => Gender::Entire,
-                    _ => Gender::Gelding,
-                };
-                let trainer = if base == 0 {
-                    rng.skewed(N_GB_TRAINERS, 1.8)
-                } else {
-                    N_GB_TRAINERS + rng.skewed(N_IRE_TRAINERS, 1.8)
-                } as u16;
-                let idx = horses.len() as u32;
-                let sire = pick_sire(&mut rng, crop);
-                let dam = pick_dam(&mut rng, crop);
-                horses.push(Horse {
-                    num: 20_000_000 + k * 29 + rng.below(29) as u64,
-                    name: horse_name(&mut rng, &mut names, false),
-                    country: pick_country(&mut rng, if base == 0 { GB_BRED } else { IRE_BRED }),
-                    dob: dob_in(&mut rng, crop),
-                    gender,
-                    colour: pick_colour(&mut rng),
-                    breeder: breeder_name(&mut rng),
-                    sire,
-                    dam,
-                    role: Role::Racer,
-                    trainer,
-                    owner: rng.skewed(N_OWNERS, 1.5) as u16,
-                    ability: rng.below(100) as u8,
-                    seed: rng.next_u64(),
-                });
-                k += 1;
-                pools[(crop - FIRST_CROP) as usize * 4 + disc as usize * 2 + base as usize]
-                    .push(idx);
-            }
-        }
+        let courses = build_courses();
+        let ancestry = push_stallions_and_mares(seed, &mut names, &mut horses);
+        assign_ancestors_parents(seed, &mut horses, &ancestry);
+        let trainers = build_trainers(seed);
+        let (jockeys, jockey_pools) = build_jockeys(seed);
+        let owners = build_owners(seed);
+        let pools = push_racehorse_crops(seed, last_crop, &mut names, &mut horses, &ancestry);
         let by_num = horses
             .iter()
             .enumerate()

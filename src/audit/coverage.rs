@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn a_column_that_stops_filling_is_a_cliff_at_the_first_empty_month() {
-        let runners = fetchers::registry::table("ra_runners").unwrap();
+        let runners = fetchers::registry::TableName::RUNNERS.table();
         let column = runners.column("position").unwrap();
         let c = judge(
             runners,
@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn a_column_that_starts_filling_or_never_fills_is_no_violation() {
-        let runners = fetchers::registry::table("ra_runners").unwrap();
+        let runners = fetchers::registry::TableName::RUNNERS.table();
         let column = runners.column("position").unwrap();
         let rising = judge(
             runners,

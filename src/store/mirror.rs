@@ -134,7 +134,7 @@ mod tests {
             .unwrap()
             .map(names::SIRES, &["ra_sires", "ra_mst_sires"])
             .unwrap();
-        let sires = registry::table(names::SIRES).unwrap();
+        let sires = registry::TableName::SIRES.table();
         let mut out = Vec::new();
         mirror_statements(&physical, sires, 1, "(\"id\") IN ($1)", &mut out);
         assert_eq!(out.len(), 2, "{out:#?}");
@@ -158,7 +158,7 @@ mod tests {
             .map(names::RACES, &["ra_races", "ra_mst_races"])
             .unwrap();
         let mut out = Vec::new();
-        let races = registry::table(names::RACES).unwrap();
+        let races = registry::TableName::RACES.table();
         mirror_statements(&physical, races, 1, "true", &mut out);
         assert_eq!(out.len(), 1);
         mirror_statements(&physical, races, 2, "true", &mut out);

@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn a_follower_turns_each_stored_value_into_its_names_and_keeps_the_last() {
-        let horses = registry::table(names::HORSES).unwrap();
+        let horses = registry::TableName::HORSES.table();
         let f = PhaseFollower::new(names_for, Some("old"), PhysicalNames::registry()).unwrap();
         assert_eq!(f.last().written(horses), ["ra_horses"]);
         let both = f.names(Some("both")).unwrap();

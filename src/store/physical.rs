@@ -87,8 +87,8 @@ mod tests {
 
     #[test]
     fn tables_keep_their_registry_name_unless_mapped() {
-        let horses = registry::table(names::HORSES).unwrap();
-        let races = registry::table(names::RACES).unwrap();
+        let horses = registry::TableName::HORSES.table();
+        let races = registry::TableName::RACES.table();
         let mapped = PhysicalNames::registry()
             .map(names::HORSES, &["ra_horses", "ra_mst_horses"])
             .unwrap();

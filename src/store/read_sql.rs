@@ -1,10 +1,9 @@
 //! Read queries, written once for both backends: table names come from [`PhysicalNames`],
 //! placeholders from the caller's dialect.
 
-use crate::store::names::registered_table;
 use crate::store::physical::PhysicalNames;
 use crate::store::upsert_sql::quote_ident;
-use fetchers::registry::{names, Table};
+use fetchers::registry::{Table, TableName};
 use fetchers::store::StoreError;
 
 /// Horses without profile data (no `/horses/{id}/pro` fetched and no racecard seen: racecards
@@ -15,9 +14,9 @@ pub fn horses_without_profile_sql(
     physical: &PhysicalNames,
     limit: &str,
 ) -> Result<String, StoreError> {
-    let horses = quote_ident(physical.read(registered_table(names::HORSES)?));
-    let runners = quote_ident(physical.read(registered_table(names::RUNNERS)?));
-    let races = quote_ident(physical.read(registered_table(names::RACES)?));
+    let horses = quote_ident(physical.read(TableName::HORSES.table()));
+    let runners = quote_ident(physical.read(TableName::RUNNERS.table()));
+    let races = quote_ident(physical.read(TableName::RACES.table()));
     Ok(format!(
         "SELECT h.id FROM {horses} AS h \
          WHERE h.profile_fetched_at IS NULL AND h.dob IS NULL \
@@ -44,8 +43,8 @@ pub fn count_rows_sql(physical: &PhysicalNames, table: &Table) -> String {
 /// The stored runners of some races with their horses' names (for matching the names of a
 /// result's `non_runners` text); `race_list` is the placeholder list of race ids.
 pub fn runner_names_sql(physical: &PhysicalNames, race_list: &str) -> Result<String, StoreError> {
-    let runners = quote_ident(physical.read(registered_table(names::RUNNERS)?));
-    let horses = quote_ident(physical.read(registered_table(names::HORSES)?));
+    let runners = quote_ident(physical.read(TableName::RUNNERS.table()));
+    let horses = quote_ident(physical.read(TableName::HORSES.table()));
     Ok(format!(
         "SELECT ru.race_id, ru.horse_id, h.name, h.name_with_suffix \
          FROM {runners} AS ru JOIN {horses} AS h ON h.id = ru.horse_id \
@@ -60,7 +59,7 @@ pub fn horses_with_profile_older_than_sql(
     cutoff: &str,
     limit: &str,
 ) -> Result<String, StoreError> {
-    let horses = quote_ident(physical.read(registered_table(names::HORSES)?));
+    let horses = quote_ident(physical.read(TableName::HORSES.table()));
     Ok(format!(
         "SELECT id FROM {horses} WHERE profile_fetched_at < {cutoff} \
          ORDER BY profile_fetched_at, id LIMIT {limit}"

@@ -251,7 +251,7 @@ impl<D: Dialect> Store for SqlStore<D> {
         let placeholder = p.add(Value::Integer(limit), ColumnType::Integer);
         let physical = self.current_physical_names().await?;
         let sql = read_sql::horses_without_profile_sql(&physical, &placeholder)?;
-        let horses = registered_table(fetchers::registry::names::HORSES)?;
+        let horses = fetchers::registry::TableName::HORSES.table();
         self.fetch_texts(physical.read(horses), &sql, p.values())
             .await
     }
@@ -266,7 +266,7 @@ impl<D: Dialect> Store for SqlStore<D> {
     async fn runner_names(&self, race_ids: &[String]) -> Result<Vec<RunnerName>, StoreError> {
         /// Race ids per statement (well under SQLite's parameter limit).
         const CHUNK: usize = 500;
-        let runners = registered_table(fetchers::registry::names::RUNNERS)?;
+        let runners = fetchers::registry::TableName::RUNNERS.table();
         let physical = self.current_physical_names().await?;
         let table = physical.read(runners);
         let mut conn = self.connection(Some(table)).await?;
@@ -309,7 +309,7 @@ impl<D: Dialect> Store for SqlStore<D> {
         let limit = p.add(Value::Integer(limit), ColumnType::Integer);
         let physical = self.current_physical_names().await?;
         let sql = read_sql::horses_with_profile_older_than_sql(&physical, &cutoff, &limit)?;
-        let horses = registered_table(fetchers::registry::names::HORSES)?;
+        let horses = fetchers::registry::TableName::HORSES.table();
         self.fetch_texts(physical.read(horses), &sql, p.values())
             .await
     }

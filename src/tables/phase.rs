@@ -142,8 +142,8 @@ mod tests {
 
     #[test]
     fn each_phase_reads_and_writes_the_documented_tables() {
-        let horses = registry::table(names::HORSES).unwrap();
-        let runners = registry::table(names::RUNNERS).unwrap();
+        let horses = fetchers::registry::TableName::HORSES.table();
+        let runners = fetchers::registry::TableName::RUNNERS.table();
         let cases = [
             (Phase::Legacy, vec!["ra_horses"], "ra_horses"),
             (

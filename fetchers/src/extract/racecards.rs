@@ -129,6 +129,64 @@ fn local_date_of(off_dt: &str) -> Option<chrono::NaiveDate> {
     off_dt.get(..10).and_then(|d| parse::date(d).ok().flatten())
 }
 
+/// A racecard runner's values that reject the runner when they do not read.
+struct RunnerValues {
+    horse_id: String,
+    horse_name: String,
+    number: parse::RunnerNumber,
+    draw: Option<i64>,
+    age: Option<i64>,
+    weight: Option<i64>,
+    ofr: Option<i64>,
+    rpr: Option<i64>,
+    ts: Option<i64>,
+    rtf: Option<i64>,
+    dob: Option<chrono::NaiveDate>,
+}
+
+impl RunnerValues {
+    /// Reads them all; every problem found is in the reason.
+    fn read(r: &RacecardRunner) -> Result<RunnerValues, String> {
+        let mut p = Problems::default();
+        let horse_id = p.require("horse_id", id(&r.horse_id), "a runner needs its horse");
+        let horse_name = p.require("horse", text(&r.horse), "the horse row needs a name");
+        let number = match parse::number(raw(&r.number)) {
+            Ok(n) => n,
+            Err(e) => {
+                p.0.push(format!("number: {e}"));
+                parse::RunnerNumber {
+                    number: None,
+                    non_runner: false,
+                }
+            }
+        };
+        let draw = p.take("draw", parse::draw(raw(&r.draw)));
+        let age = p.take("age", parse::int(raw(&r.age)));
+        let weight = p.take("lbs", parse::lbs(raw(&r.lbs)));
+        let ofr = p.take("ofr", parse::int(raw(&r.ofr)));
+        let rpr = p.take("rpr", parse::int(raw(&r.rpr)));
+        let ts = p.take("ts", parse::int(raw(&r.ts)));
+        let rtf = p.take("trainer_rtf", parse::int(raw(&r.trainer_rtf)));
+        let dob = p.take("dob", parse::date(raw(&r.dob)));
+        if let Some(reason) = p.reason() {
+            return Err(reason);
+        }
+        Ok(RunnerValues {
+            horse_id: horse_id.unwrap_or_default(),
+            horse_name: horse_name.unwrap_or_default(),
+            number,
+            draw,
+            age,
+            weight,
+            ofr,
+            rpr,
+            ts,
+            rtf,
+            dob,
+        })
+    }
+}
+
 /// One runner's rows (entities first), plus rejects for odds items that could not land; or why
 /// the runner cannot land at all.
 fn runner_rows(
@@ -136,31 +194,19 @@ fn runner_rows(
     race_id: &str,
     endpoint_path: &str,
 ) -> Result<(Vec<Row>, Vec<Reject>), String> {
-    let mut p = Problems::default();
-    let horse_id = p.require("horse_id", id(&r.horse_id), "a runner needs its horse");
-    let horse_name = p.require("horse", text(&r.horse), "the horse row needs a name");
-    let number = match parse::number(raw(&r.number)) {
-        Ok(n) => n,
-        Err(e) => {
-            p.0.push(format!("number: {e}"));
-            parse::RunnerNumber {
-                number: None,
-                non_runner: false,
-            }
-        }
-    };
-    let draw = p.take("draw", parse::draw(raw(&r.draw)));
-    let age = p.take("age", parse::int(raw(&r.age)));
-    let weight = p.take("lbs", parse::lbs(raw(&r.lbs)));
-    let ofr = p.take("ofr", parse::int(raw(&r.ofr)));
-    let rpr = p.take("rpr", parse::int(raw(&r.rpr)));
-    let ts = p.take("ts", parse::int(raw(&r.ts)));
-    let rtf = p.take("trainer_rtf", parse::int(raw(&r.trainer_rtf)));
-    let dob = p.take("dob", parse::date(raw(&r.dob)));
-    if let Some(reason) = p.reason() {
-        return Err(reason);
-    }
-    let (horse_id, horse_name) = (horse_id.unwrap_or_default(), horse_name.unwrap_or_default());
+    let RunnerValues {
+        horse_id,
+        horse_name,
+        number,
+        draw,
+        age,
+        weight,
+        ofr,
+        rpr,
+        ts,
+        rtf,
+        dob,
+    } = RunnerValues::read(r)?;
     let (bare_name, suffix) = parse::split_country(&horse_name);
     let last_run_days = parse::last_run(raw(&r.last_run)).ok().flatten();
     let sex_code = text(&r.sex_code).or_else(|| parse::sex_code(raw(&r.sex)).map(str::to_string));

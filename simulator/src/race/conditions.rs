@@ -3,8 +3,8 @@
 //! them); the race's type, class, pattern, handicap, age band, sex restriction, rating scale,
 //! distance, prize and name come from the race's own stream.
 
-use crate::day::{MeetKind, PlanRace};
 use crate::names::{SPONSOR_A, SPONSOR_B};
+use crate::plan::{MeetKind, PlanRace};
 use crate::rng::Rng;
 use crate::world::person_name;
 
@@ -104,85 +104,18 @@ impl Conditions {
         self.rtype == RType::Flat
     }
 
-    /// Draws the race's conditions from the race's stream (the first draws of that stream).
+    /// Draws the race's conditions from the race's stream (the first draws of that stream),
+    /// step by step in the order below: the order is the data.
     pub(super) fn draw(rng: &mut Rng, p: &PlanRace, month: u32, ire: bool) -> Conditions {
-        let rtype = match p.kind {
-            MeetKind::Flat | MeetKind::Aw => RType::Flat,
-            MeetKind::Jumps => {
-                if p.last_of_meeting && rng.chance(0.45) {
-                    RType::NhFlat
-                } else if rng.chance(0.42) {
-                    RType::Chase
-                } else {
-                    RType::Hurdle
-                }
-            }
-        };
+        let rtype = draw_rtype(rng, p);
         let surface = if p.kind == MeetKind::Aw { "AW" } else { "Turf" };
         let flat = rtype == RType::Flat;
-        let class: u8 = if ire {
-            0
-        } else {
-            let w: &[u32] = match (p.kind, rtype) {
-                (MeetKind::Aw, _) => &[1, 4, 8, 15, 30, 32, 10],
-                (_, RType::Flat) => &[4, 8, 12, 20, 26, 24, 6],
-                (_, RType::NhFlat) => &[1, 2, 4, 35, 45, 13, 0],
-                _ => &[4, 8, 18, 38, 32, 0, 0],
-            };
-            rng.weighted(w) as u8 + 1
-        };
-        let pattern_chance = if ire {
-            0.04
-        } else if class == 1 {
-            0.7
-        } else {
-            0.0
-        };
-        let pattern =
-            if rtype != RType::NhFlat && p.kind != MeetKind::Aw && rng.chance(pattern_chance) {
-                let i = rng.weighted(&[1, 2, 3, 4]);
-                if flat {
-                    ["Group 1", "Group 2", "Group 3", "Listed"][i]
-                } else {
-                    ["Grade 1", "Grade 2", "Grade 3", "Listed"][i]
-                }
-            } else {
-                ""
-            };
+        let class = draw_class(rng, p.kind, rtype, ire);
+        let pattern = draw_pattern(rng, p.kind, rtype, class, ire);
         let handicap = pattern.is_empty()
             && rtype != RType::NhFlat
             && rng.chance(if flat { 0.58 } else { 0.5 });
-        let two_yo_season = (4..=11).contains(&month);
-        let (age_band, age_min, age_max): (&'static str, i32, i32) = match rtype {
-            RType::Flat => {
-                if two_yo_season && rng.chance(if handicap { 0.06 } else { 0.25 }) {
-                    ("2yo", 2, 2)
-                } else if month <= 8 && rng.chance(0.18) {
-                    ("3yo", 3, 3)
-                } else if rng.chance(0.25) {
-                    ("4yo+", 4, 9)
-                } else {
-                    ("3yo+", 3, 9)
-                }
-            }
-            RType::NhFlat => ("4-6yo", 4, 6),
-            RType::Hurdle => {
-                if !handicap && rng.chance(0.12) {
-                    ("4yo", 4, 4)
-                } else if rng.chance(0.3) {
-                    ("5yo+", 5, 12)
-                } else {
-                    ("4yo+", 4, 12)
-                }
-            }
-            RType::Chase => {
-                if rng.chance(0.7) {
-                    ("5yo+", 5, 12)
-                } else {
-                    ("4yo+", 4, 12)
-                }
-            }
-        };
+        let (age_band, age_min, age_max) = draw_ages(rng, rtype, month, handicap);
         let sex_rest = if rng.chance(0.12) {
             if flat {
                 "F"
@@ -192,26 +125,7 @@ impl Conditions {
         } else {
             ""
         };
-        // Official rating scale of the race.
-        let rating_top: u32 = if flat {
-            match (ire, class) {
-                (true, _) => *rng.pick(&[65, 70, 75, 80, 85, 95, 102]),
-                (_, 1) | (_, 2) => *rng.pick(&[100, 105]),
-                (_, 3) => *rng.pick(&[90, 95]),
-                (_, 4) => *rng.pick(&[80, 85]),
-                (_, 5) => *rng.pick(&[70, 75]),
-                (_, 6) => *rng.pick(&[60, 65]),
-                _ => *rng.pick(&[50, 55]),
-            }
-        } else {
-            match (ire, class) {
-                (true, _) => *rng.pick(&[102, 109, 116, 123, 130]),
-                (_, 1) | (_, 2) => *rng.pick(&[140, 145]),
-                (_, 3) => *rng.pick(&[125, 135]),
-                (_, 4) => *rng.pick(&[110, 115]),
-                _ => *rng.pick(&[95, 100]),
-            }
-        };
+        let rating_top = draw_rating_top(rng, flat, ire, class);
         let rating_band = if handicap {
             if ire && rng.chance(0.4) {
                 format!("{}-{}", rating_top - 20, rating_top)
@@ -221,45 +135,14 @@ impl Conditions {
         } else {
             String::new()
         };
-        let furlongs: u32 = match rtype {
-            RType::Flat => {
-                if age_min == 2 {
-                    *rng.pick(&[5, 5, 6, 6, 7, 7, 8])
-                } else {
-                    *rng.pick(&[5, 6, 6, 7, 7, 8, 8, 9, 10, 10, 11, 12, 12, 14, 16])
-                }
-            }
-            RType::Hurdle => *rng.pick(&[16, 16, 17, 18, 19, 20, 21, 22, 24, 24, 26]),
-            RType::Chase => *rng.pick(&[16, 17, 18, 20, 21, 22, 24, 24, 25, 26, 28, 29, 32]),
-            RType::NhFlat => *rng.pick(&[16, 16, 17, 18]),
-        };
-        let extra = if rng.chance(0.4) {
-            0
-        } else {
-            rng.range(1, 215) as u32
-        };
-        let dist_y = furlongs * 220 + extra;
+        let dist_y = draw_distance_yards(rng, rtype, age_min);
         let jumps = match rtype {
             RType::Hurdle => format!("{} hurdles", (dist_y as f64 / 440.0).round() as u32),
             RType::Chase => format!("{} fences", (dist_y as f64 / 293.0).round() as u32),
             _ => String::new(),
         };
         let big_race = matches!(pattern, "Group 1" | "Grade 1") || (class <= 2 && rng.chance(0.03));
-        let prize = if ire {
-            if pattern.is_empty() {
-                8_000 + 500 * rng.range(0, 44) as u64
-            } else {
-                let tier = match pattern {
-                    "Group 1" | "Grade 1" => 0,
-                    p if p.ends_with('2') => 1,
-                    p if p.ends_with('3') => 2,
-                    _ => 3,
-                };
-                [150_000u64, 75_000, 50_000, 35_000][tier]
-            }
-        } else {
-            gb_prize_pounds(rng, rtype, class, pattern) * 100 + rng.below(100) as u64
-        };
+        let prize = draw_prize(rng, rtype, class, pattern, ire);
         let name = race_name(rng, rtype, handicap, class, pattern, age_min, sex_rest, ire);
         Conditions {
             ire,
@@ -282,6 +165,157 @@ impl Conditions {
         }
     }
 }
+
+/// Flat for flat and all-weather meetings; a jumps meeting's last race may be a bumper.
+fn draw_rtype(rng: &mut Rng, p: &PlanRace) -> RType {
+    match p.kind {
+        MeetKind::Flat | MeetKind::Aw => RType::Flat,
+        MeetKind::Jumps => {
+            if p.last_of_meeting && rng.chance(0.45) {
+                RType::NhFlat
+            } else if rng.chance(0.42) {
+                RType::Chase
+            } else {
+                RType::Hurdle
+            }
+        }
+    }
+}
+
+/// GB class 1–7 (Irish races have none: 0).
+fn draw_class(rng: &mut Rng, kind: MeetKind, rtype: RType, ire: bool) -> u8 {
+    if ire {
+        return 0;
+    }
+    let w: &[u32] = match (kind, rtype) {
+        (MeetKind::Aw, _) => &[1, 4, 8, 15, 30, 32, 10],
+        (_, RType::Flat) => &[4, 8, 12, 20, 26, 24, 6],
+        (_, RType::NhFlat) => &[1, 2, 4, 35, 45, 13, 0],
+        _ => &[4, 8, 18, 38, 32, 0, 0],
+    };
+    rng.weighted(w) as u8 + 1
+}
+
+/// Group / Grade / Listed, or `""`.
+fn draw_pattern(rng: &mut Rng, kind: MeetKind, rtype: RType, class: u8, ire: bool) -> &'static str {
+    let pattern_chance = if ire {
+        0.04
+    } else if class == 1 {
+        0.7
+    } else {
+        0.0
+    };
+    if rtype != RType::NhFlat && kind != MeetKind::Aw && rng.chance(pattern_chance) {
+        let i = rng.weighted(&[1, 2, 3, 4]);
+        if rtype == RType::Flat {
+            ["Group 1", "Group 2", "Group 3", "Listed"][i]
+        } else {
+            ["Grade 1", "Grade 2", "Grade 3", "Listed"][i]
+        }
+    } else {
+        ""
+    }
+}
+
+/// The age band and its limits.
+fn draw_ages(rng: &mut Rng, rtype: RType, month: u32, handicap: bool) -> (&'static str, i32, i32) {
+    let two_yo_season = (4..=11).contains(&month);
+    match rtype {
+        RType::Flat => {
+            if two_yo_season && rng.chance(if handicap { 0.06 } else { 0.25 }) {
+                ("2yo", 2, 2)
+            } else if month <= 8 && rng.chance(0.18) {
+                ("3yo", 3, 3)
+            } else if rng.chance(0.25) {
+                ("4yo+", 4, 9)
+            } else {
+                ("3yo+", 3, 9)
+            }
+        }
+        RType::NhFlat => ("4-6yo", 4, 6),
+        RType::Hurdle => {
+            if !handicap && rng.chance(0.12) {
+                ("4yo", 4, 4)
+            } else if rng.chance(0.3) {
+                ("5yo+", 5, 12)
+            } else {
+                ("4yo+", 4, 12)
+            }
+        }
+        RType::Chase => {
+            if rng.chance(0.7) {
+                ("5yo+", 5, 12)
+            } else {
+                ("4yo+", 4, 12)
+            }
+        }
+    }
+}
+
+/// Official rating scale of the race (its top).
+fn draw_rating_top(rng: &mut Rng, flat: bool, ire: bool, class: u8) -> u32 {
+    if flat {
+        match (ire, class) {
+            (true, _) => *rng.pick(&[65, 70, 75, 80, 85, 95, 102]),
+            (_, 1) | (_, 2) => *rng.pick(&[100, 105]),
+            (_, 3) => *rng.pick(&[90, 95]),
+            (_, 4) => *rng.pick(&[80, 85]),
+            (_, 5) => *rng.pick(&[70, 75]),
+            (_, 6) => *rng.pick(&[60, 65]),
+            _ => *rng.pick(&[50, 55]),
+        }
+    } else {
+        match (ire, class) {
+            (true, _) => *rng.pick(&[102, 109, 116, 123, 130]),
+            (_, 1) | (_, 2) => *rng.pick(&[140, 145]),
+            (_, 3) => *rng.pick(&[125, 135]),
+            (_, 4) => *rng.pick(&[110, 115]),
+            _ => *rng.pick(&[95, 100]),
+        }
+    }
+}
+
+/// The distance in yards: whole furlongs plus, most of the time, some odd yards.
+fn draw_distance_yards(rng: &mut Rng, rtype: RType, age_min: i32) -> u32 {
+    let furlongs: u32 = match rtype {
+        RType::Flat => {
+            if age_min == 2 {
+                *rng.pick(&[5, 5, 6, 6, 7, 7, 8])
+            } else {
+                *rng.pick(&[5, 6, 6, 7, 7, 8, 8, 9, 10, 10, 11, 12, 12, 14, 16])
+            }
+        }
+        RType::Hurdle => *rng.pick(&[16, 16, 17, 18, 19, 20, 21, 22, 24, 24, 26]),
+        RType::Chase => *rng.pick(&[16, 17, 18, 20, 21, 22, 24, 24, 25, 26, 28, 29, 32]),
+        RType::NhFlat => *rng.pick(&[16, 16, 17, 18]),
+    };
+    let extra = if rng.chance(0.4) {
+        0
+    } else {
+        rng.range(1, 215) as u32
+    };
+    furlongs * 220 + extra
+}
+
+/// The prize fund in the smallest unit (euros for Ireland, pence for GB).
+fn draw_prize(rng: &mut Rng, rtype: RType, class: u8, pattern: &str, ire: bool) -> u64 {
+    if ire {
+        if pattern.is_empty() {
+            8_000 + 500 * rng.range(0, 44) as u64
+        } else {
+            let tier = match pattern {
+                "Group 1" | "Grade 1" => 0,
+                p if p.ends_with('2') => 1,
+                p if p.ends_with('3') => 2,
+                _ => 3,
+            };
+            [150_000u64, 75_000, 50_000, 35_000][tier]
+        }
+    } else {
+        gb_prize_pounds(rng, rtype, class, pattern) * 100 + rng.below(100) as u64
+    }
+}
+
 fn pick_going(rng: &mut Rng, kind: MeetKind, month: u32, ire: bool) -> &'static str {
     if kind == MeetKind::Aw {
         return [

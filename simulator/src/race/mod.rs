@@ -14,8 +14,8 @@ mod weights;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 
-use super::day::PlanRace;
 use super::format;
+use super::plan::PlanRace;
 use super::rng::{tag, Rng};
 use super::world::World;
 
@@ -202,7 +202,7 @@ mod testkit {
     use super::conditions::{Conditions, Meeting};
     use super::result::Outcome;
     use super::{field, market, result, weights, Runner};
-    use crate::day::{plan_day, PlanRace};
+    use crate::plan::{plan_day, PlanRace};
     use crate::rng::{tag, Rng};
     use crate::world::World;
 
