@@ -31,8 +31,8 @@ use tracing::{debug, warn};
 use retry::{classify_failure, classify_response, Next, Received, Retry, RetrySchedule, Verdict};
 use transport::{Exchange, Transport};
 
-/// The production base URL.
-pub const DEFAULT_BASE_URL: &str = "https://api.theracingapi.com/v1";
+/// The production base URL (the configuration's default).
+pub use crate::config::DEFAULT_API_BASE_URL as DEFAULT_BASE_URL;
 
 /// How the client talks to the API. `Debug` never shows the password.
 #[derive(Debug, Clone)]
