@@ -79,7 +79,7 @@ pub struct FileJob {
     pub result_days_back: Option<u32>,
     pub profile_budget: Option<u32>,
     pub include_pedigree_horses: Option<bool>,
-    pub schedules: Option<Vec<FileJobSchedule>>,
+    pub schedules: Option<Spanned<Vec<FileJobSchedule>>>,
 }
 
 /// One extra schedule of a job (`[[jobs.NAME.schedules]]`), with an optional window.

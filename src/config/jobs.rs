@@ -266,13 +266,17 @@ fn schedules(kind: JobKind, job: &FileJob, at: &Locator) -> Result<Vec<Schedule>
             window: Window::default(),
         });
     }
-    for (i, entry) in job.schedules.iter().flatten().enumerate() {
+    let extra = job.schedules.as_ref().map_or(&[][..], |s| s.get_ref());
+    for (i, entry) in extra.iter().enumerate() {
         schedules.push(extra_schedule(kind, i, entry, at)?);
     }
     if schedules.is_empty() {
+        let place = job
+            .schedules
+            .as_ref()
+            .map_or_else(|| at.file().to_string(), |s| at.at(s.span()));
         bail!(
-            "{}: jobs.{}.schedules is empty: give at least one schedule, or disable the job with enabled = false",
-            at.file(),
+            "{place}: jobs.{}.schedules is empty: give at least one schedule, or disable the job with enabled = false",
             kind.name()
         );
     }

@@ -317,3 +317,38 @@ fn every_job_kind_has_its_own_name_and_a_default_cron_that_parses() {
         );
     }
 }
+
+#[test]
+fn an_empty_schedule_list_without_a_cron_names_the_job_and_line() {
+    let err = Config::from_toml("[jobs.master_reference]\n\nschedules = []\n", &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("jobs.master_reference.schedules is empty") && err.contains("line 3"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_backoff_or_rename_phase_names_the_key_and_line() {
+    let err = Config::from_toml(
+        "[api]\nbackoff_min_ms = 9000\nbackoff_max_ms = 100\n",
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("api.backoff_min_ms") && err.contains("line 2"),
+        "{err}"
+    );
+    let err = Config::from_toml(
+        "[database]\n\nexpected_rename_phase = \"soon\"\n",
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("database.expected_rename_phase") && err.contains("line 3"),
+        "{err}"
+    );
+}
