@@ -23,29 +23,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// The `[archive]` section.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ArchiveSettings {
-    /// Archive backfill and daemon runs' responses (default true).
-    pub enabled: bool,
-    /// Keep the archive in this directory (one zstd file per response) instead of the
-    /// database's `paddock_raw_responses`.
-    pub directory: Option<PathBuf>,
-    /// Delete archived responses older than this many days when a backfill starts
-    /// (default: keep everything).
-    pub retention_days: Option<u32>,
-}
-
-impl Default for ArchiveSettings {
-    fn default() -> Self {
-        ArchiveSettings {
-            enabled: true,
-            directory: None,
-            retention_days: None,
-        }
-    }
-}
+/// The `[archive]` section, defined with the rest of the configuration.
+pub use crate::config::ArchiveSettings;
 
 /// Where archived responses go.
 #[derive(Debug, Clone)]

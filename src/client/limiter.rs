@@ -24,11 +24,11 @@ use std::time::Duration;
 
 use tokio::time::{sleep_until, Instant};
 
-/// The default safety margin added to the period, as a fraction of it (2 %).
-pub const DEFAULT_MARGIN: f64 = 0.02;
-
-/// The largest margin accepted (5 %), which still achieves more than 0.95 of the limit.
-pub const MAX_MARGIN: f64 = 0.05;
+/// The default safety margin added to the period, as a fraction of it (2 %), and the largest
+/// accepted (5 %, which still achieves more than 0.95 of the limit): the configuration's.
+pub use crate::config::{
+    DEFAULT_RATE_LIMIT_MARGIN as DEFAULT_MARGIN, MAX_RATE_LIMIT_MARGIN as MAX_MARGIN,
+};
 
 /// One per process: construct it once and hand the `Arc` to every client.
 #[derive(Debug)]

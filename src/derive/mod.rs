@@ -27,13 +27,13 @@ use sql::{Effect, Scope, Statement};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-/// The ledger's name for the full rebuild job.
-pub const FULL_REBUILD_JOB: &str = "derive_full";
+/// The ledger's name for the full rebuild job (its `JobKind`'s name).
+pub const FULL_REBUILD_JOB: &str = crate::config::JobKind::DeriveFull.name();
 
 /// When the daemon runs the full rebuild by default: 04:00 every Sunday. The seam for the
 /// scheduler: a `JobKind` entry named [`FULL_REBUILD_JOB`] with this cron, whose run is
 /// [`run_full_rebuild`] with [`RunTrigger::Schedule`].
-pub const FULL_REBUILD_DEFAULT_CRON: &str = "0 4 * * SUN";
+pub const FULL_REBUILD_DEFAULT_CRON: &str = crate::config::JobKind::DeriveFull.spec().default_cron;
 
 /// Recomputes the derived groups named by the races run `run_id` wrote (see [`sql`] for the
 /// scope), in one transaction, and adds the rows written to that run's ledger counters.

@@ -1,0 +1,167 @@
+//! The configuration file's model: one serde struct per TOML section, every key optional (a
+//! missing key takes its named default in `defaults.rs` or the section's module), unknown keys
+//! refused. Values that can be wrong are kept [`Spanned`], so that an error names the file and
+//! line ([`Locator`]).
+
+use super::archive::ArchiveSettings;
+use super::simulator::SimulatorFaults;
+use anyhow::{anyhow, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub api: FileApi,
+    #[serde(default)]
+    pub database: FileDatabase,
+    #[serde(default)]
+    pub schedule: FileSchedule,
+    /// `[jobs.NAME]`, by job name; the names are checked against `JobKind`'s table.
+    #[serde(default)]
+    pub jobs: BTreeMap<Spanned<String>, FileJob>,
+    #[serde(default)]
+    pub bookmakers: FileBookmakers,
+    #[serde(default)]
+    pub simulator: FileSimulator,
+    #[serde(default)]
+    pub audit: FileAudit,
+    #[serde(default)]
+    pub daemon: FileDaemon,
+    #[serde(default)]
+    pub archive: ArchiveSettings,
+    #[serde(default)]
+    pub derive: FileDerive,
+}
+
+/// `[api]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileApi {
+    pub base_url: Option<String>,
+    pub regions: Option<Spanned<Vec<String>>>,
+    pub rate_limit_per_second: Option<Spanned<f64>>,
+    pub rate_limit_margin_percent: Option<Spanned<f64>>,
+    pub timeout_secs: Option<u64>,
+    pub max_attempts: Option<u32>,
+    pub backoff_min_ms: Option<Spanned<u64>>,
+    pub backoff_max_ms: Option<u64>,
+}
+
+/// `[database]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDatabase {
+    pub url: Option<String>,
+    /// The table-rename phase the database must be in (`legacy`, `dual-write`, …).
+    pub expected_rename_phase: Option<Spanned<String>>,
+}
+
+/// `[schedule]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSchedule {
+    pub time_zone: Option<Spanned<String>>,
+}
+
+/// `[jobs.NAME]`: one job's settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileJob {
+    pub enabled: Option<bool>,
+    pub cron: Option<Spanned<String>>,
+    pub racecard_days_ahead: Option<Spanned<u32>>,
+    pub result_days_back: Option<u32>,
+    pub profile_budget: Option<u32>,
+    pub include_pedigree_horses: Option<bool>,
+    pub schedules: Option<Spanned<Vec<FileJobSchedule>>>,
+}
+
+/// One extra schedule of a job (`[[jobs.NAME.schedules]]`), with an optional window.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileJobSchedule {
+    pub cron: Spanned<String>,
+    pub racecard_days_ahead: Option<Spanned<u32>>,
+    pub result_days_back: Option<Spanned<u32>>,
+}
+
+/// `[bookmakers]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileBookmakers {
+    pub names: Option<Vec<String>>,
+}
+
+/// `[simulator]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSimulator {
+    pub faults: Option<SimulatorFaults>,
+}
+
+/// `[audit]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAudit {
+    pub schema: Option<Spanned<String>>,
+    pub result_delay_minutes: Option<i64>,
+    pub sample_size: Option<u32>,
+    pub trail_runs: Option<u32>,
+}
+
+/// `[daemon]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDaemon {
+    pub listen: Option<Spanned<String>>,
+    pub grace_secs: Option<u64>,
+    pub standby_poll_secs: Option<Spanned<u64>>,
+}
+
+/// `[derive]`: the derived tables' settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDerive {
+    /// Lower bounds of the distance bands in furlongs (default 5, 7, 9, 12, 16).
+    pub distance_bands: Option<Spanned<Vec<u32>>>,
+}
+
+/// Parses configuration text; a syntax error or an unknown key names the key and line.
+pub fn parse_file(text: &str) -> Result<FileConfig> {
+    toml::from_str::<FileConfig>(text).map_err(|e| anyhow!("{}", e.to_string().trim_end()))
+}
+
+/// Says where a value was read: "FILE, line N" (or just the file, for a value that has no
+/// place in it, such as a built-in default).
+pub struct Locator<'a> {
+    file: String,
+    text: &'a str,
+}
+
+impl<'a> Locator<'a> {
+    /// `path` is the file the text came from (`None`: text given directly, "configuration").
+    pub fn new(path: Option<&Path>, text: &'a str) -> Self {
+        let file = path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "configuration".into());
+        Locator { file, text }
+    }
+
+    /// The file's name.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// "FILE, line N" for a value read from the file at `span`.
+    pub fn at(&self, span: Range<usize>) -> String {
+        let end = span.start.min(self.text.len());
+        let line = self.text[..end].matches('\n').count() + 1;
+        format!("{}, line {line}", self.file)
+    }
+}

@@ -1,0 +1,149 @@
+//! Configuration: the TOML file, environment overrides, `.env` and systemd credentials, merged
+//! with the precedence command-line flag > environment > config file > built-in default.
+//!
+//! - `file.rs`: the file's model (serde structs, unknown keys refused, values kept with their
+//!   place so every error names the file and line); `defaults.rs`: the named defaults.
+//! - One conversion per section: `api.rs`, `database.rs`, `schedule.rs` (time zone, cron
+//!   schedules; `fire_times.rs` computes when they fire), `jobs.rs` ([`JobKind`], the one table
+//!   of job kinds, and [`JobSettings`]), `daemon.rs`, `audit.rs`, `archive.rs`, `derive.rs`,
+//!   `simulator.rs`.
+//! - `secrets.rs`: [`Secret`] and [`DatabaseUrl`], whose `Debug` and `Display` never show the
+//!   value, [`mask_url`], and [`Env`] / [`ProcessEnv`] (environment and systemd credentials).
+//! - `describe.rs`: the effective configuration as text (`paddock config`).
+//!
+//! The configuration sits at the bottom of the application: it uses only `fetchers` and
+//! external crates, and the rename phase's name (`crate::tables::Phase`).
+
+mod api;
+mod archive;
+mod audit;
+mod daemon;
+mod database;
+pub mod defaults;
+mod derive;
+mod describe;
+mod file;
+pub mod fire_times;
+mod jobs;
+mod schedule;
+mod secrets;
+mod simulator;
+#[cfg(test)]
+mod tests;
+
+pub use api::ApiSettings;
+pub use archive::ArchiveSettings;
+pub use audit::AuditSettings;
+pub use daemon::DaemonSettings;
+pub use defaults::{
+    default_bookmakers, DEFAULT_API_BASE_URL, DEFAULT_DATABASE_URL, DEFAULT_RATE_LIMIT_MARGIN,
+    MAX_RATE_LIMIT_MARGIN,
+};
+pub use jobs::{JobKind, JobKindSpec, JobSettings};
+pub use schedule::{schedule_fire_times, Schedule, Window};
+/// The one URL-password masking function, under its old name.
+pub use secrets::mask_url as mask_url_password;
+pub use secrets::{mask_url, DatabaseUrl, Env, ProcessEnv, Secret};
+pub use simulator::SimulatorFaults;
+
+use anyhow::{anyhow, Context, Result};
+use chrono_tz::Tz;
+use file::{parse_file, FileConfig, Locator};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The effective configuration after merging every layer.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from, if any.
+    pub path: Option<PathBuf>,
+    pub api: ApiSettings,
+    pub database_url: DatabaseUrl,
+    pub time_zone: Tz,
+    pub jobs: BTreeMap<JobKind, JobSettings>,
+    pub bookmakers: Vec<String>,
+    /// Fault injection for `paddock simulate-api` (`[simulator.faults]`; `--faults` overrides).
+    pub simulator_faults: SimulatorFaults,
+    pub daemon: DaemonSettings,
+    /// `paddock audit` settings (`[audit]`).
+    pub audit: AuditSettings,
+    /// The raw response archive (`[archive]`).
+    pub archive: ArchiveSettings,
+    /// Distance bands of `ra_performance_by_distance` (`[derive] distance_bands`).
+    pub distance_bands: fetchers::derived::DistanceBands,
+    /// `[database] expected_rename_phase`: jobs and the daemon refuse a database in another
+    /// rename phase (see `tables`).
+    pub expected_rename_phase: Option<crate::tables::Phase>,
+}
+
+/// Command-line values that override everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_path: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Loads the configuration: `overrides` > environment > file > defaults. The file is
+    /// `--config`, else `PADDOCK_CONFIG`, else `config/paddock.toml` when it exists.
+    pub fn load(overrides: &Overrides, env: &dyn Env) -> Result<Config> {
+        let path = overrides
+            .config_path
+            .clone()
+            .or_else(|| env.var("PADDOCK_CONFIG").map(PathBuf::from))
+            .or_else(|| {
+                let default = PathBuf::from(defaults::DEFAULT_CONFIG_PATH);
+                default.exists().then_some(default)
+            });
+        let (file, text) = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read config file {}", p.display()))?;
+                let file = parse_file(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+                (file, text)
+            }
+            None => (FileConfig::default(), String::new()),
+        };
+        Self::merge(path, file, &text, overrides, env)
+    }
+
+    /// Parses configuration text (for tests), with the same rules as [`Config::load`].
+    pub fn from_toml(text: &str, env: &dyn Env) -> Result<Config> {
+        let file = parse_file(text)?;
+        Self::merge(None, file, text, &Overrides::default(), env)
+    }
+
+    /// Each section converted, with `text` (the file's contents) to say where an error is.
+    fn merge(
+        path: Option<PathBuf>,
+        file: FileConfig,
+        text: &str,
+        overrides: &Overrides,
+        env: &dyn Env,
+    ) -> Result<Config> {
+        let at = Locator::new(path.as_deref(), text);
+        Ok(Config {
+            api: api::api_settings(file.api, env, &at)?,
+            database_url: database::database_url(
+                overrides.database_url.as_deref(),
+                &file.database,
+                env,
+            ),
+            time_zone: schedule::time_zone(&file.schedule, &at)?,
+            jobs: jobs::job_settings(file.jobs, &at)?,
+            audit: audit::audit_settings(&file.audit, &at)?,
+            daemon: daemon::daemon_settings(&file.daemon, &at)?,
+            distance_bands: derive::distance_bands(&file.derive, &at)?,
+            expected_rename_phase: database::expected_rename_phase(&file.database, &at)?,
+            bookmakers: file.bookmakers.names.unwrap_or_else(default_bookmakers),
+            simulator_faults: file.simulator.faults.unwrap_or_default(),
+            archive: file.archive,
+            path,
+        })
+    }
+
+    /// One job's settings (every kind has an entry).
+    pub fn job(&self, kind: JobKind) -> &JobSettings {
+        &self.jobs[&kind]
+    }
+}
