@@ -74,7 +74,8 @@ pub struct RacingApiClient {
     transport: Transport,
     limiter: Arc<SharedLimiter>,
     hooks: Vec<Arc<dyn ResponseHook>>,
-    counts: Arc<Mutex<BTreeMap<&'static str, u64>>>,
+    /// Attempts beyond the first, by endpoint template, since the client was built.
+    retries: Arc<Mutex<BTreeMap<&'static str, u64>>>,
 }
 
 impl fmt::Debug for RacingApiClient {
@@ -139,7 +140,7 @@ impl RacingApiClient {
             transport,
             limiter,
             hooks: Vec::new(),
-            counts: Arc::default(),
+            retries: Arc::default(),
         })
     }
 
@@ -150,10 +151,11 @@ impl RacingApiClient {
         self
     }
 
-    /// Requests sent so far per endpoint template (`/results`, `/horses/{id}/pro`, …), every
-    /// attempt counted, retries included.
-    pub fn request_counts(&self) -> BTreeMap<String, u64> {
-        self.counts
+    /// Attempts beyond the first sent so far per endpoint template (`/results`,
+    /// `/horses/{id}/pro`, …): the retries, which only grow (the daemon's
+    /// `paddock_api_retries_total` counter).
+    pub fn retry_counts(&self) -> BTreeMap<String, u64> {
+        self.retries
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
@@ -161,9 +163,9 @@ impl RacingApiClient {
             .collect()
     }
 
-    fn count(&self, request: &ApiRequest) {
+    fn count_retry(&self, request: &ApiRequest) {
         *self
-            .counts
+            .retries
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(request.endpoint().template())
@@ -184,7 +186,9 @@ impl ApiSource for RacingApiClient {
         loop {
             self.limiter.acquire().await;
             let attempt = schedule.begin_attempt();
-            self.count(request);
+            if attempt > 1 {
+                self.count_retry(request);
+            }
             let started = Instant::now();
             let exchange = self.transport.get(&url).await;
             let latency_ms = started.elapsed().as_millis() as u64;

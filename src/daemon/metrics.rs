@@ -12,8 +12,8 @@ use crate::client::{ResponseHook, SharedLimiter};
 use chrono::{DateTime, Utc};
 use fetchers::api::ApiRequest;
 use prometheus::{
-    Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Counter, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 use std::collections::BTreeMap;
 use std::sync::{Arc, Once};
@@ -23,27 +23,28 @@ pub struct Metrics {
     registry: Registry,
     responses: IntCounterVec,
     requests: IntCounterVec,
-    retries: GaugeVec,
+    retries: IntCounterVec,
     rows: IntCounterVec,
     runs: IntCounterVec,
     run_duration: HistogramVec,
     last_success: GaugeVec,
-    limiter_wait: Gauge,
-    pauses: Gauge,
+    limiter_wait: Counter,
+    pauses: IntCounter,
     audit_violations: IntGaugeVec,
     audit_last_run: Gauge,
     /// The audit metrics join the registry with the first audit result.
     audit_registered: Once,
     limiter: Arc<SharedLimiter>,
-    /// Every attempt per endpoint, retries included (the client's counters).
-    attempts: Box<dyn Fn() -> BTreeMap<String, u64> + Send + Sync>,
+    /// Attempts beyond the first per endpoint, since the process started (the client's
+    /// counters).
+    retry_counts: Box<dyn Fn() -> BTreeMap<String, u64> + Send + Sync>,
 }
 
 impl Metrics {
-    /// Metrics reading the limiter's counters and the client's attempt counts at scrape time.
+    /// Metrics reading the limiter's counters and the client's retry counts at scrape time.
     pub fn new(
         limiter: Arc<SharedLimiter>,
-        attempts: Box<dyn Fn() -> BTreeMap<String, u64> + Send + Sync>,
+        retry_counts: Box<dyn Fn() -> BTreeMap<String, u64> + Send + Sync>,
     ) -> anyhow::Result<Arc<Metrics>> {
         let registry = Registry::new();
         let responses = IntCounterVec::new(
@@ -60,7 +61,7 @@ impl Metrics {
             ),
             &["endpoint"],
         )?;
-        let retries = GaugeVec::new(
+        let retries = IntCounterVec::new(
             Opts::new(
                 "paddock_api_retries_total",
                 "API attempts beyond the first, by endpoint",
@@ -99,11 +100,11 @@ impl Metrics {
             ),
             &["job"],
         )?;
-        let limiter_wait = Gauge::new(
+        let limiter_wait = Counter::new(
             "paddock_limiter_wait_seconds_total",
             "Time requests waited for the process-wide rate limiter",
         )?;
-        let pauses = Gauge::new(
+        let pauses = IntCounter::new(
             "paddock_api_429_pauses_total",
             "Pauses ordered by 429 Retry-After answers",
         )?;
@@ -146,7 +147,7 @@ impl Metrics {
             audit_last_run,
             audit_registered: Once::new(),
             limiter,
-            attempts,
+            retry_counts,
         }))
     }
 
@@ -212,14 +213,17 @@ impl Metrics {
 
     /// The text exposition format.
     pub fn render(&self) -> String {
-        self.limiter_wait
-            .set(self.limiter.total_wait().as_secs_f64());
-        self.pauses.set(self.limiter.pauses_ordered() as f64);
-        for (endpoint, attempts) in (self.attempts)() {
-            let logical = self.requests.with_label_values(&[&endpoint]).get();
-            self.retries
-                .with_label_values(&[&endpoint])
-                .set(attempts.saturating_sub(logical) as f64);
+        // The limiter and the client count for the whole process; the counters catch up
+        // with them (the sources only grow, so a counter never goes down).
+        let waited = self.limiter.total_wait().as_secs_f64() - self.limiter_wait.get();
+        if waited > 0.0 {
+            self.limiter_wait.inc_by(waited);
+        }
+        let pauses = self.limiter.pauses_ordered();
+        self.pauses.inc_by(pauses.saturating_sub(self.pauses.get()));
+        for (endpoint, retried) in (self.retry_counts)() {
+            let counter = self.retries.with_label_values(&[&endpoint]);
+            counter.inc_by(retried.saturating_sub(counter.get()));
         }
         let mut out = String::new();
         let _ = TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out);
@@ -277,18 +281,50 @@ mod tests {
     }
 
     #[test]
-    fn retries_are_attempts_beyond_the_logical_requests() {
+    fn retries_follow_the_clients_count_as_a_counter() {
         let limiter = SharedLimiter::new(2.0);
+        let retried = Arc::new(std::sync::atomic::AtomicU64::new(2));
+        let source = retried.clone();
         let metrics = Metrics::new(
             limiter,
-            Box::new(|| BTreeMap::from([("/results".to_string(), 5)])),
+            Box::new(move || {
+                BTreeMap::from([(
+                    "/results".to_string(),
+                    source.load(std::sync::atomic::Ordering::Relaxed),
+                )])
+            }),
         )
         .unwrap();
-        metrics.requests.with_label_values(&["/results"]).inc_by(3);
         let text = metrics.render();
         assert!(
             text.contains("paddock_api_retries_total{endpoint=\"/results\"} 2"),
             "{text}"
         );
+        assert!(
+            text.contains("# TYPE paddock_api_retries_total counter"),
+            "{text}"
+        );
+        retried.store(5, std::sync::atomic::Ordering::Relaxed);
+        let text = metrics.render();
+        assert!(
+            text.contains("paddock_api_retries_total{endpoint=\"/results\"} 5"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_total_is_declared_a_counter() {
+        let metrics = Metrics::new(SharedLimiter::new(2.0), Box::new(BTreeMap::new)).unwrap();
+        metrics.requests.with_label_values(&["/results"]).inc();
+        let text = metrics.render();
+        for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+            let mut words = line.split_whitespace().skip(2);
+            let (name, kind) = (words.next().unwrap(), words.next().unwrap());
+            if name.ends_with("_total") {
+                assert_eq!(kind, "counter", "{line}");
+            }
+        }
+        assert!(text.contains("# TYPE paddock_limiter_wait_seconds_total counter"));
+        assert!(text.contains("# TYPE paddock_api_429_pauses_total counter"));
     }
 }

@@ -115,7 +115,7 @@ pub async fn run(
     let counts_client = client.clone();
     let metrics = metrics::Metrics::new(
         limiter.clone(),
-        Box::new(move || counts_client.request_counts()),
+        Box::new(move || counts_client.retry_counts()),
     )?;
     let mut client = client.with_hook(Arc::new(metrics::ResponseCounter(metrics.clone())));
     // Every response of every scheduled run goes into the raw archive too (on by default), so
