@@ -277,7 +277,7 @@ pub fn pages_for(total: u64, page_size: u32) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::backfill::plan::*;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
