@@ -5,8 +5,8 @@ use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use fetchers::jobs::RacesAndRunnersPlan;
 use fetchers::store::{ApplyMode, RunTrigger, Store};
-use paddock::app::{self, JobRequest};
 use paddock::config::{Config, Overrides, ProcessEnv};
+use paddock::run::{self, JobRequest, RunContext};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -390,9 +390,15 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             } else {
                 ApplyMode::Commit
             };
-            let result =
-                app::run_any(&config, &api, &store, &request, RunTrigger::Manual, mode).await?;
-            print!("{}", app::render_summary(&result, dry_run));
+            let result = run::run_any(
+                &config,
+                &api,
+                &store,
+                &request,
+                &RunContext::new(RunTrigger::Manual, mode),
+            )
+            .await?;
+            print!("{}", run::render_summary(&result, dry_run));
             Ok(result.exit_code())
         }
         Command::Import { path, endpoint } => {
@@ -408,7 +414,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
                 paddock::import::import_path(&store, &path, endpoint, &config.distance_bands)
                     .await
                     .with_context(|| format!("importing {}", path.display()))?;
-            print!("{}", app::render_summary(&result, false));
+            print!("{}", run::render_summary(&result, false));
             Ok(result.exit_code())
         }
         Command::Audit {
@@ -515,13 +521,9 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
         Command::Derive { full } => {
             anyhow::ensure!(full, "only --full is supported");
             let store = paddock::open_store(&config).await?;
-            let result = paddock::derive::run_full_rebuild(
-                &store,
-                &config.distance_bands,
-                RunTrigger::Manual,
-            )
-            .await?;
-            print!("{}", app::render_summary(&result, false));
+            let result =
+                run::run_full_rebuild(&store, &config.distance_bands, RunTrigger::Manual).await?;
+            print!("{}", run::render_summary(&result, false));
             Ok(result.exit_code())
         }
         Command::Query { what, id, format } => {
