@@ -194,7 +194,7 @@ async fn measure(store: &AnyStore, backend: &'static str, dialect: Dialect) -> F
     let load = load_started.elapsed();
 
     let started = Instant::now();
-    let full_run = paddock::derive::run_full_rebuild(store, &bands, RunTrigger::Manual)
+    let full_run = paddock::run::run_full_rebuild(store, &bands, RunTrigger::Manual)
         .await
         .unwrap();
     let full = started.elapsed();

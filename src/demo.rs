@@ -3,11 +3,11 @@
 //! progress bar; then per-table counts, a sample question with its answer, and how to open
 //! the file. No credentials needed.
 
-use crate::app::{self, JobRequest};
 use crate::backfill::plan::Part;
 use crate::backfill::progress::Reporter;
 use crate::backfill::{self, BackfillOptions};
 use crate::config::{Config, Secret};
+use crate::run::{self, JobRequest, RunContext};
 use crate::simulator::{SimConfig, SimServer};
 use crate::store::AnyStore;
 use fetchers::store::{ApplyMode, RunTrigger, Store};
@@ -34,13 +34,12 @@ pub async fn run_demo(config: &Config, seed: u64, days: u32) -> anyhow::Result<i
     );
     let store = crate::open_store(&config).await?;
     let api = crate::api_client(&config)?;
-    let reference = app::run_job(
+    let reference = run::run_job(
         &config,
         &api,
         &store,
         &JobRequest::MasterReference,
-        RunTrigger::Manual,
-        ApplyMode::Commit,
+        &RunContext::new(RunTrigger::Manual, ApplyMode::Commit),
     )
     .await?;
     let mut worst = reference.exit_code();

@@ -1,11 +1,12 @@
 //! `paddock import`: loads saved API responses (files or a directory of `*.json`) through the
 //! same extractor and store as a fetch, as one ledger run with one unit of work per file.
 
-use crate::app::{run_recorded, RunResult};
+use crate::run::{run_recorded, Ended, JobName, RunError, RunResult};
+use crate::store::AnyStore;
 use anyhow::Context;
 use fetchers::api::{ApiError, ApiRequest, ApiSource, Endpoint, RawResponse};
-use fetchers::jobs::{import_document, JobContext, JobError};
-use fetchers::store::{ApplyMode, RunTrigger, Store};
+use fetchers::jobs::{import_document, JobContext};
+use fetchers::store::{ApplyMode, RunTrigger};
 use std::path::{Path, PathBuf};
 
 /// Imports never call the API; this source refuses every request.
@@ -40,48 +41,51 @@ pub fn files_to_import(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
 /// Imports `path`; a file that cannot be read or parsed fails the run (earlier files stay
 /// stored, one transaction each). The derived tables of what it touched are recomputed after.
 pub async fn import_path(
-    store: &dyn Store,
+    store: &AnyStore,
     path: &Path,
     endpoint: Option<Endpoint>,
     bands: &fetchers::derived::DistanceBands,
-) -> anyhow::Result<RunResult> {
+) -> anyhow::Result<RunResult<()>> {
     let files = files_to_import(path)?;
     let params = serde_json::json!({ "path": path.display().to_string(), "files": files.len() });
+    let job = JobName::Import;
     run_recorded(
         store,
-        "import",
+        job,
         RunTrigger::Manual,
         params,
         |run_id| async move {
             let api = NoApi;
             let mut ctx = JobContext::new(&api, store, run_id, ApplyMode::Commit, vec![]);
-            let mut failure: Option<String> = None;
-            for file in &files {
-                let name = file.display().to_string();
-                let text = match std::fs::read_to_string(file) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        failure = Some(format!("{name}: {e}"));
-                        break;
-                    }
-                };
-                let outcome: Result<(), JobError> =
-                    import_document(&mut ctx, &name, &text, endpoint).await;
-                if let Err(e) = outcome {
-                    failure = Some(e.to_string());
-                    break;
-                }
-            }
+            let mut outcome = import_files(&mut ctx, &files, endpoint).await;
             let mut report = ctx.report;
             // Imported results change the derived tables as fetched ones do.
-            if failure.is_none() {
-                match store.update_derived(run_id, bands).await {
-                    Ok(derived) => report.counts.add(&derived),
-                    Err(e) => failure = Some(e.to_string()),
-                }
+            if outcome.is_ok() {
+                outcome = crate::derive::update_touched(store, bands, run_id)
+                    .await
+                    .map(|derived| report.counts.add(&derived))
+                    .map_err(RunError::from);
             }
-            (failure.map_or(Ok(()), Err), report)
+            Ended::new(outcome, report)
         },
     )
     .await
+}
+
+/// Imports `files` in order, each in its own transaction; stops at the first that cannot be
+/// read or parsed.
+async fn import_files(
+    ctx: &mut JobContext<'_>,
+    files: &[PathBuf],
+    endpoint: Option<Endpoint>,
+) -> Result<(), RunError> {
+    for file in files {
+        let name = file.display().to_string();
+        let text = std::fs::read_to_string(file).map_err(|source| RunError::ReadFile {
+            path: name.clone(),
+            source,
+        })?;
+        import_document(ctx, &name, &text, endpoint).await?;
+    }
+    Ok(())
 }

@@ -4,7 +4,6 @@
 //! `simulator` crate (re-exported here as `paddock::simulator` for the demo and the tests).
 
 pub mod allocator;
-pub mod app;
 pub mod archive;
 pub mod audit;
 pub mod backfill;
@@ -16,6 +15,7 @@ pub mod derive;
 pub mod import;
 pub mod logging;
 pub mod replay;
+pub mod run;
 pub mod simulate_api;
 pub mod store;
 pub mod tables;

@@ -2,11 +2,11 @@
 
 use anyhow::Context;
 use chrono::{NaiveDate, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use fetchers::jobs::RacesAndRunnersPlan;
 use fetchers::store::{ApplyMode, RunTrigger, Store};
-use paddock::app::{self, JobRequest};
 use paddock::config::{Config, Overrides, ProcessEnv};
+use paddock::run::{self, JobRequest, RunContext};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,33 +64,7 @@ enum Command {
     /// Run one job once (recorded in the ledger as a manual run) and print a summary.
     /// Exits 1 if the run failed, 3 if records were rejected, resources missing or (audit)
     /// violations found.
-    Run {
-        #[arg(value_enum)]
-        job: JobArg,
-        /// master-entities: run the weekly pass (pedigree links, larger profile budget).
-        #[arg(long)]
-        weekly: bool,
-        /// races-and-runners: fetch exactly this date.
-        #[arg(long, conflicts_with_all = ["from", "to"])]
-        date: Option<NaiveDate>,
-        /// races-and-runners: first date of an explicit range (with --to).
-        #[arg(long, requires = "to")]
-        from: Option<NaiveDate>,
-        /// races-and-runners: last date of an explicit range (with --from).
-        #[arg(long, requires = "from")]
-        to: Option<NaiveDate>,
-        /// Fetch and extract, then roll every write back.
-        #[arg(long)]
-        dry_run: bool,
-        /// master-entities: fetch these horses' profiles again, even if already fetched or
-        /// recorded missing (counts toward the profile budget).
-        #[arg(long = "horse", value_name = "ID", num_args = 1..)]
-        horses: Vec<String>,
-        /// master-entities: fetch again the profiles stored more than DAYS ago, oldest first,
-        /// within the profile budget.
-        #[arg(long, value_name = "DAYS")]
-        refresh_older_than: Option<u32>,
-    },
+    Run(RunArgs),
     /// Load saved API responses (a body as the API returns it, or {request, status, body})
     /// through the same extractor and store.
     Import {
@@ -111,63 +85,15 @@ enum Command {
         days: u32,
     },
     /// Serve a faithful simulator of The Racing API (for tests, demos and development).
-    SimulateApi {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8089")]
-        listen: std::net::SocketAddr,
-        /// Seed of the generated data.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Fault injection, e.g. "latency_ms=50,rate_limit_every=10,retry_after_secs=2,
-        /// server_error_rate=0.1,hang_every=20,truncate_every=7,malformed_values,extra_fields"
-        /// (default: the config file's [simulator.faults] section, else none).
-        #[arg(long)]
-        faults: Option<String>,
-        /// Accepted user name (default: $RACING_API_USERNAME).
-        #[arg(long, env = "RACING_API_USERNAME", hide_env_values = true)]
-        username: String,
-        /// Accepted password (default: $RACING_API_PASSWORD).
-        #[arg(long, env = "RACING_API_PASSWORD", hide_env_values = true)]
-        password: String,
-    },
+    SimulateApi(SimulateApiArgs),
     /// Audit the database (read-only): orphans and duplicates, schema drift and wrong foreign-key
     /// targets, coverage per column and month, freshness, the write trail. With --strict, exits
     /// 1 when anything is violated.
-    Audit {
-        /// Output: readable tables, or JSON (shape documented in README.md).
-        #[arg(long, value_enum, default_value = "table")]
-        format: FormatArg,
-        /// Exit 1 on any violation (for cron and monitoring).
-        #[arg(long)]
-        strict: bool,
-        /// Comma-separated checks to run: orphans,drift,coverage,freshness,trail (default: all).
-        #[arg(long, value_name = "CHECKS", default_value = "")]
-        only: String,
-        /// Instead, trace one row to the run that last wrote it: TABLE=KEY[/KEY…], key values in
-        /// key order (e.g. ra_runners=rac_1/hrs_2).
-        #[arg(long, value_name = "TABLE=KEY")]
-        trace: Option<String>,
-    },
+    Audit(AuditArgs),
     /// Load history in the fewest requests: results over multi-day ranges, racecards one
     /// request per served day, profiles for horses lacking them. Resumable: run the same
     /// command again after an interruption. Exits 1 if it failed, 3 if records were rejected.
-    Backfill {
-        /// First date.
-        #[arg(long)]
-        from: NaiveDate,
-        /// Last date.
-        #[arg(long)]
-        to: NaiveDate,
-        /// Parts to fetch: results,racecards,profiles (default: all).
-        #[arg(long, default_value = "results,racecards,profiles")]
-        only: String,
-        /// Print the requests per endpoint and the time they take, and exit without fetching.
-        #[arg(long)]
-        dry_run: bool,
-        /// The most horse profile requests (default: the daily MasterEntities budget).
-        #[arg(long)]
-        profile_budget: Option<u32>,
-    },
+    Backfill(BackfillArgs),
     /// Rebuild the tables from the raw response archive, without one API request.
     Replay {
         /// First fetch date of the responses to replay.
@@ -205,6 +131,96 @@ enum Command {
         #[arg(value_enum)]
         backend: BackendArg,
     },
+}
+
+// `paddock run`'s arguments (its help text is the `Command::Run` variant's).
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[arg(value_enum)]
+    job: JobArg,
+    /// master-entities: run the weekly pass (pedigree links, larger profile budget).
+    #[arg(long)]
+    weekly: bool,
+    /// races-and-runners: fetch exactly this date.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    date: Option<NaiveDate>,
+    /// races-and-runners: first date of an explicit range (with --to).
+    #[arg(long, requires = "to")]
+    from: Option<NaiveDate>,
+    /// races-and-runners: last date of an explicit range (with --from).
+    #[arg(long, requires = "from")]
+    to: Option<NaiveDate>,
+    /// Fetch and extract, then roll every write back.
+    #[arg(long)]
+    dry_run: bool,
+    /// master-entities: fetch these horses' profiles again, even if already fetched or
+    /// recorded missing (counts toward the profile budget).
+    #[arg(long = "horse", value_name = "ID", num_args = 1..)]
+    horses: Vec<String>,
+    /// master-entities: fetch again the profiles stored more than DAYS ago, oldest first,
+    /// within the profile budget.
+    #[arg(long, value_name = "DAYS")]
+    refresh_older_than: Option<u32>,
+}
+
+// `paddock audit`'s arguments.
+#[derive(Args, Debug)]
+struct AuditArgs {
+    /// Output: readable tables, or JSON (shape documented in README.md).
+    #[arg(long, value_enum, default_value = "table")]
+    format: FormatArg,
+    /// Exit 1 on any violation (for cron and monitoring).
+    #[arg(long)]
+    strict: bool,
+    /// Comma-separated checks to run: orphans,drift,coverage,freshness,trail (default: all).
+    #[arg(long, value_name = "CHECKS", default_value = "")]
+    only: String,
+    /// Instead, trace one row to the run that last wrote it: TABLE=KEY[/KEY…], key values in
+    /// key order (e.g. ra_runners=rac_1/hrs_2).
+    #[arg(long, value_name = "TABLE=KEY")]
+    trace: Option<String>,
+}
+
+// `paddock backfill`'s arguments.
+#[derive(Args, Debug)]
+struct BackfillArgs {
+    /// First date.
+    #[arg(long)]
+    from: NaiveDate,
+    /// Last date.
+    #[arg(long)]
+    to: NaiveDate,
+    /// Parts to fetch: results,racecards,profiles (default: all).
+    #[arg(long, default_value = "results,racecards,profiles")]
+    only: String,
+    /// Print the requests per endpoint and the time they take, and exit without fetching.
+    #[arg(long)]
+    dry_run: bool,
+    /// The most horse profile requests (default: the daily MasterEntities budget).
+    #[arg(long)]
+    profile_budget: Option<u32>,
+}
+
+// `paddock simulate-api`'s arguments.
+#[derive(Args, Debug)]
+struct SimulateApiArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8089")]
+    listen: std::net::SocketAddr,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Fault injection, e.g. "latency_ms=50,rate_limit_every=10,retry_after_secs=2,
+    /// server_error_rate=0.1,hang_every=20,truncate_every=7,malformed_values,extra_fields"
+    /// (default: the config file's [simulator.faults] section, else none).
+    #[arg(long)]
+    faults: Option<String>,
+    /// Accepted user name (default: $RACING_API_USERNAME).
+    #[arg(long, env = "RACING_API_USERNAME", hide_env_values = true)]
+    username: String,
+    /// Accepted password (default: $RACING_API_PASSWORD).
+    #[arg(long, env = "RACING_API_PASSWORD", hide_env_values = true)]
+    password: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -294,236 +310,23 @@ async fn async_main(cli: Cli) -> ExitCode {
     }
 }
 
+/// Runs one command (all but the daemon) and returns its exit status.
 async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
     match command {
-        Command::CheckConfig => {
-            print!("{}", config.describe(Utc::now()));
-            Ok(0)
-        }
-        Command::SchemaSql { backend } => {
-            let dialect = match backend {
-                BackendArg::Postgres => fetchers::schema::Dialect::Postgres,
-                BackendArg::Sqlite => fetchers::schema::Dialect::Sqlite,
-            };
-            print!("{}", fetchers::schema::full_schema(dialect));
-            Ok(0)
-        }
-        Command::Migrate { legacy_names } => {
-            if legacy_names {
-                let store = paddock::store::connect(config.database_url.expose()).await?;
-                paddock::tables::migrate_legacy_names(&store, Utc::now()).await?;
-            }
-            paddock::open_store(&config).await?;
-            println!("migrations applied to {}", config.database_url);
-            Ok(0)
-        }
+        Command::CheckConfig => check_config(&config),
+        Command::SchemaSql { backend } => schema_sql(backend),
+        Command::Migrate { legacy_names } => migrate(&config, legacy_names).await,
         Command::Daemon => unreachable!("handled in async_main"),
-        Command::Status { limit } => {
-            let store = paddock::open_store(&config).await?;
-            print!(
-                "{}",
-                paddock::daemon::status::render_job_status(&config, &store, Utc::now()).await?
-            );
-            println!();
-            let runs = store.recent_runs(limit).await?;
-            println!(
-                "{:>6}  {:<22} {:<9} {:<10} {:<20} {:>8} {:>8}  error",
-                "run", "job", "trigger", "status", "started", "requests", "rejected"
-            );
-            for r in runs {
-                println!(
-                    "{:>6}  {:<22} {:<9} {:<10} {:<20} {:>8} {:>8}  {}",
-                    r.run_id,
-                    r.job,
-                    r.trigger,
-                    r.status,
-                    r.started_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
-                    r.api_requests,
-                    r.rows_rejected,
-                    r.error_text.unwrap_or_default()
-                );
-            }
-            Ok(0)
-        }
-        Command::Run {
-            job,
-            weekly,
-            date,
-            from,
-            to,
-            dry_run,
-            horses,
-            refresh_older_than,
-        } => {
-            let today = paddock::today(&config);
-            let request = match job {
-                JobArg::MasterReference => JobRequest::MasterReference,
-                JobArg::MasterEntities if !horses.is_empty() || refresh_older_than.is_some() => {
-                    JobRequest::RefreshProfiles(fetchers::jobs::ProfileRefresh {
-                        horses,
-                        older_than_days: refresh_older_than,
-                    })
-                }
-                JobArg::MasterEntities => JobRequest::MasterEntities { weekly },
-                JobArg::RacesAndRunners => match (date, from, to) {
-                    (Some(d), _, _) => {
-                        JobRequest::RacesAndRunners(RacesAndRunnersPlan::dates(d, d, today))
-                    }
-                    (None, Some(f), Some(t)) => {
-                        anyhow::ensure!(f <= t, "--from {f} is after --to {t}");
-                        JobRequest::RacesAndRunners(RacesAndRunnersPlan::dates(f, t, today))
-                    }
-                    _ => JobRequest::scheduled(
-                        paddock::config::JobKind::RacesAndRunners,
-                        &config,
-                        today,
-                    ),
-                },
-                JobArg::DeriveFull => JobRequest::DeriveFull,
-                JobArg::Audit => JobRequest::Audit,
-            };
-            let store = paddock::open_store(&config).await?;
-            paddock::tables::check_pinned_phase(&store, config.expected_rename_phase).await?;
-            let api = paddock::api_client(&config)?;
-            let mode = if dry_run {
-                ApplyMode::DryRun
-            } else {
-                ApplyMode::Commit
-            };
-            let result =
-                app::run_any(&config, &api, &store, &request, RunTrigger::Manual, mode).await?;
-            print!("{}", app::render_summary(&result, dry_run));
-            Ok(result.exit_code())
-        }
-        Command::Import { path, endpoint } => {
-            let store = paddock::open_store(&config).await?;
-            let endpoint = endpoint.map(|e| match e {
-                EndpointArg::Racecards => fetchers::api::Endpoint::RacecardsPro,
-                EndpointArg::Results => fetchers::api::Endpoint::Results,
-                EndpointArg::Courses => fetchers::api::Endpoint::Courses,
-                EndpointArg::Regions => fetchers::api::Endpoint::Regions,
-                EndpointArg::Horse => fetchers::api::Endpoint::HorsePro,
-            });
-            let result =
-                paddock::import::import_path(&store, &path, endpoint, &config.distance_bands)
-                    .await
-                    .with_context(|| format!("importing {}", path.display()))?;
-            print!("{}", app::render_summary(&result, false));
-            Ok(result.exit_code())
-        }
-        Command::Audit {
-            format,
-            strict,
-            only,
-            trace,
-        } => {
-            // Read-only: connect without migrating, so unapplied migrations show as drift.
-            let store = paddock::store::connect(config.database_url.expose()).await?;
-            if let Some(spec) = trace {
-                let (table, key) = spec.split_once('=').ok_or_else(|| {
-                    anyhow::anyhow!("--trace wants TABLE=KEY[/KEY…], got {spec:?}")
-                })?;
-                let key: Vec<String> = key.split('/').map(str::to_string).collect();
-                let traced =
-                    paddock::audit::trace_row(&store, &config.audit.schema, table, &key).await?;
-                let Some(traced) = traced else {
-                    anyhow::bail!("no row of {table} has the key {}", key.join("/"));
-                };
-                match format {
-                    FormatArg::Json => println!("{}", serde_json::to_string_pretty(&traced)?),
-                    FormatArg::Table => println!("{}", paddock::audit::render::trace(&traced)),
-                }
-                return Ok(0);
-            }
-            let mut options = paddock::audit::AuditOptions::from_config(&config, Utc::now());
-            options.checks = paddock::audit::Check::parse_list(&only)?;
-            let report = paddock::audit::run_audit(&store, &options).await?;
-            match format {
-                FormatArg::Json => println!("{}", paddock::audit::render::json(&report)),
-                FormatArg::Table => print!("{}", paddock::audit::render::table(&report)),
-            }
-            Ok(if strict && report.total_violations > 0 {
-                1
-            } else {
-                0
-            })
-        }
-        Command::Backfill {
-            from,
-            to,
-            only,
-            dry_run,
-            profile_budget,
-        } => {
-            anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
-            let options = paddock::backfill::BackfillOptions {
-                from,
-                to,
-                parts: paddock::backfill::plan::Part::parse_list(&only)?,
-                profile_budget: profile_budget.unwrap_or(
-                    config
-                        .job(paddock::config::JobKind::MasterEntitiesDaily)
-                        .profile_budget,
-                ),
-                regions: config.api.regions.clone(),
-                today: paddock::today(&config),
-                rate_per_second: config.api.rate_limit_per_second,
-            };
-            if dry_run {
-                let plan =
-                    paddock::backfill::plan::Plan::new(from, to, options.today, &options.parts);
-                print!("{}", paddock::backfill::render_plan(&options, &plan));
-                return Ok(0);
-            }
-            let store = paddock::open_store(&config).await?;
-            let (result, archived) = paddock::backfill::backfill_with_config(
-                &config,
-                &store,
-                &options,
-                paddock::backfill::progress::Reporter::auto(std::time::Duration::from_secs(10)),
-            )
-            .await?;
-            print!("{}", paddock::backfill::render_summary(&result));
-            if archived > 0 {
-                println!("\n{archived} responses archived");
-            }
-            Ok(result.exit_code())
-        }
-        Command::Replay { from, to } => {
-            let store = paddock::open_store(&config).await?;
-            let target = paddock::archive::ArchiveTarget::from_settings(&config.archive, &store);
-            let start = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
-            let result = paddock::replay::replay(
-                &store,
-                target,
-                from.map(start),
-                to.map(|d| start(d + chrono::Duration::days(1))),
-            )
-            .await?;
-            print!("{}", paddock::replay::render_summary(&result));
-            Ok(result.exit_code())
-        }
+        Command::Status { limit } => status(&config, limit).await,
+        Command::Run(args) => run_one_job(&config, args).await,
+        Command::Import { path, endpoint } => import(&config, &path, endpoint).await,
+        Command::Audit(args) => audit(&config, args).await,
+        Command::Backfill(args) => backfill(&config, args).await,
+        Command::Replay { from, to } => replay(&config, from, to).await,
         Command::Archive {
             command: ArchiveCommand::Stats,
-        } => {
-            let store = paddock::open_store(&config).await?;
-            let target = paddock::archive::ArchiveTarget::from_settings(&config.archive, &store);
-            let figures = paddock::archive::figures(&target).await?;
-            print!("{}", paddock::archive::render_figures(&figures));
-            Ok(0)
-        }
-        Command::Derive { full } => {
-            anyhow::ensure!(full, "only --full is supported");
-            let store = paddock::open_store(&config).await?;
-            let result = paddock::derive::run_full_rebuild(
-                &store,
-                &config.distance_bands,
-                RunTrigger::Manual,
-            )
-            .await?;
-            print!("{}", app::render_summary(&result, false));
-            Ok(result.exit_code())
-        }
+        } => archive_stats(&config).await,
+        Command::Derive { full } => derive(&config, full).await,
         Command::Query { what, id, format } => {
             let store = paddock::open_store(&config).await?;
             query(&store, &config, what, &id, format).await
@@ -533,26 +336,289 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             paddock::tables::cli::run(&store, command).await
         }
         Command::Demo { seed, days } => paddock::demo::run_demo(&config, seed, days).await,
-        Command::SimulateApi {
-            listen,
-            seed,
-            faults,
-            username,
-            password,
-        } => {
-            let mut sim = paddock::simulator::SimConfig::new(seed, &username, &password);
-            sim.faults =
-                paddock::simulate_api::faults(faults.as_deref(), &config.simulator_faults)?;
-            let server = paddock::simulator::SimServer::start_on(sim, listen).await?;
-            println!(
-                "simulating The Racing API at {} (Ctrl-C to stop)",
-                server.base_url
-            );
-            tokio::signal::ctrl_c().await?;
-            server.shutdown().await;
-            Ok(0)
-        }
+        Command::SimulateApi(args) => simulate_api(&config, args).await,
     }
+}
+
+/// `paddock check-config`: the configuration with secrets masked and the next fire times.
+fn check_config(config: &Config) -> anyhow::Result<i32> {
+    print!("{}", config.describe(Utc::now()));
+    Ok(0)
+}
+
+/// `paddock schema-sql`: the DDL generated from the registry.
+fn schema_sql(backend: BackendArg) -> anyhow::Result<i32> {
+    let dialect = match backend {
+        BackendArg::Postgres => fetchers::schema::Dialect::Postgres,
+        BackendArg::Sqlite => fetchers::schema::Dialect::Sqlite,
+    };
+    print!("{}", fetchers::schema::full_schema(dialect));
+    Ok(0)
+}
+
+/// `paddock migrate [--legacy-names]`.
+async fn migrate(config: &Config, legacy_names: bool) -> anyhow::Result<i32> {
+    if legacy_names {
+        let store = paddock::store::connect(config.database_url.expose()).await?;
+        paddock::tables::migrate_legacy_names(&store, Utc::now()).await?;
+    }
+    paddock::open_store(config).await?;
+    println!("migrations applied to {}", config.database_url);
+    Ok(0)
+}
+
+/// `paddock status`: each job's state, then the latest runs.
+async fn status(config: &Config, limit: i64) -> anyhow::Result<i32> {
+    let store = paddock::open_store(config).await?;
+    print!(
+        "{}",
+        paddock::daemon::status::render_job_status(config, &store, Utc::now()).await?
+    );
+    println!();
+    let runs = store.recent_runs(limit).await?;
+    println!(
+        "{:>6}  {:<22} {:<9} {:<10} {:<20} {:>8} {:>8}  error",
+        "run", "job", "trigger", "status", "started", "requests", "rejected"
+    );
+    for r in runs {
+        println!(
+            "{:>6}  {:<22} {:<9} {:<10} {:<20} {:>8} {:>8}  {}",
+            r.run_id,
+            r.job,
+            r.trigger,
+            r.status,
+            r.started_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            r.api_requests,
+            r.rows_rejected,
+            r.error_text.unwrap_or_default()
+        );
+    }
+    Ok(0)
+}
+
+/// `paddock run JOB`: one run, recorded as manual, and its summary.
+async fn run_one_job(config: &Config, args: RunArgs) -> anyhow::Result<i32> {
+    let dry_run = args.dry_run;
+    let request = job_request(config, args)?;
+    let store = paddock::open_store(config).await?;
+    paddock::tables::check_pinned_phase(&store, config.expected_rename_phase).await?;
+    let api = paddock::api_client(config)?;
+    let mode = if dry_run {
+        ApplyMode::DryRun
+    } else {
+        ApplyMode::Commit
+    };
+    let context = RunContext::new(RunTrigger::Manual, mode);
+    let result = run::run_any(config, &api, &store, &request, &context).await?;
+    print!("{}", run::render_summary(&result, dry_run));
+    Ok(result.exit_code())
+}
+
+/// What `paddock run`'s arguments ask for.
+fn job_request(config: &Config, args: RunArgs) -> anyhow::Result<JobRequest> {
+    let today = paddock::today(config);
+    let RunArgs {
+        job,
+        weekly,
+        date,
+        from,
+        to,
+        horses,
+        refresh_older_than,
+        ..
+    } = args;
+    Ok(match job {
+        JobArg::MasterReference => JobRequest::MasterReference,
+        JobArg::MasterEntities if !horses.is_empty() || refresh_older_than.is_some() => {
+            JobRequest::RefreshProfiles(fetchers::jobs::ProfileRefresh {
+                horses,
+                older_than_days: refresh_older_than,
+            })
+        }
+        JobArg::MasterEntities => JobRequest::MasterEntities { weekly },
+        JobArg::RacesAndRunners => match (date, from, to) {
+            (Some(d), _, _) => JobRequest::RacesAndRunners(RacesAndRunnersPlan::dates(d, d, today)),
+            (None, Some(f), Some(t)) => {
+                anyhow::ensure!(f <= t, "--from {f} is after --to {t}");
+                JobRequest::RacesAndRunners(RacesAndRunnersPlan::dates(f, t, today))
+            }
+            _ => JobRequest::scheduled(paddock::config::JobKind::RacesAndRunners, config, today),
+        },
+        JobArg::DeriveFull => JobRequest::DeriveFull,
+        JobArg::Audit => JobRequest::Audit,
+    })
+}
+
+/// `paddock import PATH [--endpoint E]`.
+async fn import(
+    config: &Config,
+    path: &std::path::Path,
+    endpoint: Option<EndpointArg>,
+) -> anyhow::Result<i32> {
+    let store = paddock::open_store(config).await?;
+    let endpoint = endpoint.map(|e| match e {
+        EndpointArg::Racecards => fetchers::api::Endpoint::RacecardsPro,
+        EndpointArg::Results => fetchers::api::Endpoint::Results,
+        EndpointArg::Courses => fetchers::api::Endpoint::Courses,
+        EndpointArg::Regions => fetchers::api::Endpoint::Regions,
+        EndpointArg::Horse => fetchers::api::Endpoint::HorsePro,
+    });
+    let result = paddock::import::import_path(&store, path, endpoint, &config.distance_bands)
+        .await
+        .with_context(|| format!("importing {}", path.display()))?;
+    print!("{}", run::render_summary(&result, false));
+    Ok(result.exit_code())
+}
+
+/// `paddock audit`: the report, or with `--trace` one row's trail.
+async fn audit(config: &Config, args: AuditArgs) -> anyhow::Result<i32> {
+    let AuditArgs {
+        format,
+        strict,
+        only,
+        trace,
+    } = args;
+    // Read-only: connect without migrating, so unapplied migrations show as drift.
+    let store = paddock::store::connect(config.database_url.expose()).await?;
+    if let Some(spec) = trace {
+        return trace_row(config, &store, &spec, format).await;
+    }
+    let mut options = paddock::audit::AuditOptions::from_config(config, Utc::now());
+    options.checks = paddock::audit::Check::parse_list(&only)?;
+    let report = paddock::audit::run_audit(&store, &options).await?;
+    match format {
+        FormatArg::Json => println!("{}", paddock::audit::render::json(&report)),
+        FormatArg::Table => print!("{}", paddock::audit::render::table(&report)),
+    }
+    Ok(if strict && report.total_violations > 0 {
+        1
+    } else {
+        0
+    })
+}
+
+/// `paddock audit --trace TABLE=KEY[/KEY…]`: the run that last wrote one row.
+async fn trace_row(
+    config: &Config,
+    store: &paddock::store::AnyStore,
+    spec: &str,
+    format: FormatArg,
+) -> anyhow::Result<i32> {
+    let (table, key) = spec
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--trace wants TABLE=KEY[/KEY…], got {spec:?}"))?;
+    let key: Vec<String> = key.split('/').map(str::to_string).collect();
+    let traced = paddock::audit::trace_row(store, &config.audit.schema, table, &key).await?;
+    let Some(traced) = traced else {
+        anyhow::bail!("no row of {table} has the key {}", key.join("/"));
+    };
+    match format {
+        FormatArg::Json => println!("{}", serde_json::to_string_pretty(&traced)?),
+        FormatArg::Table => println!("{}", paddock::audit::render::trace(&traced)),
+    }
+    Ok(0)
+}
+
+/// `paddock backfill`: the plan with `--dry-run`, else the run and its summary.
+async fn backfill(config: &Config, args: BackfillArgs) -> anyhow::Result<i32> {
+    let BackfillArgs {
+        from,
+        to,
+        only,
+        dry_run,
+        profile_budget,
+    } = args;
+    anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+    let options = paddock::backfill::BackfillOptions {
+        from,
+        to,
+        parts: paddock::backfill::plan::Part::parse_list(&only)?,
+        profile_budget: profile_budget.unwrap_or(
+            config
+                .job(paddock::config::JobKind::MasterEntitiesDaily)
+                .profile_budget,
+        ),
+        regions: config.api.regions.clone(),
+        today: paddock::today(config),
+        rate_per_second: config.api.rate_limit_per_second,
+    };
+    if dry_run {
+        let plan = paddock::backfill::plan::Plan::new(from, to, options.today, &options.parts);
+        print!("{}", paddock::backfill::render_plan(&options, &plan));
+        return Ok(0);
+    }
+    let store = paddock::open_store(config).await?;
+    let (result, archived) = paddock::backfill::backfill_with_config(
+        config,
+        &store,
+        &options,
+        paddock::backfill::progress::Reporter::auto(std::time::Duration::from_secs(10)),
+    )
+    .await?;
+    print!("{}", paddock::backfill::render_summary(&result));
+    if archived > 0 {
+        println!("\n{archived} responses archived");
+    }
+    Ok(result.exit_code())
+}
+
+/// `paddock replay [--from D] [--to D]`.
+async fn replay(
+    config: &Config,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> anyhow::Result<i32> {
+    let store = paddock::open_store(config).await?;
+    let target = paddock::archive::ArchiveTarget::from_settings(&config.archive, &store);
+    let start = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
+    let result = paddock::replay::replay(
+        &store,
+        target,
+        from.map(start),
+        to.map(|d| start(d + chrono::Duration::days(1))),
+    )
+    .await?;
+    print!("{}", paddock::replay::render_summary(&result));
+    Ok(result.exit_code())
+}
+
+/// `paddock archive stats`.
+async fn archive_stats(config: &Config) -> anyhow::Result<i32> {
+    let store = paddock::open_store(config).await?;
+    let target = paddock::archive::ArchiveTarget::from_settings(&config.archive, &store);
+    let figures = paddock::archive::figures(&target).await?;
+    print!("{}", paddock::archive::render_figures(&figures));
+    Ok(0)
+}
+
+/// `paddock derive --full`: the full rebuild as its own run.
+async fn derive(config: &Config, full: bool) -> anyhow::Result<i32> {
+    anyhow::ensure!(full, "only --full is supported");
+    let store = paddock::open_store(config).await?;
+    let result = run::run_full_rebuild(&store, &config.distance_bands, RunTrigger::Manual).await?;
+    print!("{}", run::render_summary(&result, false));
+    Ok(result.exit_code())
+}
+
+/// `paddock simulate-api`: serves the simulator until Ctrl-C.
+async fn simulate_api(config: &Config, args: SimulateApiArgs) -> anyhow::Result<i32> {
+    let SimulateApiArgs {
+        listen,
+        seed,
+        faults,
+        username,
+        password,
+    } = args;
+    let mut sim = paddock::simulator::SimConfig::new(seed, &username, &password);
+    sim.faults = paddock::simulate_api::faults(faults.as_deref(), &config.simulator_faults)?;
+    let server = paddock::simulator::SimServer::start_on(sim, listen).await?;
+    println!(
+        "simulating The Racing API at {} (Ctrl-C to stop)",
+        server.base_url
+    );
+    tokio::signal::ctrl_c().await?;
+    server.shutdown().await;
+    Ok(0)
 }
 
 /// `paddock daemon`: runs until a signal stops it; exits 0 after a clean shutdown.

@@ -2,39 +2,31 @@
 //! through the same parsers, extractor and store as a fetch, without one API request. After a
 //! parser fix it re-derives every row. `--from`/`--to` select responses by fetch date.
 
-use crate::app::run_recorded;
-use crate::archive::{ArchiveTarget, Reader};
+use crate::archive::{ArchiveTarget, ArchivedResponse, Reader};
 use crate::backfill::decode::{decode, endpoint_of_template};
+use crate::run::summary::{counts_table, error_line};
+use crate::run::{run_recorded, Ended, JobName, RunError, RunResult};
 use chrono::{DateTime, Utc};
 use fetchers::api::Endpoint;
 use fetchers::jobs::late_non_runners::add_late_non_runners;
 use fetchers::jobs::{missing_profile_key, JobError, JobReport};
 use fetchers::rows::UnitOfWork;
-use fetchers::store::{ApplyMode, RunId, RunStatus, RunTrigger, Store};
-use std::time::Duration;
+use fetchers::store::{ApplyMode, RunId, RunTrigger, Store};
 
-/// What a replay did.
-#[derive(Debug)]
-pub struct ReplayResult {
-    pub run_id: RunId,
-    pub status: RunStatus,
+/// What a replay adds to the run's figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayDetail {
     /// Responses read from the archive.
     pub responses: u64,
     /// Of which applied (2xx responses of endpoints Paddock reads).
     pub applied: u64,
-    pub report: JobReport,
-    pub error: Option<String>,
-    pub elapsed: Duration,
 }
 
-impl ReplayResult {
-    pub fn exit_code(&self) -> i32 {
-        crate::app::exit_code(self.status)
-    }
-}
+/// What a replay did.
+pub type ReplayResult = RunResult<ReplayDetail>;
 
 /// Replays the archive at `archive` into `store` (a `replay` run in the ledger, through
-/// [`crate::app::run_recorded`], the one run wrapper).
+/// [`run_recorded`], the one run wrapper).
 pub async fn replay(
     store: &dyn Store,
     archive: ArchiveTarget,
@@ -45,61 +37,59 @@ pub async fn replay(
         "from": from.map(|t| t.to_rfc3339()),
         "to": to.map(|t| t.to_rfc3339()),
     });
-    let (mut responses, mut applied) = (0u64, 0u64);
-    let read = (&mut responses, &mut applied);
-    let run = run_recorded(
+    let job = JobName::Replay;
+    run_recorded(
         store,
-        "replay",
+        job,
         RunTrigger::Manual,
         params,
         |run_id| async move {
             let mut reader = Reader::new(archive, from, to);
             let mut report = JobReport::default();
-            let (responses, applied) = read;
-            let outcome: anyhow::Result<()> = async {
-                loop {
-                    let batch = reader.next_batch().await?;
-                    if batch.is_empty() {
-                        return Ok(());
-                    }
-                    for r in batch {
-                        *responses += 1;
-                        let Some(mut unit) = unit_for(&r, &mut report)? else {
-                            continue;
-                        };
-                        // Late non-runners are matched against the stored runners, as a fetch does.
-                        add_late_non_runners(store, &mut unit, &r.query).await?;
-                        *applied += 1;
-                        if !unit.is_empty() {
-                            let counts = store.apply(run_id, &unit, ApplyMode::Commit).await?;
-                            report.counts.add(&counts);
-                        }
-                    }
-                }
-            }
-            .await;
-            (outcome.map_err(|e| format!("{e:#}")), report)
+            let mut detail = ReplayDetail::default();
+            let outcome = apply_archive(store, run_id, &mut reader, &mut report, &mut detail)
+                .await
+                .map_err(RunError::Replay);
+            Ended::new(outcome, report).with_detail(detail)
         },
     )
-    .await?;
-    Ok(ReplayResult {
-        run_id: run.run_id,
-        status: run.status,
-        responses,
-        applied,
-        report: run.report,
-        error: run.error,
-        elapsed: run.elapsed,
-    })
+    .await
+}
+
+/// Applies every archived response `reader` yields, counting them in `detail` and what they
+/// wrote in `report`.
+async fn apply_archive(
+    store: &dyn Store,
+    run_id: RunId,
+    reader: &mut Reader,
+    report: &mut JobReport,
+    detail: &mut ReplayDetail,
+) -> anyhow::Result<()> {
+    loop {
+        let batch = reader.next_batch().await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for r in batch {
+            detail.responses += 1;
+            let Some(mut unit) = unit_for(&r, report)? else {
+                continue;
+            };
+            // Late non-runners are matched against the stored runners, as a fetch does.
+            add_late_non_runners(store, &mut unit, &r.query).await?;
+            detail.applied += 1;
+            if !unit.is_empty() {
+                let counts = store.apply(run_id, &unit, ApplyMode::Commit).await?;
+                report.counts.add(&counts);
+            }
+        }
+    }
 }
 
 /// The unit one archived response yields, or None for a response that carries no rows (an
 /// error answer, an endpoint Paddock does not read). A 404 for a horse profile is remembered
 /// as missing, exactly as the fetch did.
-fn unit_for(
-    r: &crate::archive::ArchivedResponse,
-    report: &mut JobReport,
-) -> anyhow::Result<Option<UnitOfWork>> {
+fn unit_for(r: &ArchivedResponse, report: &mut JobReport) -> anyhow::Result<Option<UnitOfWork>> {
     let Some(endpoint) = endpoint_of_template(&r.endpoint) else {
         return Ok(None);
     };
@@ -132,21 +122,10 @@ pub fn render_summary(r: &ReplayResult) -> String {
         r.run_id,
         r.status.name(),
         r.elapsed.as_secs_f64(),
-        r.responses,
-        r.applied
+        r.detail.responses,
+        r.detail.applied
     );
-    out.push_str(&format!(
-        "\n{:<22} {:>9} {:>9} {:>9} {:>9}\n",
-        "table", "inserted", "updated", "unchanged", "rejected"
-    ));
-    for (table, c) in &r.report.counts.0 {
-        out.push_str(&format!(
-            "{table:<22} {:>9} {:>9} {:>9} {:>9}\n",
-            c.inserted, c.updated, c.unchanged, c.rejected
-        ));
-    }
-    if let Some(e) = &r.error {
-        out.push_str(&format!("\n{}: {e}\n", r.status.name()));
-    }
+    out.push_str(&counts_table(&r.report.counts));
+    out.push_str(&error_line(r.status, r.error.as_deref()));
     out
 }

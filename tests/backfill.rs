@@ -121,17 +121,17 @@ backend_test!(
             &options(from, to, &[Part::Results, Part::Racecards], 100),
         )
         .await;
-        assert_eq!(first.plan.racecard_dates_skipped.len(), 356);
+        assert_eq!(first.detail.plan.racecard_dates_skipped.len(), 356);
         let needed = horses_needing_profiles(&db.store, 100).await.unwrap().len() as u64;
         assert!(needed > 0);
         let second = backfill(&api, &db.store, &options(from, to, &Part::all_list(), 100)).await;
-        assert_eq!(second.figures.streams_already_done, 1 + 9);
+        assert_eq!(second.detail.figures.streams_already_done, 1 + 9);
 
         let minimum = results_in(server.data(), from, to).div_ceil(50) + 9 + needed;
         let stats = server.stats();
         assert_eq!(stats.total, minimum, "{:?}", stats.by_endpoint);
         assert_eq!(
-            first.figures.total_requests() + second.figures.total_requests(),
+            first.detail.figures.total_requests() + second.detail.figures.total_requests(),
             minimum
         );
         assert_eq!(stats.by_endpoint["/horses/{id}/pro"], needed);
@@ -166,10 +166,10 @@ backend_test!(
         let result = backfill(&api, &db.store, &options(from, to, &[Part::Results], 0)).await;
 
         assert_eq!(
-            result.figures.refetched.len(),
+            result.detail.figures.refetched.len(),
             1,
             "{:?}",
-            result.figures.refetched
+            result.detail.figures.refetched
         );
         // Two pages under the old total (the second revealing the change), then every page
         // again under the new one.
@@ -225,7 +225,7 @@ backend_test!(
         .await
         .unwrap();
         assert_eq!(replayed.exit_code(), 0, "{:?}", replayed.error);
-        assert_eq!(replayed.responses, archived);
+        assert_eq!(replayed.detail.responses, archived);
         assert_eq!(server.stats().total, 0);
         assert_eq!(checksums(&fresh.store).await, checksums(&db.store).await);
     }

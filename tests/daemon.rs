@@ -844,13 +844,12 @@ backend_test!(
         let api = paddock::api_client(&config).unwrap();
         let today = paddock::today(&config);
         let plan = fetchers::jobs::RacesAndRunnersPlan::window(today, 0, 2);
-        let loaded = paddock::app::run_job(
+        let loaded = paddock::run::run_job(
             &config,
             &api,
             &db.store,
-            &paddock::app::JobRequest::RacesAndRunners(plan),
-            RunTrigger::Manual,
-            ApplyMode::Commit,
+            &paddock::run::JobRequest::RacesAndRunners(plan),
+            &paddock::run::RunContext::new(RunTrigger::Manual, ApplyMode::Commit),
         )
         .await
         .unwrap();
@@ -1092,13 +1091,10 @@ backend_test!(
         let audit = find(&before, JobKind::Audit);
         assert!(!audit.enabled && !audit.overdue, "{audit:#?}");
 
-        let rebuilt = paddock::derive::run_full_rebuild(
-            &db.store,
-            &config.distance_bands,
-            RunTrigger::Manual,
-        )
-        .await
-        .unwrap();
+        let rebuilt =
+            paddock::run::run_full_rebuild(&db.store, &config.distance_bands, RunTrigger::Manual)
+                .await
+                .unwrap();
         assert_eq!(rebuilt.status.name(), "succeeded");
         let options = paddock::audit::AuditOptions::from_config(&config, chrono::Utc::now());
         let after = jobs(

@@ -13,9 +13,9 @@ use fetchers::jobs::RacesAndRunnersPlan;
 use fetchers::registry::Source;
 use fetchers::rows::{Row, UnitOfWork};
 use fetchers::store::{ApplyMode, RunId, RunStatus, RunTrigger, Store};
-use paddock::app::{self, JobRequest};
 use paddock::client::{ClientConfig, Credentials, RacingApiClient, SharedLimiter};
 use paddock::config::Config;
+use paddock::run::{self, JobRequest, RunContext};
 use paddock::simulator::{SimConfig, SimServer};
 use paddock::store::AnyStore;
 use std::collections::{BTreeMap, BTreeSet};
@@ -467,15 +467,14 @@ async fn results_run(
     api: &RacingApiClient,
     from: NaiveDate,
     to: NaiveDate,
-) -> app::RunResult {
+) -> run::RunResult {
     let request = JobRequest::RacesAndRunners(RacesAndRunnersPlan::dates(from, to, sim_today()));
-    let result = app::run_job(
+    let result = run::run_job(
         &config(),
         api,
         &db.store,
         &request,
-        RunTrigger::Manual,
-        ApplyMode::Commit,
+        &RunContext::new(RunTrigger::Manual, ApplyMode::Commit),
     )
     .await
     .unwrap();
@@ -483,9 +482,9 @@ async fn results_run(
     result
 }
 
-async fn full_rebuild(db: &TestDb) -> app::RunResult {
+async fn full_rebuild(db: &TestDb) -> run::RunResult {
     let result =
-        paddock::derive::run_full_rebuild(&db.store, &DistanceBands::default(), RunTrigger::Manual)
+        paddock::run::run_full_rebuild(&db.store, &DistanceBands::default(), RunTrigger::Manual)
             .await
             .unwrap();
     assert_eq!(result.status, RunStatus::Succeeded, "{:?}", result.error);
@@ -535,9 +534,9 @@ backend_test!(
         results_run(&db, &api, day(30), day(24)).await;
         let bands = DistanceBands::default();
         let (a, b, c) = tokio::join!(
-            paddock::derive::run_full_rebuild(&db.store, &bands, RunTrigger::Manual),
-            paddock::derive::run_full_rebuild(&db.store, &bands, RunTrigger::Schedule),
-            paddock::derive::run_full_rebuild(&db.store, &bands, RunTrigger::Manual),
+            paddock::run::run_full_rebuild(&db.store, &bands, RunTrigger::Manual),
+            paddock::run::run_full_rebuild(&db.store, &bands, RunTrigger::Schedule),
+            paddock::run::run_full_rebuild(&db.store, &bands, RunTrigger::Manual),
         );
         for result in [a, b, c] {
             let result = result.unwrap();
@@ -1101,15 +1100,13 @@ backend_test!(
     each_backends_sql_store_updates_the_derived_tables_itself,
     |db| async move {
         let run = load_hand_made_races(&db).await;
-        // The backend's own store, not `AnyStore`'s forwarding.
-        let inner: &dyn Store = match &db.store {
-            AnyStore::Sqlite(s) => s,
-            AnyStore::Postgres(s) => s,
-        };
-        let counts = inner
-            .update_derived(run, &DistanceBands::default())
-            .await
-            .unwrap_or_else(|e| panic!("update_derived: {e}"));
+        // The backend's own store, not `AnyStore`'s dispatch.
+        let bands = DistanceBands::default();
+        let counts = match &db.store {
+            AnyStore::Sqlite(s) => paddock::derive::update_touched_in(s, &bands, run).await,
+            AnyStore::Postgres(s) => paddock::derive::update_touched_in(s, &bands, run).await,
+        }
+        .unwrap_or_else(|e| panic!("update_touched_in: {e}"));
         let written = counts.table("ra_runner_statistics").inserted;
         assert!(written > 0, "{counts:?}");
         assert_eq!(
@@ -1119,6 +1116,6 @@ backend_test!(
         // Counted under the run that wrote the races.
         let ledger = db.run_counts(run).await.unwrap();
         assert_eq!(ledger.table("ra_runner_statistics").inserted, written);
-        assert_tables_equal_naive(&db, "SqlStore::update_derived").await;
+        assert_tables_equal_naive(&db, "derive::update_touched_in").await;
     }
 );

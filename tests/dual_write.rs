@@ -13,9 +13,9 @@ use fetchers::jobs::RacesAndRunnersPlan;
 use fetchers::registry::Source;
 use fetchers::rows::{Row, UnitOfWork};
 use fetchers::store::{ApplyMode, RunStatus, RunTrigger, Store};
-use paddock::app::{self, JobRequest};
 use paddock::client::{ClientConfig, Credentials, RacingApiClient, SharedLimiter};
 use paddock::config::Config;
+use paddock::run::{self, JobRequest, RunContext};
 use paddock::simulator::{SimConfig, SimServer};
 use paddock::store::AnyStore;
 use paddock::tables::{self, phase::legacy_name, phase::renamed_tables, Phase};
@@ -55,13 +55,12 @@ async fn phased(db: &TestDb) -> AnyStore {
 /// Runs a job through the phase-following store; it must succeed.
 async fn run_job(db: &TestDb, api: &RacingApiClient, request: JobRequest) {
     let store = phased(db).await;
-    let result = app::run_job(
+    let result = run::run_job(
         &config(),
         api,
         &store,
         &request,
-        RunTrigger::Manual,
-        ApplyMode::Commit,
+        &RunContext::new(RunTrigger::Manual, ApplyMode::Commit),
     )
     .await
     .unwrap();

@@ -10,9 +10,9 @@ use common::TestDb;
 use fetchers::api::{ApiError, ApiRequest, ApiSource, RawResponse};
 use fetchers::jobs::RacesAndRunnersPlan;
 use fetchers::store::{ApplyMode, RunStatus, RunTrigger};
-use paddock::app::{self, JobRequest};
 use paddock::client::{ClientConfig, Credentials, RacingApiClient, SharedLimiter};
 use paddock::config::Config;
+use paddock::run::{self, JobRequest, RunContext};
 use paddock::simulator::{Faults, PreRaceFacts, SimConfig, SimData, SimServer};
 use std::collections::BTreeMap;
 
@@ -37,15 +37,14 @@ fn client_for(server: &SimServer) -> RacingApiClient {
     RacingApiClient::new(config, SharedLimiter::new(500.0)).unwrap()
 }
 
-async fn run(db: &TestDb, api: &dyn ApiSource, request: JobRequest) -> app::RunResult {
+async fn run(db: &TestDb, api: &dyn ApiSource, request: JobRequest) -> run::RunResult {
     let config = Config::from_toml("", &BTreeMap::<String, String>::new()).unwrap();
-    app::run_job(
+    run::run_job(
         &config,
         api,
         &db.store,
         &request,
-        RunTrigger::Manual,
-        ApplyMode::Commit,
+        &RunContext::new(RunTrigger::Manual, ApplyMode::Commit),
     )
     .await
     .unwrap()
@@ -361,19 +360,18 @@ async fn run_with_budget(
     api: &dyn ApiSource,
     request: JobRequest,
     budget: u32,
-) -> app::RunResult {
+) -> run::RunResult {
     let config = Config::from_toml(
         &format!("[jobs.master_entities_daily]\nprofile_budget = {budget}\n"),
         &BTreeMap::<String, String>::new(),
     )
     .unwrap();
-    app::run_job(
+    run::run_job(
         &config,
         api,
         &db.store,
         &request,
-        RunTrigger::Manual,
-        ApplyMode::Commit,
+        &RunContext::new(RunTrigger::Manual, ApplyMode::Commit),
     )
     .await
     .unwrap()

@@ -10,9 +10,9 @@ use common::{Backend, TestDb};
 use fetchers::api::{ApiError, ApiRequest, ApiSource, RawResponse};
 use fetchers::jobs::RacesAndRunnersPlan;
 use fetchers::store::{ApplyMode, RunStatus, RunTrigger, Store};
-use paddock::app::{self, JobRequest};
 use paddock::client::{ClientConfig, Credentials, RacingApiClient, ResponseHook, SharedLimiter};
 use paddock::config::Config;
+use paddock::run::{self, JobRequest, RunContext};
 use paddock::simulator::{SimConfig, SimData, SimServer};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -47,18 +47,13 @@ fn config() -> Config {
     Config::from_toml("", &BTreeMap::<String, String>::new()).unwrap()
 }
 
-fn store(db: &TestDb) -> &dyn Store {
-    &db.store
-}
-
-async fn run(db: &TestDb, api: &dyn ApiSource, request: JobRequest) -> app::RunResult {
-    app::run_job(
+async fn run(db: &TestDb, api: &dyn ApiSource, request: JobRequest) -> run::RunResult {
+    run::run_job(
         &config(),
         api,
-        store(db),
+        &db.store,
         &request,
-        RunTrigger::Manual,
-        ApplyMode::Commit,
+        &RunContext::new(RunTrigger::Manual, ApplyMode::Commit),
     )
     .await
     .unwrap()
@@ -389,7 +384,7 @@ backend_test!(
         });
         let result = run(&db, &api, request).await;
         assert_eq!(result.status, RunStatus::Partial);
-        assert_eq!(result.exit_code(), app::EXIT_PARTIAL);
+        assert_eq!(result.exit_code(), run::EXIT_PARTIAL);
         assert_eq!(result.report.counts.rejected(), 1);
         assert_eq!(
             db.count_rows("ra_runners").await.unwrap(),
@@ -517,13 +512,12 @@ backend_test!(
         let server = simulator().await;
         let api = client_for(&server);
         let day = sim_today() - days(3);
-        let result = app::run_job(
+        let result = run::run_job(
             &config(),
             &api,
-            store(&db),
+            &db.store,
             &plan(day, day),
-            RunTrigger::Manual,
-            ApplyMode::DryRun,
+            &RunContext::new(RunTrigger::Manual, ApplyMode::DryRun),
         )
         .await
         .unwrap();
@@ -642,7 +636,7 @@ backend_test!(
         });
         let result = run(&db, &api, request).await;
         assert_eq!(result.status, RunStatus::Failed);
-        assert_eq!(result.exit_code(), app::EXIT_FAILED);
+        assert_eq!(result.exit_code(), run::EXIT_FAILED);
         let error = result.error.unwrap();
         assert!(
             error.contains(&format!("received {delivered},"))

@@ -374,7 +374,7 @@ fn sqlite_storage_class(ty: ColumnType) -> &'static str {
 async fn sqlite_stores_every_written_value_in_its_registry_type_family() {
     use fetchers::jobs::RacesAndRunnersPlan;
     use fetchers::store::{ApplyMode, RunTrigger};
-    use paddock::app::{self, JobRequest};
+    use paddock::run::{self, JobRequest, RunContext};
 
     let (store, _dir) = common::sqlite_store().await;
     let today = chrono::NaiveDate::from_ymd_opt(2025, 6, 15).unwrap();
@@ -394,13 +394,12 @@ async fn sqlite_stores_every_written_value_in_its_registry_type_family() {
     let config = paddock::config::Config::from_toml("", &BTreeMap::new()).unwrap();
     let day = today - chrono::Duration::days(2);
     let store = paddock::store::AnyStore::Sqlite(store);
-    let result = app::run_job(
+    let result = run::run_job(
         &config,
         &client,
         &store,
         &JobRequest::RacesAndRunners(RacesAndRunnersPlan::dates(day, day, today)),
-        RunTrigger::Manual,
-        ApplyMode::Commit,
+        &RunContext::new(RunTrigger::Manual, ApplyMode::Commit),
     )
     .await
     .unwrap();

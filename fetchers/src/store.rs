@@ -146,15 +146,6 @@ pub trait Store: Send + Sync {
         cutoff: chrono::DateTime<chrono::Utc>,
         limit: i64,
     ) -> Result<Vec<String>, StoreError>;
-
-    /// Recomputes the derived tables (`ra_runner_statistics`, …) for every entity the races
-    /// run `run_id` wrote touch, in one transaction, and adds the rows written to the run's
-    /// ledger counters (the application's `src/derive/`).
-    async fn update_derived(
-        &self,
-        run_id: RunId,
-        bands: &crate::derived::DistanceBands,
-    ) -> Result<Counts, StoreError>;
 }
 
 #[cfg(test)]

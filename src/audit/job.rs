@@ -1,19 +1,15 @@
-//! The audit as a recorded job (`[jobs.audit]` in the daemon, off by default; `paddock run
-//! audit`): every check, read-only, in a ledger run named `audit`. Makes no API request.
+//! What the audit as a recorded job (`[jobs.audit]` in the daemon, off by default; `paddock
+//! run audit`) finds: the violations per report section ([`AuditCounts`]) and the run's
+//! finding that names them. The run itself (the ledger row around every read-only check) is
+//! `run::run_recorded_audit`, one floor up.
 //!
 //! The run is `succeeded` when the audit found nothing, `partial` when it found violations —
 //! its error text then names the total and the count per section (`3 audit violations:
 //! orphans 1, freshness 2`), so `paddock status` and the run list show it, and freshness
 //! counts it as a completed run — and `failed` when the audit could not run. The counts
-//! travel on in [`RunResult::audit`] for the daemon's metrics.
+//! travel on in the run's result for the daemon's metrics.
 
-use crate::app::{run_recorded_with_findings, RunResult};
-use crate::audit::{run_audit, AuditOptions};
-use crate::config::{Config, JobKind};
-use crate::store::AnyStore;
 use chrono::{DateTime, Utc};
-use fetchers::jobs::JobReport;
-use fetchers::store::RunTrigger;
 use std::collections::BTreeMap;
 
 /// What one audit run found: when it ran and the violations per report section (the same
@@ -30,48 +26,9 @@ impl AuditCounts {
     }
 }
 
-/// Runs every audit check against `store` with the configuration's `[audit]` settings and job
-/// schedules, recorded as a run of the audit job.
-pub async fn run_recorded_audit(
-    store: &AnyStore,
-    config: &Config,
-    trigger: RunTrigger,
-) -> anyhow::Result<RunResult> {
-    let options = AuditOptions::from_config(config, Utc::now());
-    let params = serde_json::json!({
-        "checks": options.checks.iter().map(|c| c.name()).collect::<Vec<_>>(),
-    });
-    let mut found: Option<AuditCounts> = None;
-    let found_slot = &mut found;
-    let mut result = run_recorded_with_findings(
-        store,
-        JobKind::Audit.name(),
-        trigger,
-        params,
-        |_run_id| async move {
-            let report = JobReport::default();
-            match run_audit(store, &options).await {
-                Ok(audit) => {
-                    let counts = AuditCounts {
-                        at: options.now,
-                        violations: audit.violation_counts(),
-                    };
-                    let findings = findings(&counts);
-                    *found_slot = Some(counts);
-                    (Ok(()), report, findings)
-                }
-                Err(e) => (Err(format!("audit: {e:#}")), report, Vec::new()),
-            }
-        },
-    )
-    .await?;
-    result.audit = found;
-    Ok(result)
-}
-
 /// The run's finding: none when clean, else one line with the total and every section that
 /// has violations.
-fn findings(counts: &AuditCounts) -> Vec<String> {
+pub fn findings(counts: &AuditCounts) -> Vec<String> {
     let total = counts.total();
     if total == 0 {
         return Vec::new();
@@ -91,7 +48,8 @@ fn findings(counts: &AuditCounts) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::audit::job::{findings, AuditCounts};
+    use chrono::Utc;
 
     #[test]
     fn a_clean_audit_has_no_finding_and_violations_are_named_per_section() {

@@ -16,17 +16,17 @@ pub mod pipeline;
 pub mod plan;
 pub mod progress;
 
-use crate::app::run_recorded;
+use crate::run::summary::{counts_table, endpoint_lines, error_line};
+use crate::run::{run_recorded, Ended, JobName, RunError, RunResult};
 use crate::store::AnyStore;
 use chrono::NaiveDate;
 use fetchers::api::ApiSource;
-use fetchers::jobs::{JobError, JobReport};
-use fetchers::store::{RunId, RunStatus, RunTrigger};
+use fetchers::jobs::JobError;
+use fetchers::store::{RunId, RunTrigger};
 use pipeline::{horses_needing_profiles, Figures, Pipeline};
 use plan::{Part, Plan, Progress, JOB};
 use progress::Reporter;
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
 
 /// What to backfill.
 #[derive(Debug, Clone)]
@@ -44,22 +44,15 @@ pub struct BackfillOptions {
     pub rate_per_second: f64,
 }
 
-/// The outcome of a backfill.
+/// What a backfill adds to the run's figures: what its pipeline did, and the plan it followed.
 #[derive(Debug)]
-pub struct BackfillResult {
-    pub run_id: RunId,
-    pub status: RunStatus,
+pub struct BackfillDetail {
     pub figures: Figures,
-    pub error: Option<String>,
-    pub elapsed: Duration,
     pub plan: Plan,
 }
 
-impl BackfillResult {
-    pub fn exit_code(&self) -> i32 {
-        crate::app::exit_code(self.status)
-    }
-}
+/// The outcome of a backfill.
+pub type BackfillResult = RunResult<BackfillDetail>;
 
 /// The `--dry-run` text: requests per endpoint and the time they take at the configured rate.
 /// Results pages are an estimate (their totals are only known once asked); racecard days
@@ -121,7 +114,7 @@ fn human_duration(secs: f64) -> String {
 }
 
 /// Runs (or resumes) a backfill, recorded in the ledger as a `backfill` run (through
-/// [`crate::app::run_recorded`], the one run wrapper).
+/// [`run_recorded`], the one run wrapper).
 pub async fn run_backfill(
     api: &dyn ApiSource,
     store: &AnyStore,
@@ -146,34 +139,19 @@ pub async fn run_backfill(
         "only": options.parts.iter().map(|p| p.name()).collect::<Vec<_>>(),
         "profile_budget": options.profile_budget,
     });
-    let mut figures = Figures::default();
-    let figures_out = &mut figures;
     let plan_ref = &plan;
-    let run = run_recorded(store, JOB, RunTrigger::Backfill, params, |run_id| async move {
+    let run = run_recorded(store, JobName::Backfill, RunTrigger::Backfill, params, |run_id| async move {
         tracing::info!(run_id = run_id.get(), from = %options.from, to = %options.to, "backfill started");
-        let outcome =
-            backfill_pages(api, store, options, plan_ref, run_id, reporter, figures_out).await;
-        let report = JobReport {
-            requests: figures_out.requests.clone(),
-            counts: figures_out.counts.clone(),
-            missing: figures_out.missing.clone(),
-            unknown_fields: figures_out.unknown_fields,
-        };
-        (outcome, report)
+        let (outcome, figures) =
+            backfill_pages(api, store, options, plan_ref, run_id, reporter).await;
+        Ended::new(outcome, figures.report()).with_detail(figures)
     })
     .await?;
-    Ok(BackfillResult {
-        run_id: run.run_id,
-        status: run.status,
-        figures,
-        error: run.error,
-        elapsed: run.elapsed,
-        plan,
-    })
+    Ok(run.map_detail(|figures| BackfillDetail { figures, plan }))
 }
 
 /// The body of a backfill run: resumes from the saved checkpoints, pages every stream, then
-/// the profiles; leaves what it did in `figures`. Fails with the error text for the ledger.
+/// the profiles. Returns how it ended and what it did.
 async fn backfill_pages(
     api: &dyn ApiSource,
     store: &AnyStore,
@@ -181,16 +159,17 @@ async fn backfill_pages(
     plan: &Plan,
     run_id: RunId,
     reporter: Reporter,
-    figures: &mut Figures,
-) -> Result<(), String> {
-    let saved: HashMap<String, Progress> = crate::store::checkpoints::for_job(store, JOB)
-        .await
-        .map_err(|e| format!("reading the checkpoints: {e:#}"))?
-        .into_iter()
-        .filter_map(|c| {
-            Progress::from_checkpoint(c.cursor.as_deref(), &c.status).map(|p| (c.name, p))
-        })
-        .collect();
+) -> (Result<(), RunError>, Figures) {
+    let saved: HashMap<String, Progress> =
+        match crate::store::checkpoints::for_job(store, JOB).await {
+            Ok(checkpoints) => checkpoints
+                .into_iter()
+                .filter_map(|c| {
+                    Progress::from_checkpoint(c.cursor.as_deref(), &c.status).map(|p| (c.name, p))
+                })
+                .collect(),
+            Err(e) => return (Err(RunError::Checkpoints(e)), Figures::default()),
+        };
     let mut pipeline = Pipeline {
         api,
         store,
@@ -207,7 +186,7 @@ async fn backfill_pages(
             Err(e) => Err(e),
         };
     }
-    *figures = pipeline.figures;
+    let figures = pipeline.figures;
     let mut reporter = pipeline.reporter;
     reporter.finish(progress::Snapshot {
         pages_done: figures.pages_done,
@@ -215,12 +194,12 @@ async fn backfill_pages(
         requests: figures.total_requests(),
         rows_written: figures.counts.written(),
     });
-    outcome.map_err(|e| e.to_string())
+    (outcome.map_err(RunError::from), figures)
 }
 
 /// The summary printed after a backfill.
 pub fn render_summary(r: &BackfillResult) -> String {
-    let f = &r.figures;
+    let f = &r.detail.figures;
     let mut out = format!(
         "backfill run {} — {} in {:.1} s: {} pages, {} requests ({:.2}/s), {} rows written\n",
         r.run_id,
@@ -232,9 +211,7 @@ pub fn render_summary(r: &BackfillResult) -> String {
         f.counts.written()
     );
     out.push_str("\nrequests by endpoint\n");
-    for (endpoint, n) in &f.requests {
-        out.push_str(&format!("  {endpoint:<28} {n:>8}\n"));
-    }
+    out.push_str(&endpoint_lines(&f.requests));
     if f.streams_already_done > 0 {
         out.push_str(&format!(
             "\n{} ranges/days already complete from an earlier run (not requested again)\n",
@@ -247,25 +224,15 @@ pub fn render_summary(r: &BackfillResult) -> String {
     for note in &f.split {
         out.push_str(&format!("split in two: {note}\n"));
     }
-    if !r.plan.racecard_dates_skipped.is_empty() {
+    let skipped = &r.detail.plan.racecard_dates_skipped;
+    if !skipped.is_empty() {
         out.push_str(&format!(
             "racecards skipped for {} dates the API does not serve\n",
-            r.plan.racecard_dates_skipped.len()
+            skipped.len()
         ));
     }
-    out.push_str(&format!(
-        "\n{:<22} {:>9} {:>9} {:>9} {:>9}\n",
-        "table", "inserted", "updated", "unchanged", "rejected"
-    ));
-    for (table, c) in &f.counts.0 {
-        out.push_str(&format!(
-            "{table:<22} {:>9} {:>9} {:>9} {:>9}\n",
-            c.inserted, c.updated, c.unchanged, c.rejected
-        ));
-    }
-    if let Some(e) = &r.error {
-        out.push_str(&format!("\n{}: {e}\n", r.status.name()));
-    }
+    out.push_str(&counts_table(&f.counts));
+    out.push_str(&error_line(r.status, r.error.as_deref()));
     out
 }
 

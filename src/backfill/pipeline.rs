@@ -8,7 +8,7 @@ use super::plan::{self, Progress, Stream, JOB};
 use super::progress::{Reporter, Snapshot};
 use fetchers::api::{ApiError, ApiRequest, ApiSource, Endpoint, RawResponse};
 use fetchers::jobs::late_non_runners::add_late_non_runners;
-use fetchers::jobs::{check_query_echo, missing_profile_key, JobError};
+use fetchers::jobs::{check_query_echo, missing_profile_key, JobError, JobReport};
 use fetchers::rows::{Checkpoint, Counts, UnitOfWork};
 use fetchers::store::{ApplyMode, RunId, Store};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -38,6 +38,16 @@ pub struct Figures {
 impl Figures {
     pub fn total_requests(&self) -> u64 {
         self.requests.values().sum()
+    }
+
+    /// The figures every run reports (requests, counts, missing resources, unknown fields).
+    pub fn report(&self) -> JobReport {
+        JobReport {
+            requests: self.requests.clone(),
+            counts: self.counts.clone(),
+            missing: self.missing.clone(),
+            unknown_fields: self.unknown_fields,
+        }
     }
 
     fn snapshot(&self) -> Snapshot {

@@ -5,6 +5,7 @@
 //! [`RESULTS_RANGE_DAYS`] long and split in two if its `total` still exceeds what paging can
 //! reach. Racecards are one stream per day, only for dates the API serves.
 
+use crate::run::JobName;
 use chrono::NaiveDate;
 use fetchers::api::ApiRequest;
 use fetchers::jobs::RacesAndRunnersPlan;
@@ -24,7 +25,7 @@ pub const RESULTS_RANGE_DAYS: i64 = 366;
 pub const ESTIMATED_RACES_PER_DAY: f64 = 38.0;
 
 /// The job name of backfill checkpoints and ledger rows.
-pub const JOB: &str = "backfill";
+pub const JOB: &str = JobName::Backfill.as_str();
 
 /// What a backfill fetches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -277,7 +278,7 @@ pub fn pages_for(total: u64, page_size: u32) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::backfill::plan::*;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -22,10 +22,10 @@ pub enum JobKind {
     MasterEntitiesDaily,
     MasterEntitiesWeekly,
     RacesAndRunners,
-    /// The full rebuild of the derived tables (`crate::derive::run_full_rebuild`): no API
+    /// The full rebuild of the derived tables (`crate::run::run_full_rebuild`): no API
     /// request. Weekly by default.
     DeriveFull,
-    /// The read-only audit recorded as a run (`crate::audit::job`): no API request. Off by
+    /// The read-only audit recorded as a run (`crate::run::run_recorded_audit`): no API request. Off by
     /// default.
     Audit,
 }

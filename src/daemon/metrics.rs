@@ -6,9 +6,9 @@
 //! `paddock_audit_last_run_timestamp_seconds`) come from the audit job's runs in this process:
 //! until the first one completes, nothing about the audit is exported.
 
-use crate::app::RunResult;
 use crate::audit::job::AuditCounts;
 use crate::client::{ResponseHook, SharedLimiter};
+use crate::run::RunResult;
 use chrono::{DateTime, Utc};
 use fetchers::api::ApiRequest;
 use prometheus::{
@@ -172,7 +172,7 @@ impl Metrics {
                 self.rows.with_label_values(&[table, kind]).inc_by(n);
             }
         }
-        if let Some(audit) = &result.audit {
+        if let Some(audit) = &result.detail.audit {
             self.set_audit(audit);
         }
     }

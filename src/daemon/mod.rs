@@ -1,5 +1,5 @@
 //! `paddock daemon`: runs every enabled job on its cron schedules in the configured time zone,
-//! through [`crate::app::run_any`] — the same path as `paddock run`: the API jobs, the weekly
+//! through [`crate::run::run_any`] — the same path as `paddock run`: the API jobs, the weekly
 //! full rebuild of the derived tables (`derive_full`) and, when enabled, the audit (`audit`,
 //! whose violation counts `/metrics` exports).
 //!

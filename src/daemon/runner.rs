@@ -1,10 +1,11 @@
-//! Starting the daemon's runs: one task per run through [`crate::app::run_job_cancellable`]
-//! (every job kind, the fetch jobs and those without API requests alike), at most one run per
+//! Starting the daemon's runs: one task per run through [`crate::run::run_any`], with a
+//! [`RunContext`] cancelled at shutdown (every job kind, the fetch jobs and those without API
+//! requests alike), at most one run per
 //! job at a time (a tick that fires while its job still runs is recorded in
 //! the ledger as `skipped`), and a shutdown that stops every run between pages.
 
-use crate::app::{self, JobRequest, RunResult};
 use crate::config::{Config, JobKind, Window};
+use crate::run::{self, JobRequest, RunContext, RunResult};
 use crate::store::{job_status, AnyStore};
 use chrono::{DateTime, NaiveDate, Utc};
 use fetchers::api::ApiSource;
@@ -113,20 +114,12 @@ impl Runner {
         }
         let request = request_for(&config, job, what.window, today);
         let (store, api, running) = (self.store.clone(), self.api.clone(), self.running.clone());
-        let cancel = self.shutdown.child_token();
+        let context = RunContext::new(what.trigger, ApplyMode::Commit)
+            .cancelled_by(self.shutdown.child_token());
         tracing::info!(job = job.name(), trigger = what.trigger.name(), fire_time = %what.fire_time, "tick");
         self.tasks.spawn(async move {
             let started = std::time::Instant::now();
-            let result = app::run_job_cancellable(
-                cancel,
-                &config,
-                api.as_ref(),
-                &store,
-                &request,
-                what.trigger,
-                ApplyMode::Commit,
-            )
-            .await;
+            let result = run::run_any(&config, api.as_ref(), &store, &request, &context).await;
             running
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)

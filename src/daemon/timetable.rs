@@ -127,8 +127,8 @@ pub fn needs_catch_up(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::daemon::clock::{Clock, ManualClock};
+    use crate::daemon::timetable::*;
     use std::collections::BTreeMap;
 
     fn config(text: &str) -> Config {

@@ -2,10 +2,11 @@
 //! `ra_performance_by_distance`, `ra_performance_by_venue`): computed in set-based SQL from
 //! `ra_runners` and the masters, never from API payloads, never with an API request.
 //!
-//! - [`update_touched`]: after a results run, recompute only the groups the run's races name,
-//!   in one transaction right after the run (called by `app::run_job`).
-//! - [`rebuild_full`]: recompute everything in one transaction; [`run_full_rebuild`] does it
-//!   as its own ledger job ([`FULL_REBUILD_JOB`], `paddock derive --full`), which the daemon
+//! - [`update_touched`]: after a results run or an import, recompute only the groups the run's
+//!   races name, in one transaction right after the run (called by `run::run_job` and
+//!   `import`).
+//! - [`rebuild_full`]: recompute everything in one transaction; `run::run_full_rebuild` does
+//!   it as its own ledger job ([`FULL_REBUILD_JOB`], `paddock derive --full`), which the daemon
 //!   schedules weekly ([`FULL_REBUILD_DEFAULT_CRON`]).
 //! - [`query`]: the reads behind `paddock query`.
 //!
@@ -16,13 +17,11 @@
 pub mod query;
 pub mod sql;
 
-use crate::app::RunResult;
 use crate::store::dialect::Dialect;
 use crate::store::{ledger, with_backend, AnyStore, SqlStore};
 use fetchers::derived::DistanceBands;
-use fetchers::jobs::JobReport;
 use fetchers::rows::{format_timestamp, Counts, TableCounts};
-use fetchers::store::{RunId, RunTrigger, Store, StoreError};
+use fetchers::store::{RunId, StoreError};
 use sql::{Effect, Scope, Statement};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -32,21 +31,20 @@ pub const FULL_REBUILD_JOB: &str = crate::config::JobKind::DeriveFull.name();
 
 /// When the daemon runs the full rebuild by default: 04:00 every Sunday. The seam for the
 /// scheduler: a `JobKind` entry named [`FULL_REBUILD_JOB`] with this cron, whose run is
-/// [`run_full_rebuild`] with [`RunTrigger::Schedule`].
+/// `run::run_full_rebuild` with `RunTrigger::Schedule`.
 pub const FULL_REBUILD_DEFAULT_CRON: &str = crate::config::JobKind::DeriveFull.spec().default_cron;
 
 /// Recomputes the derived groups named by the races run `run_id` wrote (see [`sql`] for the
 /// scope), in one transaction, and adds the rows written to that run's ledger counters.
-/// The same as [`Store::update_derived`].
 pub async fn update_touched(
     store: &AnyStore,
     bands: &DistanceBands,
     run_id: RunId,
 ) -> Result<Counts, StoreError> {
-    store.update_derived(run_id, bands).await
+    with_backend!(store, |s| update_touched_in(s, bands, run_id).await)
 }
 
-/// [`update_touched`] on one backend: what `SqlStore`'s [`Store::update_derived`] runs.
+/// [`update_touched`] on one backend.
 pub async fn update_touched_in<D: Dialect>(
     store: &SqlStore<D>,
     bands: &DistanceBands,
@@ -63,31 +61,6 @@ pub async fn rebuild_full(
     run_id: RunId,
 ) -> Result<Counts, StoreError> {
     with_backend!(store, |s| execute(s, bands, Scope::Full, run_id).await)
-}
-
-/// The full rebuild as its own ledger job: opens a run, rebuilds, closes the run with its
-/// status and counts. Makes no API request.
-pub async fn run_full_rebuild(
-    store: &AnyStore,
-    bands: &DistanceBands,
-    trigger: RunTrigger,
-) -> anyhow::Result<RunResult> {
-    let params = serde_json::json!({ "distance_bands": bands.bounds() });
-    crate::app::run_recorded(
-        store,
-        FULL_REBUILD_JOB,
-        trigger,
-        params,
-        |run_id| async move {
-            let mut report = JobReport::default();
-            let outcome = rebuild_full(store, bands, run_id)
-                .await
-                .map(|counts| report.counts = counts)
-                .map_err(|e| e.to_string());
-            (outcome, report)
-        },
-    )
-    .await
 }
 
 /// Per-table written and deleted row counts, turned into ledger counts.

@@ -476,7 +476,7 @@ pub fn plan(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::derive::sql::*;
 
     #[test]
     fn bands_become_a_case_from_the_longest_down() {

@@ -211,12 +211,4 @@ impl Store for AnyStore {
             .horses_with_profile_older_than(cutoff, limit)
             .await
     }
-
-    async fn update_derived(
-        &self,
-        run_id: RunId,
-        bands: &fetchers::derived::DistanceBands,
-    ) -> Result<Counts, StoreError> {
-        self.inner().update_derived(run_id, bands).await
-    }
 }

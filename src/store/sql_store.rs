@@ -321,14 +321,6 @@ impl<D: Dialect> Store for SqlStore<D> {
             .map_err(read_error(Some("paddock_state")))
     }
 
-    async fn update_derived(
-        &self,
-        run_id: RunId,
-        bands: &fetchers::derived::DistanceBands,
-    ) -> Result<Counts, StoreError> {
-        crate::derive::update_touched_in(self, bands, run_id).await
-    }
-
     async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
         let table = registered_table(table)?;
         let names = self.current_physical_names().await?;
