@@ -74,6 +74,8 @@ pub struct RacingApiClient {
     transport: Transport,
     limiter: Arc<SharedLimiter>,
     hooks: Vec<Arc<dyn ResponseHook>>,
+    /// Every attempt, by endpoint template, since the client was built.
+    attempts: Arc<Mutex<BTreeMap<&'static str, u64>>>,
     /// Attempts beyond the first, by endpoint template, since the client was built.
     retries: Arc<Mutex<BTreeMap<&'static str, u64>>>,
 }
@@ -140,6 +142,7 @@ impl RacingApiClient {
             transport,
             limiter,
             hooks: Vec::new(),
+            attempts: Arc::default(),
             retries: Arc::default(),
         })
     }
@@ -151,26 +154,44 @@ impl RacingApiClient {
         self
     }
 
+    /// Requests sent so far per endpoint template (`/results`, `/horses/{id}/pro`, …), every
+    /// attempt counted, retries included.
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        snapshot(&self.attempts)
+    }
+
     /// Attempts beyond the first sent so far per endpoint template (`/results`,
     /// `/horses/{id}/pro`, …): the retries, which only grow (the daemon's
     /// `paddock_api_retries_total` counter).
     pub fn retry_counts(&self) -> BTreeMap<String, u64> {
-        self.retries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|(template, n)| (template.to_string(), *n))
-            .collect()
+        snapshot(&self.retries)
     }
 
-    fn count_retry(&self, request: &ApiRequest) {
-        *self
-            .retries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(request.endpoint().template())
-            .or_default() += 1;
+    /// Counts one attempt of `request` (the `attempt`-th, from 1).
+    fn count_attempt(&self, request: &ApiRequest, attempt: u32) {
+        let template = request.endpoint().template();
+        let mut counters = vec![&self.attempts];
+        if attempt > 1 {
+            counters.push(&self.retries);
+        }
+        for counter in counters {
+            *counter
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(template)
+                .or_default() += 1;
+        }
     }
+}
+
+/// A copy of a per-endpoint counter map with owned keys.
+fn snapshot(counts: &Mutex<BTreeMap<&'static str, u64>>) -> BTreeMap<String, u64> {
+    counts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .map(|(template, n)| (template.to_string(), *n))
+        .collect()
 }
 
 #[async_trait]
@@ -186,9 +207,7 @@ impl ApiSource for RacingApiClient {
         loop {
             self.limiter.acquire().await;
             let attempt = schedule.begin_attempt();
-            if attempt > 1 {
-                self.count_retry(request);
-            }
+            self.count_attempt(request, attempt);
             let started = Instant::now();
             let exchange = self.transport.get(&url).await;
             let latency_ms = started.elapsed().as_millis() as u64;
