@@ -304,7 +304,7 @@ fn race_unit(race: usize) -> UnitOfWork {
 /// Time spent applying [`SMALL_UNITS`] new races each by `store` with fixed names and by the
 /// same store following the phase, alternately (after the big unit: the masters exist).
 async fn phase_following_cost(store: &AnyStore) -> anyhow::Result<(Duration, Duration)> {
-    let following = paddock::tables::for_current_phase(store.clone()).await?;
+    let following = paddock::rename::for_current_phase(store.clone()).await?;
     let run = store
         .start_run(
             "bench",

@@ -46,7 +46,7 @@ enum Command {
     /// switch-readers, deprecate, dropped).
     Tables {
         #[command(subcommand)]
-        command: paddock::tables::cli::TablesCommand,
+        command: paddock::rename::cli::TablesCommand,
     },
     /// Validate the configuration; print it with secrets masked and each job's next three fire
     /// times. Exits 2 if it is invalid.
@@ -311,7 +311,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
         Command::Migrate { legacy_names } => {
             if legacy_names {
                 let store = paddock::store::connect(config.database_url.expose()).await?;
-                paddock::tables::migrate_legacy_names(&store, Utc::now()).await?;
+                paddock::rename::migrate_legacy_names(&store, Utc::now()).await?;
             }
             paddock::open_store(&config).await?;
             println!("migrations applied to {}", config.database_url);
@@ -383,7 +383,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
                 JobArg::Audit => JobRequest::Audit,
             };
             let store = paddock::open_store(&config).await?;
-            paddock::tables::check_pinned_phase(&store, config.expected_rename_phase).await?;
+            paddock::rename::check_pinned_phase(&store, config.expected_rename_phase).await?;
             let api = paddock::api_client(&config)?;
             let mode = if dry_run {
                 ApplyMode::DryRun
@@ -530,7 +530,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
         }
         Command::Tables { command } => {
             let store = paddock::open_store(&config).await?;
-            paddock::tables::cli::run(&store, command).await
+            paddock::rename::cli::run(&store, command).await
         }
         Command::Demo { seed, days } => paddock::demo::run_demo(&config, seed, days).await,
         Command::SimulateApi {

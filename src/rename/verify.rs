@@ -3,8 +3,8 @@
 //! difference is named by table, key and column.
 
 use crate::store::AnyStore;
-use crate::tables::phase::{legacy_name, renamed_tables};
-use crate::tables::sql::{fetch_i64, fetch_texts};
+use crate::rename::phase::{legacy_name, renamed_tables};
+use crate::rename::sql::{fetch_i64, fetch_texts};
 use anyhow::Result;
 use fetchers::registry::{Table, TABLES};
 

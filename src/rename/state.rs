@@ -12,8 +12,8 @@
 //! units' side.
 
 use crate::store::{AnyStore, PHASE_STATE_KEY};
-use crate::tables::phase::{legacy_name, renamed_tables, Phase};
-use crate::tables::sql::{fetch_texts, literal, run_steps, table_exists, Steps, TxConn};
+use crate::rename::phase::{legacy_name, renamed_tables, Phase};
+use crate::rename::sql::{fetch_texts, literal, run_steps, table_exists, Steps, TxConn};
 use anyhow::{bail, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -4,13 +4,13 @@
 //! recorded with its reason.
 
 use crate::store::AnyStore;
-use crate::tables::phase::{archived_name, legacy_name, referencing_tables, renamed_tables, Phase};
-use crate::tables::sql::{fetch_texts, literal, run_in_transaction, table_columns, table_exists};
-use crate::tables::state::{
+use crate::rename::phase::{archived_name, legacy_name, referencing_tables, renamed_tables, Phase};
+use crate::rename::sql::{fetch_texts, literal, run_in_transaction, table_columns, table_exists};
+use crate::rename::state::{
     backfill_cursor, current_phase, cursor_key, delete_state_sql, history, phase_sql,
     record_refusal, run_transition, set_state_sql, Change,
 };
-use crate::tables::verify::verify;
+use crate::rename::verify::verify;
 use anyhow::{bail, Result};
 use chrono::{DateTime, Duration, Utc};
 use fetchers::registry::Table;

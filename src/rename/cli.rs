@@ -1,8 +1,8 @@
 //! `paddock tables …`: the rename commands as the command line shows them.
 
 use crate::store::AnyStore;
-use crate::tables::sql::{fetch_i64, table_exists};
-use crate::tables::{self, ops, phase::archived_name, phase::legacy_name, phase::renamed_tables};
+use crate::rename::sql::{fetch_i64, table_exists};
+use crate::rename::{self, ops, phase::archived_name, phase::legacy_name, phase::renamed_tables};
 use anyhow::Result;
 use chrono::{Duration, Utc};
 use clap::Subcommand;
@@ -47,18 +47,18 @@ pub async fn run(store: &AnyStore, command: TablesCommand) -> Result<i32> {
             Ok(0)
         }
         TablesCommand::Begin => {
-            tables::begin(store, now).await?;
+            rename::begin(store, now).await?;
             println!("phase dual-write: ra_mst_* created; units now write both");
             Ok(0)
         }
         TablesCommand::Backfill { batch } => {
-            for (table, rows) in tables::backfill(store, batch.max(1), now).await? {
+            for (table, rows) in rename::backfill(store, batch.max(1), now).await? {
                 println!("{table:<18} {rows:>10} rows copied");
             }
             Ok(0)
         }
         TablesCommand::Verify => {
-            let report = tables::verify(store).await?;
+            let report = rename::verify(store).await?;
             for d in &report.differences {
                 println!("DIFFERENCE {d}");
             }
@@ -75,18 +75,18 @@ pub async fn run(store: &AnyStore, command: TablesCommand) -> Result<i32> {
         TablesCommand::Advance {
             compatibility_views,
         } => {
-            let phase = tables::advance(store, compatibility_views, now).await?;
+            let phase = rename::advance(store, compatibility_views, now).await?;
             println!("phase {phase}");
             Ok(0)
         }
         TablesCommand::Rollback => {
-            let phase = tables::rollback(store, now).await?;
+            let phase = rename::rollback(store, now).await?;
             println!("phase {phase}");
             Ok(0)
         }
         TablesCommand::DropArchived { grace_days, force } => {
             for table in
-                tables::drop_archived(store, Duration::days(grace_days), force, now).await?
+                rename::drop_archived(store, Duration::days(grace_days), force, now).await?
             {
                 println!("dropped {table}");
             }
@@ -97,9 +97,9 @@ pub async fn run(store: &AnyStore, command: TablesCommand) -> Result<i32> {
 
 /// The `tables status` text.
 pub async fn status(store: &AnyStore) -> Result<String> {
-    let mut out = format!("phase: {}\n", tables::current_phase(store).await?);
+    let mut out = format!("phase: {}\n", rename::current_phase(store).await?);
     out.push_str("history:\n");
-    for t in tables::history(store).await? {
+    for t in rename::history(store).await? {
         out.push_str(&format!(
             "  {}  {} -> {}: {}\n",
             t.at.format("%Y-%m-%dT%H:%M:%SZ"),
