@@ -192,7 +192,7 @@ impl<D: Dialect> Store for SqlStore<D> {
         mode: ApplyMode,
     ) -> Result<Counts, StoreError> {
         let groups = plan_unit(&unit.rows)?;
-        apply_unit::<D>(self, &groups, run_id, unit, mode).await
+        apply_unit::<D, _, _>(|| self.begin_unit(), self, &groups, run_id, unit, mode).await
     }
 
     async fn existing_keys(
