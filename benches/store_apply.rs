@@ -402,7 +402,7 @@ async fn sqlite_baseline(
     store: &SqliteStore,
     unit: &UnitOfWork,
 ) -> anyhow::Result<(usize, Duration)> {
-    let pool = store.pool();
+    let pool = store.pool_for_tests();
     create_scratch_copy_sqlite(pool).await?;
     let cols = baseline_columns();
     let sql = format!(
@@ -444,7 +444,7 @@ async fn postgres_baseline(
     store: &PgStore,
     unit: &UnitOfWork,
 ) -> anyhow::Result<(usize, Duration)> {
-    let pool = store.pool();
+    let pool = store.pool_for_tests();
     create_scratch_copy_postgres(pool).await?;
     let cols = baseline_columns();
     let placeholders: Vec<String> = cols

@@ -125,6 +125,10 @@ async fn insert_rejects<D: Dialect>(
     D::insert_rows(conn, &insert).await
 }
 
+/// How a `paddock_state` entry is set: the new value replaces the old.
+const STATE_UPSERT: &str =
+    "ON CONFLICT (\"key\") DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+
 async fn set_state<D: Dialect>(
     conn: &mut Conn<D>,
     unit: &UnitOfWork,
@@ -142,10 +146,38 @@ async fn set_state<D: Dialect>(
         table: "paddock_state",
         columns: STATE_COLUMNS,
         rows,
-        on_conflict: "ON CONFLICT (\"key\") DO UPDATE SET value = excluded.value, \
-                      updated_at = excluded.updated_at",
+        on_conflict: STATE_UPSERT,
     };
     D::insert_rows(conn, &insert).await
+}
+
+/// The statement setting one `paddock_state` entry, and its parameters (for the tools; a
+/// unit's entries are written in bulk by [`record_unit`]).
+pub fn set_state_sql<D: Dialect>(
+    key: &StateKey,
+    value: &str,
+    at: DateTime<Utc>,
+) -> (String, Params<D>) {
+    let mut p = Params::<D>::new();
+    let names: Vec<&str> = STATE_COLUMNS.iter().map(|(name, _)| *name).collect();
+    let sql = format!(
+        "INSERT INTO paddock_state ({}) VALUES ({}, {}, {}) {STATE_UPSERT}",
+        names.join(", "),
+        p.add(Value::Text(key.text()), Text),
+        p.add(text(Some(value)), Text),
+        p.add(Value::Timestamp(at), Timestamp),
+    );
+    (sql, p)
+}
+
+/// The statement removing one `paddock_state` entry, and its parameters.
+pub fn delete_state_sql<D: Dialect>(key: &StateKey) -> (String, Params<D>) {
+    let mut p = Params::<D>::new();
+    let sql = format!(
+        "DELETE FROM paddock_state WHERE \"key\" = {}",
+        p.add(Value::Text(key.text()), Text)
+    );
+    (sql, p)
 }
 
 async fn set_checkpoint<D: Dialect>(

@@ -3,12 +3,14 @@
 //! lookups with `= ANY($1)`.
 
 mod arrays;
+mod catalog;
 mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
 use crate::store::dialect::{
-    decode_rows, execute_unprepared, fetch_cells_as_text, migrated, text_cell, BulkInsert, Fetch,
-    FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, TextResult, UpsertResult,
+    decode_rows, execute_unprepared, migrated, rows_as_text, text_cell, BulkInsert, Fetch,
+    FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, Repointing, TableMove, TextResult,
+    UpsertResult,
 };
 use crate::store::options::{postgres_duration, StoreOptions};
 use crate::store::sql_store::SqlStore;
@@ -17,14 +19,14 @@ use anyhow::Context as _;
 use arrays::{values_array, BindArray};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use fetchers::registry::{Column, ColumnType};
+use fetchers::registry::{Column, ColumnType, Table};
 use fetchers::rows::Value;
 use fetchers::schema::Dialect;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{
     PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow,
 };
-use sqlx::{Postgres, Row as _, Transaction};
+use sqlx::{Postgres, Row as _};
 use std::str::FromStr;
 
 /// The PostgreSQL migrations, embedded at build time (ordered and checksummed).
@@ -187,14 +189,13 @@ impl crate::store::dialect::Dialect for PgDialect {
             }
             Fragment::DateText => format!("to_char({e}, 'YYYY-MM-DD')"),
             Fragment::MonthOf => format!("to_char({e}, 'YYYY-MM')"),
-            Fragment::TimestampLiteral => format!("CAST({e} AS TIMESTAMPTZ)"),
-            Fragment::DateLiteral => format!("CAST({e} AS DATE)"),
             Fragment::Hex => format!("upper(encode({e}, 'hex'))"),
         }
     }
 
-    async fn fetch_text(conn: &mut PgConnection, sql: &str) -> TextResult {
-        fetch_cells_as_text::<Postgres>(conn, sql, cell_text).await
+    async fn fetch_text(conn: &mut PgConnection, sql: &str, params: &[Value]) -> TextResult {
+        let query = params.iter().fold(sqlx::query(sql), bind_value);
+        Ok(rows_as_text(&query.fetch_all(&mut *conn).await?, cell_text))
     }
 
     async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
@@ -205,9 +206,7 @@ impl crate::store::dialect::Dialect for PgDialect {
         &MIGRATOR
     }
 
-    async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        pool.begin().await
-    }
+    const BEGIN_WRITE: &'static str = "BEGIN";
 
     async fn execute(
         conn: &mut PgConnection,
@@ -278,4 +277,43 @@ impl crate::store::dialect::Dialect for PgDialect {
 
     /// Transitions take `paddock_state` exclusively: a unit's share lock makes them wait.
     const SHARE_LOCK: &'static str = " FOR SHARE";
+
+    async fn lock_state_exclusively(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        Self::execute_once(conn, "LOCK TABLE paddock_state IN EXCLUSIVE MODE")
+            .await
+            .map(|_| ())
+    }
+
+    async fn table_exists(conn: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
+        catalog::table_exists(conn, name).await
+    }
+
+    async fn table_columns(
+        conn: &mut PgConnection,
+        name: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        catalog::table_columns(conn, name).await
+    }
+
+    fn create_view_sql(view: &str, table: &str) -> String {
+        catalog::create_view_sql(view, table)
+    }
+
+    async fn repoint_foreign_keys(
+        conn: &mut PgConnection,
+        table: &Table,
+        moves: &[TableMove<'_>],
+    ) -> Result<Repointing, sqlx::Error> {
+        catalog::repoint_foreign_keys(conn, table, moves).await
+    }
+
+    /// Keys are re-pointed `NOT VALID` instead: nothing to switch.
+    async fn enforce_foreign_keys(_conn: &mut PgConnection, _on: bool) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    /// Every statement is checked as it runs.
+    async fn foreign_key_violations(_conn: &mut PgConnection) -> Result<Vec<String>, sqlx::Error> {
+        Ok(Vec::new())
+    }
 }

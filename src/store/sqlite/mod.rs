@@ -4,12 +4,14 @@
 //! upgrade.
 
 mod binding;
+mod catalog;
 mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
 use crate::store::dialect::{
-    decode_rows, execute_unprepared, fetch_cells_as_text, migrated, text_cell, BulkInsert, Fetch,
-    FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, TextResult, UpsertResult,
+    decode_rows, execute_unprepared, migrated, rows_as_text, text_cell, BulkInsert, Fetch,
+    FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, Repointing, TableMove, TextResult,
+    UpsertResult,
 };
 use crate::store::options::StoreOptions;
 use crate::store::plan::rows_per_chunk;
@@ -19,14 +21,14 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use binding::{placeholder_rows, BindValue};
 use chrono::{DateTime, Utc};
-use fetchers::registry::ColumnType;
+use fetchers::registry::{ColumnType, Table};
 use fetchers::rows::Value;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteQueryResult, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row as _, Sqlite, Transaction};
+use sqlx::{Row as _, Sqlite};
 use std::str::FromStr;
 
 pub use binding::date_text;
@@ -163,13 +165,13 @@ impl crate::store::dialect::Dialect for SqliteDialect {
         match fragment {
             Fragment::TimestampText | Fragment::DateText => format!("CAST({e} AS TEXT)"),
             Fragment::MonthOf => format!("substr({e}, 1, 7)"),
-            Fragment::TimestampLiteral | Fragment::DateLiteral => e.to_string(),
             Fragment::Hex => format!("hex({e})"),
         }
     }
 
-    async fn fetch_text(conn: &mut SqliteConnection, sql: &str) -> TextResult {
-        fetch_cells_as_text::<Sqlite>(conn, sql, cell_text).await
+    async fn fetch_text(conn: &mut SqliteConnection, sql: &str, params: &[Value]) -> TextResult {
+        let query = params.iter().fold(sqlx::query(sql), BindValue::bind_value);
+        Ok(rows_as_text(&query.fetch_all(&mut *conn).await?, cell_text))
     }
 
     const KIND: BackendKind = BackendKind::Sqlite;
@@ -183,9 +185,7 @@ impl crate::store::dialect::Dialect for SqliteDialect {
         &MIGRATOR
     }
 
-    async fn begin(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        pool.begin_with("BEGIN IMMEDIATE").await
-    }
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
 
     async fn execute(
         conn: &mut SqliteConnection,
@@ -257,4 +257,50 @@ impl crate::store::dialect::Dialect for SqliteDialect {
 
     /// Units and transitions both `BEGIN IMMEDIATE`: already serialized.
     const SHARE_LOCK: &'static str = "";
+
+    /// Transitions are `BEGIN IMMEDIATE` like every unit: already exclusive.
+    async fn lock_state_exclusively(_conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    async fn table_exists(conn: &mut SqliteConnection, name: &str) -> Result<bool, sqlx::Error> {
+        catalog::table_exists(conn, name).await
+    }
+
+    async fn table_columns(
+        conn: &mut SqliteConnection,
+        name: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        catalog::table_columns(conn, name).await
+    }
+
+    fn create_view_sql(view: &str, table: &str) -> String {
+        catalog::create_view_sql(view, table)
+    }
+
+    async fn repoint_foreign_keys(
+        conn: &mut SqliteConnection,
+        table: &Table,
+        moves: &[TableMove<'_>],
+    ) -> Result<Repointing, sqlx::Error> {
+        catalog::repoint_foreign_keys(conn, table, moves).await
+    }
+
+    async fn enforce_foreign_keys(
+        conn: &mut SqliteConnection,
+        on: bool,
+    ) -> Result<(), sqlx::Error> {
+        let sql = if on {
+            "PRAGMA foreign_keys = ON"
+        } else {
+            "PRAGMA foreign_keys = OFF"
+        };
+        Self::execute_once(conn, sql).await.map(|_| ())
+    }
+
+    async fn foreign_key_violations(
+        conn: &mut SqliteConnection,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        catalog::foreign_key_violations(conn).await
+    }
 }
