@@ -15,10 +15,10 @@ pub mod demo;
 pub mod derive;
 pub mod import;
 pub mod logging;
+pub mod rename;
 pub mod replay;
 pub mod simulate_api;
 pub mod store;
-pub mod rename;
 
 pub use simulator;
 

@@ -1,69 +1,46 @@
 //! The rename commands: `migrate --legacy-names`, `tables begin|backfill|advance|rollback|
-//! drop-archived`. Each transition runs in one transaction together with its phase change and
-//! its ledger entry, serialized with the units of work (`state::run_transition`); a refusal is
-//! recorded with its reason.
+//! drop-archived`, written once over the store's tool door (`store::tools`). Each transition
+//! runs in one transaction together with its phase change and its ledger entry, serialized with
+//! the units of work (`history::run_transition`); a refusal is recorded with its reason. Rows
+//! are copied by the store's one copy routine (`store::mirror::copy_sql`), values bound.
 
-use crate::store::AnyStore;
+use crate::rename::history::{history, record_refusal, run_transition, Change, TransitionOutcome};
 use crate::rename::phase::{archived_name, legacy_name, referencing_tables, renamed_tables, Phase};
-use crate::rename::sql::{fetch_texts, literal, run_in_transaction, table_columns, table_exists};
 use crate::rename::state::{
-    backfill_cursor, current_phase, cursor_key, delete_state_sql, history, phase_sql,
-    record_refusal, run_transition, set_state_sql, Change,
+    backfill_cursor, clear_cursor, current_phase, phase_statement, set_cursor,
 };
 use crate::rename::verify::verify;
+use crate::store::dialect::{Dialect, Params, Repointing, TableMove};
+use crate::store::mirror::copy_sql;
+use crate::store::tools::{ForeignKeys, Statement};
+use crate::store::SqlStore;
 use anyhow::{bail, Result};
 use chrono::{DateTime, Duration, Utc};
-use fetchers::registry::Table;
-use fetchers::schema::{self, create_indexes, create_table};
+use fetchers::registry::{ColumnType, Table};
+use fetchers::rows::Value;
+use fetchers::schema::{create_indexes, create_table};
 
 /// Default grace period between deprecate and `drop-archived`.
 pub const DEFAULT_GRACE_DAYS: i64 = 30;
 
-fn dialect(store: &AnyStore) -> schema::Dialect {
-    match store {
-        AnyStore::Postgres(_) => schema::Dialect::Postgres,
-        AnyStore::Sqlite(_) => schema::Dialect::Sqlite,
-    }
-}
-
-fn split(script: &str) -> Vec<String> {
+/// The statements of a DDL script.
+fn split<D: Dialect>(script: &str) -> impl Iterator<Item = Statement<D>> + '_ {
     script
         .split(';')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-fn column_list(table: &Table) -> Vec<&'static str> {
-    table.all_columns().iter().map(|c| c.name).collect()
-}
-
-/// `INSERT INTO to … SELECT … FROM from [WHERE …] ON CONFLICT (key) DO UPDATE` of every
-/// registry column: `to` ends up equal to `from` for the selected keys.
-fn copy_sql(table: &Table, from: &str, to: &str, filter: &str) -> String {
-    let columns = column_list(table);
-    let key = table.key.join(", ");
-    let updates = columns
-        .iter()
-        .filter(|c| !table.key.contains(c))
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let list = columns.join(", ");
-    // `WHERE true` keeps SQLite's parser from reading ON CONFLICT as a join constraint.
-    format!(
-        "INSERT INTO {to} ({list}) SELECT {list} FROM {from} WHERE true {filter} \
-         ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    )
+        .map(|s| Statement::from(s.to_string()))
 }
 
 /// Creates the schema with the legacy names: the migrations, then every renamed table moved
 /// to its legacy name (indexes too). Phase: legacy.
-pub async fn migrate_legacy_names(store: &AnyStore, now: DateTime<Utc>) -> Result<()> {
+pub async fn migrate_legacy_names<D: Dialect>(
+    store: &SqlStore<D>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     store.migrate().await?;
     let first = renamed_tables()[0];
-    if table_exists(store, legacy_name(first)).await? && !table_exists(store, first.name).await? {
+    if store.table_exists(legacy_name(first)).await? && !store.table_exists(first.name).await? {
         return Ok(()); // already legacy
     }
     if current_phase(store).await? != Phase::Dropped || !history(store).await?.is_empty() {
@@ -72,28 +49,32 @@ pub async fn migrate_legacy_names(store: &AnyStore, now: DateTime<Utc>) -> Resul
     let mut statements = Vec::new();
     for table in renamed_tables() {
         let legacy = legacy_name(table);
-        for index in split(&create_indexes(table, table.name)) {
-            let name = index.split_whitespace().nth(2).unwrap_or_default();
-            statements.push(format!("DROP INDEX IF EXISTS {name}"));
+        for index in split::<D>(&create_indexes(table, table.name)) {
+            let name = index.sql.split_whitespace().nth(2).unwrap_or_default();
+            statements.push(format!("DROP INDEX IF EXISTS {name}").into());
         }
-        statements.push(format!("ALTER TABLE {} RENAME TO {legacy}", table.name));
+        statements.push(format!("ALTER TABLE {} RENAME TO {legacy}", table.name).into());
         statements.extend(split(&create_indexes(table, legacy)));
     }
-    statements.push(phase_sql(Phase::Legacy, now));
-    run_in_transaction(store, &statements, false).await
+    statements.push(phase_statement(Phase::Legacy, now));
+    store
+        .run_statements(&statements, ForeignKeys::Enforced)
+        .await
 }
 
 /// Legacy columns the registry lacks (kept, shown by `status`), per renamed table.
-pub async fn extra_legacy_columns(store: &AnyStore) -> Result<Vec<(String, String)>> {
+pub async fn extra_legacy_columns<D: Dialect>(
+    store: &SqlStore<D>,
+) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for table in renamed_tables() {
         for name in [legacy_name(table).to_string(), archived_name(table)] {
-            if !table_exists(store, &name).await? {
+            if !store.table_exists(&name).await? {
                 continue;
             }
-            for column in table_columns(store, &name).await? {
-                if table.column(&column).is_none() && !column_list(table).contains(&column.as_str())
-                {
+            let registry: Vec<String> = table.all_columns().iter().map(|c| c.name.into()).collect();
+            for column in store.table_columns(&name).await? {
+                if !registry.contains(&column) {
                     out.push((name.clone(), column));
                 }
             }
@@ -118,21 +99,24 @@ fn expect_phase(phase: Phase, allowed: &[Phase], command: &str) -> Result<()> {
 
 /// legacy → dual-write: creates `ra_mst_*` with the registry's columns and keys; adds registry
 /// columns the legacy tables lack (nullable).
-pub async fn begin(store: &AnyStore, now: DateTime<Utc>) -> Result<()> {
+pub async fn begin<D: Dialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<()> {
     let phase = current_phase(store).await?;
     expect_phase(phase, &[Phase::Legacy], "begin")?;
-    let dialect = dialect(store);
+    let dialect = D::KIND.schema_dialect();
     let mut statements = Vec::new();
     for table in renamed_tables() {
         let legacy = legacy_name(table);
-        let present = table_columns(store, legacy).await?;
+        let present = store.table_columns(legacy).await?;
         for column in table.all_columns() {
             if !present.iter().any(|p| p == column.name) {
-                statements.push(format!(
-                    "ALTER TABLE {legacy} ADD COLUMN {} {}",
-                    column.name,
-                    dialect.column_type(column.ty)
-                ));
+                statements.push(
+                    format!(
+                        "ALTER TABLE {legacy} ADD COLUMN {} {}",
+                        column.name,
+                        dialect.column_type(column.ty)
+                    )
+                    .into(),
+                );
             }
         }
         statements.extend(split(&create_table(dialect, table, table.name)));
@@ -143,14 +127,14 @@ pub async fn begin(store: &AnyStore, now: DateTime<Utc>) -> Result<()> {
         to: Phase::DualWrite,
         at: now,
     };
-    run_transition(store, change, &statements, false).await
+    run_transition(store, change, &statements, ForeignKeys::Enforced).await
 }
 
 /// Copies history legacy → new in key-ordered batches of `batch` rows, each its own short
 /// transaction with its cursor; resumes from the cursors; a finished pass clears them, so a
 /// second run is an idempotent full pass. Returns rows copied per table.
-pub async fn backfill(
-    store: &AnyStore,
+pub async fn backfill<D: Dialect>(
+    store: &SqlStore<D>,
     batch: usize,
     now: DateTime<Utc>,
 ) -> Result<Vec<(&'static str, u64)>> {
@@ -162,56 +146,82 @@ pub async fn backfill(
             to: Phase::Backfill,
             at: now,
         };
-        run_transition(store, change, &[], false).await?;
+        run_transition(store, change, &[], ForeignKeys::Enforced).await?;
     }
     let mut copied = Vec::new();
     for table in renamed_tables() {
-        let (legacy, key) = (legacy_name(table), table.key[0]);
         let mut cursor = backfill_cursor(store, table.name).await?;
         let mut rows = 0u64;
-        loop {
-            let after = cursor
-                .as_deref()
-                .map(|c| format!("WHERE {key} > {}", literal(c)))
-                .unwrap_or_default();
-            let upper = fetch_texts(
-                store,
-                &format!(
-                    "SELECT CAST(MAX({key}) AS TEXT), CAST(COUNT(*) AS TEXT) FROM \
-                     (SELECT {key} FROM {legacy} {after} ORDER BY {key} LIMIT {batch}) b"
-                ),
-            )
-            .await?;
-            let Some(upper_key) = upper[0][0].clone() else {
-                break;
-            };
-            let batch_rows: u64 = upper[0][1].as_deref().unwrap_or("0").parse()?;
-            let lower = cursor
-                .as_deref()
-                .map(|c| format!("AND {key} > {}", literal(c)))
-                .unwrap_or_default();
-            let filter = format!("{lower} AND {key} <= {}", literal(&upper_key));
+        while let Some((upper, batch_rows)) =
+            next_batch(store, table, cursor.as_deref(), batch).await?
+        {
             let statements = [
-                copy_sql(table, legacy, table.name, &filter),
-                set_state_sql(&cursor_key(table.name), &upper_key, now),
+                copy_batch(table, cursor.as_deref(), &upper),
+                set_cursor(table.name, &upper, now),
             ];
-            run_in_transaction(store, &statements, false).await?;
+            store
+                .run_statements(&statements, ForeignKeys::Enforced)
+                .await?;
             rows += batch_rows;
-            cursor = Some(upper_key);
+            cursor = Some(upper);
         }
         copied.push((table.name, rows));
     }
     let clear: Vec<_> = renamed_tables()
         .iter()
-        .map(|t| delete_state_sql(&cursor_key(t.name)))
+        .map(|t| clear_cursor(t.name))
         .collect();
-    run_in_transaction(store, &clear, false).await?;
+    store.run_statements(&clear, ForeignKeys::Enforced).await?;
     Ok(copied)
 }
 
+/// The key column a backfill orders `table` by, and its type.
+fn batch_key(table: &Table) -> (&'static str, ColumnType) {
+    let key = table.key[0];
+    (key, table.column(key).map_or(ColumnType::Text, |c| c.ty))
+}
+
+/// The last key and the row count of the next batch of at most `batch` legacy rows after
+/// `cursor`; `None` when none is left.
+async fn next_batch<D: Dialect>(
+    store: &SqlStore<D>,
+    table: &Table,
+    cursor: Option<&str>,
+    batch: usize,
+) -> Result<Option<(String, u64)>> {
+    let (key, ty) = batch_key(table);
+    let mut p = Params::<D>::new();
+    let after = cursor
+        .map(|c| format!("WHERE {key} > {}", p.add(Value::Text(c.into()), ty)))
+        .unwrap_or_default();
+    let limit = p.add(Value::Integer(batch as i64), ColumnType::Integer);
+    let sql = format!(
+        "SELECT CAST(MAX({key}) AS TEXT), CAST(COUNT(*) AS TEXT) FROM \
+         (SELECT {key} FROM {} {after} ORDER BY {key} LIMIT {limit}) b",
+        legacy_name(table)
+    );
+    let rows = store.text_rows(&sql, p.values()).await?;
+    let Some(upper) = rows.first().and_then(|r| r[0].clone()) else {
+        return Ok(None);
+    };
+    let count = rows[0][1].as_deref().unwrap_or("0").parse()?;
+    Ok(Some((upper, count)))
+}
+
+/// Copies the legacy rows with keys after `cursor` up to `upper` into the new table.
+fn copy_batch<D: Dialect>(table: &Table, cursor: Option<&str>, upper: &str) -> Statement<D> {
+    let (key, ty) = batch_key(table);
+    let mut p = Params::<D>::new();
+    let lower = cursor
+        .map(|c| format!("{key} > {} AND ", p.add(Value::Text(c.into()), ty)))
+        .unwrap_or_default();
+    let filter = format!("{lower}{key} <= {}", p.add(Value::Text(upper.into()), ty));
+    Statement::new(copy_sql(table, legacy_name(table), table.name, &filter), p)
+}
+
 /// The phase after `phase` through `advance`, with the work that moves there.
-pub async fn advance(
-    store: &AnyStore,
+pub async fn advance<D: Dialect>(
+    store: &SqlStore<D>,
     compatibility_views: bool,
     now: DateTime<Utc>,
 ) -> Result<Phase> {
@@ -229,56 +239,31 @@ pub async fn advance(
         to,
         at: now,
     };
-    match to {
-        Phase::SwitchReaders => {
-            let report = verify(store).await?;
-            if !report.is_clean() {
-                let reason = format!("verify found: {}", report.differences.join("; "));
-                record_refusal(store, phase, to, &format!("refused: {reason}"), now).await?;
-                bail!("advance refused: {reason}");
-            }
-            let mut statements = Vec::new();
-            let validate = repoint_foreign_keys(store, Target::New, &mut statements).await?;
-            run_transition(store, change, &statements, is_sqlite(store)).await?;
-            run_in_transaction(store, &validate, false).await?;
+    if to == Phase::SwitchReaders {
+        let report = verify(store).await?;
+        if !report.is_clean() {
+            let reason = format!("verify found: {}", report.differences.join("; "));
+            record_refusal(store, change, &reason).await?;
+            bail!("advance refused: {reason}");
         }
-        _ => {
-            let mut statements = Vec::new();
-            for table in renamed_tables() {
-                let legacy = legacy_name(table);
-                statements.push(format!(
-                    "ALTER TABLE {legacy} RENAME TO {}",
-                    archived_name(table)
-                ));
-                if compatibility_views {
-                    statements.push(view_sql(store, legacy, table.name));
-                }
-            }
-            run_transition(store, change, &statements, false).await?;
+        let repointing = repoint_foreign_keys(store, Target::New).await?;
+        run_repointing(store, change, repointing).await?;
+        return Ok(to);
+    }
+    let mut statements = Vec::new();
+    for table in renamed_tables() {
+        let legacy = legacy_name(table);
+        statements.push(format!("ALTER TABLE {legacy} RENAME TO {}", archived_name(table)).into());
+        if compatibility_views {
+            statements.push(D::create_view_sql(legacy, table.name).into());
         }
     }
+    run_transition(store, change, &statements, ForeignKeys::Enforced).await?;
     Ok(to)
 }
 
-fn is_sqlite(store: &AnyStore) -> bool {
-    matches!(store, AnyStore::Sqlite(_))
-}
-
-/// A read-only view with the legacy name (PostgreSQL: with the caller's privileges).
-fn view_sql(store: &AnyStore, legacy: &str, new: &str) -> String {
-    match store {
-        AnyStore::Postgres(_) => {
-            format!("CREATE VIEW {legacy} WITH (security_invoker = true) AS SELECT * FROM {new}")
-        }
-        AnyStore::Sqlite(_) => format!("CREATE VIEW {legacy} AS SELECT * FROM {new}"),
-    }
-}
-
-fn drop_views_sql() -> Vec<String> {
-    renamed_tables()
-        .iter()
-        .map(|t| format!("DROP VIEW IF EXISTS {}", legacy_name(t)))
-        .collect()
+fn drop_views<D: Dialect>() -> impl Iterator<Item = Statement<D>> {
+    (renamed_tables().into_iter()).map(|t| format!("DROP VIEW IF EXISTS {}", legacy_name(t)).into())
 }
 
 /// Which layout foreign keys of runners, pedigree and runner odds point at.
@@ -288,143 +273,62 @@ enum Target {
     New,
 }
 
-/// Appends the statements re-pointing every foreign key to a renamed table at `target`;
-/// returns the statements to run after the commit (PostgreSQL `VALIDATE CONSTRAINT`).
-/// PostgreSQL: each key dropped and added `NOT VALID` (a short lock), validated afterwards.
-/// SQLite: the documented table-rebuild (new table, copy, drop, rename, indexes) with foreign
-/// keys off and `foreign_key_check` before the commit, all in one transaction.
-async fn repoint_foreign_keys(
-    store: &AnyStore,
+/// How every foreign key to a renamed table is re-pointed at `target`
+/// ([`crate::store::dialect::Dialect::repoint_foreign_keys`]).
+async fn repoint_foreign_keys<D: Dialect>(
+    store: &SqlStore<D>,
     target: Target,
-    statements: &mut Vec<String>,
-) -> Result<Vec<String>> {
-    let names = |t: &Table| match target {
-        Target::New => (legacy_name(t), t.name),
-        Target::Legacy => (t.name, legacy_name(t)),
-    };
-    let mut after = Vec::new();
+) -> Result<Repointing> {
+    let renamed = renamed_tables();
+    let moves: Vec<TableMove> = (renamed.iter())
+        .map(|t| {
+            let (from, to) = match target {
+                Target::New => (legacy_name(t), t.name),
+                Target::Legacy => (t.name, legacy_name(t)),
+            };
+            TableMove {
+                parent: t.name,
+                from,
+                to,
+            }
+        })
+        .collect();
+    let mut all = Repointing::default();
     for table in referencing_tables() {
-        match store {
-            AnyStore::Postgres(_) => {
-                for fk in table.foreign_keys {
-                    let Some(parent) =
-                        fetchers::registry::table(fk.ref_table).filter(|p| p.legacy_name.is_some())
-                    else {
-                        continue;
-                    };
-                    let (from, to) = names(parent);
-                    let found = fetch_texts(
-                        store,
-                        &format!(
-                            "SELECT conname::text FROM pg_constraint WHERE contype = 'f' \
-                             AND conrelid = {}::regclass AND confrelid = {}::regclass",
-                            literal(table.name),
-                            literal(from)
-                        ),
-                    )
-                    .await?;
-                    for row in found {
-                        let name = row[0].clone().unwrap_or_default();
-                        statements.push(format!(
-                            "ALTER TABLE {} DROP CONSTRAINT {name}, ADD CONSTRAINT {name} \
-                             FOREIGN KEY ({}) REFERENCES {to} ({}) NOT VALID",
-                            table.name,
-                            fk.columns.join(", "),
-                            fk.ref_columns.join(", ")
-                        ));
-                        after.push(format!(
-                            "ALTER TABLE {} VALIDATE CONSTRAINT {name}",
-                            table.name
-                        ));
-                    }
-                }
-            }
-            AnyStore::Sqlite(_) => {
-                let ddl = fetch_texts(
-                    store,
-                    &format!(
-                        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = {}",
-                        literal(table.name)
-                    ),
-                )
-                .await?;
-                let Some(mut ddl) = ddl.first().and_then(|r| r[0].clone()) else {
-                    bail!("table {} not found", table.name);
-                };
-                let rebuilt = format!("{}__rebuild", table.name);
-                ddl = ddl.replacen(table.name, &rebuilt, 1);
-                for parent in renamed_tables() {
-                    let (from, to) = names(parent);
-                    ddl = ddl.replace(&format!("\"{from}\""), from);
-                    ddl = ddl.replace(
-                        &format!("REFERENCES {from} ("),
-                        &format!("REFERENCES {to} ("),
-                    );
-                    ddl = ddl.replace(&format!("REFERENCES {from}("), &format!("REFERENCES {to}("));
-                }
-                let indexes = fetch_texts(
-                    store,
-                    &format!(
-                        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = {} \
-                         AND sql IS NOT NULL",
-                        literal(table.name)
-                    ),
-                )
-                .await?;
-                statements.push(ddl);
-                statements.push(format!(
-                    "INSERT INTO {rebuilt} SELECT * FROM {}",
-                    table.name
-                ));
-                statements.push(format!("DROP TABLE {}", table.name));
-                statements.push(format!("ALTER TABLE {rebuilt} RENAME TO {}", table.name));
-                statements.extend(indexes.into_iter().filter_map(|mut r| r.remove(0)));
-            }
-        }
+        let one = store.repoint_foreign_keys(table, &moves).await?;
+        all.statements.extend(one.statements);
+        all.after_commit.extend(one.after_commit);
+        all.foreign_keys_off |= one.foreign_keys_off;
     }
-    Ok(after)
+    Ok(all)
+}
+
+/// Runs the transition `change` re-pointing the foreign keys, then what follows its commit.
+async fn run_repointing<D: Dialect>(
+    store: &SqlStore<D>,
+    change: Change,
+    repointing: Repointing,
+) -> Result<()> {
+    let keys = ForeignKeys::for_repointing(&repointing);
+    let statements: Vec<Statement<D>> = (repointing.statements.into_iter())
+        .map(Into::into)
+        .collect();
+    run_transition(store, change, &statements, keys).await?;
+    let after: Vec<Statement<D>> = (repointing.after_commit.into_iter())
+        .map(Into::into)
+        .collect();
+    store.run_statements(&after, ForeignKeys::Enforced).await
 }
 
 /// Steps back one phase (from dual-write up to and including deprecate); returns the phase
 /// the database is in afterwards.
-pub async fn rollback(store: &AnyStore, now: DateTime<Utc>) -> Result<Phase> {
+pub async fn rollback<D: Dialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<Phase> {
     let phase = current_phase(store).await?;
-    let mut statements = Vec::new();
-    let mut after = Vec::new();
-    let mut foreign_keys_off = false;
     let to = match phase {
-        Phase::DualWrite => {
-            for table in renamed_tables().iter().rev() {
-                statements.push(format!("DROP TABLE {}", table.name));
-            }
-            Phase::Legacy
-        }
-        Phase::Backfill => {
-            for table in renamed_tables() {
-                statements.push(delete_state_sql(&cursor_key(table.name)));
-            }
-            Phase::DualWrite
-        }
-        Phase::SwitchReaders => {
-            after = repoint_foreign_keys(store, Target::Legacy, &mut statements).await?;
-            foreign_keys_off = is_sqlite(store);
-            Phase::Backfill
-        }
-        Phase::Deprecate => {
-            statements.extend(drop_views_sql());
-            for table in renamed_tables() {
-                statements.push(format!(
-                    "ALTER TABLE {} RENAME TO {}",
-                    archived_name(table),
-                    legacy_name(table)
-                ));
-            }
-            // Legacy missed the writes made while deprecated: bring it level with new.
-            for table in renamed_tables() {
-                statements.push(copy_sql(table, table.name, legacy_name(table), ""));
-            }
-            Phase::SwitchReaders
-        }
+        Phase::DualWrite => Phase::Legacy,
+        Phase::Backfill => Phase::DualWrite,
+        Phase::SwitchReaders => Phase::Backfill,
+        Phase::Deprecate => Phase::SwitchReaders,
         Phase::Legacy | Phase::Dropped => {
             bail!("phase {phase}: nothing to roll back (rollback reaches back from dual-write up to deprecate)")
         }
@@ -434,15 +338,40 @@ pub async fn rollback(store: &AnyStore, now: DateTime<Utc>) -> Result<Phase> {
         to,
         at: now,
     };
-    run_transition(store, change, &statements, foreign_keys_off).await?;
-    run_in_transaction(store, &after, false).await?;
+    let statements: Vec<Statement<D>> = match phase {
+        Phase::DualWrite => (renamed_tables().iter().rev())
+            .map(|t| format!("DROP TABLE {}", t.name).into())
+            .collect(),
+        Phase::Backfill => (renamed_tables().iter())
+            .map(|t| clear_cursor(t.name))
+            .collect(),
+        Phase::SwitchReaders => {
+            let repointing = repoint_foreign_keys(store, Target::Legacy).await?;
+            run_repointing(store, change, repointing).await?;
+            return Ok(to);
+        }
+        _ => {
+            let mut statements: Vec<Statement<D>> = drop_views().collect();
+            for table in renamed_tables() {
+                let (archived, legacy) = (archived_name(table), legacy_name(table));
+                statements.push(format!("ALTER TABLE {archived} RENAME TO {legacy}").into());
+            }
+            // Legacy missed the writes made while deprecated: bring it level with new.
+            for table in renamed_tables() {
+                let copy = copy_sql(table, table.name, legacy_name(table), "true");
+                statements.push(copy.into());
+            }
+            statements
+        }
+    };
+    run_transition(store, change, &statements, ForeignKeys::Enforced).await?;
     Ok(to)
 }
 
 /// deprecate → dropped: drops the compatibility views and the `ra_old_*` tables, refused
 /// within `grace` of the deprecation unless `force`. Returns what it dropped.
-pub async fn drop_archived(
-    store: &AnyStore,
+pub async fn drop_archived<D: Dialect>(
+    store: &SqlStore<D>,
     grace: Duration,
     force: bool,
     now: DateTime<Utc>,
@@ -452,30 +381,30 @@ pub async fn drop_archived(
     let deprecated_at = history(store)
         .await?
         .into_iter()
-        .filter(|t| t.to == Phase::Deprecate && t.outcome == "ok")
+        .filter(|t| t.to == Phase::Deprecate && t.outcome == TransitionOutcome::Succeeded)
         .map(|t| t.at)
         .max()
         .unwrap_or(now);
-    let ends = deprecated_at + grace;
-    if now < ends && !force {
-        let reason = format!(
-            "refused: the grace period after deprecation ({deprecated_at}) lasts until {ends}; \
-             use --force to drop earlier"
-        );
-        record_refusal(store, phase, Phase::Dropped, &reason, now).await?;
-        bail!("drop-archived {reason}");
-    }
-    let mut statements = drop_views_sql();
-    let mut dropped = Vec::new();
-    for table in renamed_tables().iter().rev() {
-        statements.push(format!("DROP TABLE {}", archived_name(table)));
-        dropped.push(archived_name(table));
-    }
     let change = Change {
         from: phase,
         to: Phase::Dropped,
         at: now,
     };
-    run_transition(store, change, &statements, false).await?;
+    let ends = deprecated_at + grace;
+    if now < ends && !force {
+        let reason = format!(
+            "the grace period after deprecation ({deprecated_at}) lasts until {ends}; \
+             use --force to drop earlier"
+        );
+        record_refusal(store, change, &reason).await?;
+        bail!("drop-archived refused: {reason}");
+    }
+    let mut statements: Vec<Statement<D>> = drop_views().collect();
+    let mut dropped = Vec::new();
+    for table in renamed_tables().iter().rev() {
+        statements.push(format!("DROP TABLE {}", archived_name(table)).into());
+        dropped.push(archived_name(table));
+    }
+    run_transition(store, change, &statements, ForeignKeys::Enforced).await?;
     Ok(dropped)
 }
