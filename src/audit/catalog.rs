@@ -2,7 +2,8 @@
 //! functions): tables, columns, primary keys, foreign keys (with whether they are validated)
 //! and indexes. Drift, wrong targets and the duplicate check compare this with the registry.
 
-use crate::audit::db::{count, literal, text, AuditDb};
+use crate::audit::db::{bind_text, count, text, AuditDb};
+use crate::store::TextRow;
 use std::collections::BTreeMap;
 
 /// One live column.
@@ -75,17 +76,26 @@ pub struct Catalog {
 
 /// Whether `_sqlx_migrations` exists.
 pub async fn has_migrations_table(db: &AuditDb) -> anyhow::Result<bool> {
-    let sql = match db.schema() {
-        None => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' \
-                 AND name = '_sqlx_migrations'"
-            .to_string(),
-        Some(schema) => format!(
-            "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = {} AND c.relname = '_sqlx_migrations'",
-            literal(schema)
-        ),
+    let rows = match db.schema() {
+        None => {
+            db.rows(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' \
+                 AND name = '_sqlx_migrations'",
+            )
+            .await?
+        }
+        Some(schema) => {
+            db.query(|p| {
+                format!(
+                    "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE n.nspname = {} AND c.relname = '_sqlx_migrations'",
+                    bind_text(p, schema)
+                )
+            })
+            .await?
+        }
     };
-    Ok(db.rows(&sql).await?.first().map(|r| count(&r[0])) == Some(1))
+    Ok(rows.first().map(|r| count(&r[0])) == Some(1))
 }
 
 /// Reads the live schema.
@@ -105,29 +115,40 @@ fn split_list(cell: &Option<String>) -> Vec<String> {
         .collect()
 }
 
+/// The rows of the catalog query `sql` writes around the placeholder of `name` (a schema, a
+/// table or an index), bound as text.
+async fn naming(
+    db: &AuditDb,
+    name: &str,
+    sql: impl FnOnce(&str) -> String,
+) -> anyhow::Result<Vec<TextRow>> {
+    db.query(|p| sql(&bind_text(p, name))).await
+}
+
 async fn read_postgres(db: &AuditDb, schema: &str) -> anyhow::Result<Catalog> {
-    let schema = literal(schema);
     let mut catalog = Catalog::default();
-    let tables = db
-        .rows(&format!(
+    let tables = naming(db, schema, |schema| {
+        format!(
             "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = {schema} AND c.relkind IN ('r', 'p') \
              AND c.relname <> '_sqlx_migrations'"
-        ))
-        .await?;
+        )
+    })
+    .await?;
     for row in tables {
         catalog.tables.insert(text(&row[0]), LiveTable::default());
     }
-    let columns = db
-        .rows(&format!(
+    let columns = naming(db, schema, |schema| {
+        format!(
             "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), \
              a.attnotnull::text, (a.attidentity <> '')::text \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = {schema} AND c.relkind IN ('r', 'p') AND a.attnum > 0 \
              AND NOT a.attisdropped ORDER BY c.relname, a.attnum"
-        ))
-        .await?;
+        )
+    })
+    .await?;
     for row in columns {
         if let Some(t) = catalog.tables.get_mut(&text(&row[0])) {
             t.columns.push(LiveColumn {
@@ -145,8 +166,8 @@ async fn read_postgres(db: &AuditDb, schema: &str) -> anyhow::Result<Catalog> {
                JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.attnum)"
         )
     };
-    let constraints = db
-        .rows(&format!(
+    let constraints = naming(db, schema, |schema| {
+        format!(
             "SELECT cl.relname::text, con.conname::text, con.contype::text, \
              con.convalidated::text, {}, ref.relname::text, {} \
              FROM pg_constraint con JOIN pg_class cl ON cl.oid = con.conrelid \
@@ -156,8 +177,9 @@ async fn read_postgres(db: &AuditDb, schema: &str) -> anyhow::Result<Catalog> {
              ORDER BY cl.relname, con.conname",
             attnames("con.conkey", "con.conrelid"),
             attnames("con.confkey", "con.confrelid"),
-        ))
-        .await?;
+        )
+    })
+    .await?;
     for row in constraints {
         let Some(t) = catalog.tables.get_mut(&text(&row[0])) else {
             continue;
@@ -173,16 +195,17 @@ async fn read_postgres(db: &AuditDb, schema: &str) -> anyhow::Result<Catalog> {
             }),
         }
     }
-    let indexes = db
-        .rows(&format!(
+    let indexes = naming(db, schema, |schema| {
+        format!(
             "SELECT t.relname::text, i.relname::text, ix.indisunique::text, {} \
              FROM pg_index ix JOIN pg_class t ON t.oid = ix.indrelid \
              JOIN pg_class i ON i.oid = ix.indexrelid \
              JOIN pg_namespace n ON n.oid = t.relnamespace \
              WHERE n.nspname = {schema} ORDER BY t.relname, i.relname",
             attnames("ix.indkey::int2[]", "ix.indrelid"),
-        ))
-        .await?;
+        )
+    })
+    .await?;
     for row in indexes {
         if let Some(t) = catalog.tables.get_mut(&text(&row[0])) {
             t.indexes.push(LiveIndex {
@@ -205,14 +228,12 @@ async fn read_sqlite(db: &AuditDb) -> anyhow::Result<Catalog> {
         .await?;
     for row in names {
         let name = text(&row[0]);
-        let table = literal(&name);
         let mut live = LiveTable::default();
         let mut key: Vec<(u64, String)> = Vec::new();
-        for c in db
-            .rows(&format!(
-                "SELECT name, type, \"notnull\", pk FROM pragma_table_info({table}) ORDER BY cid"
-            ))
-            .await?
+        for c in naming(db, &name, |t| {
+            format!("SELECT name, type, \"notnull\", pk FROM pragma_table_info({t}) ORDER BY cid")
+        })
+        .await?
         {
             let pk = count(&c[3]);
             let ty = text(&c[1]).to_ascii_uppercase();
@@ -234,12 +255,13 @@ async fn read_sqlite(db: &AuditDb) -> anyhow::Result<Catalog> {
             live.columns.iter_mut().for_each(|c| c.identity = false);
         }
         let mut fks: BTreeMap<u64, LiveForeignKey> = BTreeMap::new();
-        for f in db
-            .rows(&format!(
-                "SELECT id, seq, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list({table}) \
-                 ORDER BY id, seq"
-            ))
-            .await?
+        for f in naming(db, &name, |t| {
+            format!(
+                "SELECT id, seq, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list({t}) \
+                     ORDER BY id, seq"
+            )
+        })
+        .await?
         {
             let id = count(&f[0]);
             let fk = fks.entry(id).or_insert_with(|| LiveForeignKey {
@@ -253,22 +275,19 @@ async fn read_sqlite(db: &AuditDb) -> anyhow::Result<Catalog> {
             fk.ref_columns.push(text(&f[4]));
         }
         live.foreign_keys = fks.into_values().collect();
-        for i in db
-            .rows(&format!(
-                "SELECT name, \"unique\" FROM pragma_index_list({table}) ORDER BY name"
-            ))
-            .await?
+        for i in naming(db, &name, |t| {
+            format!("SELECT name, \"unique\" FROM pragma_index_list({t}) ORDER BY name")
+        })
+        .await?
         {
             let index = text(&i[0]);
-            let columns = db
-                .rows(&format!(
-                    "SELECT name FROM pragma_index_info({}) ORDER BY seqno",
-                    literal(&index)
-                ))
-                .await?
-                .iter()
-                .map(|r| text(&r[0]))
-                .collect();
+            let columns = naming(db, &index, |i| {
+                format!("SELECT name FROM pragma_index_info({i}) ORDER BY seqno")
+            })
+            .await?
+            .iter()
+            .map(|r| text(&r[0]))
+            .collect();
             live.indexes.push(LiveIndex {
                 name: index,
                 columns,

@@ -23,7 +23,6 @@ pub use report::{AuditReport, RowTrace};
 
 use crate::store::AnyStore;
 use chrono::{DateTime, Utc};
-use fetchers::schema::Dialect;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -118,11 +117,7 @@ impl AuditOptions {
 pub async fn run_audit(store: &AnyStore, options: &AuditOptions) -> anyhow::Result<AuditReport> {
     let started = Instant::now();
     let db = AuditDb::new(store, &options.schema);
-    let dialect = if db.is_postgres() {
-        Dialect::Postgres
-    } else {
-        Dialect::Sqlite
-    };
+    let dialect = db.kind().schema_dialect();
     let catalog = catalog::read(&db).await?;
     let runs_ledger = catalog.tables.contains_key("paddock_runs")
         && catalog.tables.contains_key("paddock_run_tables");
