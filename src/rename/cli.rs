@@ -5,7 +5,7 @@ use crate::rename::phase::{archived_name, legacy_name, renamed_tables};
 use crate::rename::state::current_phase;
 use crate::rename::verify::count;
 use crate::rename::{self, ops};
-use crate::store::dialect::Dialect;
+use crate::store::dialect::ToolDialect;
 use crate::store::{with_backend, AnyStore, SqlStore};
 use anyhow::Result;
 use chrono::{Duration, Utc};
@@ -104,7 +104,7 @@ pub async fn status(store: &AnyStore) -> Result<String> {
     with_backend!(store, |s| status_of(s).await)
 }
 
-async fn status_of<D: Dialect>(store: &SqlStore<D>) -> Result<String> {
+async fn status_of<D: ToolDialect>(store: &SqlStore<D>) -> Result<String> {
     let mut out = format!("phase: {}\n", current_phase(store).await?);
     out.push_str("history:\n");
     for t in history(store).await? {

@@ -14,7 +14,7 @@
 
 use crate::rename::phase::Phase;
 use crate::rename::state::phase_statement;
-use crate::store::dialect::{Dialect, Fragment, Params};
+use crate::store::dialect::{Fragment, Params, ToolDialect};
 use crate::store::tools::{ForeignKeys, Statement, ToolTx, TransactionWork};
 use crate::store::SqlStore;
 use anyhow::{bail, Result};
@@ -121,7 +121,7 @@ impl std::error::Error for PhaseMoved {}
 /// Runs a transition's `statements` in one transaction together with the phase change and its
 /// ledger entry; refused without effect if the phase is no longer `change.from`. A failure of
 /// the work is recorded (its own transaction) and returned.
-pub async fn run_transition<D: Dialect>(
+pub async fn run_transition<D: ToolDialect>(
     store: &SqlStore<D>,
     change: Change,
     statements: &[Statement<D>],
@@ -146,7 +146,7 @@ pub async fn run_transition<D: Dialect>(
 }
 
 /// Records a refused transition (its own transaction; the phase is unchanged).
-pub async fn record_refusal<D: Dialect>(
+pub async fn record_refusal<D: ToolDialect>(
     store: &SqlStore<D>,
     change: Change,
     reason: &str,
@@ -154,7 +154,7 @@ pub async fn record_refusal<D: Dialect>(
     record(store, change, TransitionOutcome::Refused, reason).await
 }
 
-async fn record<D: Dialect>(
+async fn record<D: ToolDialect>(
     store: &SqlStore<D>,
     change: Change,
     outcome: TransitionOutcome,
@@ -169,7 +169,7 @@ async fn record<D: Dialect>(
 }
 
 /// What a transition's transaction does, in order (see the module documentation).
-struct TransitionWork<'a, D: Dialect> {
+struct TransitionWork<'a, D: ToolDialect> {
     change: Change,
     statements: &'a [Statement<D>],
     /// `Some`: only record this outcome and its detail.
@@ -177,7 +177,7 @@ struct TransitionWork<'a, D: Dialect> {
 }
 
 #[async_trait]
-impl<D: Dialect> TransactionWork<D> for TransitionWork<'_, D> {
+impl<D: ToolDialect> TransactionWork<D> for TransitionWork<'_, D> {
     async fn run(&self, tx: &mut ToolTx<'_, D>) -> Result<()> {
         let change = self.change;
         tx.lock_state_exclusively().await?;
@@ -202,7 +202,7 @@ impl<D: Dialect> TransactionWork<D> for TransitionWork<'_, D> {
 }
 
 /// The number after the newest entry's, as the transaction sees it (1 for the first).
-async fn next_seq<D: Dialect>(tx: &mut ToolTx<'_, D>) -> Result<i64> {
+async fn next_seq<D: ToolDialect>(tx: &mut ToolTx<'_, D>) -> Result<i64> {
     let sql = "SELECT CAST(MAX(seq) AS TEXT) FROM paddock_rename_history";
     let last = tx.text_rows(sql, &Params::new()).await?;
     match last.first().and_then(|r| r[0].as_deref()) {
@@ -212,7 +212,7 @@ async fn next_seq<D: Dialect>(tx: &mut ToolTx<'_, D>) -> Result<i64> {
 }
 
 /// Inserts entry `seq` (a plain `INSERT`: a taken number fails, never overwrites).
-fn insert_entry<D: Dialect>(
+fn insert_entry<D: ToolDialect>(
     seq: i64,
     change: Change,
     outcome: TransitionOutcome,
@@ -233,7 +233,7 @@ fn insert_entry<D: Dialect>(
 }
 
 /// Every recorded transition, oldest first.
-pub async fn history<D: Dialect>(store: &SqlStore<D>) -> Result<Vec<Transition>> {
+pub async fn history<D: ToolDialect>(store: &SqlStore<D>) -> Result<Vec<Transition>> {
     let sql = format!(
         "SELECT seq, from_phase, to_phase, outcome, detail, {} \
          FROM paddock_rename_history ORDER BY seq",

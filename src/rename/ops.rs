@@ -10,7 +10,7 @@ use crate::rename::state::{
     backfill_cursor, clear_cursor, current_phase, phase_statement, set_cursor,
 };
 use crate::rename::verify::verify;
-use crate::store::dialect::{Dialect, Params, Repointing, TableMove};
+use crate::store::dialect::{Params, Repointing, TableMove, ToolDialect};
 use crate::store::mirror::copy_sql;
 use crate::store::tools::{ForeignKeys, Statement};
 use crate::store::SqlStore;
@@ -24,7 +24,7 @@ use fetchers::schema::{create_indexes, create_table};
 pub const DEFAULT_GRACE_DAYS: i64 = 30;
 
 /// The statements of a DDL script.
-fn split<D: Dialect>(script: &str) -> impl Iterator<Item = Statement<D>> + '_ {
+fn split<D: ToolDialect>(script: &str) -> impl Iterator<Item = Statement<D>> + '_ {
     script
         .split(';')
         .map(str::trim)
@@ -34,7 +34,7 @@ fn split<D: Dialect>(script: &str) -> impl Iterator<Item = Statement<D>> + '_ {
 
 /// Creates the schema with the legacy names: the migrations, then every renamed table moved
 /// to its legacy name (indexes too). Phase: legacy.
-pub async fn migrate_legacy_names<D: Dialect>(
+pub async fn migrate_legacy_names<D: ToolDialect>(
     store: &SqlStore<D>,
     now: DateTime<Utc>,
 ) -> Result<()> {
@@ -63,7 +63,7 @@ pub async fn migrate_legacy_names<D: Dialect>(
 }
 
 /// Legacy columns the registry lacks (kept, shown by `status`), per renamed table.
-pub async fn extra_legacy_columns<D: Dialect>(
+pub async fn extra_legacy_columns<D: ToolDialect>(
     store: &SqlStore<D>,
 ) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
@@ -99,7 +99,7 @@ fn expect_phase(phase: Phase, allowed: &[Phase], command: &str) -> Result<()> {
 
 /// legacy → dual-write: creates `ra_mst_*` with the registry's columns and keys; adds registry
 /// columns the legacy tables lack (nullable).
-pub async fn begin<D: Dialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<()> {
+pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<()> {
     let phase = current_phase(store).await?;
     expect_phase(phase, &[Phase::Legacy], "begin")?;
     let dialect = D::KIND.schema_dialect();
@@ -133,7 +133,7 @@ pub async fn begin<D: Dialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Resul
 /// Copies history legacy → new in key-ordered batches of `batch` rows, each its own short
 /// transaction with its cursor; resumes from the cursors; a finished pass clears them, so a
 /// second run is an idempotent full pass. Returns rows copied per table.
-pub async fn backfill<D: Dialect>(
+pub async fn backfill<D: ToolDialect>(
     store: &SqlStore<D>,
     batch: usize,
     now: DateTime<Utc>,
@@ -183,7 +183,7 @@ fn batch_key(table: &Table) -> (&'static str, ColumnType) {
 
 /// The last key and the row count of the next batch of at most `batch` legacy rows after
 /// `cursor`; `None` when none is left.
-async fn next_batch<D: Dialect>(
+async fn next_batch<D: ToolDialect>(
     store: &SqlStore<D>,
     table: &Table,
     cursor: Option<&str>,
@@ -209,7 +209,7 @@ async fn next_batch<D: Dialect>(
 }
 
 /// Copies the legacy rows with keys after `cursor` up to `upper` into the new table.
-fn copy_batch<D: Dialect>(table: &Table, cursor: Option<&str>, upper: &str) -> Statement<D> {
+fn copy_batch<D: ToolDialect>(table: &Table, cursor: Option<&str>, upper: &str) -> Statement<D> {
     let (key, ty) = batch_key(table);
     let mut p = Params::<D>::new();
     let lower = cursor
@@ -220,7 +220,7 @@ fn copy_batch<D: Dialect>(table: &Table, cursor: Option<&str>, upper: &str) -> S
 }
 
 /// The phase after `phase` through `advance`, with the work that moves there.
-pub async fn advance<D: Dialect>(
+pub async fn advance<D: ToolDialect>(
     store: &SqlStore<D>,
     compatibility_views: bool,
     now: DateTime<Utc>,
@@ -262,7 +262,7 @@ pub async fn advance<D: Dialect>(
     Ok(to)
 }
 
-fn drop_views<D: Dialect>() -> impl Iterator<Item = Statement<D>> {
+fn drop_views<D: ToolDialect>() -> impl Iterator<Item = Statement<D>> {
     (renamed_tables().into_iter()).map(|t| format!("DROP VIEW IF EXISTS {}", legacy_name(t)).into())
 }
 
@@ -274,8 +274,8 @@ enum Target {
 }
 
 /// How every foreign key to a renamed table is re-pointed at `target`
-/// ([`crate::store::dialect::Dialect::repoint_foreign_keys`]).
-async fn repoint_foreign_keys<D: Dialect>(
+/// ([`ToolDialect::repoint_foreign_keys`]).
+async fn repoint_foreign_keys<D: ToolDialect>(
     store: &SqlStore<D>,
     target: Target,
 ) -> Result<Repointing> {
@@ -304,7 +304,7 @@ async fn repoint_foreign_keys<D: Dialect>(
 }
 
 /// Runs the transition `change` re-pointing the foreign keys, then what follows its commit.
-async fn run_repointing<D: Dialect>(
+async fn run_repointing<D: ToolDialect>(
     store: &SqlStore<D>,
     change: Change,
     repointing: Repointing,
@@ -322,7 +322,7 @@ async fn run_repointing<D: Dialect>(
 
 /// Steps back one phase (from dual-write up to and including deprecate); returns the phase
 /// the database is in afterwards.
-pub async fn rollback<D: Dialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<Phase> {
+pub async fn rollback<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<Phase> {
     let phase = current_phase(store).await?;
     let to = match phase {
         Phase::DualWrite => Phase::Legacy,
@@ -370,7 +370,7 @@ pub async fn rollback<D: Dialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Re
 
 /// deprecate → dropped: drops the compatibility views and the `ra_old_*` tables, refused
 /// within `grace` of the deprecation unless `force`. Returns what it dropped.
-pub async fn drop_archived<D: Dialect>(
+pub async fn drop_archived<D: ToolDialect>(
     store: &SqlStore<D>,
     grace: Duration,
     force: bool,

@@ -3,7 +3,7 @@
 //! (`rename_backfill:TABLE`). The ledger of transitions has its own table (`history.rs`).
 
 use crate::rename::phase::{legacy_name, renamed_tables, Phase};
-use crate::store::dialect::Dialect;
+use crate::store::dialect::ToolDialect;
 use crate::store::ledger::{delete_state_sql, set_state_sql};
 use crate::store::tools::Statement;
 use crate::store::{SqlStore, PHASE_STATE_KEY};
@@ -24,13 +24,13 @@ pub fn parse_stored(stored: Option<String>) -> Result<Option<Phase>> {
 }
 
 /// The phase stored in `paddock_state`, if any (a database never transitioned has none).
-pub async fn stored_phase<D: Dialect>(store: &SqlStore<D>) -> Result<Option<Phase>> {
+pub async fn stored_phase<D: ToolDialect>(store: &SqlStore<D>) -> Result<Option<Phase>> {
     parse_stored(store.stored_phase().await?)
 }
 
 /// The database's phase: as stored, else detected from its tables (legacy names only →
 /// legacy; otherwise the registry's names → dropped, nothing to rename).
-pub async fn current_phase<D: Dialect>(store: &SqlStore<D>) -> Result<Phase> {
+pub async fn current_phase<D: ToolDialect>(store: &SqlStore<D>) -> Result<Phase> {
     if let Some(phase) = stored_phase(store).await? {
         return Ok(phase);
     }
@@ -45,7 +45,7 @@ pub async fn current_phase<D: Dialect>(store: &SqlStore<D>) -> Result<Phase> {
 }
 
 /// The statement setting the stored phase to `phase`.
-pub fn phase_statement<D: Dialect>(phase: Phase, at: DateTime<Utc>) -> Statement<D> {
+pub fn phase_statement<D: ToolDialect>(phase: Phase, at: DateTime<Utc>) -> Statement<D> {
     set_state_sql::<D>(&StateKey::from(PHASE_STATE_KEY), phase.name(), at).into()
 }
 
@@ -55,7 +55,7 @@ fn cursor_key(table: &str) -> StateKey {
 }
 
 /// The backfill cursor of `table` (last copied key), if a pass is under way.
-pub async fn backfill_cursor<D: Dialect>(
+pub async fn backfill_cursor<D: ToolDialect>(
     store: &SqlStore<D>,
     table: &str,
 ) -> Result<Option<String>> {
@@ -63,11 +63,11 @@ pub async fn backfill_cursor<D: Dialect>(
 }
 
 /// The statement moving `table`'s backfill cursor to `key`.
-pub fn set_cursor<D: Dialect>(table: &str, key: &str, at: DateTime<Utc>) -> Statement<D> {
+pub fn set_cursor<D: ToolDialect>(table: &str, key: &str, at: DateTime<Utc>) -> Statement<D> {
     set_state_sql::<D>(&cursor_key(table), key, at).into()
 }
 
 /// The statement clearing `table`'s backfill cursor.
-pub fn clear_cursor<D: Dialect>(table: &str) -> Statement<D> {
+pub fn clear_cursor<D: ToolDialect>(table: &str) -> Statement<D> {
     delete_state_sql::<D>(&cursor_key(table)).into()
 }

@@ -3,7 +3,7 @@
 //! difference is named by table, key and column.
 
 use crate::rename::phase::{legacy_name, renamed_tables};
-use crate::store::dialect::Dialect;
+use crate::store::dialect::ToolDialect;
 use crate::store::{SqlStore, TextRow};
 use anyhow::Result;
 use fetchers::registry::{Table, TABLES};
@@ -34,12 +34,12 @@ impl VerifyReport {
 }
 
 /// Every row of `sql` (no parameters: only registry names and constants).
-async fn rows<D: Dialect>(store: &SqlStore<D>, sql: &str) -> Result<Vec<TextRow>> {
+async fn rows<D: ToolDialect>(store: &SqlStore<D>, sql: &str) -> Result<Vec<TextRow>> {
     store.text_rows(sql, &[]).await
 }
 
 /// The one integer `sql` returns (`SELECT COUNT(*) …`).
-pub async fn count<D: Dialect>(store: &SqlStore<D>, sql: &str) -> Result<i64> {
+pub async fn count<D: ToolDialect>(store: &SqlStore<D>, sql: &str) -> Result<i64> {
     let rows = rows(store, sql).await?;
     let cell = rows.first().and_then(|r| r.first().cloned().flatten());
     Ok(cell.as_deref().unwrap_or("0").trim().parse()?)
@@ -47,7 +47,7 @@ pub async fn count<D: Dialect>(store: &SqlStore<D>, sql: &str) -> Result<i64> {
 
 /// Compares every renamed table with its legacy table and counts orphans of every foreign key
 /// among the registry's (new) names.
-pub async fn verify<D: Dialect>(store: &SqlStore<D>) -> Result<VerifyReport> {
+pub async fn verify<D: ToolDialect>(store: &SqlStore<D>) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
     for table in renamed_tables() {
         compare_table(store, table, &mut report).await?;
@@ -65,7 +65,7 @@ pub async fn verify<D: Dialect>(store: &SqlStore<D>) -> Result<VerifyReport> {
     Ok(report)
 }
 
-async fn compare_table<D: Dialect>(
+async fn compare_table<D: ToolDialect>(
     store: &SqlStore<D>,
     table: &Table,
     report: &mut VerifyReport,
@@ -131,7 +131,7 @@ async fn compare_table<D: Dialect>(
 }
 
 /// `(columns, parent table, orphan rows)` for every foreign key of `table`.
-async fn orphan_counts<D: Dialect>(
+async fn orphan_counts<D: ToolDialect>(
     store: &SqlStore<D>,
     table: &Table,
 ) -> Result<Vec<(String, String, i64)>> {

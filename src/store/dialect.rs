@@ -11,9 +11,9 @@
 //! Beyond that, a dialect runs one-off SQL unprepared ([`Dialect::execute_once`], the derived
 //! tables), reads cells of unknown type as text ([`Dialect::fetch_text`], the tools and the
 //! audit), spells the few expressions that differ ([`Fragment`]: timestamps as text, hex) and
-//! answers what the tools beside the write path need that differs per engine (the catalog, a
-//! view, re-pointing foreign keys, the exclusive state lock; bodies in `postgres/catalog.rs`
-//! and `sqlite/catalog.rs`, reached through [`crate::store::tools`]).
+//! answers, as a [`ToolDialect`], what the tools beside the write path need that differs per
+//! engine (the catalog, a view, re-pointing foreign keys, the exclusive state lock; bodies in
+//! `postgres/catalog.rs` and `sqlite/catalog.rs`, reached through [`crate::store::tools`]).
 //!
 //! A new store operation is written once, on [`crate::store::SqlStore`], with these methods;
 //! only something that really differs between the engines becomes a new method here,
@@ -99,14 +99,18 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
     /// reads until the transaction ends (PostgreSQL ` FOR SHARE`); empty where write
     /// transactions are serialized anyway (SQLite's `BEGIN IMMEDIATE`).
     const SHARE_LOCK: &'static str;
+}
 
+/// What the tools beside the write path (`store::tools`: the rename tooling) need of an engine
+/// beyond [`Dialect`]: the catalog, a view, re-pointing foreign keys and the exclusive state
+/// lock. Each engine implements it in its `catalog.rs`.
+#[async_trait]
+pub trait ToolDialect: Dialect {
     /// Takes `paddock_state` exclusively inside a write transaction, so a rename transition
     /// waits for the units in flight (each holds [`Dialect::SHARE_LOCK`]) and holds new ones
     /// off until it commits (PostgreSQL `LOCK TABLE … IN EXCLUSIVE MODE`; SQLite: nothing,
     /// its write transactions are serialized already).
     async fn lock_state_exclusively(conn: &mut Conn<Self>) -> Result<(), sqlx::Error>;
-
-    // --- The catalog and schema changes of the tools (`store::tools`, the rename). ---
 
     /// Whether a base table (not a view) named `name` exists (PostgreSQL: in the current
     /// schema).
@@ -144,7 +148,7 @@ pub struct TableMove<'a> {
     pub to: &'a str,
 }
 
-/// How one table's foreign keys are re-pointed ([`Dialect::repoint_foreign_keys`]).
+/// How one table's foreign keys are re-pointed ([`ToolDialect::repoint_foreign_keys`]).
 #[derive(Debug, Default)]
 pub struct Repointing {
     /// Run in one transaction.

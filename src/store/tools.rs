@@ -7,12 +7,12 @@
 //! writes) is a [`TransactionWork`] run by [`SqlStore::write_transaction`], which hands it a
 //! [`ToolTx`]: the same reads and writes, the exclusive state lock and the phase read. What
 //! differs between the engines (the catalog, a view, re-pointing foreign keys, the lock) is a
-//! [`Dialect`] method with its bodies in `postgres/catalog.rs` and `sqlite/catalog.rs`.
+//! [`ToolDialect`] method, implemented in `postgres/catalog.rs` and `sqlite/catalog.rs`.
 //!
 //! Code holding an [`AnyStore`] reaches this through `with_backend!`; a read without
 //! parameters ([`AnyStore::text_rows`]) and [`AnyStore::table_exists`] are on `AnyStore`.
 
-use crate::store::dialect::{Conn, Dialect, Params, Repointing, TableMove};
+use crate::store::dialect::{Conn, Dialect, Params, Repointing, TableMove, ToolDialect};
 use crate::store::phase_follow::read_stored_phase;
 use crate::store::{with_backend, AnyStore, SqlStore};
 use anyhow::{Context, Result};
@@ -74,15 +74,15 @@ impl ForeignKeys {
 /// Work done inside one write transaction ([`SqlStore::write_transaction`]): statements, or
 /// reads and writes that depend on what the transaction sees.
 #[async_trait]
-pub trait TransactionWork<D: Dialect>: Sync {
+pub trait TransactionWork<D: ToolDialect>: Sync {
     async fn run(&self, tx: &mut ToolTx<'_, D>) -> Result<()>;
 }
 
 /// Plain statements, in order.
-struct Statements<'a, D: Dialect>(&'a [Statement<D>]);
+struct Statements<'a, D: ToolDialect>(&'a [Statement<D>]);
 
 #[async_trait]
-impl<D: Dialect> TransactionWork<D> for Statements<'_, D> {
+impl<D: ToolDialect> TransactionWork<D> for Statements<'_, D> {
     async fn run(&self, tx: &mut ToolTx<'_, D>) -> Result<()> {
         for statement in self.0 {
             tx.execute(statement).await?;
@@ -92,11 +92,11 @@ impl<D: Dialect> TransactionWork<D> for Statements<'_, D> {
 }
 
 /// A tool's open write transaction.
-pub struct ToolTx<'c, D: Dialect> {
+pub struct ToolTx<'c, D: ToolDialect> {
     conn: &'c mut Conn<D>,
 }
 
-impl<D: Dialect> ToolTx<'_, D> {
+impl<D: ToolDialect> ToolTx<'_, D> {
     /// Runs one statement; returns the rows affected. The error names the statement.
     pub async fn execute(&mut self, statement: &Statement<D>) -> Result<u64> {
         execute::<D>(self.conn, statement).await
@@ -107,7 +107,7 @@ impl<D: Dialect> ToolTx<'_, D> {
         text_rows::<D>(self.conn, sql, params.values()).await
     }
 
-    /// Takes `paddock_state` exclusively until the commit ([`Dialect::lock_state_exclusively`]).
+    /// Takes `paddock_state` exclusively until the commit ([`ToolDialect::lock_state_exclusively`]).
     pub async fn lock_state_exclusively(&mut self) -> Result<()> {
         D::lock_state_exclusively(self.conn)
             .await
@@ -143,7 +143,7 @@ async fn text_rows<D: Dialect>(
 
 /// Runs `work` in a write transaction on `conn`; with `check_keys`, every foreign key must hold
 /// before the commit.
-async fn transaction_on<D: Dialect>(
+async fn transaction_on<D: ToolDialect>(
     conn: &mut Conn<D>,
     work: &dyn TransactionWork<D>,
     check_keys: bool,
@@ -176,6 +176,16 @@ impl<D: Dialect> SqlStore<D> {
         text_rows::<D>(&mut conn, sql, params).await
     }
 
+    /// The rename phase stored in `paddock_state` (the one reader, `phase_follow`).
+    pub async fn stored_phase(&self) -> Result<Option<String>> {
+        let mut conn = self.connection(Some("paddock_state")).await?;
+        read_stored_phase::<D>(&mut conn, false)
+            .await
+            .context("reading the rename phase")
+    }
+}
+
+impl<D: ToolDialect> SqlStore<D> {
     /// Runs `work` in one write transaction (SQLite: `BEGIN IMMEDIATE`, serialized with every
     /// unit of work); rolled back on an error. With [`ForeignKeys::OffUntilChecked`] the
     /// connection's enforcement is off around the transaction and every key must hold before
@@ -229,7 +239,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// The statements re-pointing `table`'s foreign keys along `moves`
-    /// ([`Dialect::repoint_foreign_keys`]).
+    /// ([`ToolDialect::repoint_foreign_keys`]).
     pub async fn repoint_foreign_keys(
         &self,
         table: &Table,
@@ -238,12 +248,6 @@ impl<D: Dialect> SqlStore<D> {
         let mut conn = self.connection(Some(table.name)).await?;
         (D::repoint_foreign_keys(&mut conn, table, moves).await)
             .with_context(|| format!("reading the foreign keys of {}", table.name))
-    }
-
-    /// The rename phase stored in `paddock_state` (the one reader, `phase_follow`).
-    pub async fn stored_phase(&self) -> Result<Option<String>> {
-        let mut conn = self.connection(Some("paddock_state")).await?;
-        ToolTx::<D> { conn: &mut conn }.stored_phase().await
     }
 }
 

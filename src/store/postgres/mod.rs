@@ -9,8 +9,7 @@ mod upsert;
 use crate::store::database_url::{mask_url, BackendKind};
 use crate::store::dialect::{
     decode_rows, execute_unprepared, migrated, rows_as_text, text_cell, BulkInsert, Fetch,
-    FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, Repointing, TableMove, TextResult,
-    UpsertResult,
+    FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, TextResult, UpsertResult,
 };
 use crate::store::options::{postgres_duration, StoreOptions};
 use crate::store::sql_store::SqlStore;
@@ -19,7 +18,7 @@ use anyhow::Context as _;
 use arrays::{values_array, BindArray};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use fetchers::registry::{Column, ColumnType, Table};
+use fetchers::registry::{Column, ColumnType};
 use fetchers::rows::Value;
 use fetchers::schema::Dialect;
 use sqlx::migrate::Migrator;
@@ -277,43 +276,4 @@ impl crate::store::dialect::Dialect for PgDialect {
 
     /// Transitions take `paddock_state` exclusively: a unit's share lock makes them wait.
     const SHARE_LOCK: &'static str = " FOR SHARE";
-
-    async fn lock_state_exclusively(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        Self::execute_once(conn, "LOCK TABLE paddock_state IN EXCLUSIVE MODE")
-            .await
-            .map(|_| ())
-    }
-
-    async fn table_exists(conn: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
-        catalog::table_exists(conn, name).await
-    }
-
-    async fn table_columns(
-        conn: &mut PgConnection,
-        name: &str,
-    ) -> Result<Vec<String>, sqlx::Error> {
-        catalog::table_columns(conn, name).await
-    }
-
-    fn create_view_sql(view: &str, table: &str) -> String {
-        catalog::create_view_sql(view, table)
-    }
-
-    async fn repoint_foreign_keys(
-        conn: &mut PgConnection,
-        table: &Table,
-        moves: &[TableMove<'_>],
-    ) -> Result<Repointing, sqlx::Error> {
-        catalog::repoint_foreign_keys(conn, table, moves).await
-    }
-
-    /// Keys are re-pointed `NOT VALID` instead: nothing to switch.
-    async fn enforce_foreign_keys(_conn: &mut PgConnection, _on: bool) -> Result<(), sqlx::Error> {
-        Ok(())
-    }
-
-    /// Every statement is checked as it runs.
-    async fn foreign_key_violations(_conn: &mut PgConnection) -> Result<Vec<String>, sqlx::Error> {
-        Ok(Vec::new())
-    }
 }

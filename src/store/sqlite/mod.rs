@@ -10,8 +10,7 @@ mod upsert;
 use crate::store::database_url::{mask_url, BackendKind};
 use crate::store::dialect::{
     decode_rows, execute_unprepared, migrated, rows_as_text, text_cell, BulkInsert, Fetch,
-    FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, Repointing, TableMove, TextResult,
-    UpsertResult,
+    FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, TextResult, UpsertResult,
 };
 use crate::store::options::StoreOptions;
 use crate::store::plan::rows_per_chunk;
@@ -21,7 +20,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use binding::{placeholder_rows, BindValue};
 use chrono::{DateTime, Utc};
-use fetchers::registry::{ColumnType, Table};
+use fetchers::registry::ColumnType;
 use fetchers::rows::Value;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -257,50 +256,4 @@ impl crate::store::dialect::Dialect for SqliteDialect {
 
     /// Units and transitions both `BEGIN IMMEDIATE`: already serialized.
     const SHARE_LOCK: &'static str = "";
-
-    /// Transitions are `BEGIN IMMEDIATE` like every unit: already exclusive.
-    async fn lock_state_exclusively(_conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-        Ok(())
-    }
-
-    async fn table_exists(conn: &mut SqliteConnection, name: &str) -> Result<bool, sqlx::Error> {
-        catalog::table_exists(conn, name).await
-    }
-
-    async fn table_columns(
-        conn: &mut SqliteConnection,
-        name: &str,
-    ) -> Result<Vec<String>, sqlx::Error> {
-        catalog::table_columns(conn, name).await
-    }
-
-    fn create_view_sql(view: &str, table: &str) -> String {
-        catalog::create_view_sql(view, table)
-    }
-
-    async fn repoint_foreign_keys(
-        conn: &mut SqliteConnection,
-        table: &Table,
-        moves: &[TableMove<'_>],
-    ) -> Result<Repointing, sqlx::Error> {
-        catalog::repoint_foreign_keys(conn, table, moves).await
-    }
-
-    async fn enforce_foreign_keys(
-        conn: &mut SqliteConnection,
-        on: bool,
-    ) -> Result<(), sqlx::Error> {
-        let sql = if on {
-            "PRAGMA foreign_keys = ON"
-        } else {
-            "PRAGMA foreign_keys = OFF"
-        };
-        Self::execute_once(conn, sql).await.map(|_| ())
-    }
-
-    async fn foreign_key_violations(
-        conn: &mut SqliteConnection,
-    ) -> Result<Vec<String>, sqlx::Error> {
-        catalog::foreign_key_violations(conn).await
-    }
 }
