@@ -1,7 +1,8 @@
 //! The audit's database access: read-only queries on either backend through the store's tool
-//! door (`store::tools`), values bound as parameters and every cell read back as text, plus
-//! the few places where the two SQL dialects differ (qualified names, timestamps as text, month
-//! of a date), which come from the store's [`Dialect`].
+//! door (`store::tools`), values bound as parameters and every cell read back as text, the
+//! live schema (`store::catalog`, read by each engine), plus the few places where the two SQL
+//! dialects differ (qualified names, timestamps as text, month of a date), which come from the
+//! store's `Dialect`.
 //!
 //! [`AuditDb`] reaches the one implementation over `SqlStore<D>` through the object-safe
 //! [`AuditSql`], so the audit's checks are written once without generics; a query with values
@@ -9,7 +10,8 @@
 //! column names reaching SQL come from the registry or the live catalog and are always quoted;
 //! values are never written into the SQL text.
 
-use crate::store::dialect::{Bind, Dialect, Fragment, Params};
+use crate::store::catalog::Catalog;
+use crate::store::dialect::{Bind, Fragment, Params, ToolDialect};
 use crate::store::{with_backend, AnyStore, BackendKind, SqlStore, TextRow};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,7 +20,8 @@ use fetchers::rows::Value;
 use sqlx::migrate::Migrator;
 use std::sync::Arc;
 
-/// What the audit needs of a database: text queries and the dialect's fragments.
+/// What the audit needs of a database: text queries, the live schema and the dialect's
+/// fragments.
 #[async_trait]
 pub trait AuditSql: Send + Sync + std::fmt::Debug {
     fn kind(&self) -> BackendKind;
@@ -26,14 +29,18 @@ pub trait AuditSql: Send + Sync + std::fmt::Debug {
     fn params(&self) -> Box<dyn Bind>;
     /// Runs `sql` with `params`; every cell as text.
     async fn text_rows(&self, sql: &str, params: &[Value]) -> anyhow::Result<Vec<TextRow>>;
-    /// [`Dialect::fragment`].
+    /// The live schema of `schema` ([`ToolDialect::read_catalog`]).
+    async fn read_catalog(&self, schema: &str) -> anyhow::Result<Catalog>;
+    /// Whether `_sqlx_migrations` exists in `schema`.
+    async fn has_migrations_table(&self, schema: &str) -> anyhow::Result<bool>;
+    /// The SQL of `fragment` applied to `expr`, in this engine's dialect.
     fn fragment(&self, fragment: Fragment, expr: &str) -> String;
-    /// [`Dialect::migrator`].
+    /// The migrations embedded for this engine.
     fn migrator(&self) -> &'static Migrator;
 }
 
 #[async_trait]
-impl<D: Dialect> AuditSql for SqlStore<D> {
+impl<D: ToolDialect> AuditSql for SqlStore<D> {
     fn kind(&self) -> BackendKind {
         D::KIND
     }
@@ -44,6 +51,14 @@ impl<D: Dialect> AuditSql for SqlStore<D> {
 
     async fn text_rows(&self, sql: &str, params: &[Value]) -> anyhow::Result<Vec<TextRow>> {
         SqlStore::text_rows(self, sql, params).await
+    }
+
+    async fn read_catalog(&self, schema: &str) -> anyhow::Result<Catalog> {
+        SqlStore::read_catalog(self, schema).await
+    }
+
+    async fn has_migrations_table(&self, schema: &str) -> anyhow::Result<bool> {
+        SqlStore::has_migrations_table(self, schema).await
     }
 
     fn fragment(&self, fragment: Fragment, expr: &str) -> String {
@@ -88,6 +103,20 @@ impl AuditDb {
     /// The PostgreSQL schema audited (`None` on SQLite).
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()
+    }
+
+    /// The live schema audited (`store::catalog`).
+    pub async fn catalog(&self) -> anyhow::Result<Catalog> {
+        self.db
+            .read_catalog(self.schema().unwrap_or_default())
+            .await
+    }
+
+    /// Whether the audited schema has `_sqlx_migrations`.
+    pub async fn has_migrations_table(&self) -> anyhow::Result<bool> {
+        self.db
+            .has_migrations_table(self.schema().unwrap_or_default())
+            .await
     }
 
     /// The migrations embedded in this binary for the audited engine.

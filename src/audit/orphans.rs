@@ -2,9 +2,9 @@
 //! whose reference has no target (one indexed anti-join per registry relation, with a few
 //! sample keys) and duplicated natural keys in tables that lack the unique constraint.
 
-use crate::audit::catalog::Catalog;
 use crate::audit::db::{as_text, bind_integer, count, ident, text, AuditDb};
 use crate::audit::report::{DuplicateFinding, OrphanFinding};
+use crate::store::catalog::Catalog;
 use fetchers::registry::{ForeignKey, Table, TABLES};
 
 fn list(items: &[&str]) -> Vec<String> {

@@ -2,9 +2,9 @@
 //! row traces to the run that last wrote it (`last_run_id` naming a ledger row), and tracing
 //! one row to that run's job, parameters and time.
 
-use crate::audit::catalog::Catalog;
 use crate::audit::db::{as_text, bind_integer, bind_text, count, ident, instant, text, AuditDb};
 use crate::audit::report::{RowTrace, RunTableTrail, RunTrail, TableTrail, Trail};
+use crate::store::catalog::Catalog;
 use crate::store::TextRow;
 use fetchers::registry::{TableKind, TABLES};
 

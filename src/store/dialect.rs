@@ -19,6 +19,7 @@
 //! only something that really differs between the engines becomes a new method here,
 //! implemented in `postgres/` and `sqlite/`.
 
+use crate::store::catalog::Catalog;
 use crate::store::database_url::BackendKind;
 use crate::store::plan::WriteGroup;
 use async_trait::async_trait;
@@ -101,11 +102,19 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
     const SHARE_LOCK: &'static str;
 }
 
-/// What the tools beside the write path (`store::tools`: the rename tooling) need of an engine
-/// beyond [`Dialect`]: the catalog, a view, re-pointing foreign keys and the exclusive state
-/// lock. Each engine implements it in its `catalog.rs`.
+/// What the tools beside the write path (`store::tools`: the rename tooling, the audit) need of
+/// an engine beyond [`Dialect`]: the catalog, a view, re-pointing foreign keys and the
+/// exclusive state lock. Each engine implements it in its `catalog.rs`.
 #[async_trait]
 pub trait ToolDialect: Dialect {
+    /// The live schema: every table of `schema` (PostgreSQL; SQLite has one and ignores it),
+    /// without `_sqlx_migrations` and the engine's own tables.
+    async fn read_catalog(conn: &mut Conn<Self>, schema: &str) -> Result<Catalog, sqlx::Error>;
+
+    /// Whether `_sqlx_migrations` exists in `schema` (PostgreSQL; SQLite ignores it).
+    async fn has_migrations_table(conn: &mut Conn<Self>, schema: &str)
+        -> Result<bool, sqlx::Error>;
+
     /// Takes `paddock_state` exclusively inside a write transaction, so a rename transition
     /// waits for the units in flight (each holds [`Dialect::SHARE_LOCK`]) and holds new ones
     /// off until it commits (PostgreSQL `LOCK TABLE … IN EXCLUSIVE MODE`; SQLite: nothing,

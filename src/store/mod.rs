@@ -15,6 +15,7 @@
 
 pub mod apply;
 pub mod archive;
+pub mod catalog;
 pub mod checkpoints;
 pub mod database_url;
 pub mod diagnose;

@@ -12,6 +12,7 @@
 //! Code holding an [`AnyStore`] reaches this through `with_backend!`; a read without
 //! parameters ([`AnyStore::text_rows`]) and [`AnyStore::table_exists`] are on `AnyStore`.
 
+use crate::store::catalog::Catalog;
 use crate::store::dialect::{Conn, Dialect, Params, Repointing, TableMove, ToolDialect};
 use crate::store::phase_follow::read_stored_phase;
 use crate::store::{with_backend, AnyStore, SqlStore};
@@ -223,6 +224,18 @@ impl<D: ToolDialect> SqlStore<D> {
         }
         self.write_transaction(&Statements(statements), foreign_keys)
             .await
+    }
+
+    /// The live schema of `schema` (PostgreSQL; SQLite has one) ([`ToolDialect::read_catalog`]).
+    pub async fn read_catalog(&self, schema: &str) -> Result<Catalog> {
+        let mut conn = self.connection(None).await?;
+        (D::read_catalog(&mut conn, schema).await).context("reading the live schema")
+    }
+
+    /// Whether `_sqlx_migrations` exists in `schema` (PostgreSQL; SQLite has one).
+    pub async fn has_migrations_table(&self, schema: &str) -> Result<bool> {
+        let mut conn = self.connection(None).await?;
+        (D::has_migrations_table(&mut conn, schema).await).context("looking for _sqlx_migrations")
     }
 
     /// Whether a base table (not a view) named `name` exists.

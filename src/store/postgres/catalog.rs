@@ -1,9 +1,13 @@
-//! What the tools beside the write path need of PostgreSQL ([`ToolDialect`]): tables and
-//! columns of the current schema from the catalog, a view run with the caller's privileges,
-//! foreign keys re-pointed `NOT VALID` then validated, and `paddock_state` locked exclusively.
+//! What the tools beside the write path need of PostgreSQL ([`ToolDialect`]): the live schema
+//! from `pg_catalog` (a named schema, for the audit) and tables and columns of the current
+//! schema (the rename), a view run with the caller's privileges, foreign keys re-pointed
+//! `NOT VALID` then validated, and `paddock_state` locked exclusively.
 
+use crate::store::catalog::LiveTable;
+use crate::store::catalog::{list, text as cell, Catalog, LiveColumn, LiveForeignKey, LiveIndex};
 use crate::store::dialect::{Dialect, Params, Repointing, TableMove, ToolDialect};
 use crate::store::postgres::PgDialect;
+use crate::store::TextRow;
 use async_trait::async_trait;
 use fetchers::registry::{ColumnType, Table};
 use fetchers::rows::Value;
@@ -24,8 +28,146 @@ fn text(p: &mut Params<PgDialect>, name: &str) -> String {
     p.add(Value::Text(name.into()), ColumnType::Text)
 }
 
+/// The rows of the catalog query `sql` writes around the placeholder of `schema`.
+async fn in_schema(
+    conn: &mut PgConnection,
+    schema: &str,
+    sql: impl FnOnce(&str) -> String,
+) -> Result<Vec<TextRow>, sqlx::Error> {
+    let mut p = Params::new();
+    let sql = sql(&text(&mut p, schema));
+    PgDialect::fetch_text(conn, &sql, p.values()).await
+}
+
+/// The names of the attributes `keys` (an `int2[]` of attribute numbers) of relation `rel`,
+/// comma-separated in key order.
+fn attribute_names(keys: &str, rel: &str) -> String {
+    format!(
+        "(SELECT string_agg(a.attname::text, ',' ORDER BY k.ord) \
+           FROM unnest({keys}) WITH ORDINALITY AS k(attnum, ord) \
+           JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.attnum)"
+    )
+}
+
+/// Every table and column of `schema`.
+async fn read_columns(conn: &mut PgConnection, schema: &str) -> Result<Catalog, sqlx::Error> {
+    let mut catalog = Catalog::default();
+    let tables = in_schema(conn, schema, |schema| {
+        format!(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = {schema} AND c.relkind IN ('r', 'p') \
+             AND c.relname <> '_sqlx_migrations'"
+        )
+    })
+    .await?;
+    for row in tables {
+        catalog.tables.insert(cell(&row[0]), LiveTable::default());
+    }
+    let columns = in_schema(conn, schema, |schema| {
+        format!(
+            "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), \
+             a.attnotnull::text, (a.attidentity <> '')::text \
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = {schema} AND c.relkind IN ('r', 'p') AND a.attnum > 0 \
+             AND NOT a.attisdropped ORDER BY c.relname, a.attnum"
+        )
+    })
+    .await?;
+    for row in columns {
+        if let Some(t) = catalog.tables.get_mut(&cell(&row[0])) {
+            t.columns.push(LiveColumn {
+                name: cell(&row[1]),
+                ty: cell(&row[2]),
+                not_null: cell(&row[3]) == "true",
+                identity: cell(&row[4]) == "true",
+            });
+        }
+    }
+    Ok(catalog)
+}
+
+/// The primary keys, foreign keys and indexes of `catalog`'s tables.
+async fn read_keys(
+    conn: &mut PgConnection,
+    schema: &str,
+    catalog: &mut Catalog,
+) -> Result<(), sqlx::Error> {
+    let constraints = in_schema(conn, schema, |schema| {
+        format!(
+            "SELECT cl.relname::text, con.conname::text, con.contype::text, \
+             con.convalidated::text, {}, ref.relname::text, {} \
+             FROM pg_constraint con JOIN pg_class cl ON cl.oid = con.conrelid \
+             JOIN pg_namespace n ON n.oid = cl.relnamespace \
+             LEFT JOIN pg_class ref ON ref.oid = con.confrelid \
+             WHERE n.nspname = {schema} AND con.contype IN ('p', 'f') \
+             ORDER BY cl.relname, con.conname",
+            attribute_names("con.conkey", "con.conrelid"),
+            attribute_names("con.confkey", "con.confrelid"),
+        )
+    })
+    .await?;
+    for row in constraints {
+        let Some(t) = catalog.tables.get_mut(&cell(&row[0])) else {
+            continue;
+        };
+        match cell(&row[2]).as_str() {
+            "p" => t.primary_key = list(&row[4]),
+            _ => t.foreign_keys.push(LiveForeignKey {
+                name: cell(&row[1]),
+                columns: list(&row[4]),
+                ref_table: cell(&row[5]),
+                ref_columns: list(&row[6]),
+                validated: cell(&row[3]) == "true",
+            }),
+        }
+    }
+    let indexes = in_schema(conn, schema, |schema| {
+        format!(
+            "SELECT t.relname::text, i.relname::text, ix.indisunique::text, {} \
+             FROM pg_index ix JOIN pg_class t ON t.oid = ix.indrelid \
+             JOIN pg_class i ON i.oid = ix.indexrelid \
+             JOIN pg_namespace n ON n.oid = t.relnamespace \
+             WHERE n.nspname = {schema} ORDER BY t.relname, i.relname",
+            attribute_names("ix.indkey::int2[]", "ix.indrelid"),
+        )
+    })
+    .await?;
+    for row in indexes {
+        if let Some(t) = catalog.tables.get_mut(&cell(&row[0])) {
+            t.indexes.push(LiveIndex {
+                name: cell(&row[1]),
+                unique: cell(&row[2]) == "true",
+                columns: list(&row[3]),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl ToolDialect for PgDialect {
+    async fn read_catalog(conn: &mut PgConnection, schema: &str) -> Result<Catalog, sqlx::Error> {
+        let mut catalog = read_columns(conn, schema).await?;
+        read_keys(conn, schema, &mut catalog).await?;
+        Ok(catalog)
+    }
+
+    async fn has_migrations_table(
+        conn: &mut PgConnection,
+        schema: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let found = in_schema(conn, schema, |schema| {
+            format!(
+                "SELECT c.relname::text FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = {schema} AND c.relname = '_sqlx_migrations'"
+            )
+        })
+        .await?;
+        Ok(!found.is_empty())
+    }
+
     async fn lock_state_exclusively(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         Self::execute_once(conn, "LOCK TABLE paddock_state IN EXCLUSIVE MODE")
             .await
