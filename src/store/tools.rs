@@ -108,7 +108,8 @@ impl<D: ToolDialect> ToolTx<'_, D> {
         text_rows::<D>(self.conn, sql, params.values()).await
     }
 
-    /// Takes `paddock_state` exclusively until the commit ([`ToolDialect::lock_state_exclusively`]).
+    /// Takes `paddock_state` exclusively until the commit
+    /// ([`ToolDialect::lock_state_exclusively`]).
     pub async fn lock_state_exclusively(&mut self) -> Result<()> {
         D::lock_state_exclusively(self.conn)
             .await
