@@ -140,8 +140,14 @@ fn runners_sql(dialect: Dialect, prefix: &str, count: i64, salt: i64) -> String 
 
 async fn execute(store: &AnyStore, sql: &str) {
     let result = match store {
-        AnyStore::Sqlite(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
-        AnyStore::Postgres(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
+        AnyStore::Sqlite(s) => sqlx::query(sql)
+            .execute(s.pool_for_tests())
+            .await
+            .map(|_| ()),
+        AnyStore::Postgres(s) => sqlx::query(sql)
+            .execute(s.pool_for_tests())
+            .await
+            .map(|_| ()),
     };
     result.unwrap_or_else(|e| panic!("{}…: {e}", &sql[..sql.len().min(120)]));
 }

@@ -402,7 +402,7 @@ async fn bench_store(races: usize) -> anyhow::Result<Json> {
         let AnyStore::Postgres(copy_pg) = &copy_store else {
             anyhow::bail!("the COPY database is not PostgreSQL")
         };
-        let (copied, took) = postgres_copy(copy_pg.pool(), &year).await?;
+        let (copied, took) = postgres_copy(copy_pg.pool_for_tests(), &year).await?;
         copy_store.close().await;
         anyhow::ensure!(copied == rows as u64, "COPY loaded {copied} of {rows} rows");
         anyhow::Ok((pg_figures, rate(copied, took), took))

@@ -304,7 +304,7 @@ fn race_unit(race: usize) -> UnitOfWork {
 /// Time spent applying [`SMALL_UNITS`] new races each by `store` with fixed names and by the
 /// same store following the phase, alternately (after the big unit: the masters exist).
 async fn phase_following_cost(store: &AnyStore) -> anyhow::Result<(Duration, Duration)> {
-    let following = paddock::tables::for_current_phase(store.clone()).await?;
+    let following = paddock::rename::for_current_phase(store.clone()).await?;
     let run = store
         .start_run(
             "bench",
@@ -402,7 +402,7 @@ async fn sqlite_baseline(
     store: &SqliteStore,
     unit: &UnitOfWork,
 ) -> anyhow::Result<(usize, Duration)> {
-    let pool = store.pool();
+    let pool = store.pool_for_tests();
     create_scratch_copy_sqlite(pool).await?;
     let cols = baseline_columns();
     let sql = format!(
@@ -444,7 +444,7 @@ async fn postgres_baseline(
     store: &PgStore,
     unit: &UnitOfWork,
 ) -> anyhow::Result<(usize, Duration)> {
-    let pool = store.pool();
+    let pool = store.pool_for_tests();
     create_scratch_copy_postgres(pool).await?;
     let cols = baseline_columns();
     let placeholders: Vec<String> = cols

@@ -94,22 +94,22 @@ const WINNERS_SQL: &str =
        AND r.race_date = (SELECT MAX(race_date) FROM ra_mst_races WHERE has_result) \
      ORDER BY r.off_dt, c.name LIMIT 12";
 
-type WinnerRow = (String, String, String, String, String, String, String);
-
 async fn sample_question(store: &AnyStore) -> anyhow::Result<String> {
-    let rows: Vec<WinnerRow> = match store {
-        AnyStore::Sqlite(s) => sqlx::query_as(WINNERS_SQL).fetch_all(s.pool()).await?,
-        AnyStore::Postgres(s) => sqlx::query_as(WINNERS_SQL).fetch_all(s.pool()).await?,
-    };
+    let rows: Vec<Vec<String>> = (store.text_rows(WINNERS_SQL).await?.into_iter())
+        .map(|row| row.into_iter().map(Option::unwrap_or_default).collect())
+        .collect();
     let mut out = String::from(
         "a sample question: who won on the last day with results, at what SP, for what prize?\n",
     );
     out.push_str(&format!("  {WINNERS_SQL}\n\n"));
     match rows.first() {
         None => out.push_str("  (no results stored)\n"),
-        Some(first) => out.push_str(&format!("  winners on {} (first 12 races):\n", first.0)),
+        Some(first) => out.push_str(&format!("  winners on {} (first 12 races):\n", first[0])),
     }
-    for (_, off, course, horse, sp, prize, currency) in &rows {
+    for row in &rows {
+        let [_, off, course, horse, sp, prize, currency] = &row[..] else {
+            continue;
+        };
         out.push_str(&format!(
             "  {off:>5}  {course:<18} {horse:<26} SP {sp:<7} {currency} {prize}\n"
         ));

@@ -14,11 +14,11 @@ pub mod demo;
 pub mod derive;
 pub mod import;
 pub mod logging;
+pub mod rename;
 pub mod replay;
 pub mod run;
 pub mod simulate_api;
 pub mod store;
-pub mod tables;
 
 pub use simulator;
 
@@ -46,8 +46,8 @@ pub fn process_limiter(requests_per_second: f64) -> Arc<client::SharedLimiter> {
 pub async fn open_store(config: &config::Config) -> anyhow::Result<store::AnyStore> {
     let store = store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
-    // Reads and writes follow the rename phase the database is in (see `tables`).
-    tables::for_current_phase(store).await
+    // Reads and writes follow the rename phase the database is in (see `rename`).
+    rename::for_current_phase(store).await
 }
 
 /// The HTTP client for the configured API, on the process-wide limiter.

@@ -46,7 +46,7 @@ enum Command {
     /// switch-readers, deprecate, dropped).
     Tables {
         #[command(subcommand)]
-        command: paddock::tables::cli::TablesCommand,
+        command: paddock::rename::cli::TablesCommand,
     },
     /// Validate the configuration; print it with secrets masked and each job's next three fire
     /// times. Exits 2 if it is invalid.
@@ -333,7 +333,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
         }
         Command::Tables { command } => {
             let store = paddock::open_store(&config).await?;
-            paddock::tables::cli::run(&store, command).await
+            paddock::rename::cli::run(&store, command).await
         }
         Command::Demo { seed, days } => paddock::demo::run_demo(&config, seed, days).await,
         Command::SimulateApi(args) => simulate_api(&config, args).await,
@@ -360,7 +360,7 @@ fn schema_sql(backend: BackendArg) -> anyhow::Result<i32> {
 async fn migrate(config: &Config, legacy_names: bool) -> anyhow::Result<i32> {
     if legacy_names {
         let store = paddock::store::connect(config.database_url.expose()).await?;
-        paddock::tables::migrate_legacy_names(&store, Utc::now()).await?;
+        paddock::rename::migrate_legacy_names(&store, Utc::now()).await?;
     }
     paddock::open_store(config).await?;
     println!("migrations applied to {}", config.database_url);
@@ -401,7 +401,7 @@ async fn run_one_job(config: &Config, args: RunArgs) -> anyhow::Result<i32> {
     let dry_run = args.dry_run;
     let request = job_request(config, args)?;
     let store = paddock::open_store(config).await?;
-    paddock::tables::check_pinned_phase(&store, config.expected_rename_phase).await?;
+    paddock::rename::check_pinned_phase(&store, config.expected_rename_phase).await?;
     let api = paddock::api_client(config)?;
     let mode = if dry_run {
         ApplyMode::DryRun

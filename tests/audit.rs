@@ -97,7 +97,7 @@ async fn load_clean_fixture(db: &TestDb, now: DateTime<Utc>) {
 async fn unenforced(db: &TestDb, statements: &[String]) {
     match &db.store {
         AnyStore::Sqlite(s) => {
-            let mut conn = s.pool().acquire().await.unwrap();
+            let mut conn = s.pool_for_tests().acquire().await.unwrap();
             sqlx::query("PRAGMA foreign_keys = OFF")
                 .execute(&mut *conn)
                 .await

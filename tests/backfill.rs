@@ -80,8 +80,8 @@ async fn table_content(store: &AnyStore, table: &str) -> Vec<String> {
         .collect();
     let sql = format!("SELECT {} FROM {table}", columns.join(" || '|' || "));
     let mut rows: Vec<String> = match store {
-        AnyStore::Sqlite(s) => sqlx::query_scalar(&sql).fetch_all(s.pool()).await,
-        AnyStore::Postgres(s) => sqlx::query_scalar(&sql).fetch_all(s.pool()).await,
+        AnyStore::Sqlite(s) => sqlx::query_scalar(&sql).fetch_all(s.pool_for_tests()).await,
+        AnyStore::Postgres(s) => sqlx::query_scalar(&sql).fetch_all(s.pool_for_tests()).await,
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"));
     rows.sort();
@@ -185,12 +185,12 @@ backend_test!(
         let mut got: Vec<String> = match &db.store {
             AnyStore::Sqlite(s) => {
                 sqlx::query_scalar("SELECT id FROM ra_mst_races WHERE has_result ORDER BY id")
-                    .fetch_all(s.pool())
+                    .fetch_all(s.pool_for_tests())
                     .await
             }
             AnyStore::Postgres(s) => {
                 sqlx::query_scalar("SELECT id FROM ra_mst_races WHERE has_result ORDER BY id")
-                    .fetch_all(s.pool())
+                    .fetch_all(s.pool_for_tests())
                     .await
             }
         }

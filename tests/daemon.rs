@@ -549,13 +549,13 @@ backend_test!(
             "SELECT to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') \
              FROM paddock_runs WHERE run_trigger = 'schedule' ORDER BY started_at",
         )
-        .fetch_all(s.pool())
+        .fetch_all(s.pool_for_tests())
         .await
         .unwrap(),
         AnyStore::Sqlite(s) => sqlx::query_scalar(
             "SELECT started_at FROM paddock_runs WHERE run_trigger = 'schedule' ORDER BY started_at",
         )
-        .fetch_all(s.pool())
+        .fetch_all(s.pool_for_tests())
         .await
         .unwrap(),
     };
@@ -925,7 +925,7 @@ async fn without_foreign_keys(db: &TestDb, statements: &[String]) {
     }
     match &db.store {
         AnyStore::Sqlite(s) => {
-            let mut conn = s.pool().acquire().await.unwrap();
+            let mut conn = s.pool_for_tests().acquire().await.unwrap();
             run(&mut *conn, "PRAGMA foreign_keys = OFF").await;
             for sql in statements {
                 run(&mut *conn, sql).await;
@@ -933,7 +933,7 @@ async fn without_foreign_keys(db: &TestDb, statements: &[String]) {
             run(&mut *conn, "PRAGMA foreign_keys = ON").await;
         }
         AnyStore::Postgres(s) => {
-            let mut conn = s.pool().acquire().await.unwrap();
+            let mut conn = s.pool_for_tests().acquire().await.unwrap();
             run(&mut *conn, "SET session_replication_role = replica").await;
             for sql in statements {
                 run(&mut *conn, sql).await;

@@ -26,16 +26,22 @@ use std::collections::{BTreeMap, BTreeSet};
 async fn rows(db: &TestDb, sql: &str) -> Vec<Vec<Option<String>>> {
     use sqlx::Row as _;
     let result: Result<Vec<Vec<Option<String>>>, sqlx::Error> = match &db.store {
-        AnyStore::Sqlite(s) => sqlx::query(sql).fetch_all(s.pool()).await.map(|rs| {
-            rs.iter()
-                .map(|r| (0..r.len()).map(|i| r.get(i)).collect())
-                .collect()
-        }),
-        AnyStore::Postgres(s) => sqlx::query(sql).fetch_all(s.pool()).await.map(|rs| {
-            rs.iter()
-                .map(|r| (0..r.len()).map(|i| r.get(i)).collect())
-                .collect()
-        }),
+        AnyStore::Sqlite(s) => sqlx::query(sql)
+            .fetch_all(s.pool_for_tests())
+            .await
+            .map(|rs| {
+                rs.iter()
+                    .map(|r| (0..r.len()).map(|i| r.get(i)).collect())
+                    .collect()
+            }),
+        AnyStore::Postgres(s) => sqlx::query(sql)
+            .fetch_all(s.pool_for_tests())
+            .await
+            .map(|rs| {
+                rs.iter()
+                    .map(|r| (0..r.len()).map(|i| r.get(i)).collect())
+                    .collect()
+            }),
     };
     result.unwrap_or_else(|e| panic!("{sql}: {e}"))
 }

@@ -16,9 +16,9 @@ use fetchers::store::{ApplyMode, RunStatus, RunTrigger, Store};
 use paddock::client::{ClientConfig, Credentials, RacingApiClient, SharedLimiter};
 use paddock::config::Config;
 use paddock::run::{self, JobRequest, RunContext};
+use paddock::rename::{self, phase::legacy_name, phase::renamed_tables, Phase, TransitionOutcome};
 use paddock::simulator::{SimConfig, SimServer};
 use paddock::store::AnyStore;
-use paddock::tables::{self, phase::legacy_name, phase::renamed_tables, Phase};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
@@ -49,7 +49,7 @@ fn config() -> Config {
 
 /// The store as the application opens it: following the database's phase.
 async fn phased(db: &TestDb) -> AnyStore {
-    tables::for_current_phase(db.store.clone()).await.unwrap()
+    rename::for_current_phase(db.store.clone()).await.unwrap()
 }
 
 /// Runs a job through the phase-following store; it must succeed.
@@ -122,8 +122,8 @@ async fn apply(store: &AnyStore, unit: &UnitOfWork) -> Result<(), String> {
 /// A legacy database (registry migrations moved to the legacy names) with an `ra_odds_*`
 /// table of another system holding rows.
 async fn legacy_database(db: &TestDb) {
-    tables::migrate_legacy_names(db, Utc::now()).await.unwrap();
-    assert_eq!(tables::current_phase(db).await.unwrap(), Phase::Legacy);
+    rename::migrate_legacy_names(db, Utc::now()).await.unwrap();
+    assert_eq!(rename::current_phase(db).await.unwrap(), Phase::Legacy);
     db.execute("CREATE TABLE ra_odds_feed (id TEXT PRIMARY KEY, horse TEXT, price TEXT)")
         .await;
     for i in 0..25 {
@@ -136,7 +136,7 @@ async fn legacy_database(db: &TestDb) {
 }
 
 async fn texts(db: &TestDb, sql: &str) -> Vec<String> {
-    paddock::tables::sql::fetch_texts(db, sql)
+    db.text_rows(sql)
         .await
         .unwrap()
         .into_iter()
@@ -211,7 +211,7 @@ async fn rows_not_in(db: &TestDb, table: &fetchers::registry::Table, from: &str,
 /// What every step checks: nothing lost, legacy == new while dual-writing, the odds table
 /// untouched, foreign keys valid and pointing where the phase says.
 async fn check_step(db: &TestDb, seen: &mut BTreeMap<&'static str, i64>, odds: &[String]) {
-    let phase = tables::current_phase(db).await.unwrap();
+    let phase = rename::current_phase(db).await.unwrap();
     let physical = phase.physical_names();
     let mut tables_read: Vec<_> = renamed_tables();
     tables_read.push(fetchers::registry::table("ra_runners").unwrap());
@@ -242,7 +242,7 @@ async fn check_step(db: &TestDb, seen: &mut BTreeMap<&'static str, i64>, odds: &
                     "{phase}: {legacy}"
                 );
             }
-            let report = tables::verify(db).await.unwrap();
+            let report = rename::verify(db).await.unwrap();
             assert!(report.is_clean(), "{phase}: {:?}", report.differences);
         }
         Phase::DualWrite => {
@@ -290,29 +290,29 @@ backend_test!(
         run_job(&db, &api, JobRequest::MasterReference).await;
         fetch_day(&db, &api, 20).await;
         check_step(&db, &mut seen, &odds).await;
-        let status = tables::cli::status(&db).await.unwrap();
+        let status = rename::cli::status(&db).await.unwrap();
         assert!(status.contains("phase: legacy"), "{status}");
 
         let now = Utc::now();
-        tables::begin(&db, now).await.unwrap();
+        rename::begin(&db, now).await.unwrap();
         fetch_day(&db, &api, 19).await;
         check_step(&db, &mut seen, &odds).await;
 
-        tables::backfill(&db, 7, now).await.unwrap();
+        rename::backfill(&db, 7, now).await.unwrap();
         fetch_day(&db, &api, 18).await;
         check_step(&db, &mut seen, &odds).await;
-        tables::backfill(&db, 1000, now).await.unwrap();
+        rename::backfill(&db, 1000, now).await.unwrap();
         check_step(&db, &mut seen, &odds).await;
 
         assert_eq!(
-            tables::advance(&db, false, now).await.unwrap(),
+            rename::advance(&db, false, now).await.unwrap(),
             Phase::SwitchReaders
         );
         fetch_day(&db, &api, 17).await;
         check_step(&db, &mut seen, &odds).await;
 
         assert_eq!(
-            tables::advance(&db, true, now).await.unwrap(),
+            rename::advance(&db, true, now).await.unwrap(),
             Phase::Deprecate
         );
         fetch_day(&db, &api, 16).await;
@@ -330,24 +330,24 @@ backend_test!(
             (Phase::DualWrite, 13),
             (Phase::Legacy, 12),
         ] {
-            assert_eq!(tables::rollback(&db, now).await.unwrap(), expected);
+            assert_eq!(rename::rollback(&db, now).await.unwrap(), expected);
             fetch_day(&db, &api, days_ago).await;
             check_step(&db, &mut seen, &odds).await;
         }
 
-        tables::begin(&db, now).await.unwrap();
-        tables::backfill(&db, 500, now).await.unwrap();
-        tables::advance(&db, false, now).await.unwrap();
-        tables::advance(&db, false, now).await.unwrap();
+        rename::begin(&db, now).await.unwrap();
+        rename::backfill(&db, 500, now).await.unwrap();
+        rename::advance(&db, false, now).await.unwrap();
+        rename::advance(&db, false, now).await.unwrap();
         let refused =
-            tables::drop_archived(&db, Duration::days(30), false, now + Duration::days(29))
+            rename::drop_archived(&db, Duration::days(30), false, now + Duration::days(29))
                 .await
                 .unwrap_err()
                 .to_string();
         assert!(refused.contains("grace period"), "{refused}");
-        assert_eq!(tables::current_phase(&db).await.unwrap(), Phase::Deprecate);
+        assert_eq!(rename::current_phase(&db).await.unwrap(), Phase::Deprecate);
         let dropped =
-            tables::drop_archived(&db, Duration::days(30), false, now + Duration::days(31))
+            rename::drop_archived(&db, Duration::days(30), false, now + Duration::days(31))
                 .await
                 .unwrap();
         assert!(
@@ -357,8 +357,10 @@ backend_test!(
         fetch_day(&db, &api, 11).await;
         check_step(&db, &mut seen, &odds).await;
 
-        let history = tables::history(&db).await.unwrap();
-        assert!(history.iter().any(|t| t.outcome.starts_with("refused")));
+        let history = rename::history(&db).await.unwrap();
+        assert!(history
+            .iter()
+            .any(|t| t.outcome == TransitionOutcome::Refused));
         assert_eq!(history.last().unwrap().to, Phase::Dropped);
     }
 );
@@ -369,18 +371,18 @@ backend_test!(
         legacy_database(&db).await;
         apply(&phased(&db).await, &fixture_unit()).await.unwrap();
         let now = Utc::now();
-        tables::begin(&db, now).await.unwrap();
-        tables::backfill(&db, 100, now).await.unwrap();
-        tables::advance(&db, false, now).await.unwrap();
-        tables::advance(&db, false, now).await.unwrap();
-        assert!(tables::drop_archived(&db, Duration::days(30), false, now)
+        rename::begin(&db, now).await.unwrap();
+        rename::backfill(&db, 100, now).await.unwrap();
+        rename::advance(&db, false, now).await.unwrap();
+        rename::advance(&db, false, now).await.unwrap();
+        assert!(rename::drop_archived(&db, Duration::days(30), false, now)
             .await
             .is_err());
-        let dropped = tables::drop_archived(&db, Duration::days(30), true, now)
+        let dropped = rename::drop_archived(&db, Duration::days(30), true, now)
             .await
             .unwrap();
         assert_eq!(dropped.len(), 10);
-        assert_eq!(tables::current_phase(&db).await.unwrap(), Phase::Dropped);
+        assert_eq!(rename::current_phase(&db).await.unwrap(), Phase::Dropped);
         assert_eq!(db.scalar_i64("SELECT COUNT(*) FROM ra_mst_horses").await, 2);
     }
 );
@@ -389,7 +391,7 @@ backend_test!(
     a_failure_in_the_second_write_of_a_dual_write_rolls_back_both,
     |db| async move {
         legacy_database(&db).await;
-        tables::begin(&db, Utc::now()).await.unwrap();
+        rename::begin(&db, Utc::now()).await.unwrap();
         // A real rejection by the new table of a marker row (the legacy write comes first).
         match db.backend() {
             Backend::Sqlite => {
@@ -441,13 +443,13 @@ backend_test!(
         legacy_database(&db).await;
         apply(&phased(&db).await, &fixture_unit()).await.unwrap();
         let now = Utc::now();
-        tables::begin(&db, now).await.unwrap();
-        tables::backfill(&db, 1, now).await.unwrap();
+        rename::begin(&db, now).await.unwrap();
+        rename::backfill(&db, 1, now).await.unwrap();
         db.execute("UPDATE ra_mst_horses SET name = 'Tampered' WHERE id = 'hrs_fixture_1'")
             .await;
         db.execute("DELETE FROM ra_mst_horses WHERE id = 'hrs_fixture_2'")
             .await;
-        let refused = tables::advance(&db, false, now)
+        let refused = rename::advance(&db, false, now)
             .await
             .unwrap_err()
             .to_string();
@@ -459,14 +461,16 @@ backend_test!(
             refused.contains("ra_mst_horses: key hrs_fixture_2 of ra_horses is missing"),
             "{refused}"
         );
-        assert_eq!(tables::current_phase(&db).await.unwrap(), Phase::Backfill);
-        let history = tables::history(&db).await.unwrap();
-        assert!(history.last().unwrap().outcome.contains("hrs_fixture_1"));
+        assert_eq!(rename::current_phase(&db).await.unwrap(), Phase::Backfill);
+        let history = rename::history(&db).await.unwrap();
+        let last = history.last().unwrap();
+        assert_eq!(last.outcome, TransitionOutcome::Refused);
+        assert!(last.detail.as_deref().unwrap().contains("hrs_fixture_1"));
 
         // A second backfill repairs the copy; then advance goes ahead.
-        tables::backfill(&db, 1, now).await.unwrap();
+        rename::backfill(&db, 1, now).await.unwrap();
         assert_eq!(
-            tables::advance(&db, false, now).await.unwrap(),
+            rename::advance(&db, false, now).await.unwrap(),
             Phase::SwitchReaders
         );
     }
@@ -482,11 +486,11 @@ backend_test!(
             .expected_rename_phase;
         assert_eq!(pinned, Some(Phase::DualWrite));
         assert!(Config::from_toml("[database]\nexpected_rename_phase = \"soon\"", &env).is_err());
-        tables::check_pinned_phase(&db, Some(Phase::Legacy))
+        rename::check_pinned_phase(&db, Some(Phase::Legacy))
             .await
             .unwrap();
-        tables::check_pinned_phase(&db, None).await.unwrap();
-        let error = tables::check_pinned_phase(&db, pinned)
+        rename::check_pinned_phase(&db, None).await.unwrap();
+        let error = rename::check_pinned_phase(&db, pinned)
             .await
             .unwrap_err()
             .to_string();
@@ -554,16 +558,16 @@ async fn landed(db: &TestDb, n: usize, legacy_table: &str) -> (bool, bool) {
     ] {
         let registry = fetchers::registry::table(table).unwrap();
         let legacy = if legacy_table == "ra_old" {
-            paddock::tables::phase::archived_name(registry)
+            paddock::rename::phase::archived_name(registry)
         } else {
             legacy_name(registry).to_string()
         };
-        let old = if tables::sql::table_exists(db, &legacy).await.unwrap() {
+        let old = if db.table_exists(&legacy).await.unwrap() {
             row_of(db, table, &legacy, &id).await
         } else {
             None
         };
-        let new = if tables::sql::table_exists(db, table).await.unwrap() {
+        let new = if db.table_exists(table).await.unwrap() {
             row_of(db, table, table, &id).await
         } else {
             None
@@ -612,13 +616,13 @@ backend_test!(
             }
         };
         assert_eq!(race("rac_live_1").await.as_deref(), Some("Race 1"));
-        tables::begin(&db, now).await.unwrap();
+        rename::begin(&db, now).await.unwrap();
         unit(BOTH).await;
         // Reads still use legacy, which holds the race written before begin.
         assert_eq!(race("rac_live_1").await.as_deref(), Some("Race 1"));
-        tables::backfill(&db, 3, now).await.unwrap();
+        rename::backfill(&db, 3, now).await.unwrap();
         unit(BOTH).await;
-        tables::advance(&db, false, now).await.unwrap();
+        rename::advance(&db, false, now).await.unwrap();
         unit(BOTH).await;
         // Reads follow too: after switch-readers they read the new tables.
         assert_eq!(
@@ -626,7 +630,7 @@ backend_test!(
             db.scalar_i64("SELECT COUNT(*) FROM ra_mst_horses").await
         );
 
-        tables::advance(&db, false, now).await.unwrap();
+        rename::advance(&db, false, now).await.unwrap();
         let archived = db.scalar_i64("SELECT COUNT(*) FROM ra_old_horses").await;
         unit(NEW_ONLY).await;
         assert_eq!(
@@ -643,10 +647,10 @@ backend_test!(
         daemon.horses_without_profile(10).await.unwrap();
 
         for expected in [Phase::SwitchReaders, Phase::Backfill, Phase::DualWrite] {
-            assert_eq!(tables::rollback(&db, now).await.unwrap(), expected);
+            assert_eq!(rename::rollback(&db, now).await.unwrap(), expected);
             unit(BOTH).await;
         }
-        assert_eq!(tables::rollback(&db, now).await.unwrap(), Phase::Legacy);
+        assert_eq!(rename::rollback(&db, now).await.unwrap(), Phase::Legacy);
         unit(LEGACY_ONLY).await;
         assert_eq!(
             daemon.count_rows("ra_mst_horses").await.unwrap(),
@@ -701,13 +705,13 @@ backend_test!(
 
         let other = db.store.clone();
         let transition =
-            tokio::spawn(async move { tables::begin(&other, Utc::now()).await.unwrap() });
+            tokio::spawn(async move { rename::begin(&other, Utc::now()).await.unwrap() });
         tokio::time::sleep(StdDuration::from_millis(700)).await;
         assert!(
             !transition.is_finished(),
             "begin went ahead while a unit that read phase legacy was still open"
         );
-        assert_eq!(tables::current_phase(&db).await.unwrap(), Phase::Legacy);
+        assert_eq!(rename::current_phase(&db).await.unwrap(), Phase::Legacy);
 
         // PostgreSQL queues a unit that starts now behind the waiting transition; it then reads
         // the new phase. (SQLite's writers take the lock in no set order: not asserted there.)
@@ -726,7 +730,7 @@ backend_test!(
             .await
             .expect("begin finishes once the unit committed")
             .unwrap();
-        assert_eq!(tables::current_phase(&db).await.unwrap(), Phase::DualWrite);
+        assert_eq!(rename::current_phase(&db).await.unwrap(), Phase::DualWrite);
         if let Some(queued) = queued {
             queued.await.unwrap();
             assert_eq!(landed(&db, 1, "ra").await, (true, true));
@@ -736,11 +740,11 @@ backend_test!(
     }
 );
 
-/// The ledger's keys, in number order.
+/// The ledger's numbers, in order.
 async fn history_keys(db: &TestDb) -> Vec<String> {
     texts(
         db,
-        "SELECT key FROM paddock_state WHERE key LIKE 'rename_history:%' ORDER BY key",
+        "SELECT CAST(seq AS TEXT) AS number FROM paddock_rename_history ORDER BY seq",
     )
     .await
 }
@@ -751,33 +755,33 @@ backend_test!(
         legacy_database(&db).await;
         apply(&phased(&db).await, &fixture_unit()).await.unwrap();
         let now = Utc::now();
-        tables::begin(&db, now).await.unwrap();
-        tables::backfill(&db, 100, now).await.unwrap();
-        tables::advance(&db, false, now).await.unwrap();
-        tables::rollback(&db, now).await.unwrap();
-        tables::advance(&db, false, now).await.unwrap();
-        tables::rollback(&db, now).await.unwrap();
+        rename::begin(&db, now).await.unwrap();
+        rename::backfill(&db, 100, now).await.unwrap();
+        rename::advance(&db, false, now).await.unwrap();
+        rename::rollback(&db, now).await.unwrap();
+        rename::advance(&db, false, now).await.unwrap();
+        rename::rollback(&db, now).await.unwrap();
         // Refused attempts count too, also when several run at once.
         db.execute("UPDATE ra_mst_horses SET name = 'Tampered' WHERE id = 'hrs_fixture_1'")
             .await;
         let attempts: Vec<_> = (0..4)
             .map(|_| {
                 let other = db.store.clone();
-                tokio::spawn(async move { tables::advance(&other, false, now).await })
+                tokio::spawn(async move { rename::advance(&other, false, now).await })
             })
             .collect();
         for attempt in attempts {
             assert!(attempt.await.unwrap().is_err());
         }
         let expected = [
-            "legacy->dual-write: ok",
-            "dual-write->backfill: ok",
-            "backfill->switch-readers: ok",
-            "switch-readers->backfill: ok",
-            "backfill->switch-readers: ok",
-            "switch-readers->backfill: ok",
+            "legacy->dual-write: succeeded",
+            "dual-write->backfill: succeeded",
+            "backfill->switch-readers: succeeded",
+            "switch-readers->backfill: succeeded",
+            "backfill->switch-readers: succeeded",
+            "switch-readers->backfill: succeeded",
         ];
-        let history = tables::history(&db).await.unwrap();
+        let history = rename::history(&db).await.unwrap();
         let shown: Vec<String> = history
             .iter()
             .map(|t| format!("{}->{}: {}", t.from, t.to, t.outcome))
@@ -789,25 +793,135 @@ backend_test!(
             "{shown:#?}"
         );
         let keys = history_keys(&db).await;
-        let numbered: Vec<String> = (1..=10).map(|i| format!("rename_history:{i:06}")).collect();
+        let numbered: Vec<String> = (1..=10).map(|i| i.to_string()).collect();
         assert_eq!(keys, numbered);
 
         // An operator prunes the oldest entry: the next one still gets a new number and
         // the newest entry is kept.
-        db.execute("DELETE FROM paddock_state WHERE key = 'rename_history:000001'")
+        db.execute("DELETE FROM paddock_rename_history WHERE seq = 1")
             .await;
-        tables::backfill(&db, 100, now).await.unwrap();
-        tables::advance(&db, false, now).await.unwrap();
-        let history = tables::history(&db).await.unwrap();
+        rename::backfill(&db, 100, now).await.unwrap();
+        rename::advance(&db, false, now).await.unwrap();
+        let history = rename::history(&db).await.unwrap();
         assert_eq!(history.len(), 10);
-        assert!(history[8].outcome.contains("refused"), "{history:#?}");
         assert_eq!(
-            (history[9].from, history[9].to, history[9].outcome.as_str()),
-            (Phase::Backfill, Phase::SwitchReaders, "ok")
+            history[8].outcome,
+            TransitionOutcome::Refused,
+            "{history:#?}"
         );
         assert_eq!(
-            history_keys(&db).await.last().unwrap(),
-            "rename_history:000011"
+            (history[9].from, history[9].to, history[9].outcome),
+            (
+                Phase::Backfill,
+                Phase::SwitchReaders,
+                TransitionOutcome::Succeeded
+            )
         );
+        assert_eq!(history_keys(&db).await.last().unwrap(), "11");
+    }
+);
+
+backend_test!(
+    migration_0007_moves_the_old_ledger_rows_and_a_transition_writes_a_typed_row,
+    |db| async move {
+        // The database as 0006 left it, with a ledger kept in `paddock_state` rows.
+        db.execute("DROP TABLE paddock_rename_history").await;
+        db.execute("DELETE FROM _sqlx_migrations WHERE version = 7")
+            .await;
+        for (key, value) in [
+            ("rename_history:000001", "legacy->dual-write: ok"),
+            (
+                "rename_history:000002",
+                "dual-write->backfill: refused: verify found: a: b",
+            ),
+            ("rename_history:000003", "dual-write->backfill: ok"),
+        ] {
+            db.execute(&format!(
+                "INSERT INTO paddock_state (key, value, updated_at) \
+                 VALUES ('{key}', '{value}', '2026-01-02T03:04:05+00:00')"
+            ))
+            .await;
+        }
+        db.migrate().await.unwrap();
+        let moved = texts(
+            &db,
+            "SELECT CAST(seq AS TEXT) AS number, from_phase, to_phase, outcome, detail \
+             FROM paddock_rename_history ORDER BY seq",
+        )
+        .await;
+        assert_eq!(
+            moved,
+            [
+                "1|legacy|dual-write|succeeded|NULL",
+                "2|dual-write|backfill|refused|verify found: a: b",
+                "3|dual-write|backfill|succeeded|NULL",
+            ]
+        );
+        assert_eq!(
+            db.scalar_i64("SELECT COUNT(*) FROM paddock_state WHERE key LIKE 'rename_history:%'")
+                .await,
+            0
+        );
+        let history = rename::history(&db).await.unwrap();
+        assert_eq!(history.len(), 3);
+        assert_eq!(history[1].detail.as_deref(), Some("verify found: a: b"));
+
+        // A transition appends a typed row after them (this database is in no phase: the
+        // ledger is read as it stands, and the numbers go on).
+        db.execute("DELETE FROM paddock_rename_history").await;
+        legacy_database(&db).await;
+        let now = Utc::now();
+        rename::begin(&db, now).await.unwrap();
+        let refused = rename::drop_archived(&db, Duration::days(30), false, now)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("phase deprecate"), "{refused}");
+        let history = rename::history(&db).await.unwrap();
+        assert_eq!(history.len(), 1, "{history:#?}");
+        let entry = &history[0];
+        assert_eq!(
+            (
+                entry.seq,
+                entry.from,
+                entry.to,
+                entry.outcome,
+                entry.detail.clone()
+            ),
+            (
+                1,
+                Phase::Legacy,
+                Phase::DualWrite,
+                TransitionOutcome::Succeeded,
+                None
+            )
+        );
+        assert!((entry.at - now).num_milliseconds().abs() < 1, "{entry:?}");
+        assert_eq!(
+            texts(&db, "SELECT outcome FROM paddock_rename_history").await,
+            ["succeeded"]
+        );
+    }
+);
+
+backend_test!(
+    a_transition_whose_work_fails_is_recorded_as_failed_and_changes_nothing,
+    |db| async move {
+        legacy_database(&db).await;
+        // `begin` creates ra_mst_horses: a table of that name in the way fails it.
+        db.execute("CREATE TABLE ra_mst_horses (id TEXT PRIMARY KEY)")
+            .await;
+        let error = rename::begin(&db, Utc::now()).await.unwrap_err();
+        assert!(format!("{error:#}").contains("ra_mst_horses"), "{error:#}");
+        assert_eq!(rename::current_phase(&db).await.unwrap(), Phase::Legacy);
+        assert!(!db.table_exists("ra_mst_courses").await.unwrap());
+        let history = rename::history(&db).await.unwrap();
+        assert_eq!(history.len(), 1, "{history:#?}");
+        assert_eq!(
+            (history[0].from, history[0].to, history[0].outcome),
+            (Phase::Legacy, Phase::DualWrite, TransitionOutcome::Failed)
+        );
+        let detail = history[0].detail.clone().unwrap_or_default();
+        assert!(detail.contains("ra_mst_horses"), "{detail}");
     }
 );

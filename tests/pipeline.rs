@@ -84,8 +84,8 @@ fn endpoint_requests(server: &SimServer, template: &str) -> u64 {
 async fn column(db: &TestDb, sql: &str) -> Vec<String> {
     use paddock::store::AnyStore;
     let result: Result<Vec<Option<String>>, sqlx::Error> = match &db.store {
-        AnyStore::Sqlite(s) => sqlx::query_scalar(sql).fetch_all(s.pool()).await,
-        AnyStore::Postgres(s) => sqlx::query_scalar(sql).fetch_all(s.pool()).await,
+        AnyStore::Sqlite(s) => sqlx::query_scalar(sql).fetch_all(s.pool_for_tests()).await,
+        AnyStore::Postgres(s) => sqlx::query_scalar(sql).fetch_all(s.pool_for_tests()).await,
     };
     result
         .unwrap_or_else(|e| panic!("{sql}: {e}"))

@@ -361,7 +361,7 @@ fn hostile_config_and_input_give_one_clear_error_a_nonzero_exit_and_no_partial_w
                 .filter(|t| t.name.starts_with("ra_"))
             {
                 let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", t.name))
-                    .fetch_one(s.pool())
+                    .fetch_one(s.pool_for_tests())
                     .await
                     .unwrap_or(0);
                 assert_eq!(n, 0, "{} has rows after hostile input", t.name);

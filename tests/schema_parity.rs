@@ -271,7 +271,7 @@ fn assert_matches_registry(
 #[tokio::test]
 async fn a_migrated_postgres_database_matches_the_registry() {
     let (store, _db) = common::postgres_store().await;
-    let pool = store.pool();
+    let pool = store.pool_for_tests();
     let tables = postgres_tables(pool).await;
     let mut shapes = BTreeMap::new();
     for t in &tables {
@@ -283,7 +283,7 @@ async fn a_migrated_postgres_database_matches_the_registry() {
 #[tokio::test]
 async fn a_migrated_sqlite_database_matches_the_registry() {
     let (store, _dir) = common::sqlite_store().await;
-    let pool = store.pool();
+    let pool = store.pool_for_tests();
     let tables = sqlite_tables(pool).await;
     let mut shapes = BTreeMap::new();
     for t in &tables {
@@ -297,13 +297,13 @@ async fn migrating_a_migrated_postgres_database_again_changes_nothing() {
     let (store, _db) = common::postgres_store().await;
     let applied = "SELECT COUNT(*) FROM _sqlx_migrations";
     let before: i64 = sqlx::query_scalar(applied)
-        .fetch_one(store.pool())
+        .fetch_one(store.pool_for_tests())
         .await
         .unwrap();
-    let tables_before = postgres_tables(store.pool()).await;
+    let tables_before = postgres_tables(store.pool_for_tests()).await;
     store.migrate().await.expect("second migration is a no-op");
     let after: i64 = sqlx::query_scalar(applied)
-        .fetch_one(store.pool())
+        .fetch_one(store.pool_for_tests())
         .await
         .unwrap();
     assert_eq!(before, after);
@@ -311,7 +311,7 @@ async fn migrating_a_migrated_postgres_database_again_changes_nothing() {
         before as usize,
         paddock::store::postgres::MIGRATOR.iter().count()
     );
-    assert_eq!(postgres_tables(store.pool()).await, tables_before);
+    assert_eq!(postgres_tables(store.pool_for_tests()).await, tables_before);
 }
 
 #[tokio::test]
@@ -319,12 +319,12 @@ async fn migrating_a_migrated_sqlite_database_again_changes_nothing() {
     let (store, _dir) = common::sqlite_store().await;
     let applied = "SELECT COUNT(*) FROM _sqlx_migrations";
     let before: i64 = sqlx::query_scalar(applied)
-        .fetch_one(store.pool())
+        .fetch_one(store.pool_for_tests())
         .await
         .unwrap();
     store.migrate().await.expect("second migration is a no-op");
     let after: i64 = sqlx::query_scalar(applied)
-        .fetch_one(store.pool())
+        .fetch_one(store.pool_for_tests())
         .await
         .unwrap();
     assert_eq!(before, after);
@@ -340,7 +340,7 @@ async fn every_sqlite_connection_enforces_foreign_keys() {
     // Hold several connections at once so each is a distinct one.
     let mut held = Vec::new();
     for _ in 0..3 {
-        held.push(store.pool().acquire().await.expect("connection"));
+        held.push(store.pool_for_tests().acquire().await.expect("connection"));
     }
     for conn in &mut held {
         let on: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
@@ -407,7 +407,7 @@ async fn sqlite_stores_every_written_value_in_its_registry_type_family() {
     let paddock::store::AnyStore::Sqlite(sqlite) = &store else {
         unreachable!()
     };
-    let pool = sqlite.pool();
+    let pool = sqlite.pool_for_tests();
 
     let mut families_seen = BTreeSet::new();
     let mut wrong = Vec::new();

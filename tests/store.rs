@@ -954,11 +954,11 @@ async fn connection_errors_never_show_the_database_password() {
 async fn postgres_connections_carry_explicit_statement_and_lock_timeouts() {
     let (store, _db) = common::postgres_store().await;
     let statement: String = sqlx::query_scalar("SHOW statement_timeout")
-        .fetch_one(store.pool())
+        .fetch_one(store.pool_for_tests())
         .await
         .unwrap();
     let lock: String = sqlx::query_scalar("SHOW lock_timeout")
-        .fetch_one(store.pool())
+        .fetch_one(store.pool_for_tests())
         .await
         .unwrap();
     assert_eq!(statement, "5min");
@@ -1036,10 +1036,14 @@ backend_test!(
 /// The database error of `sql` on `store`'s pool (which must fail).
 async fn error_of(store: &paddock::store::AnyStore, sql: &str) -> sqlx::Error {
     let result = match store {
-        paddock::store::AnyStore::Sqlite(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
-        paddock::store::AnyStore::Postgres(s) => {
-            sqlx::query(sql).execute(s.pool()).await.map(|_| ())
-        }
+        paddock::store::AnyStore::Sqlite(s) => sqlx::query(sql)
+            .execute(s.pool_for_tests())
+            .await
+            .map(|_| ()),
+        paddock::store::AnyStore::Postgres(s) => sqlx::query(sql)
+            .execute(s.pool_for_tests())
+            .await
+            .map(|_| ()),
     };
     result.expect_err(sql)
 }
@@ -1076,12 +1080,16 @@ backend_test!(
 #[tokio::test]
 async fn a_busy_sqlite_database_is_a_transient_error() {
     let (store, _dir) = common::sqlite_store().await;
-    let mut holder = store.pool().begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let mut holder = store
+        .pool_for_tests()
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .unwrap();
     sqlx::query("INSERT INTO paddock_state (\"key\", value, updated_at) VALUES ('gb', 'a', '2024-05-01T00:00:00Z')")
         .execute(&mut *holder)
         .await
         .unwrap();
-    let mut other = store.pool().acquire().await.unwrap();
+    let mut other = store.pool_for_tests().acquire().await.unwrap();
     sqlx::query("PRAGMA busy_timeout = 0")
         .execute(&mut *other)
         .await
@@ -1099,7 +1107,7 @@ async fn a_busy_sqlite_database_is_a_transient_error() {
 async fn postgres_lock_serialization_and_deadlock_failures_are_transient() {
     use paddock::store::transient::is_transient;
     let (store, _db) = common::postgres_store().await;
-    let pool = store.pool();
+    let pool = store.pool_for_tests();
     sqlx::query("INSERT INTO paddock_state (\"key\", value, updated_at) VALUES ('gb', 'a', now()), ('ire', 'b', now())")
         .execute(pool)
         .await
@@ -1186,7 +1194,7 @@ async fn a_refused_connection_and_a_pool_timeout_are_transient_errors() {
     let pool = sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(std::time::Duration::from_millis(50))
-        .connect_with(store.pool().connect_options().as_ref().clone())
+        .connect_with(store.pool_for_tests().connect_options().as_ref().clone())
         .await
         .unwrap();
     let _held = pool.acquire().await.unwrap();

@@ -7,9 +7,9 @@
 //! Result-owned columns of races and runners count only rows of races that have a result: a
 //! race still to be run has no result columns yet, which is not a gap.
 
-use crate::audit::catalog::Catalog;
 use crate::audit::db::{count, ident, AuditDb};
 use crate::audit::report::{ColumnCoverage, MonthCoverage};
+use crate::store::catalog::Catalog;
 use fetchers::registry::{expected_gap, names, Column, Source, Table, TableKind, Writers, TABLES};
 
 /// A month at or above this share counts as filling…

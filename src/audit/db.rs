@@ -1,43 +1,64 @@
-//! The audit's database access: read-only queries on either backend, every cell read back as
-//! text, plus the few places where the two SQL dialects differ (qualified names, literals,
-//! timestamps as text, month of a date), which come from the store's [`Dialect`].
+//! The audit's database access: read-only queries on either backend through the store's tool
+//! door (`store::tools`), values bound as parameters and every cell read back as text, the
+//! live schema (`store::catalog`, read by each engine), plus the few places where the two SQL
+//! dialects differ (qualified names, timestamps as text, month of a date), which come from the
+//! store's `Dialect`.
 //!
 //! [`AuditDb`] reaches the one implementation over `SqlStore<D>` through the object-safe
-//! [`AuditSql`], so the audit's checks are written once without generics. Table and column
-//! names reaching SQL come from the registry or the live catalog and are always quoted; values
-//! are written as escaped literals.
+//! [`AuditSql`], so the audit's checks are written once without generics; a query with values
+//! builds its SQL with [`AuditDb::query`], whose [`Bind`] is the dialect's `Params`. Table and
+//! column names reaching SQL come from the registry or the live catalog and are always quoted;
+//! values are never written into the SQL text.
 
-use crate::store::dialect::{Dialect, Fragment};
-use crate::store::{with_backend, AnyStore, BackendKind, SqlStore};
+use crate::store::catalog::Catalog;
+use crate::store::dialect::{Bind, Fragment, Params, ToolDialect};
+use crate::store::{with_backend, AnyStore, BackendKind, SqlStore, TextRow};
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
+use fetchers::registry::ColumnType;
+use fetchers::rows::Value;
 use sqlx::migrate::Migrator;
 use std::sync::Arc;
 
-/// One result row, every cell as text (`None` for NULL).
-pub type TextRow = Vec<Option<String>>;
-
-/// What the audit needs of a database: text queries and the dialect's fragments.
+/// What the audit needs of a database: text queries, the live schema and the dialect's
+/// fragments.
 #[async_trait]
 pub trait AuditSql: Send + Sync + std::fmt::Debug {
     fn kind(&self) -> BackendKind;
-    /// Runs `sql`; every cell as text.
-    async fn text_rows(&self, sql: &str) -> Result<Vec<TextRow>, sqlx::Error>;
-    /// [`Dialect::fragment`].
+    /// Empty parameters of this engine, for one query.
+    fn params(&self) -> Box<dyn Bind>;
+    /// Runs `sql` with `params`; every cell as text.
+    async fn text_rows(&self, sql: &str, params: &[Value]) -> anyhow::Result<Vec<TextRow>>;
+    /// The live schema of `schema` ([`ToolDialect::read_catalog`]).
+    async fn read_catalog(&self, schema: &str) -> anyhow::Result<Catalog>;
+    /// Whether `_sqlx_migrations` exists in `schema`.
+    async fn has_migrations_table(&self, schema: &str) -> anyhow::Result<bool>;
+    /// The SQL of `fragment` applied to `expr`, in this engine's dialect.
     fn fragment(&self, fragment: Fragment, expr: &str) -> String;
-    /// [`Dialect::migrator`].
+    /// The migrations embedded for this engine.
     fn migrator(&self) -> &'static Migrator;
 }
 
 #[async_trait]
-impl<D: Dialect> AuditSql for SqlStore<D> {
+impl<D: ToolDialect> AuditSql for SqlStore<D> {
     fn kind(&self) -> BackendKind {
         D::KIND
     }
 
-    async fn text_rows(&self, sql: &str) -> Result<Vec<TextRow>, sqlx::Error> {
-        let mut conn = self.pool().acquire().await?;
-        D::fetch_text(&mut conn, sql).await
+    fn params(&self) -> Box<dyn Bind> {
+        Box::new(Params::<D>::new())
+    }
+
+    async fn text_rows(&self, sql: &str, params: &[Value]) -> anyhow::Result<Vec<TextRow>> {
+        SqlStore::text_rows(self, sql, params).await
+    }
+
+    async fn read_catalog(&self, schema: &str) -> anyhow::Result<Catalog> {
+        SqlStore::read_catalog(self, schema).await
+    }
+
+    async fn has_migrations_table(&self, schema: &str) -> anyhow::Result<bool> {
+        SqlStore::has_migrations_table(self, schema).await
     }
 
     fn fragment(&self, fragment: Fragment, expr: &str) -> String {
@@ -61,7 +82,7 @@ impl AuditDb {
     /// The database behind `store`; `schema` names the PostgreSQL schema (ignored on SQLite).
     pub fn new(store: &AnyStore, schema: &str) -> AuditDb {
         let db: Arc<dyn AuditSql> = with_backend!(store, |s| Arc::new(s.clone()));
-        let schema = (db.kind() == BackendKind::Postgres).then(|| schema.to_string());
+        let schema = db.kind().is_postgres().then(|| schema.to_string());
         AuditDb { db, schema }
     }
 
@@ -71,7 +92,7 @@ impl AuditDb {
     }
 
     pub fn is_postgres(&self) -> bool {
-        self.kind() == BackendKind::Postgres
+        self.kind().is_postgres()
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -84,15 +105,44 @@ impl AuditDb {
         self.schema.as_deref()
     }
 
+    /// The live schema audited (`store::catalog`).
+    pub async fn catalog(&self) -> anyhow::Result<Catalog> {
+        self.db
+            .read_catalog(self.schema().unwrap_or_default())
+            .await
+    }
+
+    /// Whether the audited schema has `_sqlx_migrations`.
+    pub async fn has_migrations_table(&self) -> anyhow::Result<bool> {
+        self.db
+            .has_migrations_table(self.schema().unwrap_or_default())
+            .await
+    }
+
     /// The migrations embedded in this binary for the audited engine.
     pub fn migrator(&self) -> &'static Migrator {
         self.db.migrator()
     }
 
-    /// Runs `sql` and returns every row with every cell as text.
+    /// Runs `sql` (no values) and returns every row with every cell as text.
     pub async fn rows(&self, sql: &str) -> anyhow::Result<Vec<TextRow>> {
-        (self.db.text_rows(sql).await)
-            .map_err(|e| anyhow::anyhow!("audit query failed: {e}\n  query: {sql}"))
+        self.run(sql, &[]).await
+    }
+
+    /// Runs the query `build` writes, each value added to the [`Bind`] it is given (which
+    /// returns the placeholder to write), and returns every row with every cell as text.
+    pub async fn query(
+        &self,
+        build: impl FnOnce(&mut dyn Bind) -> String,
+    ) -> anyhow::Result<Vec<TextRow>> {
+        let mut params = self.db.params();
+        let sql = build(params.as_mut());
+        self.run(&sql, params.values()).await
+    }
+
+    async fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<Vec<TextRow>> {
+        (self.db.text_rows(sql, params).await)
+            .map_err(|e| anyhow::anyhow!("audit query failed: {}\n  query: {sql}", e.root_cause()))
     }
 
     /// The table `name` in the audited schema, quoted.
@@ -122,18 +172,6 @@ impl AuditDb {
     pub fn hex_text(&self, expr: &str) -> String {
         self.db.fragment(Fragment::Hex, expr)
     }
-
-    /// An instant as a literal comparable with timestamp columns.
-    pub fn timestamp_literal(&self, t: &DateTime<Utc>) -> String {
-        let text = literal(&fetchers::rows::format_timestamp(t));
-        self.db.fragment(Fragment::TimestampLiteral, &text)
-    }
-
-    /// A date as a literal comparable with date columns.
-    pub fn date_literal(&self, d: &NaiveDate) -> String {
-        let text = literal(&d.format("%Y-%m-%d").to_string());
-        self.db.fragment(Fragment::DateLiteral, &text)
-    }
 }
 
 /// A quoted SQL identifier.
@@ -141,9 +179,14 @@ pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// A quoted SQL string literal.
-pub fn literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
+/// `value` added to `p` as a text parameter; returns its placeholder.
+pub fn bind_text(p: &mut dyn Bind, value: &str) -> String {
+    p.add(Value::Text(value.to_string()), ColumnType::Text)
+}
+
+/// `n` added to `p` as an integer parameter; returns its placeholder.
+pub fn bind_integer(p: &mut dyn Bind, n: i64) -> String {
+    p.add(Value::Integer(n), ColumnType::Integer)
 }
 
 /// `expr` cast to text (both dialects).

@@ -2,9 +2,9 @@
 //! types, nullability, primary keys, foreign keys, the indexes serving them) and the applied
 //! migrations against the embedded migrator.
 
-use crate::audit::catalog::{Catalog, LiveTable};
 use crate::audit::db::{count, text, AuditDb};
 use crate::audit::report::{DriftFinding, WrongTarget};
+use crate::store::catalog::{Catalog, LiveTable};
 use fetchers::registry::{Column, ColumnType, Table, TABLES};
 use fetchers::schema::Dialect;
 

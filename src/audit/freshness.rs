@@ -5,12 +5,14 @@
 //! A job is overdue when it has not succeeded since the scheduled fire time *before* the latest
 //! one: a run in progress for the latest fire time is not yet late, a whole missed period is.
 
-use crate::audit::db::{as_text, count, instant, text, AuditDb};
+use crate::audit::db::{as_text, bind_integer, count, instant, text, AuditDb};
 use crate::audit::report::{Freshness, JobFreshness, LateRace};
 use crate::config::Config;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use fetchers::registry::names;
+use fetchers::registry::ColumnType;
+use fetchers::rows::Value;
 
 /// One job's schedule as the audit needs it.
 #[derive(Debug, Clone)]
@@ -82,18 +84,20 @@ pub async fn freshness(
         .await?;
     let cutoff = now - Duration::minutes(result_delay_minutes);
     let late = db
-        .rows(&format!(
-            "SELECT COUNT(*) OVER (), {}, {}, {} FROM {races} \
-             WHERE NOT COALESCE(has_result, FALSE) AND NOT COALESCE(is_abandoned, FALSE) \
-             AND (off_dt < {} OR (off_dt IS NULL AND race_date < {})) \
-             ORDER BY race_date, id LIMIT {}",
-            as_text("id"),
-            db.date_text("race_date"),
-            db.timestamp_text("off_dt"),
-            db.timestamp_literal(&cutoff),
-            db.date_literal(&cutoff.date_naive()),
-            sample_size.max(1)
-        ))
+        .query(|p| {
+            format!(
+                "SELECT COUNT(*) OVER (), {}, {}, {} FROM {races} \
+                 WHERE NOT COALESCE(has_result, FALSE) AND NOT COALESCE(is_abandoned, FALSE) \
+                 AND (off_dt < {} OR (off_dt IS NULL AND race_date < {})) \
+                 ORDER BY race_date, id LIMIT {}",
+                as_text("id"),
+                db.date_text("race_date"),
+                db.timestamp_text("off_dt"),
+                p.add(Value::Timestamp(cutoff), ColumnType::Timestamp),
+                p.add(Value::Date(cutoff.date_naive()), ColumnType::Date),
+                bind_integer(p, i64::from(sample_size.max(1)))
+            )
+        })
         .await?;
     let successes = db
         .rows(&format!(

@@ -3,10 +3,10 @@
 //! and month, freshness of data and jobs, and the write trail, on SQLite and PostgreSQL.
 //!
 //! [`run_audit`] returns an [`AuditReport`]; [`AuditReport::violation_counts`] feeds the
-//! recorded audit job ([`job`]) and through it the daemon's metrics. All database access is in this module
-//! ([`db`]), read-only, dispatching on the store's pools.
+//! recorded audit job ([`job`]) and through it the daemon's metrics. All database access goes
+//! through [`db`] (read-only, through the store's tool door); the live schema it compares with
+//! the registry is the store's (`store::catalog`, read by each engine).
 
-pub mod catalog;
 pub mod coverage;
 pub mod db;
 pub mod drift;
@@ -23,7 +23,6 @@ pub use report::{AuditReport, RowTrace};
 
 use crate::store::AnyStore;
 use chrono::{DateTime, Utc};
-use fetchers::schema::Dialect;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -118,12 +117,8 @@ impl AuditOptions {
 pub async fn run_audit(store: &AnyStore, options: &AuditOptions) -> anyhow::Result<AuditReport> {
     let started = Instant::now();
     let db = AuditDb::new(store, &options.schema);
-    let dialect = if db.is_postgres() {
-        Dialect::Postgres
-    } else {
-        Dialect::Sqlite
-    };
-    let catalog = catalog::read(&db).await?;
+    let dialect = db.kind().schema_dialect();
+    let catalog = db.catalog().await?;
     let runs_ledger = catalog.tables.contains_key("paddock_runs")
         && catalog.tables.contains_key("paddock_run_tables");
     let has = |c: Check| options.checks.contains(&c);
@@ -154,7 +149,7 @@ pub async fn run_audit(store: &AnyStore, options: &AuditOptions) -> anyhow::Resu
     }
     if has(Check::Drift) {
         let mut found = drift::schema_drift(dialect, &catalog);
-        let has_migrations = catalog::has_migrations_table(&db).await?;
+        let has_migrations = db.has_migrations_table().await?;
         found.extend(drift::migration_drift(&db, has_migrations).await?);
         report.drift = Some(found);
         report.wrong_targets = Some(drift::wrong_targets(&catalog));

@@ -2,9 +2,9 @@
 //! whose reference has no target (one indexed anti-join per registry relation, with a few
 //! sample keys) and duplicated natural keys in tables that lack the unique constraint.
 
-use crate::audit::catalog::Catalog;
-use crate::audit::db::{as_text, count, ident, text, AuditDb};
+use crate::audit::db::{as_text, bind_integer, count, ident, text, AuditDb};
 use crate::audit::report::{DuplicateFinding, OrphanFinding};
+use crate::store::catalog::Catalog;
 use fetchers::registry::{ForeignKey, Table, TABLES};
 
 fn list(items: &[&str]) -> Vec<String> {
@@ -89,17 +89,20 @@ pub async fn orphans(
                     .zip(fk.ref_columns)
                     .map(|(c, r)| format!("p.{} = c.{}", ident(r), ident(c)))
                     .collect();
-                let sql = format!(
-                    "SELECT COUNT(*) OVER (), {} FROM {} c WHERE {} AND NOT EXISTS \
-                     (SELECT 1 FROM {} p WHERE {}) LIMIT {}",
-                    keys.join(", "),
-                    db.table(table.name),
-                    not_null.join(" AND "),
-                    db.table(fk.ref_table),
-                    matches.join(" AND "),
-                    sample_size.max(1)
-                );
-                let rows = db.rows(&sql).await?;
+                let rows = db
+                    .query(|p| {
+                        format!(
+                            "SELECT COUNT(*) OVER (), {} FROM {} c WHERE {} AND NOT EXISTS \
+                             (SELECT 1 FROM {} p WHERE {}) LIMIT {}",
+                            keys.join(", "),
+                            db.table(table.name),
+                            not_null.join(" AND "),
+                            db.table(fk.ref_table),
+                            matches.join(" AND "),
+                            bind_integer(p, i64::from(sample_size.max(1)))
+                        )
+                    })
+                    .await?;
                 if let Some(first) = rows.first() {
                     finding.orphans = count(&first[0]);
                 }
@@ -132,16 +135,20 @@ pub async fn duplicates(
         }
         let keys: Vec<String> = table.key.iter().map(|k| ident(k)).collect();
         let key_text: Vec<String> = table.key.iter().map(|k| as_text(&ident(k))).collect();
-        let sql = format!(
-            "SELECT COUNT(*) OVER (), CAST(SUM(n - 1) OVER () AS TEXT), {} FROM \
-             (SELECT {}, COUNT(*) AS n FROM {} GROUP BY {} HAVING COUNT(*) > 1) d LIMIT {}",
-            key_text.join(", "),
-            keys.join(", "),
-            db.table(table.name),
-            keys.join(", "),
-            sample_size.max(1)
-        );
-        let rows = db.rows(&sql).await?;
+        let rows = db
+            .query(|p| {
+                format!(
+                    "SELECT COUNT(*) OVER (), CAST(SUM(n - 1) OVER () AS TEXT), {} FROM \
+                     (SELECT {}, COUNT(*) AS n FROM {} GROUP BY {} HAVING COUNT(*) > 1) d \
+                     LIMIT {}",
+                    key_text.join(", "),
+                    keys.join(", "),
+                    db.table(table.name),
+                    keys.join(", "),
+                    bind_integer(p, i64::from(sample_size.max(1)))
+                )
+            })
+            .await?;
         out.push(DuplicateFinding {
             table: table.name.to_string(),
             key: list(table.key),

@@ -2,20 +2,23 @@
 //! row traces to the run that last wrote it (`last_run_id` naming a ledger row), and tracing
 //! one row to that run's job, parameters and time.
 
-use crate::audit::catalog::Catalog;
-use crate::audit::db::{as_text, count, ident, instant, literal, text, AuditDb, TextRow};
+use crate::audit::db::{as_text, bind_integer, bind_text, count, ident, instant, text, AuditDb};
 use crate::audit::report::{RowTrace, RunTableTrail, RunTrail, TableTrail, Trail};
+use crate::store::catalog::Catalog;
+use crate::store::TextRow;
 use fetchers::registry::{TableKind, TABLES};
 
 /// The latest `runs` runs with their per-table figures, and per table the rows that do not
 /// trace to a run.
 pub async fn trail(db: &AuditDb, catalog: &Catalog, runs: u32) -> anyhow::Result<Trail> {
     let ledger = db
-        .rows(&format!(
-            "{} ORDER BY run_id DESC LIMIT {}",
-            run_select(db),
-            runs.max(1)
-        ))
+        .query(|p| {
+            format!(
+                "{} ORDER BY run_id DESC LIMIT {}",
+                run_select(db),
+                bind_integer(p, i64::from(runs.max(1)))
+            )
+        })
         .await?;
     let mut run_trails: Vec<RunTrail> = ledger.iter().map(run_trail).collect();
     attach_tables(db, &mut run_trails).await?;
@@ -85,19 +88,21 @@ async fn attach_tables(db: &AuditDb, runs: &mut [RunTrail]) -> anyhow::Result<()
     if runs.is_empty() {
         return Ok(());
     }
-    let ids: Vec<String> = runs.iter().map(|r| r.run_id.to_string()).collect();
     let figures = db
-        .rows(&format!(
-            "SELECT {}, table_name, {}, {}, {}, {} FROM {} WHERE run_id IN ({}) \
-             ORDER BY table_name",
-            as_text("run_id"),
-            as_text("inserted"),
-            as_text("updated"),
-            as_text("unchanged"),
-            as_text("rejected"),
-            db.table("paddock_run_tables"),
-            ids.join(", ")
-        ))
+        .query(|p| {
+            let ids: Vec<String> = (runs.iter()).map(|r| bind_integer(p, r.run_id)).collect();
+            format!(
+                "SELECT {}, table_name, {}, {}, {}, {} FROM {} WHERE run_id IN ({}) \
+                 ORDER BY table_name",
+                as_text("run_id"),
+                as_text("inserted"),
+                as_text("updated"),
+                as_text("unchanged"),
+                as_text("rejected"),
+                db.table("paddock_run_tables"),
+                ids.join(", ")
+            )
+        })
         .await?;
     for f in figures {
         let run_id = count(&f[0]) as i64;
@@ -133,31 +138,30 @@ pub async fn trace_row(
         t.key.len(),
         key.len()
     );
-    let condition: Vec<String> = t
-        .key
-        .iter()
-        .zip(key)
-        .map(|(c, v)| {
-            // Text keys compare as they are (served by the primary key); others as text.
-            let is_text = t
-                .column(c)
-                .is_some_and(|c| c.ty == fetchers::registry::ColumnType::Text);
-            let column = if is_text {
-                ident(c)
-            } else {
-                as_text(&ident(c))
-            };
-            format!("{column} = {}", literal(v))
-        })
-        .collect();
     let rows = db
-        .rows(&format!(
-            "SELECT {}, {} FROM {} WHERE {}",
-            as_text("last_run_id"),
-            db.timestamp_text("updated_at"),
-            db.table(t.name),
-            condition.join(" AND ")
-        ))
+        .query(|p| {
+            let condition: Vec<String> = (t.key.iter().zip(key))
+                .map(|(c, v)| {
+                    // Text keys compare as they are (served by the primary key); others as text.
+                    let is_text = t
+                        .column(c)
+                        .is_some_and(|c| c.ty == fetchers::registry::ColumnType::Text);
+                    let column = if is_text {
+                        ident(c)
+                    } else {
+                        as_text(&ident(c))
+                    };
+                    format!("{column} = {}", bind_text(p, v))
+                })
+                .collect();
+            format!(
+                "SELECT {}, {} FROM {} WHERE {}",
+                as_text("last_run_id"),
+                db.timestamp_text("updated_at"),
+                db.table(t.name),
+                condition.join(" AND ")
+            )
+        })
         .await?;
     let Some(row) = rows.first() else {
         return Ok(None);
@@ -166,7 +170,7 @@ pub async fn trace_row(
     let run = match last_run_id {
         Some(id) => {
             let found = db
-                .rows(&format!("{} WHERE run_id = {id}", run_select(db)))
+                .query(|p| format!("{} WHERE run_id = {}", run_select(db), bind_integer(p, id)))
                 .await?;
             let mut runs: Vec<RunTrail> = found.iter().map(run_trail).collect();
             attach_tables(db, &mut runs).await?;

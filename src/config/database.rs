@@ -4,7 +4,7 @@
 use super::defaults::DEFAULT_DATABASE_URL;
 use super::file::{FileDatabase, Locator};
 use super::secrets::{DatabaseUrl, Env};
-use crate::tables::Phase;
+use crate::rename::Phase;
 use anyhow::{anyhow, Result};
 
 /// The database URL, from the first of: the `--database-url` flag, `PADDOCK_DATABASE_URL`,

@@ -12,7 +12,7 @@
 //! - `describe.rs`: the effective configuration as text (`paddock config`).
 //!
 //! The configuration sits at the bottom of the application: it uses only `fetchers` and
-//! external crates, and the rename phase's name (`crate::tables::Phase`).
+//! external crates, and the rename phase's name (`crate::rename::Phase`).
 
 mod api;
 mod archive;
@@ -72,8 +72,8 @@ pub struct Config {
     /// Distance bands of `ra_performance_by_distance` (`[derive] distance_bands`).
     pub distance_bands: fetchers::derived::DistanceBands,
     /// `[database] expected_rename_phase`: jobs and the daemon refuse a database in another
-    /// rename phase (see `tables`).
-    pub expected_rename_phase: Option<crate::tables::Phase>,
+    /// rename phase (see `rename`).
+    pub expected_rename_phase: Option<crate::rename::Phase>,
 }
 
 /// Command-line values that override everything else.

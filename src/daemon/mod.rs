@@ -109,7 +109,7 @@ pub async fn run(
     let store = crate::open_store(&config).await?;
     job_status::ping(&store).await?;
     // A configuration pinned to a rename phase refuses a database in another one.
-    crate::tables::check_pinned_phase(&store, config.expected_rename_phase).await?;
+    crate::rename::check_pinned_phase(&store, config.expected_rename_phase).await?;
     let client = crate::api_client(&config)?;
     let limiter = crate::process_limiter(config.api.rate_limit_per_second);
     let counts_client = client.clone();

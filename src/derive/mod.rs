@@ -117,7 +117,7 @@ async fn run_plan<D: Dialect>(
     plan: &[Statement],
     run_id: RunId,
 ) -> Result<Counts, StoreError> {
-    let mut tx = D::begin(store.pool()).await.map_err(failed(None))?;
+    let mut tx = store.begin_write().await.map_err(failed(None))?;
     let mut tally = Tally::default();
     for statement in plan {
         let t = Instant::now();

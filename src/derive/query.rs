@@ -2,11 +2,15 @@
 //! distance bands, or a race's card with each runner's form figures and latest odds, as plain
 //! structs that render as a terminal table or as JSON.
 //!
-//! Values are read as text (`CAST(… AS TEXT)`, the same on both backends) and parsed here.
+//! Values are read as text (`CAST(… AS TEXT)`, the same on both backends) and parsed here;
+//! the entity and race asked for are bound parameters.
 
-use crate::store::AnyStore;
+use crate::store::dialect::{Dialect, Params};
+use crate::store::{with_backend, AnyStore, SqlStore, TextRow};
 use anyhow::{Context, Result};
 use fetchers::derived::{DistanceBands, EntityKind};
+use fetchers::registry::ColumnType;
+use fetchers::rows::Value;
 use serde::Serialize;
 
 /// How many courses an entity report lists.
@@ -95,36 +99,21 @@ impl Figures {
     }
 }
 
-/// Every row of `sql` (with one `$1` parameter, bound to `param`) as text values.
-async fn text_rows(store: &AnyStore, sql: &str, param: &str) -> Result<Vec<Vec<Option<String>>>> {
-    use sqlx::Row as _;
-    // The masters under the names of the rename phase current now (`store::phase_follow`).
-    let sql = &store.current_physical_names().await?.reading(sql);
-    let rows = match store {
-        AnyStore::Sqlite(s) => sqlx::query(&sql.replace("$1", "?1"))
-            .bind(param)
-            .fetch_all(s.pool())
-            .await?
-            .iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| r.get::<Option<String>, _>(i))
-                    .collect()
-            })
-            .collect(),
-        AnyStore::Postgres(s) => sqlx::query(sql)
-            .bind(param)
-            .fetch_all(s.pool())
-            .await?
-            .iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| r.get::<Option<String>, _>(i))
-                    .collect()
-            })
-            .collect(),
-    };
-    Ok(rows)
+/// Every row of `sql` (written with registry table names) with `params` bound, as text
+/// values, read under the table names of the rename phase current now
+/// (`store::phase_follow`).
+async fn text_rows<D: Dialect>(
+    store: &SqlStore<D>,
+    sql: &str,
+    params: &Params<D>,
+) -> Result<Vec<TextRow>> {
+    let sql = store.current_physical_names().await?.reading(sql);
+    store.text_rows(&sql, params.values()).await
+}
+
+/// `text` as a bound text parameter; returns its placeholder.
+fn bind<D: Dialect>(p: &mut Params<D>, text: &str) -> String {
+    p.add(Value::Text(text.to_string()), ColumnType::Text)
 }
 
 /// One entity's figures, best courses and distance bands.
@@ -162,46 +151,71 @@ pub async fn entity_report(
     id: &str,
     bands: &DistanceBands,
 ) -> Result<Option<EntityReport>> {
-    let overall = text_rows(
+    with_backend!(store, |s| entity_report_in(s, kind, id, bands).await)
+}
+
+/// The rows of one derived table for entity `id` of `kind`: `from` is `SELECT … FROM <table> t
+/// [JOIN …]`, `tail` what follows the entity condition (ordering, limit).
+async fn entity_rows<D: Dialect>(
+    store: &SqlStore<D>,
+    (kind, id): (EntityKind, &str),
+    from: &str,
+    tail: &str,
+) -> Result<Vec<TextRow>> {
+    let mut p = Params::<D>::new();
+    let sql = format!(
+        "{from} WHERE t.entity_type = {} AND t.entity_id = {} {tail}",
+        bind(&mut p, kind.name),
+        bind(&mut p, id),
+    );
+    text_rows(store, &sql, &p).await
+}
+
+async fn entity_report_in<D: Dialect>(
+    store: &SqlStore<D>,
+    kind: EntityKind,
+    id: &str,
+    bands: &DistanceBands,
+) -> Result<Option<EntityReport>> {
+    let entity = (kind, id);
+    let overall = entity_rows(
         store,
+        entity,
         &format!(
-            "SELECT CAST(m.name AS TEXT), {f} FROM ra_runner_statistics s \
-             LEFT JOIN {master} m ON m.id = s.entity_id \
-             WHERE s.entity_type = '{kind}' AND s.entity_id = $1",
-            f = figure_select("s"),
+            "SELECT CAST(m.name AS TEXT), {f} FROM ra_runner_statistics t \
+             LEFT JOIN {master} m ON m.id = t.entity_id",
+            f = figure_select("t"),
             master = kind.master,
-            kind = kind.name,
         ),
-        id,
+        "",
     )
     .await
     .context("reading ra_runner_statistics")?;
     let Some(row) = overall.first() else {
         return Ok(None);
     };
-    let courses = text_rows(
+    let courses = entity_rows(
         store,
+        entity,
         &format!(
-            "SELECT v.course_id, c.name, {f} FROM ra_performance_by_venue v \
-             LEFT JOIN ra_mst_courses c ON c.id = v.course_id \
-             WHERE v.entity_type = '{kind}' AND v.entity_id = $1 \
-             ORDER BY v.wins DESC, v.win_rate DESC, v.runs DESC, v.course_id LIMIT {BEST_COURSES}",
-            f = figure_select("v"),
-            kind = kind.name,
+            "SELECT t.course_id, c.name, {f} FROM ra_performance_by_venue t \
+             LEFT JOIN ra_mst_courses c ON c.id = t.course_id",
+            f = figure_select("t"),
         ),
-        id,
+        &format!(
+            "ORDER BY t.wins DESC, t.win_rate DESC, t.runs DESC, t.course_id LIMIT {BEST_COURSES}"
+        ),
     )
     .await
     .context("reading ra_performance_by_venue")?;
-    let mut distances: Vec<BandFigures> = text_rows(
+    let mut distances: Vec<BandFigures> = entity_rows(
         store,
+        entity,
         &format!(
-            "SELECT d.distance_band, {f} FROM ra_performance_by_distance d \
-             WHERE d.entity_type = '{kind}' AND d.entity_id = $1",
-            f = figure_select("d"),
-            kind = kind.name,
+            "SELECT t.distance_band, {f} FROM ra_performance_by_distance t",
+            f = figure_select("t"),
         ),
-        id,
+        "",
     )
     .await
     .context("reading ra_performance_by_distance")?
@@ -283,18 +297,22 @@ fn truthy(v: &Option<String>) -> bool {
 
 /// The card of race `id`, or `None` if there is no such race.
 pub async fn race_report(store: &AnyStore, id: &str) -> Result<Option<RaceReport>> {
-    let race = text_rows(
-        store,
+    with_backend!(store, |s| race_report_in(s, id).await)
+}
+
+async fn race_report_in<D: Dialect>(store: &SqlStore<D>, id: &str) -> Result<Option<RaceReport>> {
+    let mut p = Params::<D>::new();
+    let sql = format!(
         "SELECT x.race_name, c.name, CAST(x.race_date AS TEXT), x.off_time_raw, \
          CAST(x.distance_furlongs AS TEXT), x.going, CAST(x.has_result AS TEXT) \
-         FROM ra_mst_races x LEFT JOIN ra_mst_courses c ON c.id = x.course_id WHERE x.id = $1",
-        id,
-    )
-    .await
-    .context("reading ra_mst_races")?;
+         FROM ra_mst_races x LEFT JOIN ra_mst_courses c ON c.id = x.course_id WHERE x.id = {}",
+        bind(&mut p, id)
+    );
+    let race = (text_rows(store, &sql, &p).await).context("reading ra_mst_races")?;
     let Some(race) = race.first() else {
         return Ok(None);
     };
+    let mut p = Params::<D>::new();
     let runners = text_rows(
         store,
         &format!(
@@ -314,10 +332,11 @@ pub async fn race_report(store: &AnyStore, id: &str) -> Result<Option<RaceReport
              LEFT JOIN ra_runner_odds o ON o.race_id = r.race_id AND o.horse_id = r.horse_id \
              AND o.observed_at = (SELECT MAX(o2.observed_at) FROM ra_runner_odds o2 \
              WHERE o2.race_id = r.race_id AND o2.horse_id = r.horse_id) \
-             WHERE r.race_id = $1 ORDER BY r.number, r.horse_id",
+             WHERE r.race_id = {race} ORDER BY r.number, r.horse_id",
             f = figure_select("hs"),
+            race = bind(&mut p, id),
         ),
-        id,
+        &p,
     )
     .await
     .context("reading the race's runners")?;

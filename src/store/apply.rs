@@ -3,8 +3,9 @@
 //! the same transaction, then commit (or roll back for a dry run). A failure anywhere rolls
 //! the whole unit back and is turned into an error naming the table and, for a constraint
 //! violation, the offending key. A table written under several physical names (dual-write) is
-//! upserted into the first and copied to the others (`mirror.rs`). Each attempt begins with
-//! [`SqlStore::begin_unit`], which reads the rename phase inside the transaction.
+//! upserted into the first and copied to the others (`mirror.rs`). Each attempt begins with the
+//! `begin` its caller passes (`SqlStore::begin_unit`, which reads the rename phase inside the
+//! transaction), so this flow sits below the store type and the ledger.
 //!
 //! A unit that failed is tried again ([`apply_unit`]) when trying may pass: a transient
 //! failure (the connection lost, the server restarting, a deadlock; see
@@ -19,15 +20,16 @@
 
 use crate::store::diagnose::{database_error, diagnose_failed_group, violation_of, TupleLookup};
 use crate::store::dialect::{Dialect, GroupWrite};
-use crate::store::ledger;
+use crate::store::ledger::{self, BookkeepingError};
 use crate::store::mirror::mirror_group;
 use crate::store::physical::PhysicalNames;
 use crate::store::plan::{rejects_per_table, WriteGroup};
-use crate::store::sql_store::SqlStore;
 use chrono::{DateTime, SubsecRound, Utc};
 use fetchers::rows::{Counts, TableCounts, UnitOfWork};
-use fetchers::store::{ApplyMode, RunId, StateKey, StoreError};
+use fetchers::store::{ApplyMode, RunId, StoreError};
 use sqlx::Transaction;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long after its first transient failure a unit keeps being tried again.
@@ -36,32 +38,30 @@ pub const RETRY_WINDOW: Duration = Duration::from_secs(15);
 const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(250);
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(4);
 
-/// A bookkeeping write that failed, with the operations table it was writing.
-pub struct BookkeepingError {
-    pub table: &'static str,
-    pub error: sqlx::Error,
-}
-
-impl BookkeepingError {
-    pub fn wrap(table: &'static str) -> impl FnOnce(sqlx::Error) -> BookkeepingError {
-        move |error| BookkeepingError { table, error }
-    }
-}
-
 /// The one timestamp of a unit: now, at the microsecond precision both backends store.
 pub fn unit_timestamp() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// A unit's write transaction, opened, with the physical names it writes.
+pub type UnitTransaction<D> = (Transaction<'static, <D as Dialect>::Db>, Arc<PhysicalNames>);
+
 /// Applies a planned unit in its own transaction, tried again as the module documentation
-/// says.
-pub async fn apply_unit<D: Dialect>(
-    store: &SqlStore<D>,
+/// says: each attempt opens its transaction with `begin`; `lookup` answers the diagnosis of a
+/// failed group (which keys exist).
+pub async fn apply_unit<D, Begin, Opened>(
+    begin: Begin,
+    lookup: &dyn TupleLookup,
     groups: &[WriteGroup],
     run_id: RunId,
     unit: &UnitOfWork,
     mode: ApplyMode,
-) -> Result<Counts, StoreError> {
+) -> Result<Counts, StoreError>
+where
+    D: Dialect,
+    Begin: Fn() -> Opened,
+    Opened: Future<Output = Result<UnitTransaction<D>, StoreError>>,
+{
     let mut first_failure: Option<std::time::Instant> = None;
     let mut constraint_retried = false;
     let mut pause = FIRST_RETRY_PAUSE;
@@ -70,9 +70,9 @@ pub async fn apply_unit<D: Dialect>(
         attempt += 1;
         let now = unit_timestamp();
         let started = std::time::Instant::now();
-        let written = match store.begin_unit().await {
+        let written = match begin().await {
             Ok((tx, physical)) => {
-                write_planned::<D>(store, &physical, tx, groups, run_id, unit, now).await
+                write_planned::<D>(lookup, &physical, tx, groups, run_id, unit, now).await
             }
             Err(error) => Err(error),
         };
@@ -223,32 +223,9 @@ pub fn group_counts(rows: usize, inserted: u64, updated: u64) -> TableCounts {
     }
 }
 
-/// The unit's state entries with later values for a key winning, in first-seen key order.
-pub fn latest_state(state: &[(StateKey, String)]) -> Vec<(&StateKey, &str)> {
-    let mut out: Vec<(&StateKey, &str)> = Vec::new();
-    for (key, value) in state {
-        match out.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value.as_str(),
-            None => out.push((key, value.as_str())),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn later_state_values_win() {
-        let state = vec![
-            (StateKey::from("a"), "1".to_string()),
-            (StateKey::from("b"), "2".to_string()),
-            (StateKey::from("a"), "3".to_string()),
-        ];
-        let (a, b) = (StateKey::from("a"), StateKey::from("b"));
-        assert_eq!(latest_state(&state), vec![(&a, "3"), (&b, "2")]);
-    }
+    use crate::store::apply::group_counts;
 
     #[test]
     fn unchanged_is_what_was_neither_inserted_nor_updated() {

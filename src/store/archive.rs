@@ -70,7 +70,7 @@ async fn insert_in<D: Dialect>(store: &SqlStore<D>, rows: &[StoredResponse]) -> 
         rows: rows.iter().map(StoredResponse::values).collect(),
         on_conflict: "",
     };
-    let mut tx = D::begin(store.pool()).await?;
+    let mut tx = store.begin_write().await?;
     D::insert_rows(&mut tx, &insert).await?;
     tx.commit().await?;
     Ok(())

@@ -22,6 +22,10 @@ impl BackendKind {
         }
     }
 
+    pub fn is_postgres(self) -> bool {
+        self == BackendKind::Postgres
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             BackendKind::Sqlite => "sqlite",

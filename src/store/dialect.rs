@@ -9,24 +9,26 @@
 //! [`BulkInsert`] and rendered by the backend (`UNNEST` arrays or multi-row `VALUES`).
 //!
 //! Beyond that, a dialect runs one-off SQL unprepared ([`Dialect::execute_once`], the derived
-//! tables), reads cells of unknown type as text ([`Dialect::fetch_text`], the audit) and spells
-//! the few expressions that differ ([`Fragment`]: timestamps as text, typed literals, hex).
+//! tables), reads cells of unknown type as text ([`Dialect::fetch_text`], the tools and the
+//! audit), spells the few expressions that differ ([`Fragment`]: timestamps as text, hex) and
+//! answers, as a [`ToolDialect`], what the tools beside the write path need that differs per
+//! engine (the catalog, a view, re-pointing foreign keys, the exclusive state lock; bodies in
+//! `postgres/catalog.rs` and `sqlite/catalog.rs`, reached through [`crate::store::tools`]).
 //!
 //! A new store operation is written once, on [`crate::store::SqlStore`], with these methods;
 //! only something that really differs between the engines becomes a new method here,
-//! implemented in `postgres/mod.rs` and `sqlite/mod.rs`. The daemon's job locks are the
-//! expected first one (`pg_try_advisory_lock` on a connection from
-//! [`crate::store::SqlStore::connection`] / a lock file beside the SQLite database).
+//! implemented in `postgres/` and `sqlite/`.
 
+use crate::store::catalog::Catalog;
 use crate::store::database_url::BackendKind;
 use crate::store::plan::WriteGroup;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use fetchers::registry::{Column, ColumnType};
+use fetchers::registry::{Column, ColumnType, Table};
 use fetchers::rows::{TableCounts, Value};
 use fetchers::store::RunId;
 use sqlx::migrate::Migrator;
-use sqlx::{Database, Executor, IntoArguments, Pool, Row as _, Transaction};
+use sqlx::{Database, Executor, IntoArguments, Pool, Row};
 
 /// A connection of the dialect's database (a pooled connection or an open transaction
 /// dereferences to one).
@@ -46,8 +48,9 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
     /// Runs the embedded migrations.
     async fn migrate(pool: &Pool<Self::Db>) -> anyhow::Result<()>;
 
-    /// Opens a unit's write transaction (SQLite takes the write lock at once).
-    async fn begin(pool: &Pool<Self::Db>) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
+    /// The statement opening a write transaction (SQLite's `BEGIN IMMEDIATE` takes the write
+    /// lock at once).
+    const BEGIN_WRITE: &'static str;
 
     /// Runs one statement with `params`; returns the rows affected.
     async fn execute(
@@ -67,15 +70,15 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
     /// Bulk-upserts one registry group; returns inserted/updated/unchanged.
     async fn upsert_group(conn: &mut Conn<Self>, write: &GroupWrite<'_>) -> UpsertResult;
 
-    // ---- SQL run once, text reads and SQL fragments: the derived-table plan and the audit ----
+    // ---- SQL run once, text reads and SQL fragments: the derived-table plan, tools, audit ----
 
     /// Runs one statement without parameters and without keeping it prepared (SQL run once,
     /// such as the derived-table plan, whose text names its run); returns the rows affected.
     async fn execute_once(conn: &mut Conn<Self>, sql: &str) -> Result<u64, sqlx::Error>;
 
-    /// Runs a query whose column types are not known beforehand (catalog and audit queries)
-    /// and returns every cell as text, `None` for NULL.
-    async fn fetch_text(conn: &mut Conn<Self>, sql: &str) -> TextResult;
+    /// Runs a query with `params` whose column types are not known beforehand (catalog,
+    /// tool and audit queries) and returns every cell as text, `None` for NULL.
+    async fn fetch_text(conn: &mut Conn<Self>, sql: &str, params: &[Value]) -> TextResult;
 
     /// The SQL of `fragment` applied to the expression `expr`.
     fn fragment(fragment: Fragment, expr: &str) -> String;
@@ -97,6 +100,74 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
     /// reads until the transaction ends (PostgreSQL ` FOR SHARE`); empty where write
     /// transactions are serialized anyway (SQLite's `BEGIN IMMEDIATE`).
     const SHARE_LOCK: &'static str;
+}
+
+/// What the tools beside the write path (`store::tools`: the rename tooling, the audit) need of
+/// an engine beyond [`Dialect`]: the catalog, a view, re-pointing foreign keys and the
+/// exclusive state lock. Each engine implements it in its `catalog.rs`.
+#[async_trait]
+pub trait ToolDialect: Dialect {
+    /// The live schema: every table of `schema` (PostgreSQL; SQLite has one and ignores it),
+    /// without `_sqlx_migrations` and the engine's own tables.
+    async fn read_catalog(conn: &mut Conn<Self>, schema: &str) -> Result<Catalog, sqlx::Error>;
+
+    /// Whether `_sqlx_migrations` exists in `schema` (PostgreSQL; SQLite ignores it).
+    async fn has_migrations_table(conn: &mut Conn<Self>, schema: &str)
+        -> Result<bool, sqlx::Error>;
+
+    /// Takes `paddock_state` exclusively inside a write transaction, so a rename transition
+    /// waits for the units in flight (each holds [`Dialect::SHARE_LOCK`]) and holds new ones
+    /// off until it commits (PostgreSQL `LOCK TABLE … IN EXCLUSIVE MODE`; SQLite: nothing,
+    /// its write transactions are serialized already).
+    async fn lock_state_exclusively(conn: &mut Conn<Self>) -> Result<(), sqlx::Error>;
+
+    /// Whether a base table (not a view) named `name` exists (PostgreSQL: in the current
+    /// schema).
+    async fn table_exists(conn: &mut Conn<Self>, name: &str) -> Result<bool, sqlx::Error>;
+
+    /// The columns of table `name`, in order.
+    async fn table_columns(conn: &mut Conn<Self>, name: &str) -> Result<Vec<String>, sqlx::Error>;
+
+    /// The statement creating read-only view `view` of every row of `table` (PostgreSQL: with
+    /// the caller's privileges).
+    fn create_view_sql(view: &str, table: &str) -> String;
+
+    /// The statements re-pointing `table`'s foreign keys from each move's `from` to its `to`
+    /// (read from the live schema, not run).
+    async fn repoint_foreign_keys(
+        conn: &mut Conn<Self>,
+        table: &Table,
+        moves: &[TableMove<'_>],
+    ) -> Result<Repointing, sqlx::Error>;
+
+    /// Switches the connection's foreign-key enforcement (SQLite `PRAGMA foreign_keys`, which
+    /// only takes effect outside a transaction; PostgreSQL: nothing).
+    async fn enforce_foreign_keys(conn: &mut Conn<Self>, on: bool) -> Result<(), sqlx::Error>;
+
+    /// The tables holding rows that break a foreign key (SQLite `foreign_key_check`, for
+    /// work done with enforcement off; PostgreSQL checks every statement: none).
+    async fn foreign_key_violations(conn: &mut Conn<Self>) -> Result<Vec<String>, sqlx::Error>;
+}
+
+/// Foreign keys pointing at registry table `parent` move from physical table `from` to `to`.
+#[derive(Debug, Clone, Copy)]
+pub struct TableMove<'a> {
+    pub parent: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+}
+
+/// How one table's foreign keys are re-pointed ([`ToolDialect::repoint_foreign_keys`]).
+#[derive(Debug, Default)]
+pub struct Repointing {
+    /// Run in one transaction.
+    pub statements: Vec<String>,
+    /// Run after that transaction committed (PostgreSQL `VALIDATE CONSTRAINT`: a key added
+    /// `NOT VALID` takes a short lock; the validation scans without blocking writers).
+    pub after_commit: Vec<String>,
+    /// The statements rebuild tables: the transaction must run with foreign keys off and be
+    /// checked before it commits (SQLite's table-rebuild procedure).
+    pub foreign_keys_off: bool,
 }
 
 /// A query with its parameters, and the types its columns are decoded as.
@@ -148,10 +219,6 @@ pub enum Fragment {
     DateText,
     /// The month (`YYYY-MM`) of a date.
     MonthOf,
-    /// A quoted RFC 3339 literal as a value comparable with timestamp columns.
-    TimestampLiteral,
-    /// A quoted `YYYY-MM-DD` literal as a value comparable with date columns.
-    DateLiteral,
     /// A binary value as upper-case hexadecimal text.
     Hex,
 }
@@ -175,21 +242,14 @@ where
     Ok(rows(&done))
 }
 
-/// [`Dialect::fetch_text`] on any sqlx engine, reading each cell with the engine's `cell`.
-pub async fn fetch_cells_as_text<'c, DB>(
-    conn: &'c mut DB::Connection,
-    sql: &str,
-    cell: fn(&DB::Row, usize) -> Option<String>,
-) -> TextResult
-where
-    DB: Database,
-    &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-{
-    let rows = sqlx::query(sql).fetch_all(conn).await?;
-    Ok((rows.iter())
+/// Every cell of `rows` as text, read with the engine's `cell` ([`Dialect::fetch_text`]).
+pub fn rows_as_text<R: Row>(
+    rows: &[R],
+    cell: fn(&R, usize) -> Option<String>,
+) -> Vec<Vec<Option<String>>> {
+    (rows.iter())
         .map(|row| (0..row.len()).map(|i| cell(row, i)).collect())
-        .collect())
+        .collect()
 }
 
 /// Cell `$i` of `$row` as text: decoded as the first of the listed types the column accepts
@@ -334,6 +394,25 @@ impl<D: Dialect> Params<D> {
 impl<D: Dialect> Default for Params<D> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// [`Params`] behind a trait object: for code that builds its SQL without naming the dialect
+/// (the audit, which reaches the store as `dyn AuditSql`).
+pub trait Bind: Send + Sync {
+    /// [`Params::add`].
+    fn add(&mut self, value: Value, ty: ColumnType) -> String;
+    /// [`Params::values`].
+    fn values(&self) -> &[Value];
+}
+
+impl<D: Dialect> Bind for Params<D> {
+    fn add(&mut self, value: Value, ty: ColumnType) -> String {
+        Params::add(self, value, ty)
+    }
+
+    fn values(&self) -> &[Value] {
+        Params::values(self)
     }
 }
 

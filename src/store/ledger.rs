@@ -3,12 +3,35 @@
 //! from the [`Dialect`]; instants travel as [`Value::Timestamp`] (`timestamptz` on
 //! PostgreSQL, RFC 3339 text on SQLite).
 
-use crate::store::apply::{latest_state, BookkeepingError};
 use crate::store::dialect::{self, count, text, BulkInsert, Cells, Conn, Dialect, Params};
 use chrono::{DateTime, Utc};
 use fetchers::registry::ColumnType::{self, Integer, Json, Text, Timestamp};
 use fetchers::rows::{Counts, TableCounts, UnitOfWork, Value};
 use fetchers::store::{RunFinish, RunId, RunRecord, RunStatus, RunTrigger, StateKey, UnknownName};
+
+/// A bookkeeping write that failed, with the operations table it was writing.
+pub struct BookkeepingError {
+    pub table: &'static str,
+    pub error: sqlx::Error,
+}
+
+impl BookkeepingError {
+    pub fn wrap(table: &'static str) -> impl FnOnce(sqlx::Error) -> BookkeepingError {
+        move |error| BookkeepingError { table, error }
+    }
+}
+
+/// The unit's state entries with later values for a key winning, in first-seen key order.
+pub fn latest_state(state: &[(StateKey, String)]) -> Vec<(&StateKey, &str)> {
+    let mut out: Vec<(&StateKey, &str)> = Vec::new();
+    for (key, value) in state {
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value.as_str(),
+            None => out.push((key, value.as_str())),
+        }
+    }
+    out
+}
 
 const REJECT_COLUMNS: &[(&str, ColumnType)] = &[
     ("run_id", Integer),
@@ -102,6 +125,10 @@ async fn insert_rejects<D: Dialect>(
     D::insert_rows(conn, &insert).await
 }
 
+/// How a `paddock_state` entry is set: the new value replaces the old.
+const STATE_UPSERT: &str =
+    "ON CONFLICT (\"key\") DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+
 async fn set_state<D: Dialect>(
     conn: &mut Conn<D>,
     unit: &UnitOfWork,
@@ -119,10 +146,38 @@ async fn set_state<D: Dialect>(
         table: "paddock_state",
         columns: STATE_COLUMNS,
         rows,
-        on_conflict: "ON CONFLICT (\"key\") DO UPDATE SET value = excluded.value, \
-                      updated_at = excluded.updated_at",
+        on_conflict: STATE_UPSERT,
     };
     D::insert_rows(conn, &insert).await
+}
+
+/// The statement setting one `paddock_state` entry, and its parameters (for the tools; a
+/// unit's entries are written in bulk by [`record_unit`]).
+pub fn set_state_sql<D: Dialect>(
+    key: &StateKey,
+    value: &str,
+    at: DateTime<Utc>,
+) -> (String, Params<D>) {
+    let mut p = Params::<D>::new();
+    let names: Vec<&str> = STATE_COLUMNS.iter().map(|(name, _)| *name).collect();
+    let sql = format!(
+        "INSERT INTO paddock_state ({}) VALUES ({}, {}, {}) {STATE_UPSERT}",
+        names.join(", "),
+        p.add(Value::Text(key.text()), Text),
+        p.add(text(Some(value)), Text),
+        p.add(Value::Timestamp(at), Timestamp),
+    );
+    (sql, p)
+}
+
+/// The statement removing one `paddock_state` entry, and its parameters.
+pub fn delete_state_sql<D: Dialect>(key: &StateKey) -> (String, Params<D>) {
+    let mut p = Params::<D>::new();
+    let sql = format!(
+        "DELETE FROM paddock_state WHERE \"key\" = {}",
+        p.add(Value::Text(key.text()), Text)
+    );
+    (sql, p)
 }
 
 async fn set_checkpoint<D: Dialect>(
@@ -324,4 +379,21 @@ pub async fn get_state<D: Dialect>(
             Some(Value::Text(s)) => Some(s),
             _ => None,
         }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::ledger::latest_state;
+    use fetchers::store::StateKey;
+
+    #[test]
+    fn later_state_values_win() {
+        let state = vec![
+            (StateKey::from("a"), "1".to_string()),
+            (StateKey::from("b"), "2".to_string()),
+            (StateKey::from("a"), "3".to_string()),
+        ];
+        let (a, b) = (StateKey::from("a"), StateKey::from("b"));
+        assert_eq!(latest_state(&state), vec![(&a, "3"), (&b, "2")]);
+    }
 }

@@ -8,10 +8,14 @@
 //! ([`diagnose`]) are written once; `postgres/` and `sqlite/` supply only their dialect.
 //! Table names reach SQL through [`PhysicalNames`]. [`AnyStore`] only chooses the backend:
 //! code outside the `Store` trait is written once over `SqlStore<D>` and reached from an
-//! `AnyStore` through [`with_backend!`].
+//! `AnyStore` through [`with_backend!`]. Everything beside the fetchers' write path (the rename
+//! tooling, `paddock query`, the demo, the audit) comes in through one door, [`tools`]: text
+//! rows with bound parameters, write transactions, the catalog and the dialect's schema changes.
+//! The connection pool never leaves the store.
 
 pub mod apply;
 pub mod archive;
+pub mod catalog;
 pub mod checkpoints;
 pub mod database_url;
 pub mod diagnose;
@@ -29,6 +33,7 @@ pub mod postgres;
 pub mod read_sql;
 pub mod sql_store;
 pub mod sqlite;
+pub mod tools;
 pub mod transient;
 pub mod upsert_sql;
 
@@ -39,6 +44,7 @@ pub use physical::PhysicalNames;
 pub use postgres::{PgDialect, PgStore};
 pub use sql_store::SqlStore;
 pub use sqlite::{SqliteDialect, SqliteStore};
+pub use tools::TextRow;
 pub use upsert_sql::{postgres_upsert_sql, sqlite_upsert_sql};
 
 use async_trait::async_trait;

@@ -2,21 +2,21 @@
 //! are safe while a daemon runs").
 //!
 //! The phase is a value in `paddock_state` ([`PHASE_STATE_KEY`]); which physical tables a
-//! phase reads and writes is the rename's policy (`tables::phase`), handed to the store as a
+//! phase reads and writes is the rename's policy (`rename::phase`), handed to the store as a
 //! function ([`NamesForPhase`]), so the store knows no phase itself. A store that follows the
 //! phase ([`PhaseFollower`], set up by `open_store`) reads that one row:
 //!
 //! - **at the start of every unit of work, inside the unit's transaction** ([`read_stored_phase`]
 //!   with `lock`). PostgreSQL: `SELECT … FOR SHARE`, which holds a share lock on
 //!   `paddock_state` until the unit ends; every transition takes `paddock_state` in `EXCLUSIVE`
-//!   mode first (`tables::state`), so a transition waits for the units in flight, and a unit
+//!   mode first (`rename::state`), so a transition waits for the units in flight, and a unit
 //!   that starts during a transition waits for it and then reads the new phase. SQLite: a
 //!   unit's transaction is `BEGIN IMMEDIATE`, like every transition's, so the two are
 //!   serialized by the database's write lock and the unit reads the committed phase.
 //! - **at the start of every read** outside a unit (the store's read queries, the derived
 //!   tables), without a lock. A transition may commit between that read and the query; that is
 //!   safe because a read is never more than one phase stale and every phase keeps the table
-//!   its neighbours read complete (`tables::phase` tests this).
+//!   its neighbours read complete (`rename::phase` tests this).
 //!
 //! A phase change seen by a running store is logged at info, with the old and the new phase;
 //! the store then follows it (the configured `expected_rename_phase` is a start-up check).
@@ -30,7 +30,7 @@ use fetchers::rows::Value;
 use fetchers::store::StoreError;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// The `paddock_state` key holding the database's rename phase (written by `tables::state`).
+/// The `paddock_state` key holding the database's rename phase (written by `rename::state`).
 pub const PHASE_STATE_KEY: &str = "rename_phase";
 
 /// The names a store uses while `paddock_state` holds the phase `value`; `None` for a value

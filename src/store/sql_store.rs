@@ -7,7 +7,7 @@
 //! read inside every unit's transaction ([`SqlStore::begin_unit`]) and at the start of every
 //! read ([`SqlStore::current_physical_names`]); see `phase_follow`.
 
-use crate::store::apply::apply_unit;
+use crate::store::apply::{apply_unit, UnitTransaction};
 use crate::store::diagnose::{database_error, TupleLookup};
 use crate::store::dialect::{self, Dialect, KeyLookup, Params};
 use crate::store::ledger;
@@ -94,10 +94,8 @@ impl<D: Dialect> SqlStore<D> {
     /// Opens a unit's write transaction and decides, inside it, the names the unit writes:
     /// the phase read with a share lock when the store follows it (a transition waits for
     /// the unit; see `phase_follow`).
-    pub async fn begin_unit(
-        &self,
-    ) -> Result<(Transaction<'static, D::Db>, Arc<PhysicalNames>), StoreError> {
-        let mut tx = D::begin(&self.pool).await.map_err(read_error(None))?;
+    pub async fn begin_unit(&self) -> Result<UnitTransaction<D>, StoreError> {
+        let mut tx = self.begin_write().await.map_err(read_error(None))?;
         let names = match &self.names {
             NameSource::Fixed(names) => names.clone(),
             NameSource::Phase(follower) => {
@@ -111,8 +109,17 @@ impl<D: Dialect> SqlStore<D> {
         Ok((tx, names))
     }
 
-    /// The connection pool, for tools and tests.
-    pub fn pool(&self) -> &Pool<D::Db> {
+    /// Opens a write transaction ([`Dialect::BEGIN_WRITE`]: on SQLite it holds the write lock
+    /// from the start).
+    pub async fn begin_write(&self) -> Result<Transaction<'static, D::Db>, sqlx::Error> {
+        self.pool.begin_with(D::BEGIN_WRITE).await
+    }
+
+    /// The connection pool, for tests and benches that check the database behind the store's
+    /// back. Not for production code: it reaches the database through the store's operations
+    /// (the tools through `tools.rs`), and the pool stays inside this type.
+    #[doc(hidden)]
+    pub fn pool_for_tests(&self) -> &Pool<D::Db> {
         &self.pool
     }
 
@@ -192,7 +199,7 @@ impl<D: Dialect> Store for SqlStore<D> {
         mode: ApplyMode,
     ) -> Result<Counts, StoreError> {
         let groups = plan_unit(&unit.rows)?;
-        apply_unit::<D>(self, &groups, run_id, unit, mode).await
+        apply_unit::<D, _, _>(|| self.begin_unit(), self, &groups, run_id, unit, mode).await
     }
 
     async fn existing_keys(

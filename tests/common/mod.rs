@@ -193,8 +193,8 @@ impl TestDb {
     /// One integer from `sql` (e.g. `SELECT COUNT(*) FROM …`).
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
         let result = match &self.store {
-            AnyStore::Sqlite(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await,
-            AnyStore::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await,
+            AnyStore::Sqlite(s) => sqlx::query_scalar(sql).fetch_one(s.pool_for_tests()).await,
+            AnyStore::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool_for_tests()).await,
         };
         result.unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
@@ -203,8 +203,16 @@ impl TestDb {
     /// on both backends). `None` also when there is no row.
     pub async fn scalar_text(&self, sql: &str) -> Option<String> {
         let result: Result<Option<Option<String>>, sqlx::Error> = match &self.store {
-            AnyStore::Sqlite(s) => sqlx::query_scalar(sql).fetch_optional(s.pool()).await,
-            AnyStore::Postgres(s) => sqlx::query_scalar(sql).fetch_optional(s.pool()).await,
+            AnyStore::Sqlite(s) => {
+                sqlx::query_scalar(sql)
+                    .fetch_optional(s.pool_for_tests())
+                    .await
+            }
+            AnyStore::Postgres(s) => {
+                sqlx::query_scalar(sql)
+                    .fetch_optional(s.pool_for_tests())
+                    .await
+            }
         };
         result.unwrap_or_else(|e| panic!("{sql}: {e}")).flatten()
     }
@@ -212,8 +220,14 @@ impl TestDb {
     /// Runs a statement.
     pub async fn execute(&self, sql: &str) {
         let result = match &self.store {
-            AnyStore::Sqlite(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
-            AnyStore::Postgres(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
+            AnyStore::Sqlite(s) => sqlx::query(sql)
+                .execute(s.pool_for_tests())
+                .await
+                .map(|_| ()),
+            AnyStore::Postgres(s) => sqlx::query(sql)
+                .execute(s.pool_for_tests())
+                .await
+                .map(|_| ()),
         };
         result.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }

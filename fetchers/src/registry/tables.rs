@@ -350,6 +350,23 @@ pub static TABLES: &[Table] = &[
         key: &["key"],
         foreign_keys: &[],
     },
+    // The rename's ledger of transition attempts (`src/rename/history.rs`, migration 0007):
+    // one row per attempt, numbered, with its outcome (`succeeded`, `refused`, `failed`).
+    Table {
+        name: "paddock_rename_history",
+        legacy_name: None,
+        kind: TableKind::Operations,
+        columns: &[
+            sys("seq", I, false),
+            sys("from_phase", T, false),
+            sys("to_phase", T, false),
+            sys("outcome", T, false),
+            sys("detail", T, true),
+            sys("at", ColumnType::Timestamp, false),
+        ],
+        key: &["seq"],
+        foreign_keys: &[],
+    },
     // The raw response archive (issue 10): every API response body, zstd-compressed and then
     // base64-encoded (the registry has no byte type), for `paddock replay`.
     Table {

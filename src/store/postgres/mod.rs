@@ -3,11 +3,12 @@
 //! lookups with `= ANY($1)`.
 
 mod arrays;
+mod catalog;
 mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
 use crate::store::dialect::{
-    decode_rows, execute_unprepared, fetch_cells_as_text, migrated, text_cell, BulkInsert, Fetch,
+    decode_rows, execute_unprepared, migrated, rows_as_text, text_cell, BulkInsert, Fetch,
     FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, TextResult, UpsertResult,
 };
 use crate::store::options::{postgres_duration, StoreOptions};
@@ -24,7 +25,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{
     PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow,
 };
-use sqlx::{Postgres, Row as _, Transaction};
+use sqlx::{Postgres, Row as _};
 use std::str::FromStr;
 
 /// The PostgreSQL migrations, embedded at build time (ordered and checksummed).
@@ -187,14 +188,13 @@ impl crate::store::dialect::Dialect for PgDialect {
             }
             Fragment::DateText => format!("to_char({e}, 'YYYY-MM-DD')"),
             Fragment::MonthOf => format!("to_char({e}, 'YYYY-MM')"),
-            Fragment::TimestampLiteral => format!("CAST({e} AS TIMESTAMPTZ)"),
-            Fragment::DateLiteral => format!("CAST({e} AS DATE)"),
             Fragment::Hex => format!("upper(encode({e}, 'hex'))"),
         }
     }
 
-    async fn fetch_text(conn: &mut PgConnection, sql: &str) -> TextResult {
-        fetch_cells_as_text::<Postgres>(conn, sql, cell_text).await
+    async fn fetch_text(conn: &mut PgConnection, sql: &str, params: &[Value]) -> TextResult {
+        let query = params.iter().fold(sqlx::query(sql), bind_value);
+        Ok(rows_as_text(&query.fetch_all(&mut *conn).await?, cell_text))
     }
 
     async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
@@ -205,9 +205,7 @@ impl crate::store::dialect::Dialect for PgDialect {
         &MIGRATOR
     }
 
-    async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        pool.begin().await
-    }
+    const BEGIN_WRITE: &'static str = "BEGIN";
 
     async fn execute(
         conn: &mut PgConnection,

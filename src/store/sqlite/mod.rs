@@ -4,11 +4,12 @@
 //! upgrade.
 
 mod binding;
+mod catalog;
 mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
 use crate::store::dialect::{
-    decode_rows, execute_unprepared, fetch_cells_as_text, migrated, text_cell, BulkInsert, Fetch,
+    decode_rows, execute_unprepared, migrated, rows_as_text, text_cell, BulkInsert, Fetch,
     FetchResult, Fragment, GroupWrite, KeyLookup, LookupResult, TextResult, UpsertResult,
 };
 use crate::store::options::StoreOptions;
@@ -26,7 +27,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteQueryResult, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row as _, Sqlite, Transaction};
+use sqlx::{Row as _, Sqlite};
 use std::str::FromStr;
 
 pub use binding::date_text;
@@ -163,13 +164,13 @@ impl crate::store::dialect::Dialect for SqliteDialect {
         match fragment {
             Fragment::TimestampText | Fragment::DateText => format!("CAST({e} AS TEXT)"),
             Fragment::MonthOf => format!("substr({e}, 1, 7)"),
-            Fragment::TimestampLiteral | Fragment::DateLiteral => e.to_string(),
             Fragment::Hex => format!("hex({e})"),
         }
     }
 
-    async fn fetch_text(conn: &mut SqliteConnection, sql: &str) -> TextResult {
-        fetch_cells_as_text::<Sqlite>(conn, sql, cell_text).await
+    async fn fetch_text(conn: &mut SqliteConnection, sql: &str, params: &[Value]) -> TextResult {
+        let query = params.iter().fold(sqlx::query(sql), BindValue::bind_value);
+        Ok(rows_as_text(&query.fetch_all(&mut *conn).await?, cell_text))
     }
 
     const KIND: BackendKind = BackendKind::Sqlite;
@@ -183,9 +184,7 @@ impl crate::store::dialect::Dialect for SqliteDialect {
         &MIGRATOR
     }
 
-    async fn begin(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        pool.begin_with("BEGIN IMMEDIATE").await
-    }
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
 
     async fn execute(
         conn: &mut SqliteConnection,

@@ -2,9 +2,9 @@
 //! column of every row) and orphan counts for every foreign key of the new layout. Each
 //! difference is named by table, key and column.
 
-use crate::store::AnyStore;
-use crate::tables::phase::{legacy_name, renamed_tables};
-use crate::tables::sql::{fetch_i64, fetch_texts};
+use crate::rename::phase::{legacy_name, renamed_tables};
+use crate::store::dialect::ToolDialect;
+use crate::store::{SqlStore, TextRow};
 use anyhow::Result;
 use fetchers::registry::{Table, TABLES};
 
@@ -33,9 +33,21 @@ impl VerifyReport {
     }
 }
 
+/// Every row of `sql` (no parameters: only registry names and constants).
+async fn rows<D: ToolDialect>(store: &SqlStore<D>, sql: &str) -> Result<Vec<TextRow>> {
+    store.text_rows(sql, &[]).await
+}
+
+/// The one integer `sql` returns (`SELECT COUNT(*) …`).
+pub async fn count<D: ToolDialect>(store: &SqlStore<D>, sql: &str) -> Result<i64> {
+    let rows = rows(store, sql).await?;
+    let cell = rows.first().and_then(|r| r.first().cloned().flatten());
+    Ok(cell.as_deref().unwrap_or("0").trim().parse()?)
+}
+
 /// Compares every renamed table with its legacy table and counts orphans of every foreign key
 /// among the registry's (new) names.
-pub async fn verify(store: &AnyStore) -> Result<VerifyReport> {
+pub async fn verify<D: ToolDialect>(store: &SqlStore<D>) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
     for table in renamed_tables() {
         compare_table(store, table, &mut report).await?;
@@ -53,11 +65,15 @@ pub async fn verify(store: &AnyStore) -> Result<VerifyReport> {
     Ok(report)
 }
 
-async fn compare_table(store: &AnyStore, table: &Table, report: &mut VerifyReport) -> Result<()> {
+async fn compare_table<D: ToolDialect>(
+    store: &SqlStore<D>,
+    table: &Table,
+    report: &mut VerifyReport,
+) -> Result<()> {
     let (legacy, new) = (legacy_name(table), table.name);
     let key = table.key[0];
-    let legacy_rows = fetch_i64(store, &format!("SELECT COUNT(*) FROM {legacy}")).await?;
-    let new_rows = fetch_i64(store, &format!("SELECT COUNT(*) FROM {new}")).await?;
+    let legacy_rows = count(store, &format!("SELECT COUNT(*) FROM {legacy}")).await?;
+    let new_rows = count(store, &format!("SELECT COUNT(*) FROM {new}")).await?;
     report.counts.push(TableCounts {
         table: new,
         legacy_rows,
@@ -69,7 +85,7 @@ async fn compare_table(store: &AnyStore, table: &Table, report: &mut VerifyRepor
         ));
     }
     for (from, to) in [(legacy, new), (new, legacy)] {
-        let missing = fetch_texts(
+        let missing = rows(
             store,
             &format!(
                 "SELECT CAST(a.{key} AS TEXT) FROM {from} a WHERE NOT EXISTS \
@@ -95,7 +111,7 @@ async fn compare_table(store: &AnyStore, table: &Table, report: &mut VerifyRepor
         .map(|c| format!("a.{c} IS DISTINCT FROM b.{c}"))
         .collect::<Vec<_>>()
         .join(" OR ");
-    let differing = fetch_texts(
+    let differing = rows(
         store,
         &format!(
             "SELECT CAST(a.{key} AS TEXT), {differing_columns} FROM {legacy} a \
@@ -115,7 +131,10 @@ async fn compare_table(store: &AnyStore, table: &Table, report: &mut VerifyRepor
 }
 
 /// `(columns, parent table, orphan rows)` for every foreign key of `table`.
-async fn orphan_counts(store: &AnyStore, table: &Table) -> Result<Vec<(String, String, i64)>> {
+async fn orphan_counts<D: ToolDialect>(
+    store: &SqlStore<D>,
+    table: &Table,
+) -> Result<Vec<(String, String, i64)>> {
     let mut out = Vec::new();
     for fk in table.foreign_keys {
         let present = fk
@@ -131,7 +150,7 @@ async fn orphan_counts(store: &AnyStore, table: &Table) -> Result<Vec<(String, S
             .map(|(c, r)| format!("p.{r} = c.{c}"))
             .collect::<Vec<_>>()
             .join(" AND ");
-        let orphans = fetch_i64(
+        let orphans = count(
             store,
             &format!(
                 "SELECT COUNT(*) FROM {} c WHERE {present} AND NOT EXISTS \

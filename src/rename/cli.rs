@@ -1,8 +1,12 @@
 //! `paddock tables …`: the rename commands as the command line shows them.
 
-use crate::store::AnyStore;
-use crate::tables::sql::{fetch_i64, table_exists};
-use crate::tables::{self, ops, phase::archived_name, phase::legacy_name, phase::renamed_tables};
+use crate::rename::history::history;
+use crate::rename::phase::{archived_name, legacy_name, renamed_tables};
+use crate::rename::state::current_phase;
+use crate::rename::verify::count;
+use crate::rename::{self, ops};
+use crate::store::dialect::ToolDialect;
+use crate::store::{with_backend, AnyStore, SqlStore};
 use anyhow::Result;
 use chrono::{Duration, Utc};
 use clap::Subcommand;
@@ -47,18 +51,18 @@ pub async fn run(store: &AnyStore, command: TablesCommand) -> Result<i32> {
             Ok(0)
         }
         TablesCommand::Begin => {
-            tables::begin(store, now).await?;
+            rename::begin(store, now).await?;
             println!("phase dual-write: ra_mst_* created; units now write both");
             Ok(0)
         }
         TablesCommand::Backfill { batch } => {
-            for (table, rows) in tables::backfill(store, batch.max(1), now).await? {
+            for (table, rows) in rename::backfill(store, batch.max(1), now).await? {
                 println!("{table:<18} {rows:>10} rows copied");
             }
             Ok(0)
         }
         TablesCommand::Verify => {
-            let report = tables::verify(store).await?;
+            let report = rename::verify(store).await?;
             for d in &report.differences {
                 println!("DIFFERENCE {d}");
             }
@@ -75,18 +79,18 @@ pub async fn run(store: &AnyStore, command: TablesCommand) -> Result<i32> {
         TablesCommand::Advance {
             compatibility_views,
         } => {
-            let phase = tables::advance(store, compatibility_views, now).await?;
+            let phase = rename::advance(store, compatibility_views, now).await?;
             println!("phase {phase}");
             Ok(0)
         }
         TablesCommand::Rollback => {
-            let phase = tables::rollback(store, now).await?;
+            let phase = rename::rollback(store, now).await?;
             println!("phase {phase}");
             Ok(0)
         }
         TablesCommand::DropArchived { grace_days, force } => {
             for table in
-                tables::drop_archived(store, Duration::days(grace_days), force, now).await?
+                rename::drop_archived(store, Duration::days(grace_days), force, now).await?
             {
                 println!("dropped {table}");
             }
@@ -97,45 +101,41 @@ pub async fn run(store: &AnyStore, command: TablesCommand) -> Result<i32> {
 
 /// The `tables status` text.
 pub async fn status(store: &AnyStore) -> Result<String> {
-    let mut out = format!("phase: {}\n", tables::current_phase(store).await?);
+    with_backend!(store, |s| status_of(s).await)
+}
+
+async fn status_of<D: ToolDialect>(store: &SqlStore<D>) -> Result<String> {
+    let mut out = format!("phase: {}\n", current_phase(store).await?);
     out.push_str("history:\n");
-    for t in tables::history(store).await? {
-        out.push_str(&format!(
-            "  {}  {} -> {}: {}\n",
-            t.at.format("%Y-%m-%dT%H:%M:%SZ"),
-            t.from,
-            t.to,
-            t.outcome
-        ));
+    for t in history(store).await? {
+        out.push_str(&format!("  {}  {t}\n", t.at.format("%Y-%m-%dT%H:%M:%SZ")));
     }
     out.push_str(&format!(
         "{:<18} {:>12} {:>12}\n",
         "table", "legacy rows", "new rows"
     ));
     for table in renamed_tables() {
-        let legacy = if table_exists(store, legacy_name(table)).await? {
+        let legacy = if store.table_exists(legacy_name(table)).await? {
             Some(legacy_name(table).to_string())
-        } else if table_exists(store, &archived_name(table)).await? {
+        } else if store.table_exists(&archived_name(table)).await? {
             Some(archived_name(table))
         } else {
             None
         };
-        let count = |name: Option<String>| async move {
+        let rows = |name: Option<String>| async move {
             match name {
-                Some(n) => fetch_i64(store, &format!("SELECT COUNT(*) FROM {n}"))
+                Some(n) => count(store, &format!("SELECT COUNT(*) FROM {n}"))
                     .await
                     .map(|c| c.to_string()),
                 None => Ok("-".to_string()),
             }
         };
-        let new = table_exists(store, table.name)
-            .await?
-            .then(|| table.name.to_string());
+        let new = (store.table_exists(table.name).await?).then(|| table.name.to_string());
         out.push_str(&format!(
             "{:<18} {:>12} {:>12}\n",
             table.name,
-            count(legacy).await?,
-            count(new).await?
+            rows(legacy).await?,
+            rows(new).await?
         ));
     }
     for (table, column) in ops::extra_legacy_columns(store).await? {

@@ -1,0 +1,410 @@
+//! The rename commands: `migrate --legacy-names`, `tables begin|backfill|advance|rollback|
+//! drop-archived`, written once over the store's tool door (`store::tools`). Each transition
+//! runs in one transaction together with its phase change and its ledger entry, serialized with
+//! the units of work (`history::run_transition`); a refusal is recorded with its reason. Rows
+//! are copied by the store's one copy routine (`store::mirror::copy_sql`), values bound.
+
+use crate::rename::history::{history, record_refusal, run_transition, Change, TransitionOutcome};
+use crate::rename::phase::{archived_name, legacy_name, referencing_tables, renamed_tables, Phase};
+use crate::rename::state::{
+    backfill_cursor, clear_cursor, current_phase, phase_statement, set_cursor,
+};
+use crate::rename::verify::verify;
+use crate::store::dialect::{Params, Repointing, TableMove, ToolDialect};
+use crate::store::mirror::copy_sql;
+use crate::store::tools::{ForeignKeys, Statement};
+use crate::store::SqlStore;
+use anyhow::{bail, Result};
+use chrono::{DateTime, Duration, Utc};
+use fetchers::registry::{ColumnType, Table};
+use fetchers::rows::Value;
+use fetchers::schema::{create_indexes, create_table};
+
+/// Default grace period between deprecate and `drop-archived`.
+pub const DEFAULT_GRACE_DAYS: i64 = 30;
+
+/// The statements of a DDL script.
+fn split<D: ToolDialect>(script: &str) -> impl Iterator<Item = Statement<D>> + '_ {
+    script
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| Statement::from(s.to_string()))
+}
+
+/// Creates the schema with the legacy names: the migrations, then every renamed table moved
+/// to its legacy name (indexes too). Phase: legacy.
+pub async fn migrate_legacy_names<D: ToolDialect>(
+    store: &SqlStore<D>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    store.migrate().await?;
+    let first = renamed_tables()[0];
+    if store.table_exists(legacy_name(first)).await? && !store.table_exists(first.name).await? {
+        return Ok(()); // already legacy
+    }
+    if current_phase(store).await? != Phase::Dropped || !history(store).await?.is_empty() {
+        bail!("this database is already being renamed; --legacy-names only creates a new one");
+    }
+    let mut statements = Vec::new();
+    for table in renamed_tables() {
+        let legacy = legacy_name(table);
+        for index in split::<D>(&create_indexes(table, table.name)) {
+            let name = index.sql.split_whitespace().nth(2).unwrap_or_default();
+            statements.push(format!("DROP INDEX IF EXISTS {name}").into());
+        }
+        statements.push(format!("ALTER TABLE {} RENAME TO {legacy}", table.name).into());
+        statements.extend(split(&create_indexes(table, legacy)));
+    }
+    statements.push(phase_statement(Phase::Legacy, now));
+    store
+        .run_statements(&statements, ForeignKeys::Enforced)
+        .await
+}
+
+/// Legacy columns the registry lacks (kept, shown by `status`), per renamed table.
+pub async fn extra_legacy_columns<D: ToolDialect>(
+    store: &SqlStore<D>,
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for table in renamed_tables() {
+        for name in [legacy_name(table).to_string(), archived_name(table)] {
+            if !store.table_exists(&name).await? {
+                continue;
+            }
+            let registry: Vec<String> = table.all_columns().iter().map(|c| c.name.into()).collect();
+            for column in store.table_columns(&name).await? {
+                if !registry.contains(&column) {
+                    out.push((name.clone(), column));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn expect_phase(phase: Phase, allowed: &[Phase], command: &str) -> Result<()> {
+    if !allowed.contains(&phase) {
+        bail!(
+            "`tables {command}` needs phase {}; the database is in phase {phase}",
+            allowed
+                .iter()
+                .map(|p| p.name())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        );
+    }
+    Ok(())
+}
+
+/// legacy → dual-write: creates `ra_mst_*` with the registry's columns and keys; adds registry
+/// columns the legacy tables lack (nullable).
+pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<()> {
+    let phase = current_phase(store).await?;
+    expect_phase(phase, &[Phase::Legacy], "begin")?;
+    let dialect = D::KIND.schema_dialect();
+    let mut statements = Vec::new();
+    for table in renamed_tables() {
+        let legacy = legacy_name(table);
+        let present = store.table_columns(legacy).await?;
+        for column in table.all_columns() {
+            if !present.iter().any(|p| p == column.name) {
+                statements.push(
+                    format!(
+                        "ALTER TABLE {legacy} ADD COLUMN {} {}",
+                        column.name,
+                        dialect.column_type(column.ty)
+                    )
+                    .into(),
+                );
+            }
+        }
+        statements.extend(split(&create_table(dialect, table, table.name)));
+        statements.extend(split(&create_indexes(table, table.name)));
+    }
+    let change = Change {
+        from: phase,
+        to: Phase::DualWrite,
+        at: now,
+    };
+    run_transition(store, change, &statements, ForeignKeys::Enforced).await
+}
+
+/// Copies history legacy → new in key-ordered batches of `batch` rows, each its own short
+/// transaction with its cursor; resumes from the cursors; a finished pass clears them, so a
+/// second run is an idempotent full pass. Returns rows copied per table.
+pub async fn backfill<D: ToolDialect>(
+    store: &SqlStore<D>,
+    batch: usize,
+    now: DateTime<Utc>,
+) -> Result<Vec<(&'static str, u64)>> {
+    let phase = current_phase(store).await?;
+    expect_phase(phase, &[Phase::DualWrite, Phase::Backfill], "backfill")?;
+    if phase == Phase::DualWrite {
+        let change = Change {
+            from: phase,
+            to: Phase::Backfill,
+            at: now,
+        };
+        run_transition(store, change, &[], ForeignKeys::Enforced).await?;
+    }
+    let mut copied = Vec::new();
+    for table in renamed_tables() {
+        let mut cursor = backfill_cursor(store, table.name).await?;
+        let mut rows = 0u64;
+        while let Some((upper, batch_rows)) =
+            next_batch(store, table, cursor.as_deref(), batch).await?
+        {
+            let statements = [
+                copy_batch(table, cursor.as_deref(), &upper),
+                set_cursor(table.name, &upper, now),
+            ];
+            store
+                .run_statements(&statements, ForeignKeys::Enforced)
+                .await?;
+            rows += batch_rows;
+            cursor = Some(upper);
+        }
+        copied.push((table.name, rows));
+    }
+    let clear: Vec<_> = renamed_tables()
+        .iter()
+        .map(|t| clear_cursor(t.name))
+        .collect();
+    store.run_statements(&clear, ForeignKeys::Enforced).await?;
+    Ok(copied)
+}
+
+/// The key column a backfill orders `table` by, and its type.
+fn batch_key(table: &Table) -> (&'static str, ColumnType) {
+    let key = table.key[0];
+    (key, table.column(key).map_or(ColumnType::Text, |c| c.ty))
+}
+
+/// The last key and the row count of the next batch of at most `batch` legacy rows after
+/// `cursor`; `None` when none is left.
+async fn next_batch<D: ToolDialect>(
+    store: &SqlStore<D>,
+    table: &Table,
+    cursor: Option<&str>,
+    batch: usize,
+) -> Result<Option<(String, u64)>> {
+    let (key, ty) = batch_key(table);
+    let mut p = Params::<D>::new();
+    let after = cursor
+        .map(|c| format!("WHERE {key} > {}", p.add(Value::Text(c.into()), ty)))
+        .unwrap_or_default();
+    let limit = p.add(Value::Integer(batch as i64), ColumnType::Integer);
+    let sql = format!(
+        "SELECT CAST(MAX({key}) AS TEXT), CAST(COUNT(*) AS TEXT) FROM \
+         (SELECT {key} FROM {} {after} ORDER BY {key} LIMIT {limit}) b",
+        legacy_name(table)
+    );
+    let rows = store.text_rows(&sql, p.values()).await?;
+    let Some(upper) = rows.first().and_then(|r| r[0].clone()) else {
+        return Ok(None);
+    };
+    let count = rows[0][1].as_deref().unwrap_or("0").parse()?;
+    Ok(Some((upper, count)))
+}
+
+/// Copies the legacy rows with keys after `cursor` up to `upper` into the new table.
+fn copy_batch<D: ToolDialect>(table: &Table, cursor: Option<&str>, upper: &str) -> Statement<D> {
+    let (key, ty) = batch_key(table);
+    let mut p = Params::<D>::new();
+    let lower = cursor
+        .map(|c| format!("{key} > {} AND ", p.add(Value::Text(c.into()), ty)))
+        .unwrap_or_default();
+    let filter = format!("{lower}{key} <= {}", p.add(Value::Text(upper.into()), ty));
+    Statement::new(copy_sql(table, legacy_name(table), table.name, &filter), p)
+}
+
+/// The phase after `phase` through `advance`, with the work that moves there.
+pub async fn advance<D: ToolDialect>(
+    store: &SqlStore<D>,
+    compatibility_views: bool,
+    now: DateTime<Utc>,
+) -> Result<Phase> {
+    let phase = current_phase(store).await?;
+    let to = match phase {
+        Phase::Backfill => Phase::SwitchReaders,
+        Phase::SwitchReaders => Phase::Deprecate,
+        Phase::Legacy => bail!("phase legacy: start with `tables begin`"),
+        Phase::DualWrite => bail!("phase dual-write: run `tables backfill` first"),
+        Phase::Deprecate => bail!("phase deprecate: the next step is `tables drop-archived`"),
+        Phase::Dropped => bail!("phase dropped: nothing left to advance"),
+    };
+    let change = Change {
+        from: phase,
+        to,
+        at: now,
+    };
+    if to == Phase::SwitchReaders {
+        let report = verify(store).await?;
+        if !report.is_clean() {
+            let reason = format!("verify found: {}", report.differences.join("; "));
+            record_refusal(store, change, &reason).await?;
+            bail!("advance refused: {reason}");
+        }
+        let repointing = repoint_foreign_keys(store, Target::New).await?;
+        run_repointing(store, change, repointing).await?;
+        return Ok(to);
+    }
+    let mut statements = Vec::new();
+    for table in renamed_tables() {
+        let legacy = legacy_name(table);
+        statements.push(format!("ALTER TABLE {legacy} RENAME TO {}", archived_name(table)).into());
+        if compatibility_views {
+            statements.push(D::create_view_sql(legacy, table.name).into());
+        }
+    }
+    run_transition(store, change, &statements, ForeignKeys::Enforced).await?;
+    Ok(to)
+}
+
+fn drop_views<D: ToolDialect>() -> impl Iterator<Item = Statement<D>> {
+    (renamed_tables().into_iter()).map(|t| format!("DROP VIEW IF EXISTS {}", legacy_name(t)).into())
+}
+
+/// Which layout foreign keys of runners, pedigree and runner odds point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Legacy,
+    New,
+}
+
+/// How every foreign key to a renamed table is re-pointed at `target`
+/// ([`ToolDialect::repoint_foreign_keys`]).
+async fn repoint_foreign_keys<D: ToolDialect>(
+    store: &SqlStore<D>,
+    target: Target,
+) -> Result<Repointing> {
+    let renamed = renamed_tables();
+    let moves: Vec<TableMove> = (renamed.iter())
+        .map(|t| {
+            let (from, to) = match target {
+                Target::New => (legacy_name(t), t.name),
+                Target::Legacy => (t.name, legacy_name(t)),
+            };
+            TableMove {
+                parent: t.name,
+                from,
+                to,
+            }
+        })
+        .collect();
+    let mut all = Repointing::default();
+    for table in referencing_tables() {
+        let one = store.repoint_foreign_keys(table, &moves).await?;
+        all.statements.extend(one.statements);
+        all.after_commit.extend(one.after_commit);
+        all.foreign_keys_off |= one.foreign_keys_off;
+    }
+    Ok(all)
+}
+
+/// Runs the transition `change` re-pointing the foreign keys, then what follows its commit.
+async fn run_repointing<D: ToolDialect>(
+    store: &SqlStore<D>,
+    change: Change,
+    repointing: Repointing,
+) -> Result<()> {
+    let keys = ForeignKeys::for_repointing(&repointing);
+    let statements: Vec<Statement<D>> = (repointing.statements.into_iter())
+        .map(Into::into)
+        .collect();
+    run_transition(store, change, &statements, keys).await?;
+    let after: Vec<Statement<D>> = (repointing.after_commit.into_iter())
+        .map(Into::into)
+        .collect();
+    store.run_statements(&after, ForeignKeys::Enforced).await
+}
+
+/// Steps back one phase (from dual-write up to and including deprecate); returns the phase
+/// the database is in afterwards.
+pub async fn rollback<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<Phase> {
+    let phase = current_phase(store).await?;
+    let to = match phase {
+        Phase::DualWrite => Phase::Legacy,
+        Phase::Backfill => Phase::DualWrite,
+        Phase::SwitchReaders => Phase::Backfill,
+        Phase::Deprecate => Phase::SwitchReaders,
+        Phase::Legacy | Phase::Dropped => {
+            bail!("phase {phase}: nothing to roll back (rollback reaches back from dual-write up to deprecate)")
+        }
+    };
+    let change = Change {
+        from: phase,
+        to,
+        at: now,
+    };
+    let statements: Vec<Statement<D>> = match phase {
+        Phase::DualWrite => (renamed_tables().iter().rev())
+            .map(|t| format!("DROP TABLE {}", t.name).into())
+            .collect(),
+        Phase::Backfill => (renamed_tables().iter())
+            .map(|t| clear_cursor(t.name))
+            .collect(),
+        Phase::SwitchReaders => {
+            let repointing = repoint_foreign_keys(store, Target::Legacy).await?;
+            run_repointing(store, change, repointing).await?;
+            return Ok(to);
+        }
+        _ => {
+            let mut statements: Vec<Statement<D>> = drop_views().collect();
+            for table in renamed_tables() {
+                let (archived, legacy) = (archived_name(table), legacy_name(table));
+                statements.push(format!("ALTER TABLE {archived} RENAME TO {legacy}").into());
+            }
+            // Legacy missed the writes made while deprecated: bring it level with new.
+            for table in renamed_tables() {
+                let copy = copy_sql(table, table.name, legacy_name(table), "true");
+                statements.push(copy.into());
+            }
+            statements
+        }
+    };
+    run_transition(store, change, &statements, ForeignKeys::Enforced).await?;
+    Ok(to)
+}
+
+/// deprecate → dropped: drops the compatibility views and the `ra_old_*` tables, refused
+/// within `grace` of the deprecation unless `force`. Returns what it dropped.
+pub async fn drop_archived<D: ToolDialect>(
+    store: &SqlStore<D>,
+    grace: Duration,
+    force: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>> {
+    let phase = current_phase(store).await?;
+    expect_phase(phase, &[Phase::Deprecate], "drop-archived")?;
+    let deprecated_at = history(store)
+        .await?
+        .into_iter()
+        .filter(|t| t.to == Phase::Deprecate && t.outcome == TransitionOutcome::Succeeded)
+        .map(|t| t.at)
+        .max()
+        .unwrap_or(now);
+    let change = Change {
+        from: phase,
+        to: Phase::Dropped,
+        at: now,
+    };
+    let ends = deprecated_at + grace;
+    if now < ends && !force {
+        let reason = format!(
+            "the grace period after deprecation ({deprecated_at}) lasts until {ends}; \
+             use --force to drop earlier"
+        );
+        record_refusal(store, change, &reason).await?;
+        bail!("drop-archived refused: {reason}");
+    }
+    let mut statements: Vec<Statement<D>> = drop_views().collect();
+    let mut dropped = Vec::new();
+    for table in renamed_tables().iter().rev() {
+        statements.push(format!("DROP TABLE {}", archived_name(table)).into());
+        dropped.push(archived_name(table));
+    }
+    run_transition(store, change, &statements, ForeignKeys::Enforced).await?;
+    Ok(dropped)
+}
