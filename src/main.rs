@@ -400,6 +400,9 @@ async fn status(config: &Config, limit: i64) -> anyhow::Result<i32> {
 async fn run_one_job(config: &Config, args: RunArgs) -> anyhow::Result<i32> {
     let dry_run = args.dry_run;
     let request = job_request(config, args)?;
+    if request.uses_api() {
+        config.api.require_credentials()?;
+    }
     let store = paddock::open_store(config).await?;
     paddock::rename::check_pinned_phase(&store, config.expected_rename_phase).await?;
     let api = paddock::api_client(config)?;

@@ -245,6 +245,7 @@ pub async fn backfill_with_config(
     options: &BackfillOptions,
     reporter: Reporter,
 ) -> anyhow::Result<(BackfillResult, u64)> {
+    config.api.require_credentials()?;
     let mut client = crate::api_client(config)?;
     let archive = if config.archive.enabled {
         let target = crate::archive::ArchiveTarget::from_settings(&config.archive, store);

@@ -31,6 +31,25 @@ pub struct ApiSettings {
     pub backoff_max_ms: u64,
 }
 
+impl ApiSettings {
+    /// Refuses, before any request is sent, when the API credentials are not both set: a
+    /// command that needs the API says what to set instead of spending a request on a 401.
+    pub fn require_credentials(&self) -> Result<()> {
+        match (&self.username, &self.password) {
+            (Some(_), Some(_)) => Ok(()),
+            (user, _) => bail!(
+                "no Racing API credentials: {} not set (environment, .env, or the systemd \
+                 credentials racing_api_username and racing_api_password); no request was sent",
+                if user.is_none() {
+                    "RACING_API_USERNAME is"
+                } else {
+                    "RACING_API_PASSWORD is"
+                }
+            ),
+        }
+    }
+}
+
 /// `[api]` with `PADDOCK_API_BASE_URL`, `PADDOCK_API_RATE_LIMIT` and the credentials
 /// (`RACING_API_USERNAME`, `RACING_API_PASSWORD`) from the environment.
 pub fn api_settings(file: FileApi, env: &dyn Env, at: &Locator) -> Result<ApiSettings> {

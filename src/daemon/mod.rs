@@ -105,6 +105,13 @@ pub async fn run(
         mut reload,
     } = controls;
     let config = Arc::new(load()?);
+    // Jobs that fetch need the API's credentials: say so at start, before any request.
+    if JobKind::ALL
+        .into_iter()
+        .any(|kind| kind.uses_api() && config.job(kind).enabled)
+    {
+        config.api.require_credentials()?;
+    }
     let locks = JobLocks::for_database(config.database_url.expose())?;
     let store = crate::open_store(&config).await?;
     job_status::ping(&store).await?;
