@@ -3,11 +3,11 @@
 //! still up — reconnects (pool and job-lock session) and records successful runs again.
 //! A file of its own, because it stops the cluster that every test of its process shares.
 
-mod common;
+mod support;
 
-use common::pg_cluster;
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use support::pg_cluster;
 
 const DEADLINE: Duration = Duration::from_secs(90);
 

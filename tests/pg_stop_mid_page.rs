@@ -12,10 +12,9 @@
 //! A file of its own, because it stops the cluster its whole process shares; its two tests
 //! take turns through [`CLUSTER`].
 
-mod common;
+mod support;
 
 use chrono::NaiveDate;
-use common::pg_cluster;
 use fetchers::registry;
 use paddock::backfill::plan::Part;
 use paddock::backfill::progress::Reporter;
@@ -26,6 +25,7 @@ use paddock::store::{AnyStore, PgStore};
 use sqlx::{Connection, PgConnection};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use support::pg_cluster;
 
 const USER: &str = "stop-user";
 const PASSWORD: &str = "stop-pw";
@@ -91,7 +91,7 @@ async fn database(name: &str) -> (String, AnyStore) {
 }
 
 async fn store_on(url: &str) -> AnyStore {
-    let store = PgStore::connect(url, &common::test_options())
+    let store = PgStore::connect(url, &support::test_options())
         .await
         .unwrap();
     store.migrate().await.unwrap();

@@ -4,10 +4,8 @@
 //! stops filling, a race past its start without a result, an overdue job, a row naming an
 //! unknown run) is reported and makes `--strict` exit 1. The JSON output is parsed.
 
-mod common;
-
+use crate::support::{Backend, TestDb};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use common::{Backend, TestDb};
 use fetchers::rows::format_timestamp;
 use fetchers::schema::{create_table, Dialect};
 use paddock::audit::{run_audit, AuditOptions};

@@ -2,10 +2,8 @@
 //! simulator: the fewest requests, a range whose total changes mid-paging, replay equal to
 //! the fetch with zero requests, and (SQLite, child processes) `kill -9` at five points.
 
-mod common;
-
+use crate::support::TestDb;
 use chrono::NaiveDate;
-use common::TestDb;
 use fetchers::registry;
 use paddock::archive::{Archive, ArchiveTarget};
 use paddock::backfill::pipeline::horses_needing_profiles;

@@ -9,9 +9,7 @@
 //! Waiting is by polling the ledger until a condition holds (with a generous deadline that
 //! only turns a hang into a failure); nothing asserts on elapsed time.
 
-mod common;
-
-use common::TestDb;
+use crate::support::TestDb;
 use paddock::config::{Config, JobKind};
 use paddock::daemon::clock::ManualClock;
 use paddock::daemon::runner::{Dispatch, Dispatched, Runner};

@@ -4,10 +4,8 @@
 //! only the touched groups, and hand-made races pin down non-runners, non-finishers, dead heats,
 //! big-field handicaps and euro prizes.
 
-mod common;
-
+use crate::support::TestDb;
 use chrono::NaiveDate;
-use common::TestDb;
 use fetchers::derived::DistanceBands;
 use fetchers::jobs::RacesAndRunnersPlan;
 use fetchers::registry::Source;

@@ -5,10 +5,8 @@
 //! store that keeps running follows every transition another connection makes, and a
 //! transition waits for a unit in flight; the transition ledger numbers each attempt once.
 
-mod common;
-
+use crate::support::{Backend, TestDb};
 use chrono::{Duration, NaiveDate, Utc};
-use common::{Backend, TestDb};
 use fetchers::jobs::RacesAndRunnersPlan;
 use fetchers::registry::Source;
 use fetchers::rows::{Row, UnitOfWork};

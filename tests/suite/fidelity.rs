@@ -2,11 +2,9 @@
 //! changes before the off is stored (racecards own pre-race state until the result), late
 //! non-runners, every page accounted for, abandoned races.
 
-mod common;
-
+use crate::support::TestDb;
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use common::TestDb;
 use fetchers::api::{ApiError, ApiRequest, ApiSource, RawResponse};
 use fetchers::jobs::RacesAndRunnersPlan;
 use fetchers::store::{ApplyMode, RunStatus, RunTrigger};

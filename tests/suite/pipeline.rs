@@ -2,11 +2,9 @@
 //! fetchers, the extractor and the store. Figures are checked against the simulator's own data
 //! and request counters.
 
-mod common;
-
+use crate::support::{Backend, TestDb};
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use common::{Backend, TestDb};
 use fetchers::api::{ApiError, ApiRequest, ApiSource, RawResponse};
 use fetchers::jobs::RacesAndRunnersPlan;
 use fetchers::store::{ApplyMode, RunStatus, RunTrigger, Store};

@@ -2,8 +2,7 @@
 //! secrets at trace level, and hostile configuration and input given to the binary. The long
 //! runs (more rounds, `kill -9`, longer property tests) are in `scripts/soak.sh`.
 
-mod common;
-
+use crate::support;
 use chrono::NaiveDate;
 use paddock::backfill::plan::Part;
 use paddock::backfill::progress::Reporter;
@@ -374,7 +373,7 @@ fn hostile_config_and_input_give_one_clear_error_a_nonzero_exit_and_no_partial_w
 async fn a_sqlite_file_held_by_a_long_reader_and_a_writer_lock_delays_the_backfill_but_loses_nothing(
 ) {
     use sqlx::Connection;
-    let db = common::TestDb::new(common::Backend::Sqlite).await;
+    let db = support::TestDb::new(support::Backend::Sqlite).await;
     let server = simulator(Faults::default()).await;
     let mut reader = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
     sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
@@ -415,13 +414,13 @@ async fn a_sqlite_file_held_by_a_long_reader_and_a_writer_lock_delays_the_backfi
 // other writer can come between a unit's reads and writes) ----
 
 /// A session on the test database other than the store's pool.
-async fn other_writer(db: &common::TestDb) -> sqlx::PgConnection {
+async fn other_writer(db: &support::TestDb) -> sqlx::PgConnection {
     use sqlx::Connection;
     sqlx::PgConnection::connect(&db.url()).await.unwrap()
 }
 
 /// Waits until one of the store's sessions (application `paddock`) waits for a lock.
-async fn wait_for_store_to_wait(db: &common::TestDb) {
+async fn wait_for_store_to_wait(db: &support::TestDb) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while db
         .scalar_i64(
@@ -443,7 +442,7 @@ fn result_horse(id: &str) -> fetchers::rows::Row {
     fetchers::rows::Row::new("ra_mst_horses", fetchers::registry::Source::Result).set("id", id)
 }
 
-async fn horse_columns(db: &common::TestDb, id: &str) -> Vec<Option<String>> {
+async fn horse_columns(db: &support::TestDb, id: &str) -> Vec<Option<String>> {
     let mut out = Vec::new();
     for column in ["name", "name_with_suffix", "sex_code", "region", "colour"] {
         out.push(
@@ -462,7 +461,7 @@ async fn a_row_another_writer_inserts_while_the_unit_runs_is_merged_by_the_owner
     use fetchers::registry::Source;
     use fetchers::rows::{Row, UnitOfWork};
     use fetchers::store::{ApplyMode, RunTrigger, Store};
-    let db = common::TestDb::new(common::Backend::Postgres).await;
+    let db = support::TestDb::new(support::Backend::Postgres).await;
     let run = db
         .start_run("test", RunTrigger::Manual, serde_json::json!({}))
         .await
@@ -539,7 +538,7 @@ async fn a_required_value_another_writer_committed_during_the_statement_fails_th
 ) {
     use fetchers::rows::UnitOfWork;
     use fetchers::store::{ApplyMode, RunTrigger, Store};
-    let db = common::TestDb::new(common::Backend::Postgres).await;
+    let db = support::TestDb::new(support::Backend::Postgres).await;
     let run = db
         .start_run("test", RunTrigger::Manual, serde_json::json!({}))
         .await

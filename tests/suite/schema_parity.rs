@@ -2,8 +2,7 @@
 //! same columns (type family, nullability), primary key and foreign keys, on PostgreSQL and
 //! SQLite. Also: migrating again is a no-op, and SQLite connections enforce foreign keys.
 
-mod common;
-
+use crate::support;
 use fetchers::registry::{ColumnType, Table, TableKind, TABLES};
 use fetchers::schema::Dialect;
 use sqlx::{PgPool, Row as _, SqlitePool};
@@ -270,7 +269,7 @@ fn assert_matches_registry(
 
 #[tokio::test]
 async fn a_migrated_postgres_database_matches_the_registry() {
-    let (store, _db) = common::postgres_store().await;
+    let (store, _db) = support::postgres_store().await;
     let pool = store.pool();
     let tables = postgres_tables(pool).await;
     let mut shapes = BTreeMap::new();
@@ -282,7 +281,7 @@ async fn a_migrated_postgres_database_matches_the_registry() {
 
 #[tokio::test]
 async fn a_migrated_sqlite_database_matches_the_registry() {
-    let (store, _dir) = common::sqlite_store().await;
+    let (store, _dir) = support::sqlite_store().await;
     let pool = store.pool();
     let tables = sqlite_tables(pool).await;
     let mut shapes = BTreeMap::new();
@@ -294,7 +293,7 @@ async fn a_migrated_sqlite_database_matches_the_registry() {
 
 #[tokio::test]
 async fn migrating_a_migrated_postgres_database_again_changes_nothing() {
-    let (store, _db) = common::postgres_store().await;
+    let (store, _db) = support::postgres_store().await;
     let applied = "SELECT COUNT(*) FROM _sqlx_migrations";
     let before: i64 = sqlx::query_scalar(applied)
         .fetch_one(store.pool())
@@ -316,7 +315,7 @@ async fn migrating_a_migrated_postgres_database_again_changes_nothing() {
 
 #[tokio::test]
 async fn migrating_a_migrated_sqlite_database_again_changes_nothing() {
-    let (store, _dir) = common::sqlite_store().await;
+    let (store, _dir) = support::sqlite_store().await;
     let applied = "SELECT COUNT(*) FROM _sqlx_migrations";
     let before: i64 = sqlx::query_scalar(applied)
         .fetch_one(store.pool())
@@ -336,7 +335,7 @@ async fn migrating_a_migrated_sqlite_database_again_changes_nothing() {
 
 #[tokio::test]
 async fn every_sqlite_connection_enforces_foreign_keys() {
-    let (store, _dir) = common::sqlite_store().await;
+    let (store, _dir) = support::sqlite_store().await;
     // Hold several connections at once so each is a distinct one.
     let mut held = Vec::new();
     for _ in 0..3 {
@@ -376,7 +375,7 @@ async fn sqlite_stores_every_written_value_in_its_registry_type_family() {
     use fetchers::store::{ApplyMode, RunTrigger};
     use paddock::app::{self, JobRequest};
 
-    let (store, _dir) = common::sqlite_store().await;
+    let (store, _dir) = support::sqlite_store().await;
     let today = chrono::NaiveDate::from_ymd_opt(2025, 6, 15).unwrap();
     let mut sim = paddock::simulator::SimConfig::new(11, "tester", "secret");
     sim.today = today;

@@ -171,7 +171,7 @@ impl<'de> Deserialize<'de> for Node {
 
 /// The recorded description of the live API: object kind → [(key, JSON type)] in order.
 fn recorded_shapes() -> BTreeMap<String, Vec<(String, String)>> {
-    let text = include_str!("fixtures/api_shapes.json");
+    let text = include_str!("../fixtures/api_shapes.json");
     let v: serde_json::Value = serde_json::from_str(text).expect("fixture is JSON");
     v.as_object()
         .unwrap()

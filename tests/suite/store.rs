@@ -2,10 +2,9 @@
 //! and column ownership, atomic units with named constraint failures, bookkeeping in the same
 //! transaction, dry runs, key lookups and the run ledger.
 
-mod common;
-
+use crate::support;
+use crate::support::TestDb;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use common::TestDb;
 use fetchers::registry::Source;
 use fetchers::rows::{Checkpoint, Reject, Row, RowError, UnitOfWork, Value};
 use fetchers::store::{
@@ -952,7 +951,7 @@ async fn connection_errors_never_show_the_database_password() {
 
 #[tokio::test]
 async fn postgres_connections_carry_explicit_statement_and_lock_timeouts() {
-    let (store, _db) = common::postgres_store().await;
+    let (store, _db) = support::postgres_store().await;
     let statement: String = sqlx::query_scalar("SHOW statement_timeout")
         .fetch_one(store.pool())
         .await
@@ -971,8 +970,8 @@ backend_test!(
     a_unit_is_written_to_the_physical_names_its_tables_are_mapped_to,
     |db| async move {
         let dialect = match db.backend() {
-            common::Backend::Sqlite => fetchers::schema::Dialect::Sqlite,
-            common::Backend::Postgres => fetchers::schema::Dialect::Postgres,
+            support::Backend::Sqlite => fetchers::schema::Dialect::Sqlite,
+            support::Backend::Postgres => fetchers::schema::Dialect::Postgres,
         };
         let horses = fetchers::registry::table("ra_mst_horses").unwrap();
         db.execute(&fetchers::schema::create_table(
@@ -1075,7 +1074,7 @@ backend_test!(
 
 #[tokio::test]
 async fn a_busy_sqlite_database_is_a_transient_error() {
-    let (store, _dir) = common::sqlite_store().await;
+    let (store, _dir) = support::sqlite_store().await;
     let mut holder = store.pool().begin_with("BEGIN IMMEDIATE").await.unwrap();
     sqlx::query("INSERT INTO paddock_state (\"key\", value, updated_at) VALUES ('gb', 'a', '2024-05-01T00:00:00Z')")
         .execute(&mut *holder)
@@ -1098,7 +1097,7 @@ async fn a_busy_sqlite_database_is_a_transient_error() {
 #[tokio::test]
 async fn postgres_lock_serialization_and_deadlock_failures_are_transient() {
     use paddock::store::transient::is_transient;
-    let (store, _db) = common::postgres_store().await;
+    let (store, _db) = support::postgres_store().await;
     let pool = store.pool();
     sqlx::query("INSERT INTO paddock_state (\"key\", value, updated_at) VALUES ('gb', 'a', now()), ('ire', 'b', now())")
         .execute(pool)
@@ -1182,7 +1181,7 @@ async fn a_refused_connection_and_a_pool_timeout_are_transient_errors() {
         .expect_err("nothing listens");
     assert!(is_transient(&refused), "{refused}");
 
-    let (store, _dir) = common::sqlite_store().await;
+    let (store, _dir) = support::sqlite_store().await;
     let pool = sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(std::time::Duration::from_millis(50))
