@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::support::sim::api_client;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -179,7 +180,8 @@ async fn cut_short_server(
 // ---------------------------------------------------------------------------------------------
 // Client set-up.
 
-fn client_config(base_url: String) -> ClientConfig {
+/// The client settings for a scripted server at `base_url`: quick timeouts and backoffs.
+fn scripted_config(base_url: String) -> ClientConfig {
     ClientConfig {
         base_url,
         credentials: Some(Credentials::new(USER, PASSWORD)),
@@ -192,10 +194,9 @@ fn client_config(base_url: String) -> ClientConfig {
     }
 }
 
-fn client_for(base_url: String) -> RacingApiClient {
-    let config = client_config(base_url);
-    let limiter = SharedLimiter::new(config.requests_per_second);
-    RacingApiClient::new(config, limiter).unwrap()
+/// A client on [`scripted_config`] with a limiter of its own.
+fn scripted_client(base_url: String) -> RacingApiClient {
+    api_client(scripted_config(base_url))
 }
 
 fn horse(id: &str) -> ApiRequest {
@@ -231,7 +232,7 @@ const UNPROCESSABLE: &str = r#"{"detail":[{"loc":["query","limit"],"msg":"ensure
 #[tokio::test]
 async fn a_422_is_not_retried() {
     let server = TestServer::start(|_| Reply::json(422, UNPROCESSABLE)).await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
 
     let error = client.fetch(&results_page()).await.unwrap_err();
 
@@ -255,7 +256,7 @@ async fn a_422_is_not_retried() {
 async fn a_400_and_a_403_are_rejected_without_retry() {
     for status in [400, 403] {
         let server = TestServer::start(move |_| Reply::json(status, r#"{"detail":"no"}"#)).await;
-        let client = client_for(server.base_url());
+        let client = scripted_client(server.base_url());
         let error = client.fetch(&ApiRequest::Regions).await.unwrap_err();
         assert!(
             matches!(error, ApiError::Rejected { status: s, .. } if s == status),
@@ -268,7 +269,7 @@ async fn a_400_and_a_403_are_rejected_without_retry() {
 #[tokio::test]
 async fn a_401_stops_with_a_message_naming_the_credential_variables() {
     let server = TestServer::start(|_| Reply::json(401, r#"{"detail":"Unauthorized"}"#)).await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
 
     let error = client.fetch(&ApiRequest::Regions).await.unwrap_err();
 
@@ -282,7 +283,7 @@ async fn a_401_stops_with_a_message_naming_the_credential_variables() {
 #[tokio::test]
 async fn a_404_is_not_found_and_not_retried() {
     let server = TestServer::start(|_| Reply::json(404, r#"{"detail":"Not Found"}"#)).await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
 
     let error = client.fetch(&horse("hrs_404")).await.unwrap_err();
 
@@ -312,8 +313,8 @@ async fn retry_after_two_seconds_pauses_every_request_of_the_process() {
     // Two clients (as two jobs would have) sharing the process's one limiter.
     let limiter = SharedLimiter::new(20.0);
     let first_client =
-        RacingApiClient::new(client_config(server.base_url()), Arc::clone(&limiter)).unwrap();
-    let second_client = RacingApiClient::new(client_config(server.base_url()), limiter).unwrap();
+        RacingApiClient::new(scripted_config(server.base_url()), Arc::clone(&limiter)).unwrap();
+    let second_client = RacingApiClient::new(scripted_config(server.base_url()), limiter).unwrap();
 
     let first = tokio::spawn(async move { first_client.fetch(&ApiRequest::Regions).await });
     server.wait_for_arrivals(1).await;
@@ -369,8 +370,8 @@ async fn retry_after_given_as_an_http_date_pauses_until_that_date() {
     .await;
     let limiter = SharedLimiter::new(20.0);
     let first_client =
-        RacingApiClient::new(client_config(server.base_url()), Arc::clone(&limiter)).unwrap();
-    let second_client = RacingApiClient::new(client_config(server.base_url()), limiter).unwrap();
+        RacingApiClient::new(scripted_config(server.base_url()), Arc::clone(&limiter)).unwrap();
+    let second_client = RacingApiClient::new(scripted_config(server.base_url()), limiter).unwrap();
 
     let first = tokio::spawn(async move { first_client.fetch(&horse("hrs_1")).await });
     server.wait_for_arrivals(1).await;
@@ -395,7 +396,7 @@ async fn retry_after_given_as_an_http_date_pauses_until_that_date() {
 #[tokio::test]
 async fn repeated_429s_count_toward_max_attempts() {
     let server = TestServer::start(|_| Reply::json(429, "{}").header("retry-after", "0")).await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
 
     let error = client.fetch(&ApiRequest::Regions).await.unwrap_err();
 
@@ -454,7 +455,7 @@ async fn server_errors_are_retried_with_backoff_then_give_up() {
         }
     })
     .await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
     let response = client.fetch(&results_page()).await.unwrap();
     assert_eq!(response.status, 200);
     assert_eq!(response.body, r#"{"results":[],"total":0}"#);
@@ -470,7 +471,7 @@ async fn server_errors_are_retried_with_backoff_then_give_up() {
 
     // Always 500: give up after max_attempts.
     let server = TestServer::start(|_| Reply::json(503, "Service Unavailable")).await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
     let error = client.fetch(&results_page()).await.unwrap_err();
     match &error {
         ApiError::RetriesExhausted {
@@ -506,7 +507,7 @@ async fn a_408_is_retried_like_a_timeout_with_a_backoff_that_grows() {
         max_attempts: 6,
         backoff_min: floor,
         backoff_max: Duration::from_secs(2),
-        ..client_config(server.base_url())
+        ..scripted_config(server.base_url())
     };
     let limiter = SharedLimiter::new(config.requests_per_second);
     let client = RacingApiClient::new(config, limiter).unwrap();
@@ -541,14 +542,14 @@ async fn a_truncated_body_is_retried_once_then_malformed() {
         }
     })
     .await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
     let response = client.fetch(&ApiRequest::Regions).await.unwrap();
     assert_eq!(response.body, r#"{"racecards":[]}"#);
     assert_eq!(server.arrivals().len(), 2);
 
     let long_cut = format!("{CUT}{}", "x".repeat(500));
     let server = TestServer::start(move |_| Reply::json(200, &long_cut)).await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
     let error = client.fetch(&ApiRequest::Regions).await.unwrap_err();
     match &error {
         ApiError::Malformed {
@@ -576,12 +577,12 @@ async fn a_body_cut_short_of_its_content_length_is_retried_once_then_malformed()
         }
     })
     .await;
-    let client = client_for(base_url);
+    let client = scripted_client(base_url);
     assert_eq!(client.fetch(&results_page()).await.unwrap().body, "[]");
     assert_eq!(*requests.lock().unwrap(), 2);
 
     let (base_url, requests) = cut_short_server(|_| (200, r#"[{"race_id":"rac_1""#)).await;
-    let client = client_for(base_url);
+    let client = scripted_client(base_url);
     let error = client.fetch(&results_page()).await.unwrap_err();
     match &error {
         ApiError::Malformed {
@@ -609,7 +610,7 @@ async fn a_hanging_request_times_out_and_is_retried() {
     let client = RacingApiClient::new(
         ClientConfig {
             timeout,
-            ..client_config(server.base_url())
+            ..scripted_config(server.base_url())
         },
         SharedLimiter::new(100.0),
     )
@@ -629,7 +630,7 @@ async fn a_hanging_request_times_out_and_is_retried() {
         ClientConfig {
             timeout,
             max_attempts: 2,
-            ..client_config(server.base_url())
+            ..scripted_config(server.base_url())
         },
         SharedLimiter::new(100.0),
     )
@@ -652,7 +653,7 @@ async fn a_refused_connection_is_retried_then_gives_up() {
     let client = RacingApiClient::new(
         ClientConfig {
             max_attempts: 3,
-            ..client_config(format!("http://{addr}/v1"))
+            ..scripted_config(format!("http://{addr}/v1"))
         },
         SharedLimiter::new(100.0),
     )
@@ -680,7 +681,7 @@ async fn over_200_requests_the_rate_never_exceeds_the_limit() {
     const RATE: f64 = 20.0;
     let server = TestServer::start(|_| Reply::ok()).await;
     let client =
-        RacingApiClient::new(client_config(server.base_url()), SharedLimiter::new(RATE)).unwrap();
+        RacingApiClient::new(scripted_config(server.base_url()), SharedLimiter::new(RATE)).unwrap();
 
     let mut tasks = Vec::new();
     for task in 0..4 {
@@ -799,7 +800,7 @@ fn the_default_margin_keeps_the_rate_above_095_of_the_limit() {
 #[tokio::test]
 async fn basic_auth_is_sent() {
     let server = TestServer::start(|_| Reply::json(200, "[]")).await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
 
     client.fetch(&results_page()).await.unwrap();
 
@@ -815,7 +816,7 @@ async fn basic_auth_is_sent() {
     let anonymous = RacingApiClient::new(
         ClientConfig {
             credentials: None,
-            ..client_config(server.base_url())
+            ..scripted_config(server.base_url())
         },
         SharedLimiter::new(100.0),
     )
@@ -849,7 +850,7 @@ async fn credentials_never_appear_in_debug_or_errors() {
     .await;
     let config = ClientConfig {
         max_attempts: 2,
-        ..client_config(server.base_url())
+        ..scripted_config(server.base_url())
     };
     assert_secret_free(&format!("{config:?}"));
     let client = RacingApiClient::new(config, SharedLimiter::new(100.0)).unwrap();
@@ -866,7 +867,7 @@ async fn credentials_never_appear_in_debug_or_errors() {
         drop(listener);
         let config = ClientConfig {
             max_attempts: 1,
-            ..client_config(format!("http://{addr}/v1"))
+            ..scripted_config(format!("http://{addr}/v1"))
         };
         RacingApiClient::new(config, SharedLimiter::new(100.0)).unwrap()
     };
@@ -882,7 +883,7 @@ async fn credentials_never_appear_in_debug_or_errors() {
 
     // Credentials in the base URL are refused (they would end up in logs).
     let in_url = RacingApiClient::new(
-        client_config(format!("http://{USER}:{PASSWORD}@{}/v1", server.addr)),
+        scripted_config(format!("http://{USER}:{PASSWORD}@{}/v1", server.addr)),
         SharedLimiter::new(100.0),
     )
     .unwrap_err();
@@ -923,7 +924,7 @@ async fn logs_never_contain_the_password() {
         _ => Reply::json(401, "{}"),
     })
     .await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
     client.fetch(&ApiRequest::Regions).await.unwrap();
     client.fetch(&ApiRequest::Regions).await.unwrap_err();
 
@@ -977,7 +978,7 @@ async fn the_response_hook_sees_every_response() {
     })
     .await;
     let recorder = Arc::new(Recorder::default());
-    let client = client_for(server.base_url()).with_hook(recorder.clone());
+    let client = scripted_client(server.base_url()).with_hook(recorder.clone());
     let before = Utc::now();
 
     let ok = client.fetch(&results_page()).await.unwrap();
@@ -1019,7 +1020,7 @@ async fn request_counts_are_per_endpoint_template_and_include_retries() {
         }
     })
     .await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
     let clone = client.clone();
 
     client.fetch(&ApiRequest::Regions).await.unwrap();

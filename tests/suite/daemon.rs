@@ -9,6 +9,9 @@
 //! Waiting is by polling the ledger until a condition holds (with a generous deadline that
 //! only turns a hang into a failure); nothing asserts on elapsed time.
 
+use crate::support::bin::paddock;
+use crate::support::sim::{start_simulator, PASSWORD, USER};
+use crate::support::wait::{wait_until, DEADLINE};
 use crate::support::TestDb;
 use paddock::config::{Config, JobKind};
 use paddock::daemon::clock::ManualClock;
@@ -17,22 +20,21 @@ use paddock::simulator::{Faults, SimConfig, SimServer};
 use paddock::store::AnyStore;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-const USER: &str = "daemon-user";
-const PASS: &str = "daemon-pass";
-/// Turns a hang into a failure; never reached when things work.
-const DEADLINE: Duration = Duration::from_secs(90);
-
-async fn simulator(latency_ms: u64) -> SimServer {
-    let mut sim = SimConfig::new(11, USER, PASS);
-    sim.faults = Faults {
-        latency_ms,
-        ..Faults::default()
-    };
-    SimServer::start(sim).await.expect("simulator")
+/// A simulator of seed 11 answering each request after `latency_ms`, on the real today: the
+/// daemon's schedules run on the real clock.
+async fn daemon_simulator(latency_ms: u64) -> SimServer {
+    start_simulator(SimConfig {
+        faults: Faults {
+            latency_ms,
+            ..Faults::default()
+        },
+        ..SimConfig::new(11, USER, PASSWORD)
+    })
+    .await
 }
 
 /// A configuration running only the given `[jobs.*]` sections (every other job disabled).
@@ -63,19 +65,13 @@ impl DaemonProcess {
 
     fn start_with_env(config: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> DaemonProcess {
         let stderr = config.with_extension(format!("{}.log", rand_suffix()));
-        let child = Command::new(env!("CARGO_BIN_EXE_paddock"))
+        let child = paddock()
             .arg("--config")
             .arg(config)
             .args(extra_args)
             .arg("daemon")
-            .env_remove("PADDOCK_DATABASE_URL")
-            .env_remove("DATABASE_URL")
-            .env_remove("PADDOCK_API_BASE_URL")
-            .env_remove("PADDOCK_API_RATE_LIMIT")
-            .env_remove("JOURNAL_STREAM")
-            .env_remove("NOTIFY_SOCKET")
             .env("RACING_API_USERNAME", USER)
-            .env("RACING_API_PASSWORD", PASS)
+            .env("RACING_API_PASSWORD", PASSWORD)
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -128,26 +124,6 @@ fn rand_suffix() -> u64 {
     N.fetch_add(1, Ordering::SeqCst)
 }
 
-/// Polls until `check` returns `Some`, or fails after [`DEADLINE`] with `what` and `log`.
-async fn wait_until<T, F, Fut>(what: &str, log: impl Fn() -> String, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up waiting for {what}; log:\n{}",
-            log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 async fn count(db: &TestDb, sql: &str) -> i64 {
     db.scalar_i64(sql).await
 }
@@ -155,7 +131,7 @@ async fn count(db: &TestDb, sql: &str) -> i64 {
 backend_test!(
     the_daemon_runs_its_schedules_swaps_them_on_sighup_and_stops_between_pages_on_sigterm,
     |db| async move {
-        let sim = simulator(250).await;
+        let sim = daemon_simulator(250).await;
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("paddock.toml");
         let url = db.url();
@@ -327,18 +303,20 @@ backend_test!(
 );
 
 fn library_config(sim: &SimServer, db: &TestDb, jobs: &str) -> Config {
-    let env: BTreeMap<String, String> =
-        [("RACING_API_USERNAME", USER), ("RACING_API_PASSWORD", PASS)]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+    let env: BTreeMap<String, String> = [
+        ("RACING_API_USERNAME", USER),
+        ("RACING_API_PASSWORD", PASSWORD),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     Config::from_toml(&config_text(&sim.base_url, &db.url(), jobs), &env).unwrap()
 }
 
 backend_test!(
     a_tick_that_fires_while_its_job_runs_is_recorded_as_skipped,
     |db| async move {
-        let sim = simulator(300).await;
+        let sim = daemon_simulator(300).await;
         let config = Arc::new(library_config(&sim, &db, "[jobs.master_reference]\n"));
         let api = Arc::new(paddock::api_client(&config).unwrap());
         let mut runner = Runner::new(db.store.clone(), api);
@@ -399,7 +377,7 @@ backend_test!(
     a_job_that_missed_many_ticks_runs_once_at_start_as_catch_up,
     |db| async move {
         use fetchers::store::{RunFinish, RunStatus, RunTrigger, Store};
-        let sim = simulator(0).await;
+        let sim = daemon_simulator(0).await;
         // Daily at 03:00; the last success was ten days ago: ten ticks missed.
         let text = "[jobs.master_reference]\ncron = \"0 3 * * *\"\n";
         let config = library_config(&sim, &db, text);
@@ -478,7 +456,7 @@ backend_test!(
 backend_test!(
     two_daemons_on_one_database_run_each_tick_once_and_the_standby_takes_over,
     |db| async move {
-        let sim = simulator(0).await;
+        let sim = daemon_simulator(0).await;
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("paddock.toml");
         std::fs::write(
@@ -584,7 +562,7 @@ backend_test!(
     |db| async move {
         use fetchers::store::{RunFinish, RunStatus, RunTrigger, Store};
         use paddock::daemon::http::{serve, Shared};
-        let sim = simulator(0).await;
+        let sim = daemon_simulator(0).await;
         let config = library_config(
             &sim,
             &db,
@@ -656,7 +634,7 @@ backend_test!(
 backend_test!(
     the_daemon_tells_systemd_ready_watchdog_status_reloading_and_stopping,
     |db| async move {
-        let sim = simulator(0).await;
+        let sim = daemon_simulator(0).await;
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("paddock.toml");
         std::fs::write(
@@ -829,7 +807,7 @@ backend_test!(
     the_daemon_rebuilds_the_derived_tables_at_the_weekly_tick_without_an_api_request,
     |db| async move {
         use fetchers::store::{ApplyMode, RunTrigger};
-        let sim = simulator(0).await;
+        let sim = daemon_simulator(0).await;
         // Only derive_full, on its default schedule (04:00 every Sunday).
         let config = library_config(&sim, &db, "[jobs.derive_full]\n");
         assert!(config.job(JobKind::DeriveFull).enabled);
@@ -954,7 +932,7 @@ fn audit_gauge(metrics: &str, section: &str) -> Option<i64> {
 backend_test!(
     the_enabled_audit_job_runs_at_its_tick_and_metrics_export_its_violation_counts,
     |db| async move {
-        let sim = simulator(0).await;
+        let sim = daemon_simulator(0).await;
         let mut config = library_config(&sim, &db, "[jobs.audit]\nenabled = true\n");
         assert_eq!(config.job(JobKind::Audit).schedules[0].cron, "0 5 * * *");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -1114,11 +1092,8 @@ backend_test!(
     |db| async move {
         let dir = tempfile::tempdir().unwrap();
         let run = |args: &[&str]| {
-            Command::new(env!("CARGO_BIN_EXE_paddock"))
+            paddock()
                 .current_dir(dir.path())
-                .env_remove("PADDOCK_CONFIG")
-                .env_remove("PADDOCK_DATABASE_URL")
-                .env_remove("DATABASE_URL")
                 .args(["--database-url", &db.url()])
                 .args(args)
                 .output()
@@ -1191,7 +1166,7 @@ backend_test!(
     a_run_a_killed_daemon_left_running_is_closed_as_interrupted_by_the_jobs_next_run,
     |db| async move {
         use fetchers::store::{RunTrigger, Store};
-        let sim = simulator(0).await;
+        let sim = daemon_simulator(0).await;
         // derive_full alone: a run that makes no API request, quick on an empty database.
         let config = library_config(&sim, &db, "[jobs.derive_full]\n");
         record_success(&db, JobKind::DeriveFull).await;

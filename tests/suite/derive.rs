@@ -4,6 +4,8 @@
 //! only the touched groups, and hand-made races pin down non-runners, non-finishers, dead heats,
 //! big-field handicaps and euro prizes.
 
+use crate::support::jobs::run;
+use crate::support::sim::{client_for, sim_today, simulator};
 use crate::support::TestDb;
 use chrono::NaiveDate;
 use fetchers::derived::DistanceBands;
@@ -12,9 +14,8 @@ use fetchers::registry::Source;
 use fetchers::rows::{Row, UnitOfWork};
 use fetchers::store::{ApplyMode, RunId, RunStatus, RunTrigger, Store};
 use paddock::app::{self, JobRequest};
-use paddock::client::{ClientConfig, Credentials, RacingApiClient, SharedLimiter};
-use paddock::config::Config;
-use paddock::simulator::{SimConfig, SimServer};
+use paddock::client::RacingApiClient;
+use paddock::simulator::Faults;
 use paddock::store::AnyStore;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -434,29 +435,8 @@ async fn assert_entity_columns_match_keys(db: &TestDb) {
 
 // ---- the pipeline ----
 
-fn sim_today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 6, 15).unwrap()
-}
-
-fn config() -> Config {
-    Config::from_toml("", &BTreeMap::<String, String>::new()).unwrap()
-}
-
-async fn simulator() -> SimServer {
-    let mut config = SimConfig::new(5, "tester", "secret");
-    config.today = sim_today();
-    SimServer::start(config).await.unwrap()
-}
-
-fn client_for(server: &SimServer) -> RacingApiClient {
-    let config = ClientConfig {
-        base_url: server.base_url.clone(),
-        credentials: Some(Credentials::new("tester", "secret")),
-        requests_per_second: 500.0,
-        ..ClientConfig::default()
-    };
-    RacingApiClient::new(config, SharedLimiter::new(500.0)).unwrap()
-}
+/// The simulator's seed in these tests.
+const SEED: u64 = 5;
 
 /// A races-and-runners run for `from..=to` (racecards and results), which also updates the
 /// derived tables for the races it wrote.
@@ -467,16 +447,7 @@ async fn results_run(
     to: NaiveDate,
 ) -> app::RunResult {
     let request = JobRequest::RacesAndRunners(RacesAndRunnersPlan::dates(from, to, sim_today()));
-    let result = app::run_job(
-        &config(),
-        api,
-        &db.store,
-        &request,
-        RunTrigger::Manual,
-        ApplyMode::Commit,
-    )
-    .await
-    .unwrap();
+    let result = run(db, api, request).await;
     assert_eq!(result.status, RunStatus::Succeeded, "{:?}", result.error);
     result
 }
@@ -497,7 +468,7 @@ fn day(n: i64) -> NaiveDate {
 backend_test!(
     every_derived_figure_equals_a_naive_recomputation_over_ten_simulated_days,
     |db| async move {
-        let server = simulator().await;
+        let server = simulator(SEED, Faults::default()).await;
         let api = client_for(&server);
         // Ten days of racecards and results, ending well before the simulator's today.
         results_run(&db, &api, day(30), day(21)).await;
@@ -528,7 +499,7 @@ backend_test!(
         // The daemon's weekly rebuild may start while a results run updates the derived
         // tables: both delete and re-insert groups, so without serializing one of them would
         // insert keys the other just committed.
-        let server = simulator().await;
+        let server = simulator(SEED, Faults::default()).await;
         let api = client_for(&server);
         results_run(&db, &api, day(30), day(24)).await;
         let bands = DistanceBands::default();
@@ -548,7 +519,7 @@ backend_test!(
 backend_test!(
     an_incremental_update_equals_a_full_rebuild_and_writes_only_the_touched_groups,
     |db| async move {
-        let server = simulator().await;
+        let server = simulator(SEED, Faults::default()).await;
         let api = client_for(&server);
         results_run(&db, &api, day(22), day(17)).await;
         let requests_before = server.stats().total;

@@ -5,6 +5,8 @@
 //! store that keeps running follows every transition another connection makes, and a
 //! transition waits for a unit in flight; the transition ledger numbers each attempt once.
 
+use crate::support::jobs::{config_from_toml, default_config};
+use crate::support::sim::{client_for, sim_today, simulator};
 use crate::support::{Backend, TestDb};
 use chrono::{Duration, NaiveDate, Utc};
 use fetchers::jobs::RacesAndRunnersPlan;
@@ -12,38 +14,17 @@ use fetchers::registry::Source;
 use fetchers::rows::{Row, UnitOfWork};
 use fetchers::store::{ApplyMode, RunStatus, RunTrigger, Store};
 use paddock::app::{self, JobRequest};
-use paddock::client::{ClientConfig, Credentials, RacingApiClient, SharedLimiter};
+use paddock::client::RacingApiClient;
 use paddock::config::Config;
-use paddock::simulator::{SimConfig, SimServer};
+use paddock::simulator::Faults;
 use paddock::store::AnyStore;
 use paddock::tables::{self, phase::legacy_name, phase::renamed_tables, Phase};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
-fn sim_today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 6, 15).unwrap()
-}
-
-async fn simulator() -> SimServer {
-    let mut config = SimConfig::new(11, "tester", "secret");
-    config.today = sim_today();
-    SimServer::start(config).await.unwrap()
-}
-
-fn client_for(server: &SimServer) -> RacingApiClient {
-    let config = ClientConfig {
-        base_url: server.base_url.clone(),
-        credentials: Some(Credentials::new("tester", "secret")),
-        requests_per_second: 500.0,
-        ..ClientConfig::default()
-    };
-    RacingApiClient::new(config, SharedLimiter::new(500.0)).unwrap()
-}
-
-fn config() -> Config {
-    Config::from_toml("", &BTreeMap::<String, String>::new()).unwrap()
-}
+/// The simulator's seed in these tests.
+const SEED: u64 = 11;
 
 /// The store as the application opens it: following the database's phase.
 async fn phased(db: &TestDb) -> AnyStore {
@@ -54,7 +35,7 @@ async fn phased(db: &TestDb) -> AnyStore {
 async fn run_job(db: &TestDb, api: &RacingApiClient, request: JobRequest) {
     let store = phased(db).await;
     let result = app::run_job(
-        &config(),
+        &default_config(),
         api,
         &store,
         &request,
@@ -279,7 +260,7 @@ async fn check_step(db: &TestDb, seen: &mut BTreeMap<&'static str, i64>, odds: &
 backend_test!(
     a_legacy_database_walks_through_every_phase_and_back_with_nothing_lost,
     |db| async move {
-        let server = simulator().await;
+        let server = simulator(SEED, Faults::default()).await;
         let api = client_for(&server);
         legacy_database(&db).await;
         let odds = odds_checksum(&db).await;
@@ -498,8 +479,7 @@ backend_test!(
 
 /// The binary's configuration for this test database.
 fn config_for(db: &TestDb) -> Config {
-    let text = format!("[database]\nurl = \"{}\"\n", db.url());
-    Config::from_toml(&text, &BTreeMap::<String, String>::new()).unwrap()
+    config_from_toml(&format!("[database]\nurl = \"{}\"\n", db.url()))
 }
 
 /// A unit of work of its own (course, race, horse, runner) numbered `n`.

@@ -3,6 +3,8 @@
 //! SQLite. Also: migrating again is a no-op, and SQLite connections enforce foreign keys.
 
 use crate::support;
+use crate::support::jobs::default_config;
+use crate::support::sim::{client_for, sim_today, simulator};
 use fetchers::registry::{ColumnType, Table, TableKind, TABLES};
 use fetchers::schema::Dialect;
 use sqlx::{PgPool, Row as _, SqlitePool};
@@ -376,21 +378,10 @@ async fn sqlite_stores_every_written_value_in_its_registry_type_family() {
     use paddock::app::{self, JobRequest};
 
     let (store, _dir) = support::sqlite_store().await;
-    let today = chrono::NaiveDate::from_ymd_opt(2025, 6, 15).unwrap();
-    let mut sim = paddock::simulator::SimConfig::new(11, "tester", "secret");
-    sim.today = today;
-    let server = paddock::simulator::SimServer::start(sim).await.unwrap();
-    let client = paddock::client::RacingApiClient::new(
-        paddock::client::ClientConfig {
-            base_url: server.base_url.clone(),
-            credentials: Some(paddock::client::Credentials::new("tester", "secret")),
-            requests_per_second: 500.0,
-            ..Default::default()
-        },
-        paddock::client::SharedLimiter::new(500.0),
-    )
-    .unwrap();
-    let config = paddock::config::Config::from_toml("", &BTreeMap::new()).unwrap();
+    let today = sim_today();
+    let server = simulator(11, paddock::simulator::Faults::default()).await;
+    let client = client_for(&server);
+    let config = default_config();
     let day = today - chrono::Duration::days(2);
     let store = paddock::store::AnyStore::Sqlite(store);
     let result = app::run_job(

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
+use crate::support::sim::start_simulator;
 use chrono::NaiveDate;
 use paddock::simulator::{Faults, SimConfig, SimData, SimServer, Stats};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -24,10 +25,9 @@ fn config(faults: Faults) -> SimConfig {
     c
 }
 
+/// A simulator of this file's seed and day with `faults`.
 async fn start(faults: Faults) -> SimServer {
-    SimServer::start(config(faults))
-        .await
-        .expect("simulator starts")
+    start_simulator(config(faults)).await
 }
 
 fn client() -> reqwest::Client {
