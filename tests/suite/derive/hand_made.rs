@@ -1,5 +1,6 @@
-//! Hand-made races on both backends, each pinning down one rule of the derived figures:
-//! non-runners, non-finishers, dead heats, big-field handicaps and euro prizes.
+//! Hand-made races on both backends pinning down the derived figures' rules (non-runners,
+//! non-finishers, dead heats, big-field handicaps, euro prizes); on them, `paddock query`'s
+//! reports and each backend's own derived update. Payload rows never write a derived table.
 
 use super::*;
 
