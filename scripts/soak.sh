@@ -91,7 +91,8 @@ PROP=ok
 PROPTEST_CASES=${SOAK_CASES:-5000} timeout "$LEFT" cargo test -q -p fetchers --test parser_props >"$WORK/props.log" 2>&1 || PROP=failed
 echo "reliability tests…"
 REL=ok
-cargo test -q --test reliability --test pg_stop_mid_page >"$WORK/reliability.log" 2>&1 || REL=failed
+{ cargo test -q --test suite reliability:: && cargo test -q --test pg_stop_mid_page; } \
+  >"$WORK/reliability.log" 2>&1 || REL=failed
 
 echo "rounds run: $RUN"
 echo "rounds identical: $SAME"

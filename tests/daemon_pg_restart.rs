@@ -3,13 +3,14 @@
 //! still up — reconnects (pool and job-lock session) and records successful runs again.
 //! A file of its own, because it stops the cluster that every test of its process shares.
 
-mod common;
+mod support;
 
-use common::pg_cluster;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
-
-const DEADLINE: Duration = Duration::from_secs(90);
+use support::bin::paddock;
+use support::pg_cluster;
+use support::sim::start_simulator;
+use support::wait::DEADLINE;
 
 #[tokio::test]
 async fn the_daemon_survives_a_postgres_restart_and_a_later_run_succeeds() {
@@ -28,9 +29,7 @@ async fn the_daemon_survives_a_postgres_restart_and_a_later_run_succeeds() {
 
     let mut sim_config = paddock::simulator::SimConfig::new(5, "u", "p");
     sim_config.today = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
-    let sim = paddock::simulator::SimServer::start(sim_config)
-        .await
-        .unwrap();
+    let sim = start_simulator(sim_config).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("paddock.toml");
     std::fs::write(
@@ -47,13 +46,10 @@ async fn the_daemon_survives_a_postgres_restart_and_a_later_run_succeeds() {
     )
     .unwrap();
     let log_path = dir.path().join("daemon.log");
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_paddock"))
+    let mut daemon = paddock()
         .arg("--config")
         .arg(&file)
         .arg("daemon")
-        .env_remove("PADDOCK_DATABASE_URL")
-        .env_remove("DATABASE_URL")
-        .env_remove("PADDOCK_API_BASE_URL")
         .env("RACING_API_USERNAME", "u")
         .env("RACING_API_PASSWORD", "p")
         .stdout(Stdio::null())

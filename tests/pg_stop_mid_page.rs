@@ -12,31 +12,28 @@
 //! A file of its own, because it stops the cluster its whole process shares; its two tests
 //! take turns through [`CLUSTER`].
 
-mod common;
+mod support;
 
 use chrono::NaiveDate;
-use common::pg_cluster;
 use fetchers::registry;
 use paddock::backfill::plan::Part;
 use paddock::backfill::progress::Reporter;
 use paddock::backfill::{run_backfill, BackfillOptions, BackfillResult};
-use paddock::client::{ClientConfig, Credentials, RacingApiClient, SharedLimiter};
-use paddock::simulator::{SimConfig, SimServer};
+use paddock::client::{ClientConfig, RacingApiClient};
+use paddock::simulator::{Faults, SimServer};
 use paddock::store::{AnyStore, PgStore};
 use sqlx::{Connection, PgConnection};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use support::pg_cluster;
+use support::sim::{
+    api_client, client_config, quick_backoff, sim_today, simulator, PASSWORD, USER,
+};
 
-const USER: &str = "stop-user";
-const PASSWORD: &str = "stop-pw";
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// One test at a time stops the cluster.
 static CLUSTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn sim_today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 6, 15).unwrap()
-}
 
 fn options() -> BackfillOptions {
     BackfillOptions {
@@ -50,24 +47,16 @@ fn options() -> BackfillOptions {
     }
 }
 
-async fn simulator() -> SimServer {
-    let mut config = SimConfig::new(21, USER, PASSWORD);
-    config.today = sim_today();
-    SimServer::start(config).await.unwrap()
-}
+/// The simulator's seed in these tests.
+const SEED: u64 = 21;
 
-fn client_for(server: &SimServer) -> RacingApiClient {
-    let config = ClientConfig {
-        base_url: server.base_url.clone(),
-        credentials: Some(Credentials::new(USER, PASSWORD)),
-        requests_per_second: 1000.0,
+/// A client that gives up on a request after three attempts of at most 5 s each.
+fn backfill_client(server: &SimServer) -> RacingApiClient {
+    api_client(ClientConfig {
         timeout: Duration::from_secs(5),
         max_attempts: 3,
-        backoff_min: Duration::from_millis(5),
-        backoff_max: Duration::from_millis(20),
-        ..ClientConfig::default()
-    };
-    RacingApiClient::new(config, SharedLimiter::new(1000.0)).unwrap()
+        ..quick_backoff(client_config(server, USER, PASSWORD))
+    })
 }
 
 /// A fresh migrated database `name` on the harness's own cluster (never `TEST_DATABASE_URL`:
@@ -91,7 +80,7 @@ async fn database(name: &str) -> (String, AnyStore) {
 }
 
 async fn store_on(url: &str) -> AnyStore {
-    let store = PgStore::connect(url, &common::test_options())
+    let store = PgStore::connect(url, &support::test_options())
         .await
         .unwrap();
     store.migrate().await.unwrap();
@@ -128,9 +117,14 @@ fn row_counts(contents: &BTreeMap<&'static str, Vec<String>>) -> BTreeMap<&'stat
 /// The tables after an uninterrupted backfill of [`options`] (in its own database).
 async fn reference(server: &SimServer, name: &str) -> BTreeMap<&'static str, Vec<String>> {
     let (url, store) = database(name).await;
-    let result = run_backfill(&client_for(server), &store, &options(), Reporter::Silent)
-        .await
-        .unwrap();
+    let result = run_backfill(
+        &backfill_client(server),
+        &store,
+        &options(),
+        Reporter::Silent,
+    )
+    .await
+    .unwrap();
     assert_eq!(result.exit_code(), 0, "{:?}", result.error);
     store.close().await;
     let tables = contents(&url).await;
@@ -181,7 +175,7 @@ type Backfill = tokio::task::JoinHandle<anyhow::Result<BackfillResult>>;
 
 /// Starts a backfill of [`options`] on `store`, which will stop at its first runners page.
 fn start_backfill(server: &SimServer, store: &AnyStore) -> Backfill {
-    let (client, store) = (client_for(server), store.clone());
+    let (client, store) = (backfill_client(server), store.clone());
     tokio::spawn(async move { run_backfill(&client, &store, &options(), Reporter::Silent).await })
 }
 
@@ -206,7 +200,7 @@ async fn start_cluster() {
 async fn a_page_in_flight_when_postgres_stops_is_tried_again_after_the_restart_and_nothing_is_lost()
 {
     let _turn = CLUSTER.lock().await;
-    let server = simulator().await;
+    let server = simulator(SEED, Faults::default()).await;
     let uninterrupted = reference(&server, "paddock_stop_retried_ref").await;
 
     let (url, store) = database("paddock_stop_retried").await;
@@ -238,7 +232,7 @@ async fn a_page_in_flight_when_postgres_stops_is_tried_again_after_the_restart_a
 async fn a_page_in_flight_when_postgres_stays_down_fails_the_run_leaves_no_row_and_a_resume_completes_it(
 ) {
     let _turn = CLUSTER.lock().await;
-    let server = simulator().await;
+    let server = simulator(SEED, Faults::default()).await;
     let uninterrupted = reference(&server, "paddock_stop_failed_ref").await;
 
     let (url, store) = database("paddock_stop_failed").await;
@@ -275,9 +269,14 @@ async fn a_page_in_flight_when_postgres_stays_down_fails_the_run_leaves_no_row_a
     // A resume after the restart completes the run, the same as an uninterrupted one.
     store.close().await;
     let store = store_on(&url).await;
-    let resumed = run_backfill(&client_for(&server), &store, &options(), Reporter::Silent)
-        .await
-        .unwrap();
+    let resumed = run_backfill(
+        &backfill_client(&server),
+        &store,
+        &options(),
+        Reporter::Silent,
+    )
+    .await
+    .unwrap();
     assert_eq!(resumed.exit_code(), 0, "{:?}", resumed.error);
     assert_eq!(contents(&url).await, uninterrupted);
     store.close().await;

@@ -2,8 +2,9 @@
 //! same columns (type family, nullability), primary key and foreign keys, on PostgreSQL and
 //! SQLite. Also: migrating again is a no-op, and SQLite connections enforce foreign keys.
 
-mod common;
-
+use crate::support;
+use crate::support::jobs::default_config;
+use crate::support::sim::{client_for, sim_today, simulator};
 use fetchers::registry::{ColumnType, Table, TableKind, TABLES};
 use fetchers::schema::Dialect;
 use sqlx::{PgPool, Row as _, SqlitePool};
@@ -270,7 +271,7 @@ fn assert_matches_registry(
 
 #[tokio::test]
 async fn a_migrated_postgres_database_matches_the_registry() {
-    let (store, _db) = common::postgres_store().await;
+    let (store, _db) = support::postgres_store().await;
     let pool = store.pool_for_tests();
     let tables = postgres_tables(pool).await;
     let mut shapes = BTreeMap::new();
@@ -282,7 +283,7 @@ async fn a_migrated_postgres_database_matches_the_registry() {
 
 #[tokio::test]
 async fn a_migrated_sqlite_database_matches_the_registry() {
-    let (store, _dir) = common::sqlite_store().await;
+    let (store, _dir) = support::sqlite_store().await;
     let pool = store.pool_for_tests();
     let tables = sqlite_tables(pool).await;
     let mut shapes = BTreeMap::new();
@@ -294,7 +295,7 @@ async fn a_migrated_sqlite_database_matches_the_registry() {
 
 #[tokio::test]
 async fn migrating_a_migrated_postgres_database_again_changes_nothing() {
-    let (store, _db) = common::postgres_store().await;
+    let (store, _db) = support::postgres_store().await;
     let applied = "SELECT COUNT(*) FROM _sqlx_migrations";
     let before: i64 = sqlx::query_scalar(applied)
         .fetch_one(store.pool_for_tests())
@@ -316,7 +317,7 @@ async fn migrating_a_migrated_postgres_database_again_changes_nothing() {
 
 #[tokio::test]
 async fn migrating_a_migrated_sqlite_database_again_changes_nothing() {
-    let (store, _dir) = common::sqlite_store().await;
+    let (store, _dir) = support::sqlite_store().await;
     let applied = "SELECT COUNT(*) FROM _sqlx_migrations";
     let before: i64 = sqlx::query_scalar(applied)
         .fetch_one(store.pool_for_tests())
@@ -336,7 +337,7 @@ async fn migrating_a_migrated_sqlite_database_again_changes_nothing() {
 
 #[tokio::test]
 async fn every_sqlite_connection_enforces_foreign_keys() {
-    let (store, _dir) = common::sqlite_store().await;
+    let (store, _dir) = support::sqlite_store().await;
     // Hold several connections at once so each is a distinct one.
     let mut held = Vec::new();
     for _ in 0..3 {
@@ -376,22 +377,11 @@ async fn sqlite_stores_every_written_value_in_its_registry_type_family() {
     use fetchers::store::{ApplyMode, RunTrigger};
     use paddock::run::{self, JobRequest, RunContext};
 
-    let (store, _dir) = common::sqlite_store().await;
-    let today = chrono::NaiveDate::from_ymd_opt(2025, 6, 15).unwrap();
-    let mut sim = paddock::simulator::SimConfig::new(11, "tester", "secret");
-    sim.today = today;
-    let server = paddock::simulator::SimServer::start(sim).await.unwrap();
-    let client = paddock::client::RacingApiClient::new(
-        paddock::client::ClientConfig {
-            base_url: server.base_url.clone(),
-            credentials: Some(paddock::client::Credentials::new("tester", "secret")),
-            requests_per_second: 500.0,
-            ..Default::default()
-        },
-        paddock::client::SharedLimiter::new(500.0),
-    )
-    .unwrap();
-    let config = paddock::config::Config::from_toml("", &BTreeMap::new()).unwrap();
+    let (store, _dir) = support::sqlite_store().await;
+    let today = sim_today();
+    let server = simulator(11, paddock::simulator::Faults::default()).await;
+    let client = client_for(&server);
+    let config = default_config();
     let day = today - chrono::Duration::days(2);
     let store = paddock::store::AnyStore::Sqlite(store);
     let result = run::run_job(

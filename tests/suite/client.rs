@@ -1,12 +1,14 @@
 //! The HTTP client against small scripted servers on 127.0.0.1: error classification, retries,
-//! `Retry-After`, the process-wide limiter (checked on server-side arrival times), timeouts,
-//! truncated bodies, Basic auth, the response hook and the secrecy of the password.
+//! timeouts, truncated bodies, Basic auth, the response hook and the secrecy of the password;
+//! `Retry-After` and the process-wide limiter (checked on server-side arrival times) in
+//! [`pacing`].
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::support::sim::api_client;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +18,8 @@ use fetchers::api::{ApiError, ApiRequest, ApiSource};
 use paddock::client::{ClientConfig, Credentials, RacingApiClient, ResponseHook, SharedLimiter};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
+
+mod pacing;
 
 const USER: &str = "paddock-user";
 const PASSWORD: &str = "s3cret-Pa55word";
@@ -179,7 +183,8 @@ async fn cut_short_server(
 // ---------------------------------------------------------------------------------------------
 // Client set-up.
 
-fn client_config(base_url: String) -> ClientConfig {
+/// The client settings for a scripted server at `base_url`: quick timeouts and backoffs.
+fn scripted_config(base_url: String) -> ClientConfig {
     ClientConfig {
         base_url,
         credentials: Some(Credentials::new(USER, PASSWORD)),
@@ -192,10 +197,9 @@ fn client_config(base_url: String) -> ClientConfig {
     }
 }
 
-fn client_for(base_url: String) -> RacingApiClient {
-    let config = client_config(base_url);
-    let limiter = SharedLimiter::new(config.requests_per_second);
-    RacingApiClient::new(config, limiter).unwrap()
+/// A client on [`scripted_config`] with a limiter of its own.
+fn scripted_client(base_url: String) -> RacingApiClient {
+    api_client(scripted_config(base_url))
 }
 
 fn horse(id: &str) -> ApiRequest {
@@ -231,7 +235,7 @@ const UNPROCESSABLE: &str = r#"{"detail":[{"loc":["query","limit"],"msg":"ensure
 #[tokio::test]
 async fn a_422_is_not_retried() {
     let server = TestServer::start(|_| Reply::json(422, UNPROCESSABLE)).await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
 
     let error = client.fetch(&results_page()).await.unwrap_err();
 
@@ -255,7 +259,7 @@ async fn a_422_is_not_retried() {
 async fn a_400_and_a_403_are_rejected_without_retry() {
     for status in [400, 403] {
         let server = TestServer::start(move |_| Reply::json(status, r#"{"detail":"no"}"#)).await;
-        let client = client_for(server.base_url());
+        let client = scripted_client(server.base_url());
         let error = client.fetch(&ApiRequest::Regions).await.unwrap_err();
         assert!(
             matches!(error, ApiError::Rejected { status: s, .. } if s == status),
@@ -268,7 +272,7 @@ async fn a_400_and_a_403_are_rejected_without_retry() {
 #[tokio::test]
 async fn a_401_stops_with_a_message_naming_the_credential_variables() {
     let server = TestServer::start(|_| Reply::json(401, r#"{"detail":"Unauthorized"}"#)).await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
 
     let error = client.fetch(&ApiRequest::Regions).await.unwrap_err();
 
@@ -282,7 +286,7 @@ async fn a_401_stops_with_a_message_naming_the_credential_variables() {
 #[tokio::test]
 async fn a_404_is_not_found_and_not_retried() {
     let server = TestServer::start(|_| Reply::json(404, r#"{"detail":"Not Found"}"#)).await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
 
     let error = client.fetch(&horse("hrs_404")).await.unwrap_err();
 
@@ -294,150 +298,6 @@ async fn a_404_is_not_found_and_not_retried() {
     );
     assert!(!error.is_fatal());
     assert_eq!(server.arrivals().len(), 1);
-}
-
-// ---------------------------------------------------------------------------------------------
-// 429 and the process-wide pause.
-
-#[tokio::test]
-async fn retry_after_two_seconds_pauses_every_request_of_the_process() {
-    let server = TestServer::start(|n| {
-        if n == 0 {
-            Reply::json(429, r#"{"detail":"Too Many Requests"}"#).header("retry-after", "2")
-        } else {
-            Reply::ok()
-        }
-    })
-    .await;
-    // Two clients (as two jobs would have) sharing the process's one limiter.
-    let limiter = SharedLimiter::new(20.0);
-    let first_client =
-        RacingApiClient::new(client_config(server.base_url()), Arc::clone(&limiter)).unwrap();
-    let second_client = RacingApiClient::new(client_config(server.base_url()), limiter).unwrap();
-
-    let first = tokio::spawn(async move { first_client.fetch(&ApiRequest::Regions).await });
-    server.wait_for_arrivals(1).await;
-    // Give the client time to receive the 429; without the pause, the next request would
-    // reach the server about now.
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    let second = tokio::spawn(async move {
-        second_client
-            .fetch(&ApiRequest::Courses {
-                region_codes: vec!["gb".into()],
-            })
-            .await
-    });
-
-    let first = first.await.unwrap();
-    let second = second.await.unwrap();
-    assert_eq!(first.unwrap().status, 200);
-    assert_eq!(second.unwrap().status, 200);
-
-    let arrivals = server.arrivals();
-    assert_eq!(arrivals.len(), 3, "{arrivals:?}");
-    let refused_at = arrivals[0].at;
-    for later in &arrivals[1..] {
-        let after = later.at.duration_since(refused_at);
-        assert!(
-            after >= Duration::from_secs(2),
-            "{} arrived {after:?} after the 429 (Retry-After: 2)",
-            later.path_and_query
-        );
-    }
-    // The two waiting requests are released one slot (50 ms) apart, not together; half a slot
-    // of slack absorbs scheduling noise on a loaded machine.
-    let gap = arrivals[2].at.duration_since(arrivals[1].at);
-    assert!(
-        gap + Duration::from_millis(25) >= Duration::from_millis(50),
-        "released together: {gap:?}"
-    );
-}
-
-#[tokio::test]
-async fn retry_after_given_as_an_http_date_pauses_until_that_date() {
-    let until = Arc::new(Mutex::new(None::<SystemTime>));
-    let recorded = Arc::clone(&until);
-    let server = TestServer::start(move |n| {
-        if n == 0 {
-            let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
-            *recorded.lock().unwrap() = Some(httpdate::parse_http_date(&date).unwrap());
-            Reply::json(429, r#"{"detail":"Too Many Requests"}"#).header("retry-after", date)
-        } else {
-            Reply::ok()
-        }
-    })
-    .await;
-    let limiter = SharedLimiter::new(20.0);
-    let first_client =
-        RacingApiClient::new(client_config(server.base_url()), Arc::clone(&limiter)).unwrap();
-    let second_client = RacingApiClient::new(client_config(server.base_url()), limiter).unwrap();
-
-    let first = tokio::spawn(async move { first_client.fetch(&horse("hrs_1")).await });
-    server.wait_for_arrivals(1).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let second = second_client.fetch(&horse("hrs_2")).await;
-
-    assert!(first.await.unwrap().is_ok());
-    assert!(second.is_ok());
-    let until = until.lock().unwrap().unwrap();
-    let arrivals = server.arrivals();
-    assert_eq!(arrivals.len(), 3);
-    for later in &arrivals[1..] {
-        // 5 ms for the wall clock against the monotonic one.
-        assert!(
-            later.wall + Duration::from_millis(5) >= until,
-            "{} arrived before the Retry-After date",
-            later.path_and_query
-        );
-    }
-}
-
-#[tokio::test]
-async fn repeated_429s_count_toward_max_attempts() {
-    let server = TestServer::start(|_| Reply::json(429, "{}").header("retry-after", "0")).await;
-    let client = client_for(server.base_url());
-
-    let error = client.fetch(&ApiRequest::Regions).await.unwrap_err();
-
-    match error {
-        ApiError::RetriesExhausted { attempts, last, .. } => {
-            assert_eq!(attempts, 5);
-            assert!(last.contains("429"), "{last}");
-        }
-        other => panic!("expected RetriesExhausted, got {other:?}"),
-    }
-    assert_eq!(server.arrivals().len(), 5);
-}
-
-#[tokio::test]
-async fn a_pause_holds_back_every_waiter_and_then_releases_them_one_slot_apart() {
-    let limiter = SharedLimiter::new(20.0);
-    let start = tokio::time::Instant::now();
-    let until = start + Duration::from_millis(300);
-    limiter.pause_until(until);
-    // An earlier pause never shortens a later one.
-    limiter.pause_until(start + Duration::from_millis(100));
-
-    let grants = Arc::new(Mutex::new(Vec::new()));
-    let mut tasks = Vec::new();
-    for _ in 0..3 {
-        let limiter = Arc::clone(&limiter);
-        let grants = Arc::clone(&grants);
-        tasks.push(tokio::spawn(async move {
-            limiter.acquire().await;
-            grants.lock().unwrap().push(tokio::time::Instant::now());
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap();
-    }
-
-    let mut grants = grants.lock().unwrap().clone();
-    grants.sort();
-    assert!(grants[0] >= until, "granted during the pause");
-    for pair in grants.windows(2) {
-        assert!(pair[1] - pair[0] >= limiter.period());
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -454,7 +314,7 @@ async fn server_errors_are_retried_with_backoff_then_give_up() {
         }
     })
     .await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
     let response = client.fetch(&results_page()).await.unwrap();
     assert_eq!(response.status, 200);
     assert_eq!(response.body, r#"{"results":[],"total":0}"#);
@@ -470,7 +330,7 @@ async fn server_errors_are_retried_with_backoff_then_give_up() {
 
     // Always 500: give up after max_attempts.
     let server = TestServer::start(|_| Reply::json(503, "Service Unavailable")).await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
     let error = client.fetch(&results_page()).await.unwrap_err();
     match &error {
         ApiError::RetriesExhausted {
@@ -506,7 +366,7 @@ async fn a_408_is_retried_like_a_timeout_with_a_backoff_that_grows() {
         max_attempts: 6,
         backoff_min: floor,
         backoff_max: Duration::from_secs(2),
-        ..client_config(server.base_url())
+        ..scripted_config(server.base_url())
     };
     let limiter = SharedLimiter::new(config.requests_per_second);
     let client = RacingApiClient::new(config, limiter).unwrap();
@@ -541,14 +401,14 @@ async fn a_truncated_body_is_retried_once_then_malformed() {
         }
     })
     .await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
     let response = client.fetch(&ApiRequest::Regions).await.unwrap();
     assert_eq!(response.body, r#"{"racecards":[]}"#);
     assert_eq!(server.arrivals().len(), 2);
 
     let long_cut = format!("{CUT}{}", "x".repeat(500));
     let server = TestServer::start(move |_| Reply::json(200, &long_cut)).await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
     let error = client.fetch(&ApiRequest::Regions).await.unwrap_err();
     match &error {
         ApiError::Malformed {
@@ -576,12 +436,12 @@ async fn a_body_cut_short_of_its_content_length_is_retried_once_then_malformed()
         }
     })
     .await;
-    let client = client_for(base_url);
+    let client = scripted_client(base_url);
     assert_eq!(client.fetch(&results_page()).await.unwrap().body, "[]");
     assert_eq!(*requests.lock().unwrap(), 2);
 
     let (base_url, requests) = cut_short_server(|_| (200, r#"[{"race_id":"rac_1""#)).await;
-    let client = client_for(base_url);
+    let client = scripted_client(base_url);
     let error = client.fetch(&results_page()).await.unwrap_err();
     match &error {
         ApiError::Malformed {
@@ -609,7 +469,7 @@ async fn a_hanging_request_times_out_and_is_retried() {
     let client = RacingApiClient::new(
         ClientConfig {
             timeout,
-            ..client_config(server.base_url())
+            ..scripted_config(server.base_url())
         },
         SharedLimiter::new(100.0),
     )
@@ -629,7 +489,7 @@ async fn a_hanging_request_times_out_and_is_retried() {
         ClientConfig {
             timeout,
             max_attempts: 2,
-            ..client_config(server.base_url())
+            ..scripted_config(server.base_url())
         },
         SharedLimiter::new(100.0),
     )
@@ -652,7 +512,7 @@ async fn a_refused_connection_is_retried_then_gives_up() {
     let client = RacingApiClient::new(
         ClientConfig {
             max_attempts: 3,
-            ..client_config(format!("http://{addr}/v1"))
+            ..scripted_config(format!("http://{addr}/v1"))
         },
         SharedLimiter::new(100.0),
     )
@@ -669,137 +529,12 @@ async fn a_refused_connection_is_retried_then_gives_up() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The rate limit, measured at the server.
-
-// One runtime thread for client and server: fewer runnable threads, less scheduling noise in
-// the arrival times.
-#[tokio::test]
-async fn over_200_requests_the_rate_never_exceeds_the_limit() {
-    // 20/s: slow enough that half a period (25 ms) of scheduling slack per gap still tells a
-    // burst (gaps near zero) from noise on a loaded 2-core CI machine.
-    const RATE: f64 = 20.0;
-    let server = TestServer::start(|_| Reply::ok()).await;
-    let client =
-        RacingApiClient::new(client_config(server.base_url()), SharedLimiter::new(RATE)).unwrap();
-
-    let mut tasks = Vec::new();
-    for task in 0..4 {
-        let client = client.clone();
-        tasks.push(tokio::spawn(async move {
-            for i in 0..50 {
-                client
-                    .fetch(&horse(&format!("hrs_{task}_{i}")))
-                    .await
-                    .unwrap();
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap();
-    }
-
-    let mut times: Vec<Instant> = server.arrivals().iter().map(|a| a.at).collect();
-    assert_eq!(times.len(), 200);
-    times.sort();
-    let period = Duration::from_secs_f64(1.0 / RATE);
-    let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
-    let smallest = *gaps.iter().min().unwrap();
-    assert!(
-        smallest + period / 2 >= period,
-        "two requests arrived {smallest:?} apart; the limit allows one per {period:?}"
-    );
-    // Over the whole run (one measurement's slack spread over 199 gaps): at the limit, not above.
-    let span = times[199] - times[0];
-    assert!(
-        span + SCHEDULING_SLACK >= period * 199,
-        "200 requests in {span:?}: faster than one per {period:?}"
-    );
-    for (i, start) in times.iter().enumerate() {
-        let in_window = times[i..]
-            .iter()
-            .take_while(|t| t.duration_since(*start) < Duration::from_secs(1))
-            .count();
-        assert!(
-            in_window <= RATE as usize + 1,
-            "{in_window} requests within one second"
-        );
-    }
-    assert_eq!(client.request_counts()["/horses/{id}/pro"], 200);
-}
-
-/// Grant instants of `n` requests through `limiter` from three tasks, in grant order.
-async fn grant_times(limiter: Arc<SharedLimiter>, n: usize) -> Vec<Instant> {
-    let grants = Arc::new(Mutex::new(Vec::new()));
-    let mut tasks = Vec::new();
-    for _ in 0..3 {
-        let (limiter, grants) = (Arc::clone(&limiter), Arc::clone(&grants));
-        tasks.push(tokio::spawn(async move {
-            loop {
-                limiter.acquire().await;
-                // No await between the grant and this reading: it is the grant's instant.
-                let mut grants = grants.lock().unwrap();
-                if grants.len() == n {
-                    return;
-                }
-                grants.push(Instant::now());
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap();
-    }
-    Arc::try_unwrap(grants).unwrap().into_inner().unwrap()
-}
-
-#[tokio::test]
-async fn the_rate_margin_absorbs_scheduling_jitter_between_a_grant_and_its_arrival() {
-    // Every other request reaches the server 4.5 ms after its grant (task scheduling,
-    // connection set-up on a loaded machine), the others at once: the worst case for two
-    // neighbours. A 5 % margin at 10/s (5 ms) keeps every arrival gap at the limit's 100 ms or
-    // more; without a margin the same jitter brings two arrivals closer than the limit.
-    const RATE: f64 = 10.0;
-    let limit = Duration::from_millis(100);
-    let jitter = Duration::from_micros(4_500);
-    let smallest_arrival_gap = |grants: Vec<Instant>| {
-        let arrivals: Vec<Instant> = grants
-            .iter()
-            .enumerate()
-            .map(|(i, at)| if i % 2 == 0 { *at + jitter } else { *at })
-            .collect();
-        arrivals.windows(2).map(|w| w[1] - w[0]).min().unwrap()
-    };
-
-    let with_margin = grant_times(SharedLimiter::with_margin(RATE, 0.05), 21).await;
-    let gap = smallest_arrival_gap(with_margin);
-    assert!(gap >= limit, "arrivals {gap:?} apart with the margin");
-
-    let without = grant_times(SharedLimiter::with_margin(RATE, 0.0), 21).await;
-    let gap = smallest_arrival_gap(without);
-    assert!(
-        gap < limit,
-        "without a margin the jitter should show ({gap:?})"
-    );
-}
-
-#[test]
-fn the_default_margin_keeps_the_rate_above_095_of_the_limit() {
-    let limiter = SharedLimiter::new(2.0);
-    assert_eq!(limiter.margin(), paddock::client::DEFAULT_MARGIN);
-    let achieved = 1.0 / limiter.period().as_secs_f64();
-    assert!(achieved < 2.0, "no margin: {achieved}/s");
-    assert!(
-        achieved >= 0.95 * 2.0,
-        "{achieved}/s is below 0.95 of the limit"
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
 // Credentials.
 
 #[tokio::test]
 async fn basic_auth_is_sent() {
     let server = TestServer::start(|_| Reply::json(200, "[]")).await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
 
     client.fetch(&results_page()).await.unwrap();
 
@@ -815,7 +550,7 @@ async fn basic_auth_is_sent() {
     let anonymous = RacingApiClient::new(
         ClientConfig {
             credentials: None,
-            ..client_config(server.base_url())
+            ..scripted_config(server.base_url())
         },
         SharedLimiter::new(100.0),
     )
@@ -849,7 +584,7 @@ async fn credentials_never_appear_in_debug_or_errors() {
     .await;
     let config = ClientConfig {
         max_attempts: 2,
-        ..client_config(server.base_url())
+        ..scripted_config(server.base_url())
     };
     assert_secret_free(&format!("{config:?}"));
     let client = RacingApiClient::new(config, SharedLimiter::new(100.0)).unwrap();
@@ -866,7 +601,7 @@ async fn credentials_never_appear_in_debug_or_errors() {
         drop(listener);
         let config = ClientConfig {
             max_attempts: 1,
-            ..client_config(format!("http://{addr}/v1"))
+            ..scripted_config(format!("http://{addr}/v1"))
         };
         RacingApiClient::new(config, SharedLimiter::new(100.0)).unwrap()
     };
@@ -882,7 +617,7 @@ async fn credentials_never_appear_in_debug_or_errors() {
 
     // Credentials in the base URL are refused (they would end up in logs).
     let in_url = RacingApiClient::new(
-        client_config(format!("http://{USER}:{PASSWORD}@{}/v1", server.addr)),
+        scripted_config(format!("http://{USER}:{PASSWORD}@{}/v1", server.addr)),
         SharedLimiter::new(100.0),
     )
     .unwrap_err();
@@ -923,7 +658,7 @@ async fn logs_never_contain_the_password() {
         _ => Reply::json(401, "{}"),
     })
     .await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
     client.fetch(&ApiRequest::Regions).await.unwrap();
     client.fetch(&ApiRequest::Regions).await.unwrap_err();
 
@@ -977,7 +712,7 @@ async fn the_response_hook_sees_every_response() {
     })
     .await;
     let recorder = Arc::new(Recorder::default());
-    let client = client_for(server.base_url()).with_hook(recorder.clone());
+    let client = scripted_client(server.base_url()).with_hook(recorder.clone());
     let before = Utc::now();
 
     let ok = client.fetch(&results_page()).await.unwrap();
@@ -1019,7 +754,7 @@ async fn request_counts_are_per_endpoint_template_and_include_retries() {
         }
     })
     .await;
-    let client = client_for(server.base_url());
+    let client = scripted_client(server.base_url());
     let clone = client.clone();
 
     client.fetch(&ApiRequest::Regions).await.unwrap();

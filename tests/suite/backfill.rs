@@ -2,46 +2,27 @@
 //! simulator: the fewest requests, a range whose total changes mid-paging, replay equal to
 //! the fetch with zero requests, and (SQLite, child processes) `kill -9` at five points.
 
-mod common;
-
+use crate::support::bin::paddock;
+use crate::support::sim::{client_for, sim_today, simulator, PASSWORD, USER};
+use crate::support::TestDb;
 use chrono::NaiveDate;
-use common::TestDb;
 use fetchers::registry;
 use paddock::archive::{Archive, ArchiveTarget};
 use paddock::backfill::pipeline::horses_needing_profiles;
 use paddock::backfill::plan::Part;
 use paddock::backfill::progress::Reporter;
 use paddock::backfill::{run_backfill, BackfillOptions, BackfillResult};
-use paddock::client::{ClientConfig, Credentials, RacingApiClient, SharedLimiter};
-use paddock::simulator::{Faults, SimConfig, SimData, SimServer};
+use paddock::client::RacingApiClient;
+use paddock::simulator::{Faults, SimData, SimServer};
 use paddock::store::AnyStore;
 use std::collections::BTreeMap;
-
-/// The simulator's "today" in these tests, fixed so every figure is reproducible.
-fn sim_today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 6, 15).unwrap()
-}
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-async fn simulator(faults: Faults) -> SimServer {
-    let mut config = SimConfig::new(11, "tester", "secret");
-    config.today = sim_today();
-    config.faults = faults;
-    SimServer::start(config).await.unwrap()
-}
-
-fn client_for(server: &SimServer) -> RacingApiClient {
-    let config = ClientConfig {
-        base_url: server.base_url.clone(),
-        credentials: Some(Credentials::new("tester", "secret")),
-        requests_per_second: 1000.0,
-        ..ClientConfig::default()
-    };
-    RacingApiClient::new(config, SharedLimiter::new(1000.0)).unwrap()
-}
+/// The simulator's seed in these tests.
+const SEED: u64 = 11;
 
 fn options(from: NaiveDate, to: NaiveDate, parts: &[Part], budget: u32) -> BackfillOptions {
     BackfillOptions {
@@ -111,7 +92,7 @@ backend_test!(
         // Hold the whole TestDb: a block that only names `db.store` would capture just that
         // field and drop the temporary directory of a SQLite database.
         let db = db;
-        let server = simulator(Faults::default()).await;
+        let server = simulator(SEED, Faults::default()).await;
         let api = client_for(&server);
         // 365 days; racecards are served only from 2023-01-23, so 9 of them are fetched.
         let (from, to) = (d("2022-02-01"), d("2023-01-31"));
@@ -158,7 +139,7 @@ backend_test!(
             late_result_requests: Some(1),
             ..Faults::default()
         };
-        let server = simulator(faults).await;
+        let server = simulator(SEED, faults).await;
         let api = client_for(&server);
         let (from, to) = (d("2025-05-01"), d("2025-05-07"));
         let expected = results_in(server.data(), from, to);
@@ -206,7 +187,7 @@ backend_test!(
         // Hold the whole TestDb: a block that only names `db.store` would capture just that
         // field and drop the temporary directory of a SQLite database.
         let db = db;
-        let server = simulator(Faults::default()).await;
+        let server = simulator(SEED, Faults::default()).await;
         let archive = Archive::start(ArchiveTarget::Database(db.store.clone()));
         let api = client_for(&server).with_hook(archive.clone());
         let (from, to) = (d("2025-05-01"), d("2025-05-03"));
@@ -238,11 +219,11 @@ fn backfill_child(
     from: &str,
     to: &str,
 ) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_paddock"));
+    let mut cmd = paddock();
     cmd.env("PADDOCK_API_BASE_URL", &server.base_url)
         .env("PADDOCK_API_RATE_LIMIT", "100")
-        .env("RACING_API_USERNAME", "tester")
-        .env("RACING_API_PASSWORD", "secret")
+        .env("RACING_API_USERNAME", USER)
+        .env("RACING_API_PASSWORD", PASSWORD)
         .env("PADDOCK_DATABASE_URL", format!("sqlite://{}", db.display()))
         .env("PADDOCK_LOG", "warn")
         .args([
@@ -318,7 +299,7 @@ fn was_committed(request: &str, checkpoints: &BTreeMap<String, (String, Option<S
 fn a_backfill_killed_at_five_points_resumes_to_the_same_database_and_never_asks_twice_for_a_committed_page(
 ) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(simulator(Faults::default()));
+    let server = runtime.block_on(simulator(SEED, Faults::default()));
     let dir = tempfile::tempdir().unwrap();
     let (from, to) = ("2025-05-01", "2025-05-07");
 
@@ -389,7 +370,7 @@ backend_test!(
     a_directory_archive_replays_to_the_same_tables_and_reports_its_size,
     |db| async move {
         let db = db;
-        let server = simulator(Faults::default()).await;
+        let server = simulator(SEED, Faults::default()).await;
         let dir = tempfile::tempdir().unwrap();
         let target = ArchiveTarget::Directory(dir.path().join("archive"));
         let archive = Archive::start(target.clone());

@@ -2,45 +2,44 @@
 //! secrets at trace level, and hostile configuration and input given to the binary. The long
 //! runs (more rounds, `kill -9`, longer property tests) are in `scripts/soak.sh`.
 
-mod common;
-
+use crate::support;
+use crate::support::bin::run_paddock;
+use crate::support::sim::{
+    api_client, client_config, quick_backoff, sim_config, sim_today, start_simulator,
+};
+use crate::support::wait::wait_until;
 use chrono::NaiveDate;
 use paddock::backfill::plan::Part;
 use paddock::backfill::progress::Reporter;
 use paddock::backfill::{run_backfill, BackfillOptions};
-use paddock::client::{ClientConfig, Credentials, RacingApiClient, SharedLimiter};
+use paddock::client::{ClientConfig, RacingApiClient};
 use paddock::simulator::{Faults, SimConfig, SimServer};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 const USER: &str = "storm-user";
 const API_PASSWORD: &str = "api-pw-Zq81x";
 const DB_PASSWORD: &str = "db-pw-Kv27m";
 
-fn sim_today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 6, 15).unwrap()
+/// A simulator of seed 14 with `faults`, for [`USER`] with [`API_PASSWORD`] (a password these
+/// tests look for in output and files).
+async fn reliability_simulator(faults: Faults) -> SimServer {
+    start_simulator(SimConfig {
+        faults,
+        ..sim_config(14, USER, API_PASSWORD)
+    })
+    .await
 }
 
-async fn simulator(faults: Faults) -> SimServer {
-    let mut config = SimConfig::new(14, USER, API_PASSWORD);
-    config.today = sim_today();
-    config.faults = faults;
-    SimServer::start(config).await.unwrap()
-}
-
-fn client_for(server: &SimServer, max_attempts: u32) -> RacingApiClient {
-    let config = ClientConfig {
-        base_url: server.base_url.clone(),
-        credentials: Some(Credentials::new(USER, API_PASSWORD)),
-        requests_per_second: 1000.0,
+/// A client for [`reliability_simulator`] trying each request `max_attempts` times, with a 2 s
+/// timeout (shorter than the hangs) and quick backoffs.
+fn reliability_client(server: &SimServer, max_attempts: u32) -> RacingApiClient {
+    api_client(ClientConfig {
         timeout: Duration::from_secs(2),
         max_attempts,
-        backoff_min: Duration::from_millis(5),
-        backoff_max: Duration::from_millis(20),
-        ..ClientConfig::default()
-    };
-    RacingApiClient::new(config, SharedLimiter::new(1000.0)).unwrap()
+        ..quick_backoff(client_config(server, USER, API_PASSWORD))
+    })
 }
 
 fn options(from: NaiveDate, to: NaiveDate) -> BackfillOptions {
@@ -74,9 +73,9 @@ backend_test!(
             NaiveDate::from_ymd_opt(2025, 5, 1).unwrap(),
             NaiveDate::from_ymd_opt(2025, 5, 4).unwrap(),
         );
-        let stormy = simulator(storm).await;
+        let stormy = reliability_simulator(storm).await;
         let attempts = 3;
-        let first = run_backfill(&client_for(&stormy, attempts), &db.store, &options(from, to), Reporter::Silent)
+        let first = run_backfill(&reliability_client(&stormy, attempts), &db.store, &options(from, to), Reporter::Silent)
             .await
             .unwrap();
         // Stored, or failed with its reason.
@@ -101,8 +100,8 @@ backend_test!(
         stormy.shutdown().await;
 
         // A rerun against a calm API completes what failed, with nothing half-written.
-        let calm = simulator(Faults::default()).await;
-        let rerun = run_backfill(&client_for(&calm, 5), &db.store, &options(from, to), Reporter::Silent)
+        let calm = reliability_simulator(Faults::default()).await;
+        let rerun = run_backfill(&reliability_client(&calm, 5), &db.store, &options(from, to), Reporter::Silent)
             .await
             .unwrap();
         assert_eq!(rerun.exit_code(), 0, "{:?}", rerun.error);
@@ -119,40 +118,6 @@ backend_test!(
         assert_eq!(partial, 0, "a race stored without its runners");
     }
 );
-
-/// Runs the binary with `env` (after clearing what could leak in), waits at most a minute.
-/// Output goes to files (a pipe nobody reads would fill up at trace level).
-fn paddock(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_paddock"))
-        .args(args)
-        .env_remove("PADDOCK_DATABASE_URL")
-        .env_remove("DATABASE_URL")
-        .env_remove("PADDOCK_API_BASE_URL")
-        .env_remove("PADDOCK_CONFIG")
-        .env_remove("JOURNAL_STREAM")
-        .env_remove("NOTIFY_SOCKET")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("paddock {args:?} hung");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Output {
-        status: child.wait().unwrap(),
-        stdout: std::fs::read(&out_path).unwrap(),
-        stderr: std::fs::read(&err_path).unwrap(),
-    }
-}
 
 fn text(out: &Output) -> String {
     format!(
@@ -197,7 +162,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[test]
 fn at_trace_level_neither_password_appears_in_output_ledger_or_rejects() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(simulator(Faults {
+    let server = runtime.block_on(reliability_simulator(Faults {
         malformed_values: true,
         rate_limit_every: Some(4),
         ..Faults::default()
@@ -205,7 +170,7 @@ fn at_trace_level_neither_password_appears_in_output_ledger_or_rejects() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("trace.db");
     let db_url = format!("sqlite://{}", db.display());
-    let out = paddock(
+    let out = run_paddock(
         &[
             "backfill",
             "--from",
@@ -245,7 +210,7 @@ fn at_trace_level_neither_password_appears_in_output_ledger_or_rejects() {
     // A database password, at trace level, on a URL whose server is not PostgreSQL.
     let port = server.addr.port();
     let pg_url = format!("postgres://paddock:{DB_PASSWORD}@127.0.0.1:{port}/paddock");
-    let out = paddock(
+    let out = run_paddock(
         &[
             "backfill",
             "--from",
@@ -312,7 +277,7 @@ fn hostile_config_and_input_give_one_clear_error_a_nonzero_exit_and_no_partial_w
             .collect::<Vec<_>>(),
     )
     .unwrap();
-    let out = paddock(
+    let out = run_paddock(
         &[
             "--config",
             binary_config.to_str().unwrap(),
@@ -324,7 +289,7 @@ fn hostile_config_and_input_give_one_clear_error_a_nonzero_exit_and_no_partial_w
     assert_clear_failure(&out, "binary config");
     let unreadable = dir.path().join("a-directory.toml");
     std::fs::create_dir(&unreadable).unwrap();
-    let out = paddock(
+    let out = run_paddock(
         &["--config", unreadable.to_str().unwrap(), "import", "x.json"],
         &env,
     );
@@ -339,13 +304,13 @@ fn hostile_config_and_input_give_one_clear_error_a_nonzero_exit_and_no_partial_w
             .collect::<Vec<_>>(),
     )
     .unwrap();
-    let out = paddock(&["import", binary.to_str().unwrap()], &env);
+    let out = run_paddock(&["import", binary.to_str().unwrap()], &env);
     assert_clear_failure(&out, "binary import file");
     let huge = dir.path().join("huge.json");
     let mut body = b"{\"results\": [{\"race_id\": \"".to_vec();
     body.resize(32 * 1024 * 1024, b'x');
     std::fs::write(&huge, body).unwrap();
-    let out = paddock(&["import", huge.to_str().unwrap()], &env);
+    let out = run_paddock(&["import", huge.to_str().unwrap()], &env);
     assert_clear_failure(&out, "huge import file");
 
     // Nothing was written to any ra_* table.
@@ -374,8 +339,8 @@ fn hostile_config_and_input_give_one_clear_error_a_nonzero_exit_and_no_partial_w
 async fn a_sqlite_file_held_by_a_long_reader_and_a_writer_lock_delays_the_backfill_but_loses_nothing(
 ) {
     use sqlx::Connection;
-    let db = common::TestDb::new(common::Backend::Sqlite).await;
-    let server = simulator(Faults::default()).await;
+    let db = support::TestDb::new(support::Backend::Sqlite).await;
+    let server = reliability_simulator(Faults::default()).await;
     let mut reader = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
     sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
     let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ra_mst_races")
@@ -394,7 +359,7 @@ async fn a_sqlite_file_held_by_a_long_reader_and_a_writer_lock_delays_the_backfi
     });
     let day = NaiveDate::from_ymd_opt(2025, 5, 2).unwrap();
     let result = run_backfill(
-        &client_for(&server, 3),
+        &reliability_client(&server, 3),
         &db.store,
         &options(day, day),
         Reporter::Silent,
@@ -415,35 +380,34 @@ async fn a_sqlite_file_held_by_a_long_reader_and_a_writer_lock_delays_the_backfi
 // other writer can come between a unit's reads and writes) ----
 
 /// A session on the test database other than the store's pool.
-async fn other_writer(db: &common::TestDb) -> sqlx::PgConnection {
+async fn other_writer(db: &support::TestDb) -> sqlx::PgConnection {
     use sqlx::Connection;
     sqlx::PgConnection::connect(&db.url()).await.unwrap()
 }
 
 /// Waits until one of the store's sessions (application `paddock`) waits for a lock.
-async fn wait_for_store_to_wait(db: &common::TestDb) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while db
-        .scalar_i64(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND application_name = 'paddock' AND wait_event_type = 'Lock'",
-        )
-        .await
-        == 0
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the unit never waited for the other writer"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+async fn wait_for_store_to_wait(db: &support::TestDb) {
+    wait_until(
+        "the unit to wait for the other writer",
+        String::new,
+        || async {
+            let waiting = db
+                .scalar_i64(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name = 'paddock' AND wait_event_type = 'Lock'",
+                )
+                .await;
+            (waiting > 0).then_some(())
+        },
+    )
+    .await;
 }
 
 fn result_horse(id: &str) -> fetchers::rows::Row {
     fetchers::rows::Row::new("ra_mst_horses", fetchers::registry::Source::Result).set("id", id)
 }
 
-async fn horse_columns(db: &common::TestDb, id: &str) -> Vec<Option<String>> {
+async fn horse_columns(db: &support::TestDb, id: &str) -> Vec<Option<String>> {
     let mut out = Vec::new();
     for column in ["name", "name_with_suffix", "sex_code", "region", "colour"] {
         out.push(
@@ -462,7 +426,7 @@ async fn a_row_another_writer_inserts_while_the_unit_runs_is_merged_by_the_owner
     use fetchers::registry::Source;
     use fetchers::rows::{Row, UnitOfWork};
     use fetchers::store::{ApplyMode, RunTrigger, Store};
-    let db = common::TestDb::new(common::Backend::Postgres).await;
+    let db = support::TestDb::new(support::Backend::Postgres).await;
     let run = db
         .start_run("test", RunTrigger::Manual, serde_json::json!({}))
         .await
@@ -539,7 +503,7 @@ async fn a_required_value_another_writer_committed_during_the_statement_fails_th
 ) {
     use fetchers::rows::UnitOfWork;
     use fetchers::store::{ApplyMode, RunTrigger, Store};
-    let db = common::TestDb::new(common::Backend::Postgres).await;
+    let db = support::TestDb::new(support::Backend::Postgres).await;
     let run = db
         .start_run("test", RunTrigger::Manual, serde_json::json!({}))
         .await

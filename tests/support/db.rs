@@ -1,4 +1,4 @@
-//! The store test harness, shared by every integration test file (`mod common;`).
+//! The store test harness and the backend matrix, shared by every integration test binary.
 //!
 //! - [`sqlite_store`]: a migrated SQLite file database in a temporary directory.
 //! - [`postgres_store`]: a migrated, fresh PostgreSQL database per call: on the server named by
@@ -7,10 +7,8 @@
 //!   install: they never skip.
 //! - [`TestDb`] and [`backend_test!`]: write a store test once, run it on both backends, and
 //!   check the database with raw SQL that both dialects accept.
-#![allow(dead_code)]
 
-pub mod pg_cluster;
-
+use super::pg_cluster;
 use paddock::store::{AnyStore, PgStore, SqliteStore, StoreOptions};
 use std::future::Future;
 use std::ops::Deref;
@@ -260,12 +258,12 @@ macro_rules! backend_test {
 
             #[tokio::test]
             async fn sqlite() {
-                $crate::common::run_backend_test($crate::common::Backend::Sqlite, $test).await;
+                $crate::support::run_backend_test($crate::support::Backend::Sqlite, $test).await;
             }
 
             #[tokio::test]
             async fn postgres() {
-                $crate::common::run_backend_test($crate::common::Backend::Postgres, $test).await;
+                $crate::support::run_backend_test($crate::support::Backend::Postgres, $test).await;
             }
         }
     };

@@ -2,61 +2,26 @@
 //! fetchers, the extractor and the store. Figures are checked against the simulator's own data
 //! and request counters.
 
-mod common;
-
+use crate::support::jobs::{default_config, run};
+use crate::support::sim::{client_for, requests_to, sim_today, simulator};
+use crate::support::{Backend, TestDb};
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use common::{Backend, TestDb};
 use fetchers::api::{ApiError, ApiRequest, ApiSource, RawResponse};
 use fetchers::jobs::RacesAndRunnersPlan;
 use fetchers::store::{ApplyMode, RunStatus, RunTrigger, Store};
-use paddock::client::{ClientConfig, Credentials, RacingApiClient, ResponseHook, SharedLimiter};
-use paddock::config::Config;
+use paddock::client::RacingApiClient;
+use paddock::client::ResponseHook;
 use paddock::run::{self, JobRequest, RunContext};
-use paddock::simulator::{SimConfig, SimData, SimServer};
-use std::collections::BTreeMap;
+use paddock::simulator::{Faults, SimData};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-/// The simulator's "today" in these tests, fixed so every figure is reproducible.
-fn sim_today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 6, 15).unwrap()
-}
+/// The simulator's seed in these tests.
+const SEED: u64 = 11;
 
 fn days(n: i64) -> chrono::Duration {
     chrono::Duration::days(n)
-}
-
-async fn simulator() -> SimServer {
-    let mut config = SimConfig::new(11, "tester", "secret");
-    config.today = sim_today();
-    SimServer::start(config).await.unwrap()
-}
-
-fn client_for(server: &SimServer) -> RacingApiClient {
-    let config = ClientConfig {
-        base_url: server.base_url.clone(),
-        credentials: Some(Credentials::new("tester", "secret")),
-        requests_per_second: 500.0,
-        ..ClientConfig::default()
-    };
-    RacingApiClient::new(config, SharedLimiter::new(500.0)).unwrap()
-}
-
-fn config() -> Config {
-    Config::from_toml("", &BTreeMap::<String, String>::new()).unwrap()
-}
-
-async fn run(db: &TestDb, api: &dyn ApiSource, request: JobRequest) -> run::RunResult {
-    run::run_job(
-        &config(),
-        api,
-        &db.store,
-        &request,
-        &RunContext::new(RunTrigger::Manual, ApplyMode::Commit),
-    )
-    .await
-    .unwrap()
 }
 
 fn plan(from: NaiveDate, to: NaiveDate) -> JobRequest {
@@ -69,15 +34,6 @@ fn busy_week(data: &SimData) -> (NaiveDate, NaiveDate, NaiveDate) {
         .find_busy_day(sim_today() - days(40), sim_today() - days(5), 51)
         .expect("a day with more than 50 races");
     (busy, busy - days(3), busy + days(3))
-}
-
-fn endpoint_requests(server: &SimServer, template: &str) -> u64 {
-    server
-        .stats()
-        .by_endpoint
-        .get(template)
-        .copied()
-        .unwrap_or(0)
 }
 
 /// One text column of every row `sql` returns.
@@ -117,7 +73,7 @@ async fn foreign_key_violations(db: &TestDb) -> i64 {
 backend_test!(
     a_week_with_a_busy_day_is_stored_exactly_and_a_second_run_writes_nothing,
     |db| async move {
-        let server = simulator().await;
+        let server = simulator(SEED, Faults::default()).await;
         let api = client_for(&server);
         let data = server.data();
         let (busy, from, to) = busy_week(data);
@@ -147,11 +103,8 @@ backend_test!(
         );
         assert_eq!(foreign_key_violations(&db).await, 0);
         // The minimum: one racecard page per day (≤ 500 races) and ceil(results / 50) pages.
-        assert_eq!(endpoint_requests(&server, "/racecards/pro"), 7);
-        assert_eq!(
-            endpoint_requests(&server, "/results"),
-            with_result.div_ceil(50)
-        );
+        assert_eq!(requests_to(&server, "/racecards/pro"), 7);
+        assert_eq!(requests_to(&server, "/results"), with_result.div_ceil(50));
         let first_requests = server.stats().total;
 
         server.reset_stats();
@@ -171,7 +124,7 @@ backend_test!(
 backend_test!(
     pulled_up_keeps_its_code_non_runners_are_flagged_and_irish_prizes_are_euros,
     |db| async move {
-        let server = simulator().await;
+        let server = simulator(SEED, Faults::default()).await;
         let api = client_for(&server);
         let data = server.data();
         let (_, from, to) = busy_week(data);
@@ -228,7 +181,7 @@ backend_test!(
 backend_test!(
     results_complete_racecards_and_a_racecard_refetch_keeps_results,
     |db| async move {
-        let server = simulator().await;
+        let server = simulator(SEED, Faults::default()).await;
         let api = client_for(&server);
         let day = sim_today() - days(6);
         let cards = JobRequest::RacesAndRunners(RacesAndRunnersPlan {
@@ -281,7 +234,7 @@ backend_test!(
 backend_test!(
     horse_profiles_are_fetched_once_each_and_only_for_horses_that_lack_one,
     |db| async move {
-        let server = simulator().await;
+        let server = simulator(SEED, Faults::default()).await;
         let api = client_for(&server);
         let data = server.data();
         // Before 2023-01-23 there are no racecards: these horses are known only from results.
@@ -293,7 +246,7 @@ backend_test!(
             "{:?}",
             run_races.error
         );
-        assert_eq!(endpoint_requests(&server, "/racecards/pro"), 0);
+        assert_eq!(requests_to(&server, "/racecards/pro"), 0);
         let mut horses: Vec<String> = data
             .races_on(day)
             .iter()
@@ -316,7 +269,7 @@ backend_test!(
             entities.error
         );
         assert_eq!(
-            endpoint_requests(&server, "/horses/{id}/pro"),
+            requests_to(&server, "/horses/{id}/pro"),
             horses.len() as u64
         );
         assert_eq!(
@@ -328,13 +281,13 @@ backend_test!(
         server.reset_stats();
         run(&db, &api, JobRequest::MasterEntities { weekly: false }).await;
         assert_eq!(
-            endpoint_requests(&server, "/horses/{id}/pro"),
+            requests_to(&server, "/horses/{id}/pro"),
             0,
             "a profile was fetched twice"
         );
         run(&db, &api, plan(day, day)).await;
         run(&db, &api, JobRequest::MasterEntities { weekly: false }).await;
-        assert_eq!(endpoint_requests(&server, "/horses/{id}/pro"), 0);
+        assert_eq!(requests_to(&server, "/horses/{id}/pro"), 0);
     }
 );
 
@@ -454,7 +407,7 @@ fn table_content_sql(table: &fetchers::registry::Table) -> String {
 backend_test!(
     importing_saved_pages_yields_the_same_database_as_fetching_them,
     |db| async move {
-        let server = simulator().await;
+        let server = simulator(SEED, Faults::default()).await;
         let dir = tempfile::tempdir().unwrap();
         let hook = Arc::new(SaveBodies {
             dir: dir.path().to_path_buf(),
@@ -509,11 +462,11 @@ backend_test!(
 backend_test!(
     a_dry_run_fetches_and_extracts_then_rolls_back,
     |db| async move {
-        let server = simulator().await;
+        let server = simulator(SEED, Faults::default()).await;
         let api = client_for(&server);
         let day = sim_today() - days(3);
         let result = run::run_job(
-            &config(),
+            &default_config(),
             &api,
             &db.store,
             &plan(day, day),
@@ -531,7 +484,7 @@ backend_test!(
 backend_test!(
     master_reference_stores_regions_courses_and_bookmakers,
     |db| async move {
-        let server = simulator().await;
+        let server = simulator(SEED, Faults::default()).await;
         let api = client_for(&server);
         let result = run(&db, &api, JobRequest::MasterReference).await;
         assert_eq!(result.status, RunStatus::Succeeded, "{:?}", result.error);
@@ -539,7 +492,7 @@ backend_test!(
         assert!(db.count_rows("ra_regions").await.unwrap() >= 2);
         assert_eq!(
             db.count_rows("ra_mst_bookmakers").await.unwrap(),
-            config().bookmakers.len() as i64
+            default_config().bookmakers.len() as i64
         );
         let again = run(&db, &api, JobRequest::MasterReference).await;
         assert_eq!(again.report.counts.written(), 0);
@@ -549,7 +502,7 @@ backend_test!(
 backend_test!(
     the_weekly_pass_links_sires_dams_and_damsires_to_their_horse_rows,
     |db| async move {
-        let server = simulator().await;
+        let server = simulator(SEED, Faults::default()).await;
         let api = client_for(&server);
         let day = sim_today() - days(2);
         run(&db, &api, plan(day, day)).await;
@@ -681,7 +634,7 @@ impl ApiSource for OneProfileMissing {
 backend_test!(
     a_horse_without_a_profile_is_recorded_as_missing_and_not_asked_for_again,
     |db| async move {
-        let server = simulator().await;
+        let server = simulator(SEED, Faults::default()).await;
         let day = NaiveDate::from_ymd_opt(2022, 11, 6).unwrap();
         let missing = server.data().races_on(day)[0].runners[0].horse_id.clone();
         let api = OneProfileMissing {

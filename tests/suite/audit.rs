@@ -4,16 +4,15 @@
 //! stops filling, a race past its start without a result, an overdue job, a row naming an
 //! unknown run) is reported and makes `--strict` exit 1. The JSON output is parsed.
 
-mod common;
-
+use crate::support::bin::paddock;
+use crate::support::jobs::default_config;
+use crate::support::{Backend, TestDb};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use common::{Backend, TestDb};
 use fetchers::rows::format_timestamp;
 use fetchers::schema::{create_table, Dialect};
 use paddock::audit::{run_audit, AuditOptions};
 use paddock::store::AnyStore;
 use serde_json::Value as Json;
-use std::process::Command;
 
 /// The fixture's clock: everything is placed relative to the real "now", so the binary (which
 /// reads the real clock) and the library (given `now`) see the same clean database.
@@ -131,16 +130,7 @@ fn dialect(db: &TestDb) -> Dialect {
 /// `paddock audit --format json ARGS` against `db`: (exit code, parsed report).
 fn audit_cli(db: &TestDb, args: &[&str]) -> (i32, Json) {
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paddock"));
-    for var in [
-        "PADDOCK_CONFIG",
-        "PADDOCK_DATABASE_URL",
-        "DATABASE_URL",
-        "PADDOCK_API_BASE_URL",
-    ] {
-        cmd.env_remove(var);
-    }
-    let out = cmd
+    let out = paddock()
         .current_dir(dir.path())
         .args(["--database-url", &db.url(), "audit", "--format", "json"])
         .args(args)
@@ -172,9 +162,7 @@ fn entries<'a>(report: &'a Json, section: &str) -> &'a Vec<Json> {
 }
 
 async fn options(now: DateTime<Utc>) -> AuditOptions {
-    let config =
-        paddock::config::Config::from_toml("", &std::collections::BTreeMap::new()).unwrap();
-    AuditOptions::from_config(&config, now)
+    AuditOptions::from_config(&default_config(), now)
 }
 
 backend_test!(

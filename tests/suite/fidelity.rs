@@ -2,53 +2,20 @@
 //! changes before the off is stored (racecards own pre-race state until the result), late
 //! non-runners, every page accounted for, abandoned races.
 
-mod common;
-
+use crate::support::jobs::{config_from_toml, run, run_with_config};
+use crate::support::sim::{client_for, requests_to, sim_today, simulator};
+use crate::support::TestDb;
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use common::TestDb;
 use fetchers::api::{ApiError, ApiRequest, ApiSource, RawResponse};
 use fetchers::jobs::RacesAndRunnersPlan;
-use fetchers::store::{ApplyMode, RunStatus, RunTrigger};
-use paddock::client::{ClientConfig, Credentials, RacingApiClient, SharedLimiter};
-use paddock::config::Config;
-use paddock::run::{self, JobRequest, RunContext};
-use paddock::simulator::{Faults, PreRaceFacts, SimConfig, SimData, SimServer};
-use std::collections::BTreeMap;
+use fetchers::store::RunStatus;
+use paddock::client::RacingApiClient;
+use paddock::run::{self, JobRequest};
+use paddock::simulator::{Faults, PreRaceFacts, SimData, SimServer};
 
-fn sim_today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 6, 15).unwrap()
-}
-
-async fn simulator(faults: Faults) -> SimServer {
-    let mut config = SimConfig::new(11, "tester", "secret");
-    config.today = sim_today();
-    config.faults = faults;
-    SimServer::start(config).await.unwrap()
-}
-
-fn client_for(server: &SimServer) -> RacingApiClient {
-    let config = ClientConfig {
-        base_url: server.base_url.clone(),
-        credentials: Some(Credentials::new("tester", "secret")),
-        requests_per_second: 500.0,
-        ..ClientConfig::default()
-    };
-    RacingApiClient::new(config, SharedLimiter::new(500.0)).unwrap()
-}
-
-async fn run(db: &TestDb, api: &dyn ApiSource, request: JobRequest) -> run::RunResult {
-    let config = Config::from_toml("", &BTreeMap::<String, String>::new()).unwrap();
-    run::run_job(
-        &config,
-        api,
-        &db.store,
-        &request,
-        &RunContext::new(RunTrigger::Manual, ApplyMode::Commit),
-    )
-    .await
-    .unwrap()
-}
+/// The simulator's seed in these tests.
+const SEED: u64 = 11;
 
 fn cards(day: NaiveDate) -> JobRequest {
     JobRequest::RacesAndRunners(RacesAndRunnersPlan {
@@ -110,10 +77,13 @@ fn scenario(server: &SimServer) -> PreRaceFacts {
 backend_test!(
     pre_race_changes_are_stored_until_the_result_and_a_later_card_changes_nothing,
     |db| async move {
-        let server = simulator(Faults {
-            pre_race_changes: true,
-            ..Faults::default()
-        })
+        let server = simulator(
+            SEED,
+            Faults {
+                pre_race_changes: true,
+                ..Faults::default()
+            },
+        )
         .await;
         let api = client_for(&server);
         let f = scenario(&server);
@@ -214,10 +184,13 @@ impl ApiSource for UnknownNonRunner {
 backend_test!(
     late_non_runners_are_flagged_with_their_reason_and_an_unknown_name_is_one_reject,
     |db| async move {
-        let server = simulator(Faults {
-            pre_race_changes: true,
-            ..Faults::default()
-        })
+        let server = simulator(
+            SEED,
+            Faults {
+                pre_race_changes: true,
+                ..Faults::default()
+            },
+        )
         .await;
         server.advance_scenario();
         let f = scenario(&server);
@@ -257,10 +230,13 @@ backend_test!(
 backend_test!(
     a_page_missing_a_record_fails_the_run_with_all_four_figures_in_message_and_ledger,
     |db| async move {
-        let server = simulator(Faults {
-            drop_record_every: Some(1),
-            ..Faults::default()
-        })
+        let server = simulator(
+            SEED,
+            Faults {
+                drop_record_every: Some(1),
+                ..Faults::default()
+            },
+        )
         .await;
         // A day whose results fit one page of 50, so exactly one record goes missing.
         let day = (2..40)
@@ -303,7 +279,7 @@ fn day_with_an_abandoned_race(data: &SimData) -> NaiveDate {
 backend_test!(
     an_abandoned_race_is_stored_as_abandoned_and_its_missing_result_is_no_error,
     |db| async move {
-        let server = simulator(Faults::default()).await;
+        let server = simulator(SEED, Faults::default()).await;
         let day = day_with_an_abandoned_race(server.data());
         let abandoned: Vec<String> = server
             .data()
@@ -340,12 +316,7 @@ backend_test!(
 );
 
 fn profile_requests(server: &SimServer) -> u64 {
-    server
-        .stats()
-        .by_endpoint
-        .get("/horses/{id}/pro")
-        .copied()
-        .unwrap_or(0)
+    requests_to(server, "/horses/{id}/pro")
 }
 
 fn refresh(horses: &[&str], older_than_days: Option<u32>) -> JobRequest {
@@ -361,26 +332,16 @@ async fn run_with_budget(
     request: JobRequest,
     budget: u32,
 ) -> run::RunResult {
-    let config = Config::from_toml(
-        &format!("[jobs.master_entities_daily]\nprofile_budget = {budget}\n"),
-        &BTreeMap::<String, String>::new(),
-    )
-    .unwrap();
-    run::run_job(
-        &config,
-        api,
-        &db.store,
-        &request,
-        &RunContext::new(RunTrigger::Manual, ApplyMode::Commit),
-    )
-    .await
-    .unwrap()
+    let config = config_from_toml(&format!(
+        "[jobs.master_entities_daily]\nprofile_budget = {budget}\n"
+    ));
+    run_with_config(&config, db, api, request).await
 }
 
 backend_test!(
     profiles_are_asked_for_again_on_purpose_within_the_budget,
     |db| async move {
-        let server = simulator(Faults::default()).await;
+        let server = simulator(SEED, Faults::default()).await;
         let api = client_for(&server);
         let day = sim_today() - chrono::Duration::days(2);
         run(&db, &api, cards(day)).await;

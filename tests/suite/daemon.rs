@@ -1,17 +1,16 @@
 //! The daemon against the in-process simulator, on SQLite and PostgreSQL: scheduled runs land
 //! in the ledger, SIGHUP swaps schedules (and refuses a bad file), SIGTERM mid-run stops between
 //! pages and exits 0, overlapping ticks are recorded as skipped, missed runs are caught up
-//! once, and two daemons on one database run each tick once with a hot standby. The jobs
-//! without API requests: the weekly full rebuild of the derived tables runs at its tick and asks
-//! the API nothing; the audit job, when enabled, runs at its tick and `/metrics` exports its
-//! violation counts.
+//! once, and two daemons on one database run each tick once with a hot standby; `/healthz` and
+//! the systemd notifications. The jobs without API requests are in [`jobs_without_api`].
 //!
 //! Waiting is by polling the ledger until a condition holds (with a generous deadline that
 //! only turns a hang into a failure); nothing asserts on elapsed time.
 
-mod common;
-
-use common::TestDb;
+use crate::support::bin::paddock;
+use crate::support::sim::{start_simulator, PASSWORD, USER};
+use crate::support::wait::{wait_until, DEADLINE};
+use crate::support::TestDb;
 use paddock::config::{Config, JobKind};
 use paddock::daemon::clock::ManualClock;
 use paddock::daemon::runner::{Dispatch, Dispatched, Runner};
@@ -19,22 +18,23 @@ use paddock::simulator::{Faults, SimConfig, SimServer};
 use paddock::store::AnyStore;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-const USER: &str = "daemon-user";
-const PASS: &str = "daemon-pass";
-/// Turns a hang into a failure; never reached when things work.
-const DEADLINE: Duration = Duration::from_secs(90);
+mod jobs_without_api;
 
-async fn simulator(latency_ms: u64) -> SimServer {
-    let mut sim = SimConfig::new(11, USER, PASS);
-    sim.faults = Faults {
-        latency_ms,
-        ..Faults::default()
-    };
-    SimServer::start(sim).await.expect("simulator")
+/// A simulator of seed 11 answering each request after `latency_ms`, on the real today: the
+/// daemon's schedules run on the real clock.
+async fn daemon_simulator(latency_ms: u64) -> SimServer {
+    start_simulator(SimConfig {
+        faults: Faults {
+            latency_ms,
+            ..Faults::default()
+        },
+        ..SimConfig::new(11, USER, PASSWORD)
+    })
+    .await
 }
 
 /// A configuration running only the given `[jobs.*]` sections (every other job disabled).
@@ -65,19 +65,13 @@ impl DaemonProcess {
 
     fn start_with_env(config: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> DaemonProcess {
         let stderr = config.with_extension(format!("{}.log", rand_suffix()));
-        let child = Command::new(env!("CARGO_BIN_EXE_paddock"))
+        let child = paddock()
             .arg("--config")
             .arg(config)
             .args(extra_args)
             .arg("daemon")
-            .env_remove("PADDOCK_DATABASE_URL")
-            .env_remove("DATABASE_URL")
-            .env_remove("PADDOCK_API_BASE_URL")
-            .env_remove("PADDOCK_API_RATE_LIMIT")
-            .env_remove("JOURNAL_STREAM")
-            .env_remove("NOTIFY_SOCKET")
             .env("RACING_API_USERNAME", USER)
-            .env("RACING_API_PASSWORD", PASS)
+            .env("RACING_API_PASSWORD", PASSWORD)
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -130,26 +124,6 @@ fn rand_suffix() -> u64 {
     N.fetch_add(1, Ordering::SeqCst)
 }
 
-/// Polls until `check` returns `Some`, or fails after [`DEADLINE`] with `what` and `log`.
-async fn wait_until<T, F, Fut>(what: &str, log: impl Fn() -> String, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up waiting for {what}; log:\n{}",
-            log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 async fn count(db: &TestDb, sql: &str) -> i64 {
     db.scalar_i64(sql).await
 }
@@ -157,7 +131,7 @@ async fn count(db: &TestDb, sql: &str) -> i64 {
 backend_test!(
     the_daemon_runs_its_schedules_swaps_them_on_sighup_and_stops_between_pages_on_sigterm,
     |db| async move {
-        let sim = simulator(250).await;
+        let sim = daemon_simulator(250).await;
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("paddock.toml");
         let url = db.url();
@@ -329,18 +303,20 @@ backend_test!(
 );
 
 fn library_config(sim: &SimServer, db: &TestDb, jobs: &str) -> Config {
-    let env: BTreeMap<String, String> =
-        [("RACING_API_USERNAME", USER), ("RACING_API_PASSWORD", PASS)]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+    let env: BTreeMap<String, String> = [
+        ("RACING_API_USERNAME", USER),
+        ("RACING_API_PASSWORD", PASSWORD),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     Config::from_toml(&config_text(&sim.base_url, &db.url(), jobs), &env).unwrap()
 }
 
 backend_test!(
     a_tick_that_fires_while_its_job_runs_is_recorded_as_skipped,
     |db| async move {
-        let sim = simulator(300).await;
+        let sim = daemon_simulator(300).await;
         let config = Arc::new(library_config(&sim, &db, "[jobs.master_reference]\n"));
         let api = Arc::new(paddock::api_client(&config).unwrap());
         let mut runner = Runner::new(db.store.clone(), api);
@@ -401,7 +377,7 @@ backend_test!(
     a_job_that_missed_many_ticks_runs_once_at_start_as_catch_up,
     |db| async move {
         use fetchers::store::{RunFinish, RunStatus, RunTrigger, Store};
-        let sim = simulator(0).await;
+        let sim = daemon_simulator(0).await;
         // Daily at 03:00; the last success was ten days ago: ten ticks missed.
         let text = "[jobs.master_reference]\ncron = \"0 3 * * *\"\n";
         let config = library_config(&sim, &db, text);
@@ -480,7 +456,7 @@ backend_test!(
 backend_test!(
     two_daemons_on_one_database_run_each_tick_once_and_the_standby_takes_over,
     |db| async move {
-        let sim = simulator(0).await;
+        let sim = daemon_simulator(0).await;
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("paddock.toml");
         std::fs::write(
@@ -586,7 +562,7 @@ backend_test!(
     |db| async move {
         use fetchers::store::{RunFinish, RunStatus, RunTrigger, Store};
         use paddock::daemon::http::{serve, Shared};
-        let sim = simulator(0).await;
+        let sim = daemon_simulator(0).await;
         let config = library_config(
             &sim,
             &db,
@@ -658,7 +634,7 @@ backend_test!(
 backend_test!(
     the_daemon_tells_systemd_ready_watchdog_status_reloading_and_stopping,
     |db| async move {
-        let sim = simulator(0).await;
+        let sim = daemon_simulator(0).await;
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("paddock.toml");
         std::fs::write(
@@ -818,452 +794,3 @@ async fn finished_run_after(
         text("error_text").await,
     )
 }
-
-async fn derived_rows(db: &TestDb) -> Vec<i64> {
-    let mut out = Vec::new();
-    for table in paddock::derive::sql::DERIVED_TABLES {
-        out.push(count(db, &format!("SELECT COUNT(*) FROM {table}")).await);
-    }
-    out
-}
-
-backend_test!(
-    the_daemon_rebuilds_the_derived_tables_at_the_weekly_tick_without_an_api_request,
-    |db| async move {
-        use fetchers::store::{ApplyMode, RunTrigger};
-        let sim = simulator(0).await;
-        // Only derive_full, on its default schedule (04:00 every Sunday).
-        let config = library_config(&sim, &db, "[jobs.derive_full]\n");
-        assert!(config.job(JobKind::DeriveFull).enabled);
-        assert_eq!(
-            config.job(JobKind::DeriveFull).schedules[0].cron,
-            "0 4 * * SUN"
-        );
-
-        // Races and results through the pipeline, then the derived tables emptied.
-        let api = paddock::api_client(&config).unwrap();
-        let today = paddock::today(&config);
-        let plan = fetchers::jobs::RacesAndRunnersPlan::window(today, 0, 2);
-        let loaded = paddock::run::run_job(
-            &config,
-            &api,
-            &db.store,
-            &paddock::run::JobRequest::RacesAndRunners(plan),
-            &paddock::run::RunContext::new(RunTrigger::Manual, ApplyMode::Commit),
-        )
-        .await
-        .unwrap();
-        assert_eq!(loaded.status.name(), "succeeded", "{:?}", loaded.error);
-        let incremental = derived_rows(&db).await;
-        assert!(incremental.iter().all(|n| *n > 0), "{incremental:?}");
-        for table in paddock::derive::sql::DERIVED_TABLES {
-            db.execute(&format!("DELETE FROM {table}")).await;
-        }
-        record_success(&db, JobKind::DeriveFull).await;
-        let last_run = count(&db, "SELECT MAX(run_id) FROM paddock_runs").await;
-        let requests_before = sim.stats().total;
-
-        let (clock, fire) =
-            clock_before_next_tick(&config, JobKind::DeriveFull, chrono::Duration::seconds(2));
-        let (shutdown, daemon) = start_library_daemon(&config, clock.clone());
-        wait_until_active(&db, JobKind::DeriveFull).await;
-        assert_eq!(
-            count(
-                &db,
-                &format!("SELECT COUNT(*) FROM paddock_runs WHERE run_id > {last_run}")
-            )
-            .await,
-            0,
-            "nothing runs before the tick (no catch-up: it succeeded since its last fire time)"
-        );
-        clock.set(fire + chrono::Duration::seconds(1));
-        let (trigger, status, api_requests, error) =
-            finished_run_after(&db, JobKind::DeriveFull, last_run).await;
-        assert_eq!(trigger, "schedule");
-        assert_eq!(status, "succeeded", "{error}");
-        assert_eq!(api_requests, 0);
-        assert_eq!(
-            derived_rows(&db).await,
-            incremental,
-            "the rebuild refilled every table"
-        );
-        let counted = count(
-            &db,
-            &format!(
-                "SELECT CAST(COALESCE(SUM(inserted + updated), 0) AS BIGINT) FROM paddock_run_tables \
-                 WHERE run_id = (SELECT MAX(run_id) FROM paddock_runs WHERE job = '{}')",
-                JobKind::DeriveFull.name()
-            ),
-        )
-        .await;
-        assert_eq!(
-            counted,
-            incremental.iter().sum::<i64>(),
-            "rows written, in the ledger"
-        );
-        shutdown.cancel();
-        daemon.await.unwrap().unwrap();
-        assert_eq!(
-            sim.stats().total,
-            requests_before,
-            "the rebuild asked the API nothing"
-        );
-        sim.shutdown().await;
-    }
-);
-
-/// Runs `statements` with foreign keys unenforced on one connection (SQLite's switch;
-/// PostgreSQL's replica role, which skips the foreign-key triggers without a schema change).
-async fn without_foreign_keys(db: &TestDb, statements: &[String]) {
-    async fn run<'c, E>(conn: E, sql: &str)
-    where
-        E: sqlx::Executor<'c>,
-    {
-        conn.execute(sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-    match &db.store {
-        AnyStore::Sqlite(s) => {
-            let mut conn = s.pool_for_tests().acquire().await.unwrap();
-            run(&mut *conn, "PRAGMA foreign_keys = OFF").await;
-            for sql in statements {
-                run(&mut *conn, sql).await;
-            }
-            run(&mut *conn, "PRAGMA foreign_keys = ON").await;
-        }
-        AnyStore::Postgres(s) => {
-            let mut conn = s.pool_for_tests().acquire().await.unwrap();
-            run(&mut *conn, "SET session_replication_role = replica").await;
-            for sql in statements {
-                run(&mut *conn, sql).await;
-            }
-            run(&mut *conn, "SET session_replication_role = DEFAULT").await;
-        }
-    }
-}
-
-/// `/metrics`' value of `paddock_audit_violations{check="SECTION"}` (None: not exported).
-fn audit_gauge(metrics: &str, section: &str) -> Option<i64> {
-    let prefix = format!("paddock_audit_violations{{check=\"{section}\"}} ");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map(|v| v.trim().parse().unwrap())
-}
-
-backend_test!(
-    the_enabled_audit_job_runs_at_its_tick_and_metrics_export_its_violation_counts,
-    |db| async move {
-        let sim = simulator(0).await;
-        let mut config = library_config(&sim, &db, "[jobs.audit]\nenabled = true\n");
-        assert_eq!(config.job(JobKind::Audit).schedules[0].cron, "0 5 * * *");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        config.daemon.listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
-        let metrics = || async move {
-            reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        };
-        record_success(&db, JobKind::Audit).await;
-        let last_run = count(&db, "SELECT MAX(run_id) FROM paddock_runs").await;
-        let (clock, fire) =
-            clock_before_next_tick(&config, JobKind::Audit, chrono::Duration::seconds(2));
-        let (shutdown, daemon) = start_library_daemon(&config, clock.clone());
-        wait_until_active(&db, JobKind::Audit).await;
-        assert!(
-            !metrics().await.contains("paddock_audit"),
-            "nothing is exported for the audit before its first run"
-        );
-
-        // A clean database: the run succeeds and every section's gauge is 0.
-        clock.set(fire + chrono::Duration::seconds(1));
-        let (trigger, status, api_requests, error) =
-            finished_run_after(&db, JobKind::Audit, last_run).await;
-        assert_eq!(
-            (trigger.as_str(), status.as_str()),
-            ("schedule", "succeeded"),
-            "{error}"
-        );
-        assert_eq!(api_requests, 0);
-        let text = wait_until("the audit metrics", String::new, || async {
-            let text = metrics().await;
-            text.contains("paddock_audit_last_run_timestamp_seconds")
-                .then_some(text)
-        })
-        .await;
-        for section in paddock::audit::report::SECTIONS {
-            assert_eq!(audit_gauge(&text, section), Some(0), "{section}: {text}");
-        }
-
-        // A runner whose horse does not exist: the next day's tick finds one orphan relation.
-        let t = "2030-01-01T00:00:00Z";
-        let race_date = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
-        db.execute(&format!(
-            "INSERT INTO ra_mst_courses (id, name, created_at, updated_at) \
-             VALUES ('crs_1', 'Ascot', '{t}', '{t}')"
-        ))
-        .await;
-        db.execute(&format!(
-            "INSERT INTO ra_mst_races (id, course_id, race_date, race_name, has_result, \
-             is_abandoned, created_at, updated_at) VALUES ('rac_1', 'crs_1', '{race_date}', \
-             'Race 1', FALSE, FALSE, '{t}', '{t}')"
-        ))
-        .await;
-        without_foreign_keys(
-            &db,
-            &[format!(
-                "INSERT INTO ra_runners (race_id, horse_id, created_at, updated_at) \
-                 VALUES ('rac_1', 'hrs_ghost', '{t}', '{t}')"
-            )],
-        )
-        .await;
-        let first_audit = count(&db, "SELECT MAX(run_id) FROM paddock_runs").await;
-        clock.set(fire + chrono::Duration::days(1) + chrono::Duration::seconds(1));
-        let (trigger, status, _, error) =
-            finished_run_after(&db, JobKind::Audit, first_audit).await;
-        assert_eq!(
-            (trigger.as_str(), status.as_str()),
-            ("schedule", "partial"),
-            "{error}"
-        );
-        assert!(error.contains("orphans 1"), "{error}");
-        let text = wait_until("the second audit's metrics", String::new, || async {
-            let text = metrics().await;
-            (audit_gauge(&text, "orphans") == Some(1)).then_some(text)
-        })
-        .await;
-        for section in paddock::audit::report::SECTIONS
-            .iter()
-            .filter(|s| **s != "orphans")
-        {
-            assert_eq!(audit_gauge(&text, section), Some(0), "{section}: {text}");
-        }
-        assert!(
-            text.contains("paddock_runs_total{job=\"audit\",status=\"partial\"} 1"),
-            "{text}"
-        );
-        shutdown.cancel();
-        daemon.await.unwrap().unwrap();
-        assert_eq!(sim.stats().total, 0, "the audit asked the API nothing");
-        sim.shutdown().await;
-    }
-);
-
-backend_test!(
-    the_audit_checks_derive_full_against_its_schedule_and_never_calls_a_disabled_audit_stale,
-    |db| async move {
-        use fetchers::store::RunTrigger;
-        // The default jobs: derive_full weekly, the audit job off.
-        let config = Config::from_toml(
-            &format!("[database]\nurl = \"{}\"\n", db.url()),
-            &BTreeMap::new(),
-        )
-        .unwrap();
-        let now = chrono::Utc::now();
-        let jobs =
-            |report: &paddock::audit::AuditReport| report.freshness.as_ref().unwrap().jobs.clone();
-        let options = paddock::audit::AuditOptions::from_config(&config, now);
-        let before = jobs(
-            &paddock::audit::run_audit(&db.store, &options)
-                .await
-                .unwrap(),
-        );
-        let find = |jobs: &[paddock::audit::report::JobFreshness], kind: JobKind| {
-            jobs.iter()
-                .find(|j| j.job == kind.name())
-                .unwrap_or_else(|| panic!("{} not in {jobs:#?}", kind.name()))
-                .clone()
-        };
-        let derive = find(&before, JobKind::DeriveFull);
-        assert!(
-            derive.enabled && derive.overdue,
-            "never rebuilt: {derive:#?}"
-        );
-        assert_eq!(derive.cron, "0 4 * * SUN");
-        let audit = find(&before, JobKind::Audit);
-        assert!(!audit.enabled && !audit.overdue, "{audit:#?}");
-
-        let rebuilt =
-            paddock::run::run_full_rebuild(&db.store, &config.distance_bands, RunTrigger::Manual)
-                .await
-                .unwrap();
-        assert_eq!(rebuilt.status.name(), "succeeded");
-        let options = paddock::audit::AuditOptions::from_config(&config, chrono::Utc::now());
-        let after = jobs(
-            &paddock::audit::run_audit(&db.store, &options)
-                .await
-                .unwrap(),
-        );
-        assert!(!find(&after, JobKind::DeriveFull).overdue);
-        assert!(!find(&after, JobKind::Audit).overdue);
-    }
-);
-
-backend_test!(
-    paddock_run_derive_full_and_audit_record_manual_runs_and_refuse_a_dry_run,
-    |db| async move {
-        let dir = tempfile::tempdir().unwrap();
-        let run = |args: &[&str]| {
-            Command::new(env!("CARGO_BIN_EXE_paddock"))
-                .current_dir(dir.path())
-                .env_remove("PADDOCK_CONFIG")
-                .env_remove("PADDOCK_DATABASE_URL")
-                .env_remove("DATABASE_URL")
-                .args(["--database-url", &db.url()])
-                .args(args)
-                .output()
-                .unwrap()
-        };
-        let out = run(&["run", "derive-full"]);
-        assert_eq!(out.status.code(), Some(0), "{out:?}");
-        let out = run(&["run", "audit"]);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        // A fresh database: derive_full just ran, the API jobs never did, so the audit finds
-        // them overdue: a partial run, exit 3.
-        assert_eq!(out.status.code(), Some(3), "{out:?}");
-        assert!(stdout.contains("audit violation"), "{stdout}");
-        let out = run(&["run", "derive-full", "--dry-run"]);
-        assert_eq!(out.status.code(), Some(1), "{out:?}");
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("no dry run"),
-            "{out:?}"
-        );
-        let mut runs: Vec<(String, String, String)> = Vec::new();
-        for id in 1..=count(&db, "SELECT COUNT(*) FROM paddock_runs").await {
-            let mut fields = Vec::new();
-            for column in ["job", "run_trigger", "status"] {
-                let sql = format!("SELECT {column} FROM paddock_runs WHERE run_id = {id}");
-                fields.push(db.scalar_text(&sql).await.unwrap_or_default());
-            }
-            let [job, trigger, status]: [String; 3] = fields.try_into().unwrap();
-            runs.push((job, trigger, status));
-        }
-        let expected = |job: JobKind, status: &str| {
-            (
-                job.name().to_string(),
-                "manual".to_string(),
-                status.to_string(),
-            )
-        };
-        assert_eq!(
-            runs,
-            vec![
-                expected(JobKind::DeriveFull, "succeeded"),
-                expected(JobKind::Audit, "partial"),
-            ]
-        );
-        // `paddock status` lists both jobs with their last run and schedule.
-        let out = run(&["status"]);
-        let listing = String::from_utf8_lossy(&out.stdout);
-        let line = |job: JobKind| {
-            listing
-                .lines()
-                .find(|l| l.starts_with(&format!("{} ", job.name())))
-                .unwrap_or_else(|| panic!("no {} line: {listing}", job.name()))
-                .to_string()
-        };
-        let derive = line(JobKind::DeriveFull);
-        assert!(
-            derive.contains("manual") && derive.contains("succeeded"),
-            "{derive}"
-        );
-        assert!(!derive.contains("disabled"), "{derive}");
-        let audit = line(JobKind::Audit);
-        assert!(
-            audit.contains("partial") && audit.contains("disabled"),
-            "{audit}"
-        );
-        assert!(listing.contains("audit violations: freshness"), "{listing}");
-    }
-);
-
-backend_test!(
-    a_run_a_killed_daemon_left_running_is_closed_as_interrupted_by_the_jobs_next_run,
-    |db| async move {
-        use fetchers::store::{RunTrigger, Store};
-        let sim = simulator(0).await;
-        // derive_full alone: a run that makes no API request, quick on an empty database.
-        let config = library_config(&sim, &db, "[jobs.derive_full]\n");
-        record_success(&db, JobKind::DeriveFull).await;
-        // Rows a daemon killed mid-run leaves behind (it could not record the end), and a
-        // manual run of the same job that may still be going in another process.
-        let left_running = |job: JobKind, trigger: RunTrigger| {
-            let db = &db;
-            async move {
-                db.start_run(job.name(), trigger, serde_json::json!({}))
-                    .await
-                    .unwrap()
-            }
-        };
-        let killed = left_running(JobKind::DeriveFull, RunTrigger::Schedule).await;
-        let killed_catch_up = left_running(JobKind::DeriveFull, RunTrigger::CatchUp).await;
-        let manual = left_running(JobKind::DeriveFull, RunTrigger::Manual).await;
-        let other_job = left_running(JobKind::MasterReference, RunTrigger::Schedule).await;
-        let last_run = count(&db, "SELECT MAX(run_id) FROM paddock_runs").await;
-        let status_of = |run: fetchers::store::RunId| {
-            format!(
-                "SELECT CAST(CASE WHEN status = 'failed' AND error_text = '{}' THEN 1 \
-                 WHEN status = 'running' THEN 0 ELSE 2 END AS BIGINT) FROM paddock_runs \
-                 WHERE run_id = {}",
-                paddock::store::job_status::INTERRUPTED,
-                run.get()
-            )
-        };
-        for run in [killed, killed_catch_up, manual, other_job] {
-            assert_eq!(
-                count(&db, &status_of(run)).await,
-                0,
-                "running before the tick"
-            );
-        }
-
-        let (clock, fire) =
-            clock_before_next_tick(&config, JobKind::DeriveFull, chrono::Duration::seconds(2));
-        let (shutdown, daemon) = start_library_daemon(&config, clock.clone());
-        wait_until_active(&db, JobKind::DeriveFull).await;
-        clock.set(fire + chrono::Duration::seconds(1));
-        let (_, status, _, error) = finished_run_after(&db, JobKind::DeriveFull, last_run).await;
-        assert_eq!(status, "succeeded", "{error}");
-        shutdown.cancel();
-        daemon.await.unwrap().unwrap();
-
-        assert_eq!(
-            count(&db, &status_of(killed)).await,
-            1,
-            "closed as interrupted"
-        );
-        assert_eq!(count(&db, &status_of(killed_catch_up)).await, 1);
-        assert_eq!(
-            count(&db, &status_of(manual)).await,
-            0,
-            "a manual run is left alone"
-        );
-        assert_eq!(
-            count(&db, &status_of(other_job)).await,
-            0,
-            "another job's run is left to that job"
-        );
-        assert_eq!(
-            count(
-                &db,
-                &format!(
-                    "SELECT COUNT(*) FROM paddock_runs WHERE run_id IN ({}, {}) \
-                     AND finished_at IS NOT NULL",
-                    killed.get(),
-                    killed_catch_up.get()
-                )
-            )
-            .await,
-            2
-        );
-        sim.shutdown().await;
-    }
-);

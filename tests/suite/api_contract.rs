@@ -1,33 +1,20 @@
 //! The client and the payload models against every endpoint of the simulator: each body parses
 //! with no record errors and no unknown fields, and results paging delivers a 70-race day whole.
 
-use chrono::NaiveDate;
+use crate::support::sim::{
+    api_client, client_config, quick_backoff, sim_today, simulator, PASSWORD, USER,
+};
 use fetchers::api::models;
 use fetchers::api::{ApiError, ApiRequest, ApiSource};
-use paddock::client::{ClientConfig, Credentials, RacingApiClient, SharedLimiter};
-use paddock::simulator::{Faults, SimConfig, SimServer};
+use paddock::client::RacingApiClient;
+use paddock::simulator::{Faults, SimServer};
 
-fn sim_today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 6, 15).unwrap()
-}
+/// The simulator's seed in these tests.
+const SEED: u64 = 5;
 
-async fn simulator(faults: Faults) -> SimServer {
-    let mut config = SimConfig::new(5, "u", "p");
-    config.today = sim_today();
-    config.faults = faults;
-    SimServer::start(config).await.unwrap()
-}
-
+/// A client sending `password`, with quick retries.
 fn client(server: &SimServer, password: &str) -> RacingApiClient {
-    let config = ClientConfig {
-        base_url: server.base_url.clone(),
-        credentials: Some(Credentials::new("u", password)),
-        requests_per_second: 500.0,
-        backoff_min: std::time::Duration::from_millis(5),
-        backoff_max: std::time::Duration::from_millis(20),
-        ..ClientConfig::default()
-    };
-    RacingApiClient::new(config, SharedLimiter::new(500.0)).unwrap()
+    api_client(quick_backoff(client_config(server, USER, password)))
 }
 
 fn regions() -> Vec<String> {
@@ -48,8 +35,8 @@ fn assert_clean<T>(what: &str, page: &models::Page<T>) {
 
 #[tokio::test]
 async fn every_endpoint_of_the_simulator_parses_cleanly() {
-    let server = simulator(Faults::default()).await;
-    let api = client(&server, "p");
+    let server = simulator(SEED, Faults::default()).await;
+    let api = client(&server, PASSWORD);
     let day = sim_today() - chrono::Duration::days(1);
 
     let body = api.fetch(&ApiRequest::Regions).await.unwrap().body;
@@ -147,8 +134,8 @@ async fn every_endpoint_of_the_simulator_parses_cleanly() {
 
 #[tokio::test]
 async fn a_seventy_race_day_arrives_complete_through_results_paging() {
-    let server = simulator(Faults::default()).await;
-    let api = client(&server, "p");
+    let server = simulator(SEED, Faults::default()).await;
+    let api = client(&server, PASSWORD);
     let data = server.data();
     let day = data
         .find_busy_day(
@@ -186,7 +173,7 @@ async fn a_seventy_race_day_arrives_complete_through_results_paging() {
 
 #[tokio::test]
 async fn wrong_credentials_stop_with_a_message_naming_the_variables() {
-    let server = simulator(Faults::default()).await;
+    let server = simulator(SEED, Faults::default()).await;
     let err = client(&server, "wrong")
         .fetch(&ApiRequest::Regions)
         .await
@@ -200,8 +187,8 @@ async fn wrong_credentials_stop_with_a_message_naming_the_variables() {
 async fn injected_server_errors_and_rate_limits_are_retried_to_success() {
     let faults =
         Faults::parse_flags("server_error_rate=0.3,rate_limit_every=4,retry_after_secs=1").unwrap();
-    let server = simulator(faults).await;
-    let api = client(&server, "p");
+    let server = simulator(SEED, faults).await;
+    let api = client(&server, PASSWORD);
     let day = sim_today() - chrono::Duration::days(2);
     for skip in [0, 50] {
         let body = api

@@ -1,23 +1,8 @@
 //! The `paddock` binary as a user runs it: configuration checks, exit statuses, help.
 
-use std::process::Command;
-
-fn paddock() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paddock"));
-    // Isolate from the developer's environment.
-    for var in [
-        "PADDOCK_CONFIG",
-        "PADDOCK_DATABASE_URL",
-        "DATABASE_URL",
-        "PADDOCK_API_BASE_URL",
-        "PADDOCK_API_RATE_LIMIT",
-        "RACING_API_USERNAME",
-        "RACING_API_PASSWORD",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
+use crate::support::bin::paddock;
+use crate::support::sim::start_simulator;
+use paddock::simulator::SimConfig;
 
 #[test]
 fn check_config_with_a_misspelt_key_names_the_key_and_line_and_exits_2() {
@@ -113,11 +98,7 @@ fn run_against_simulator(
 #[test]
 fn paddock_run_fetches_a_day_end_to_end_and_status_shows_the_run() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime
-        .block_on(paddock::simulator::SimServer::start(
-            paddock::simulator::SimConfig::new(3, "cli-user", "cli-pass"),
-        ))
-        .unwrap();
+    let server = runtime.block_on(start_simulator(SimConfig::new(3, "cli-user", "cli-pass")));
     let dir = tempfile::tempdir().unwrap();
     let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(2)).to_string();
     let out = run_against_simulator(
@@ -162,11 +143,7 @@ fn paddock_run_fetches_a_day_end_to_end_and_status_shows_the_run() {
 #[test]
 fn paddock_run_with_wrong_credentials_fails_naming_the_variables_without_the_password() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime
-        .block_on(paddock::simulator::SimServer::start(
-            paddock::simulator::SimConfig::new(3, "cli-user", "cli-pass"),
-        ))
-        .unwrap();
+    let server = runtime.block_on(start_simulator(SimConfig::new(3, "cli-user", "cli-pass")));
     let dir = tempfile::tempdir().unwrap();
     let out = run_against_simulator(
         &server.base_url,
@@ -190,11 +167,7 @@ fn paddock_run_with_wrong_credentials_fails_naming_the_variables_without_the_pas
 #[test]
 fn paddock_backfill_dry_run_prints_the_plan_without_a_request() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime
-        .block_on(paddock::simulator::SimServer::start(
-            paddock::simulator::SimConfig::new(3, "cli-user", "cli-pass"),
-        ))
-        .unwrap();
+    let server = runtime.block_on(start_simulator(SimConfig::new(3, "cli-user", "cli-pass")));
     let dir = tempfile::tempdir().unwrap();
     let out = run_against_simulator(
         &server.base_url,
@@ -227,11 +200,7 @@ fn paddock_backfill_dry_run_prints_the_plan_without_a_request() {
 #[test]
 fn paddock_backfill_archives_every_response_and_replay_rebuilds_without_a_request() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime
-        .block_on(paddock::simulator::SimServer::start(
-            paddock::simulator::SimConfig::new(3, "cli-user", "cli-pass"),
-        ))
-        .unwrap();
+    let server = runtime.block_on(start_simulator(SimConfig::new(3, "cli-user", "cli-pass")));
     let dir = tempfile::tempdir().unwrap();
     let day = (chrono::Utc::now().date_naive() - chrono::Duration::days(3)).to_string();
     let args = [

@@ -1,0 +1,27 @@
+//! Paddock's integration tests, one binary with a module per subject (each links the whole
+//! program once instead of once per file). Shared helpers live in `tests/support/`: the
+//! database harness and backend matrix (`backend_test!`), the simulator and its clients,
+//! waiting, job runs and the `paddock` binary. The tests that stop the PostgreSQL cluster the
+//! process shares are binaries of their own (`tests/daemon_pg_restart.rs`,
+//! `tests/pg_stop_mid_page.rs`).
+//!
+//! Run one subject with `cargo test --test suite store::`, one test by a part of its name.
+
+#[macro_use]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod api_contract;
+mod audit;
+mod backfill;
+mod cli;
+mod client;
+mod daemon;
+mod derive;
+mod dual_write;
+mod fidelity;
+mod pipeline;
+mod reliability;
+mod schema_parity;
+mod simulator;
+mod store;
