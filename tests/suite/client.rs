@@ -1,146 +1,21 @@
 //! The HTTP client against small scripted servers on 127.0.0.1: error classification, retries,
-//! timeouts, truncated bodies, Basic auth, the response hook and the secrecy of the password;
-//! `Retry-After` and the process-wide limiter (checked on server-side arrival times) in
-//! [`pacing`].
+//! timeouts, truncated bodies, Basic auth, the response hook and the secrecy of the password.
+//! The scripted server is `support::scripted_server`; `Retry-After` pauses and the limiter
+//! (checked on server-side arrival times) are `tests/client_pacing.rs`, a binary of its own.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
-use crate::support::sim::api_client;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use axum::Router;
+use crate::support::scripted_server::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use fetchers::api::{ApiError, ApiRequest, ApiSource};
 use paddock::client::{ClientConfig, Credentials, RacingApiClient, ResponseHook, SharedLimiter};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 
-mod pacing;
-
-const USER: &str = "paddock-user";
-const PASSWORD: &str = "s3cret-Pa55word";
 /// `base64("paddock-user:s3cret-Pa55word")`.
 const BASIC_AUTH: &str = "Basic cGFkZG9jay11c2VyOnMzY3JldC1QYTU1d29yZA==";
-
-// ---------------------------------------------------------------------------------------------
-// A scripted server: the n-th request (0-based) gets `script(n)`; every arrival is recorded.
-
-#[derive(Clone)]
-struct Reply {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: String,
-    /// How long the server waits before answering.
-    delay: Duration,
-}
-
-impl Reply {
-    fn json(status: u16, body: &str) -> Self {
-        Self {
-            status,
-            headers: vec![("content-type", "application/json".into())],
-            body: body.to_string(),
-            delay: Duration::ZERO,
-        }
-    }
-
-    fn ok() -> Self {
-        Self::json(200, r#"{"ok":true}"#)
-    }
-
-    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    fn after(mut self, delay: Duration) -> Self {
-        self.delay = delay;
-        self
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Arrival {
-    at: Instant,
-    wall: SystemTime,
-    path_and_query: String,
-    authorization: Option<String>,
-}
-
-type Script = Box<dyn Fn(usize) -> Reply + Send + Sync>;
-
-struct ServerState {
-    script: Script,
-    arrivals: Mutex<Vec<Arrival>>,
-}
-
-struct TestServer {
-    addr: SocketAddr,
-    state: Arc<ServerState>,
-}
-
-impl TestServer {
-    async fn start(script: impl Fn(usize) -> Reply + Send + Sync + 'static) -> Self {
-        let state = Arc::new(ServerState {
-            script: Box::new(script),
-            arrivals: Mutex::new(Vec::new()),
-        });
-        let app = Router::new()
-            .fallback(answer)
-            .with_state(Arc::clone(&state));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { addr, state }
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
-    }
-
-    fn arrivals(&self) -> Vec<Arrival> {
-        self.state.arrivals.lock().unwrap().clone()
-    }
-
-    async fn wait_for_arrivals(&self, n: usize) {
-        while self.arrivals().len() < n {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    }
-}
-
-async fn answer(State(state): State<Arc<ServerState>>, uri: Uri, headers: HeaderMap) -> Response {
-    let n = {
-        let mut arrivals = state.arrivals.lock().unwrap();
-        arrivals.push(Arrival {
-            at: Instant::now(),
-            wall: SystemTime::now(),
-            path_and_query: uri
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            authorization: headers
-                .get("authorization")
-                .map(|v| v.to_str().unwrap().to_string()),
-        });
-        arrivals.len() - 1
-    };
-    let reply = (state.script)(n);
-    if !reply.delay.is_zero() {
-        tokio::time::sleep(reply.delay).await;
-    }
-    let mut response = (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
-    for (name, value) in reply.headers {
-        response
-            .headers_mut()
-            .insert(name, HeaderValue::from_str(&value).unwrap());
-    }
-    response
-}
 
 /// A raw TCP server whose n-th response declares `Content-Length: declared` but sends only
 /// `body` and closes the connection (a body cut short in transit) when `script(n)` says so.
@@ -183,31 +58,6 @@ async fn cut_short_server(
 // ---------------------------------------------------------------------------------------------
 // Client set-up.
 
-/// The client settings for a scripted server at `base_url`: quick timeouts and backoffs.
-fn scripted_config(base_url: String) -> ClientConfig {
-    ClientConfig {
-        base_url,
-        credentials: Some(Credentials::new(USER, PASSWORD)),
-        requests_per_second: 100.0,
-        timeout: Duration::from_secs(5),
-        max_attempts: 5,
-        backoff_min: Duration::from_millis(10),
-        backoff_max: Duration::from_millis(40),
-        ..ClientConfig::default()
-    }
-}
-
-/// A client on [`scripted_config`] with a limiter of its own.
-fn scripted_client(base_url: String) -> RacingApiClient {
-    api_client(scripted_config(base_url))
-}
-
-fn horse(id: &str) -> ApiRequest {
-    ApiRequest::HorsePro {
-        horse_id: id.to_string(),
-    }
-}
-
 fn results_page() -> ApiRequest {
     let day = NaiveDate::from_ymd_opt(2025, 10, 7).unwrap();
     ApiRequest::Results {
@@ -218,14 +68,6 @@ fn results_page() -> ApiRequest {
         skip: 0,
     }
 }
-
-/// How much later than its neighbours the server may see one request: the time from the
-/// limiter's grant to the handler (connection set-up, task scheduling), which the client does not
-/// control. On a 2-core machine it was measured at up to 5 ms with a load average of 3 (other
-/// builds running) and up to 10 ms with both cores saturated. Gaps between single arrivals are
-/// checked with this slack (a burst, two requests together, is still a gap near zero); the rate
-/// over a whole run is checked where the slack divides away.
-const SCHEDULING_SLACK: Duration = Duration::from_millis(10);
 
 const UNPROCESSABLE: &str = r#"{"detail":[{"loc":["query","limit"],"msg":"ensure this value is less than or equal to 50","type":"value_error"}]}"#;
 

@@ -1,9 +1,10 @@
 //! Paddock's integration tests, one binary with a module per subject (each links the whole
 //! program once instead of once per file). Shared helpers live in `tests/support/`: the
 //! database harness and backend matrix (`backend_test!`), the simulator and its clients,
-//! waiting, job runs and the `paddock` binary. The tests that stop the PostgreSQL cluster the
-//! process shares are binaries of their own (`tests/daemon_pg_restart.rs`,
-//! `tests/pg_stop_mid_page.rs`).
+//! waiting, job runs, the `paddock` binary and a scripted HTTP server. Binaries of their own:
+//! the tests that stop the PostgreSQL cluster the process shares (`tests/daemon_pg_restart.rs`,
+//! `tests/pg_stop_mid_page.rs`) and the client's millisecond pacing checks, which CPU-heavy
+//! neighbours would disturb (`tests/client_pacing.rs`).
 //!
 //! Run one subject with `cargo test --test suite store::`, one test by a part of its name.
 

@@ -9,6 +9,7 @@
 //! - [`jobs`]: configurations without a file, a manual committed run of a job.
 //! - [`wait`]: polling until a condition holds, with a deadline.
 //! - [`bin`]: the `paddock` binary, isolated from the developer's environment.
+//! - [`scripted_server`]: an HTTP server answering by script, for the client's tests.
 #![allow(dead_code)]
 
 pub mod bin;
@@ -16,6 +17,7 @@ pub mod bin;
 pub mod db;
 pub mod jobs;
 pub mod pg_cluster;
+pub mod scripted_server;
 pub mod sim;
 pub mod wait;
 

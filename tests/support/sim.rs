@@ -40,7 +40,7 @@ pub async fn simulator(seed: u64, faults: Faults) -> SimServer {
     .await
 }
 
-/// A client settings for `server` as `user`/`password`: 1000 requests per second (the
+/// Client settings for `server` as `user`/`password`: 1000 requests per second (the
 /// simulator has no rate limit unless a fault sets one), otherwise the defaults.
 pub fn client_config(server: &SimServer, user: &str, password: &str) -> ClientConfig {
     ClientConfig {

@@ -1,7 +1,19 @@
 //! The client's pacing against scripted servers: a 429's `Retry-After` pauses every request of
 //! the process, and the shared limiter keeps the rate measured at the server under the limit.
+//!
+//! A binary of its own: these tests check gaps of a few milliseconds between arrivals, and
+//! next to the suite's CPU-heavy tests (derived tables, backfills) the scheduler delayed
+//! requests by 25 ms and more, failing them; alone, they see only their own load.
 
-use super::*;
+mod support;
+
+use fetchers::api::{ApiError, ApiRequest, ApiSource};
+use paddock::client::{RacingApiClient, SharedLimiter};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use support::scripted_server::{
+    horse, scripted_client, scripted_config, Reply, TestServer, SCHEDULING_SLACK,
+};
 
 // ---------------------------------------------------------------------------------------------
 // 429 and the process-wide pause.
