@@ -132,6 +132,12 @@ pub trait ToolDialect: Dialect {
     /// the caller's privileges).
     fn create_view_sql(view: &str, table: &str) -> String;
 
+    /// The statement enabling row-level security on table `table`, run right after Paddock
+    /// creates a table outside the migrations (`tools::create_table_statements`, the one
+    /// caller): PostgreSQL `ALTER TABLE … ENABLE ROW LEVEL SECURITY` (the owner, Paddock, is
+    /// not restricted); SQLite has no roles: `None`.
+    fn enable_row_level_security_sql(table: &str) -> Option<String>;
+
     /// The statements re-pointing `table`'s foreign keys from each move's `from` to its `to`
     /// (read from the live schema, not run).
     async fn repoint_foreign_keys(

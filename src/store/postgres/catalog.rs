@@ -201,6 +201,10 @@ impl ToolDialect for PgDialect {
         format!("CREATE VIEW {view} WITH (security_invoker = true) AS SELECT * FROM {table}")
     }
 
+    fn enable_row_level_security_sql(table: &str) -> Option<String> {
+        Some(format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
+    }
+
     /// Each key of `table` referencing a moved parent is dropped and added again `NOT VALID`
     /// (a short lock), and validated after the commit.
     async fn repoint_foreign_keys(
