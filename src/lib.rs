@@ -11,6 +11,7 @@ pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod grants;
 pub mod derive;
 pub mod import;
 pub mod logging;

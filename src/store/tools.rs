@@ -54,7 +54,7 @@ impl<D: Dialect> From<(String, Params<D>)> for Statement<D> {
 
 /// The statements creating registry table `table` as physical table `name` outside the
 /// migrations (the rename's `ra_mst_*`): the table, its indexes and, on PostgreSQL, row-level
-/// security ([`ToolDialect::enable_row_level_security_sql`]). Every table Paddock creates at
+/// security and the readers' policies ([`ToolDialect::row_level_security_sql`]). Every table Paddock creates at
 /// run time is created through here, so none is left readable by a provider's API roles.
 pub fn create_table_statements<D: ToolDialect>(table: &Table, name: &str) -> Vec<Statement<D>> {
     let dialect = D::KIND.schema_dialect();
@@ -63,7 +63,7 @@ pub fn create_table_statements<D: ToolDialect>(table: &Table, name: &str) -> Vec
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
-        .chain(D::enable_row_level_security_sql(name))
+        .chain(D::row_level_security_sql(name))
         .map(Statement::from)
         .collect()
 }

@@ -166,8 +166,8 @@ impl ToolDialect for SqliteDialect {
     }
 
     /// SQLite has no roles to keep out.
-    fn enable_row_level_security_sql(_table: &str) -> Option<String> {
-        None
+    fn row_level_security_sql(_table: &str) -> Vec<String> {
+        Vec::new()
     }
 
     /// `table` rebuilt from its stored definition with the references to each move's `from`
