@@ -40,9 +40,7 @@ pub struct ReaderRole(String);
 
 impl ReaderRole {
     pub fn parse(name: &str) -> Result<ReaderRole> {
-        let plain = name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         let starts_well = name
             .chars()
             .next()
@@ -91,7 +89,11 @@ struct Relation {
 
 /// The statements `request` takes on `store` (run unless `dry_run`); they are returned either
 /// way, for printing.
-pub async fn grants(store: &AnyStore, request: &GrantRequest, dry_run: bool) -> Result<Vec<String>> {
+pub async fn grants(
+    store: &AnyStore,
+    request: &GrantRequest,
+    dry_run: bool,
+) -> Result<Vec<String>> {
     with_backend!(store, |s| grants_on(s, request, dry_run).await)
 }
 
@@ -139,7 +141,9 @@ async fn grants_on<D: ToolDialect>(
 }
 
 async fn current_schema<D: ToolDialect>(store: &SqlStore<D>) -> Result<String> {
-    let rows = store.text_rows("SELECT current_schema()::text", &[]).await?;
+    let rows = store
+        .text_rows("SELECT current_schema()::text", &[])
+        .await?;
     match rows.into_iter().next().and_then(|mut r| r.remove(0)) {
         Some(schema) => Ok(schema),
         None => bail!("the connection has no current schema (search_path is empty)"),

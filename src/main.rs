@@ -402,8 +402,16 @@ async fn grants(config: &Config, args: GrantsArgs) -> anyhow::Result<i32> {
     if args.dry_run {
         statements.iter().for_each(|s| println!("{s};"));
     } else {
-        let done = if args.revoke { "revoked from" } else { "granted to" };
-        println!("read access {done} {} ({} statements)", args.reader, statements.len());
+        let done = if args.revoke {
+            "revoked from"
+        } else {
+            "granted to"
+        };
+        println!(
+            "read access {done} {} ({} statements)",
+            args.reader,
+            statements.len()
+        );
     }
     Ok(0)
 }

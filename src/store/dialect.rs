@@ -103,8 +103,9 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
 }
 
 /// What the tools beside the write path (`store::tools`: the rename tooling, the audit) need of
-/// an engine beyond [`Dialect`]: the catalog, a view, re-pointing foreign keys and the
-/// exclusive state lock. Each engine implements it in its `catalog.rs`.
+/// an engine beyond [`Dialect`]: the catalog, a view, re-pointing foreign keys, the exclusive
+/// state lock and row-level security on a new table. Each engine implements it in its
+/// `catalog.rs`.
 #[async_trait]
 pub trait ToolDialect: Dialect {
     /// The live schema: every table of `schema` (PostgreSQL; SQLite has one and ignores it),

@@ -58,7 +58,11 @@ impl<D: Dialect> From<(String, Params<D>)> for Statement<D> {
 /// run time is created through here, so none is left readable by a provider's API roles.
 pub fn create_table_statements<D: ToolDialect>(table: &Table, name: &str) -> Vec<Statement<D>> {
     let dialect = D::KIND.schema_dialect();
-    let ddl = format!("{};{}", create_table(dialect, table, name), create_indexes(table, name));
+    let ddl = format!(
+        "{};{}",
+        create_table(dialect, table, name),
+        create_indexes(table, name)
+    );
     ddl.split(';')
         .map(str::trim)
         .filter(|s| !s.is_empty())
