@@ -12,6 +12,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod derive;
+pub mod grants;
 pub mod import;
 pub mod logging;
 pub mod rename;

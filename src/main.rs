@@ -126,11 +126,32 @@ enum Command {
         #[arg(long, value_enum, default_value_t = FormatArg::Table)]
         format: FormatArg,
     },
+    /// PostgreSQL: let ROLE read Paddock's data tables (USAGE on the schema, SELECT and a read
+    /// policy per table, default privileges for future tables); every table keeps row-level
+    /// security. Safe to run again.
+    Grants(GrantsArgs),
     /// Print the schema DDL generated from the table registry.
     SchemaSql {
         #[arg(value_enum)]
         backend: BackendArg,
     },
+}
+
+/// `paddock grants`'s arguments.
+#[derive(Args, Debug)]
+struct GrantsArgs {
+    /// The role to let read (created beforehand, e.g. CREATE ROLE analyst LOGIN PASSWORD …).
+    #[arg(long, value_name = "ROLE")]
+    reader: String,
+    /// Print the SQL instead of running it.
+    #[arg(long)]
+    dry_run: bool,
+    /// Take the access back.
+    #[arg(long)]
+    revoke: bool,
+    /// Also the paddock_* bookkeeping tables and the migrations ledger.
+    #[arg(long)]
+    include_internal: bool,
 }
 
 // `paddock run`'s arguments (its help text is the `Command::Run` variant's).
@@ -315,6 +336,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
     match command {
         Command::CheckConfig => check_config(&config),
         Command::SchemaSql { backend } => schema_sql(backend),
+        Command::Grants(args) => grants(&config, args).await,
         Command::Migrate { legacy_names } => migrate(&config, legacy_names).await,
         Command::Daemon => unreachable!("handled in async_main"),
         Command::Status { limit } => status(&config, limit).await,
@@ -364,6 +386,33 @@ async fn migrate(config: &Config, legacy_names: bool) -> anyhow::Result<i32> {
     }
     paddock::open_store(config).await?;
     println!("migrations applied to {}", config.database_url);
+    Ok(0)
+}
+
+/// `paddock grants --reader ROLE [--dry-run] [--revoke] [--include-internal]`.
+async fn grants(config: &Config, args: GrantsArgs) -> anyhow::Result<i32> {
+    use paddock::grants::{GrantRequest, ReaderRole};
+    let request = GrantRequest {
+        reader: ReaderRole::parse(&args.reader)?,
+        revoke: args.revoke,
+        include_internal: args.include_internal,
+    };
+    let store = paddock::open_store(config).await?;
+    let statements = paddock::grants::grants(&store, &request, args.dry_run).await?;
+    if args.dry_run {
+        statements.iter().for_each(|s| println!("{s};"));
+    } else {
+        let done = if args.revoke {
+            "revoked from"
+        } else {
+            "granted to"
+        };
+        println!(
+            "read access {done} {} ({} statements)",
+            args.reader,
+            statements.len()
+        );
+    }
     Ok(0)
 }
 

@@ -12,13 +12,13 @@ use crate::rename::state::{
 use crate::rename::verify::verify;
 use crate::store::dialect::{Params, Repointing, TableMove, ToolDialect};
 use crate::store::mirror::copy_sql;
-use crate::store::tools::{ForeignKeys, Statement};
+use crate::store::tools::{create_table_statements, ForeignKeys, Statement};
 use crate::store::SqlStore;
 use anyhow::{bail, Result};
 use chrono::{DateTime, Duration, Utc};
 use fetchers::registry::{ColumnType, Table};
 use fetchers::rows::Value;
-use fetchers::schema::{create_indexes, create_table};
+use fetchers::schema::create_indexes;
 
 /// Default grace period between deprecate and `drop-archived`.
 pub const DEFAULT_GRACE_DAYS: i64 = 30;
@@ -119,8 +119,7 @@ pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> R
                 );
             }
         }
-        statements.extend(split(&create_table(dialect, table, table.name)));
-        statements.extend(split(&create_indexes(table, table.name)));
+        statements.extend(create_table_statements::<D>(table, table.name));
     }
     let change = Change {
         from: phase,

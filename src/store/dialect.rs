@@ -103,8 +103,9 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
 }
 
 /// What the tools beside the write path (`store::tools`: the rename tooling, the audit) need of
-/// an engine beyond [`Dialect`]: the catalog, a view, re-pointing foreign keys and the
-/// exclusive state lock. Each engine implements it in its `catalog.rs`.
+/// an engine beyond [`Dialect`]: the catalog, a view, re-pointing foreign keys, the exclusive
+/// state lock and row-level security on a new table. Each engine implements it in its
+/// `catalog.rs`.
 #[async_trait]
 pub trait ToolDialect: Dialect {
     /// The live schema: every table of `schema` (PostgreSQL; SQLite has one and ignores it),
@@ -132,6 +133,13 @@ pub trait ToolDialect: Dialect {
     /// the caller's privileges).
     fn create_view_sql(view: &str, table: &str) -> String;
 
+    /// The statements securing data table `table` right after Paddock creates it outside the
+    /// migrations (`tools::create_table_statements`, the one caller). PostgreSQL: `ALTER TABLE
+    /// … ENABLE ROW LEVEL SECURITY` (the owner, Paddock, is not restricted), then every reader
+    /// policy the other data tables carry (`paddock grants`, [`READER_POLICY_PREFIX`]) created
+    /// on it too. SQLite has no roles: none.
+    fn row_level_security_sql(table: &str) -> Vec<String>;
+
     /// The statements re-pointing `table`'s foreign keys from each move's `from` to its `to`
     /// (read from the live schema, not run).
     async fn repoint_foreign_keys(
@@ -148,6 +156,9 @@ pub trait ToolDialect: Dialect {
     /// work done with enforcement off; PostgreSQL checks every statement: none).
     async fn foreign_key_violations(conn: &mut Conn<Self>) -> Result<Vec<String>, sqlx::Error>;
 }
+
+/// The name of a reader's read policy is this prefix and the role (`paddock grants`).
+pub const READER_POLICY_PREFIX: &str = "paddock_read_";
 
 /// Foreign keys pointing at registry table `parent` move from physical table `from` to `to`.
 #[derive(Debug, Clone, Copy)]

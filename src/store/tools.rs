@@ -20,6 +20,7 @@ use anyhow::{Context, Result};
 use async_trait::async_trait;
 use fetchers::registry::Table;
 use fetchers::rows::Value;
+use fetchers::schema::{create_indexes, create_table};
 use sqlx::Connection as _;
 
 /// One result row, every cell as text (`None` for NULL).
@@ -49,6 +50,26 @@ impl<D: Dialect> From<(String, Params<D>)> for Statement<D> {
     fn from((sql, params): (String, Params<D>)) -> Self {
         Statement::new(sql, params)
     }
+}
+
+/// The statements creating registry table `table` as physical table `name` outside the
+/// migrations (the rename's `ra_mst_*`): the table, its indexes and, on PostgreSQL, row-level
+/// security and the readers' policies ([`ToolDialect::row_level_security_sql`]). Every table Paddock creates at
+/// run time is created through here, so none is left readable by a provider's API roles.
+pub fn create_table_statements<D: ToolDialect>(table: &Table, name: &str) -> Vec<Statement<D>> {
+    let dialect = D::KIND.schema_dialect();
+    let ddl = format!(
+        "{};{}",
+        create_table(dialect, table, name),
+        create_indexes(table, name)
+    );
+    ddl.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .chain(D::row_level_security_sql(name))
+        .map(Statement::from)
+        .collect()
 }
 
 /// How a tool's write transaction treats foreign keys.

@@ -5,7 +5,9 @@
 
 use crate::store::catalog::LiveTable;
 use crate::store::catalog::{list, text as cell, Catalog, LiveColumn, LiveForeignKey, LiveIndex};
-use crate::store::dialect::{Dialect, Params, Repointing, TableMove, ToolDialect};
+use crate::store::dialect::{
+    Dialect, Params, Repointing, TableMove, ToolDialect, READER_POLICY_PREFIX,
+};
 use crate::store::postgres::PgDialect;
 use crate::store::TextRow;
 use async_trait::async_trait;
@@ -46,6 +48,24 @@ fn attribute_names(keys: &str, rel: &str) -> String {
         "(SELECT string_agg(a.attname::text, ',' ORDER BY k.ord) \
            FROM unnest({keys}) WITH ORDINALITY AS k(attnum, ord) \
            JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.attnum)"
+    )
+}
+
+/// A block giving new data table `table` the reader policies (`paddock grants`) found on the
+/// other data tables of the current schema, so a reader granted before the table existed reads
+/// it too (its SELECT comes from the default privileges `grants` set).
+fn copy_reader_policies_sql(table: &str) -> String {
+    let prefix = READER_POLICY_PREFIX.replace('_', "\\_");
+    format!(
+        "DO $$ DECLARE p record; BEGIN \
+         FOR p IN SELECT DISTINCT pol.polname::text AS name, \
+           array_to_string(ARRAY(SELECT quote_ident(r.rolname) FROM pg_roles r \
+             WHERE r.oid = ANY (pol.polroles) ORDER BY 1), ', ') AS roles \
+           FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid \
+           WHERE c.relnamespace = current_schema()::regnamespace AND c.relname LIKE 'ra\\_%' \
+             AND c.relname <> '{table}' AND pol.polname LIKE '{prefix}%' \
+         LOOP EXECUTE format('CREATE POLICY %I ON %I FOR SELECT TO %s USING (true)', \
+           p.name, '{table}', p.roles); END LOOP; END $$"
     )
 }
 
@@ -199,6 +219,13 @@ impl ToolDialect for PgDialect {
 
     fn create_view_sql(view: &str, table: &str) -> String {
         format!("CREATE VIEW {view} WITH (security_invoker = true) AS SELECT * FROM {table}")
+    }
+
+    fn row_level_security_sql(table: &str) -> Vec<String> {
+        vec![
+            format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"),
+            copy_reader_policies_sql(table),
+        ]
     }
 
     /// Each key of `table` referencing a moved parent is dropped and added again `NOT VALID`

@@ -165,6 +165,11 @@ impl ToolDialect for SqliteDialect {
         format!("CREATE VIEW {view} AS SELECT * FROM {table}")
     }
 
+    /// SQLite has no roles to keep out.
+    fn row_level_security_sql(_table: &str) -> Vec<String> {
+        Vec::new()
+    }
+
     /// `table` rebuilt from its stored definition with the references to each move's `from`
     /// turned to its `to`, its rows copied, and its indexes made again.
     async fn repoint_foreign_keys(
