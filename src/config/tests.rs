@@ -85,6 +85,7 @@ fn environment_beats_file_and_flag_beats_environment() {
         &Overrides {
             config_path: None,
             database_url: Some("sqlite://flag.db".into()),
+            application_name: None,
         },
         &e2,
     )
