@@ -139,6 +139,8 @@ pub fn classify(error: &sqlx::Error) -> (ConnectFailure, String) {
             std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => {
                 ConnectFailure::NotPostgres
             }
+            // rustls reports a certificate that does not verify as an I/O error.
+            _ if is_tls_failure(&detail) => ConnectFailure::TlsFailed,
             _ if is_resolution_failure(&detail) => ConnectFailure::NameNotResolved,
             _ => ConnectFailure::Other,
         },
@@ -167,6 +169,13 @@ fn classify_sqlstate(code: Option<&str>, message: &str) -> ConnectFailure {
         }
         _ => ConnectFailure::Other,
     }
+}
+
+fn is_tls_failure(detail: &str) -> bool {
+    let detail = detail.to_ascii_lowercase();
+    ["certificate", "tls", "handshake", "received fatal alert"]
+        .iter()
+        .any(|phrase| detail.contains(phrase))
 }
 
 fn is_resolution_failure(detail: &str) -> bool {
@@ -285,6 +294,22 @@ mod tests {
         assert!(classify_sqlstate(Some("53300"), "too many").is_retryable());
         assert!(!ConnectFailure::AuthenticationFailed.is_retryable());
         assert!(!ConnectFailure::TlsFailed.is_retryable());
+    }
+
+    #[test]
+    fn a_certificate_that_does_not_verify_is_a_tls_failure() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "invalid peer certificate: UnknownIssuer",
+        );
+        let (failure, detail) = classify(&sqlx::Error::Io(io));
+        assert_eq!(failure, ConnectFailure::TlsFailed);
+        assert!(detail.contains("UnknownIssuer"));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            classify(&sqlx::Error::Io(refused)).0,
+            ConnectFailure::Refused
+        );
     }
 
     #[tokio::test]
