@@ -43,12 +43,55 @@ pub fn process_limiter(requests_per_second: f64) -> Arc<client::SharedLimiter> {
     limiter
 }
 
-/// Opens the configured database and applies pending migrations (idempotent).
+/// The store options `[database]` asks for (session settings, timeouts).
+pub fn store_options(config: &config::Config) -> store::StoreOptions {
+    store::StoreOptions::from_settings(&config.database)
+}
+
+/// Opens the configured database and applies pending migrations (idempotent). One attempt: a
+/// connection that fails says why at once.
 pub async fn open_store(config: &config::Config) -> anyhow::Result<store::AnyStore> {
-    let store = store::connect(config.database_url.expose()).await?;
+    let store = store::connect_with(config.database_url.expose(), &store_options(config)).await?;
+    migrated_following_phase(store).await
+}
+
+/// [`open_store`] for the daemon at start: a connection failure that may pass (refused, no
+/// answer, server starting) is retried with backoff for `[database] connect_retry_secs`,
+/// its cause logged at each attempt.
+pub async fn open_store_retrying(config: &config::Config) -> anyhow::Result<store::AnyStore> {
+    let window = std::time::Duration::from_secs(config.database.connect_retry_secs);
+    let options = store_options(config);
+    let url = config.database_url.expose();
+    let store =
+        store::connection::retry_connect(window, || store::connect_with(url, &options)).await?;
+    migrated_following_phase(store).await
+}
+
+async fn migrated_following_phase(store: store::AnyStore) -> anyhow::Result<store::AnyStore> {
     store.migrate().await?;
     // Reads and writes follow the rename phase the database is in (see `rename`).
     rename::for_current_phase(store).await
+}
+
+/// The database the reporting commands (`query`, `status`, `audit`, `tables status`) read:
+/// `[database] read_url` when set, else the database; never migrated, SQLite opened
+/// read-only and PostgreSQL sessions `default_transaction_read_only`.
+pub async fn connect_reader(config: &config::Config) -> anyhow::Result<store::AnyStore> {
+    let url = config
+        .database
+        .read_url
+        .as_ref()
+        .unwrap_or(&config.database_url);
+    store::connect_with(url.expose(), &store_options(config).read_only()).await
+}
+
+/// [`connect_reader`], reading under the names of the database's rename phase.
+pub async fn open_store_read_only(config: &config::Config) -> anyhow::Result<store::AnyStore> {
+    use anyhow::Context as _;
+    let store = connect_reader(config).await?;
+    rename::for_current_phase(store)
+        .await
+        .context("reading the rename phase (is the database migrated? `paddock migrate`)")
 }
 
 /// The HTTP client for the configured API, on the process-wide limiter.

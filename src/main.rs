@@ -311,6 +311,7 @@ async fn async_main(cli: Cli) -> ExitCode {
     let overrides = Overrides {
         config_path: cli.config.clone(),
         database_url: cli.database_url.clone(),
+        application_name: Some(cli.command.application_name()),
     };
     let config = match Config::load(&overrides, &ProcessEnv) {
         Ok(c) => c,
@@ -328,6 +329,32 @@ async fn async_main(cli: Cli) -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+impl Command {
+    /// The PostgreSQL `application_name` of this command's sessions: `paddock:<command>`,
+    /// `paddock:<job>` for `paddock run`, so operators can tell Paddock's sessions apart.
+    fn application_name(&self) -> String {
+        let name = match self {
+            Command::Run(args) => args
+                .job
+                .to_possible_value()
+                .map_or("run".to_string(), |v| v.get_name().to_string()),
+            // The variant's name in kebab case, as clap spells the subcommand.
+            other => format!("{other:?}")
+                .split(|c: char| !c.is_alphanumeric())
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    let dash = (i > 0 && c.is_uppercase()).then_some('-');
+                    dash.into_iter().chain(c.to_lowercase())
+                })
+                .collect(),
+        };
+        format!("paddock:{name}")
     }
 }
 
@@ -350,11 +377,16 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
         } => archive_stats(&config).await,
         Command::Derive { full } => derive(&config, full).await,
         Command::Query { what, id, format } => {
-            let store = paddock::open_store(&config).await?;
+            let store = paddock::open_store_read_only(&config).await?;
             query(&store, &config, what, &id, format).await
         }
         Command::Tables { command } => {
-            let store = paddock::open_store(&config).await?;
+            let store = match command {
+                paddock::rename::cli::TablesCommand::Status => {
+                    paddock::open_store_read_only(&config).await?
+                }
+                _ => paddock::open_store(&config).await?,
+            };
             paddock::rename::cli::run(&store, command).await
         }
         Command::Demo { seed, days } => paddock::demo::run_demo(&config, seed, days).await,
@@ -418,7 +450,7 @@ async fn grants(config: &Config, args: GrantsArgs) -> anyhow::Result<i32> {
 
 /// `paddock status`: each job's state, then the latest runs.
 async fn status(config: &Config, limit: i64) -> anyhow::Result<i32> {
-    let store = paddock::open_store(config).await?;
+    let store = paddock::open_store_read_only(config).await?;
     print!(
         "{}",
         paddock::daemon::status::render_job_status(config, &store, Utc::now()).await?
@@ -531,7 +563,7 @@ async fn audit(config: &Config, args: AuditArgs) -> anyhow::Result<i32> {
         trace,
     } = args;
     // Read-only: connect without migrating, so unapplied migrations show as drift.
-    let store = paddock::store::connect(config.database_url.expose()).await?;
+    let store = paddock::connect_reader(config).await?;
     if let Some(spec) = trace {
         return trace_row(config, &store, &spec, format).await;
     }

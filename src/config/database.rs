@@ -1,11 +1,34 @@
 //! `[database]`: which database (flag > `PADDOCK_DATABASE_URL` > `DATABASE_URL` > file >
-//! default) and the rename phase it must be in.
+//! default), where the reporting commands read (`read_url`), how connections are made
+//! (timeouts, the daemon's retry window, session settings) and the rename phase it must be in.
 
-use super::defaults::DEFAULT_DATABASE_URL;
+use super::defaults::{
+    DEFAULT_APPLICATION_NAME, DEFAULT_CONNECT_RETRY_SECS, DEFAULT_CONNECT_TIMEOUT_SECS,
+    DEFAULT_DATABASE_URL, DEFAULT_LOCK_TIMEOUT_SECS, DEFAULT_STATEMENT_TIMEOUT_SECS,
+};
 use super::file::{FileDatabase, Locator};
 use super::secrets::{DatabaseUrl, Env};
 use crate::rename::Phase;
 use anyhow::{anyhow, Result};
+
+/// How Paddock connects, besides the URL.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `[database] read_url` / `PADDOCK_READ_DATABASE_URL`: the reporting commands (`query`,
+    /// `status`, `audit`, `tables status`) read there when set; writes never do.
+    pub read_url: Option<DatabaseUrl>,
+    /// One connection attempt's limit, the handshake included.
+    pub connect_timeout_secs: u64,
+    /// How long the daemon retries its first connection at start (interactive commands do not).
+    pub connect_retry_secs: u64,
+    /// PostgreSQL `statement_timeout` of every session (0: none).
+    pub statement_timeout_secs: u64,
+    /// PostgreSQL `lock_timeout` of every session (0: none).
+    pub lock_timeout_secs: u64,
+    /// PostgreSQL `application_name` of every session: `paddock`, or `paddock:<command>` as
+    /// the command line sets it (see `Overrides::application_name`).
+    pub application_name: String,
+}
 
 /// The database URL, from the first of: the `--database-url` flag, `PADDOCK_DATABASE_URL`,
 /// `DATABASE_URL`, the file, the default SQLite file.
@@ -17,6 +40,54 @@ pub fn database_url(flag: Option<&str>, file: &FileDatabase, env: &dyn Env) -> D
         .or_else(|| file.url.clone())
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
     DatabaseUrl::new(url)
+}
+
+/// `[database]`'s connection settings, each overridden by its `PADDOCK_…` variable.
+pub fn database_settings(
+    file: &FileDatabase,
+    env: &dyn Env,
+    application_name: Option<&str>,
+) -> Result<DatabaseSettings> {
+    let seconds = |name: &str, from_file: Option<u64>, default: u64| -> Result<u64> {
+        match env.var(name) {
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| anyhow!("{name}: {v:?} is not a whole number of seconds")),
+            None => Ok(from_file.unwrap_or(default)),
+        }
+    };
+    Ok(DatabaseSettings {
+        read_url: env
+            .var("PADDOCK_READ_DATABASE_URL")
+            .or_else(|| file.read_url.clone())
+            .filter(|u| !u.trim().is_empty())
+            .map(DatabaseUrl::new),
+        connect_timeout_secs: seconds(
+            "PADDOCK_DATABASE_CONNECT_TIMEOUT_SECS",
+            file.connect_timeout_secs,
+            DEFAULT_CONNECT_TIMEOUT_SECS,
+        )?
+        .max(1),
+        connect_retry_secs: seconds(
+            "PADDOCK_DATABASE_CONNECT_RETRY_SECS",
+            file.connect_retry_secs,
+            DEFAULT_CONNECT_RETRY_SECS,
+        )?,
+        statement_timeout_secs: seconds(
+            "PADDOCK_DATABASE_STATEMENT_TIMEOUT_SECS",
+            file.statement_timeout_secs,
+            DEFAULT_STATEMENT_TIMEOUT_SECS,
+        )?,
+        lock_timeout_secs: seconds(
+            "PADDOCK_DATABASE_LOCK_TIMEOUT_SECS",
+            file.lock_timeout_secs,
+            DEFAULT_LOCK_TIMEOUT_SECS,
+        )?,
+        application_name: application_name
+            .unwrap_or(DEFAULT_APPLICATION_NAME)
+            .to_string(),
+    })
 }
 
 /// `[database] expected_rename_phase`, one of the rename phases' names.

@@ -6,6 +6,14 @@ use chrono_tz::Tz;
 
 /// The default SQLite database, in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://paddock.db";
+/// `[database]`: one connection attempt's limit, the daemon's retry window at start, and the
+/// PostgreSQL session limits set on every connection.
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 5;
+pub const DEFAULT_CONNECT_RETRY_SECS: u64 = 60;
+pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 300;
+pub const DEFAULT_LOCK_TIMEOUT_SECS: u64 = 60;
+/// `application_name` of every PostgreSQL session (`paddock:<command>` when the command is known).
+pub const DEFAULT_APPLICATION_NAME: &str = "paddock";
 /// The config file read when neither `--config` nor `PADDOCK_CONFIG` names one (if it exists).
 pub const DEFAULT_CONFIG_PATH: &str = "config/paddock.toml";
 

@@ -21,6 +21,18 @@ impl Config {
             .unwrap_or_else(|| "(none: built-in defaults)".into());
         out.push_str(&format!("config file:        {file}\n"));
         out.push_str(&format!("database url:       {}\n", self.database_url));
+        if let Some(read_url) = &self.database.read_url {
+            out.push_str(&format!("read database url:  {read_url}\n"));
+        }
+        let db = &self.database;
+        out.push_str(&format!(
+            "database sessions:  connect timeout {} s (daemon retries {} s), statement_timeout \
+             {} s, lock_timeout {} s\n",
+            db.connect_timeout_secs,
+            db.connect_retry_secs,
+            db.statement_timeout_secs,
+            db.lock_timeout_secs
+        ));
         out.push_str(&format!("api base url:       {}\n", self.api.base_url));
         out.push_str(&format!(
             "api username:       {}\n",

@@ -60,6 +60,16 @@ pub struct FileDatabase {
     pub url: Option<String>,
     /// The table-rename phase the database must be in (`legacy`, `dual-write`, …).
     pub expected_rename_phase: Option<Spanned<String>>,
+    /// Where the reporting commands read (a replica, or a reader role's URL).
+    pub read_url: Option<String>,
+    /// How long one connection attempt may take before it is judged failed.
+    pub connect_timeout_secs: Option<u64>,
+    /// How long the daemon keeps retrying its first connection at start.
+    pub connect_retry_secs: Option<u64>,
+    /// PostgreSQL `statement_timeout` on every connection (0: none).
+    pub statement_timeout_secs: Option<u64>,
+    /// PostgreSQL `lock_timeout` on every connection (0: none).
+    pub lock_timeout_secs: Option<u64>,
 }
 
 /// `[schedule]`.

@@ -35,6 +35,7 @@ pub use api::ApiSettings;
 pub use archive::ArchiveSettings;
 pub use audit::AuditSettings;
 pub use daemon::DaemonSettings;
+pub use database::DatabaseSettings;
 pub use defaults::{
     default_bookmakers, DEFAULT_API_BASE_URL, DEFAULT_DATABASE_URL, DEFAULT_RATE_LIMIT_MARGIN,
     MAX_RATE_LIMIT_MARGIN,
@@ -59,6 +60,8 @@ pub struct Config {
     pub path: Option<PathBuf>,
     pub api: ApiSettings,
     pub database_url: DatabaseUrl,
+    /// `[database]`: the read URL, connection timeouts and retry, session settings.
+    pub database: DatabaseSettings,
     pub time_zone: Tz,
     pub jobs: BTreeMap<JobKind, JobSettings>,
     pub bookmakers: Vec<String>,
@@ -81,6 +84,8 @@ pub struct Config {
 pub struct Overrides {
     pub config_path: Option<PathBuf>,
     pub database_url: Option<String>,
+    /// PostgreSQL `application_name` for this process (`paddock:<command>`).
+    pub application_name: Option<String>,
 }
 
 impl Config {
@@ -129,6 +134,11 @@ impl Config {
                 &file.database,
                 env,
             ),
+            database: database::database_settings(
+                &file.database,
+                env,
+                overrides.application_name.as_deref(),
+            )?,
             time_zone: schedule::time_zone(&file.schedule, &at)?,
             jobs: jobs::job_settings(file.jobs, &at)?,
             audit: audit::audit_settings(&file.audit, &at)?,

@@ -85,6 +85,7 @@ fn environment_beats_file_and_flag_beats_environment() {
         &Overrides {
             config_path: None,
             database_url: Some("sqlite://flag.db".into()),
+            application_name: None,
         },
         &e2,
     )
@@ -351,4 +352,25 @@ fn a_bad_backoff_or_rename_phase_names_the_key_and_line() {
         err.contains("database.expected_rename_phase") && err.contains("line 3"),
         "{err}"
     );
+}
+
+#[test]
+fn database_connection_settings_come_from_the_file_and_the_environment() {
+    let text = "[database]\nconnect_retry_secs = 90\nstatement_timeout_secs = 7\nread_url = \"postgres://r:pw@replica/db\"\n";
+    let c = Config::from_toml(text, &env(&[])).unwrap();
+    assert_eq!(c.database.connect_retry_secs, 90);
+    assert_eq!(c.database.statement_timeout_secs, 7);
+    assert_eq!(c.database.lock_timeout_secs, 60);
+    assert_eq!(c.database.application_name, "paddock");
+    assert!(!c.describe(Utc::now()).contains(":pw@"));
+    let retry = env(&[("PADDOCK_DATABASE_CONNECT_RETRY_SECS", "5")]);
+    assert_eq!(
+        Config::from_toml(text, &retry)
+            .unwrap()
+            .database
+            .connect_retry_secs,
+        5
+    );
+    let bad = env(&[("PADDOCK_DATABASE_LOCK_TIMEOUT_SECS", "soon")]);
+    assert!(Config::from_toml(text, &bad).is_err());
 }

@@ -113,7 +113,7 @@ pub async fn run(
         config.api.require_credentials()?;
     }
     let locks = JobLocks::for_database(config.database_url.expose())?;
-    let store = crate::open_store(&config).await?;
+    let store = crate::open_store_retrying(&config).await?;
     job_status::ping(&store).await?;
     // A configuration pinned to a rename phase refuses a database in another one.
     crate::rename::check_pinned_phase(&store, config.expected_rename_phase).await?;

@@ -17,6 +17,7 @@ pub mod apply;
 pub mod archive;
 pub mod catalog;
 pub mod checkpoints;
+pub mod connection;
 pub mod database_url;
 pub mod diagnose;
 pub mod dialect;
@@ -37,6 +38,7 @@ pub mod tools;
 pub mod transient;
 pub mod upsert_sql;
 
+pub use connection::{ConnectError, ConnectFailure};
 pub use database_url::{mask_url, BackendKind};
 pub use options::StoreOptions;
 pub use phase_follow::{PhaseFollower, PHASE_STATE_KEY};

@@ -1,4 +1,4 @@
-//! Connection settings for both backends, with safe defaults.
+//! Connection settings for both backends, with safe defaults, and built from `[database]`.
 
 use std::time::Duration;
 
@@ -9,22 +9,53 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long to wait for a free pooled connection.
     pub acquire_timeout: Duration,
+    /// PostgreSQL: how long the first, direct connection may take (handshake included).
+    pub connect_timeout: Duration,
     /// PostgreSQL: `statement_timeout`, set on every connection.
     pub statement_timeout: Duration,
     /// PostgreSQL: `lock_timeout`, set on every connection.
     pub lock_timeout: Duration,
+    /// PostgreSQL: `application_name`, set on every connection.
+    pub application_name: String,
     /// SQLite: how long a writer waits for another writer's lock.
     pub busy_timeout: Duration,
+    /// SQLite: open the file read-only (`mode=ro`), never creating it.
+    pub read_only: bool,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
+        use crate::config::defaults as d;
         StoreOptions {
             max_connections: 5,
             acquire_timeout: Duration::from_secs(30),
-            statement_timeout: Duration::from_secs(300),
-            lock_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(d::DEFAULT_CONNECT_TIMEOUT_SECS),
+            statement_timeout: Duration::from_secs(d::DEFAULT_STATEMENT_TIMEOUT_SECS),
+            lock_timeout: Duration::from_secs(d::DEFAULT_LOCK_TIMEOUT_SECS),
+            application_name: d::DEFAULT_APPLICATION_NAME.to_string(),
             busy_timeout: Duration::from_secs(30),
+            read_only: false,
+        }
+    }
+}
+
+impl StoreOptions {
+    /// The options `[database]` asks for.
+    pub fn from_settings(settings: &crate::config::DatabaseSettings) -> Self {
+        StoreOptions {
+            connect_timeout: Duration::from_secs(settings.connect_timeout_secs),
+            statement_timeout: Duration::from_secs(settings.statement_timeout_secs),
+            lock_timeout: Duration::from_secs(settings.lock_timeout_secs),
+            application_name: settings.application_name.clone(),
+            ..StoreOptions::default()
+        }
+    }
+
+    /// The same options for a reader: SQLite opened read-only.
+    pub fn read_only(self) -> Self {
+        StoreOptions {
+            read_only: true,
+            ..self
         }
     }
 }

@@ -6,6 +6,7 @@ mod arrays;
 mod catalog;
 mod upsert;
 
+use crate::store::connection::check_connection;
 use crate::store::database_url::{mask_url, BackendKind};
 use crate::store::dialect::{
     decode_rows, execute_unprepared, migrated, rows_as_text, text_cell, BulkInsert, Fetch,
@@ -34,8 +35,8 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 /// Keys per lookup statement.
 const LOOKUP_CHUNK: usize = 10_000;
 
-/// Connect options for a `postgres://` URL, with the timeouts of `options` set on every
-/// connection.
+/// Connect options for a `postgres://` URL, with the session settings of `options`
+/// (`application_name`, `statement_timeout`, `lock_timeout`) set on every connection.
 pub fn connect_options(
     database_url: &str,
     options: &StoreOptions,
@@ -43,22 +44,31 @@ pub fn connect_options(
     let connect = PgConnectOptions::from_str(database_url.trim())
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("invalid PostgreSQL URL {}", mask_url(database_url)))?;
-    Ok(connect.application_name("paddock").options([
-        (
-            "statement_timeout",
-            postgres_duration(options.statement_timeout),
-        ),
-        ("lock_timeout", postgres_duration(options.lock_timeout)),
-    ]))
+    let connect = connect
+        .application_name(&options.application_name)
+        .options([
+            (
+                "statement_timeout",
+                postgres_duration(options.statement_timeout),
+            ),
+            ("lock_timeout", postgres_duration(options.lock_timeout)),
+        ]);
+    Ok(if options.read_only {
+        connect.options([("default_transaction_read_only", "on")])
+    } else {
+        connect
+    })
 }
 
 /// A Paddock database in PostgreSQL.
 pub type PgStore = SqlStore<PgDialect>;
 
 impl PgStore {
-    /// Connects a pool to `database_url`.
+    /// Connects a pool to `database_url`, after one direct connection that fails within the
+    /// connect timeout with the cause named ([`check_connection`]).
     pub async fn connect(database_url: &str, options: &StoreOptions) -> anyhow::Result<Self> {
         let connect = connect_options(database_url, options)?;
+        check_connection(&connect, &mask_url(database_url), options.connect_timeout).await?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)

@@ -57,23 +57,33 @@ pub fn connect_options(
     } else {
         SqliteConnectOptions::new().filename(url)
     };
+    let base = base.foreign_keys(true).busy_timeout(options.busy_timeout);
+    if options.read_only {
+        // A reader neither creates the file nor changes its journal mode.
+        return Ok(base.read_only(true).create_if_missing(false));
+    }
     Ok(base
         .create_if_missing(true)
-        .foreign_keys(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(options.busy_timeout))
+        .synchronous(SqliteSynchronous::Normal))
 }
 
 /// A Paddock database in SQLite.
 pub type SqliteStore = SqlStore<SqliteDialect>;
 
 impl SqliteStore {
-    /// Opens (creating if missing, with its parent directory) the database at `database_url`.
+    /// Opens (creating if missing, with its parent directory) the database at `database_url`;
+    /// with `options.read_only`, opens an existing file read-only.
     pub async fn open(database_url: &str, options: &StoreOptions) -> anyhow::Result<Self> {
         let connect = connect_options(database_url, options)?;
         let in_memory = is_in_memory(database_url);
-        if !in_memory {
+        if options.read_only && !in_memory && !connect.get_filename().exists() {
+            anyhow::bail!(
+                "no database at {} (a reading command never creates one: run `paddock migrate`)",
+                mask_url(database_url)
+            );
+        }
+        if !in_memory && !options.read_only {
             if let Some(parent) = connect.get_filename().parent() {
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(parent).with_context(|| {
