@@ -4,9 +4,14 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Variables the binary would read from the environment of whoever runs the tests.
-const ISOLATED: [&str; 9] = [
+const ISOLATED: [&str; 14] = [
     "PADDOCK_CONFIG",
     "PADDOCK_DATABASE_URL",
+    "PADDOCK_READ_DATABASE_URL",
+    "PADDOCK_DATABASE_CONNECT_TIMEOUT_SECS",
+    "PADDOCK_DATABASE_CONNECT_RETRY_SECS",
+    "PADDOCK_DATABASE_STATEMENT_TIMEOUT_SECS",
+    "PADDOCK_DATABASE_LOCK_TIMEOUT_SECS",
     "DATABASE_URL",
     "PADDOCK_API_BASE_URL",
     "PADDOCK_API_RATE_LIMIT",

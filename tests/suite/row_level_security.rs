@@ -7,10 +7,8 @@
 //! here as queries of our own, find nothing on a database walked to the rename's deprecate
 //! phase with compatibility views. SQLite refuses `grants` clearly.
 
-mod common;
-
+use crate::support::{fresh_postgres_database, test_options, Backend, PgTestDatabase, TestDb};
 use chrono::Utc;
-use common::{fresh_postgres_database, test_options, Backend, PgTestDatabase, TestDb};
 use paddock::grants::{self, GrantRequest, ReaderRole};
 use paddock::rename;
 use paddock::store::{AnyStore, PgStore};
@@ -308,7 +306,7 @@ async fn grants_dry_run_prints_the_sql_and_changes_nothing() {
     let reader = unique_role("rls_dry");
     ensure_role(&mut owner, &reader, "").await;
     let before = privileges_snapshot(&mut owner).await;
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))
+    let output = crate::support::bin::paddock()
         .args([
             "--database-url",
             &database.url,
@@ -317,7 +315,6 @@ async fn grants_dry_run_prints_the_sql_and_changes_nothing() {
             &reader,
         ])
         .arg("--dry-run")
-        .env_remove("PADDOCK_CONFIG")
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");

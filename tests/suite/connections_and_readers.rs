@@ -3,28 +3,14 @@
 //! `lock_timeout` from `[database]`), the daemon's retry at start, and the reporting commands
 //! that never migrate or write.
 
-mod common;
-
 use paddock::config::{Config, Env, Overrides};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-/// The binary, isolated from the developer's environment.
+/// The binary, isolated from the developer's environment, away from the checkout's
+/// `config/paddock.toml`.
 fn paddock() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paddock"));
-    for var in [
-        "PADDOCK_CONFIG",
-        "PADDOCK_DATABASE_URL",
-        "PADDOCK_READ_DATABASE_URL",
-        "DATABASE_URL",
-        "PADDOCK_DATABASE_CONNECT_TIMEOUT_SECS",
-        "PADDOCK_DATABASE_CONNECT_RETRY_SECS",
-        "RACING_API_USERNAME",
-        "RACING_API_PASSWORD",
-    ] {
-        cmd.env_remove(var);
-    }
-    // No config/paddock.toml from the working directory.
+    let mut cmd = crate::support::bin::paddock();
     cmd.current_dir(std::env::temp_dir());
     cmd
 }
@@ -89,7 +75,7 @@ fn redis_is_not_a_postgresql_server() {
 
 #[tokio::test]
 async fn an_unknown_user_is_authentication_failed_without_the_password() {
-    let database = common::fresh_postgres_database().await;
+    let database = crate::support::fresh_postgres_database().await;
     let mut url = url::Url::parse(&database.url).unwrap();
     url.set_username("no_such_role").unwrap();
     url.set_password(Some("s3cret-pw")).unwrap();
@@ -153,7 +139,7 @@ fn reading_commands_never_create_a_sqlite_database() {
 
 #[tokio::test]
 async fn reading_commands_never_migrate_postgresql() {
-    let database = common::fresh_postgres_database().await;
+    let database = crate::support::fresh_postgres_database().await;
     for args in [vec!["status"], vec!["query", "jockey", "j1"], vec!["audit"]] {
         let output = paddock()
             .args(["--database-url", &database.url])
@@ -169,8 +155,8 @@ async fn reading_commands_never_migrate_postgresql() {
 
 #[tokio::test]
 async fn reporting_commands_read_at_read_url_and_writes_stay_on_the_database() {
-    let writer = common::fresh_postgres_database().await;
-    let reader = common::fresh_postgres_database().await;
+    let writer = crate::support::fresh_postgres_database().await;
+    let reader = crate::support::fresh_postgres_database().await;
     // The reader is migrated; the writer is not: status reads the reader only.
     paddock::store::connect(&reader.url)
         .await
@@ -204,7 +190,7 @@ async fn session_setting(store: &paddock::store::AnyStore, sql: &str) -> String 
 
 #[tokio::test]
 async fn every_session_carries_the_configured_timeouts_and_paddocks_name() {
-    let database = common::fresh_postgres_database().await;
+    let database = crate::support::fresh_postgres_database().await;
     let toml = format!(
         "[database]\nurl = \"{}\"\nstatement_timeout_secs = 7\nlock_timeout_secs = 3\n",
         database.url
@@ -222,7 +208,7 @@ async fn every_session_carries_the_configured_timeouts_and_paddocks_name() {
 
 #[tokio::test]
 async fn a_command_names_its_sessions_after_itself() {
-    let database = common::fresh_postgres_database().await;
+    let database = crate::support::fresh_postgres_database().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("paddock.toml");
     std::fs::write(&file, "").unwrap();
