@@ -247,3 +247,57 @@ fn paddock_backfill_archives_every_response_and_replay_rebuilds_without_a_reques
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(server.stats().total, requests);
 }
+
+#[test]
+fn a_command_that_needs_the_api_without_credentials_says_so_and_sends_nothing() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(start_simulator(SimConfig::new(3, "cli-user", "cli-pass")));
+    let dir = tempfile::tempdir().unwrap();
+    for (args, missing) in [
+        (&["run", "master-reference"][..], "RACING_API_USERNAME"),
+        (
+            &["backfill", "--from", "2025-06-01", "--to", "2025-06-02"][..],
+            "RACING_API_USERNAME",
+        ),
+    ] {
+        let out = paddock()
+            .current_dir(dir.path())
+            .env("PADDOCK_API_BASE_URL", &server.base_url)
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no Racing API credentials") && stderr.contains(missing),
+            "{args:?}: {stderr}"
+        );
+    }
+    // Only the password set: the message names the password.
+    let out = paddock()
+        .current_dir(dir.path())
+        .env("PADDOCK_API_BASE_URL", &server.base_url)
+        .env("RACING_API_USERNAME", "cli-user")
+        .args(["run", "master-reference"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("RACING_API_PASSWORD"), "{stderr}");
+    assert_eq!(
+        server.stats().by_endpoint.values().sum::<u64>(),
+        0,
+        "no request may reach the API without credentials"
+    );
+    // The jobs without API requests still run without them.
+    let out = paddock()
+        .current_dir(dir.path())
+        .args(["run", "derive-full"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
