@@ -233,13 +233,7 @@ impl Daemon {
         let config = self.config();
         for tick in ticks {
             let job = tick.job.name();
-            let held_before = self.locks.holds(job).await;
             match self.try_hold(job).await {
-                // A tick can take a free lock before the standby poll does: the takeover is
-                // logged wherever it happens.
-                Ok(true) if !held_before => {
-                    tracing::info!(job, "this instance is now active for the job")
-                }
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::debug!(job, "standby: another instance runs this job");
