@@ -170,18 +170,20 @@ impl RacingApiClient {
     /// Counts one attempt of `request` (the `attempt`-th, from 1).
     fn count_attempt(&self, request: &ApiRequest, attempt: u32) {
         let template = request.endpoint().template();
-        let mut counters = vec![&self.attempts];
+        increment(&self.attempts, template);
         if attempt > 1 {
-            counters.push(&self.retries);
-        }
-        for counter in counters {
-            *counter
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(template)
-                .or_default() += 1;
+            increment(&self.retries, template);
         }
     }
+}
+
+/// Adds one to `template`'s entry of a per-endpoint counter map.
+fn increment(counts: &Mutex<BTreeMap<&'static str, u64>>, template: &'static str) {
+    *counts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(template)
+        .or_default() += 1;
 }
 
 /// A copy of a per-endpoint counter map with owned keys.
