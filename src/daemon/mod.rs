@@ -86,8 +86,9 @@ struct Daemon {
     shared: Arc<http::Shared>,
     limiter: Arc<crate::client::SharedLimiter>,
     notifier: notify::Notifier,
-    /// When the standby last tried to take the locks it lacks.
-    last_lock_poll: Option<DateTime<Utc>>,
+    /// When the standby last tried to take the locks it lacks, in monotonic time: the poll is
+    /// about elapsed time, not the schedule clock (which tests and a stepped system clock move).
+    last_lock_poll: Option<tokio::time::Instant>,
     /// The time due ticks were last taken at: a reload's new timetable starts from here, so a
     /// tick that fell due just before the reload is not lost.
     last_checked: DateTime<Utc>,
@@ -281,12 +282,14 @@ impl Daemon {
     async fn take_locks_and_catch_up(&mut self) {
         let config = self.config();
         let now = self.clock.now();
-        let poll = chrono::Duration::from_std(config.daemon.standby_poll)
-            .unwrap_or(chrono::Duration::seconds(5));
-        if self.last_lock_poll.is_some_and(|t| now - t < poll) {
+        let polled_at = tokio::time::Instant::now();
+        if self
+            .last_lock_poll
+            .is_some_and(|t| polled_at.duration_since(t) < config.daemon.standby_poll)
+        {
             return;
         }
-        self.last_lock_poll = Some(now);
+        self.last_lock_poll = Some(polled_at);
         for job in config.jobs.values().filter(|j| j.enabled) {
             let name = job.kind.name();
             if self.locks.holds(name).await {

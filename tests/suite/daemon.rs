@@ -545,10 +545,13 @@ backend_test!(
                 "two scheduled runs in one tick: {pair:?}"
             );
         }
+        // A tick may be skipped when a run outlasts the 2 s interval on a loaded machine, but
+        // only by the instance running the job, never because the other instance held it.
         assert_eq!(
             count(
                 &db,
-                "SELECT COUNT(*) FROM paddock_runs WHERE status = 'skipped'"
+                "SELECT COUNT(*) FROM paddock_runs WHERE status = 'skipped' \
+                 AND error_text NOT LIKE '%the previous run of this job was still running'"
             )
             .await,
             0
