@@ -48,11 +48,16 @@ pub fn store_options(config: &config::Config) -> store::StoreOptions {
     store::StoreOptions::from_settings(&config.database)
 }
 
+/// Connects to the configured database with `[database]`'s options (schema, timeouts, session
+/// name), neither migrating nor following the rename phase (`migrate --legacy-names`).
+pub async fn connect_store(config: &config::Config) -> anyhow::Result<store::AnyStore> {
+    store::connect_with(config.database_url.expose(), &store_options(config)).await
+}
+
 /// Opens the configured database and applies pending migrations (idempotent). One attempt: a
 /// connection that fails says why at once.
 pub async fn open_store(config: &config::Config) -> anyhow::Result<store::AnyStore> {
-    let store = store::connect_with(config.database_url.expose(), &store_options(config)).await?;
-    migrated_following_phase(store).await
+    migrated_following_phase(connect_store(config).await?).await
 }
 
 /// [`open_store`] for the daemon at start: a connection failure that may pass (refused, no

@@ -413,7 +413,7 @@ fn schema_sql(backend: BackendArg) -> anyhow::Result<i32> {
 /// `paddock migrate [--legacy-names]`.
 async fn migrate(config: &Config, legacy_names: bool) -> anyhow::Result<i32> {
     if legacy_names {
-        let store = paddock::store::connect(config.database_url.expose()).await?;
+        let store = paddock::connect_store(config).await?;
         paddock::rename::migrate_legacy_names(&store, Utc::now()).await?;
     }
     paddock::open_store(config).await?;

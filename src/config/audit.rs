@@ -1,8 +1,9 @@
 //! `[audit]`: the settings of `paddock audit` and the audit job (schema, lateness, sample and
 //! trail sizes).
 
+use super::database::is_plain_schema_name;
 use super::defaults::{
-    DEFAULT_AUDIT_SCHEMA, DEFAULT_RESULT_DELAY_MINUTES, DEFAULT_SAMPLE_SIZE, DEFAULT_TRAIL_RUNS,
+    DEFAULT_RESULT_DELAY_MINUTES, DEFAULT_SAMPLE_SIZE, DEFAULT_SCHEMA, DEFAULT_TRAIL_RUNS,
 };
 use super::file::{FileAudit, Locator};
 use anyhow::{bail, Result};
@@ -10,7 +11,7 @@ use anyhow::{bail, Result};
 /// `paddock audit` settings (`[audit]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditSettings {
-    /// The PostgreSQL schema holding Paddock's tables (default `public`).
+    /// The PostgreSQL schema the audit reads (default: `[database] schema`).
     pub schema: String,
     /// A race is late when it started more than this many minutes ago without a result.
     pub result_delay_minutes: i64,
@@ -23,7 +24,7 @@ pub struct AuditSettings {
 impl Default for AuditSettings {
     fn default() -> Self {
         AuditSettings {
-            schema: DEFAULT_AUDIT_SCHEMA.into(),
+            schema: DEFAULT_SCHEMA.into(),
             result_delay_minutes: DEFAULT_RESULT_DELAY_MINUTES,
             sample_size: DEFAULT_SAMPLE_SIZE,
             trail_runs: DEFAULT_TRAIL_RUNS,
@@ -31,25 +32,26 @@ impl Default for AuditSettings {
     }
 }
 
-/// `[audit]` from the file; the schema must be a plain name (it is put into SQL text).
-pub fn audit_settings(file: &FileAudit, at: &Locator) -> Result<AuditSettings> {
+/// `[audit]` from the file; the schema must be a plain name (it is put into SQL text) and
+/// defaults to `database_schema`, the one Paddock's tables are in.
+pub fn audit_settings(
+    file: &FileAudit,
+    at: &Locator,
+    database_schema: &str,
+) -> Result<AuditSettings> {
     let defaults = AuditSettings::default();
     let schema = match &file.schema {
         Some(name) => {
-            let valid =
-                name.get_ref().chars().enumerate().all(|(i, c)| {
-                    c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
-                });
-            if !valid || name.get_ref().is_empty() {
+            if !is_plain_schema_name(name.get_ref()) {
                 bail!(
-                    "{}: audit.schema {:?} is not a plain schema name (letters, digits, _)",
+                    "{}: audit.schema {:?} is not a plain schema name (lower-case letters, digits, _)",
                     at.at(name.span()),
                     name.get_ref()
                 );
             }
             name.get_ref().clone()
         }
-        None => defaults.schema,
+        None => database_schema.to_string(),
     };
     Ok(AuditSettings {
         schema,

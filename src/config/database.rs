@@ -4,7 +4,8 @@
 
 use super::defaults::{
     DEFAULT_APPLICATION_NAME, DEFAULT_CONNECT_RETRY_SECS, DEFAULT_CONNECT_TIMEOUT_SECS,
-    DEFAULT_DATABASE_URL, DEFAULT_LOCK_TIMEOUT_SECS, DEFAULT_STATEMENT_TIMEOUT_SECS,
+    DEFAULT_DATABASE_URL, DEFAULT_LOCK_TIMEOUT_SECS, DEFAULT_SCHEMA,
+    DEFAULT_STATEMENT_TIMEOUT_SECS,
 };
 use super::file::{FileDatabase, Locator};
 use super::secrets::{DatabaseUrl, Env};
@@ -28,6 +29,21 @@ pub struct DatabaseSettings {
     /// PostgreSQL `application_name` of every session: `paddock`, or `paddock:<command>` as
     /// the command line sets it (see `Overrides::application_name`).
     pub application_name: String,
+    /// `[database] schema` / `PADDOCK_DATABASE_SCHEMA`: the PostgreSQL schema that holds every
+    /// table Paddock creates, its migrations ledger included (every session's `search_path`;
+    /// created by `migrate` if missing). SQLite has one namespace per file and ignores it.
+    pub schema: String,
+}
+
+/// Whether `name` is a plain lower-case identifier PostgreSQL keeps as written (it goes into
+/// SQL text and the `search_path`): a letter or `_`, then letters, digits or `_`, at most 63.
+pub fn is_plain_schema_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c == '_' || c.is_ascii_lowercase() || (i > 0 && c.is_ascii_digit()))
 }
 
 /// The database URL, from the first of: the `--database-url` flag, `PADDOCK_DATABASE_URL`,
@@ -47,6 +63,7 @@ pub fn database_settings(
     file: &FileDatabase,
     env: &dyn Env,
     application_name: Option<&str>,
+    at: &Locator,
 ) -> Result<DatabaseSettings> {
     let seconds = |name: &str, from_file: Option<u64>, default: u64| -> Result<u64> {
         match env.var(name) {
@@ -87,7 +104,32 @@ pub fn database_settings(
         application_name: application_name
             .unwrap_or(DEFAULT_APPLICATION_NAME)
             .to_string(),
+        schema: schema(file, env, at)?,
     })
+}
+
+/// `PADDOCK_DATABASE_SCHEMA`, else `[database] schema`, else `public`; a plain name.
+fn schema(file: &FileDatabase, env: &dyn Env, at: &Locator) -> Result<String> {
+    let refuse = |origin: String, name: &str| {
+        anyhow!(
+            "{origin}: database schema {name:?} is not a plain lower-case schema name \
+             (a letter or _, then letters, digits or _; at most 63)"
+        )
+    };
+    if let Some(name) = env.var("PADDOCK_DATABASE_SCHEMA") {
+        let name = name.trim().to_string();
+        return match is_plain_schema_name(&name) {
+            true => Ok(name),
+            false => Err(refuse("PADDOCK_DATABASE_SCHEMA".into(), &name)),
+        };
+    }
+    match &file.schema {
+        Some(name) if !is_plain_schema_name(name.get_ref()) => {
+            Err(refuse(at.at(name.span()), name.get_ref()))
+        }
+        Some(name) => Ok(name.get_ref().clone()),
+        None => Ok(DEFAULT_SCHEMA.to_string()),
+    }
 }
 
 /// `[database] expected_rename_phase`, one of the rename phases' names.

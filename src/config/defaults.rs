@@ -48,7 +48,8 @@ pub const DEFAULT_GRACE_SECS: u64 = 30;
 pub const DEFAULT_STANDBY_POLL_SECS: u64 = 5;
 
 /// `[audit]` defaults.
-pub const DEFAULT_AUDIT_SCHEMA: &str = "public";
+/// The PostgreSQL schema of Paddock's tables (`[database] schema`); the audit's follows it.
+pub const DEFAULT_SCHEMA: &str = "public";
 pub const DEFAULT_RESULT_DELAY_MINUTES: i64 = 120;
 pub const DEFAULT_SAMPLE_SIZE: u32 = 5;
 pub const DEFAULT_TRAIL_RUNS: u32 = 10;

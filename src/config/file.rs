@@ -70,6 +70,8 @@ pub struct FileDatabase {
     pub statement_timeout_secs: Option<u64>,
     /// PostgreSQL `lock_timeout` on every connection (0: none).
     pub lock_timeout_secs: Option<u64>,
+    /// The PostgreSQL schema holding every table Paddock creates (default `public`).
+    pub schema: Option<Spanned<String>>,
 }
 
 /// `[schedule]`.

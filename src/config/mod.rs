@@ -127,6 +127,12 @@ impl Config {
         env: &dyn Env,
     ) -> Result<Config> {
         let at = Locator::new(path.as_deref(), text);
+        let database = database::database_settings(
+            &file.database,
+            env,
+            overrides.application_name.as_deref(),
+            &at,
+        )?;
         Ok(Config {
             api: api::api_settings(file.api, env, &at)?,
             database_url: database::database_url(
@@ -134,14 +140,10 @@ impl Config {
                 &file.database,
                 env,
             ),
-            database: database::database_settings(
-                &file.database,
-                env,
-                overrides.application_name.as_deref(),
-            )?,
+            audit: audit::audit_settings(&file.audit, &at, &database.schema)?,
+            database,
             time_zone: schedule::time_zone(&file.schedule, &at)?,
             jobs: jobs::job_settings(file.jobs, &at)?,
-            audit: audit::audit_settings(&file.audit, &at)?,
             daemon: daemon::daemon_settings(&file.daemon, &at)?,
             distance_bands: derive::distance_bands(&file.derive, &at)?,
             expected_rename_phase: database::expected_rename_phase(&file.database, &at)?,

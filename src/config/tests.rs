@@ -374,3 +374,37 @@ fn database_connection_settings_come_from_the_file_and_the_environment() {
     let bad = env(&[("PADDOCK_DATABASE_LOCK_TIMEOUT_SECS", "soon")]);
     assert!(Config::from_toml(text, &bad).is_err());
 }
+
+#[test]
+fn the_database_schema_comes_from_the_environment_or_the_file_and_the_audit_follows_it() {
+    let default = Config::from_toml("", &env(&[])).unwrap();
+    assert_eq!(default.database.schema, "public");
+    assert_eq!(default.audit.schema, "public");
+    let filed = Config::from_toml("[database]\nschema = \"racing\"\n", &env(&[])).unwrap();
+    assert_eq!(filed.database.schema, "racing");
+    assert_eq!(filed.audit.schema, "racing", "the audit follows the tables");
+    let from_env = Config::from_toml(
+        "[database]\nschema = \"racing\"\n",
+        &env(&[("PADDOCK_DATABASE_SCHEMA", "paddock_data")]),
+    )
+    .unwrap();
+    assert_eq!(from_env.database.schema, "paddock_data");
+    let own_audit = Config::from_toml(
+        "[database]\nschema = \"racing\"\n[audit]\nschema = \"legacy\"\n",
+        &env(&[]),
+    )
+    .unwrap();
+    assert_eq!(own_audit.audit.schema, "legacy");
+    for bad in ["Racing", "racing; DROP SCHEMA public", "1racing", ""] {
+        let text = format!("\n[database]\nschema = {bad:?}\n");
+        let err = Config::from_toml(&text, &env(&[])).unwrap_err().to_string();
+        assert!(
+            err.contains("schema") && err.contains("line 3"),
+            "{bad:?}: {err}"
+        );
+    }
+    let err = Config::from_toml("", &env(&[("PADDOCK_DATABASE_SCHEMA", "a b")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("PADDOCK_DATABASE_SCHEMA"), "{err}");
+}

@@ -21,6 +21,8 @@ pub struct StoreOptions {
     pub busy_timeout: Duration,
     /// SQLite: open the file read-only (`mode=ro`), never creating it.
     pub read_only: bool,
+    /// PostgreSQL: the schema of Paddock's tables, every session's `search_path`.
+    pub schema: String,
 }
 
 impl Default for StoreOptions {
@@ -35,6 +37,7 @@ impl Default for StoreOptions {
             application_name: d::DEFAULT_APPLICATION_NAME.to_string(),
             busy_timeout: Duration::from_secs(30),
             read_only: false,
+            schema: d::DEFAULT_SCHEMA.to_string(),
         }
     }
 }
@@ -47,6 +50,7 @@ impl StoreOptions {
             statement_timeout: Duration::from_secs(settings.statement_timeout_secs),
             lock_timeout: Duration::from_secs(settings.lock_timeout_secs),
             application_name: settings.application_name.clone(),
+            schema: settings.schema.clone(),
             ..StoreOptions::default()
         }
     }

@@ -25,6 +25,7 @@ mod fidelity;
 mod pipeline;
 mod reliability;
 mod row_level_security;
+mod schema_of_its_own;
 mod schema_parity;
 mod simulator;
 mod store;

@@ -4,9 +4,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Variables the binary would read from the environment of whoever runs the tests.
-const ISOLATED: [&str; 14] = [
+const ISOLATED: [&str; 15] = [
     "PADDOCK_CONFIG",
     "PADDOCK_DATABASE_URL",
+    "PADDOCK_DATABASE_SCHEMA",
     "PADDOCK_READ_DATABASE_URL",
     "PADDOCK_DATABASE_CONNECT_TIMEOUT_SECS",
     "PADDOCK_DATABASE_CONNECT_RETRY_SECS",

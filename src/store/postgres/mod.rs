@@ -36,7 +36,8 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 const LOOKUP_CHUNK: usize = 10_000;
 
 /// Connect options for a `postgres://` URL, with the session settings of `options`
-/// (`application_name`, `statement_timeout`, `lock_timeout`) set on every connection.
+/// (`application_name`, `statement_timeout`, `lock_timeout`, and `search_path` set to the one
+/// schema of Paddock's tables) set on every connection.
 pub fn connect_options(
     database_url: &str,
     options: &StoreOptions,
@@ -52,12 +53,44 @@ pub fn connect_options(
                 postgres_duration(options.statement_timeout),
             ),
             ("lock_timeout", postgres_duration(options.lock_timeout)),
+            // Only Paddock's schema: every unqualified name, the migrations ledger's included,
+            // resolves and is created there, and nothing lands in `public` by accident.
+            ("search_path", options.schema.clone()),
         ]);
     Ok(if options.read_only {
         connect.options([("default_transaction_read_only", "on")])
     } else {
         connect
     })
+}
+
+/// Creates the schema the sessions' `search_path` names ([`connect_options`]) when it does not
+/// exist yet, so `migrate` can create Paddock's tables (and the migrations ledger) in it. An
+/// existing schema is left as it is (no CREATE privilege needed then).
+async fn create_schema_if_missing(pool: &PgPool) -> anyhow::Result<()> {
+    let (search_path, current): (String, Option<String>) =
+        sqlx::query_as("SELECT current_setting('search_path'), current_schema()::text")
+            .fetch_one(pool)
+            .await
+            .context("reading the session's schema")?;
+    if current.is_some() {
+        return Ok(());
+    }
+    let schema = search_path
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .trim_matches('"');
+    sqlx::query(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {}",
+        quote_ident(schema)
+    ))
+    .execute(pool)
+    .await
+    .with_context(|| format!("creating the schema {schema:?} for Paddock's tables"))?;
+    tracing::info!(schema, "created the schema for Paddock's tables");
+    Ok(())
 }
 
 /// A Paddock database in PostgreSQL.
@@ -208,6 +241,7 @@ impl crate::store::dialect::Dialect for PgDialect {
     }
 
     async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+        create_schema_if_missing(pool).await?;
         migrated(MIGRATOR.run(pool).await, Self::KIND)
     }
 
