@@ -659,6 +659,7 @@ async fn bench_replay(days: i64) -> anyhow::Result<Json> {
         regions: vec!["gb".into(), "ire".into()],
         today,
         rate_per_second: 1000.0,
+        distance_bands: Default::default(),
     };
     let fetched = run_backfill(&client, &source, &options, Reporter::Silent).await?;
     anyhow::ensure!(
@@ -673,9 +674,14 @@ async fn bench_replay(days: i64) -> anyhow::Result<Json> {
         paddock::store::connect(&format!("sqlite://{}", dir.path().join("r.db").display())).await?;
     fresh.migrate().await?;
     let started = Instant::now();
-    let replayed =
-        paddock::replay::replay(&fresh, ArchiveTarget::Database(source.clone()), None, None)
-            .await?;
+    let replayed = paddock::replay::replay(
+        &fresh,
+        &Default::default(),
+        ArchiveTarget::Database(source.clone()),
+        None,
+        None,
+    )
+    .await?;
     let took = started.elapsed();
     anyhow::ensure!(
         replayed.exit_code() == 0,

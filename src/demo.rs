@@ -55,6 +55,7 @@ pub async fn run_demo(config: &Config, seed: u64, days: u32) -> anyhow::Result<i
         regions: config.api.regions.clone(),
         today,
         rate_per_second: DEMO_RATE_LIMIT,
+        distance_bands: config.distance_bands.clone(),
     };
     let (result, archived) = backfill::backfill_with_config(
         &config,
@@ -76,6 +77,7 @@ pub async fn run_demo(config: &Config, seed: u64, days: u32) -> anyhow::Result<i
     }
     println!("  {archived} API responses archived (paddock archive stats)\n");
     print!("{}", sample_question(&store).await?);
+    print!("{}", derived_answer(&store).await?);
     println!("\n{}", how_to_open(&config));
     server.shutdown().await;
     Ok(worst)
@@ -115,6 +117,29 @@ async fn sample_question(store: &AnyStore) -> anyhow::Result<String> {
         ));
     }
     Ok(out)
+}
+
+/// The busiest jockey by rides, from the derived statistics the backfill kept current.
+const BUSIEST_JOCKEY_SQL: &str =
+    "SELECT s.entity_id, COALESCE(j.name, s.entity_id), CAST(s.runs AS TEXT), \
+     CAST(s.wins AS TEXT), CAST(ROUND(CAST(100 * s.win_rate AS NUMERIC), 1) AS TEXT) \
+     FROM ra_runner_statistics s LEFT JOIN ra_mst_jockeys j ON j.id = s.entity_id \
+     WHERE s.entity_type = 'jockey' ORDER BY s.runs DESC, s.entity_id LIMIT 1";
+
+/// A question the derived tables answer at once: the busiest jockey's strike rate.
+async fn derived_answer(store: &AnyStore) -> anyhow::Result<String> {
+    let rows = store.text_rows(BUSIEST_JOCKEY_SQL).await?;
+    let cells: Vec<String> = match rows.into_iter().next() {
+        Some(row) => row.into_iter().map(Option::unwrap_or_default).collect(),
+        None => return Ok("\nthe derived tables hold no jockey yet\n".into()),
+    };
+    let [id, name, runs, wins, rate] = &cells[..] else {
+        anyhow::bail!("the busiest-jockey query returned {} columns", cells.len());
+    };
+    Ok(format!(
+        "\nfrom the derived tables (kept current by every run): the busiest jockey is {name} \
+         ({runs} rides, {wins} wins, strike rate {rate}%); more: paddock query jockey {id}\n"
+    ))
 }
 
 fn how_to_open(config: &Config) -> String {

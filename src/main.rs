@@ -625,6 +625,7 @@ async fn backfill(config: &Config, args: BackfillArgs) -> anyhow::Result<i32> {
         regions: config.api.regions.clone(),
         today: paddock::today(config),
         rate_per_second: config.api.rate_limit_per_second,
+        distance_bands: config.distance_bands.clone(),
     };
     if dry_run {
         let plan = paddock::backfill::plan::Plan::new(from, to, options.today, &options.parts);
@@ -657,6 +658,7 @@ async fn replay(
     let start = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
     let result = paddock::replay::replay(
         &store,
+        &config.distance_bands,
         target,
         from.map(start),
         to.map(|d| start(d + chrono::Duration::days(1))),

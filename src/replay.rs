@@ -1,6 +1,7 @@
 //! `paddock replay [--from D --to D]`: rebuilds the tables from the raw response archive,
 //! through the same parsers, extractor and store as a fetch, without one API request. After a
-//! parser fix it re-derives every row. `--from`/`--to` select responses by fetch date.
+//! parser fix it re-derives every row. `--from`/`--to` select responses by fetch date. The
+//! derived tables are brought up to date at the end, as after a fetch.
 
 use crate::archive::{ArchiveTarget, ArchivedResponse, Reader};
 use crate::backfill::decode::{decode, endpoint_of_template};
@@ -28,7 +29,8 @@ pub type ReplayResult = RunResult<ReplayDetail>;
 /// Replays the archive at `archive` into `store` (a `replay` run in the ledger, through
 /// [`run_recorded`], the one run wrapper).
 pub async fn replay(
-    store: &dyn Store,
+    store: &crate::store::AnyStore,
+    bands: &fetchers::derived::DistanceBands,
     archive: ArchiveTarget,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
@@ -47,9 +49,17 @@ pub async fn replay(
             let mut reader = Reader::new(archive, from, to);
             let mut report = JobReport::default();
             let mut detail = ReplayDetail::default();
-            let outcome = apply_archive(store, run_id, &mut reader, &mut report, &mut detail)
+            let mut outcome = apply_archive(store, run_id, &mut reader, &mut report, &mut detail)
                 .await
                 .map_err(RunError::Replay);
+            // The derived tables follow what was replayed (and any race still marked).
+            match crate::derive::update_touched(store, bands, run_id).await {
+                Ok(derived) => report.counts.add(&derived),
+                Err(e) if outcome.is_ok() => outcome = Err(RunError::from(e)),
+                Err(e) => {
+                    tracing::error!(error = %e, "the derived tables were not brought up to date")
+                }
+            }
             Ended::new(outcome, report).with_detail(detail)
         },
     )

@@ -44,6 +44,7 @@ fn options() -> BackfillOptions {
         regions: vec!["gb".into(), "ire".into()],
         today: sim_today(),
         rate_per_second: 1000.0,
+        distance_bands: Default::default(),
     }
 }
 

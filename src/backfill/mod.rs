@@ -42,6 +42,8 @@ pub struct BackfillOptions {
     pub today: NaiveDate,
     /// Requests per second, for the plan's time estimate.
     pub rate_per_second: f64,
+    /// The distance bands of the derived tables, brought up to date at the end.
+    pub distance_bands: fetchers::derived::DistanceBands,
 }
 
 /// What a backfill adds to the run's figures: what its pipeline did, and the plan it followed.
@@ -186,7 +188,15 @@ async fn backfill_pages(
             Err(e) => Err(e),
         };
     }
-    let figures = pipeline.figures;
+    let mut figures = pipeline.figures;
+    let mut outcome = outcome.map_err(RunError::from);
+    // The derived tables follow what the backfill committed, even when it stopped early: one
+    // update at the end, over every race still marked (an earlier, killed run's too).
+    match crate::derive::update_touched(store, &options.distance_bands, run_id).await {
+        Ok(derived) => figures.counts.add(&derived),
+        Err(e) if outcome.is_ok() => outcome = Err(RunError::from(e)),
+        Err(e) => tracing::error!(error = %e, "the derived tables were not brought up to date"),
+    }
     let mut reporter = pipeline.reporter;
     reporter.finish(progress::Snapshot {
         pages_done: figures.pages_done,
@@ -194,7 +204,7 @@ async fn backfill_pages(
         requests: figures.total_requests(),
         rows_written: figures.counts.written(),
     });
-    (outcome.map_err(RunError::from), figures)
+    (outcome, figures)
 }
 
 /// The summary printed after a backfill.

@@ -26,11 +26,13 @@
 //!
 //! A full rebuild materialises every run into the temporary table `derive_runs`, empties the
 //! four tables and inserts every group. An incremental update first collects the runner rows of
-//! the races a run wrote (`derive_touched`: rows whose `last_run_id` is the run, or whose race's
-//! is), materialises only the runs of the entities on those rows, and deletes and re-inserts only
+//! the races a run wrote and of every race still marked in `paddock_derived_pending`
+//! (`derive_touched`: every unit marks the races it writes in its own transaction, so the marks
+//! of a writer that died before its derived update are picked up by the next one), materialises only the runs of the entities on those rows, and deletes and re-inserts only
 //! the groups those rows name: an entity, an (entity, course), an (entity, distance band) or a
-//! pair. Money is summed in SQL as the column type stores it (`NUMERIC`/`REAL` today).
+//! pair. Both scopes delete the marks they read, and only those. Money is summed in SQL as the column type stores it (`NUMERIC`/`REAL` today).
 
+use crate::store::ledger::DERIVED_PENDING;
 use crate::store::PhysicalNames;
 use fetchers::derived::{DistanceBands, EntityKind, ENTITIES, PAIRS, PRIZE_CURRENCIES};
 use fetchers::registry::{self, names};
@@ -259,13 +261,22 @@ fn runs_table(target: Target, bands: &DistanceBands, scope: Scope) -> String {
     )
 }
 
-/// `derive_touched`: every runner row (runs or not) of the races run `run_id` wrote.
+/// `derive_pending`: the marks of races waiting for the derived update
+/// (`paddock_derived_pending`, written in the units' transactions), as this update read them:
+/// exactly these are deleted at its end, so a mark committed meanwhile survives for the next.
+fn pending_table() -> String {
+    format!("CREATE TEMP TABLE derive_pending AS SELECT id, race_id FROM {DERIVED_PENDING}")
+}
+
+/// `derive_touched`: every runner row (runs or not) of the races waiting for the derived
+/// update, and of the races run `run_id` wrote.
 fn touched_table(target: Target, bands: &DistanceBands, run_id: RunId) -> String {
     let (runners, races) = (target.table(names::RUNNERS), target.table(names::RACES));
     format!(
         "CREATE TEMP TABLE derive_touched AS SELECT {entities}, x.course_id, \
          {band} AS distance_band FROM {runners} r JOIN {races} x ON x.id = r.race_id \
-         WHERE r.race_id IN (SELECT race_id FROM {runners} WHERE last_run_id = {run_id} \
+         WHERE r.race_id IN (SELECT race_id FROM derive_pending \
+         UNION SELECT race_id FROM {runners} WHERE last_run_id = {run_id} \
          UNION SELECT id FROM {races} WHERE last_run_id = {run_id})",
         entities = entity_columns("r."),
         band = band_case(bands, "x.distance_furlongs"),
@@ -431,8 +442,10 @@ pub fn plan(
             tables.join(", ")
         )));
     }
+    out.push(scratch("DROP TABLE IF EXISTS derive_pending".into()));
     out.push(scratch("DROP TABLE IF EXISTS derive_touched".into()));
     out.push(scratch("DROP TABLE IF EXISTS derive_runs".into()));
+    out.push(scratch(pending_table()));
     if let Scope::Touched(touched_run) = scope {
         out.push(scratch(touched_table(target, bands, touched_run)));
     }
@@ -469,6 +482,11 @@ pub fn plan(
             effect: Effect::Written(g.table),
         });
     }
+    // The marks this update covered (a full rebuild covers every one it read).
+    out.push(scratch(format!(
+        "DELETE FROM {DERIVED_PENDING} WHERE id IN (SELECT id FROM derive_pending)"
+    )));
+    out.push(scratch("DROP TABLE derive_pending".into()));
     out.push(scratch("DROP TABLE IF EXISTS derive_touched".into()));
     out.push(scratch("DROP TABLE derive_runs".into()));
     out

@@ -140,13 +140,17 @@ pub async fn run_job(
             .map_err(RunError::from);
         let mut report = ctx.report;
         // Results change the derived tables: recompute the groups this run touched
-        // (src/derive/), after the run's pages committed.
+        // (src/derive/), after the run's pages committed, also when it stopped early (what it
+        // committed counts).
         let results = matches!(request, JobRequest::RacesAndRunners(_));
-        if outcome.is_ok() && results && mode == ApplyMode::Commit {
-            outcome = crate::derive::update_touched(store, &config.distance_bands, run_id)
-                .await
-                .map(|derived| report.counts.add(&derived))
-                .map_err(RunError::from);
+        if results && mode == ApplyMode::Commit {
+            match crate::derive::update_touched(store, &config.distance_bands, run_id).await {
+                Ok(derived) => report.counts.add(&derived),
+                Err(e) if outcome.is_ok() => outcome = Err(RunError::from(e)),
+                Err(e) => {
+                    tracing::error!(error = %e, "the derived tables were not brought up to date")
+                }
+            }
         }
         Ended::new(outcome, report).with_detail(JobDetail::default())
     };

@@ -33,6 +33,66 @@ pub fn latest_state(state: &[(StateKey, String)]) -> Vec<(&StateKey, &str)> {
     out
 }
 
+/// The races whose derived figures wait for the next derived update (migration 0009).
+pub const DERIVED_PENDING: &str = "paddock_derived_pending";
+
+const PENDING_COLUMNS: &[(&str, ColumnType)] = &[
+    ("race_id", Text),
+    ("run_id", Integer),
+    ("marked_at", Timestamp),
+];
+
+/// The races the unit writes (its runners' races and its races), each once, in order.
+fn races_written(unit: &UnitOfWork) -> Vec<&str> {
+    use fetchers::registry::names::{RACES, RUNNERS};
+    let mut races: Vec<&str> = unit
+        .rows
+        .iter()
+        .filter_map(|row| match row.table {
+            t if t == RUNNERS => row.values.get("race_id"),
+            t if t == RACES => row.values.get("id"),
+            _ => None,
+        })
+        .filter_map(|v| match v {
+            Value::Text(id) => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    races.sort_unstable();
+    races.dedup();
+    races
+}
+
+/// Marks the races the unit writes as waiting for the derived update, in the unit's
+/// transaction (see `crate::derive`).
+async fn mark_derived_pending<D: Dialect>(
+    conn: &mut Conn<D>,
+    run_id: RunId,
+    unit: &UnitOfWork,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<Vec<Value>> = races_written(unit)
+        .into_iter()
+        .map(|race| {
+            vec![
+                Value::Text(race.to_string()),
+                Value::Integer(run_id.get()),
+                Value::Timestamp(now),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let insert = BulkInsert {
+        table: DERIVED_PENDING,
+        columns: PENDING_COLUMNS,
+        rows,
+        on_conflict: "",
+    };
+    D::insert_rows(conn, &insert).await
+}
+
 const REJECT_COLUMNS: &[(&str, ColumnType)] = &[
     ("run_id", Integer),
     ("endpoint", Text),
@@ -75,6 +135,9 @@ pub async fn record_unit<D: Dialect>(
     set_checkpoint::<D>(conn, run_id, unit, now)
         .await
         .map_err(BookkeepingError::wrap("paddock_checkpoints"))?;
+    mark_derived_pending::<D>(conn, run_id, unit, now)
+        .await
+        .map_err(BookkeepingError::wrap(DERIVED_PENDING))?;
     add_run_counts::<D>(conn, run_id, counts)
         .await
         .map_err(BookkeepingError::wrap("paddock_run_tables"))?;

@@ -33,6 +33,7 @@ fn options(from: NaiveDate, to: NaiveDate, parts: &[Part], budget: u32) -> Backf
         regions: vec!["gb".into(), "ire".into()],
         today: sim_today(),
         rate_per_second: 1000.0,
+        distance_bands: Default::default(),
     }
 }
 
@@ -199,6 +200,7 @@ backend_test!(
         server.reset_stats();
         let replayed = paddock::replay::replay(
             &fresh.store,
+            &Default::default(),
             ArchiveTarget::Database(db.store.clone()),
             None,
             None,
@@ -391,9 +393,10 @@ backend_test!(
 
         let fresh = TestDb::new(db.backend()).await;
         server.reset_stats();
-        let replayed = paddock::replay::replay(&fresh.store, target, None, None)
-            .await
-            .unwrap();
+        let replayed =
+            paddock::replay::replay(&fresh.store, &Default::default(), target, None, None)
+                .await
+                .unwrap();
         assert_eq!(replayed.exit_code(), 0, "{:?}", replayed.error);
         assert_eq!(server.stats().total, 0);
         assert_eq!(checksums(&fresh.store).await, checksums(&db.store).await);

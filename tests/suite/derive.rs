@@ -19,6 +19,7 @@ use paddock::simulator::Faults;
 use paddock::store::AnyStore;
 use std::collections::{BTreeMap, BTreeSet};
 
+mod every_writer;
 mod hand_made;
 
 // ---- reading rows back ----

@@ -51,6 +51,7 @@ fn options(from: NaiveDate, to: NaiveDate) -> BackfillOptions {
         regions: vec!["gb".into(), "ire".into()],
         today: sim_today(),
         rate_per_second: 1000.0,
+        distance_bands: Default::default(),
     }
 }
 

@@ -367,6 +367,22 @@ pub static TABLES: &[Table] = &[
         key: &["seq"],
         foreign_keys: &[],
     },
+    // The races whose derived figures wait for the next derived update (migration 0009): each
+    // unit marks the races it writes in its own transaction; the update deletes the marks it
+    // covered (`src/derive/`).
+    Table {
+        name: "paddock_derived_pending",
+        legacy_name: None,
+        kind: TableKind::Operations,
+        columns: &[
+            sys("id", ColumnType::Serial, false),
+            sys("race_id", T, false),
+            sys("run_id", I, false),
+            sys("marked_at", ColumnType::Timestamp, false),
+        ],
+        key: &["id"],
+        foreign_keys: &[],
+    },
     // The raw response archive (issue 10): every API response body, zstd-compressed and then
     // base64-encoded (the registry has no byte type), for `paddock replay`.
     Table {
