@@ -242,22 +242,68 @@ INSERT INTO ra_entity_combinations (entity_a, entity_b, combo_kind, strike_rate,
     ('jky_1', 'trn_1', 'jockey_trainer', 15.00, 20);
 ";
 
-/// The tables of other systems the fixture holds (never to be touched).
-pub const FOREIGN_TABLES: [&str; 5] = [
-    "ra_odds_live",
-    "ra_odds_historical",
-    "ra_race_results",
-    "ra_runner_supplementary",
-    "ra_entity_combinations",
-];
+/// The tables of other systems the fixture in `shape` holds (never to be touched).
+pub fn foreign_tables(shape: Shape) -> Vec<&'static str> {
+    let mut tables = vec![
+        "ra_odds_live",
+        "ra_odds_historical",
+        "ra_race_results",
+        "ra_runner_supplementary",
+    ];
+    if shape == Shape::Hostile {
+        tables.push("ra_entity_combinations");
+    }
+    tables
+}
 
-/// The predecessor's statements for `backend`, schema then rows.
-pub fn statements(backend: Backend) -> Vec<String> {
+/// How hostile the fixture is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// As the issue describes the predecessor: `adopt` without maps is blocked by
+    /// `ra_bookmakers`' serial id, the NOT NULL `ra_races.date` and the foreign
+    /// `ra_entity_combinations`.
+    Hostile,
+    /// The same less those three (what `[adopt.keys]`, `[adopt.columns]` and moving a foreign
+    /// table aside would resolve, not supported yet): bookmakers keyed by the API's text id
+    /// (`code` kept beside it, nullable: Paddock does not fill it), `date` nullable, no `ra_entity_combinations`. Everything else
+    /// (varchar ids, timestamps without zone, surrogate ids, legacy-only columns, other
+    /// systems' tables, the clashing index name) stays.
+    Adoptable,
+}
+
+/// `text` with `from` replaced by `to`; `from` must be there.
+fn replaced(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "fixture text {from:?} not found");
+    text.replace(from, to)
+}
+
+/// The predecessor's statements for `backend` in `shape`, schema then rows.
+pub fn statements(backend: Backend, shape: Shape) -> Vec<String> {
     let serial = match backend {
         Backend::Postgres => "bigserial PRIMARY KEY",
         Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
     };
-    let script = format!("{}{}", SCHEMA.replace("{SERIAL}", serial), ROWS);
+    let mut script = format!("{SCHEMA}{ROWS}");
+    if shape == Shape::Adoptable {
+        script = replaced(
+            &script,
+            "id {SERIAL},\n    code varchar(50) NOT NULL UNIQUE",
+            "id varchar(50) PRIMARY KEY,\n    code varchar(50) UNIQUE",
+        );
+        script = replaced(
+            &script,
+            "INSERT INTO ra_bookmakers (code, name) VALUES ('bet365', 'Bet365'), ('paddy', 'Paddy Power')",
+            "INSERT INTO ra_bookmakers (id, code, name) VALUES ('bet365', 'bet365', 'Bet365'), \
+             ('paddy', 'paddy', 'Paddy Power')",
+        );
+        script = replaced(&script, "date date NOT NULL", "date date");
+        let start = script.find("CREATE TABLE ra_entity_combinations").unwrap();
+        let end = start + script[start..].find(");").unwrap() + 2;
+        script.replace_range(start..end, "");
+        let start = script.find("INSERT INTO ra_entity_combinations").unwrap();
+        script.truncate(start);
+    }
+    let script = script.replace("{SERIAL}", serial);
     script
         .split(';')
         .map(str::trim)
@@ -283,11 +329,11 @@ pub struct Predecessor {
 impl Predecessor {
     /// A fresh database of `backend` holding the predecessor's schema and rows.
     pub async fn new(backend: Backend) -> Predecessor {
-        Self::with(backend, &[]).await
+        Self::with(backend, Shape::Hostile, &[]).await
     }
 
-    /// As [`Predecessor::new`], then `extra` statements (a test's own hostility).
-    pub async fn with(backend: Backend, extra: &[&str]) -> Predecessor {
+    /// A fresh database in `shape`, then `extra` statements (a test's own hostility).
+    pub async fn with(backend: Backend, shape: Shape, extra: &[&str]) -> Predecessor {
         let (url, keep) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
@@ -309,7 +355,7 @@ impl Predecessor {
             url,
             _keep: keep,
         };
-        for sql in statements(backend)
+        for sql in statements(backend, shape)
             .iter()
             .map(String::as_str)
             .chain(extra.iter().copied())
@@ -368,11 +414,7 @@ impl Predecessor {
                  current_schema() AND table_name = '{table}') FROM {table} t"
             ),
             Backend::Sqlite => {
-                let sql = format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid");
-                let columns: Vec<String> = (self.store.text_rows(&sql).await.expect("columns"))
-                    .into_iter()
-                    .filter_map(|mut r| r.remove(0))
-                    .collect();
+                let columns = self.columns(table).await;
                 let cells: Vec<String> = (columns.iter())
                     .map(|c| format!("COALESCE(typeof(\"{c}\") || ':' || \"{c}\", 'null')"))
                     .collect();
@@ -386,6 +428,38 @@ impl Predecessor {
         };
         let rows = self.store.text_rows(&sql).await.expect("checksum");
         rows[0][0].clone().unwrap_or_default()
+    }
+
+    /// The columns of `table`, in order.
+    pub async fn columns(&self, table: &str) -> Vec<String> {
+        let sql = match self.backend {
+            Backend::Postgres => format!(
+                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = \
+                 current_schema() AND table_name = '{table}' ORDER BY ordinal_position"
+            ),
+            Backend::Sqlite => {
+                format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid")
+            }
+        };
+        let rows = self.store.text_rows(&sql).await.expect("columns");
+        rows.into_iter().filter_map(|mut r| r.remove(0)).collect()
+    }
+
+    /// Every row of `table` as the text of `columns` (NULLs spelled out).
+    pub async fn rows(
+        &self,
+        table: &str,
+        columns: &[String],
+    ) -> std::collections::BTreeSet<String> {
+        let cells: Vec<String> = (columns.iter())
+            .map(|c| match self.backend {
+                Backend::Postgres => format!("COALESCE(CAST(\"{c}\" AS TEXT), 'NULL')"),
+                Backend::Sqlite => format!("quote(\"{c}\")"),
+            })
+            .collect();
+        let sql = format!("SELECT {} FROM {table}", cells.join(" || '|' || "));
+        let rows = self.store.text_rows(&sql).await.expect("rows");
+        rows.into_iter().filter_map(|mut r| r.remove(0)).collect()
     }
 
     /// [`Predecessor::checksum`] of every table.
