@@ -7,6 +7,7 @@
 //! would take that are already taken, with the free names chosen instead.
 
 use crate::adopt::types::{bridge, type_name, Bridge};
+use crate::rename::carry::free_name;
 use crate::rename::phase::{legacy_name, renamed_tables};
 use crate::store::catalog::{Catalog, LiveTable};
 use crate::store::dialect::ToolDialect;
@@ -150,17 +151,9 @@ impl Names {
         Names(taken)
     }
 
-    /// `wanted`, or the first `wanted_N` free; the chosen name is taken from then on.
+    /// `wanted`, or the first `wanted_N` free (as `tables begin` chooses); taken from then on.
     fn choose(&mut self, wanted: &str) -> String {
-        let chosen = (1..)
-            .map(|n| match n {
-                1 => wanted.to_string(),
-                n => format!("{wanted}_{n}"),
-            })
-            .find(|n| !self.0.contains(n))
-            .expect("a free name");
-        self.0.insert(chosen.clone());
-        chosen
+        free_name(&mut self.0, wanted)
     }
 }
 
@@ -178,7 +171,7 @@ pub fn legacy_phase_name(table: &Table) -> &'static str {
 
 /// Reads the database behind `store` and plans its adoption.
 pub async fn plan<D: ToolDialect>(store: &SqlStore<D>) -> Result<Plan> {
-    let schema = current_schema(store).await?;
+    let schema = store.current_schema().await?;
     let catalog = store.read_catalog(&schema).await?;
     let already_paddock = store.has_migrations_table(&schema).await?;
     let mut names = Names::of(&catalog);
@@ -216,26 +209,10 @@ pub async fn plan<D: ToolDialect>(store: &SqlStore<D>) -> Result<Plan> {
     Ok(plan)
 }
 
-/// The schema the store works in (PostgreSQL `current_schema()`; SQLite has one).
-async fn current_schema<D: ToolDialect>(store: &SqlStore<D>) -> Result<String> {
-    Ok(match D::KIND {
-        BackendKind::Postgres => {
-            let rows = store
-                .text_rows("SELECT current_schema()::text", &[])
-                .await?;
-            rows.first().and_then(|r| r[0].clone()).unwrap_or_default()
-        }
-        BackendKind::Sqlite => "main".to_string(),
-    })
-}
-
 /// What this version of `adopt` does not do yet.
 fn limits() -> Vec<String> {
     vec![
         "column and key maps ([adopt.columns.*], [adopt.keys]) are not supported yet".into(),
-        "`tables begin` does not carry legacy-only columns into ra_mst_* yet: they stay in the \
-         legacy tables, and drop-archived would drop them"
-            .into(),
         "a registry name taken by another system's table blocks (moving it aside is not \
          supported yet)"
             .into(),
@@ -337,7 +314,8 @@ fn plan_columns(plan: &mut TablePlan, kind: BackendKind, table: &Table, live: &L
                 (_, _) if found.not_null && !fills => "never filled by Paddock".to_string(),
                 (true, _) => {
                     format!(
-                "kept in {}, not written by Paddock{}; not yet carried into {} by tables begin",
+                "kept in {}, not written by Paddock{}; carried into {} by tables begin (copied by \
+                 backfill, compared by verify)",
                 plan.table,
                 if fills { " (its default fills new rows)" } else { "" },
                 table.name

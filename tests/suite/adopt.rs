@@ -5,6 +5,7 @@
 //! legacy value and no other system's table changed.
 
 mod apply;
+mod walk;
 
 use crate::support::bin::run_paddock;
 use crate::support::predecessor::{foreign_tables, Predecessor, Shape};

@@ -1,0 +1,187 @@
+//! What the rename keeps of an adopted legacy table beyond the registry (issue 19): `tables
+//! begin` gives each `ra_mst_*` the legacy-only columns of its legacy table (same types,
+//! nullable), the backfill copies their values with each batch, `verify` compares them, so
+//! after `deprecate` and `drop-archived` nothing the legacy tables held is lost. A registry
+//! column NOT NULL in `ra_mst_*` that legacy rows leave empty (an adopted database's
+//! `created_at`, `race_date`) is created nullable, so every legacy row can be copied. And the
+//! indexes `begin` creates take free names where the database already uses theirs.
+
+use crate::rename::phase::legacy_name;
+use crate::store::dialect::{Params, ToolDialect};
+use crate::store::tools::Statement;
+use crate::store::SqlStore;
+use anyhow::Result;
+use fetchers::registry::{ColumnType, Table};
+use fetchers::rows::Value;
+use std::collections::BTreeSet;
+
+/// Whether `column` is one of `table`'s registry columns (audit columns included).
+fn in_registry(table: &Table, column: &str) -> bool {
+    table.all_columns().iter().any(|c| c.name == column)
+}
+
+/// The legacy-only columns of `table`'s legacy table, with their declared types.
+pub async fn legacy_only_columns<D: ToolDialect>(
+    store: &SqlStore<D>,
+    table: &Table,
+) -> Result<Vec<(String, String)>> {
+    let catalog = store.read_catalog(&store.current_schema().await?).await?;
+    let Some(live) = catalog.tables.get(legacy_name(table)) else {
+        return Ok(Vec::new());
+    };
+    Ok((live.columns.iter())
+        .filter(|c| !in_registry(table, &c.name))
+        .map(|c| (c.name.clone(), c.ty.clone()))
+        .collect())
+}
+
+/// The statements giving new table `table.name` the legacy-only columns (nullable).
+pub fn add_carried_columns<D: ToolDialect>(
+    table: &Table,
+    columns: &[(String, String)],
+) -> Vec<Statement<D>> {
+    (columns.iter())
+        .map(|(name, ty)| format!("ALTER TABLE {} ADD COLUMN {name} {ty}", table.name).into())
+        .collect()
+}
+
+/// The legacy-only columns the legacy table and the new table both have (what `begin` carried).
+pub async fn carried_columns<D: ToolDialect>(
+    store: &SqlStore<D>,
+    table: &Table,
+) -> Result<Vec<String>> {
+    let new = store.table_columns(table.name).await?;
+    let legacy = store.table_columns(legacy_name(table)).await?;
+    Ok((legacy.into_iter())
+        .filter(|c| !in_registry(table, c) && new.contains(c))
+        .collect())
+}
+
+/// The statement copying `carried` columns legacy → new for the new rows with keys after
+/// `cursor` up to `upper` (a backfill batch), written once for both engines.
+pub fn copy_carried<D: ToolDialect>(
+    table: &Table,
+    carried: &[String],
+    cursor: Option<&str>,
+    upper: &str,
+    key_type: ColumnType,
+) -> Option<Statement<D>> {
+    if carried.is_empty() {
+        return None;
+    }
+    let (key, new, legacy) = (table.key[0], table.name, legacy_name(table));
+    let mut p = Params::<D>::new();
+    let lower = cursor
+        .map(|c| format!("{key} > {} AND ", p.add(Value::Text(c.into()), key_type)))
+        .unwrap_or_default();
+    let upper = p.add(Value::Text(upper.into()), key_type);
+    let list = carried.join(", ");
+    let sql = format!(
+        "UPDATE {new} SET ({list}) = (SELECT {list} FROM {legacy} l WHERE l.{key} = {new}.{key}) \
+         WHERE {lower}{key} <= {upper}"
+    );
+    Some(Statement::new(sql, p))
+}
+
+/// Every name in use among the tables and indexes of the store's schema.
+pub async fn taken_names<D: ToolDialect>(store: &SqlStore<D>) -> Result<BTreeSet<String>> {
+    let catalog = store.read_catalog(&store.current_schema().await?).await?;
+    let mut taken = BTreeSet::new();
+    for (name, table) in catalog.tables {
+        taken.insert(name);
+        taken.extend(table.indexes.into_iter().map(|i| i.name));
+    }
+    Ok(taken)
+}
+
+/// `wanted`, or the first free `wanted_N` (N from 2); the name is taken from then on.
+pub fn free_name(taken: &mut BTreeSet<String>, wanted: &str) -> String {
+    let chosen = (1..)
+        .map(|n| match n {
+            1 => wanted.to_string(),
+            n => format!("{wanted}_{n}"),
+        })
+        .find(|n| !taken.contains(n))
+        .expect("a free name");
+    taken.insert(chosen.clone());
+    chosen
+}
+
+/// Each `CREATE INDEX name ON` of `statements` whose name is taken gets a free one; returns
+/// `(wanted, chosen)` for each renamed index.
+pub fn free_index_names<D: ToolDialect>(
+    statements: &mut [Statement<D>],
+    taken: &mut BTreeSet<String>,
+) -> Vec<(String, String)> {
+    let mut chosen = Vec::new();
+    for statement in statements.iter_mut() {
+        let words: Vec<&str> = statement.sql.split_whitespace().collect();
+        let ["CREATE", "INDEX", name, "ON", ..] = words.as_slice() else {
+            continue;
+        };
+        let name = name.to_string();
+        if !taken.contains(&name) {
+            taken.insert(name);
+            continue;
+        }
+        let free = free_name(taken, &name);
+        statement.sql =
+            statement
+                .sql
+                .replacen(&format!("INDEX {name} ON"), &format!("INDEX {free} ON"), 1);
+        chosen.push((name, free));
+    }
+    chosen
+}
+
+/// The registry's NOT NULL columns (the key aside) that some legacy rows of `table` leave
+/// empty.
+pub async fn empty_in_legacy<D: ToolDialect>(
+    store: &SqlStore<D>,
+    table: &Table,
+) -> Result<Vec<&'static str>> {
+    let present = store.table_columns(legacy_name(table)).await?;
+    let required: Vec<&'static str> = (table.all_columns().into_iter())
+        .filter(|c| !c.nullable && !table.key.contains(&c.name))
+        .map(|c| c.name)
+        .filter(|c| present.iter().any(|p| p == c))
+        .collect();
+    if required.is_empty() {
+        return Ok(Vec::new());
+    }
+    let counts: Vec<String> = (required.iter())
+        .map(|c| format!("CAST(SUM(CASE WHEN {c} IS NULL THEN 1 ELSE 0 END) AS TEXT)"))
+        .collect();
+    let sql = format!("SELECT {} FROM {}", counts.join(", "), legacy_name(table));
+    let rows = store.text_rows(&sql, &[]).await?;
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(Vec::new());
+    };
+    Ok((required.into_iter().zip(row))
+        .filter(|(_, n)| n.as_deref().is_some_and(|n| n != "0"))
+        .map(|(c, _)| c)
+        .collect())
+}
+
+/// `create`'s `CREATE TABLE` with `columns` declared without NOT NULL.
+pub fn relax_not_null<D: ToolDialect>(
+    table: &Table,
+    create: &mut [Statement<D>],
+    columns: &[&str],
+) {
+    let dialect = D::KIND.schema_dialect();
+    let Some(ddl) = create
+        .iter_mut()
+        .find(|s| s.sql.starts_with("CREATE TABLE"))
+    else {
+        return;
+    };
+    for column in columns {
+        if let Some(c) = table.all_columns().iter().find(|c| c.name == *column) {
+            let declared = format!("{} {}", c.name, dialect.column_type(c.ty));
+            ddl.sql = ddl
+                .sql
+                .replacen(&format!("{declared} NOT NULL"), &declared, 1);
+        }
+    }
+}
