@@ -6,33 +6,30 @@
 //! `created_at`, `race_date`) is created nullable, so every legacy row can be copied. And the
 //! indexes `begin` creates take free names where the database already uses theirs.
 
-use crate::rename::phase::legacy_name;
+use crate::rename::phase::{legacy_name, renamed_tables};
+use crate::store::catalog::Catalog;
 use crate::store::dialect::{Params, ToolDialect};
 use crate::store::tools::Statement;
 use crate::store::SqlStore;
 use anyhow::Result;
-use fetchers::registry::{ColumnType, Table};
+use fetchers::registry::{self, ColumnType, Table};
 use fetchers::rows::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Whether `column` is one of `table`'s registry columns (audit columns included).
 fn in_registry(table: &Table, column: &str) -> bool {
     table.all_columns().iter().any(|c| c.name == column)
 }
 
-/// The legacy-only columns of `table`'s legacy table, with their declared types.
-pub async fn legacy_only_columns<D: ToolDialect>(
-    store: &SqlStore<D>,
-    table: &Table,
-) -> Result<Vec<(String, String)>> {
-    let catalog = store.read_catalog(&store.current_schema().await?).await?;
+/// The legacy-only columns of `table`'s legacy table in `catalog`, with their declared types.
+pub fn legacy_only_columns(catalog: &Catalog, table: &Table) -> Vec<(String, String)> {
     let Some(live) = catalog.tables.get(legacy_name(table)) else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
-    Ok((live.columns.iter())
+    (live.columns.iter())
         .filter(|c| !in_registry(table, &c.name))
         .map(|c| (c.name.clone(), c.ty.clone()))
-        .collect())
+        .collect()
 }
 
 /// The statements giving new table `table.name` the legacy-only columns (nullable).
@@ -83,15 +80,14 @@ pub fn copy_carried<D: ToolDialect>(
     Some(Statement::new(sql, p))
 }
 
-/// Every name in use among the tables and indexes of the store's schema.
-pub async fn taken_names<D: ToolDialect>(store: &SqlStore<D>) -> Result<BTreeSet<String>> {
-    let catalog = store.read_catalog(&store.current_schema().await?).await?;
+/// Every name in use among the tables and indexes of `catalog`.
+pub fn taken_names(catalog: &Catalog) -> BTreeSet<String> {
     let mut taken = BTreeSet::new();
-    for (name, table) in catalog.tables {
-        taken.insert(name);
-        taken.extend(table.indexes.into_iter().map(|i| i.name));
+    for (name, table) in &catalog.tables {
+        taken.insert(name.clone());
+        taken.extend(table.indexes.iter().map(|i| i.name.clone()));
     }
-    Ok(taken)
+    taken
 }
 
 /// `wanted`, or the first free `wanted_N` (N from 2); the name is taken from then on.
@@ -134,33 +130,55 @@ pub fn free_index_names<D: ToolDialect>(
     chosen
 }
 
-/// The registry's NOT NULL columns (the key aside) that some legacy rows of `table` leave
-/// empty.
+/// Per renamed table, the registry's NOT NULL columns (the key aside) that some of its legacy
+/// rows leave empty: one query for every table (a transition's preparation stays short).
 pub async fn empty_in_legacy<D: ToolDialect>(
     store: &SqlStore<D>,
-    table: &Table,
-) -> Result<Vec<&'static str>> {
-    let present = store.table_columns(legacy_name(table)).await?;
-    let required: Vec<&'static str> = (table.all_columns().into_iter())
-        .filter(|c| !c.nullable && !table.key.contains(&c.name))
-        .map(|c| c.name)
-        .filter(|c| present.iter().any(|p| p == c))
-        .collect();
-    if required.is_empty() {
-        return Ok(Vec::new());
+    catalog: &Catalog,
+) -> Result<BTreeMap<&'static str, Vec<&'static str>>> {
+    let mut checked: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+    for table in renamed_tables() {
+        let Some(live) = catalog.tables.get(legacy_name(table)) else {
+            continue;
+        };
+        let required: Vec<&'static str> = (table.all_columns().into_iter())
+            .filter(|c| !c.nullable && !table.key.contains(&c.name))
+            .map(|c| c.name)
+            .filter(|c| live.column(c).is_some())
+            .collect();
+        if !required.is_empty() {
+            checked.push((table.name, required));
+        }
     }
-    let counts: Vec<String> = (required.iter())
-        .map(|c| format!("CAST(SUM(CASE WHEN {c} IS NULL THEN 1 ELSE 0 END) AS TEXT)"))
+    if checked.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let branches: Vec<String> = (checked.iter().enumerate())
+        .map(|(i, (name, columns))| {
+            let table = registry::table(name).expect("a registry table");
+            let counts: Vec<String> = (columns.iter())
+                .map(|c| format!("CAST(SUM(CASE WHEN {c} IS NULL THEN 1 ELSE 0 END) AS TEXT)"))
+                .collect();
+            format!(
+                "SELECT {i}, COALESCE({}, '') FROM {}",
+                counts.join(" || ',' || "),
+                legacy_name(table)
+            )
+        })
         .collect();
-    let sql = format!("SELECT {} FROM {}", counts.join(", "), legacy_name(table));
-    let rows = store.text_rows(&sql, &[]).await?;
-    let Some(row) = rows.into_iter().next() else {
-        return Ok(Vec::new());
-    };
-    Ok((required.into_iter().zip(row))
-        .filter(|(_, n)| n.as_deref().is_some_and(|n| n != "0"))
-        .map(|(c, _)| c)
-        .collect())
+    let rows = store.text_rows(&branches.join(" UNION ALL "), &[]).await?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let index: usize = row[0].as_deref().unwrap_or_default().parse()?;
+        let (name, columns) = &checked[index];
+        let counts = row[1].clone().unwrap_or_default();
+        let empty: Vec<&'static str> = (columns.iter().zip(counts.split(',')))
+            .filter(|(_, n)| !n.is_empty() && *n != "0")
+            .map(|(c, _)| *c)
+            .collect();
+        out.insert(*name, empty);
+    }
+    Ok(out)
 }
 
 /// `create`'s `CREATE TABLE` with `columns` declared without NOT NULL.

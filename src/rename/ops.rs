@@ -110,7 +110,10 @@ pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> R
     let phase = current_phase(store).await?;
     expect_phase(phase, &[Phase::Legacy], "begin")?;
     let dialect = D::KIND.schema_dialect();
-    let mut taken = taken_names(store).await?;
+    // Read once: the preparation before the transition's lock stays short.
+    let catalog = store.read_catalog(&store.current_schema().await?).await?;
+    let mut taken = taken_names(&catalog);
+    let mut empty_columns = empty_in_legacy(store, &catalog).await?;
     let mut notes = Vec::new();
     let mut statements = Vec::new();
     for table in renamed_tables() {
@@ -132,7 +135,7 @@ pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> R
         for (wanted, chosen) in free_index_names(&mut created, &mut taken) {
             notes.push(format!("index name {wanted} is taken: created as {chosen}"));
         }
-        let empty = empty_in_legacy(store, table).await?;
+        let empty = empty_columns.remove(table.name).unwrap_or_default();
         relax_not_null(table, &mut created, &empty);
         for column in empty {
             notes.push(format!(
@@ -142,7 +145,7 @@ pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> R
             ));
         }
         statements.extend(created);
-        let carried = legacy_only_columns(store, table).await?;
+        let carried = legacy_only_columns(&catalog, table);
         statements.extend(add_carried_columns::<D>(table, &carried));
     }
     let change = Change {
