@@ -203,3 +203,46 @@ pub fn relax_not_null<D: ToolDialect>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tools::create_table_statements;
+    use crate::store::{PgDialect, SqliteDialect};
+    use fetchers::registry::TableName;
+
+    #[test]
+    fn a_taken_index_name_gets_the_first_free_suffix_and_others_keep_theirs() {
+        let courses = TableName::COURSES.table();
+        let mut statements = create_table_statements::<SqliteDialect>(courses, courses.name);
+        let mut taken: BTreeSet<String> = ["idx_ra_mst_courses_region_code".to_string()].into();
+        let renamed = free_index_names(&mut statements, &mut taken);
+        assert_eq!(
+            renamed,
+            [(
+                "idx_ra_mst_courses_region_code".to_string(),
+                "idx_ra_mst_courses_region_code_2".to_string()
+            )]
+        );
+        assert!(statements.iter().any(|s| s
+            .sql
+            .starts_with("CREATE INDEX idx_ra_mst_courses_region_code_2 ON")));
+        assert_eq!(
+            free_name(&mut taken, "idx_ra_mst_courses_region_code"),
+            "idx_ra_mst_courses_region_code_3"
+        );
+    }
+
+    #[test]
+    fn a_column_legacy_rows_leave_empty_is_declared_without_not_null() {
+        let races = TableName::RACES.table();
+        let mut statements = create_table_statements::<PgDialect>(races, races.name);
+        relax_not_null(races, &mut statements, &["race_date"]);
+        let ddl = &statements[0].sql;
+        assert!(
+            ddl.contains("race_date DATE,") && !ddl.contains("race_date DATE NOT NULL"),
+            "{ddl}"
+        );
+        assert!(ddl.contains("course_id TEXT NOT NULL"), "{ddl}");
+    }
+}

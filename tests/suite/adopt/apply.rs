@@ -71,6 +71,9 @@ async fn adopted_database_migrates_and_runs_in_the_legacy_phase(backend: Backend
     );
     let adoptions = "SELECT CAST(COUNT(*) AS TEXT) FROM paddock_runs WHERE job = 'adopt'";
     assert_eq!(count(&legacy, adoptions).await, 1);
+    let out = run_paddock(&["status"], &env);
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && status.contains("adopt"), "{status}");
 
     // A racecards and results run in the legacy phase stores new races and runners.
     let (races, runners) = (
