@@ -3,6 +3,7 @@
 //! models, extractor, fetchers) lives in the `fetchers` crate, the API simulator in the
 //! `simulator` crate (re-exported here as `paddock::simulator` for the demo and the tests).
 
+pub mod adopt;
 pub mod allocator;
 pub mod archive;
 pub mod audit;

@@ -42,6 +42,9 @@ enum Command {
         #[arg(long)]
         legacy_names: bool,
     },
+    /// Take over a database Paddock did not create (the predecessor's): print the plan per
+    /// table, then apply it in one transaction. Exits 1 listing what blocks (nothing changed).
+    Adopt(paddock::adopt::AdoptArgs),
     /// The rename of the master tables to ra_mst_* (phases: legacy, dual-write, backfill,
     /// switch-readers, deprecate, dropped).
     Tables {
@@ -380,6 +383,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             let store = paddock::open_store_read_only(&config).await?;
             query(&store, &config, what, &id, format).await
         }
+        Command::Adopt(args) => paddock::adopt::run(&config, args).await,
         Command::Tables { command } => {
             let store = match command {
                 paddock::rename::cli::TablesCommand::Status => {

@@ -51,7 +51,9 @@ pub async fn run(store: &AnyStore, command: TablesCommand) -> Result<i32> {
             Ok(0)
         }
         TablesCommand::Begin => {
-            rename::begin(store, now).await?;
+            for note in rename::begin(store, now).await? {
+                println!("{note}");
+            }
             println!("phase dual-write: ra_mst_* created; units now write both");
             Ok(0)
         }

@@ -9,6 +9,7 @@
 //! Everything here reaches the database through the store's tool door (`store::tools`),
 //! written once over `SqlStore<D>`; the functions below take an [`AnyStore`] and dispatch.
 
+pub mod carry;
 pub mod cli;
 pub mod history;
 pub mod ops;
@@ -30,8 +31,9 @@ pub async fn migrate_legacy_names(store: &AnyStore, now: DateTime<Utc>) -> Resul
     with_backend!(store, |s| ops::migrate_legacy_names(s, now).await)
 }
 
-/// legacy → dual-write ([`ops::begin`]).
-pub async fn begin(store: &AnyStore, now: DateTime<Utc>) -> Result<()> {
+/// legacy → dual-write ([`ops::begin`]); a note for each index created under another name and
+/// each column created nullable.
+pub async fn begin(store: &AnyStore, now: DateTime<Utc>) -> Result<Vec<String>> {
     with_backend!(store, |s| ops::begin(s, now).await)
 }
 

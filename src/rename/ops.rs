@@ -4,6 +4,10 @@
 //! the units of work (`history::run_transition`); a refusal is recorded with its reason. Rows
 //! are copied by the store's one copy routine (`store::mirror::copy_sql`), values bound.
 
+use crate::rename::carry::{
+    add_carried_columns, carried_columns, copy_carried, empty_in_legacy, free_index_names,
+    legacy_only_columns, relax_not_null, taken_names,
+};
 use crate::rename::history::{history, record_refusal, run_transition, Change, TransitionOutcome};
 use crate::rename::phase::{archived_name, legacy_name, referencing_tables, renamed_tables, Phase};
 use crate::rename::state::{
@@ -97,12 +101,20 @@ fn expect_phase(phase: Phase, allowed: &[Phase], command: &str) -> Result<()> {
     Ok(())
 }
 
-/// legacy → dual-write: creates `ra_mst_*` with the registry's columns and keys; adds registry
-/// columns the legacy tables lack (nullable).
-pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<()> {
+/// legacy → dual-write: creates `ra_mst_*` with the registry's columns and keys plus the
+/// legacy-only columns of their legacy tables (`carry.rs`), each index under a free name;
+/// adds registry columns the legacy tables lack (nullable); a registry NOT NULL column some
+/// legacy rows leave empty is created nullable. Returns a note for each index created under
+/// another name and each column created nullable.
+pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<Vec<String>> {
     let phase = current_phase(store).await?;
     expect_phase(phase, &[Phase::Legacy], "begin")?;
     let dialect = D::KIND.schema_dialect();
+    // Read once: the preparation before the transition's lock stays short.
+    let catalog = store.read_catalog(&store.current_schema().await?).await?;
+    let mut taken = taken_names(&catalog);
+    let mut empty_columns = empty_in_legacy(store, &catalog).await?;
+    let mut notes = Vec::new();
     let mut statements = Vec::new();
     for table in renamed_tables() {
         let legacy = legacy_name(table);
@@ -119,14 +131,30 @@ pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> R
                 );
             }
         }
-        statements.extend(create_table_statements::<D>(table, table.name));
+        let mut created = create_table_statements::<D>(table, table.name);
+        for (wanted, chosen) in free_index_names(&mut created, &mut taken) {
+            notes.push(format!("index name {wanted} is taken: created as {chosen}"));
+        }
+        let empty = empty_columns.remove(table.name).unwrap_or_default();
+        relax_not_null(table, &mut created, &empty);
+        for column in empty {
+            notes.push(format!(
+                "{}.{column} created nullable: some {} rows have none",
+                table.name,
+                legacy_name(table)
+            ));
+        }
+        statements.extend(created);
+        let carried = legacy_only_columns(&catalog, table);
+        statements.extend(add_carried_columns::<D>(table, &carried));
     }
     let change = Change {
         from: phase,
         to: Phase::DualWrite,
         at: now,
     };
-    run_transition(store, change, &statements, ForeignKeys::Enforced).await
+    run_transition(store, change, &statements, ForeignKeys::Enforced).await?;
+    Ok(notes)
 }
 
 /// Copies history legacy → new in key-ordered batches of `batch` rows, each its own short
@@ -150,14 +178,18 @@ pub async fn backfill<D: ToolDialect>(
     let mut copied = Vec::new();
     for table in renamed_tables() {
         let mut cursor = backfill_cursor(store, table.name).await?;
+        let carried = carried_columns(store, table).await?;
         let mut rows = 0u64;
         while let Some((upper, batch_rows)) =
             next_batch(store, table, cursor.as_deref(), batch).await?
         {
-            let statements = [
-                copy_batch(table, cursor.as_deref(), &upper),
-                set_cursor(table.name, &upper, now),
-            ];
+            let key_type = batch_key(table).1;
+            let carry = copy_carried(table, &carried, cursor.as_deref(), &upper, key_type);
+            let statements: Vec<Statement<D>> = [copy_batch(table, cursor.as_deref(), &upper)]
+                .into_iter()
+                .chain(carry)
+                .chain([set_cursor(table.name, &upper, now)])
+                .collect();
             store
                 .run_statements(&statements, ForeignKeys::Enforced)
                 .await?;

@@ -2,6 +2,7 @@
 //! column of every row) and orphan counts for every foreign key of the new layout. Each
 //! difference is named by table, key and column.
 
+use crate::rename::carry::carried_columns;
 use crate::rename::phase::{legacy_name, renamed_tables};
 use crate::store::dialect::ToolDialect;
 use crate::store::{SqlStore, TextRow};
@@ -100,7 +101,9 @@ async fn compare_table<D: ToolDialect>(
             ));
         }
     }
-    let columns: Vec<_> = table.all_columns().iter().map(|c| c.name).collect();
+    // The registry's columns and the legacy-only ones `begin` carried (`carry.rs`).
+    let mut columns: Vec<String> = table.all_columns().iter().map(|c| c.name.into()).collect();
+    columns.extend(carried_columns(store, table).await?);
     let differing_columns = columns
         .iter()
         .map(|c| format!("CASE WHEN a.{c} IS DISTINCT FROM b.{c} THEN '{c} ' ELSE '' END"))

@@ -17,6 +17,8 @@ pub struct LiveColumn {
     pub not_null: bool,
     /// A PostgreSQL identity column, or SQLite's INTEGER PRIMARY KEY rowid alias.
     pub identity: bool,
+    /// The column has a default (a `serial`'s sequence included): an insert may leave it out.
+    pub has_default: bool,
 }
 
 /// One live foreign key.

@@ -15,7 +15,7 @@
 use crate::store::catalog::Catalog;
 use crate::store::dialect::{Conn, Dialect, Params, Repointing, TableMove, ToolDialect};
 use crate::store::phase_follow::read_stored_phase;
-use crate::store::{with_backend, AnyStore, SqlStore};
+use crate::store::{with_backend, AnyStore, BackendKind, SqlStore};
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use fetchers::registry::Table;
@@ -252,6 +252,17 @@ impl<D: ToolDialect> SqlStore<D> {
     pub async fn read_catalog(&self, schema: &str) -> Result<Catalog> {
         let mut conn = self.connection(None).await?;
         (D::read_catalog(&mut conn, schema).await).context("reading the live schema")
+    }
+
+    /// The schema the store works in: PostgreSQL `current_schema()`, SQLite `main` (its one).
+    pub async fn current_schema(&self) -> Result<String> {
+        Ok(match D::KIND {
+            BackendKind::Postgres => {
+                let rows = self.text_rows("SELECT current_schema()::text", &[]).await?;
+                rows.first().and_then(|r| r[0].clone()).unwrap_or_default()
+            }
+            BackendKind::Sqlite => "main".to_string(),
+        })
     }
 
     /// Whether `_sqlx_migrations` exists in `schema` (PostgreSQL; SQLite has one).

@@ -12,6 +12,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod adopt;
 mod api_contract;
 mod audit;
 mod backfill;

@@ -9,6 +9,7 @@
 //! - [`jobs`]: configurations without a file, a manual committed run of a job.
 //! - [`wait`]: polling until a condition holds, with a deadline.
 //! - [`bin`]: the `paddock` binary, isolated from the developer's environment.
+//! - [`predecessor`]: a database in the shape of the system Paddock replaces (`paddock adopt`).
 //! - [`scripted_server`]: an HTTP server answering by script, for the client's tests.
 #![allow(dead_code)]
 
@@ -17,6 +18,7 @@ pub mod bin;
 pub mod db;
 pub mod jobs;
 pub mod pg_cluster;
+pub mod predecessor;
 pub mod scripted_server;
 pub mod sim;
 pub mod wait;

@@ -86,7 +86,7 @@ async fn read_columns(conn: &mut PgConnection, schema: &str) -> Result<Catalog, 
     let columns = in_schema(conn, schema, |schema| {
         format!(
             "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), \
-             a.attnotnull::text, (a.attidentity <> '')::text \
+             a.attnotnull::text, (a.attidentity <> '')::text, a.atthasdef::text \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = {schema} AND c.relkind IN ('r', 'p') AND a.attnum > 0 \
@@ -101,6 +101,7 @@ async fn read_columns(conn: &mut PgConnection, schema: &str) -> Result<Catalog, 
                 ty: cell(&row[2]),
                 not_null: cell(&row[3]) == "true",
                 identity: cell(&row[4]) == "true",
+                has_default: cell(&row[5]) == "true",
             });
         }
     }

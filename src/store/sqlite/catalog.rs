@@ -42,7 +42,10 @@ async fn read_table(conn: &mut SqliteConnection, name: &str) -> Result<LiveTable
     let mut live = LiveTable::default();
     let mut key: Vec<(u64, String)> = Vec::new();
     let columns = naming(conn, name, |t| {
-        format!("SELECT name, type, \"notnull\", pk FROM pragma_table_info({t}) ORDER BY cid")
+        format!(
+            "SELECT name, type, \"notnull\", pk, dflt_value IS NOT NULL \
+             FROM pragma_table_info({t}) ORDER BY cid"
+        )
     })
     .await?;
     for c in columns {
@@ -57,6 +60,7 @@ async fn read_table(conn: &mut SqliteConnection, name: &str) -> Result<LiveTable
             ty,
             not_null: number(&c[2]) == 1 || rowid_alias,
             identity: rowid_alias,
+            has_default: number(&c[4]) == 1,
         });
     }
     key.sort();

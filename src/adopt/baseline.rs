@@ -1,0 +1,154 @@
+//! What makes an adopted database one `paddock migrate` knows: Paddock's own bookkeeping tables
+//! (`paddock_*`) taken from the embedded migrations themselves (their `CREATE TABLE` and
+//! `CREATE INDEX` statements, nothing else of them), and sqlx's ledger `_sqlx_migrations`
+//! holding every embedded migration as applied, checksums included, so `migrate` finds nothing
+//! to run.
+
+use crate::store::dialect::{Dialect, ToolDialect};
+use crate::store::tools::Statement;
+use crate::store::BackendKind;
+
+/// The statements of a migration script: split on `;` outside `$$` bodies, `--` comments out.
+fn split(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut in_body = false;
+    for line in script.lines() {
+        let line = match line.find("--") {
+            Some(at) if !in_body => &line[..at],
+            _ => line,
+        };
+        for (i, piece) in line.split("$$").enumerate() {
+            if i > 0 {
+                in_body = !in_body;
+                current.push_str("$$");
+            }
+            if in_body {
+                current.push_str(piece);
+                continue;
+            }
+            let mut parts = piece.split(';');
+            current.push_str(parts.next().unwrap_or_default());
+            for part in parts {
+                out.push(std::mem::take(&mut current));
+                current.push_str(part);
+            }
+        }
+        current.push('\n');
+    }
+    out.push(current);
+    out.into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The `paddock_*` table a `CREATE TABLE` or `CREATE INDEX … ON` statement creates or indexes.
+fn own_table(statement: &str) -> Option<String> {
+    let words: Vec<&str> = statement.split_whitespace().collect();
+    let table = match words.as_slice() {
+        ["CREATE", "TABLE", name, ..] => *name,
+        ["CREATE", "INDEX", _, "ON", name, ..] => *name,
+        ["CREATE", "UNIQUE", "INDEX", _, "ON", name, ..] => *name,
+        _ => return None,
+    };
+    let table = table.trim_end_matches('(');
+    table.starts_with("paddock_").then(|| table.to_string())
+}
+
+/// Paddock's own tables and their indexes from `D`'s migrations: (table, statement), in order.
+pub fn own_table_statements<D: Dialect>() -> Vec<(String, String)> {
+    (D::migrator().iter())
+        .flat_map(|m| split(&m.sql))
+        .filter_map(|s| own_table(&s).map(|t| (t, s)))
+        .collect()
+}
+
+/// The names of Paddock's own tables ([`own_table_statements`]).
+pub fn own_table_names<D: Dialect>() -> Vec<String> {
+    let mut names: Vec<String> = (own_table_statements::<D>().into_iter())
+        .filter(|(_, s)| s.starts_with("CREATE TABLE"))
+        .map(|(t, _)| t)
+        .collect();
+    names.dedup();
+    names
+}
+
+/// sqlx's ledger as sqlx creates it, and every embedded migration recorded as applied.
+pub fn migrations_ledger<D: ToolDialect>() -> Vec<Statement<D>> {
+    let (installed, checksum): (&str, fn(&str) -> String) = match D::KIND {
+        BackendKind::Postgres => ("TIMESTAMPTZ NOT NULL DEFAULT now()", |h| {
+            format!("'\\x{h}'::bytea")
+        }),
+        BackendKind::Sqlite => ("TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP", |h| {
+            format!("X'{h}'")
+        }),
+    };
+    let blob = match D::KIND {
+        BackendKind::Postgres => "BYTEA",
+        BackendKind::Sqlite => "BLOB",
+    };
+    let mut out: Vec<Statement<D>> = vec![format!(
+        "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, \
+         description TEXT NOT NULL, installed_on {installed}, success BOOLEAN NOT NULL, \
+         checksum {blob} NOT NULL, execution_time BIGINT NOT NULL)"
+    )
+    .into()];
+    for m in D::migrator().iter() {
+        let hex: String = m.checksum.iter().map(|b| format!("{b:02x}")).collect();
+        // The version, description and checksum are the binary's own constants.
+        out.push(
+            format!(
+                "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+                 execution_time) VALUES ({}, '{}', TRUE, {}, -1)",
+                m.version,
+                m.description.replace('\'', "''"),
+                checksum(&hex)
+            )
+            .into(),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{PgDialect, SqliteDialect};
+
+    #[test]
+    fn a_dollar_quoted_body_stays_one_statement_and_comments_go() {
+        let script = "-- a; comment\nCREATE TABLE a (x int);\nDO $$ BEGIN x; y; END $$;\nSELECT 1";
+        assert_eq!(
+            split(script),
+            [
+                "CREATE TABLE a (x int)",
+                "DO $$ BEGIN x; y; END $$",
+                "SELECT 1"
+            ]
+        );
+    }
+
+    #[test]
+    fn paddock_own_tables_come_from_the_migrations_on_both_engines() {
+        for names in [
+            own_table_names::<PgDialect>(),
+            own_table_names::<SqliteDialect>(),
+        ] {
+            for table in [
+                "paddock_runs",
+                "paddock_state",
+                "paddock_rejects",
+                "paddock_raw_responses",
+                "paddock_rename_history",
+            ] {
+                assert!(names.iter().any(|n| n == table), "{table} in {names:?}");
+            }
+            assert!(names.iter().all(|n| n.starts_with("paddock_")));
+        }
+        let indexes = own_table_statements::<PgDialect>();
+        assert!(indexes
+            .iter()
+            .any(|(t, s)| t == "paddock_rejects" && s.starts_with("CREATE INDEX")));
+    }
+}

@@ -1,0 +1,248 @@
+//! What the rename keeps of an adopted legacy table beyond the registry (issue 19): `tables
+//! begin` gives each `ra_mst_*` the legacy-only columns of its legacy table (same types,
+//! nullable), the backfill copies their values with each batch, `verify` compares them, so
+//! after `deprecate` and `drop-archived` nothing the legacy tables held is lost. A registry
+//! column NOT NULL in `ra_mst_*` that legacy rows leave empty (an adopted database's
+//! `created_at`, `race_date`) is created nullable, so every legacy row can be copied. And the
+//! indexes `begin` creates take free names where the database already uses theirs.
+
+use crate::rename::phase::{legacy_name, renamed_tables};
+use crate::store::catalog::Catalog;
+use crate::store::dialect::{Params, ToolDialect};
+use crate::store::tools::Statement;
+use crate::store::SqlStore;
+use anyhow::Result;
+use fetchers::registry::{self, ColumnType, Table};
+use fetchers::rows::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Whether `column` is one of `table`'s registry columns (audit columns included).
+fn in_registry(table: &Table, column: &str) -> bool {
+    table.all_columns().iter().any(|c| c.name == column)
+}
+
+/// The legacy-only columns of `table`'s legacy table in `catalog`, with their declared types.
+pub fn legacy_only_columns(catalog: &Catalog, table: &Table) -> Vec<(String, String)> {
+    let Some(live) = catalog.tables.get(legacy_name(table)) else {
+        return Vec::new();
+    };
+    (live.columns.iter())
+        .filter(|c| !in_registry(table, &c.name))
+        .map(|c| (c.name.clone(), c.ty.clone()))
+        .collect()
+}
+
+/// The statements giving new table `table.name` the legacy-only columns (nullable).
+pub fn add_carried_columns<D: ToolDialect>(
+    table: &Table,
+    columns: &[(String, String)],
+) -> Vec<Statement<D>> {
+    (columns.iter())
+        .map(|(name, ty)| format!("ALTER TABLE {} ADD COLUMN {name} {ty}", table.name).into())
+        .collect()
+}
+
+/// The legacy-only columns the legacy table and the new table both have (what `begin` carried).
+pub async fn carried_columns<D: ToolDialect>(
+    store: &SqlStore<D>,
+    table: &Table,
+) -> Result<Vec<String>> {
+    let new = store.table_columns(table.name).await?;
+    let legacy = store.table_columns(legacy_name(table)).await?;
+    Ok((legacy.into_iter())
+        .filter(|c| !in_registry(table, c) && new.contains(c))
+        .collect())
+}
+
+/// The statement copying `carried` columns legacy → new for the new rows with keys after
+/// `cursor` up to `upper` (a backfill batch), written once for both engines.
+pub fn copy_carried<D: ToolDialect>(
+    table: &Table,
+    carried: &[String],
+    cursor: Option<&str>,
+    upper: &str,
+    key_type: ColumnType,
+) -> Option<Statement<D>> {
+    if carried.is_empty() {
+        return None;
+    }
+    let (key, new, legacy) = (table.key[0], table.name, legacy_name(table));
+    let mut p = Params::<D>::new();
+    let lower = cursor
+        .map(|c| format!("{key} > {} AND ", p.add(Value::Text(c.into()), key_type)))
+        .unwrap_or_default();
+    let upper = p.add(Value::Text(upper.into()), key_type);
+    let list = carried.join(", ");
+    let sql = format!(
+        "UPDATE {new} SET ({list}) = (SELECT {list} FROM {legacy} l WHERE l.{key} = {new}.{key}) \
+         WHERE {lower}{key} <= {upper}"
+    );
+    Some(Statement::new(sql, p))
+}
+
+/// Every name in use among the tables and indexes of `catalog`.
+pub fn taken_names(catalog: &Catalog) -> BTreeSet<String> {
+    let mut taken = BTreeSet::new();
+    for (name, table) in &catalog.tables {
+        taken.insert(name.clone());
+        taken.extend(table.indexes.iter().map(|i| i.name.clone()));
+    }
+    taken
+}
+
+/// `wanted`, or the first free `wanted_N` (N from 2); the name is taken from then on.
+pub fn free_name(taken: &mut BTreeSet<String>, wanted: &str) -> String {
+    let chosen = (1..)
+        .map(|n| match n {
+            1 => wanted.to_string(),
+            n => format!("{wanted}_{n}"),
+        })
+        .find(|n| !taken.contains(n))
+        .expect("a free name");
+    taken.insert(chosen.clone());
+    chosen
+}
+
+/// Each `CREATE INDEX name ON` of `statements` whose name is taken gets a free one; returns
+/// `(wanted, chosen)` for each renamed index.
+pub fn free_index_names<D: ToolDialect>(
+    statements: &mut [Statement<D>],
+    taken: &mut BTreeSet<String>,
+) -> Vec<(String, String)> {
+    let mut chosen = Vec::new();
+    for statement in statements.iter_mut() {
+        let words: Vec<&str> = statement.sql.split_whitespace().collect();
+        let ["CREATE", "INDEX", name, "ON", ..] = words.as_slice() else {
+            continue;
+        };
+        let name = name.to_string();
+        if !taken.contains(&name) {
+            taken.insert(name);
+            continue;
+        }
+        let free = free_name(taken, &name);
+        statement.sql =
+            statement
+                .sql
+                .replacen(&format!("INDEX {name} ON"), &format!("INDEX {free} ON"), 1);
+        chosen.push((name, free));
+    }
+    chosen
+}
+
+/// Per renamed table, the registry's NOT NULL columns (the key aside) that some of its legacy
+/// rows leave empty: one query for every table (a transition's preparation stays short).
+pub async fn empty_in_legacy<D: ToolDialect>(
+    store: &SqlStore<D>,
+    catalog: &Catalog,
+) -> Result<BTreeMap<&'static str, Vec<&'static str>>> {
+    let mut checked: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+    for table in renamed_tables() {
+        let Some(live) = catalog.tables.get(legacy_name(table)) else {
+            continue;
+        };
+        let required: Vec<&'static str> = (table.all_columns().into_iter())
+            .filter(|c| !c.nullable && !table.key.contains(&c.name))
+            .map(|c| c.name)
+            .filter(|c| live.column(c).is_some())
+            .collect();
+        if !required.is_empty() {
+            checked.push((table.name, required));
+        }
+    }
+    if checked.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let branches: Vec<String> = (checked.iter().enumerate())
+        .map(|(i, (name, columns))| {
+            let table = registry::table(name).expect("a registry table");
+            let counts: Vec<String> = (columns.iter())
+                .map(|c| format!("CAST(SUM(CASE WHEN {c} IS NULL THEN 1 ELSE 0 END) AS TEXT)"))
+                .collect();
+            format!(
+                "SELECT {i}, COALESCE({}, '') FROM {}",
+                counts.join(" || ',' || "),
+                legacy_name(table)
+            )
+        })
+        .collect();
+    let rows = store.text_rows(&branches.join(" UNION ALL "), &[]).await?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let index: usize = row[0].as_deref().unwrap_or_default().parse()?;
+        let (name, columns) = &checked[index];
+        let counts = row[1].clone().unwrap_or_default();
+        let empty: Vec<&'static str> = (columns.iter().zip(counts.split(',')))
+            .filter(|(_, n)| !n.is_empty() && *n != "0")
+            .map(|(c, _)| *c)
+            .collect();
+        out.insert(*name, empty);
+    }
+    Ok(out)
+}
+
+/// `create`'s `CREATE TABLE` with `columns` declared without NOT NULL.
+pub fn relax_not_null<D: ToolDialect>(
+    table: &Table,
+    create: &mut [Statement<D>],
+    columns: &[&str],
+) {
+    let dialect = D::KIND.schema_dialect();
+    let Some(ddl) = create
+        .iter_mut()
+        .find(|s| s.sql.starts_with("CREATE TABLE"))
+    else {
+        return;
+    };
+    for column in columns {
+        if let Some(c) = table.all_columns().iter().find(|c| c.name == *column) {
+            let declared = format!("{} {}", c.name, dialect.column_type(c.ty));
+            ddl.sql = ddl
+                .sql
+                .replacen(&format!("{declared} NOT NULL"), &declared, 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tools::create_table_statements;
+    use crate::store::{PgDialect, SqliteDialect};
+    use fetchers::registry::TableName;
+
+    #[test]
+    fn a_taken_index_name_gets_the_first_free_suffix_and_others_keep_theirs() {
+        let courses = TableName::COURSES.table();
+        let mut statements = create_table_statements::<SqliteDialect>(courses, courses.name);
+        let mut taken: BTreeSet<String> = ["idx_ra_mst_courses_region_code".to_string()].into();
+        let renamed = free_index_names(&mut statements, &mut taken);
+        assert_eq!(
+            renamed,
+            [(
+                "idx_ra_mst_courses_region_code".to_string(),
+                "idx_ra_mst_courses_region_code_2".to_string()
+            )]
+        );
+        assert!(statements.iter().any(|s| s
+            .sql
+            .starts_with("CREATE INDEX idx_ra_mst_courses_region_code_2 ON")));
+        assert_eq!(
+            free_name(&mut taken, "idx_ra_mst_courses_region_code"),
+            "idx_ra_mst_courses_region_code_3"
+        );
+    }
+
+    #[test]
+    fn a_column_legacy_rows_leave_empty_is_declared_without_not_null() {
+        let races = TableName::RACES.table();
+        let mut statements = create_table_statements::<PgDialect>(races, races.name);
+        relax_not_null(races, &mut statements, &["race_date"]);
+        let ddl = &statements[0].sql;
+        assert!(
+            ddl.contains("race_date DATE,") && !ddl.contains("race_date DATE NOT NULL"),
+            "{ddl}"
+        );
+        assert!(ddl.contains("course_id TEXT NOT NULL"), "{ddl}");
+    }
+}
