@@ -113,7 +113,11 @@ impl Runner {
             ),
         }
         let request = request_for(&config, job, what.window, today);
-        let (store, api, running) = (self.store.clone(), self.api.clone(), self.running.clone());
+        // The job's write transactions name their session after it (`paddock:daemon:<job>`
+        // in pg_stat_activity while they run).
+        let store =
+            (self.store.clone()).naming_transactions(&format!("paddock:daemon:{}", job.name()));
+        let (api, running) = (self.api.clone(), self.running.clone());
         let context = RunContext::new(what.trigger, ApplyMode::Commit)
             .cancelled_by(self.shutdown.child_token());
         tracing::info!(job = job.name(), trigger = what.trigger.name(), fire_time = %what.fire_time, "tick");

@@ -52,6 +52,11 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
     /// lock at once).
     const BEGIN_WRITE: &'static str;
 
+    /// The statement naming the session for the rest of the transaction, its one parameter
+    /// the name (PostgreSQL: `application_name`, local to the transaction); `None` where the
+    /// engine has no session names.
+    const NAME_TRANSACTION: Option<&'static str>;
+
     /// Runs one statement with `params`; returns the rows affected.
     async fn execute(
         conn: &mut Conn<Self>,

@@ -134,6 +134,15 @@ impl AnyStore {
         }
     }
 
+    /// The same store naming each write transaction's session `name` while it runs
+    /// (`SqlStore::naming_transactions`).
+    pub fn naming_transactions(self, name: &str) -> Self {
+        match self {
+            AnyStore::Sqlite(s) => AnyStore::Sqlite(s.naming_transactions(name)),
+            AnyStore::Postgres(s) => AnyStore::Postgres(s.naming_transactions(name)),
+        }
+    }
+
     /// The physical names to read with now (the phase read again when the store follows it).
     pub async fn current_physical_names(
         &self,

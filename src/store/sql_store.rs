@@ -33,6 +33,10 @@ use std::sync::Arc;
 pub struct SqlStore<D: Dialect> {
     pool: Pool<D::Db>,
     names: NameSource,
+    /// The session name each write transaction carries while it runs (PostgreSQL's
+    /// `application_name`, set local to the transaction): the daemon's jobs share one pool,
+    /// and `pg_stat_activity` still shows which job a busy session works for.
+    transaction_name: Option<Arc<str>>,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -40,6 +44,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
         SqlStore {
             pool: self.pool.clone(),
             names: self.names.clone(),
+            transaction_name: self.transaction_name.clone(),
         }
     }
 }
@@ -54,7 +59,15 @@ impl<D: Dialect> SqlStore<D> {
         SqlStore {
             pool,
             names: NameSource::Fixed(Arc::new(PhysicalNames::registry())),
+            transaction_name: None,
         }
+    }
+
+    /// The same store naming each write transaction's session `name` while it runs
+    /// ([`Dialect::NAME_TRANSACTION`]; the connection's own name returns at the commit).
+    pub fn naming_transactions(mut self, name: &str) -> Self {
+        self.transaction_name = Some(Arc::from(name));
+        self
     }
 
     /// The same store writing and reading registry tables under fixed `physical` names.
@@ -112,7 +125,11 @@ impl<D: Dialect> SqlStore<D> {
     /// Opens a write transaction ([`Dialect::BEGIN_WRITE`]: on SQLite it holds the write lock
     /// from the start).
     pub async fn begin_write(&self) -> Result<Transaction<'static, D::Db>, sqlx::Error> {
-        self.pool.begin_with(D::BEGIN_WRITE).await
+        let mut tx = self.pool.begin_with(D::BEGIN_WRITE).await?;
+        if let (Some(name), Some(sql)) = (&self.transaction_name, D::NAME_TRANSACTION) {
+            D::execute(&mut tx, sql, &[Value::Text(name.to_string())]).await?;
+        }
+        Ok(tx)
     }
 
     /// The connection pool, for tests and benches that check the database behind the store's

@@ -238,3 +238,29 @@ async fn a_command_names_its_sessions_after_itself() {
         "on"
     );
 }
+
+#[tokio::test]
+async fn a_daemon_jobs_write_transactions_carry_the_jobs_name_and_the_session_gets_its_own_back() {
+    use sqlx::Row;
+    let database = crate::support::fresh_postgres_database().await;
+    let options = paddock::store::StoreOptions {
+        max_connections: 1,
+        ..crate::support::test_options()
+    };
+    let store = paddock::store::PgStore::connect(&database.url, &options)
+        .await
+        .unwrap()
+        .naming_transactions("paddock:daemon:races_and_runners");
+    let name = "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()";
+    let mut tx = store.begin_write().await.unwrap();
+    let during: String = sqlx::query(name).fetch_one(&mut *tx).await.unwrap().get(0);
+    tx.commit().await.unwrap();
+    assert_eq!(during, "paddock:daemon:races_and_runners");
+    // The one pooled connection, after the commit: the session's own name again.
+    let after: String = sqlx::query(name)
+        .fetch_one(store.pool_for_tests())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(after, crate::support::test_options().application_name);
+}

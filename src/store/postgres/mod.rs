@@ -251,6 +251,9 @@ impl crate::store::dialect::Dialect for PgDialect {
 
     const BEGIN_WRITE: &'static str = "BEGIN";
 
+    const NAME_TRANSACTION: Option<&'static str> =
+        Some("SELECT set_config('application_name', $1::text, true)");
+
     async fn execute(
         conn: &mut PgConnection,
         sql: &str,

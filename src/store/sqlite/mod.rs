@@ -196,6 +196,8 @@ impl crate::store::dialect::Dialect for SqliteDialect {
 
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
 
+    const NAME_TRANSACTION: Option<&'static str> = None;
+
     async fn execute(
         conn: &mut SqliteConnection,
         sql: &str,
