@@ -413,7 +413,8 @@ fn schema_sql(backend: BackendArg) -> anyhow::Result<i32> {
 /// `paddock migrate [--legacy-names]`.
 async fn migrate(config: &Config, legacy_names: bool) -> anyhow::Result<i32> {
     if legacy_names {
-        let store = paddock::store::connect(config.database_url.expose()).await?;
+        let options = paddock::store_options(config);
+        let store = paddock::store::connect_with(config.database_url.expose(), &options).await?;
         paddock::rename::migrate_legacy_names(&store, Utc::now()).await?;
     }
     paddock::open_store(config).await?;

@@ -1,6 +1,7 @@
 //! `[database]`: which database (flag > `PADDOCK_DATABASE_URL` > `DATABASE_URL` > file >
 //! default), where the reporting commands read (`read_url`), how connections are made
-//! (timeouts, the daemon's retry window, session settings) and the rename phase it must be in.
+//! (timeouts, the daemon's retry window, session settings, TLS: `tls.rs`) and the rename phase
+//! it must be in.
 
 use super::defaults::{
     DEFAULT_APPLICATION_NAME, DEFAULT_CONNECT_RETRY_SECS, DEFAULT_CONNECT_TIMEOUT_SECS,
@@ -8,6 +9,7 @@ use super::defaults::{
 };
 use super::file::{FileDatabase, Locator};
 use super::secrets::{DatabaseUrl, Env};
+use super::tls::{tls_settings, TlsSettings};
 use crate::rename::Phase;
 use anyhow::{anyhow, Result};
 
@@ -28,6 +30,8 @@ pub struct DatabaseSettings {
     /// PostgreSQL `application_name` of every session: `paddock`, or `paddock:<command>` as
     /// the command line sets it (see `Overrides::application_name`).
     pub application_name: String,
+    /// `sslmode`, `sslrootcert`, `sslcert`, `sslkey`: each, when set, overrides the URL's.
+    pub tls: TlsSettings,
 }
 
 /// The database URL, from the first of: the `--database-url` flag, `PADDOCK_DATABASE_URL`,
@@ -47,6 +51,7 @@ pub fn database_settings(
     file: &FileDatabase,
     env: &dyn Env,
     application_name: Option<&str>,
+    at: &Locator,
 ) -> Result<DatabaseSettings> {
     let seconds = |name: &str, from_file: Option<u64>, default: u64| -> Result<u64> {
         match env.var(name) {
@@ -87,6 +92,7 @@ pub fn database_settings(
         application_name: application_name
             .unwrap_or(DEFAULT_APPLICATION_NAME)
             .to_string(),
+        tls: tls_settings(file, env, at)?,
     })
 }
 

@@ -70,6 +70,12 @@ pub struct FileDatabase {
     pub statement_timeout_secs: Option<u64>,
     /// PostgreSQL `lock_timeout` on every connection (0: none).
     pub lock_timeout_secs: Option<u64>,
+    /// PostgreSQL TLS, libpq's names (`disable`, `prefer`, `require`, `verify-ca`,
+    /// `verify-full`); each overrides the URL's parameter of the same name.
+    pub sslmode: Option<Spanned<String>>,
+    pub sslrootcert: Option<String>,
+    pub sslcert: Option<String>,
+    pub sslkey: Option<String>,
 }
 
 /// `[schedule]`.

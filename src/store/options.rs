@@ -1,5 +1,6 @@
 //! Connection settings for both backends, with safe defaults, and built from `[database]`.
 
+use crate::config::TlsSettings;
 use std::time::Duration;
 
 /// How the store connects. `Default` suits the daemon; tests and tools may shrink it.
@@ -21,6 +22,8 @@ pub struct StoreOptions {
     pub busy_timeout: Duration,
     /// SQLite: open the file read-only (`mode=ro`), never creating it.
     pub read_only: bool,
+    /// PostgreSQL: `[database]`'s TLS settings; each one set overrides the URL's parameter.
+    pub tls: TlsSettings,
 }
 
 impl Default for StoreOptions {
@@ -35,6 +38,7 @@ impl Default for StoreOptions {
             application_name: d::DEFAULT_APPLICATION_NAME.to_string(),
             busy_timeout: Duration::from_secs(30),
             read_only: false,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -47,6 +51,7 @@ impl StoreOptions {
             statement_timeout: Duration::from_secs(settings.statement_timeout_secs),
             lock_timeout: Duration::from_secs(settings.lock_timeout_secs),
             application_name: settings.application_name.clone(),
+            tls: settings.tls.clone(),
             ..StoreOptions::default()
         }
     }

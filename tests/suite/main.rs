@@ -28,3 +28,4 @@ mod row_level_security;
 mod schema_parity;
 mod simulator;
 mod store;
+mod tls;
