@@ -112,45 +112,57 @@ fn require_and_verify_ca_in_the_url_migrate_and_run_a_day_over_tls() {
 #[tokio::test]
 async fn every_session_of_a_store_and_its_job_lock_is_encrypted_as_the_settings_say() {
     let cluster = tls_cluster();
-    let database = fresh_tls_database("postgres").await;
-    // The URL says `disable`, which this server refuses: `[database]` overrides it.
-    let url = format!("{}?sslmode=disable", cluster.url("postgres", &database));
-    let config = config_from_toml(&format!(
-        "[database]\nurl = \"{url}\"\nsslmode = \"verify-ca\"\nsslrootcert = \"{}\"\n",
+    let verify_ca = format!(
+        "sslmode = \"verify-ca\"\nsslrootcert = \"{}\"\n",
         cluster.ca_cert().display()
-    ));
-    let store = paddock::open_store(&config).await.unwrap();
-    let locks = JobLocks::for_database(&url, &paddock::store_options(&config)).unwrap();
-    assert!(locks.try_hold("races_and_runners").await.unwrap());
+    );
+    for settings in ["sslmode = \"require\"\n", verify_ca.as_str()] {
+        let database = fresh_tls_database("postgres").await;
+        // The URL says `disable`, which this server refuses: `[database]` overrides it.
+        let url = format!("{}?sslmode=disable", cluster.url("postgres", &database));
+        let config = config_from_toml(&format!("[database]\nurl = \"{url}\"\n{settings}"));
+        let store = paddock::open_store(&config).await.unwrap();
+        let locks = JobLocks::for_database(&url, &paddock::store_options(&config)).unwrap();
+        assert!(locks.try_hold("races_and_runners").await.unwrap());
+        run_a_day(&config, &store).await;
+
+        let sessions = format!(
+            "FROM pg_stat_activity a JOIN pg_stat_ssl s ON s.pid = a.pid \
+             WHERE a.datname = '{database}' AND a.application_name LIKE 'paddock%'"
+        );
+        let open = admin_count(&database, &format!("SELECT count(*) {sessions}")).await;
+        let plain_sql = format!("SELECT count(*) {sessions} AND NOT s.ssl");
+        let plain = admin_count(&database, &plain_sql).await;
+        let lock_session = format!(
+            "SELECT count(*) {sessions} AND s.ssl AND a.pid IN \
+             (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)"
+        );
+        let encrypted_lock_session = admin_count(&database, &lock_session).await;
+        assert!(
+            open >= 2,
+            "{settings}: the pool and the lock session: {open}"
+        );
+        assert_eq!(
+            plain, 0,
+            "{settings}: {plain} of {open} sessions without TLS"
+        );
+        assert_eq!(encrypted_lock_session, 1, "{settings}: the lock session");
+        locks.release_all().await;
+        store.close().await;
+    }
+}
+
+/// A committed races-and-runners run of one past day into `store`, from the simulator.
+async fn run_a_day(config: &paddock::config::Config, store: &paddock::store::AnyStore) {
     let server = simulator(SEED, Faults::default()).await;
     let day = sim_today() - chrono::Duration::days(3);
     let request = JobRequest::RacesAndRunners(RacesAndRunnersPlan::dates(day, day, sim_today()));
     let context = RunContext::new(RunTrigger::Manual, ApplyMode::Commit);
-    let result = run::run_job(&config, &client_for(&server), &store, &request, &context)
+    let result = run::run_job(config, &client_for(&server), store, &request, &context)
         .await
         .unwrap();
     assert_eq!(result.status, RunStatus::Succeeded, "{:?}", result.error);
-
-    let sessions = format!(
-        "FROM pg_stat_activity a JOIN pg_stat_ssl s ON s.pid = a.pid \
-         WHERE a.datname = '{database}' AND a.application_name LIKE 'paddock%'"
-    );
-    let open = admin_count(&database, &format!("SELECT count(*) {sessions}")).await;
-    let plain = admin_count(
-        &database,
-        &format!("SELECT count(*) {sessions} AND NOT s.ssl"),
-    )
-    .await;
-    let lock_session = format!(
-        "SELECT count(*) {sessions} AND s.ssl AND a.pid IN \
-         (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)"
-    );
-    let encrypted_lock_session = admin_count(&database, &lock_session).await;
-    assert!(open >= 2, "the pool and the lock session: {open} sessions");
-    assert_eq!(plain, 0, "{plain} of {open} Paddock sessions without TLS");
-    assert_eq!(encrypted_lock_session, 1, "the job-lock session over TLS");
-    locks.release_all().await;
-    store.close().await;
+    assert!(result.ledger_counts.written() > 0, "nothing stored");
 }
 
 #[test]
