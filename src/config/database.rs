@@ -1,6 +1,7 @@
 //! `[database]`: which database (flag > `PADDOCK_DATABASE_URL` > `DATABASE_URL` > file >
 //! default), where the reporting commands read (`read_url`), how connections are made
-//! (timeouts, the daemon's retry window, session settings) and the rename phase it must be in.
+//! (timeouts, the daemon's retry window, session settings, TLS: `tls.rs`) and the rename phase
+//! it must be in.
 
 use super::defaults::{
     DEFAULT_APPLICATION_NAME, DEFAULT_CONNECT_RETRY_SECS, DEFAULT_CONNECT_TIMEOUT_SECS,
@@ -9,6 +10,7 @@ use super::defaults::{
 };
 use super::file::{FileDatabase, Locator};
 use super::secrets::{DatabaseUrl, Env};
+use super::tls::{tls_settings, TlsSettings};
 use crate::rename::Phase;
 use anyhow::{anyhow, Result};
 
@@ -33,6 +35,8 @@ pub struct DatabaseSettings {
     /// table Paddock creates, its migrations ledger included (every session's `search_path`;
     /// created by `migrate` if missing). SQLite has one namespace per file and ignores it.
     pub schema: String,
+    /// `sslmode`, `sslrootcert`, `sslcert`, `sslkey`: each, when set, overrides the URL's.
+    pub tls: TlsSettings,
 }
 
 /// Whether `name` is a plain lower-case identifier PostgreSQL keeps as written (it goes into
@@ -105,6 +109,7 @@ pub fn database_settings(
             .unwrap_or(DEFAULT_APPLICATION_NAME)
             .to_string(),
         schema: schema(file, env, at)?,
+        tls: tls_settings(file, env, at)?,
     })
 }
 

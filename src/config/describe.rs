@@ -33,6 +33,9 @@ impl Config {
             db.statement_timeout_secs,
             db.lock_timeout_secs
         ));
+        if !db.tls.is_empty() {
+            out.push_str(&format!("database tls:       {}\n", db.tls.describe()));
+        }
         out.push_str(&format!("api base url:       {}\n", self.api.base_url));
         out.push_str(&format!(
             "api username:       {}\n",

@@ -72,6 +72,12 @@ pub struct FileDatabase {
     pub lock_timeout_secs: Option<u64>,
     /// The PostgreSQL schema holding every table Paddock creates (default `public`).
     pub schema: Option<Spanned<String>>,
+    /// PostgreSQL TLS, libpq's names (`disable`, `prefer`, `require`, `verify-ca`,
+    /// `verify-full`); each overrides the URL's parameter of the same name.
+    pub sslmode: Option<Spanned<String>>,
+    pub sslrootcert: Option<String>,
+    pub sslcert: Option<String>,
+    pub sslkey: Option<String>,
 }
 
 /// `[schedule]`.

@@ -6,7 +6,7 @@
 //! - One conversion per section: `api.rs`, `database.rs`, `schedule.rs` (time zone, cron
 //!   schedules; `fire_times.rs` computes when they fire), `jobs.rs` ([`JobKind`], the one table
 //!   of job kinds, and [`JobSettings`]), `daemon.rs`, `audit.rs`, `archive.rs`, `derive.rs`,
-//!   `simulator.rs`.
+//!   `simulator.rs`; `tls.rs`: `[database]`'s TLS settings (`sslmode`, `sslrootcert`, …).
 //! - `secrets.rs`: [`Secret`] and [`DatabaseUrl`], whose `Debug` and `Display` never show the
 //!   value, [`mask_url`], and [`Env`] / [`ProcessEnv`] (environment and systemd credentials).
 //! - `describe.rs`: the effective configuration as text (`paddock config`).
@@ -30,6 +30,7 @@ mod secrets;
 mod simulator;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 pub use api::ApiSettings;
 pub use archive::ArchiveSettings;
@@ -46,6 +47,7 @@ pub use schedule::{schedule_fire_times, Schedule, Window};
 pub use secrets::mask_url as mask_url_password;
 pub use secrets::{mask_url, DatabaseUrl, Env, ProcessEnv, Secret};
 pub use simulator::SimulatorFaults;
+pub use tls::{SslMode, TlsSettings};
 
 use anyhow::{anyhow, Context, Result};
 use chrono_tz::Tz;

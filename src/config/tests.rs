@@ -408,3 +408,45 @@ fn the_database_schema_comes_from_the_environment_or_the_file_and_the_audit_foll
         .to_string();
     assert!(err.contains("PADDOCK_DATABASE_SCHEMA"), "{err}");
 }
+
+#[test]
+fn tls_settings_come_from_the_file_and_the_environment_and_default_to_the_urls() {
+    let none = Config::from_toml("", &env(&[])).unwrap();
+    assert!(none.database.tls.is_empty(), "unset: the URL decides");
+    let text = "[database]\nsslmode = \"Verify-CA\"\nsslrootcert = \"/etc/ca.pem\"\n";
+    let c = Config::from_toml(text, &env(&[])).unwrap();
+    assert_eq!(c.database.tls.sslmode, Some(SslMode::VerifyCa));
+    assert_eq!(
+        c.database.tls.sslrootcert.as_deref(),
+        Some(std::path::Path::new("/etc/ca.pem"))
+    );
+    assert!(c.describe(Utc::now()).contains("sslmode verify-ca"));
+    let overridden = env(&[
+        ("PADDOCK_DATABASE_SSLMODE", "verify-full"),
+        ("PADDOCK_DATABASE_SSLCERT", "/c.pem"),
+        ("PADDOCK_DATABASE_SSLKEY", "/k.pem"),
+        ("PADDOCK_DATABASE_SSLROOTCERT", ""),
+    ]);
+    let c = Config::from_toml(text, &overridden).unwrap();
+    assert_eq!(c.database.tls.sslmode, Some(SslMode::VerifyFull));
+    assert_eq!(
+        c.database.tls.sslrootcert.as_deref(),
+        Some(std::path::Path::new("/etc/ca.pem")),
+        "an empty variable leaves the file's value"
+    );
+    assert!(c.database.tls.sslcert.is_some() && c.database.tls.sslkey.is_some());
+}
+
+#[test]
+fn an_unknown_sslmode_is_an_error_naming_the_setting() {
+    let err = Config::from_toml("[database]\n\nsslmode = \"always\"\n", &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("database.sslmode") && err.contains("line 3") && err.contains("verify-full"),
+        "{err}"
+    );
+    let bad = env(&[("PADDOCK_DATABASE_SSLMODE", "allow")]);
+    let err = Config::from_toml("", &bad).unwrap_err().to_string();
+    assert!(err.contains("PADDOCK_DATABASE_SSLMODE"), "{err}");
+}

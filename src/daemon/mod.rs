@@ -113,7 +113,8 @@ pub async fn run(
     {
         config.api.require_credentials()?;
     }
-    let locks = JobLocks::for_database(config.database_url.expose())?;
+    let locks =
+        JobLocks::for_database(config.database_url.expose(), &crate::store_options(&config))?;
     let store = crate::open_store_retrying(&config).await?;
     job_status::ping(&store).await?;
     // A configuration pinned to a rename phase refuses a database in another one.

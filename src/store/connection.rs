@@ -29,8 +29,10 @@ pub enum ConnectFailure {
     NotPostgres,
     /// The server refused the user or the password.
     AuthenticationFailed,
-    /// The server refused TLS (or, asked without it, requires it).
+    /// The server does not offer TLS, and `sslmode` asks for it.
     TlsRefused,
+    /// The server requires TLS (`pg_hba.conf`: `hostssl` only), and `sslmode` did not use it.
+    TlsRequired,
     /// The TLS handshake failed: a certificate that does not verify, a bad client key, …
     TlsFailed,
     /// The database named in the URL does not exist.
@@ -61,7 +63,13 @@ impl ConnectFailure {
             ConnectFailure::NoAnswer => "no answer within the connect timeout",
             ConnectFailure::NotPostgres => "not a PostgreSQL server",
             ConnectFailure::AuthenticationFailed => "authentication failed",
-            ConnectFailure::TlsRefused => "TLS refused",
+            ConnectFailure::TlsRefused => {
+                "TLS refused: the server does not offer TLS and sslmode requires it"
+            }
+            ConnectFailure::TlsRequired => {
+                "the server refused a connection without TLS (pg_hba.conf requires TLS: set \
+                 sslmode to require, verify-ca or verify-full)"
+            }
             ConnectFailure::TlsFailed => "TLS failed",
             ConnectFailure::DatabaseMissing => "database does not exist",
             ConnectFailure::ServerUnavailable => "server unavailable",
@@ -108,16 +116,25 @@ pub async fn check_connection(
     target: &str,
     timeout: Duration,
 ) -> Result<(), ConnectError> {
+    let connection = connect_direct(options, target, timeout).await?;
+    let _ = connection.close().await;
+    Ok(())
+}
+
+/// One direct connection with `options` (a session of its own, outside any pool, such as
+/// the job-lock session), within `timeout`, or the classified failure.
+pub async fn connect_direct(
+    options: &PgConnectOptions,
+    target: &str,
+    timeout: Duration,
+) -> Result<PgConnection, ConnectError> {
     let failed = |failure, detail: String| ConnectError {
         failure,
         target: target.to_string(),
         detail,
     };
     match tokio::time::timeout(timeout, PgConnection::connect_with(options)).await {
-        Ok(Ok(connection)) => {
-            let _ = connection.close().await;
-            Ok(())
-        }
+        Ok(Ok(connection)) => Ok(connection),
         Ok(Err(error)) => {
             let (failure, detail) = classify(&error);
             Err(failed(failure, detail))
@@ -129,8 +146,17 @@ pub async fn check_connection(
     }
 }
 
-/// The cause of a failed connection attempt, with the engine's words for it.
+/// The cause of a failed connection attempt, with the engine's words for it (a TLS failure's
+/// led by the reason in plain words).
 pub fn classify(error: &sqlx::Error) -> (ConnectFailure, String) {
+    let (failure, detail) = classify_error(error);
+    match (failure, tls_reason(&detail)) {
+        (ConnectFailure::TlsFailed, Some(reason)) => (failure, format!("{reason}: {detail}")),
+        _ => (failure, detail),
+    }
+}
+
+fn classify_error(error: &sqlx::Error) -> (ConnectFailure, String) {
     let detail = error.to_string();
     let failure = match error {
         sqlx::Error::Io(io) => match io.kind() {
@@ -160,7 +186,7 @@ pub fn classify(error: &sqlx::Error) -> (ConnectFailure, String) {
 fn classify_sqlstate(code: Option<&str>, message: &str) -> ConnectFailure {
     match code {
         Some(_) if message.contains("no encryption") || message.contains("SSL off") => {
-            ConnectFailure::TlsRefused
+            ConnectFailure::TlsRequired
         }
         Some(c) if c.starts_with("28") => ConnectFailure::AuthenticationFailed,
         Some("3D000") => ConnectFailure::DatabaseMissing,
@@ -176,6 +202,39 @@ fn is_tls_failure(detail: &str) -> bool {
     ["certificate", "tls", "handshake", "received fatal alert"]
         .iter()
         .any(|phrase| detail.contains(phrase))
+}
+
+/// rustls' certificate errors in words.
+fn tls_reason(detail: &str) -> Option<&'static str> {
+    const REASONS: [(&str, &str); 8] = [
+        (
+            "UnknownIssuer",
+            "the server's certificate is not signed by a trusted CA (sslrootcert)",
+        ),
+        (
+            "NotValidForName",
+            "the server's certificate does not name the host in the URL",
+        ),
+        ("Expired", "the server's certificate has expired"),
+        ("NotValidYet", "the server's certificate is not valid yet"),
+        ("Revoked", "the server's certificate is revoked"),
+        (
+            "BadSignature",
+            "the server's certificate has a bad signature",
+        ),
+        (
+            "CertificateRequired",
+            "the server requires a client certificate (sslcert, sslkey)",
+        ),
+        (
+            "UnknownCA",
+            "the server does not trust the client certificate's CA",
+        ),
+    ];
+    REASONS
+        .iter()
+        .find(|(rustls_word, _)| detail.contains(rustls_word))
+        .map(|(_, reason)| *reason)
 }
 
 fn is_resolution_failure(detail: &str) -> bool {
@@ -288,7 +347,7 @@ mod tests {
         let auth = classify_sqlstate(Some("28P01"), "password authentication failed");
         assert_eq!(auth, ConnectFailure::AuthenticationFailed);
         let hba = classify_sqlstate(Some("28000"), "no pg_hba.conf entry … no encryption");
-        assert_eq!(hba, ConnectFailure::TlsRefused);
+        assert_eq!(hba, ConnectFailure::TlsRequired);
         let missing = classify_sqlstate(Some("3D000"), "database \"x\" does not exist");
         assert_eq!(missing, ConnectFailure::DatabaseMissing);
         assert!(classify_sqlstate(Some("53300"), "too many").is_retryable());
@@ -305,6 +364,7 @@ mod tests {
         let (failure, detail) = classify(&sqlx::Error::Io(io));
         assert_eq!(failure, ConnectFailure::TlsFailed);
         assert!(detail.contains("UnknownIssuer"));
+        assert!(detail.contains("not signed by a trusted CA"), "{detail}");
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert_eq!(
             classify(&sqlx::Error::Io(refused)).0,

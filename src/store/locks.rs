@@ -12,14 +12,18 @@
 //!   other process can reach it: its locks are always granted.
 
 use anyhow::{bail, Context};
-use sqlx::postgres::PgConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::Connection;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::PathBuf;
+use std::time::Duration;
 use tokio::sync::Mutex;
 
+use super::connection::connect_direct;
 use super::database_url::{mask_url, BackendKind};
+use super::options::StoreOptions;
+use super::postgres::connect_options;
 
 /// Supabase's transaction pooler port.
 pub const SUPABASE_TRANSACTION_POOLER_PORT: u16 = 6543;
@@ -34,7 +38,11 @@ pub struct JobLocks {
 
 enum LockBackend {
     Postgres {
-        url: String,
+        /// The URL, password masked (for messages).
+        target: String,
+        /// The store's connect options (TLS, `application_name`, session timeouts).
+        connect: Box<PgConnectOptions>,
+        connect_timeout: Duration,
         /// The lock session and the jobs locked in it; `None` before connecting or after the
         /// connection was lost (which released every lock).
         session: Mutex<Option<(PgConnection, BTreeSet<String>)>>,
@@ -49,8 +57,8 @@ enum LockBackend {
 impl std::fmt::Debug for JobLocks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.backend {
-            LockBackend::Postgres { url, .. } => {
-                write!(f, "JobLocks(postgres advisory, {})", mask_url(url))
+            LockBackend::Postgres { target, .. } => {
+                write!(f, "JobLocks(postgres advisory, {target})")
             }
             LockBackend::Files { database_file, .. } => {
                 write!(f, "JobLocks(files beside {})", database_file.display())
@@ -61,14 +69,18 @@ impl std::fmt::Debug for JobLocks {
 }
 
 impl JobLocks {
-    /// The locks for the database at `database_url`. Refuses a PostgreSQL URL on port 6543
-    /// (Supabase's transaction pooler), which cannot hold a session lock.
-    pub fn for_database(database_url: &str) -> anyhow::Result<JobLocks> {
+    /// The locks for the database at `database_url`, whose PostgreSQL lock session connects
+    /// as the store does with `options` (TLS, `application_name`, timeouts). Refuses a
+    /// PostgreSQL URL on port 6543 (Supabase's transaction pooler), which cannot hold a
+    /// session lock.
+    pub fn for_database(database_url: &str, options: &StoreOptions) -> anyhow::Result<JobLocks> {
         let backend = match BackendKind::of_url(database_url) {
             BackendKind::Postgres => {
                 check_not_transaction_pooler(database_url)?;
                 LockBackend::Postgres {
-                    url: database_url.to_string(),
+                    target: super::postgres::tls::target(database_url, &options.tls),
+                    connect: Box::new(connect_options(database_url, options)?),
+                    connect_timeout: options.connect_timeout,
                     session: Mutex::new(None),
                 }
             }
@@ -88,7 +100,12 @@ impl JobLocks {
     /// is unreachable); the job must not run then.
     pub async fn try_hold(&self, job: &str) -> anyhow::Result<bool> {
         match &self.backend {
-            LockBackend::Postgres { url, session } => {
+            LockBackend::Postgres {
+                target,
+                connect,
+                connect_timeout,
+                session,
+            } => {
                 let mut session = session.lock().await;
                 if let Some((conn, _)) = session.as_mut() {
                     // A lost session has lost its locks: find out before trusting them.
@@ -98,9 +115,9 @@ impl JobLocks {
                     }
                 }
                 if session.is_none() {
-                    let conn = PgConnection::connect(url).await.with_context(|| {
-                        format!("connecting the job-lock session to {}", mask_url(url))
-                    })?;
+                    let conn = connect_direct(connect, target, *connect_timeout)
+                        .await
+                        .context("connecting the job-lock session")?;
                     *session = Some((conn, BTreeSet::new()));
                 }
                 let Some((conn, held)) = session.as_mut() else {
@@ -228,13 +245,18 @@ mod tests {
     fn the_transaction_pooler_port_is_refused_with_advice_and_no_password() {
         let err = JobLocks::for_database(
             "postgres://postgres.abc:s3cret@aws-0-eu-west-2.pooler.supabase.com:6543/postgres",
+            &StoreOptions::default(),
         )
         .unwrap_err()
         .to_string();
         assert!(err.contains("transaction"), "{err}");
         assert!(err.contains("session pooler"), "{err}");
         assert!(!err.contains("s3cret"), "{err}");
-        assert!(JobLocks::for_database("postgres://u:p@db.example:5432/paddock").is_ok());
+        assert!(JobLocks::for_database(
+            "postgres://u:p@db.example:5432/paddock",
+            &StoreOptions::default()
+        )
+        .is_ok());
     }
 
     #[test]
@@ -253,8 +275,8 @@ mod tests {
     async fn a_second_holder_of_a_sqlite_file_lock_is_refused_until_the_first_lets_go() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("p.db").display());
-        let first = JobLocks::for_database(&url).unwrap();
-        let second = JobLocks::for_database(&url).unwrap();
+        let first = JobLocks::for_database(&url, &StoreOptions::default()).unwrap();
+        let second = JobLocks::for_database(&url, &StoreOptions::default()).unwrap();
         assert!(first.try_hold("races_and_runners").await.unwrap());
         assert!(
             first.try_hold("races_and_runners").await.unwrap(),

@@ -1,5 +1,6 @@
 //! Connection settings for both backends, with safe defaults, and built from `[database]`.
 
+use crate::config::TlsSettings;
 use std::time::Duration;
 
 /// How the store connects. `Default` suits the daemon; tests and tools may shrink it.
@@ -23,6 +24,8 @@ pub struct StoreOptions {
     pub read_only: bool,
     /// PostgreSQL: the schema of Paddock's tables, every session's `search_path`.
     pub schema: String,
+    /// PostgreSQL: `[database]`'s TLS settings; each one set overrides the URL's parameter.
+    pub tls: TlsSettings,
 }
 
 impl Default for StoreOptions {
@@ -38,6 +41,7 @@ impl Default for StoreOptions {
             busy_timeout: Duration::from_secs(30),
             read_only: false,
             schema: d::DEFAULT_SCHEMA.to_string(),
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -51,6 +55,7 @@ impl StoreOptions {
             lock_timeout: Duration::from_secs(settings.lock_timeout_secs),
             application_name: settings.application_name.clone(),
             schema: settings.schema.clone(),
+            tls: settings.tls.clone(),
             ..StoreOptions::default()
         }
     }

@@ -743,7 +743,8 @@ fn start_library_daemon(
 /// Waits until a daemon holds `job`'s lock, i.e. it has built its timetable and is active for
 /// the job: from then on, moving its clock over a fire time makes a scheduled tick.
 async fn wait_until_active(db: &TestDb, job: JobKind) {
-    let locks = paddock::store::locks::JobLocks::for_database(&db.url()).unwrap();
+    let locks =
+        paddock::store::locks::JobLocks::for_database(&db.url(), &Default::default()).unwrap();
     wait_until("the daemon to hold the job lock", String::new, || async {
         if locks.try_hold(job.name()).await.unwrap() {
             // Not started yet: let go so the daemon can take it.

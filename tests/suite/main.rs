@@ -30,3 +30,4 @@ mod schema_of_its_own;
 mod schema_parity;
 mod simulator;
 mod store;
+mod tls;

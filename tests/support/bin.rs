@@ -4,7 +4,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Variables the binary would read from the environment of whoever runs the tests.
-const ISOLATED: [&str; 15] = [
+const ISOLATED: [&str; 19] = [
     "PADDOCK_CONFIG",
     "PADDOCK_DATABASE_URL",
     "PADDOCK_DATABASE_SCHEMA",
@@ -13,6 +13,10 @@ const ISOLATED: [&str; 15] = [
     "PADDOCK_DATABASE_CONNECT_RETRY_SECS",
     "PADDOCK_DATABASE_STATEMENT_TIMEOUT_SECS",
     "PADDOCK_DATABASE_LOCK_TIMEOUT_SECS",
+    "PADDOCK_DATABASE_SSLMODE",
+    "PADDOCK_DATABASE_SSLROOTCERT",
+    "PADDOCK_DATABASE_SSLCERT",
+    "PADDOCK_DATABASE_SSLKEY",
     "DATABASE_URL",
     "PADDOCK_API_BASE_URL",
     "PADDOCK_API_RATE_LIMIT",

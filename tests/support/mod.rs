@@ -3,7 +3,8 @@
 //!
 //! - [`db`]: a migrated store per test on SQLite or PostgreSQL ([`TestDb`], [`Backend`]),
 //!   `backend_test!` (one test, both backends), raw-SQL checks; [`pg_cluster`]: the
-//!   throwaway PostgreSQL cluster behind it. PostgreSQL tests never skip: without a server
+//!   throwaway PostgreSQL cluster behind it; [`tls_cluster`]: a second one that takes TCP over
+//!   TLS only, with generated certificates. PostgreSQL tests never skip: without a server
 //!   they fail saying what to install.
 //! - [`sim`]: the simulator on a fixed "today", API clients for it, its request counters.
 //! - [`jobs`]: configurations without a file, a manual committed run of a job.
@@ -21,6 +22,7 @@ pub mod pg_cluster;
 pub mod predecessor;
 pub mod scripted_server;
 pub mod sim;
+pub mod tls_cluster;
 pub mod wait;
 
 // The harness's names at `support::` (the cluster-stopping binaries use none of them).

@@ -35,9 +35,53 @@ impl Cluster {
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
-static SERVER_PID: AtomicI32 = AtomicI32::new(0);
-static SERVER_EXITED: AtomicBool = AtomicBool::new(false);
+static SERVER: ServerState = ServerState::new();
 static BASE_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// A server process this harness started: its pid once spawned, and whether it has exited.
+pub struct ServerState {
+    pid: AtomicI32,
+    exited: AtomicBool,
+}
+
+impl ServerState {
+    pub const fn new() -> Self {
+        ServerState {
+            pid: AtomicI32::new(0),
+            exited: AtomicBool::new(false),
+        }
+    }
+
+    /// Asks the server for a fast shutdown and waits up to `timeout` until it has exited.
+    /// `false`: it had not exited by then.
+    pub fn stop(&self, timeout: Duration) -> bool {
+        let pid = self.pid.load(Ordering::SeqCst);
+        if pid > 0 && !self.exited.load(Ordering::SeqCst) {
+            // SAFETY: signalling the server process this harness started.
+            unsafe {
+                libc::kill(pid, libc::SIGINT);
+            }
+        }
+        let deadline = Instant::now() + timeout;
+        while !self.exited.load(Ordering::SeqCst) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+}
+
+/// Where a server runs: its binaries, directory (`data/`, `sock/`, `postgres.log`), owner.
+pub struct ServerDirs {
+    pub bin: PathBuf,
+    pub base: PathBuf,
+    pub data: PathBuf,
+    pub socket_dir: PathBuf,
+    /// `(uid, gid)` the server runs as (root's tests run it as `postgres`).
+    pub owner: Option<(u32, u32)>,
+}
 
 /// The process's cluster, started on first use. Panics, saying what to install, when there
 /// are no PostgreSQL server binaries.
@@ -70,26 +114,36 @@ pub fn server_binaries() -> Option<PathBuf> {
 }
 
 fn start() -> Result<Cluster, String> {
+    let dirs = create_cluster(DIR_PREFIX)?;
+    let _ = BASE_DIR.set(dirs.base.clone());
+    spawn_server(&dirs, PORT, &["-c", "listen_addresses="], &SERVER)?;
+    wait_until_ready(&dirs, PORT, &SERVER)?;
+    // SAFETY: registering a plain `extern "C"` function with no captured state.
+    unsafe {
+        libc::atexit(stop_server_at_exit);
+    }
+    Ok(Cluster {
+        socket_dir: dirs.socket_dir,
+    })
+}
+
+/// A fresh cluster in `$TMPDIR/<prefix><pid>` (directories of dead processes with the same
+/// prefix removed first), made by `initdb` with `trust` authentication, not started.
+pub fn create_cluster(prefix: &str) -> Result<ServerDirs, String> {
     let bin = server_binaries().ok_or_else(|| {
         "PostgreSQL tests need a server: install the PostgreSQL server packages \
          (`apt-get install postgresql`, which provides /usr/lib/postgresql/<version>/bin) \
          or set TEST_DATABASE_URL=postgres://user@host/db to use an existing server"
             .to_string()
     })?;
-    remove_stale_directories();
-    let base = std::env::temp_dir().join(format!("{DIR_PREFIX}{}", std::process::id()));
+    remove_stale_directories(prefix);
+    let base = std::env::temp_dir().join(format!("{prefix}{}", std::process::id()));
     let _ = fs::remove_dir_all(&base);
     let data = base.join("data");
     let socket_dir = base.join("sock");
     fs::create_dir_all(&socket_dir).map_err(|e| format!("creating {}: {e}", base.display()))?;
-    let _ = BASE_DIR.set(base.clone());
     let owner = server_user()?;
-    if let Some((uid, gid)) = owner {
-        for dir in [&base, &socket_dir] {
-            std::os::unix::fs::chown(dir, Some(uid), Some(gid))
-                .map_err(|e| format!("chown {}: {e}", dir.display()))?;
-        }
-    }
+    chown_to(owner, &[&base, &socket_dir])?;
     fs::set_permissions(&base, fs::Permissions::from_mode(0o700))
         .map_err(|e| format!("chmod {}: {e}", base.display()))?;
 
@@ -119,18 +173,28 @@ fn start() -> Result<Cluster, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
+    Ok(ServerDirs {
+        bin,
+        base,
+        data,
+        socket_dir,
+        owner,
+    })
+}
 
-    spawn_server(&bin, &base, &data, &socket_dir, owner)?;
-    wait_until_ready(&bin, &base, &socket_dir)?;
-    // SAFETY: registering a plain `extern "C"` function with no captured state.
-    unsafe {
-        libc::atexit(stop_server_at_exit);
+/// Gives `paths` to the server's user (when running as root).
+pub fn chown_to(owner: Option<(u32, u32)>, paths: &[&Path]) -> Result<(), String> {
+    if let Some((uid, gid)) = owner {
+        for path in paths {
+            std::os::unix::fs::chown(path, Some(uid), Some(gid))
+                .map_err(|e| format!("chown {}: {e}", path.display()))?;
+        }
     }
-    Ok(Cluster { socket_dir })
+    Ok(())
 }
 
 /// `(uid, gid)` of the `postgres` user when running as root (the server refuses root).
-fn server_user() -> Result<Option<(u32, u32)>, String> {
+pub fn server_user() -> Result<Option<(u32, u32)>, String> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Ok(None);
@@ -148,38 +212,38 @@ fn server_user() -> Result<Option<(u32, u32)>, String> {
     Ok(Some((id("-u")?, id("-g")?)))
 }
 
-fn as_server_user(command: &mut Command, owner: Option<(u32, u32)>) {
+pub fn as_server_user(command: &mut Command, owner: Option<(u32, u32)>) {
     if let Some((uid, gid)) = owner {
         command.uid(uid).gid(gid).env("HOME", "/tmp");
     }
 }
 
-/// Starts `postgres` from a thread that lives as long as the server: the parent-death signal
-/// fires when the *thread* that forked the child ends, i.e. with the test process.
-fn spawn_server(
-    bin: &Path,
-    base: &Path,
-    data: &Path,
-    socket_dir: &Path,
-    owner: Option<(u32, u32)>,
+/// Starts `postgres` on `dirs` and `port` (`extra`: more `-c` settings) from a thread that
+/// lives as long as the server: the parent-death signal fires when the *thread* that forked
+/// the child ends, i.e. with the test process.
+pub fn spawn_server(
+    dirs: &ServerDirs,
+    port: u16,
+    extra: &[&str],
+    state: &'static ServerState,
 ) -> Result<(), String> {
-    let log = fs::File::create(base.join("postgres.log")).map_err(|e| e.to_string())?;
+    let log = fs::File::create(dirs.base.join("postgres.log")).map_err(|e| e.to_string())?;
     let log_err = log.try_clone().map_err(|e| e.to_string())?;
-    let mut server = Command::new(bin.join("postgres"));
+    let mut server = Command::new(dirs.bin.join("postgres"));
     server
         .arg("-D")
-        .arg(data)
+        .arg(&dirs.data)
         .arg("-k")
-        .arg(socket_dir)
-        .args(["-p", &PORT.to_string()])
-        .args(["-c", "listen_addresses="])
+        .arg(&dirs.socket_dir)
+        .args(["-p", &port.to_string()])
+        .args(extra)
         .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
         .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
-        .current_dir(base)
+        .current_dir(&dirs.base)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err);
-    as_server_user(&mut server, owner);
+    as_server_user(&mut server, dirs.owner);
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         server.pre_exec(|| {
@@ -189,15 +253,16 @@ fn spawn_server(
             Ok(())
         });
     }
+    state.exited.store(false, Ordering::SeqCst);
     let (started, outcome) = mpsc::channel::<Result<(), String>>();
     std::thread::Builder::new()
         .name("paddock-test-postgres".into())
         .spawn(move || match server.spawn() {
             Ok(mut child) => {
-                SERVER_PID.store(child.id() as i32, Ordering::SeqCst);
+                state.pid.store(child.id() as i32, Ordering::SeqCst);
                 let _ = started.send(Ok(()));
                 let _ = child.wait();
-                SERVER_EXITED.store(true, Ordering::SeqCst);
+                state.exited.store(true, Ordering::SeqCst);
             }
             Err(e) => {
                 let _ = started.send(Err(format!("starting postgres: {e}")));
@@ -209,18 +274,19 @@ fn spawn_server(
         .map_err(|_| "the postgres thread ended early".to_string())?
 }
 
-fn wait_until_ready(bin: &Path, base: &Path, socket_dir: &Path) -> Result<(), String> {
+/// Waits until the server answers on its Unix socket.
+pub fn wait_until_ready(dirs: &ServerDirs, port: u16, state: &ServerState) -> Result<(), String> {
     let deadline = Instant::now() + READY_TIMEOUT;
-    let pg_isready = bin.join("pg_isready");
+    let pg_isready = dirs.bin.join("pg_isready");
+    let log = || fs::read_to_string(dirs.base.join("postgres.log")).unwrap_or_default();
     loop {
-        if SERVER_EXITED.load(Ordering::SeqCst) {
-            let log = fs::read_to_string(base.join("postgres.log")).unwrap_or_default();
-            return Err(format!("the test PostgreSQL server exited:\n{log}"));
+        if state.exited.load(Ordering::SeqCst) {
+            return Err(format!("the test PostgreSQL server exited:\n{}", log()));
         }
         let ready = Command::new(&pg_isready)
             .arg("-h")
-            .arg(socket_dir)
-            .args(["-p", &PORT.to_string(), "-U", "postgres", "-q"])
+            .arg(&dirs.socket_dir)
+            .args(["-p", &port.to_string(), "-U", "postgres", "-q"])
             .status()
             .map(|s| s.success())
             .unwrap_or(false);
@@ -228,9 +294,9 @@ fn wait_until_ready(bin: &Path, base: &Path, socket_dir: &Path) -> Result<(), St
             return Ok(());
         }
         if Instant::now() > deadline {
-            let log = fs::read_to_string(base.join("postgres.log")).unwrap_or_default();
             return Err(format!(
-                "the test PostgreSQL server was not ready in 30 s:\n{log}"
+                "the test PostgreSQL server was not ready in 30 s:\n{}",
+                log()
             ));
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -241,32 +307,30 @@ fn wait_until_ready(bin: &Path, base: &Path, socket_dir: &Path) -> Result<(), St
 /// has exited. For tests of a database going away; [`start_again`] brings it back.
 pub fn stop() {
     cluster();
-    let pid = SERVER_PID.load(Ordering::SeqCst);
-    assert!(pid > 0, "no test server to stop");
-    // SAFETY: signalling the server process this harness started.
-    unsafe {
-        libc::kill(pid, libc::SIGINT);
-    }
-    let deadline = Instant::now() + READY_TIMEOUT;
-    while !SERVER_EXITED.load(Ordering::SeqCst) {
-        assert!(Instant::now() < deadline, "the test server did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        SERVER.pid.load(Ordering::SeqCst) > 0,
+        "no test server to stop"
+    );
+    assert!(SERVER.stop(READY_TIMEOUT), "the test server did not stop");
 }
 
 /// Starts the cluster stopped by [`stop`] again, on the same data directory and socket.
 pub fn start_again() {
-    let bin = server_binaries().expect("server binaries");
     let base = BASE_DIR.get().expect("a cluster was started").clone();
-    let (data, socket_dir) = (base.join("data"), base.join("sock"));
-    let owner = server_user().expect("server user");
-    SERVER_EXITED.store(false, Ordering::SeqCst);
-    spawn_server(&bin, &base, &data, &socket_dir, owner).expect("restart the test server");
-    wait_until_ready(&bin, &base, &socket_dir).expect("the restarted test server is ready");
+    let dirs = ServerDirs {
+        bin: server_binaries().expect("server binaries"),
+        data: base.join("data"),
+        socket_dir: base.join("sock"),
+        owner: server_user().expect("server user"),
+        base,
+    };
+    spawn_server(&dirs, PORT, &["-c", "listen_addresses="], &SERVER)
+        .expect("restart the test server");
+    wait_until_ready(&dirs, PORT, &SERVER).expect("the restarted test server is ready");
 }
 
-/// Removes `paddock-pg-<pid>` directories whose process no longer exists.
-fn remove_stale_directories() {
+/// Removes `<prefix><pid>` directories whose process no longer exists.
+fn remove_stale_directories(prefix: &str) {
     let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
         return;
     };
@@ -274,7 +338,7 @@ fn remove_stale_directories() {
         let name = entry.file_name();
         let Some(pid) = name
             .to_str()
-            .and_then(|n| n.strip_prefix(DIR_PREFIX))
+            .and_then(|n| n.strip_prefix(prefix))
             .and_then(|p| p.parse::<u32>().ok())
         else {
             continue;
@@ -289,18 +353,13 @@ fn remove_stale_directories() {
 /// directory. (Should this not run, the parent-death signal still stops the server and the
 /// next test process removes the directory.)
 extern "C" fn stop_server_at_exit() {
-    let pid = SERVER_PID.load(Ordering::SeqCst);
-    if pid > 0 && !SERVER_EXITED.load(Ordering::SeqCst) {
-        // SAFETY: signalling the server process this harness started.
-        unsafe {
-            libc::kill(pid, libc::SIGINT);
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !SERVER_EXITED.load(Ordering::SeqCst) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    if let Some(base) = BASE_DIR.get() {
+    stop_and_remove(&SERVER, BASE_DIR.get());
+}
+
+/// [`ServerState::stop`] with a moment's patience, then `base` removed (at process exit).
+pub fn stop_and_remove(state: &ServerState, base: Option<&PathBuf>) {
+    state.stop(Duration::from_secs(5));
+    if let Some(base) = base {
         let _ = fs::remove_dir_all(base);
     }
 }

@@ -4,6 +4,7 @@
 
 mod arrays;
 mod catalog;
+pub mod tls;
 mod upsert;
 
 use crate::store::connection::check_connection;
@@ -37,7 +38,9 @@ const LOOKUP_CHUNK: usize = 10_000;
 
 /// Connect options for a `postgres://` URL, with the session settings of `options`
 /// (`application_name`, `statement_timeout`, `lock_timeout`, and `search_path` set to the one
-/// schema of Paddock's tables) set on every connection.
+/// schema of Paddock's tables) set on every connection and its TLS settings laid over the URL's
+/// `sslmode`/`sslrootcert`/`sslcert`/`sslkey` (`tls.rs`). Every PostgreSQL connection Paddock
+/// makes (the pool, the first direct one, the job-lock session) is made with these.
 pub fn connect_options(
     database_url: &str,
     options: &StoreOptions,
@@ -45,7 +48,7 @@ pub fn connect_options(
     let connect = PgConnectOptions::from_str(database_url.trim())
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("invalid PostgreSQL URL {}", mask_url(database_url)))?;
-    let connect = connect
+    let connect = tls::with_tls(connect, database_url, &options.tls)?
         .application_name(&options.application_name)
         .options([
             (
@@ -101,7 +104,8 @@ impl PgStore {
     /// connect timeout with the cause named ([`check_connection`]).
     pub async fn connect(database_url: &str, options: &StoreOptions) -> anyhow::Result<Self> {
         let connect = connect_options(database_url, options)?;
-        check_connection(&connect, &mask_url(database_url), options.connect_timeout).await?;
+        let target = tls::target(database_url, &options.tls);
+        check_connection(&connect, &target, options.connect_timeout).await?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
