@@ -40,11 +40,7 @@ pub struct Metrics {
     audit_last_run: Gauge,
     /// The audit metrics join the registry with the first audit result.
     audit_registered: Once,
-    copy_published: Gauge,
-    copy_bytes: Gauge,
-    copy_age: Gauge,
-    /// The analytics copy's metrics join the registry with the first publication.
-    copy_registered: Once,
+    copy: CopyGauges,
     limiter: Arc<SharedLimiter>,
     /// Attempts beyond the first per endpoint, since the process started (the client's
     /// counters).
@@ -130,18 +126,6 @@ impl Metrics {
             "paddock_audit_last_run_timestamp_seconds",
             "Unix time of the last audit run that completed its checks",
         )?;
-        let copy_published = Gauge::new(
-            "paddock_analytics_copy_published_timestamp_seconds",
-            "Unix time the SQLite analytics copy was last published",
-        )?;
-        let copy_bytes = Gauge::new(
-            "paddock_analytics_copy_size_bytes",
-            "Size of the SQLite analytics copy last published",
-        )?;
-        let copy_age = Gauge::new(
-            "paddock_analytics_copy_age_seconds",
-            "Age of the SQLite analytics copy (its lag behind the database) at scrape time",
-        )?;
         for c in [
             responses.clone(),
             requests.clone(),
@@ -169,10 +153,7 @@ impl Metrics {
             audit_violations,
             audit_last_run,
             audit_registered: Once::new(),
-            copy_published,
-            copy_bytes,
-            copy_age,
-            copy_registered: Once::new(),
+            copy: CopyGauges::new()?,
             limiter,
             retry_counts,
         }))
@@ -209,16 +190,17 @@ impl Metrics {
 
     /// Exports the analytics copy's publication time and size (its age follows at each scrape).
     pub fn set_analytics_copy(&self, publication: &Publication) {
-        self.copy_registered.call_once(|| {
-            for g in [&self.copy_published, &self.copy_bytes, &self.copy_age] {
+        let copy = &self.copy;
+        copy.registered.call_once(|| {
+            for g in [&copy.published, &copy.bytes, &copy.age] {
                 if let Err(e) = self.registry.register(Box::new(g.clone())) {
                     tracing::error!(error = %e, "analytics copy metrics not registered");
                 }
             }
         });
-        self.copy_published
+        copy.published
             .set(publication.published_at.timestamp_millis() as f64 / 1000.0);
-        self.copy_bytes.set(publication.bytes as f64);
+        copy.bytes.set(publication.bytes as f64);
     }
 
     /// Exports what an audit run found (replacing the previous audit's figures).
@@ -269,14 +251,41 @@ impl Metrics {
             let counter = self.retries.with_label_values(&[&endpoint]);
             counter.inc_by(retried.saturating_sub(counter.get()));
         }
-        if self.copy_registered.is_completed() {
+        if self.copy.registered.is_completed() {
             let now = Utc::now().timestamp_millis() as f64 / 1000.0;
-            self.copy_age
-                .set((now - self.copy_published.get()).max(0.0));
+            self.copy.age.set((now - self.copy.published.get()).max(0.0));
         }
         let mut out = String::new();
         let _ = TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out);
         out
+    }
+}
+
+/// The analytics copy's gauges, registered with the first publication.
+struct CopyGauges {
+    published: Gauge,
+    bytes: Gauge,
+    age: Gauge,
+    registered: Once,
+}
+
+impl CopyGauges {
+    fn new() -> prometheus::Result<CopyGauges> {
+        Ok(CopyGauges {
+            published: Gauge::new(
+                "paddock_analytics_copy_published_timestamp_seconds",
+                "Unix time the SQLite analytics copy was last published",
+            )?,
+            bytes: Gauge::new(
+                "paddock_analytics_copy_size_bytes",
+                "Size of the SQLite analytics copy last published",
+            )?,
+            age: Gauge::new(
+                "paddock_analytics_copy_age_seconds",
+                "Age of the SQLite analytics copy (its lag behind the database) at scrape time",
+            )?,
+            registered: Once::new(),
+        })
     }
 }
 
