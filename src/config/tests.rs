@@ -239,6 +239,8 @@ fn the_publish_job_is_on_only_with_a_publish_path_and_runs_after_the_results_run
     )
     .unwrap();
     assert!(!c.job(JobKind::Publish).enabled);
+    let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 1, 9, 0, 0).unwrap();
+    assert!(c.describe(now).contains("analytics copy:     a.db\n"));
     let err = Config::from_toml("[publish]\nfile = \"a.db\"\n", &env(&[])).unwrap_err();
     assert!(err.to_string().contains("file"), "{err}");
 }

@@ -253,7 +253,9 @@ impl Metrics {
         }
         if self.copy.registered.is_completed() {
             let now = Utc::now().timestamp_millis() as f64 / 1000.0;
-            self.copy.age.set((now - self.copy.published.get()).max(0.0));
+            self.copy
+                .age
+                .set((now - self.copy.published.get()).max(0.0));
         }
         let mut out = String::new();
         let _ = TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out);
