@@ -97,6 +97,9 @@ enum Command {
     /// request per served day, profiles for horses lacking them. Resumable: run the same
     /// command again after an interruption. Exits 1 if it failed, 3 if records were rejected.
     Backfill(BackfillArgs),
+    /// SQLite: a consistent copy of the database at [publish] path for readers, recorded as a
+    /// run. Exits 2 without a path or on PostgreSQL (use [database] read_url there).
+    Publish,
     /// Rebuild the tables from the raw response archive, without one API request.
     Replay {
         /// First fetch date of the responses to replay.
@@ -262,6 +265,8 @@ enum JobArg {
     DeriveFull,
     /// The audit recorded as a run: partial when it finds violations (no API request).
     Audit,
+    /// The SQLite analytics copy to [publish] path, as `paddock publish` (no API request).
+    Publish,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -379,6 +384,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             command: ArchiveCommand::Stats,
         } => archive_stats(&config).await,
         Command::Derive { full } => derive(&config, full).await,
+        Command::Publish => publish(&config, false).await,
         Command::Query { what, id, format } => {
             let store = paddock::open_store_read_only(&config).await?;
             query(&store, &config, what, &id, format).await
@@ -481,8 +487,27 @@ async fn status(config: &Config, limit: i64) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// `paddock publish` (`run publish`): the analytics copy as a manual run; exit 2 if none to make.
+async fn publish(config: &Config, dry_run: bool) -> anyhow::Result<i32> {
+    if let Err(refusal) = paddock::publish::target(config) {
+        eprintln!("error: {refusal}");
+        return Ok(i32::from(EXIT_USAGE));
+    }
+    anyhow::ensure!(!dry_run, "publish has no dry run");
+    let store = paddock::open_store(config).await?;
+    let result = run::run_publish(&store, config, RunTrigger::Manual).await?;
+    print!("{}", run::render_summary(&result, false));
+    if let Some(publication) = &result.detail.publication {
+        print!("\n{}", paddock::publish::render(publication));
+    }
+    Ok(result.exit_code())
+}
+
 /// `paddock run JOB`: one run, recorded as manual, and its summary.
 async fn run_one_job(config: &Config, args: RunArgs) -> anyhow::Result<i32> {
+    if let JobArg::Publish = args.job {
+        return publish(config, args.dry_run).await;
+    }
     let dry_run = args.dry_run;
     let request = job_request(config, args)?;
     if request.uses_api() {
@@ -534,6 +559,7 @@ fn job_request(config: &Config, args: RunArgs) -> anyhow::Result<JobRequest> {
         },
         JobArg::DeriveFull => JobRequest::DeriveFull,
         JobArg::Audit => JobRequest::Audit,
+        JobArg::Publish => JobRequest::Publish,
     })
 }
 

@@ -24,6 +24,7 @@ mod derive;
 mod dual_write;
 mod fidelity;
 mod pipeline;
+mod publish;
 mod reliability;
 mod row_level_security;
 mod schema_of_its_own;
