@@ -6,6 +6,7 @@
 
 mod apply;
 mod occupied;
+mod transition_lock;
 mod walk;
 
 use crate::support::bin::run_paddock;
