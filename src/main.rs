@@ -465,6 +465,9 @@ async fn status(config: &Config, limit: i64) -> anyhow::Result<i32> {
         "{}",
         paddock::daemon::status::render_job_status(config, &store, Utc::now()).await?
     );
+    for (table, why) in paddock::derive::skipped(&store).await? {
+        println!("skipped: Paddock's derived {table}: {why}");
+    }
     println!();
     let runs = store.recent_runs(limit).await?;
     println!(
