@@ -646,20 +646,9 @@ async fn backfill(config: &Config, args: BackfillArgs) -> anyhow::Result<i32> {
         profile_budget,
     } = args;
     anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
-    let options = paddock::backfill::BackfillOptions {
-        from,
-        to,
-        parts: paddock::backfill::plan::Part::parse_list(&only)?,
-        profile_budget: profile_budget.unwrap_or(
-            config
-                .job(paddock::config::JobKind::MasterEntitiesDaily)
-                .profile_budget,
-        ),
-        regions: config.api.regions.clone(),
-        today: paddock::today(config),
-        rate_per_second: config.api.rate_limit_per_second,
-        distance_bands: config.distance_bands.clone(),
-    };
+    let parts = paddock::backfill::plan::Part::parse_list(&only)?;
+    let options =
+        paddock::backfill::BackfillOptions::configured(config, from, to, parts, profile_budget);
     if dry_run {
         let plan = paddock::backfill::plan::Plan::new(from, to, options.today, &options.parts);
         print!("{}", paddock::backfill::render_plan(&options, &plan));
