@@ -6,7 +6,6 @@
 
 use crate::store::dialect::{Dialect, ToolDialect};
 use crate::store::tools::Statement;
-use crate::store::BackendKind;
 
 /// The statements of a migration script: split on `;` outside `$$` bodies, `--` comments out.
 fn split(script: &str) -> Vec<String> {
@@ -76,24 +75,7 @@ pub fn own_table_names<D: Dialect>() -> Vec<String> {
 
 /// sqlx's ledger as sqlx creates it, and every embedded migration recorded as applied.
 pub fn migrations_ledger<D: ToolDialect>() -> Vec<Statement<D>> {
-    let (installed, checksum): (&str, fn(&str) -> String) = match D::KIND {
-        BackendKind::Postgres => ("TIMESTAMPTZ NOT NULL DEFAULT now()", |h| {
-            format!("'\\x{h}'::bytea")
-        }),
-        BackendKind::Sqlite => ("TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP", |h| {
-            format!("X'{h}'")
-        }),
-    };
-    let blob = match D::KIND {
-        BackendKind::Postgres => "BYTEA",
-        BackendKind::Sqlite => "BLOB",
-    };
-    let mut out: Vec<Statement<D>> = vec![format!(
-        "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, \
-         description TEXT NOT NULL, installed_on {installed}, success BOOLEAN NOT NULL, \
-         checksum {blob} NOT NULL, execution_time BIGINT NOT NULL)"
-    )
-    .into()];
+    let mut out: Vec<Statement<D>> = vec![D::migrations_ledger_sql().into()];
     for m in D::migrator().iter() {
         let hex: String = m.checksum.iter().map(|b| format!("{b:02x}")).collect();
         // The version, description and checksum are the binary's own constants.
@@ -103,7 +85,7 @@ pub fn migrations_ledger<D: ToolDialect>() -> Vec<Statement<D>> {
                  execution_time) VALUES ({}, '{}', TRUE, {}, -1)",
                 m.version,
                 m.description.replace('\'', "''"),
-                checksum(&hex)
+                D::bytes_literal(&hex)
             )
             .into(),
         );

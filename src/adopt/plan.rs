@@ -186,10 +186,7 @@ pub async fn plan<D: ToolDialect>(store: &SqlStore<D>, move_aside: bool) -> Resu
         .iter()
         .any(|t| catalog.tables.contains_key(legacy_name(t)));
     let mut plan = Plan {
-        backend: match D::KIND {
-            BackendKind::Postgres => "postgres",
-            BackendKind::Sqlite => "sqlite",
-        },
+        backend: D::KIND.name(),
         already_paddock,
         legacy_layout,
         tables: Vec::new(),
@@ -339,7 +336,7 @@ fn plan_columns(plan: &mut TablePlan, kind: BackendKind, table: &Table, live: &L
             });
             continue;
         };
-        let bridged = bridge(kind, column.ty, &found.ty);
+        let bridged = bridge(dialect, column.ty, &found.ty);
         if bridged != Bridge::Exact {
             if let Bridge::Blocking(why) = &bridged {
                 let hint = key_hint(table, column.name, live);

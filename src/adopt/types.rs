@@ -2,8 +2,8 @@
 //! for: exactly, bridged by the engine's own assignment (said how), or not at all (said why).
 //! PostgreSQL is judged by `format_type`; SQLite by the type affinity its declared type gets.
 
-use crate::store::BackendKind;
 use fetchers::registry::ColumnType;
+use fetchers::schema::Dialect;
 use serde::Serialize;
 
 /// How a value of a registry type reaches a legacy column.
@@ -25,10 +25,10 @@ impl Bridge {
 }
 
 /// How registry type `ty` reaches a live column of type `live` on `backend`.
-pub fn bridge(backend: BackendKind, ty: ColumnType, live: &str) -> Bridge {
-    match backend {
-        BackendKind::Postgres => postgres(ty, &live.to_ascii_lowercase()),
-        BackendKind::Sqlite => sqlite(ty, &live.to_ascii_uppercase()),
+pub fn bridge(dialect: Dialect, ty: ColumnType, live: &str) -> Bridge {
+    match dialect {
+        Dialect::Postgres => postgres(ty, &live.to_ascii_lowercase()),
+        Dialect::Sqlite => sqlite(ty, &live.to_ascii_uppercase()),
     }
 }
 
@@ -129,7 +129,7 @@ pub fn type_name(ty: ColumnType) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use BackendKind::{Postgres, Sqlite};
+    use fetchers::schema::Dialect::{Postgres, Sqlite};
     use ColumnType as T;
 
     #[test]

@@ -27,7 +27,7 @@ pub use figures::{table_figures, Figures, TableFigures};
 use crate::config::{Config, ANALYTICS_PATH_ENV};
 use crate::store::dialect::Dialect;
 use crate::store::ledger::{add_run_counts, set_state_sql};
-use crate::store::{AnyStore, BackendKind, SqliteDialect, SqliteStore};
+use crate::store::{AnyStore, SqliteDialect, SqliteStore};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use fetchers::rows::{Counts, TableCounts};
@@ -97,7 +97,7 @@ pub enum Refusal {
 
 /// The copy's path, or why there is no copy to make with this configuration.
 pub fn target(config: &Config) -> Result<&Path, Refusal> {
-    if BackendKind::of_url(config.database_url.expose()).is_postgres() {
+    if config.database_url.is_postgres() {
         return Err(Refusal::Postgres);
     }
     config.publish.path.as_deref().ok_or(Refusal::NoPath)
@@ -110,7 +110,7 @@ pub async fn publish_recorded(
     target: &Path,
     run_id: RunId,
 ) -> Result<Publication> {
-    let AnyStore::Sqlite(sqlite) = store else {
+    let Some(sqlite) = store.as_sqlite() else {
         return Err(Refusal::Postgres.into());
     };
     let mut publication = publish_copy(sqlite, target).await?;

@@ -134,6 +134,13 @@ pub trait ToolDialect: Dialect {
     /// The columns of table `name`, in order.
     async fn table_columns(conn: &mut Conn<Self>, name: &str) -> Result<Vec<String>, sqlx::Error>;
 
+    /// `CREATE TABLE IF NOT EXISTS _sqlx_migrations (…)` as sqlx's migrator creates its ledger
+    /// on this engine (`paddock adopt` records the embedded migrations as applied in it).
+    fn migrations_ledger_sql() -> String;
+
+    /// A byte-string literal of the bytes whose hex is `hex` (the ledger's checksums).
+    fn bytes_literal(hex: &str) -> String;
+
     /// The statement creating read-only view `view` of every row of `table` (PostgreSQL: with
     /// the caller's privileges).
     fn create_view_sql(view: &str, table: &str) -> String;

@@ -134,6 +134,15 @@ impl AnyStore {
         }
     }
 
+    /// The SQLite store, for what only SQLite does (the analytics copy's online backup);
+    /// `None` on PostgreSQL.
+    pub fn as_sqlite(&self) -> Option<&SqliteStore> {
+        match self {
+            AnyStore::Sqlite(s) => Some(s),
+            AnyStore::Postgres(_) => None,
+        }
+    }
+
     /// The same store naming each write transaction's session `name` while it runs
     /// (`SqlStore::naming_transactions`).
     pub fn naming_transactions(self, name: &str) -> Self {

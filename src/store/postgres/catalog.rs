@@ -218,6 +218,17 @@ impl ToolDialect for PgDialect {
         first_cells(conn, &sql, &p).await
     }
 
+    fn migrations_ledger_sql() -> String {
+        "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, \
+         description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), \
+         success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)"
+            .to_string()
+    }
+
+    fn bytes_literal(hex: &str) -> String {
+        format!("'\\x{hex}'::bytea")
+    }
+
     fn create_view_sql(view: &str, table: &str) -> String {
         format!("CREATE VIEW {view} WITH (security_invoker = true) AS SELECT * FROM {table}")
     }

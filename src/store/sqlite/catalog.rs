@@ -165,6 +165,17 @@ impl ToolDialect for SqliteDialect {
         .await
     }
 
+    fn migrations_ledger_sql() -> String {
+        "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, \
+         description TEXT NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, \
+         success BOOLEAN NOT NULL, checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)"
+            .to_string()
+    }
+
+    fn bytes_literal(hex: &str) -> String {
+        format!("X'{hex}'")
+    }
+
     fn create_view_sql(view: &str, table: &str) -> String {
         format!("CREATE VIEW {view} AS SELECT * FROM {table}")
     }
