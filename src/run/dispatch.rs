@@ -149,14 +149,19 @@ pub async fn run_job(
         // Results change the derived tables: recompute the groups this run touched
         // (src/derive/), after the run's pages committed, also when it stopped early (what it
         // committed counts).
+        // A shutdown stops the update too (its transaction rolls back, the races stay marked
+        // for the next run), so SIGTERM never waits for it.
         let results = matches!(request, JobRequest::RacesAndRunners(_));
         if results && mode == ApplyMode::Commit {
-            match crate::derive::update_touched(store, &config.distance_bands, run_id).await {
-                Ok(derived) => report.counts.add(&derived),
-                Err(e) if outcome.is_ok() => outcome = Err(RunError::from(e)),
-                Err(e) => {
+            let update = crate::derive::update_touched(store, &config.distance_bands, run_id);
+            match run.cancel.run_until_cancelled(update).await {
+                Some(Ok(derived)) => report.counts.add(&derived),
+                Some(Err(e)) if outcome.is_ok() => outcome = Err(RunError::from(e)),
+                Some(Err(e)) => {
                     tracing::error!(error = %e, "the derived tables were not brought up to date")
                 }
+                None if outcome.is_ok() => outcome = Err(RunError::Cancelled("the derived update")),
+                None => {}
             }
         }
         Ended::new(outcome, report).with_detail(JobDetail::default())

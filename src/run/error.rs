@@ -31,6 +31,10 @@ pub enum RunError {
     /// `paddock replay` could not read, decode or apply an archived response (with its causes).
     #[error("{0:#}")]
     Replay(anyhow::Error),
+    /// The run was cancelled (a shutdown) during a step after its fetch; what it committed
+    /// stays, and its races stay marked for the next derived update.
+    #[error("cancelled during {0}: the next run brings the derived tables up to date")]
+    Cancelled(&'static str),
 }
 
 #[cfg(test)]
