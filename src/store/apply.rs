@@ -213,6 +213,11 @@ async fn odds_step<D: Dialect>(
     if !groups.iter().any(|g| g.table.name == history.name) {
         return Ok(());
     }
+    for latest in physical.written(odds::LATEST.table()) {
+        odds::keep_latest::<D>(tx, physical.read(history), latest, run_id, now)
+            .await
+            .map_err(|e| database_error(Some(latest), &e))?;
+    }
     for physical_name in physical.written(history) {
         let dropped = odds::drop_unchanged_prices::<D>(tx, physical_name, run_id, now)
             .await

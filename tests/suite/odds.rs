@@ -226,3 +226,202 @@ backend_test!(
         );
     }
 );
+
+// ---- latest and best prices ----
+
+/// The current price of every runner at every bookmaker: "horse/book minute fractional".
+async fn latest(db: &TestDb) -> Vec<String> {
+    let n = db
+        .scalar_i64("SELECT COUNT(*) FROM ra_runner_odds_latest")
+        .await;
+    let mut out = Vec::new();
+    for i in 0..n {
+        let sql = format!(
+            "SELECT horse_id || '/' || bookmaker_id || ' ' || CAST(observed_at AS TEXT) \
+             || ' ' || fractional FROM ra_runner_odds_latest \
+             ORDER BY horse_id, bookmaker_id LIMIT 1 OFFSET {i}"
+        );
+        let row = db.scalar_text(&sql).await.unwrap();
+        let (key, rest) = row.split_once(' ').unwrap();
+        let fractional = rest.rsplit(' ').next().unwrap();
+        out.push(format!("{key} {} {fractional}", minute_of(rest)));
+    }
+    out
+}
+
+backend_test!(
+    the_latest_price_is_the_last_served_per_bookmaker_and_the_card_shows_the_best_with_its_move,
+    |db| async move {
+        let run = new_run(&db).await;
+        apply(
+            &db,
+            run,
+            &unit(vec![
+                price("hrs_1", "bet365", 0, "4/1", 5.0),
+                price("hrs_1", "coral", 0, "7/2", 4.5),
+                price("hrs_2", "bet365", 0, "2/1", 3.0),
+                price("hrs_2", "coral", 8, "9/4", 3.25),
+            ]),
+        )
+        .await;
+        apply(
+            &db,
+            run,
+            &unit(vec![
+                // hrs_1 shortens at both; coral's unchanged price comes with a newer time.
+                price("hrs_1", "bet365", 10, "2/1", 3.0),
+                price("hrs_1", "coral", 10, "7/2", 4.5),
+                price("hrs_2", "bet365", 10, "5/2", 3.5),
+                // A late history item older than the latest changes the history only.
+                price("hrs_2", "coral", 5, "5/1", 6.0),
+            ]),
+        )
+        .await;
+        assert_eq!(
+            latest(&db).await,
+            [
+                "hrs_1/bet365 10 2/1",
+                "hrs_1/coral 10 7/2",
+                "hrs_2/bet365 10 5/2",
+                "hrs_2/coral 08 9/4",
+            ]
+        );
+        // hrs_1: 4/1, 2/1 at bet365, 7/2 at coral; hrs_2: 2/1, 5/2 and 5/1, 9/4.
+        assert_eq!(
+            db.scalar_i64("SELECT COUNT(*) FROM ra_runner_odds").await,
+            7
+        );
+
+        let card = paddock::derive::query::race_report(&db, "rac_1")
+            .await
+            .unwrap()
+            .unwrap();
+        let best = |horse: &str| {
+            card.runners
+                .iter()
+                .find(|r| r.horse_id == horse)
+                .unwrap()
+                .latest_odds
+                .clone()
+        };
+        let one = best("hrs_1").expect("hrs_1 is priced");
+        assert_eq!(
+            (one.bookmaker_id.as_str(), one.fractional.as_deref()),
+            ("coral", Some("7/2"))
+        );
+        assert_eq!(one.move_percent(), Some(0.0));
+        let two = best("hrs_2").expect("hrs_2 is priced");
+        assert_eq!(
+            (two.bookmaker_id.as_str(), two.fractional.as_deref()),
+            ("bet365", Some("5/2"))
+        );
+        // 2/1 (3.0) → 5/2 (3.5): the implied probability fell by 1/7.
+        let drift = two.move_percent().unwrap();
+        assert!((drift - (3.0 / 3.5 - 1.0) * 100.0).abs() < 1e-9, "{drift}");
+        assert!(card.render().contains("bet365"), "{}", card.render());
+
+        // A non-runner has no best price.
+        apply(
+            &db,
+            run,
+            &UnitOfWork {
+                rows: vec![Row::new("ra_runners", Source::Racecard)
+                    .set("race_id", "rac_1")
+                    .set("horse_id", "hrs_2")
+                    .set("is_non_runner", true)],
+                ..UnitOfWork::default()
+            },
+        )
+        .await;
+        let card = paddock::derive::query::race_report(&db, "rac_1")
+            .await
+            .unwrap()
+            .unwrap();
+        let two = card.runners.iter().find(|r| r.horse_id == "hrs_2").unwrap();
+        assert!(two.non_runner && two.latest_odds.is_none(), "{two:?}");
+    }
+);
+
+// ---- indexes ----
+
+/// The plan of `sql` as text: PostgreSQL's `EXPLAIN` with sequential scans priced out (a test
+/// table is too small for the planner to prefer an index otherwise; what is proved is that an
+/// index serves the query), SQLite's `EXPLAIN QUERY PLAN` details.
+async fn plan(db: &TestDb, sql: &str) -> String {
+    use paddock::store::AnyStore;
+    use sqlx::Row as _;
+    match &**db {
+        AnyStore::Postgres(s) => {
+            let mut conn = s.pool_for_tests().acquire().await.unwrap();
+            sqlx::query("SET enable_seqscan = off")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            let rows = sqlx::query(&format!("EXPLAIN {sql}"))
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+            sqlx::query("RESET enable_seqscan")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        AnyStore::Sqlite(s) => {
+            let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .fetch_all(s.pool_for_tests())
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| r.get::<String, _>(3))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    }
+}
+
+backend_test!(
+    the_latest_odds_lookup_and_the_race_date_query_use_indexes,
+    |db| async move {
+        let run = new_run(&db).await;
+        apply(
+            &db,
+            run,
+            &unit(vec![price("hrs_1", "bet365", 0, "4/1", 5.0)]),
+        )
+        .await;
+        let latest = plan(
+            &db,
+            "SELECT bookmaker_id, fractional, decimal FROM ra_runner_odds_latest \
+             WHERE race_id = 'rac_1' AND horse_id = 'hrs_1'",
+        )
+        .await;
+        let by_day = plan(
+            &db,
+            "SELECT id FROM ra_mst_races WHERE race_date = '2024-05-01'",
+        )
+        .await;
+        match db.backend() {
+            crate::support::Backend::Postgres => {
+                assert!(latest.contains("ra_runner_odds_latest_pkey"), "{latest}");
+                assert!(!latest.contains("Seq Scan"), "{latest}");
+                assert!(by_day.contains("idx_ra_mst_races_race_date"), "{by_day}");
+                assert!(!by_day.contains("Seq Scan"), "{by_day}");
+            }
+            crate::support::Backend::Sqlite => {
+                assert!(
+                    latest.contains("SEARCH")
+                        && latest.contains("sqlite_autoindex_ra_runner_odds_latest"),
+                    "{latest}"
+                );
+                assert!(
+                    by_day.contains("SEARCH") && by_day.contains("idx_ra_mst_races_race_date"),
+                    "{by_day}"
+                );
+            }
+        }
+    }
+);
