@@ -1,12 +1,23 @@
 //! Odds (issue 22) on both backends: the price history stored on change (an unchanged price
-//! with a newer `updated` time adds no row, a changed one does, whichever unit brings it).
+//! with a newer `updated` time adds no row, a changed one does, whichever unit brings it); the
+//! latest and best prices; their indexes; three refreshes over the simulator's moving market.
 
+use crate::support::jobs::run;
+use crate::support::sim::{client_for, sim_today, simulator};
 use crate::support::TestDb;
 use chrono::{DateTime, TimeZone, Utc};
+use fetchers::jobs::RacesAndRunnersPlan;
 use fetchers::registry::Source;
 use fetchers::rows::{Row, UnitOfWork};
+use fetchers::store::RunStatus;
 use fetchers::store::{ApplyMode, RunId, RunTrigger, Store};
+use paddock::run::JobRequest;
+use paddock::simulator::{Faults, SimServer};
 use serde_json::json;
+use std::collections::BTreeMap;
+
+/// This subject's simulator seed.
+const SEED: u64 = 22;
 
 // ---- fixtures ----
 
@@ -423,5 +434,144 @@ backend_test!(
                 );
             }
         }
+    }
+);
+
+// ---- a moving market, through the whole pipeline ----
+
+/// One served price: (fractional, decimal) as the API wrote them.
+type Served = BTreeMap<(String, String, String), (String, String, String, String)>;
+
+/// The racecards of `day` as the simulator serves them now: every priced odds item per (race,
+/// horse, bookmaker name), with its each-way terms.
+fn served(server: &SimServer, day: chrono::NaiveDate) -> Served {
+    let body = server.data().racecards_body(day, &[], 500, 0);
+    let cards = body["racecards"].as_array().expect("racecards");
+    assert_eq!(body["total"].as_u64(), Some(cards.len() as u64), "one page");
+    let mut out = Served::new();
+    for race in cards {
+        for runner in race["runners"].as_array().unwrap() {
+            for item in runner["odds"].as_array().unwrap() {
+                let field = |k: &str| item[k].as_str().unwrap_or_default().to_string();
+                if matches!(field("fractional").as_str(), "" | "-") {
+                    continue;
+                }
+                out.insert(
+                    (
+                        race["race_id"].as_str().unwrap().to_string(),
+                        runner["horse_id"].as_str().unwrap().to_string(),
+                        field("bookmaker"),
+                    ),
+                    (
+                        field("fractional"),
+                        field("decimal"),
+                        field("ew_places"),
+                        field("ew_denom"),
+                    ),
+                );
+            }
+        }
+    }
+    out
+}
+
+backend_test!(
+    three_refreshes_over_a_moving_market_store_first_and_changed_prices_exactly,
+    |db| async move {
+        let server = simulator(
+            SEED,
+            Faults {
+                market_moves: true,
+                ..Faults::default()
+            },
+        )
+        .await;
+        let api = client_for(&server);
+        let day = sim_today();
+        let cards = || {
+            JobRequest::RacesAndRunners(RacesAndRunnersPlan {
+                racecard_dates: vec![day],
+                results: None,
+            })
+        };
+        let mut expected_rows = 0usize;
+        let mut previous = Served::new();
+        let (mut moved, mut steady) = (0usize, 0usize);
+        for stage in 0..3 {
+            if stage > 0 {
+                assert_eq!(server.advance_scenario(), Some(stage));
+            }
+            let now = served(&server, day);
+            for (key, price) in &now {
+                match previous.get(key) {
+                    Some(before) if before == price => steady += 1,
+                    Some(_) => {
+                        moved += 1;
+                        expected_rows += 1;
+                    }
+                    None => expected_rows += 1,
+                }
+            }
+            let result = run(&db, &api, cards()).await;
+            assert_eq!(result.status, RunStatus::Succeeded, "{:?}", result.error);
+            assert_eq!(
+                db.scalar_i64("SELECT COUNT(*) FROM ra_runner_odds").await as usize,
+                expected_rows,
+                "history rows after stage {stage}"
+            );
+            previous = now;
+        }
+        assert!(moved > 0 && steady > 0, "moved {moved}, steady {steady}");
+
+        // Latest = the last served price per runner and bookmaker.
+        let rows = db
+            .text_rows(
+                "SELECT l.race_id, l.horse_id, b.name, l.fractional, \
+                 CAST(l.observed_at AS TEXT) FROM ra_runner_odds_latest l \
+                 JOIN ra_mst_bookmakers b ON b.id = l.bookmaker_id",
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), previous.len());
+        for r in &rows {
+            let key = (
+                r[0].clone().unwrap(),
+                r[1].clone().unwrap(),
+                r[2].clone().unwrap(),
+            );
+            let last = previous.get(&key).unwrap_or_else(|| panic!("{key:?}"));
+            assert_eq!(r[3].as_deref(), Some(last.0.as_str()), "{key:?}");
+        }
+        // Every latest row carries the last stage's time, moved or not: one distinct time per
+        // race at most (each race's `updated` + 40 minutes).
+        let races = db
+            .scalar_i64("SELECT COUNT(DISTINCT race_id) FROM ra_runner_odds_latest")
+            .await;
+        let times = db
+            .scalar_i64(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT race_id, observed_at \
+                 FROM ra_runner_odds_latest) t",
+            )
+            .await;
+        assert_eq!(times, races);
+
+        // The best price on the card: the longest last-served decimal among bookmakers.
+        let race_id = previous.keys().next().unwrap().0.clone();
+        let card = paddock::derive::query::race_report(&db, &race_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut checked = 0;
+        for runner in card.runners.iter().filter(|r| !r.non_runner) {
+            let best = previous
+                .iter()
+                .filter(|((race, horse, _), _)| *race == race_id && *horse == runner.horse_id)
+                .map(|(_, p)| p.1.parse::<f64>().unwrap())
+                .fold(f64::MIN, f64::max);
+            let shown = runner.latest_odds.as_ref().expect("a priced runner");
+            assert_eq!(shown.decimal, Some(best), "{}", runner.horse_id);
+            checked += 1;
+        }
+        assert!(checked > 0);
     }
 );
