@@ -9,6 +9,11 @@
 //! 1,000 jockeys, 800 trainers, 8,000 owners, 2,000 sires, 60,000 dams and 2,000 damsires.
 //! The day of results reuses those entities, so it touches realistic groups.
 //!
+//! On SQLite it then measures the analytics copy of that database (`paddock publish`:
+//! snapshot with per-table counts and checksums, online backup, integrity check, `ANALYZE`,
+//! atomic rename) against a plain `std::fs::copy` of the same (checkpointed) file in the same
+//! run, printed as a ratio with the copy's size.
+//!
 //! `PADDOCK_BENCH_RUNNERS` changes the size (default 1,300,000). PostgreSQL:
 //! `PADDOCK_BENCH_DATABASE_URL`, else `TEST_DATABASE_URL`, else
 //! `postgres://postgres@127.0.0.1:5432/postgres`; a throwaway database is created there and
@@ -164,6 +169,39 @@ struct Figures {
     full_rows: u64,
     incremental: Duration,
     incremental_rows: u64,
+    publish: Option<PublishFigures>,
+}
+
+/// The analytics copy of the database against a plain file copy of it.
+struct PublishFigures {
+    publish: Duration,
+    copy_bytes: u64,
+    rows: u64,
+    plain: Duration,
+    plain_bytes: u64,
+}
+
+async fn publish_figures(store: &SqliteStore, dir: &std::path::Path) -> PublishFigures {
+    // Everything in the main file, so that a plain copy of it is the whole database.
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(store.pool_for_tests())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let plain_bytes = std::fs::copy(dir.join("bench.db"), dir.join("plain.db")).unwrap();
+    let plain = started.elapsed();
+    let started = Instant::now();
+    let publication = paddock::publish::publish_copy(store, &dir.join("analytics.db"))
+        .await
+        .unwrap();
+    let publish = started.elapsed();
+    PublishFigures {
+        publish,
+        copy_bytes: publication.bytes,
+        rows: publication.tables.values().map(|t| t.rows).sum(),
+        plain,
+        plain_bytes,
+    }
 }
 
 async fn measure(store: &AnyStore, backend: &'static str, dialect: Dialect) -> Figures {
@@ -238,6 +276,7 @@ async fn measure(store: &AnyStore, backend: &'static str, dialect: Dialect) -> F
         full_rows: written(&full_run.report.counts),
         incremental,
         incremental_rows: written(&counts),
+        publish: None,
     }
 }
 
@@ -282,8 +321,10 @@ async fn sqlite_figures() -> Figures {
         .await
         .unwrap();
     store.migrate().await.unwrap();
+    let sqlite = store.clone();
     let store = AnyStore::Sqlite(store);
-    let figures = measure(&store, "sqlite", Dialect::Sqlite).await;
+    let mut figures = measure(&store, "sqlite", Dialect::Sqlite).await;
+    figures.publish = Some(publish_figures(&sqlite, dir.path()).await);
     store.close().await;
     figures
 }
@@ -309,7 +350,7 @@ fn main() {
         "\n{:<9} {:>9} {:>9} {:>13} {:>10} {:>13} {:>8} {:>10}",
         "backend", "runners", "load s", "full rebuild", "rows", "incremental", "rows", "inc/full"
     );
-    for f in all {
+    for f in &all {
         println!(
             "{:<9} {:>9} {:>9.1} {:>11.2} s {:>10} {:>11.3} s {:>8} {:>10.4}",
             f.backend,
@@ -320,6 +361,21 @@ fn main() {
             f.incremental.as_secs_f64(),
             f.incremental_rows,
             f.incremental.as_secs_f64() / f.full.as_secs_f64()
+        );
+    }
+    for (f, p) in all.iter().filter_map(|f| Some((f, f.publish.as_ref()?))) {
+        let mb = |b: u64| b as f64 / 1e6;
+        println!(
+            "\n{} analytics copy of {} runners: publish {:.2} s, {:.1} MB, {} rows counted \
+             and checksummed; plain file copy {:.2} s, {:.1} MB; publish/copy {:.1}",
+            f.backend,
+            f.runners,
+            p.publish.as_secs_f64(),
+            mb(p.copy_bytes),
+            p.rows,
+            p.plain.as_secs_f64(),
+            mb(p.plain_bytes),
+            p.publish.as_secs_f64() / p.plain.as_secs_f64()
         );
     }
 }

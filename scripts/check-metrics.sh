@@ -50,6 +50,12 @@ result_days_back = 0
 [jobs.derive_full]
 enabled = false
 
+[jobs.publish]
+cron = "*/20 * * * * *"
+
+[publish]
+path = "$work/analytics.db"
+
 [daemon]
 listen = "127.0.0.1:$metrics_port"
 TOML
@@ -57,11 +63,13 @@ TOML
 "$paddock" --config "$work/paddock.toml" --log-format json daemon >"$work/daemon.log" 2>&1 &
 pids+=($!)
 
-# Wait (at most two minutes) until both jobs have run once.
+# Wait (at most two minutes) until the three jobs have run once (the publish exports the
+# analytics copy's gauges).
 for _ in $(seq 1 120); do
   if curl -fsS "http://127.0.0.1:$metrics_port/metrics" >"$work/metrics.txt" 2>/dev/null &&
      grep -q '^paddock_runs_total{job="races_and_runners"' "$work/metrics.txt" &&
-     grep -q '^paddock_runs_total{job="master_reference"' "$work/metrics.txt"; then
+     grep -q '^paddock_runs_total{job="master_reference"' "$work/metrics.txt" &&
+     grep -q '^paddock_analytics_copy_age_seconds' "$work/metrics.txt"; then
     break
   fi
   sleep 1
@@ -71,6 +79,6 @@ if ! grep -q '^paddock_runs_total' "$work/metrics.txt" 2>/dev/null; then
   tail -n 40 "$work/daemon.log" >&2
   exit 1
 fi
-grep -E "^paddock_(api_retries|api_429|limiter)" "$work/metrics.txt"
+grep -E "^paddock_(api_retries|api_429|limiter|analytics_copy)" "$work/metrics.txt"
 promtool check metrics <"$work/metrics.txt"
 echo "promtool: the live daemon's /metrics passes"

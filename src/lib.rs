@@ -16,6 +16,7 @@ pub mod derive;
 pub mod grants;
 pub mod import;
 pub mod logging;
+pub mod publish;
 pub mod rename;
 pub mod replay;
 pub mod run;

@@ -97,6 +97,9 @@ enum Command {
     /// request per served day, profiles for horses lacking them. Resumable: run the same
     /// command again after an interruption. Exits 1 if it failed, 3 if records were rejected.
     Backfill(BackfillArgs),
+    /// SQLite: a consistent copy of the database at [publish] path for readers, recorded as a
+    /// run. Exits 2 without a path or on PostgreSQL (use [database] read_url there).
+    Publish,
     /// Rebuild the tables from the raw response archive, without one API request.
     Replay {
         /// First fetch date of the responses to replay.
@@ -262,6 +265,8 @@ enum JobArg {
     DeriveFull,
     /// The audit recorded as a run: partial when it finds violations (no API request).
     Audit,
+    /// The SQLite analytics copy to [publish] path, as `paddock publish` (no API request).
+    Publish,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -379,6 +384,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             command: ArchiveCommand::Stats,
         } => archive_stats(&config).await,
         Command::Derive { full } => derive(&config, full).await,
+        Command::Publish => publish(&config, false).await,
         Command::Query { what, id, format } => {
             let store = paddock::open_store_read_only(&config).await?;
             query(&store, &config, what, &id, format).await
@@ -459,6 +465,9 @@ async fn status(config: &Config, limit: i64) -> anyhow::Result<i32> {
         "{}",
         paddock::daemon::status::render_job_status(config, &store, Utc::now()).await?
     );
+    for (table, why) in paddock::derive::skipped(&store).await? {
+        println!("skipped: Paddock's derived {table}: {why}");
+    }
     println!();
     let runs = store.recent_runs(limit).await?;
     println!(
@@ -481,8 +490,27 @@ async fn status(config: &Config, limit: i64) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// `paddock publish` (`run publish`): the analytics copy as a manual run; exit 2 if none to make.
+async fn publish(config: &Config, dry_run: bool) -> anyhow::Result<i32> {
+    if let Err(refusal) = paddock::publish::target(config) {
+        eprintln!("error: {refusal}");
+        return Ok(i32::from(EXIT_USAGE));
+    }
+    anyhow::ensure!(!dry_run, "publish has no dry run");
+    let store = paddock::open_store(config).await?;
+    let result = run::run_publish(&store, config, RunTrigger::Manual).await?;
+    print!("{}", run::render_summary(&result, false));
+    if let Some(publication) = &result.detail.publication {
+        print!("\n{}", paddock::publish::render(publication));
+    }
+    Ok(result.exit_code())
+}
+
 /// `paddock run JOB`: one run, recorded as manual, and its summary.
 async fn run_one_job(config: &Config, args: RunArgs) -> anyhow::Result<i32> {
+    if let JobArg::Publish = args.job {
+        return publish(config, args.dry_run).await;
+    }
     let dry_run = args.dry_run;
     let request = job_request(config, args)?;
     if request.uses_api() {
@@ -534,6 +562,7 @@ fn job_request(config: &Config, args: RunArgs) -> anyhow::Result<JobRequest> {
         },
         JobArg::DeriveFull => JobRequest::DeriveFull,
         JobArg::Audit => JobRequest::Audit,
+        JobArg::Publish => JobRequest::Publish,
     })
 }
 
@@ -617,20 +646,9 @@ async fn backfill(config: &Config, args: BackfillArgs) -> anyhow::Result<i32> {
         profile_budget,
     } = args;
     anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
-    let options = paddock::backfill::BackfillOptions {
-        from,
-        to,
-        parts: paddock::backfill::plan::Part::parse_list(&only)?,
-        profile_budget: profile_budget.unwrap_or(
-            config
-                .job(paddock::config::JobKind::MasterEntitiesDaily)
-                .profile_budget,
-        ),
-        regions: config.api.regions.clone(),
-        today: paddock::today(config),
-        rate_per_second: config.api.rate_limit_per_second,
-        distance_bands: config.distance_bands.clone(),
-    };
+    let parts = paddock::backfill::plan::Part::parse_list(&only)?;
+    let options =
+        paddock::backfill::BackfillOptions::configured(config, from, to, parts, profile_budget);
     if dry_run {
         let plan = paddock::backfill::plan::Plan::new(from, to, options.today, &options.parts);
         print!("{}", paddock::backfill::render_plan(&options, &plan));

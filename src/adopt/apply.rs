@@ -8,9 +8,11 @@
 
 use crate::adopt::baseline::{migrations_ledger, own_table_statements};
 use crate::adopt::plan::{Disposition, Plan, TablePlan};
+use crate::derive;
 use crate::rename::phase::{legacy_name, renamed_tables, Phase};
 use crate::rename::state::phase_statement;
 use crate::store::dialect::{Params, ToolDialect};
+use crate::store::ledger::{delete_state_sql, set_state_sql};
 use crate::store::tools::{create_table_statements, ForeignKeys, Statement};
 use crate::store::SqlStore;
 use anyhow::{bail, Result};
@@ -30,6 +32,7 @@ pub async fn apply<D: ToolDialect>(store: &SqlStore<D>, plan: &Plan) -> Result<(
     for table in &plan.tables {
         statements.extend(adopted_table::<D>(table));
     }
+    statements.extend(moved_aside::<D>(plan));
     statements.extend(created_tables::<D>(plan));
     statements.extend(own_tables::<D>(plan));
     statements.extend(migrations_ledger::<D>());
@@ -41,7 +44,31 @@ pub async fn apply<D: ToolDialect>(store: &SqlStore<D>, plan: &Plan) -> Result<(
     if plan.legacy_layout {
         statements.push(phase_statement(Phase::Legacy, now));
     }
+    for table in &plan.skipped_derived {
+        let why = format!(
+            "another system's table holds the name {table} (adopted database): Paddock's \
+             derived table is not kept; `paddock adopt --move-aside` moves it aside"
+        );
+        statements.push(set_state_sql::<D>(&derive::skipped_key(table), &why, now).into());
+    }
     statements.push(ledger_entry(plan, now));
+    store
+        .run_statements(&statements, ForeignKeys::Enforced)
+        .await
+}
+
+/// On a database adopted already: only the moves aside of `plan` and the tables created in
+/// their place, in one transaction.
+pub async fn move_aside_only<D: ToolDialect>(store: &SqlStore<D>, plan: &Plan) -> Result<()> {
+    let mut only = plan.clone();
+    (only.tables).retain(|t| matches!(t.disposition, Disposition::MovedAside { .. }));
+    let mut statements = moved_aside::<D>(&only);
+    statements.extend(created_tables::<D>(&only));
+    for t in &only.tables {
+        if let Disposition::MovedAside { registry, .. } = &t.disposition {
+            statements.push(delete_state_sql::<D>(&derive::skipped_key(registry)).into());
+        }
+    }
     store
         .run_statements(&statements, ForeignKeys::Enforced)
         .await
@@ -79,6 +106,18 @@ fn adopted_table<D: ToolDialect>(table: &TablePlan) -> Vec<Statement<D>> {
     out
 }
 
+/// Other systems' tables under registry names renamed aside (`--move-aside`; Paddock's are
+/// created next).
+fn moved_aside<D: ToolDialect>(plan: &Plan) -> Vec<Statement<D>> {
+    let mut out = Vec::new();
+    for t in &plan.tables {
+        if let Disposition::MovedAside { to, .. } = &t.disposition {
+            out.push(format!("ALTER TABLE {} RENAME TO {to}", t.table).into());
+        }
+    }
+    out
+}
+
 /// The registry tables the database lacks, parents first, referencing the masters under the
 /// names the plan keeps them by, their indexes under the names the plan chose.
 fn created_tables<D: ToolDialect>(plan: &Plan) -> Vec<Statement<D>> {
@@ -87,9 +126,10 @@ fn created_tables<D: ToolDialect>(plan: &Plan) -> Vec<Statement<D>> {
         let Some(table) = registry::table(name) else {
             continue;
         };
-        let Some(planned) = plan.tables.iter().find(
-            |t| matches!(t.disposition, Disposition::Create { registry } if registry == table.name),
-        ) else {
+        let Some(planned) = plan.tables.iter().find(|t| {
+            matches!(t.disposition, Disposition::Create { registry }
+                | Disposition::MovedAside { registry, .. } if registry == table.name)
+        }) else {
             continue;
         };
         for statement in create_table_statements::<D>(table, &planned.table) {
@@ -144,6 +184,8 @@ fn ledger_entry<D: ToolDialect>(plan: &Plan, now: DateTime<Utc>) -> Statement<D>
         "adopted": count(|d| matches!(d, Disposition::Legacy { .. } | Disposition::Registry)),
         "created": count(|d| matches!(d, Disposition::Create { .. } | Disposition::PaddockOwn)),
         "foreign": count(|d| matches!(d, Disposition::Foreign { .. })),
+        "moved_aside": count(|d| matches!(d, Disposition::MovedAside { .. })),
+        "derived_skipped": plan.skipped_derived,
         "columns_added": plan.tables.iter().map(|t| t.add_columns.len()).sum::<usize>(),
         "phase": if plan.legacy_layout { "legacy" } else { "dropped" },
     });

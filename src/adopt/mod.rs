@@ -26,6 +26,11 @@ pub struct AdoptArgs {
     /// Output: readable text, or the plan as JSON.
     #[arg(long, value_enum, default_value = "table")]
     pub format: AdoptFormat,
+    /// Rename another system's table that holds the name of a Paddock table (such as the
+    /// predecessor's ra_entity_combinations) aside, under a free name (never dropped), and
+    /// create Paddock's; works on a database adopted already too.
+    #[arg(long)]
+    pub move_aside: bool,
 }
 
 /// How the plan is printed.
@@ -38,9 +43,9 @@ pub enum AdoptFormat {
 /// Exit status when something blocks the adoption (nothing changed).
 pub const EXIT_BLOCKED: i32 = 1;
 
-/// The adoption plan of the database behind `store`.
-pub async fn plan(store: &AnyStore) -> Result<Plan> {
-    with_backend!(store, |s| plan::plan(s).await)
+/// The adoption plan of the database behind `store` (`move_aside`: see [`AdoptArgs`]).
+pub async fn plan(store: &AnyStore, move_aside: bool) -> Result<Plan> {
+    with_backend!(store, |s| plan::plan(s, move_aside).await)
 }
 
 /// Carries `plan` out in one transaction (see `apply.rs`).
@@ -57,12 +62,12 @@ pub async fn run(config: &Config, args: AdoptArgs) -> Result<i32> {
         options = options.read_only();
     }
     let store = crate::store::connect_with(config.database_url.expose(), &options).await?;
-    let plan = plan(&store).await?;
+    let plan = plan(&store, args.move_aside).await?;
     if plan.already_paddock {
         println!(
             "the database is Paddock's already (its migrations are recorded): nothing to adopt"
         );
-        return Ok(0);
+        return adopted_already(&store, &plan, &args).await;
     }
     match args.format {
         AdoptFormat::Table => print!("{}", render::text(&plan)),
@@ -76,9 +81,29 @@ pub async fn run(config: &Config, args: AdoptArgs) -> Result<i32> {
     }
     apply(&store, &plan).await?;
     if args.format == AdoptFormat::Table {
+        print!("{}", render::moved_aside(&plan));
         println!(
             "adopted: phase legacy; `paddock migrate` and `paddock tables …` work from now on"
         );
     }
+    Ok(0)
+}
+
+/// `paddock adopt` on a database adopted (or created) already: says which derived tables are
+/// skipped; with `--move-aside` renames the tables holding their names aside and creates
+/// Paddock's, in one transaction (nothing else of the plan is applied).
+async fn adopted_already(store: &AnyStore, plan: &Plan, args: &AdoptArgs) -> Result<i32> {
+    if !args.move_aside {
+        for (table, why) in crate::derive::skipped(store).await? {
+            println!("skipped: Paddock's derived {table}: {why}");
+        }
+        return Ok(0);
+    }
+    if args.dry_run {
+        print!("{}", render::moved_aside(plan));
+        return Ok(0);
+    }
+    with_backend!(store, |s| apply::move_aside_only(s, plan).await)?;
+    print!("{}", render::moved_aside(plan));
     Ok(0)
 }

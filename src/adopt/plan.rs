@@ -32,6 +32,9 @@ pub enum Disposition {
     PaddockOwn,
     /// Another system's table: never touched.
     Foreign { why: String },
+    /// Another system's table under the name of registry table `registry`, renamed to `to`
+    /// (`paddock adopt --move-aside`; never dropped) so that Paddock creates its own.
+    MovedAside { registry: &'static str, to: String },
 }
 
 /// How Paddock finds a row to update.
@@ -119,6 +122,9 @@ pub struct Plan {
     pub legacy_layout: bool,
     pub tables: Vec<TablePlan>,
     pub clashes: Vec<NameClash>,
+    /// Paddock's derived tables not kept because another system's table holds the name (the
+    /// derived update and the full rebuild skip them; `--move-aside` moves it aside).
+    pub skipped_derived: Vec<&'static str>,
     /// What this version does not do yet, said plainly.
     pub limits: Vec<String>,
 }
@@ -169,8 +175,9 @@ pub fn legacy_phase_name(table: &Table) -> &'static str {
     table.legacy_name.unwrap_or(table.name)
 }
 
-/// Reads the database behind `store` and plans its adoption.
-pub async fn plan<D: ToolDialect>(store: &SqlStore<D>) -> Result<Plan> {
+/// Reads the database behind `store` and plans its adoption; with `move_aside`, another
+/// system's table under a registry name is renamed aside (under a free name) rather than left.
+pub async fn plan<D: ToolDialect>(store: &SqlStore<D>, move_aside: bool) -> Result<Plan> {
     let schema = store.current_schema().await?;
     let catalog = store.read_catalog(&schema).await?;
     let already_paddock = store.has_migrations_table(&schema).await?;
@@ -187,11 +194,23 @@ pub async fn plan<D: ToolDialect>(store: &SqlStore<D>) -> Result<Plan> {
         legacy_layout,
         tables: Vec::new(),
         clashes: Vec::new(),
+        skipped_derived: Vec::new(),
         limits: limits(),
     };
     // Paddock's own bookkeeping is planned from the migrations (`own_tables`).
     for table in (registry::TABLES.iter()).filter(|t| t.kind != TableKind::Operations) {
-        let one = plan_registry_table(store, &catalog, table, legacy_layout, &mut names).await?;
+        let mut context = Context {
+            catalog: &catalog,
+            legacy_layout,
+            move_aside,
+            names: &mut names,
+        };
+        let one = plan_registry_table(store, &mut context, table).await?;
+        if matches!(one.disposition, Disposition::Foreign { .. })
+            && table.kind == TableKind::Derived
+        {
+            plan.skipped_derived.push(table.name);
+        }
         plan.tables.push(one);
     }
     let own = crate::adopt::baseline::own_table_names::<D>();
@@ -211,22 +230,24 @@ pub async fn plan<D: ToolDialect>(store: &SqlStore<D>) -> Result<Plan> {
 
 /// What this version of `adopt` does not do yet.
 fn limits() -> Vec<String> {
-    vec![
-        "column and key maps ([adopt.columns.*], [adopt.keys]) are not supported yet".into(),
-        "a registry name taken by another system's table blocks (moving it aside is not \
-         supported yet)"
-            .into(),
-    ]
+    vec!["column and key maps ([adopt.columns.*], [adopt.keys]) are not supported yet".into()]
+}
+
+/// What planning a registry table needs besides the table.
+struct Context<'a> {
+    catalog: &'a Catalog,
+    legacy_layout: bool,
+    move_aside: bool,
+    names: &'a mut Names,
 }
 
 /// The plan of registry table `table`: adopted, under its own name, or created.
 async fn plan_registry_table<D: ToolDialect>(
     store: &SqlStore<D>,
-    catalog: &Catalog,
+    context: &mut Context<'_>,
     table: &'static Table,
-    legacy_layout: bool,
-    names: &mut Names,
 ) -> Result<TablePlan> {
+    let (catalog, legacy_layout) = (context.catalog, context.legacy_layout);
     let physical = if legacy_layout {
         legacy_phase_name(table)
     } else {
@@ -244,18 +265,7 @@ async fn plan_registry_table<D: ToolDialect>(
         .filter(|k| live.column(k).is_none())
         .collect();
     if !missing_key.is_empty() {
-        let why = format!(
-            "has none of Paddock's key column(s) {} of {}: another system's table under a name \
-             Paddock uses",
-            missing_key.join(", "),
-            table.name
-        );
-        let mut plan = TablePlan::new(physical, Disposition::Foreign { why });
-        plan.blocking.push(format!(
-            "Paddock's {} cannot be created: the name is taken by another system's table",
-            table.name
-        ));
-        return Ok(plan);
+        return Ok(occupied(context, table, physical, &missing_key));
     }
     let disposition = if physical == table.name {
         Disposition::Registry
@@ -266,8 +276,55 @@ async fn plan_registry_table<D: ToolDialect>(
     };
     let mut plan = TablePlan::new(physical, disposition);
     plan_columns(&mut plan, D::KIND, table, live);
-    plan.key = Some(upsert_key(store, &mut plan, table, live, names).await?);
+    plan.key = Some(upsert_key(store, &mut plan, table, live, context.names).await?);
     Ok(plan)
+}
+
+/// Another system's table under `physical`, the name of registry table `table`: moved aside
+/// with `--move-aside`; else left alone, and Paddock's table skipped if it is a derived one
+/// (nothing else reads it) or the adoption blocked.
+fn occupied(
+    context: &mut Context<'_>,
+    table: &'static Table,
+    physical: &str,
+    missing_key: &[&str],
+) -> TablePlan {
+    if context.move_aside {
+        let to = context.names.choose(&format!("{physical}_foreign"));
+        let disposition = Disposition::MovedAside {
+            registry: table.name,
+            to,
+        };
+        return TablePlan::new(physical, disposition);
+    }
+    let mut why = format!(
+        "has none of Paddock's key column(s) {} of {}: another system's table under a name \
+         Paddock uses",
+        missing_key.join(", "),
+        table.name
+    );
+    let derived = table.kind == TableKind::Derived;
+    if derived {
+        why.push_str(&format!(
+            "; Paddock's derived {} is skipped (not kept) while it holds the name",
+            table.name
+        ));
+    }
+    let mut plan = TablePlan::new(physical, Disposition::Foreign { why });
+    if derived {
+        plan.warnings.push(format!(
+            "`paddock adopt --move-aside` renames this table aside (never dropped) and creates \
+             Paddock's {}",
+            table.name
+        ));
+    } else {
+        plan.blocking.push(format!(
+            "Paddock's {} cannot be created: the name is taken by another system's table \
+             (`paddock adopt --move-aside` renames it aside, never dropped)",
+            table.name
+        ));
+    }
+    plan
 }
 
 /// Columns to add, type differences, legacy-only and NOT NULL columns of an adopted table.
@@ -455,7 +512,9 @@ fn clashes(
     let taken = Names::of(catalog);
     let mut wanted: Vec<(String, String)> = Vec::new();
     for t in &plan.tables {
-        if let Disposition::Create { registry } = t.disposition {
+        if let Disposition::Create { registry } | Disposition::MovedAside { registry, .. } =
+            t.disposition
+        {
             let table = registry::table(registry).expect("a registry table");
             for index in index_names(table, &t.table) {
                 wanted.push((index, format!("index of {}, created by adopt", t.table)));

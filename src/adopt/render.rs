@@ -28,6 +28,13 @@ pub fn text(plan: &Plan) -> String {
             );
         }
     }
+    for table in &plan.skipped_derived {
+        let _ = writeln!(
+            out,
+            "skipped: Paddock's derived {table} (another system's table holds the name; \
+             `paddock adopt --move-aside` moves it aside)"
+        );
+    }
     out.push_str("not supported yet:\n");
     for limit in &plan.limits {
         let _ = writeln!(out, "  - {limit}");
@@ -50,6 +57,9 @@ fn disposition(d: &Disposition) -> String {
         Disposition::Create { registry } => format!("missing: created as {registry}"),
         Disposition::PaddockOwn => "Paddock's own bookkeeping: created".into(),
         Disposition::Foreign { why } => format!("left alone: {why}"),
+        Disposition::MovedAside { registry, to } => {
+            format!("another system's table: renamed to {to} (never dropped); {registry} created")
+        }
     }
 }
 
@@ -93,4 +103,21 @@ pub fn json(plan: &Plan) -> String {
     let mut value = serde_json::to_value(plan).unwrap_or_default();
     value["blocking"] = serde_json::json!(plan.blocking());
     serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+/// The tables moved aside and the tables created in their place, one line each (empty when
+/// none was).
+pub fn moved_aside(plan: &Plan) -> String {
+    let mut out = String::new();
+    for t in &plan.tables {
+        if let Disposition::MovedAside { registry, to } = &t.disposition {
+            let _ = writeln!(
+                out,
+                "moved aside: {} renamed to {to} (its rows kept); Paddock's {registry} created \
+                 (`paddock derive --full` fills it)",
+                t.table
+            );
+        }
+    }
+    out
 }

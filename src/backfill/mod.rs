@@ -46,6 +46,30 @@ pub struct BackfillOptions {
     pub distance_bands: fetchers::derived::DistanceBands,
 }
 
+impl BackfillOptions {
+    /// `paddock backfill`'s options for `from..=to`: the configuration's regions, rate,
+    /// distance bands and daily profile budget (unless `profile_budget` says otherwise).
+    pub fn configured(
+        config: &crate::config::Config,
+        from: NaiveDate,
+        to: NaiveDate,
+        parts: BTreeSet<Part>,
+        profile_budget: Option<u32>,
+    ) -> Self {
+        let daily = config.job(crate::config::JobKind::MasterEntitiesDaily);
+        BackfillOptions {
+            from,
+            to,
+            parts,
+            profile_budget: profile_budget.unwrap_or(daily.profile_budget),
+            regions: config.api.regions.clone(),
+            today: crate::today(config),
+            rate_per_second: config.api.rate_limit_per_second,
+            distance_bands: config.distance_bands.clone(),
+        }
+    }
+}
+
 /// What a backfill adds to the run's figures: what its pipeline did, and the plan it followed.
 #[derive(Debug)]
 pub struct BackfillDetail {

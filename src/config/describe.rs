@@ -64,6 +64,10 @@ impl Config {
         ));
         out.push_str(&format!("time zone:          {}\n", self.time_zone.name()));
         out.push_str(&format!("bookmakers:         {}\n", self.bookmakers.len()));
+        match &self.publish.path {
+            Some(path) => out.push_str(&format!("analytics copy:     {}\n", path.display())),
+            None => out.push_str("analytics copy:     none ([publish] path)\n"),
+        }
         out.push_str("jobs:\n");
         for job in self.jobs.values() {
             self.describe_job(job, now, &mut out);

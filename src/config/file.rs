@@ -37,6 +37,8 @@ pub struct FileConfig {
     pub archive: ArchiveSettings,
     #[serde(default)]
     pub derive: FileDerive,
+    #[serde(default)]
+    pub publish: FilePublish,
 }
 
 /// `[api]`.
@@ -148,6 +150,14 @@ pub struct FileDaemon {
 pub struct FileDerive {
     /// Lower bounds of the distance bands in furlongs (default 5, 7, 9, 12, 16).
     pub distance_bands: Option<Spanned<Vec<u32>>>,
+}
+
+/// `[publish]`: the SQLite analytics copy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePublish {
+    /// The copy's file (no default).
+    pub path: Option<String>,
 }
 
 /// Parses configuration text; a syntax error or an unknown key names the key and line.

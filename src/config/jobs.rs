@@ -28,6 +28,9 @@ pub enum JobKind {
     /// The read-only audit recorded as a run (`crate::run::run_recorded_audit`): no API request. Off by
     /// default.
     Audit,
+    /// The SQLite analytics copy (`crate::run::run_publish`, `crate::publish`): no API
+    /// request. On by default only when `[publish] path` is set.
+    Publish,
 }
 
 /// A job kind's name and built-in defaults.
@@ -58,13 +61,14 @@ const ORDINARY_JOB: JobKindSpec = JobKindSpec {
 };
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::MasterReference,
         JobKind::MasterEntitiesDaily,
         JobKind::MasterEntitiesWeekly,
         JobKind::RacesAndRunners,
         JobKind::DeriveFull,
         JobKind::Audit,
+        JobKind::Publish,
     ];
 
     /// The kind's name and defaults: the one table of job kinds.
@@ -111,6 +115,16 @@ impl JobKind {
                 enabled_by_default: false,
                 ..ORDINARY_JOB
             },
+            JobKind::Publish => JobKindSpec {
+                name: "publish",
+                // 06:30, 12:30 and 18:30 every day: half an hour after each races-and-runners
+                // run, so the copy carries its results.
+                default_cron: "30 6,12,18 * * *",
+                uses_api: false,
+                // Turned on by a `[publish] path` (see `job_settings`).
+                enabled_by_default: false,
+                ..ORDINARY_JOB
+            },
         }
     }
 
@@ -130,7 +144,7 @@ impl JobKind {
     }
 
     /// Whether the job runs when its section does not say `enabled`: every job but the audit,
-    /// which is optional.
+    /// which is optional, and the analytics copy, which needs `[publish] path`.
     pub fn enabled_by_default(self) -> bool {
         self.spec().enabled_by_default
     }
@@ -186,15 +200,18 @@ impl JobSettings {
             }
             JobKind::DeriveFull => " full rebuild of the derived tables, no API request".into(),
             JobKind::Audit => " read-only audit, no API request".into(),
+            JobKind::Publish => " SQLite analytics copy to [publish] path, no API request".into(),
             JobKind::MasterReference => String::new(),
         }
     }
 }
 
 /// Every job's settings from `[jobs.NAME]` (a job without a section takes its defaults); a
-/// section naming no job is an error.
+/// section naming no job is an error. `publish_path_set`: `[publish] path` is given, which
+/// turns the `publish` job on unless its section says otherwise.
 pub fn job_settings(
     file: BTreeMap<Spanned<String>, FileJob>,
+    publish_path_set: bool,
     at: &Locator,
 ) -> Result<BTreeMap<JobKind, JobSettings>> {
     if let Some(unknown) = file
@@ -214,7 +231,12 @@ pub fn job_settings(
     let mut jobs = BTreeMap::new();
     for kind in JobKind::ALL {
         let job = by_name.remove(kind.name()).unwrap_or_default();
-        jobs.insert(kind, one_job(kind, job, at)?);
+        let explicit_enabled = job.enabled.is_some();
+        let mut settings = one_job(kind, job, at)?;
+        if kind == JobKind::Publish && publish_path_set && !explicit_enabled {
+            settings.enabled = true;
+        }
+        jobs.insert(kind, settings);
     }
     Ok(jobs)
 }

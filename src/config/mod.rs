@@ -6,7 +6,7 @@
 //! - One conversion per section: `api.rs`, `database.rs`, `schedule.rs` (time zone, cron
 //!   schedules; `fire_times.rs` computes when they fire), `jobs.rs` ([`JobKind`], the one table
 //!   of job kinds, and [`JobSettings`]), `daemon.rs`, `audit.rs`, `archive.rs`, `derive.rs`,
-//!   `simulator.rs`; `tls.rs`: `[database]`'s TLS settings (`sslmode`, `sslrootcert`, …).
+//!   `publish.rs`, `simulator.rs`; `tls.rs`: `[database]`'s TLS settings (`sslmode`, `sslrootcert`, …).
 //! - `secrets.rs`: [`Secret`] and [`DatabaseUrl`], whose `Debug` and `Display` never show the
 //!   value, [`mask_url`], and [`Env`] / [`ProcessEnv`] (environment and systemd credentials).
 //! - `describe.rs`: the effective configuration as text (`paddock config`).
@@ -25,6 +25,7 @@ mod describe;
 mod file;
 pub mod fire_times;
 mod jobs;
+mod publish;
 mod schedule;
 mod secrets;
 mod simulator;
@@ -42,6 +43,7 @@ pub use defaults::{
     MAX_RATE_LIMIT_MARGIN,
 };
 pub use jobs::{JobKind, JobKindSpec, JobSettings};
+pub use publish::{PublishSettings, ANALYTICS_PATH_ENV};
 pub use schedule::{schedule_fire_times, Schedule, Window};
 /// The one URL-password masking function, under its old name.
 pub use secrets::mask_url as mask_url_password;
@@ -76,6 +78,8 @@ pub struct Config {
     pub archive: ArchiveSettings,
     /// Distance bands of `ra_performance_by_distance` (`[derive] distance_bands`).
     pub distance_bands: fetchers::derived::DistanceBands,
+    /// The SQLite analytics copy (`[publish]`).
+    pub publish: PublishSettings,
     /// `[database] expected_rename_phase`: jobs and the daemon refuse a database in another
     /// rename phase (see `rename`).
     pub expected_rename_phase: Option<crate::rename::Phase>,
@@ -135,6 +139,7 @@ impl Config {
             overrides.application_name.as_deref(),
             &at,
         )?;
+        let publish = publish::publish_settings(&file.publish, env);
         Ok(Config {
             api: api::api_settings(file.api, env, &at)?,
             database_url: database::database_url(
@@ -145,13 +150,14 @@ impl Config {
             audit: audit::audit_settings(&file.audit, &at, &database.schema)?,
             database,
             time_zone: schedule::time_zone(&file.schedule, &at)?,
-            jobs: jobs::job_settings(file.jobs, &at)?,
+            jobs: jobs::job_settings(file.jobs, publish.path.is_some(), &at)?,
             daemon: daemon::daemon_settings(&file.daemon, &at)?,
             distance_bands: derive::distance_bands(&file.derive, &at)?,
             expected_rename_phase: database::expected_rename_phase(&file.database, &at)?,
             bookmakers: file.bookmakers.names.unwrap_or_else(default_bookmakers),
             simulator_faults: file.simulator.faults.unwrap_or_default(),
             archive: file.archive,
+            publish,
             path,
         })
     }

@@ -191,7 +191,7 @@ fn derive_full_runs_weekly_by_default_and_the_audit_job_is_off_until_enabled() {
     assert!(!JobKind::DeriveFull.uses_api() && !JobKind::Audit.uses_api());
     assert!(JobKind::ALL
         .iter()
-        .filter(|k| !matches!(k, JobKind::DeriveFull | JobKind::Audit))
+        .filter(|k| !matches!(k, JobKind::DeriveFull | JobKind::Audit | JobKind::Publish))
         .all(|k| k.uses_api() && k.enabled_by_default()));
     let shown = c.describe(wednesday);
     assert!(shown.contains("derive_full"), "{shown}");
@@ -201,6 +201,48 @@ fn derive_full_runs_weekly_by_default_and_the_audit_job_is_off_until_enabled() {
             .any(|l| l.contains("audit") && l.contains("disabled")),
         "{shown}"
     );
+}
+
+#[test]
+fn the_publish_job_is_on_only_with_a_publish_path_and_runs_after_the_results_runs() {
+    let c = Config::from_toml("", &env(&[])).unwrap();
+    assert_eq!(c.publish.path, None);
+    assert!(!c.job(JobKind::Publish).enabled);
+    assert!(!JobKind::Publish.uses_api());
+    let c = Config::from_toml("[publish]\npath = \"/srv/a.db\"\n", &env(&[])).unwrap();
+    assert_eq!(
+        c.publish.path.as_deref(),
+        Some(std::path::Path::new("/srv/a.db"))
+    );
+    let job = c.job(JobKind::Publish);
+    assert!(job.enabled);
+    // Half an hour after each of races_and_runners' fire times.
+    assert_eq!(job.schedules[0].cron, "30 6,12,18 * * *");
+    let results = c.job(JobKind::RacesAndRunners).schedules[0].cron.clone();
+    assert_eq!(results, "0 6,12,18 * * *");
+    // The environment wins over the file; an empty value is no path.
+    let c = Config::from_toml(
+        "[publish]\npath = \"/srv/a.db\"\n",
+        &env(&[("PADDOCK_ANALYTICS_PATH", "/srv/b.db")]),
+    )
+    .unwrap();
+    assert_eq!(
+        c.publish.path.as_deref(),
+        Some(std::path::Path::new("/srv/b.db"))
+    );
+    let c = Config::from_toml("", &env(&[("PADDOCK_ANALYTICS_PATH", " ")])).unwrap();
+    assert_eq!(c.publish.path, None);
+    // The section's `enabled` wins over the path.
+    let c = Config::from_toml(
+        "[publish]\npath = \"a.db\"\n[jobs.publish]\nenabled = false\n",
+        &env(&[]),
+    )
+    .unwrap();
+    assert!(!c.job(JobKind::Publish).enabled);
+    let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 1, 9, 0, 0).unwrap();
+    assert!(c.describe(now).contains("analytics copy:     a.db\n"));
+    let err = Config::from_toml("[publish]\nfile = \"a.db\"\n", &env(&[])).unwrap_err();
+    assert!(err.to_string().contains("file"), "{err}");
 }
 
 #[test]

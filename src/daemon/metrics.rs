@@ -5,9 +5,15 @@
 //! The audit metrics (`paddock_audit_violations{check}`, one gauge per report section, and
 //! `paddock_audit_last_run_timestamp_seconds`) come from the audit job's runs in this process:
 //! until the first one completes, nothing about the audit is exported.
+//!
+//! The analytics copy's metrics (`paddock_analytics_copy_published_timestamp_seconds`,
+//! `paddock_analytics_copy_size_bytes`, and `paddock_analytics_copy_age_seconds`, its sync lag
+//! computed at scrape time) appear with the first publication known to this process: the one
+//! recorded when the daemon started, or a run of the publish job.
 
 use crate::audit::job::AuditCounts;
 use crate::client::{ResponseHook, SharedLimiter};
+use crate::publish::Publication;
 use crate::run::RunResult;
 use chrono::{DateTime, Utc};
 use fetchers::api::ApiRequest;
@@ -34,6 +40,7 @@ pub struct Metrics {
     audit_last_run: Gauge,
     /// The audit metrics join the registry with the first audit result.
     audit_registered: Once,
+    copy: CopyGauges,
     limiter: Arc<SharedLimiter>,
     /// Attempts beyond the first per endpoint, since the process started (the client's
     /// counters).
@@ -146,6 +153,7 @@ impl Metrics {
             audit_violations,
             audit_last_run,
             audit_registered: Once::new(),
+            copy: CopyGauges::new()?,
             limiter,
             retry_counts,
         }))
@@ -175,6 +183,24 @@ impl Metrics {
         if let Some(audit) = &result.detail.audit {
             self.set_audit(audit);
         }
+        if let Some(publication) = &result.detail.publication {
+            self.set_analytics_copy(publication);
+        }
+    }
+
+    /// Exports the analytics copy's publication time and size (its age follows at each scrape).
+    pub fn set_analytics_copy(&self, publication: &Publication) {
+        let copy = &self.copy;
+        copy.registered.call_once(|| {
+            for g in [&copy.published, &copy.bytes, &copy.age] {
+                if let Err(e) = self.registry.register(Box::new(g.clone())) {
+                    tracing::error!(error = %e, "analytics copy metrics not registered");
+                }
+            }
+        });
+        copy.published
+            .set(publication.published_at.timestamp_millis() as f64 / 1000.0);
+        copy.bytes.set(publication.bytes as f64);
     }
 
     /// Exports what an audit run found (replacing the previous audit's figures).
@@ -225,9 +251,43 @@ impl Metrics {
             let counter = self.retries.with_label_values(&[&endpoint]);
             counter.inc_by(retried.saturating_sub(counter.get()));
         }
+        if self.copy.registered.is_completed() {
+            let now = Utc::now().timestamp_millis() as f64 / 1000.0;
+            self.copy
+                .age
+                .set((now - self.copy.published.get()).max(0.0));
+        }
         let mut out = String::new();
         let _ = TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out);
         out
+    }
+}
+
+/// The analytics copy's gauges, registered with the first publication.
+struct CopyGauges {
+    published: Gauge,
+    bytes: Gauge,
+    age: Gauge,
+    registered: Once,
+}
+
+impl CopyGauges {
+    fn new() -> prometheus::Result<CopyGauges> {
+        Ok(CopyGauges {
+            published: Gauge::new(
+                "paddock_analytics_copy_published_timestamp_seconds",
+                "Unix time the SQLite analytics copy was last published",
+            )?,
+            bytes: Gauge::new(
+                "paddock_analytics_copy_size_bytes",
+                "Size of the SQLite analytics copy last published",
+            )?,
+            age: Gauge::new(
+                "paddock_analytics_copy_age_seconds",
+                "Age of the SQLite analytics copy (its lag behind the database) at scrape time",
+            )?,
+            registered: Once::new(),
+        })
     }
 }
 

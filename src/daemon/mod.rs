@@ -126,6 +126,12 @@ pub async fn run(
         limiter.clone(),
         Box::new(move || counts_client.retry_counts()),
     )?;
+    // The analytics copy's age is exported from the last publication the ledger knows.
+    match crate::publish::last_publication(&store).await {
+        Ok(Some(publication)) => metrics.set_analytics_copy(&publication),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot read the last publication"),
+    }
     let mut client = client.with_hook(Arc::new(metrics::ResponseCounter(metrics.clone())));
     // Every response of every scheduled run goes into the raw archive too (on by default), so
     // `paddock replay` can rebuild what the daemon fetched without asking the API again.

@@ -1,5 +1,5 @@
 //! `paddock status`'s per-job view: each job's last run with its outcome and row counts, its
-//! last success and its next fire time.
+//! last success and its next fire time; then the analytics copy: path, age (sync lag), size.
 
 use crate::config::Config;
 use crate::store::{job_status, AnyStore};
@@ -53,5 +53,13 @@ pub async fn render_job_status(
         ));
     }
     out.push_str(&format!("(times in {})\n", tz.name()));
+    let last = crate::publish::last_publication(store).await?;
+    if config.publish.path.is_some() || last.is_some() {
+        out.push_str(&crate::publish::status_line(
+            config.publish.path.as_deref(),
+            last.as_ref(),
+            now,
+        ));
+    }
     Ok(out)
 }

@@ -21,7 +21,7 @@ use crate::store::dialect::Dialect;
 use crate::store::{ledger, with_backend, AnyStore, SqlStore};
 use fetchers::derived::DistanceBands;
 use fetchers::rows::{format_timestamp, Counts, TableCounts};
-use fetchers::store::{RunId, StoreError};
+use fetchers::store::{RunId, StateKey, Store, StoreError};
 use sql::{Effect, Scope, Statement};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -61,6 +61,34 @@ pub async fn rebuild_full(
     run_id: RunId,
 ) -> Result<Counts, StoreError> {
     with_backend!(store, |s| execute(s, bands, Scope::Full, run_id).await)
+}
+
+/// The prefix of the `paddock_state` key recording a derived table Paddock does not keep
+/// (`derived_skipped:ra_entity_combinations`): on an adopted database another system's table
+/// holds its name (written by `paddock adopt`, removed by `paddock adopt --move-aside`).
+pub const SKIPPED_PREFIX: &str = "derived_skipped:";
+
+/// The `paddock_state` key recording that derived table `table` is skipped.
+pub fn skipped_key(table: &str) -> StateKey {
+    StateKey::Named(format!("{SKIPPED_PREFIX}{table}"))
+}
+
+/// The derived tables skipped, each with why (registry name → the stored reason).
+pub async fn skipped(store: &AnyStore) -> Result<BTreeMap<&'static str, String>, StoreError> {
+    with_backend!(store, |s| skipped_in(s).await)
+}
+
+/// [`skipped`] on one backend.
+pub async fn skipped_in<D: Dialect>(
+    store: &SqlStore<D>,
+) -> Result<BTreeMap<&'static str, String>, StoreError> {
+    let mut out = BTreeMap::new();
+    for table in sql::DERIVED_TABLES {
+        if let Some(why) = store.get_state(&skipped_key(table)).await? {
+            out.insert(table, why);
+        }
+    }
+    Ok(out)
 }
 
 /// Per-table written and deleted row counts, turned into ledger counts.
@@ -152,7 +180,8 @@ async fn execute<D: Dialect>(
     // (`store::phase_follow`).
     let physical = store.current_physical_names().await?;
     let dialect = D::KIND.schema_dialect();
-    let plan = sql::plan(dialect, &physical, bands, scope, run_id, &now);
+    let skipped: Vec<&str> = skipped_in(store).await?.into_keys().collect();
+    let plan = sql::plan(dialect, &physical, bands, scope, run_id, &now, &skipped);
     let started = Instant::now();
     let counts = run_plan(store, &plan, run_id).await?;
     let written: u64 = counts.0.values().map(|c| c.inserted + c.updated).sum();

@@ -416,7 +416,9 @@ fn delete_touched(target: Target, group: &Group) -> String {
 
 /// Every statement of a full rebuild or an incremental update, in order, naming every table
 /// by its `physical` name. `run_id` marks the rows written (`last_run_id`) and `now`
-/// (RFC 3339) their audit timestamps.
+/// (RFC 3339) their audit timestamps. The derived tables in `skipped` (registry names: on an
+/// adopted database another system's table holds the name, see `derive::skipped`) are never
+/// named: not locked, deleted nor written.
 pub fn plan(
     dialect: Dialect,
     physical: &PhysicalNames,
@@ -424,8 +426,12 @@ pub fn plan(
     scope: Scope,
     run_id: RunId,
     now: &str,
+    skipped: &[&str],
 ) -> Vec<Statement> {
     let target = Target { dialect, physical };
+    let kept: Vec<&'static str> = (DERIVED_TABLES.iter().copied())
+        .filter(|t| !skipped.contains(t))
+        .collect();
     let scratch = |sql: String| Statement {
         sql,
         effect: Effect::None,
@@ -436,7 +442,7 @@ pub fn plan(
         // incremental update both delete and re-insert groups, and two at once would insert
         // the same keys. Readers are not blocked. (SQLite's `BEGIN IMMEDIATE` already
         // serializes writers.)
-        let tables: Vec<&str> = DERIVED_TABLES.iter().map(|t| target.table(t)).collect();
+        let tables: Vec<&str> = kept.iter().map(|t| target.table(t)).collect();
         out.push(scratch(format!(
             "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
             tables.join(", ")
@@ -457,10 +463,12 @@ pub fn plan(
             out.push(scratch("ANALYZE derive_touched".into()));
         }
     }
-    let groups = groups();
+    let groups: Vec<Group> = (groups().into_iter())
+        .filter(|g| kept.contains(&g.table))
+        .collect();
     match scope {
         Scope::Full => {
-            for table in DERIVED_TABLES {
+            for table in kept.iter().copied() {
                 out.push(Statement {
                     sql: format!("DELETE FROM {}", target.table(table)),
                     effect: Effect::Deleted(table),
@@ -523,8 +531,9 @@ mod tests {
                     scope,
                     RunId(8),
                     "t",
+                    &[],
                 );
-                let physical = plan(dialect, &mapped, &bands, scope, RunId(8), "t");
+                let physical = plan(dialect, &mapped, &bands, scope, RunId(8), "t", &[]);
                 assert_eq!(registry.len(), physical.len());
                 for (r, p) in registry.iter().zip(&physical) {
                     let renamed = (r.sql)
@@ -550,6 +559,7 @@ mod tests {
             Scope::Touched(RunId(7)),
             RunId(8),
             "t",
+            &[],
         );
         let deletes: Vec<&Statement> = plan
             .iter()
@@ -561,5 +571,29 @@ mod tests {
             .iter()
             .filter(|s| matches!(s.effect, Effect::Written(_)))
             .all(|s| s.sql.contains("IN (SELECT") && s.sql.contains("last_run_id")));
+    }
+
+    #[test]
+    fn a_skipped_derived_table_is_never_named_and_the_others_are_all_written() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            for scope in [Scope::Full, Scope::Touched(RunId(7))] {
+                let skipped = [names::ENTITY_COMBINATIONS];
+                let plan = plan(
+                    dialect,
+                    &PhysicalNames::registry(),
+                    &DistanceBands::default(),
+                    scope,
+                    RunId(8),
+                    "t",
+                    &skipped,
+                );
+                let all: String = plan.iter().map(|s| s.sql.as_str()).collect();
+                assert!(!all.contains(names::ENTITY_COMBINATIONS), "{dialect:?}");
+                for table in DERIVED_TABLES.iter().filter(|t| !skipped.contains(t)) {
+                    let written = (plan.iter()).any(|s| s.effect == Effect::Written(table));
+                    assert!(written, "{table} {dialect:?} {scope:?}");
+                }
+            }
+        }
     }
 }

@@ -145,6 +145,46 @@ pub async fn run_transition<D: ToolDialect>(
     outcome
 }
 
+/// Runs `statements` in one transaction under the transitions' lock (`paddock_state` taken
+/// exclusively first, as [`run_transition`] does), refused without effect unless the stored
+/// phase is still `phase`: work that must not interleave with a transition (each batch of the
+/// backfill, so an `advance` or `rollback` runs between two batches, never across one, and the
+/// backfill stops once the phase moved).
+pub async fn run_in_phase<D: ToolDialect>(
+    store: &SqlStore<D>,
+    phase: Phase,
+    statements: &[Statement<D>],
+) -> Result<()> {
+    let work = InPhase { phase, statements };
+    store.write_transaction(&work, ForeignKeys::Enforced).await
+}
+
+/// [`run_in_phase`]'s transaction.
+struct InPhase<'a, D: ToolDialect> {
+    phase: Phase,
+    statements: &'a [Statement<D>],
+}
+
+#[async_trait]
+impl<D: ToolDialect> TransactionWork<D> for InPhase<'_, D> {
+    async fn run(&self, tx: &mut ToolTx<'_, D>) -> Result<()> {
+        tx.lock_state_exclusively().await?;
+        let found = tx.stored_phase().await?;
+        if found.as_deref().and_then(Phase::parse) != Some(self.phase) {
+            bail!(
+                "the rename phase is {} now, no longer {}: a transition ran meanwhile; stopped \
+                 before this batch (nothing of it written)",
+                found.as_deref().unwrap_or("none"),
+                self.phase.name()
+            );
+        }
+        for statement in self.statements {
+            tx.execute(statement).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Records a refused transition (its own transaction; the phase is unchanged).
 pub async fn record_refusal<D: ToolDialect>(
     store: &SqlStore<D>,

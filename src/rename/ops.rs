@@ -8,7 +8,9 @@ use crate::rename::carry::{
     add_carried_columns, carried_columns, copy_carried, empty_in_legacy, free_index_names,
     legacy_only_columns, relax_not_null, taken_names,
 };
-use crate::rename::history::{history, record_refusal, run_transition, Change, TransitionOutcome};
+use crate::rename::history::{
+    history, record_refusal, run_in_phase, run_transition, Change, TransitionOutcome,
+};
 use crate::rename::phase::{archived_name, legacy_name, referencing_tables, renamed_tables, Phase};
 use crate::rename::state::{
     backfill_cursor, clear_cursor, current_phase, phase_statement, set_cursor,
@@ -158,8 +160,10 @@ pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> R
 }
 
 /// Copies history legacy → new in key-ordered batches of `batch` rows, each its own short
-/// transaction with its cursor; resumes from the cursors; a finished pass clears them, so a
-/// second run is an idempotent full pass. Returns rows copied per table.
+/// transaction with its cursor, under the transitions' lock and only while the phase is still
+/// backfill (`history::run_in_phase`: a rollback or advance never interleaves with a batch, and
+/// the backfill stops with an error once one ran); resumes from the cursors; a finished pass
+/// clears them, so a second run is an idempotent full pass. Returns rows copied per table.
 pub async fn backfill<D: ToolDialect>(
     store: &SqlStore<D>,
     batch: usize,
@@ -190,9 +194,7 @@ pub async fn backfill<D: ToolDialect>(
                 .chain(carry)
                 .chain([set_cursor(table.name, &upper, now)])
                 .collect();
-            store
-                .run_statements(&statements, ForeignKeys::Enforced)
-                .await?;
+            run_in_phase(store, Phase::Backfill, &statements).await?;
             rows += batch_rows;
             cursor = Some(upper);
         }
@@ -202,7 +204,7 @@ pub async fn backfill<D: ToolDialect>(
         .iter()
         .map(|t| clear_cursor(t.name))
         .collect();
-    store.run_statements(&clear, ForeignKeys::Enforced).await?;
+    run_in_phase(store, Phase::Backfill, &clear).await?;
     Ok(copied)
 }
 

@@ -7,7 +7,7 @@ use super::context::RunContext;
 use super::error::RunError;
 use super::recorded::{run_recorded, Ended};
 use super::result::{JobDetail, RunResult};
-use super::store_jobs::{run_full_rebuild, run_recorded_audit};
+use super::store_jobs::{run_full_rebuild, run_publish, run_recorded_audit};
 use crate::config::{Config, JobKind};
 use crate::store::AnyStore;
 use chrono::NaiveDate;
@@ -29,6 +29,8 @@ pub enum JobRequest {
     DeriveFull,
     /// The audit, recorded as a run (no API request; see [`run_any`]).
     Audit,
+    /// The SQLite analytics copy, recorded as a run (no API request; see [`run_any`]).
+    Publish,
 }
 
 impl JobRequest {
@@ -42,6 +44,7 @@ impl JobRequest {
             JobRequest::RefreshProfiles(_) => JobKind::MasterEntitiesDaily,
             JobRequest::DeriveFull => JobKind::DeriveFull,
             JobRequest::Audit => JobKind::Audit,
+            JobRequest::Publish => JobKind::Publish,
         }
     }
 
@@ -66,6 +69,7 @@ impl JobRequest {
             }
             JobKind::DeriveFull => JobRequest::DeriveFull,
             JobKind::Audit => JobRequest::Audit,
+            JobKind::Publish => JobRequest::Publish,
         }
     }
 
@@ -83,14 +87,16 @@ impl JobRequest {
                 "refresh_older_than_days": r.older_than_days,
             }),
             // Recorded by their own functions, with their own parameters.
-            JobRequest::DeriveFull | JobRequest::Audit => serde_json::json!({}),
+            JobRequest::DeriveFull | JobRequest::Audit | JobRequest::Publish => {
+                serde_json::json!({})
+            }
         }
     }
 }
 
 /// Runs any job once and records it in the ledger: the fetch jobs through [`run_job`]; the
-/// full rebuild of the derived tables and the audit on the store alone, without an API
-/// request ([`super::store_jobs`]). Those two have no dry run, and run to their end whatever
+/// full rebuild of the derived tables, the audit and the publish on the store alone, without
+/// an API request ([`super::store_jobs`]). Those have no dry run, and run to their end whatever
 /// `run.cancel` says (one transaction, or read-only).
 pub async fn run_any(
     config: &Config,
@@ -111,6 +117,7 @@ pub async fn run_any(
             run_full_rebuild(store, &config.distance_bands, run.trigger).await
         }
         JobRequest::Audit => run_recorded_audit(store, config, run.trigger).await,
+        JobRequest::Publish => run_publish(store, config, run.trigger).await,
         _ => run_job(config, api, store, request, run).await,
     }
 }
@@ -179,7 +186,7 @@ async fn fetch(
             let budget = config.job(JobKind::MasterEntitiesDaily).profile_budget;
             jobs::refresh_profiles(ctx, refresh, budget, chrono::Utc::now()).await
         }
-        JobRequest::DeriveFull | JobRequest::Audit => {
+        JobRequest::DeriveFull | JobRequest::Audit | JobRequest::Publish => {
             unreachable!("refused by run_job: no API request")
         }
     }

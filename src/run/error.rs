@@ -25,6 +25,9 @@ pub enum RunError {
     /// The audit could not run its checks.
     #[error("audit: {0:#}")]
     Audit(anyhow::Error),
+    /// The analytics copy could not be published (with its causes).
+    #[error("publish: {0:#}")]
+    Publish(anyhow::Error),
     /// `paddock replay` could not read, decode or apply an archived response (with its causes).
     #[error("{0:#}")]
     Replay(anyhow::Error),

@@ -10,7 +10,8 @@
 //! - `result.rs`: [`RunResult`], the one run result, with a job-specific `detail`.
 //! - `summary.rs`: the summary text and the one counts table.
 //! - `dispatch.rs`: [`JobRequest`], [`run_any`] and [`run_job`].
-//! - `store_jobs.rs`: the recorded full rebuild of the derived tables and the recorded audit.
+//! - `store_jobs.rs`: the recorded full rebuild of the derived tables, the recorded audit and
+//!   the analytics copy's publish.
 
 pub mod context;
 pub mod dispatch;
@@ -28,6 +29,6 @@ pub use error::RunError;
 pub use name::JobName;
 pub use recorded::{run_recorded, Ended};
 pub use result::{JobDetail, RunResult};
-pub use store_jobs::{run_full_rebuild, run_recorded_audit};
+pub use store_jobs::{run_full_rebuild, run_publish, run_recorded_audit};
 pub use summary::render_summary;
 pub use verdict::{exit_code, judge, EXIT_FAILED, EXIT_PARTIAL};

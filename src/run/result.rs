@@ -6,6 +6,7 @@
 use super::name::JobName;
 use super::verdict::exit_code;
 use crate::audit::job::AuditCounts;
+use crate::publish::Publication;
 use fetchers::jobs::JobReport;
 use fetchers::rows::Counts;
 use fetchers::store::{RunId, RunStatus};
@@ -53,4 +54,6 @@ pub struct JobDetail {
     /// What an audit run found (a run of the audit job that completed its checks; `None`
     /// otherwise): the daemon exports it as metrics.
     pub audit: Option<AuditCounts>,
+    /// What a run of the publish job published: the daemon exports the copy's age and size.
+    pub publication: Option<Publication>,
 }

@@ -1,7 +1,8 @@
-//! The two recorded jobs that make no API request and work on the store alone: the full
-//! rebuild of the derived tables ([`run_full_rebuild`], the `derive_full` job, `paddock derive
-//! --full`, weekly by the daemon) and the audit ([`run_recorded_audit`], the `audit` job).
-//! The work itself stays below, in `derive` and `audit`; here it becomes a ledger run.
+//! The recorded jobs that make no API request and work on the store alone: the full rebuild
+//! of the derived tables ([`run_full_rebuild`], the `derive_full` job, `paddock derive
+//! --full`, weekly by the daemon), the audit ([`run_recorded_audit`], the `audit` job) and the
+//! analytics copy ([`run_publish`], the `publish` job, `paddock publish`). The work itself
+//! stays below, in `derive`, `audit` and `publish`; here it becomes a ledger run.
 
 use super::error::RunError;
 use super::recorded::{run_recorded, Ended};
@@ -14,6 +15,7 @@ use chrono::Utc;
 use fetchers::derived::DistanceBands;
 use fetchers::jobs::JobReport;
 use fetchers::store::RunTrigger;
+use std::path::Path;
 
 /// The full rebuild of the derived tables as its own ledger job: opens a run, rebuilds in one
 /// transaction ([`crate::derive::rebuild_full`]), closes the run with its status and counts.
@@ -63,10 +65,44 @@ pub async fn run_recorded_audit(
                     findings: findings(&counts),
                     detail: JobDetail {
                         audit: Some(counts),
+                        ..JobDetail::default()
                     },
                 }
             }
             Err(e) => Ended::new(Err(RunError::Audit(e)), report).with_detail(JobDetail::default()),
+        }
+    })
+    .await
+}
+
+/// Publishes the SQLite analytics copy to `[publish] path` as a run of the publish job
+/// ([`crate::publish`]): the ledger gets the per-table row counts, the publication (size,
+/// time, checksums) travels on in [`JobDetail::publication`]. A configuration without a path,
+/// or a PostgreSQL database, makes a failed run (the commands refuse before: exit 2).
+pub async fn run_publish(
+    store: &AnyStore,
+    config: &Config,
+    trigger: RunTrigger,
+) -> anyhow::Result<RunResult> {
+    let target = crate::publish::target(config).map(Path::to_path_buf);
+    let params = serde_json::json!({
+        "path": target.as_ref().ok().map(|p| p.display().to_string()),
+    });
+    let job = JobKind::Publish.into();
+    run_recorded(store, job, trigger, params, |run_id| async move {
+        let report = JobReport::default();
+        let published = match &target {
+            Ok(path) => crate::publish::publish_recorded(store, path, run_id).await,
+            Err(refusal) => Err(refusal.clone().into()),
+        };
+        match published {
+            Ok(publication) => Ended::new(Ok(()), report).with_detail(JobDetail {
+                publication: Some(publication),
+                ..JobDetail::default()
+            }),
+            Err(e) => {
+                Ended::new(Err(RunError::Publish(e)), report).with_detail(JobDetail::default())
+            }
         }
     })
     .await

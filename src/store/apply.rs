@@ -192,6 +192,12 @@ async fn write_planned<D: Dialect>(
     for (table, rejected) in rejects_per_table(&unit.rejects) {
         counts.entry(&table).rejected += rejected;
     }
+    let marked =
+        ledger::mark_derived_pending::<D>(&mut tx, physical, run_id, unit, &counts, now).await;
+    if let Err(error) = marked {
+        rollback_quietly::<D>(tx).await;
+        return Err(database_error(Some(ledger::DERIVED_PENDING), &error));
+    }
     if let Err(failed) = ledger::record_unit::<D>(&mut tx, run_id, unit, &counts, now).await {
         rollback_quietly::<D>(tx).await;
         return Err(bookkeeping_error(run_id, &failed));

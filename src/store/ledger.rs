@@ -36,12 +36,6 @@ pub fn latest_state(state: &[(StateKey, String)]) -> Vec<(&StateKey, &str)> {
 /// The races whose derived figures wait for the next derived update (migration 0009).
 pub const DERIVED_PENDING: &str = "paddock_derived_pending";
 
-const PENDING_COLUMNS: &[(&str, ColumnType)] = &[
-    ("race_id", Text),
-    ("run_id", Integer),
-    ("marked_at", Timestamp),
-];
-
 /// The races the unit writes (its runners' races and its races), each once, in order.
 fn races_written(unit: &UnitOfWork) -> Vec<&str> {
     use fetchers::registry::names::{RACES, RUNNERS};
@@ -63,34 +57,57 @@ fn races_written(unit: &UnitOfWork) -> Vec<&str> {
     races
 }
 
-/// Marks the races the unit writes as waiting for the derived update, in the unit's
-/// transaction (see `crate::derive`).
-async fn mark_derived_pending<D: Dialect>(
+/// Marks the races whose race or runner rows the unit changed as waiting for the derived
+/// update, in the unit's transaction (see `crate::derive`). A row the unit inserted or updated
+/// carries the run's id (`last_run_id`) under its physical name; an unchanged reload changes
+/// nothing, so it marks nothing and costs no statement.
+pub async fn mark_derived_pending<D: Dialect>(
     conn: &mut Conn<D>,
+    physical: &crate::store::PhysicalNames,
     run_id: RunId,
     unit: &UnitOfWork,
+    counts: &Counts,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<Vec<Value>> = races_written(unit)
-        .into_iter()
-        .map(|race| {
-            vec![
-                Value::Text(race.to_string()),
-                Value::Integer(run_id.get()),
-                Value::Timestamp(now),
-            ]
-        })
-        .collect();
-    if rows.is_empty() {
+    use fetchers::registry::names::{RACES, RUNNERS};
+    let changed = |table: &str| {
+        let c = counts.table(table);
+        c.inserted + c.updated > 0
+    };
+    let races = races_written(unit);
+    if races.is_empty() || !(changed(RUNNERS) || changed(RACES)) {
         return Ok(());
     }
-    let insert = BulkInsert {
-        table: DERIVED_PENDING,
-        columns: PENDING_COLUMNS,
-        rows,
-        on_conflict: "",
+    let table = |name: &str| fetchers::registry::table(name).map(|t| physical.read(t));
+    let (Some(runners), Some(races_table)) = (table(RUNNERS), table(RACES)) else {
+        return Ok(());
     };
-    D::insert_rows(conn, &insert).await
+    // Placeholders in the order they appear (SQLite's are positional `?`).
+    let mut p = Params::<D>::new();
+    let run = Value::Integer(run_id.get());
+    let ids = |p: &mut Params<D>| {
+        (races.iter())
+            .map(|race| p.add(Value::Text(race.to_string()), Text))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let head = format!(
+        "INSERT INTO {DERIVED_PENDING} (race_id, run_id, marked_at) SELECT race_id, {}, {} FROM (",
+        p.add(run.clone(), Integer),
+        p.add(Value::Timestamp(now), Timestamp),
+    );
+    let of_runners = format!(
+        "SELECT race_id FROM {runners} WHERE last_run_id = {} AND race_id IN ({})",
+        p.add(run.clone(), Integer),
+        ids(&mut p)
+    );
+    let of_races = format!(
+        "SELECT id FROM {races_table} WHERE last_run_id = {} AND id IN ({})",
+        p.add(run, Integer),
+        ids(&mut p)
+    );
+    let sql = format!("{head}{of_runners} UNION {of_races}) changed");
+    D::execute(conn, &sql, p.values()).await.map(|_| ())
 }
 
 const REJECT_COLUMNS: &[(&str, ColumnType)] = &[
@@ -135,9 +152,6 @@ pub async fn record_unit<D: Dialect>(
     set_checkpoint::<D>(conn, run_id, unit, now)
         .await
         .map_err(BookkeepingError::wrap("paddock_checkpoints"))?;
-    mark_derived_pending::<D>(conn, run_id, unit, now)
-        .await
-        .map_err(BookkeepingError::wrap(DERIVED_PENDING))?;
     add_run_counts::<D>(conn, run_id, counts)
         .await
         .map_err(BookkeepingError::wrap("paddock_run_tables"))?;

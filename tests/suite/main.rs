@@ -25,6 +25,7 @@ mod dual_write;
 mod fidelity;
 mod odds;
 mod pipeline;
+mod publish;
 mod reliability;
 mod row_level_security;
 mod schema_of_its_own;

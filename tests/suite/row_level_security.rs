@@ -380,6 +380,22 @@ const SECURITY_DEFINER_VIEW: &str = "\
              && ARRAY['security_invoker=1', 'security_invoker=true', \
                       'security_invoker=yes', 'security_invoker=on'])";
 
+/// Supabase's `unindexed_foreign_keys` (INFO, which the derived tables' 26 foreign keys used to
+/// raise): a foreign key of a `public` table whose columns no valid index starts with.
+const UNINDEXED_FOREIGN_KEYS: &str = "\
+    WITH fks AS (SELECT c.oid AS table_oid, c.relname::text AS table_name, \
+                        k.conname::text AS fk_name, k.conkey AS columns \
+                 FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE k.contype = 'f' AND n.nspname = 'public'), \
+         idx AS (SELECT i.indrelid AS table_oid, \
+                        string_to_array(i.indkey::text, ' ')::smallint[] AS columns \
+                 FROM pg_index i WHERE i.indisvalid) \
+    SELECT fks.table_name || '.' || fks.fk_name FROM fks \
+    WHERE NOT EXISTS (SELECT 1 FROM idx WHERE idx.table_oid = fks.table_oid \
+          AND idx.columns[1:array_length(fks.columns, 1)] = fks.columns) \
+    ORDER BY 1";
+
 #[tokio::test]
 async fn supabase_lints_find_nothing_with_supabases_default_grants() {
     let database = fresh_postgres_database().await;
@@ -430,6 +446,7 @@ async fn supabase_lints_find_nothing_with_supabases_default_grants() {
         ("rls_disabled_in_public", RLS_DISABLED_IN_PUBLIC),
         ("policy_exists_rls_disabled", POLICY_EXISTS_RLS_DISABLED),
         ("security_definer_view", SECURITY_DEFINER_VIEW),
+        ("unindexed_foreign_keys", UNINDEXED_FOREIGN_KEYS),
     ] {
         let findings: Vec<String> = sqlx::query_scalar(sql).fetch_all(&mut owner).await.unwrap();
         assert_eq!(findings, Vec::<String>::new(), "{lint}");

@@ -250,7 +250,7 @@ pub fn foreign_tables(shape: Shape) -> Vec<&'static str> {
         "ra_race_results",
         "ra_runner_supplementary",
     ];
-    if shape == Shape::Hostile {
+    if shape != Shape::Adoptable {
         tables.push("ra_entity_combinations");
     }
     tables
@@ -263,12 +263,15 @@ pub enum Shape {
     /// `ra_bookmakers`' serial id, the NOT NULL `ra_races.date` and the foreign
     /// `ra_entity_combinations`.
     Hostile,
-    /// The same less those three (what `[adopt.keys]`, `[adopt.columns]` and moving a foreign
-    /// table aside would resolve, not supported yet): bookmakers keyed by the API's text id
-    /// (`code` kept beside it, nullable: Paddock does not fill it), `date` nullable, no `ra_entity_combinations`. Everything else
-    /// (varchar ids, timestamps without zone, surrogate ids, legacy-only columns, other
-    /// systems' tables, the clashing index name) stays.
+    /// The same less those three (what `[adopt.keys]`, `[adopt.columns]` and `adopt
+    /// --move-aside` resolve): bookmakers keyed by the API's text id (`code` kept beside it,
+    /// nullable: Paddock does not fill it), `date` nullable, no `ra_entity_combinations`.
+    /// Everything else (varchar ids, timestamps without zone, surrogate ids, legacy-only
+    /// columns, other systems' tables, the clashing index name) stays.
     Adoptable,
+    /// [`Shape::Adoptable`] with the predecessor's own `ra_entity_combinations` (other columns
+    /// than Paddock's derived table of that name): adoptable, Paddock's table skipped.
+    Occupied,
 }
 
 /// `text` with `from` replaced by `to`; `from` must be there.
@@ -284,7 +287,7 @@ pub fn statements(backend: Backend, shape: Shape) -> Vec<String> {
         Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
     };
     let mut script = format!("{SCHEMA}{ROWS}");
-    if shape == Shape::Adoptable {
+    if shape != Shape::Hostile {
         script = replaced(
             &script,
             "id {SERIAL},\n    code varchar(50) NOT NULL UNIQUE",
@@ -297,6 +300,8 @@ pub fn statements(backend: Backend, shape: Shape) -> Vec<String> {
              ('paddy', 'paddy', 'Paddy Power')",
         );
         script = replaced(&script, "date date NOT NULL", "date date");
+    }
+    if shape == Shape::Adoptable {
         let start = script.find("CREATE TABLE ra_entity_combinations").unwrap();
         let end = start + script[start..].find(");").unwrap() + 2;
         script.replace_range(start..end, "");

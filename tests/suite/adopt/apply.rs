@@ -30,7 +30,28 @@ async fn legacy_rows(legacy: &Predecessor) -> BTreeMap<String, (Vec<String>, BTr
     out
 }
 
-async fn count(legacy: &Predecessor, sql: &str) -> i64 {
+/// A racecards and results run for yesterday, through the store following the stored phase
+/// (the derived update after it included).
+pub(super) async fn races_and_runners_run(legacy: &Predecessor) -> run::RunResult {
+    let server = simulator(19, Faults::default()).await;
+    let store = rename::for_current_phase(legacy.store.clone())
+        .await
+        .unwrap();
+    let day = sim_today() - Duration::days(1);
+    let request = JobRequest::RacesAndRunners(RacesAndRunnersPlan::dates(day, day, sim_today()));
+    let context = RunContext::new(RunTrigger::Manual, ApplyMode::Commit);
+    run::run_job(
+        &default_config(),
+        &client_for(&server),
+        &store,
+        &request,
+        &context,
+    )
+    .await
+    .unwrap()
+}
+
+pub(super) async fn count(legacy: &Predecessor, sql: &str) -> i64 {
     let rows = legacy.store.text_rows(sql).await.unwrap();
     rows[0][0].as_deref().unwrap().parse().unwrap()
 }
@@ -80,22 +101,7 @@ async fn adopted_database_migrates_and_runs_in_the_legacy_phase(backend: Backend
         count(&legacy, "SELECT CAST(COUNT(*) AS TEXT) FROM ra_races").await,
         count(&legacy, "SELECT CAST(COUNT(*) AS TEXT) FROM ra_runners").await,
     );
-    let server = simulator(19, Faults::default()).await;
-    let store = rename::for_current_phase(legacy.store.clone())
-        .await
-        .unwrap();
-    let day = sim_today() - Duration::days(1);
-    let request = JobRequest::RacesAndRunners(RacesAndRunnersPlan::dates(day, day, sim_today()));
-    let context = RunContext::new(RunTrigger::Manual, ApplyMode::Commit);
-    let result = run::run_job(
-        &default_config(),
-        &client_for(&server),
-        &store,
-        &request,
-        &context,
-    )
-    .await
-    .unwrap();
+    let result = races_and_runners_run(&legacy).await;
     assert_eq!(result.status, RunStatus::Succeeded, "{:?}", result.error);
     assert!(count(&legacy, "SELECT CAST(COUNT(*) AS TEXT) FROM ra_races").await > races);
     assert!(count(&legacy, "SELECT CAST(COUNT(*) AS TEXT) FROM ra_runners").await > runners);

@@ -1,8 +1,9 @@
 //! The jobs that make no API request, under the daemon and the binary: the weekly full rebuild
 //! of the derived tables at its tick, the audit job at its tick with `/metrics` exporting its
 //! violation counts, the audit's view of those jobs' schedules, `paddock run derive-full` and
-//! `paddock run audit`; and a run a killed daemon left `running`, closed as interrupted by the
-//! job's next run.
+//! `paddock run audit`; a run a killed daemon left `running`, closed as interrupted by the
+//! job's next run; and the analytics copy published at its tick (SQLite), its age in `/metrics`
+//! and `paddock status`.
 
 use super::*;
 
@@ -451,3 +452,101 @@ backend_test!(
         sim.shutdown().await;
     }
 );
+
+/// `/metrics`' value of the unlabelled gauge `name` (None: not exported).
+fn gauge(metrics: &str, name: &str) -> Option<f64> {
+    let prefix = format!("{name} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(|v| v.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn the_daemon_publishes_the_analytics_copy_at_its_tick_and_status_and_metrics_show_its_age() {
+    let db = TestDb::new(crate::support::Backend::Sqlite).await;
+    let sim = daemon_simulator(0).await;
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("analytics.db");
+    let jobs = format!(
+        "[jobs.publish]\n[publish]\npath = \"{}\"\n",
+        target.display()
+    );
+    let mut config = library_config(&sim, &db, &jobs);
+    assert!(config.job(JobKind::Publish).enabled, "on with a path");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    config.daemon.listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    let metrics = || async move {
+        reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    record_success(&db, JobKind::Publish).await;
+    let last_run = count(&db, "SELECT MAX(run_id) FROM paddock_runs").await;
+    let (clock, fire) =
+        clock_before_next_tick(&config, JobKind::Publish, chrono::Duration::seconds(2));
+    let (shutdown, daemon) = start_library_daemon(&config, clock.clone());
+    wait_until_active(&db, JobKind::Publish).await;
+    assert!(
+        !metrics().await.contains("paddock_analytics_copy"),
+        "nothing is exported before the first publication"
+    );
+    assert!(!target.exists());
+
+    clock.set(fire + chrono::Duration::seconds(1));
+    let (trigger, status, api_requests, error) =
+        finished_run_after(&db, JobKind::Publish, last_run).await;
+    assert_eq!(
+        (trigger.as_str(), status.as_str()),
+        ("schedule", "succeeded"),
+        "{error}"
+    );
+    assert_eq!(api_requests, 0);
+    let publication = paddock::publish::last_publication(&db.store)
+        .await
+        .unwrap()
+        .expect("the tick's publication is recorded");
+    assert_eq!(publication.path, target);
+    assert_eq!(publication.bytes, std::fs::metadata(&target).unwrap().len());
+    let text = wait_until("the analytics copy metrics", String::new, || async {
+        let text = metrics().await;
+        text.contains("paddock_analytics_copy_age_seconds")
+            .then_some(text)
+    })
+    .await;
+    assert_eq!(
+        gauge(&text, "paddock_analytics_copy_size_bytes"),
+        Some(publication.bytes as f64),
+        "{text}"
+    );
+    assert_eq!(
+        gauge(&text, "paddock_analytics_copy_published_timestamp_seconds"),
+        Some(publication.published_at.timestamp_millis() as f64 / 1000.0),
+        "{text}"
+    );
+    let age = gauge(&text, "paddock_analytics_copy_age_seconds").unwrap();
+    assert!(age >= 0.0, "{text}");
+    // `paddock status` at a chosen instant: the copy's path, age and size.
+    let later = publication.published_at + chrono::Duration::seconds(90);
+    let shown = paddock::daemon::status::render_job_status(&config, &db.store, later)
+        .await
+        .unwrap();
+    let line = format!(
+        "analytics copy: {}, published {} (age 90 s), {} bytes",
+        target.display(),
+        publication.published_at.format("%Y-%m-%dT%H:%M:%SZ"),
+        publication.bytes
+    );
+    assert!(shown.contains(&line), "{shown}");
+    shutdown.cancel();
+    daemon.await.unwrap().unwrap();
+    assert_eq!(sim.stats().total, 0, "the publish asked the API nothing");
+    sim.shutdown().await;
+}
