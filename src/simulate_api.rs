@@ -45,6 +45,7 @@ fn from_settings(settings: &SimulatorFaults) -> Faults {
         extra_fields,
         drop_record_every,
         pre_race_changes,
+        market_moves: false,
         late_result_requests,
     }
 }

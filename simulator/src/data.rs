@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::day::{build_day, Day};
 use super::json::{obj, J};
+use super::market_moves::MarketMoves;
 use super::names::REGIONS;
 use super::plan::{day_number, parse_race_id, plan_day};
 use super::race::Race;
@@ -81,6 +82,8 @@ pub struct SimData {
     cache: Mutex<HashMap<i64, Arc<Day>>>,
     /// The pre-race-changes scenario, when switched on (see [`scenario`]).
     pre_race: Option<PreRaceChanges>,
+    /// The moving market, when switched on (see `market_moves`).
+    market: Option<MarketMoves>,
 }
 
 impl std::fmt::Debug for SimData {
@@ -121,7 +124,14 @@ impl SimData {
             world: World::build(seed, last_crop),
             cache: Mutex::new(HashMap::new()),
             pre_race: None,
+            market: None,
         }
+    }
+
+    /// Switches the moving market on (every racecard day).
+    pub fn with_market_moves(mut self, on: bool) -> SimData {
+        self.market = on.then(MarketMoves::default);
+        self
     }
 
     /// Switches the pre-race-changes scenario on (on the day before today).
@@ -146,7 +156,11 @@ impl SimData {
 
     /// Moves the scenario's racecards to their next stage; returns the new stage.
     pub fn advance_scenario(&self) -> Option<u32> {
-        self.pre_race.as_ref().map(PreRaceChanges::advance)
+        let market = self.market.as_ref().map(MarketMoves::advance);
+        self.pre_race
+            .as_ref()
+            .map(PreRaceChanges::advance)
+            .or(market)
     }
 
     fn is_scenario_race(&self, race: &Race) -> bool {
@@ -460,6 +474,10 @@ impl SimData {
         query: &[(String, String)],
         opts: Opts,
     ) -> J {
+        let market_opts = Opts {
+            market_stage: self.market.as_ref().map(MarketMoves::stage),
+            ..opts
+        };
         let (cards, total) = if self.has_racecards(date) {
             let (day, idx) = self.racecards_sorted(date, regions, courses);
             let cards = idx
@@ -468,7 +486,7 @@ impl SimData {
                 .take(limit)
                 .map(|&i| {
                     let race = self.card_version(&day.races[i]);
-                    render::racecard(&self.world, self.seed, &race, opts)
+                    render::racecard(&self.world, self.seed, &race, market_opts)
                 })
                 .collect();
             (cards, idx.len())

@@ -33,6 +33,9 @@ pub struct Faults {
     /// The pre-race-changes scenario on the day before today (see the simulator's
     /// `scenario` module): racecard stages advanced by `POST /__scenario/advance`.
     pub pre_race_changes: bool,
+    /// The moving market on every racecard day (see the simulator's `market_moves` module):
+    /// prices move at each `POST /__scenario/advance`.
+    pub market_moves: bool,
     /// The newest race of every results range is withheld from the first N `/results`
     /// requests (a late result), so a range's `total` changes mid-paging.
     pub late_result_requests: Option<u64>,
@@ -111,11 +114,13 @@ impl Faults {
                 "extra_fields" => f.extra_fields = flag()?,
                 "drop_record_every" => f.drop_record_every = every()?,
                 "pre_race_changes" => f.pre_race_changes = flag()?,
+                "market_moves" => f.market_moves = flag()?,
                 "late_result_requests" => f.late_result_requests = every()?,
                 other => bail!(
                     "unknown fault `{other}` (known: latency_ms, rate_limit_every, retry_after_secs, \
                      max_rate_per_sec, server_error_rate, hang_every, hang_ms, truncate_every, \
-                     malformed_values, extra_fields, drop_record_every, pre_race_changes, late_result_requests)"
+                     malformed_values, extra_fields, drop_record_every, pre_race_changes, market_moves, \
+                     late_result_requests)"
                 ),
             }
         }

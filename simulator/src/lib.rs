@@ -30,6 +30,7 @@ mod faults;
 mod format;
 mod json;
 mod late_results;
+mod market_moves;
 mod names;
 mod plan;
 mod race;

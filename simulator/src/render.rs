@@ -5,6 +5,7 @@ use chrono::{Duration, NaiveDate};
 
 use super::format::{self, ladder_decimal, LADDER};
 use super::json::{obj, J};
+use super::market_moves::{move_of, moved_index, updated_at};
 use super::names::*;
 use super::plan::day_number;
 use super::race::{RType, Race, Runner};
@@ -16,6 +17,8 @@ use super::world::{entity_rng, Horse, Role, World};
 pub(crate) struct Opts {
     pub malformed: bool,
     pub extra: bool,
+    /// The moving market's stage (`market_moves`; `None` when off).
+    pub market_stage: Option<u32>,
 }
 
 fn s(x: impl ToString) -> J {
@@ -208,7 +211,7 @@ fn racecard_runner(
         jockey.name.clone()
     };
 
-    let odds = racecard_odds(race, r, ew);
+    let odds = racecard_odds(race, r, ew, opts.market_stage);
     let (sire_n, _, sire_c) = name_of(sire);
     let (dam_n, _, dam_c) = name_of(dam);
     let (ds_n, _, ds_c) = name_of(damsire);
@@ -476,8 +479,15 @@ fn damage_card_runner(j: &mut J, runner_seed: u64) {
     }
 }
 
-fn racecard_odds(race: &Race, r: &Runner, ew: (&str, &str)) -> Vec<J> {
+fn racecard_odds(race: &Race, r: &Runner, ew: (&str, &str), stage: Option<u32>) -> Vec<J> {
     let mut out = Vec::new();
+    let (base, updated) = match stage {
+        Some(s) => (
+            moved_index(r.price, move_of(r.seed), s),
+            updated_at(&race.odds_updated, s),
+        ),
+        None => (r.price, race.odds_updated.clone()),
+    };
     for (bi, &b) in race.bookies.iter().enumerate() {
         let (fractional, decimal) = if r.nr {
             ("-".to_string(), "-".to_string())
@@ -488,7 +498,7 @@ fn racecard_odds(race: &Race, r: &Runner, ew: (&str, &str)) -> Vec<J> {
             } else {
                 jitter
             };
-            let idx = (r.price as i64 + jitter).clamp(0, LADDER.len() as i64 - 1) as usize;
+            let idx = (base as i64 + jitter).clamp(0, LADDER.len() as i64 - 1) as usize;
             let (n, d) = LADDER[idx];
             let fractional = if b == "Paddy Power" && d == 1 {
                 n.to_string()
@@ -503,7 +513,7 @@ fn racecard_odds(race: &Race, r: &Runner, ew: (&str, &str)) -> Vec<J> {
             "decimal" => decimal,
             "ew_places" => ew.0,
             "ew_denom" => ew.1,
-            "updated" => &race.odds_updated,
+            "updated" => &updated,
             "history" => Vec::<J>::new(),
         });
     }
@@ -521,7 +531,7 @@ fn racecard_odds(race: &Race, r: &Runner, ew: (&str, &str)) -> Vec<J> {
             "decimal" => &price,
             "ew_places" => "",
             "ew_denom" => "",
-            "updated" => &race.odds_updated,
+            "updated" => &updated,
             "history" => Vec::<J>::new(),
         });
     }

@@ -115,7 +115,8 @@ impl SimServer {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             data: SimData::new(config.seed, config.today)
-                .with_pre_race_changes(config.faults.pre_race_changes),
+                .with_pre_race_changes(config.faults.pre_race_changes)
+                .with_market_moves(config.faults.market_moves),
             seed: config.seed,
             faults: config.faults.clone(),
             expected_auth: format!(
@@ -377,6 +378,7 @@ fn opts(f: &Faults) -> Opts {
     Opts {
         malformed: f.malformed_values,
         extra: f.extra_fields,
+        market_stage: None,
     }
 }
 

@@ -279,7 +279,8 @@ pub struct RunnerLine {
     /// The jockey's and the trainer's runs and wins in the 14 days to their last run.
     pub jockey_14d: Option<(i64, i64)>,
     pub trainer_14d: Option<(i64, i64)>,
-    /// The most recent odds snapshot (best price among bookmakers quoting at that instant).
+    /// The best current price among bookmakers (`ra_runner_odds_latest`); none for a
+    /// non-runner.
     pub latest_odds: Option<Odds>,
 }
 
@@ -289,7 +290,41 @@ pub struct Odds {
     pub fractional: Option<String>,
     pub decimal: Option<f64>,
     pub observed_at: String,
+    /// That bookmaker's first price for the runner on the race's day (its first stored price
+    /// when none was stored that day).
+    pub first_fractional: Option<String>,
+    pub first_decimal: Option<f64>,
 }
+
+impl Odds {
+    /// The move since the first price, as the change of the implied probability (1 / decimal)
+    /// in percent: positive when the price shortened, negative when it drifted.
+    pub fn move_percent(&self) -> Option<f64> {
+        match (self.first_decimal, self.decimal) {
+            (Some(first), Some(now)) if now > 0.0 && first > 0.0 => {
+                Some((first / now - 1.0) * 100.0)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The first price of the best bookmaker's history for the runner (`o`): on the race's day
+/// (`x`, its date, compares with instants on both engines), else the first stored; fractional
+/// then decimal as text. Each a primary-key range read of `ra_runner_odds`.
+const FIRST_PRICE: &str = "\
+    COALESCE((SELECT f.fractional FROM ra_runner_odds f WHERE f.race_id = o.race_id \
+     AND f.horse_id = o.horse_id AND f.bookmaker_id = o.bookmaker_id \
+     AND f.observed_at >= x.race_date ORDER BY f.observed_at LIMIT 1), \
+     (SELECT f.fractional FROM ra_runner_odds f WHERE f.race_id = o.race_id \
+     AND f.horse_id = o.horse_id AND f.bookmaker_id = o.bookmaker_id \
+     ORDER BY f.observed_at LIMIT 1)), \
+    COALESCE((SELECT CAST(f.decimal AS TEXT) FROM ra_runner_odds f WHERE f.race_id = o.race_id \
+     AND f.horse_id = o.horse_id AND f.bookmaker_id = o.bookmaker_id \
+     AND f.observed_at >= x.race_date ORDER BY f.observed_at LIMIT 1), \
+     (SELECT CAST(f.decimal AS TEXT) FROM ra_runner_odds f WHERE f.race_id = o.race_id \
+     AND f.horse_id = o.horse_id AND f.bookmaker_id = o.bookmaker_id \
+     ORDER BY f.observed_at LIMIT 1))";
 
 fn truthy(v: &Option<String>) -> bool {
     matches!(v.as_deref(), Some("1" | "true" | "t"))
@@ -321,19 +356,20 @@ async fn race_report_in<D: Dialect>(store: &SqlStore<D>, id: &str) -> Result<Opt
              CAST(js.runs_14d AS TEXT), CAST(js.wins_14d AS TEXT), \
              CAST(ts.runs_14d AS TEXT), CAST(ts.wins_14d AS TEXT), \
              o.bookmaker_id, o.fractional, CAST(o.decimal AS TEXT), CAST(o.observed_at AS TEXT), \
-             CAST(hs.runs AS TEXT), {f} \
+             CAST(hs.runs AS TEXT), {first}, {f} \
              FROM ra_runners r \
+             JOIN ra_mst_races x ON x.id = r.race_id \
              LEFT JOIN ra_mst_horses h ON h.id = r.horse_id \
              LEFT JOIN ra_mst_jockeys j ON j.id = r.jockey_id \
              LEFT JOIN ra_mst_trainers t ON t.id = r.trainer_id \
              LEFT JOIN ra_runner_statistics hs ON hs.entity_type = 'horse' AND hs.entity_id = r.horse_id \
              LEFT JOIN ra_runner_statistics js ON js.entity_type = 'jockey' AND js.entity_id = r.jockey_id \
              LEFT JOIN ra_runner_statistics ts ON ts.entity_type = 'trainer' AND ts.entity_id = r.trainer_id \
-             LEFT JOIN ra_runner_odds o ON o.race_id = r.race_id AND o.horse_id = r.horse_id \
-             AND o.observed_at = (SELECT MAX(o2.observed_at) FROM ra_runner_odds o2 \
-             WHERE o2.race_id = r.race_id AND o2.horse_id = r.horse_id) \
-             WHERE r.race_id = {race} ORDER BY r.number, r.horse_id",
+             LEFT JOIN ra_runner_odds_latest o ON o.race_id = r.race_id \
+             AND o.horse_id = r.horse_id AND (r.is_non_runner IS NULL OR NOT r.is_non_runner) \
+             WHERE r.race_id = {race} ORDER BY r.number, r.horse_id, o.bookmaker_id",
             f = figure_select("hs"),
+            first = FIRST_PRICE,
             race = bind(&mut p, id),
         ),
         &p,
@@ -347,9 +383,11 @@ async fn race_report_in<D: Dialect>(store: &SqlStore<D>, id: &str) -> Result<Opt
             fractional: r[13].clone(),
             decimal: float(&r[14]),
             observed_at: r[15].clone().unwrap_or_default(),
+            first_fractional: r[17].clone(),
+            first_decimal: float(&r[18]),
         });
         let horse_id = r[1].clone().unwrap_or_default();
-        // Several bookmakers quoting at the same instant: keep the best price.
+        // One row per bookmaker: keep the best price (the first bookmaker by id on a tie).
         if let Some(prev) = lines.last_mut().filter(|l| l.horse_id == horse_id) {
             let better = match (&odds, &prev.latest_odds) {
                 (Some(new), Some(old)) => new.decimal > old.decimal,
@@ -372,7 +410,7 @@ async fn race_report_in<D: Dialect>(store: &SqlStore<D>, id: &str) -> Result<Opt
             jockey_14d: r[8].as_ref().map(|_| (int(&r[8]), int(&r[9]))),
             trainer_14d: r[10].as_ref().map(|_| (int(&r[10]), int(&r[11]))),
             latest_odds: odds,
-            horse_form: r[16].as_ref().map(|_| Figures::from_text(&r[17..])),
+            horse_form: r[16].as_ref().map(|_| Figures::from_text(&r[19..])),
         });
     }
     Ok(Some(RaceReport {
@@ -486,7 +524,7 @@ impl RaceReport {
             if self.has_result { ", result in" } else { "" }
         );
         out.push_str(&format!(
-            "{:>3} {:<24} {:<20} {:<20} {:>4} {:>7} {:>9} {:>8} {:>8} {:>7} {:>7}\n",
+            "{:>3} {:<24} {:<20} {:<20} {:>4} {:>7} {:>9} {:>8} {:>8} {:>7} {:>7} {:<12} {:>6}\n",
             "no",
             "horse",
             "jockey",
@@ -497,7 +535,9 @@ impl RaceReport {
             "14d r/w",
             "jky 14d",
             "trn 14d",
-            "odds"
+            "best",
+            "bookmaker",
+            "move"
         ));
         let cut = |s: &Option<String>, n: usize| -> String {
             s.as_deref().unwrap_or("-").chars().take(n).collect()
@@ -505,7 +545,7 @@ impl RaceReport {
         for r in &self.runners {
             let pair = |p: Option<(i64, i64)>| p.map_or("-".into(), |(a, b)| format!("{a}/{b}"));
             out.push_str(&format!(
-                "{:>3} {:<24} {:<20} {:<20} {:>4} {:>7} {:>9} {:>8} {:>8} {:>7} {:>7}\n",
+                "{:>3} {:<24} {:<20} {:<20} {:>4} {:>7} {:>9} {:>8} {:>8} {:>7} {:>7} {:<12} {:>6}\n",
                 if r.non_runner {
                     "NR".to_string()
                 } else {
@@ -529,6 +569,11 @@ impl RaceReport {
                     .as_ref()
                     .and_then(|o| o.fractional.clone())
                     .unwrap_or_else(|| "-".into()),
+                cut(&r.latest_odds.as_ref().map(|o| o.bookmaker_id.clone()), 12),
+                r.latest_odds
+                    .as_ref()
+                    .and_then(Odds::move_percent)
+                    .map_or("-".into(), |m| format!("{m:+.0}%")),
             ));
         }
         out

@@ -209,6 +209,7 @@ mod tests {
                 "ra_runners",
                 "ra_horse_pedigree",
                 "ra_runner_odds",
+                "ra_runner_odds_latest",
                 "ra_runner_statistics",
                 "ra_entity_combinations",
                 "ra_performance_by_distance",

@@ -22,6 +22,7 @@ use crate::store::diagnose::{database_error, diagnose_failed_group, violation_of
 use crate::store::dialect::{Dialect, GroupWrite};
 use crate::store::ledger::{self, BookkeepingError};
 use crate::store::mirror::mirror_group;
+use crate::store::odds;
 use crate::store::physical::PhysicalNames;
 use crate::store::plan::{rejects_per_table, WriteGroup};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -184,6 +185,10 @@ async fn write_planned<D: Dialect>(
             }
         }
     }
+    if let Err(error) = odds_step::<D>(&mut tx, physical, groups, run_id, now, &mut counts).await {
+        rollback_quietly::<D>(tx).await;
+        return Err(error);
+    }
     for (table, rejected) in rejects_per_table(&unit.rejects) {
         counts.entry(&table).rejected += rejected;
     }
@@ -198,6 +203,37 @@ async fn write_planned<D: Dialect>(
         return Err(bookkeeping_error(run_id, &failed));
     }
     Ok((tx, counts))
+}
+
+/// The odds step ([`crate::store::odds`]) when the unit wrote odds: a repeated price is no
+/// new history row, so it counts as unchanged rather than inserted.
+async fn odds_step<D: Dialect>(
+    tx: &mut Transaction<'static, D::Db>,
+    physical: &PhysicalNames,
+    groups: &[WriteGroup],
+    run_id: RunId,
+    now: DateTime<Utc>,
+    counts: &mut Counts,
+) -> Result<(), StoreError> {
+    let history = odds::HISTORY.table();
+    if !groups.iter().any(|g| g.table.name == history.name) {
+        return Ok(());
+    }
+    for latest in physical.written(odds::LATEST.table()) {
+        odds::keep_latest::<D>(tx, physical.read(history), latest, run_id, now)
+            .await
+            .map_err(|e| database_error(Some(latest), &e))?;
+    }
+    for physical_name in physical.written(history) {
+        let dropped = odds::drop_unchanged_prices::<D>(tx, physical_name, run_id, now)
+            .await
+            .map_err(|e| database_error(Some(physical_name), &e))?;
+        let entry = counts.entry(history.name);
+        let dropped = dropped.min(entry.inserted);
+        entry.inserted -= dropped;
+        entry.unchanged += dropped;
+    }
+    Ok(())
 }
 
 async fn rollback_quietly<D: Dialect>(tx: Transaction<'static, D::Db>) {

@@ -26,6 +26,7 @@ pub mod ledger;
 pub mod locks;
 pub mod mirror;
 pub mod names;
+pub mod odds;
 pub mod options;
 pub mod phase_follow;
 pub mod physical;

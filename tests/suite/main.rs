@@ -23,6 +23,7 @@ mod daemon;
 mod derive;
 mod dual_write;
 mod fidelity;
+mod odds;
 mod pipeline;
 mod publish;
 mod reliability;

@@ -21,6 +21,7 @@ impl TableName {
     pub const RUNNERS: TableName = TableName("ra_runners");
     pub const HORSE_PEDIGREE: TableName = TableName("ra_horse_pedigree");
     pub const RUNNER_ODDS: TableName = TableName("ra_runner_odds");
+    pub const RUNNER_ODDS_LATEST: TableName = TableName("ra_runner_odds_latest");
     pub const SIRES: TableName = TableName("ra_mst_sires");
     pub const DAMS: TableName = TableName("ra_mst_dams");
     pub const DAMSIRES: TableName = TableName("ra_mst_damsires");
@@ -30,7 +31,7 @@ impl TableName {
     pub const PERFORMANCE_BY_VENUE: TableName = TableName("ra_performance_by_venue");
 
     /// Every handle.
-    pub const ALL: [TableName; 18] = [
+    pub const ALL: [TableName; 19] = [
         TableName::REGIONS,
         TableName::COURSES,
         TableName::BOOKMAKERS,
@@ -42,6 +43,7 @@ impl TableName {
         TableName::RUNNERS,
         TableName::HORSE_PEDIGREE,
         TableName::RUNNER_ODDS,
+        TableName::RUNNER_ODDS_LATEST,
         TableName::SIRES,
         TableName::DAMS,
         TableName::DAMSIRES,
@@ -74,6 +76,7 @@ pub const RACES: &str = TableName::RACES.as_str();
 pub const RUNNERS: &str = TableName::RUNNERS.as_str();
 pub const HORSE_PEDIGREE: &str = TableName::HORSE_PEDIGREE.as_str();
 pub const RUNNER_ODDS: &str = TableName::RUNNER_ODDS.as_str();
+pub const RUNNER_ODDS_LATEST: &str = TableName::RUNNER_ODDS_LATEST.as_str();
 pub const SIRES: &str = TableName::SIRES.as_str();
 pub const DAMS: &str = TableName::DAMS.as_str();
 pub const DAMSIRES: &str = TableName::DAMSIRES.as_str();

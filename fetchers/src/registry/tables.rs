@@ -270,6 +270,33 @@ pub static TABLES: &[Table] = &[
             fk(&["bookmaker_id"], names::BOOKMAKERS, &["id"]),
         ],
     },
+    // The current price per runner and bookmaker, kept by the store in each unit's
+    // transaction from the rows it wrote to `ra_runner_odds` (`src/store/odds.rs`); never in a
+    // payload's rows. `observed_at` is the API's `updated` time of that price.
+    Table {
+        name: names::RUNNER_ODDS_LATEST,
+        legacy_name: None,
+        kind: TableKind::Fact,
+        columns: &[
+            key("race_id"),
+            key("horse_id"),
+            key("bookmaker_id"),
+            col("observed_at", ColumnType::Timestamp, ODD, NONE),
+            col("fractional", T, ODD, NONE),
+            col("decimal", N, ODD, NONE),
+            col("ew_places", I, ODD, NONE),
+            col("ew_denom", I, ODD, NONE),
+        ],
+        key: &["race_id", "horse_id", "bookmaker_id"],
+        foreign_keys: &[
+            fk(
+                &["race_id", "horse_id"],
+                names::RUNNERS,
+                &["race_id", "horse_id"],
+            ),
+            fk(&["bookmaker_id"], names::BOOKMAKERS, &["id"]),
+        ],
+    },
     // ---- operations ----
     Table {
         name: "paddock_runs",
