@@ -30,6 +30,7 @@ fn from_settings(settings: &SimulatorFaults) -> Faults {
         extra_fields,
         drop_record_every,
         pre_race_changes,
+        market_moves,
         late_result_requests,
     } = settings.clone();
     Faults {
@@ -45,7 +46,7 @@ fn from_settings(settings: &SimulatorFaults) -> Faults {
         extra_fields,
         drop_record_every,
         pre_race_changes,
-        market_moves: false,
+        market_moves,
         late_result_requests,
     }
 }
@@ -72,6 +73,7 @@ mod tests {
             ("extra_fields", "true"),
             ("drop_record_every", "7"),
             ("pre_race_changes", "true"),
+            ("market_moves", "true"),
             ("late_result_requests", "8"),
         ];
         let flags: Vec<String> = every.iter().map(|(k, v)| format!("{k}={v}")).collect();

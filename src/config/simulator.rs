@@ -21,5 +21,6 @@ pub struct SimulatorFaults {
     pub extra_fields: bool,
     pub drop_record_every: Option<u64>,
     pub pre_race_changes: bool,
+    pub market_moves: bool,
     pub late_result_requests: Option<u64>,
 }
