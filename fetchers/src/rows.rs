@@ -25,6 +25,8 @@ pub enum Value {
     Date(NaiveDate),
     Timestamp(DateTime<Utc>),
     Json(serde_json::Value),
+    /// Raw bytes (an archived body, compressed).
+    Bytes(Vec<u8>),
 }
 
 impl Value {
@@ -45,6 +47,7 @@ impl Value {
                 | (Value::Date(_), ColumnType::Date)
                 | (Value::Timestamp(_), ColumnType::Timestamp)
                 | (Value::Json(_), ColumnType::Json)
+                | (Value::Bytes(_), ColumnType::Bytes)
         )
     }
 
@@ -60,6 +63,7 @@ impl Value {
             Value::Date(d) => d.to_string(),
             Value::Timestamp(t) => format_timestamp(t),
             Value::Json(j) => j.to_string(),
+            Value::Bytes(b) => b.iter().map(|byte| format!("{byte:02x}")).collect(),
         }
     }
 }

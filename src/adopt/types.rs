@@ -123,6 +123,7 @@ pub fn type_name(ty: ColumnType) -> &'static str {
         ColumnType::Timestamp => "timestamp",
         ColumnType::Json => "json",
         ColumnType::Serial => "serial",
+        ColumnType::Bytes => "bytes",
     }
 }
 

@@ -2,7 +2,7 @@
 //! `DIR/YYYY-MM-DD/` (the fetch date), named by fetch time so that name order is fetch order.
 //! A file is one JSON line of metadata followed by the zstd-compressed body.
 
-use super::{codec, ArchivedResponse};
+use super::ArchivedResponse;
 use crate::store::archive::ArchiveFigures;
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -40,7 +40,7 @@ pub async fn write(dir: &Path, r: &ArchivedResponse) -> anyhow::Result<()> {
     };
     let mut bytes = serde_json::to_vec(&header)?;
     bytes.push(b'\n');
-    bytes.extend(codec::base64_decode(&r.body_zstd)?);
+    bytes.extend_from_slice(&r.body_zstd);
     let path = day.join(name);
     tokio::fs::write(&path, bytes)
         .await
@@ -62,7 +62,7 @@ pub fn read(path: &Path) -> anyhow::Result<ArchivedResponse> {
         status: header.status,
         fetched_at: header.fetched_at,
         body_bytes: header.body_bytes,
-        body_zstd: codec::base64_encode(&bytes[split + 1..]),
+        body_zstd: bytes[split + 1..].to_vec(),
     })
 }
 

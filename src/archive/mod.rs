@@ -6,7 +6,7 @@
 //!   directory; retention).
 //! - [`Archive`]: a [`ResponseHook`] for the HTTP client that hands each response to a
 //!   background writer, and [`Archive::close`] that waits until everything is written.
-//! - `codec.rs`: compression and encoding; `directory.rs`: the directory alternative.
+//! - `codec.rs`: compression; `directory.rs`: the directory alternative.
 //! - [`read_all`], [`figures`], [`prune`]: reading back, `paddock archive stats`, retention.
 
 pub mod codec;
@@ -54,7 +54,8 @@ pub struct ArchivedResponse {
     pub fetched_at: DateTime<Utc>,
     /// Length of the body before compression.
     pub body_bytes: usize,
-    pub body_zstd: String,
+    /// The body, zstd-compressed.
+    pub body_zstd: Vec<u8>,
 }
 
 impl ArchivedResponse {

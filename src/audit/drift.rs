@@ -19,6 +19,7 @@ pub fn expected_type(dialect: Dialect, column: &Column) -> String {
             ColumnType::Date => "date",
             ColumnType::Timestamp => "timestamp with time zone",
             ColumnType::Json => "jsonb",
+            ColumnType::Bytes => "bytea",
         }
         .to_string(),
         Dialect::Sqlite => Dialect::Sqlite.column_type(column.ty).to_string(),

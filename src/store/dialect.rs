@@ -244,6 +244,9 @@ pub enum Fragment {
     MonthOf,
     /// A binary value as upper-case hexadecimal text.
     Hex,
+    /// Whether a value is stored as text (SQLite's storage class; PostgreSQL: never, its
+    /// columns hold their declared type).
+    IsText,
 }
 
 /// What [`Dialect::fetch_text`] returns: rows of cells as text.

@@ -142,7 +142,10 @@ impl<D: Dialect> SqlStore<D> {
 
     /// Runs the pending embedded migrations (a no-op on an up-to-date database).
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        D::migrate(&self.pool).await
+        D::migrate(&self.pool).await?;
+        // Migration 0014 on SQLite leaves the archive's base64 bodies for Rust to decode.
+        super::archive::convert_text_bodies(self, 500).await?;
+        Ok(())
     }
 
     /// Closes the pool, waiting for connections to finish.

@@ -271,6 +271,7 @@ pub fn postgres_array_type(ty: ColumnType) -> &'static str {
         ColumnType::Boolean => "bool[]",
         ColumnType::Date => "date[]",
         ColumnType::Timestamp => "timestamptz[]",
+        ColumnType::Bytes => "bytea[]",
     }
 }
 

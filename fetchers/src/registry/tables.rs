@@ -329,6 +329,8 @@ pub static TABLES: &[Table] = &[
             sys("updated", I, false),
             sys("unchanged", I, false),
             sys("rejected", I, false),
+            // Rows a retention run deleted (migration 0014); 0 for every other run.
+            sys("deleted", I, false),
         ],
         key: &["run_id", "table_name"],
         foreign_keys: &[fk(&["run_id"], "paddock_runs", &["run_id"])],
@@ -410,8 +412,8 @@ pub static TABLES: &[Table] = &[
         key: &["id"],
         foreign_keys: &[],
     },
-    // The raw response archive (issue 10): every API response body, zstd-compressed and then
-    // base64-encoded (the registry has no byte type), for `paddock replay`.
+    // The raw response archive (issue 10): every API response body, zstd-compressed, as bytes
+    // (base64 text before migration 0014), for `paddock replay`.
     Table {
         name: "paddock_raw_responses",
         legacy_name: None,
@@ -423,7 +425,7 @@ pub static TABLES: &[Table] = &[
             sys("status", I, false),
             sys("fetched_at", ColumnType::Timestamp, false),
             sys("body_bytes", I, false),
-            sys("body_zstd", T, false),
+            sys("body_zstd", ColumnType::Bytes, false),
         ],
         key: &["response_id"],
         foreign_keys: &[],

@@ -18,6 +18,7 @@ pub enum ColumnArray<'r> {
     Boolean(Vec<Option<bool>>),
     Date(Vec<Option<NaiveDate>>),
     Timestamp(Vec<Option<DateTime<Utc>>>),
+    Bytes(Vec<Option<&'r [u8]>>),
 }
 
 fn mismatch(column: &str, ty: ColumnType, value: &Value) -> sqlx::Error {
@@ -60,6 +61,7 @@ pub fn values_array<'r>(
         ColumnType::Boolean => collect!(Boolean, Value::Boolean(b) => *b),
         ColumnType::Date => collect!(Date, Value::Date(d) => *d),
         ColumnType::Timestamp => collect!(Timestamp, Value::Timestamp(t) => *t),
+        ColumnType::Bytes => collect!(Bytes, Value::Bytes(b) => b.as_slice()),
     }
 }
 
@@ -78,6 +80,7 @@ macro_rules! bind_array_impl {
             ColumnArray::Boolean(v) => $query.bind(v),
             ColumnArray::Date(v) => $query.bind(v),
             ColumnArray::Timestamp(v) => $query.bind(v),
+            ColumnArray::Bytes(v) => $query.bind(v),
         }
     };
 }

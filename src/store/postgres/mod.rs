@@ -146,6 +146,7 @@ fn bind_value<'q>(query: PgQuery<'q>, value: &'q Value) -> PgQuery<'q> {
         Value::Date(d) => query.bind(*d),
         Value::Timestamp(t) => query.bind(*t),
         Value::Json(j) => query.bind(j.to_string()),
+        Value::Bytes(b) => query.bind(b.as_slice()),
     }
 }
 
@@ -168,6 +169,7 @@ fn decode(row: &PgRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::Error> {
         ColumnType::Json => row
             .try_get::<Option<serde_json::Value>, _>(i)?
             .map(Value::Json),
+        ColumnType::Bytes => row.try_get::<Option<Vec<u8>>, _>(i)?.map(Value::Bytes),
     };
     Ok(value.unwrap_or(Value::Null))
 }
@@ -236,6 +238,7 @@ impl crate::store::dialect::Dialect for PgDialect {
             Fragment::DateText => format!("to_char({e}, 'YYYY-MM-DD')"),
             Fragment::MonthOf => format!("to_char({e}, 'YYYY-MM')"),
             Fragment::Hex => format!("upper(encode({e}, 'hex'))"),
+            Fragment::IsText => "FALSE".to_string(),
         }
     }
 

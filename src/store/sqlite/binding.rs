@@ -29,6 +29,7 @@ macro_rules! bind_value_impl {
             Value::Date(d) => $self.bind(date_text(d)),
             Value::Timestamp(t) => $self.bind(format_timestamp(t)),
             Value::Json(j) => $self.bind(j.to_string()),
+            Value::Bytes(b) => $self.bind(b.as_slice()),
         }
     };
 }

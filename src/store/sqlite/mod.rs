@@ -137,6 +137,7 @@ fn decode(row: &SqliteRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::Erro
             Some(text) => Some(Value::Timestamp(parse_instant(&text)?)),
             None => None,
         },
+        ColumnType::Bytes => row.try_get::<Option<Vec<u8>>, _>(i)?.map(Value::Bytes),
         _ => row.try_get::<Option<String>, _>(i)?.map(Value::Text),
     };
     Ok(value.unwrap_or(Value::Null))
@@ -175,6 +176,7 @@ impl crate::store::dialect::Dialect for SqliteDialect {
             Fragment::TimestampText | Fragment::DateText => format!("CAST({e} AS TEXT)"),
             Fragment::MonthOf => format!("substr({e}, 1, 7)"),
             Fragment::Hex => format!("hex({e})"),
+            Fragment::IsText => format!("typeof({e}) = 'text'"),
         }
     }
 
