@@ -19,6 +19,7 @@ pub mod logging;
 pub mod publish;
 pub mod rename;
 pub mod replay;
+pub mod retention;
 pub mod run;
 pub mod simulate_api;
 pub mod store;

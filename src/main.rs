@@ -177,7 +177,7 @@ struct RunArgs {
     /// races-and-runners: last date of an explicit range (with --from).
     #[arg(long, requires = "from")]
     to: Option<NaiveDate>,
-    /// Fetch and extract, then roll every write back.
+    /// Fetch and extract, then roll every write back (retention: count what it would delete).
     #[arg(long)]
     dry_run: bool,
     /// master-entities: fetch these horses' profiles again, even if already fetched or
@@ -267,6 +267,8 @@ enum JobArg {
     Audit,
     /// The SQLite analytics copy to [publish] path, as `paddock publish` (no API request).
     Publish,
+    /// Deletes what [retention] says (no API request; --dry-run counts instead).
+    Retention,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -563,6 +565,7 @@ fn job_request(config: &Config, args: RunArgs) -> anyhow::Result<JobRequest> {
         JobArg::DeriveFull => JobRequest::DeriveFull,
         JobArg::Audit => JobRequest::Audit,
         JobArg::Publish => JobRequest::Publish,
+        JobArg::Retention => JobRequest::Retention,
     })
 }
 

@@ -359,6 +359,8 @@ pub struct TableCounts {
     pub updated: u64,
     pub unchanged: u64,
     pub rejected: u64,
+    /// Rows deleted (retention runs only).
+    pub deleted: u64,
 }
 
 impl TableCounts {
@@ -367,6 +369,7 @@ impl TableCounts {
         self.updated += other.updated;
         self.unchanged += other.unchanged;
         self.rejected += other.rejected;
+        self.deleted += other.deleted;
     }
 
     /// Rows actually written (inserted or updated).

@@ -117,6 +117,17 @@ pub fn figures(dir: &Path) -> anyhow::Result<ArchiveFigures> {
     Ok(f)
 }
 
+/// How many files [`prune_before`] would remove (whole days fetched before `cutoff`'s date).
+pub fn count_before(dir: &Path, cutoff: DateTime<Utc>) -> anyhow::Result<u64> {
+    let mut files = 0;
+    for (date, day) in days(dir)? {
+        if date < cutoff.date_naive() {
+            files += std::fs::read_dir(&day)?.count() as u64;
+        }
+    }
+    Ok(files)
+}
+
 /// Removes whole days fetched before `cutoff`'s date; returns the files removed.
 pub fn prune_before(dir: &Path, cutoff: DateTime<Utc>) -> anyhow::Result<u64> {
     let mut removed = 0;

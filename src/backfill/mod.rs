@@ -283,7 +283,7 @@ pub async fn backfill_with_config(
     let mut client = crate::api_client(config)?;
     let archive = if config.archive.enabled {
         let target = crate::archive::ArchiveTarget::from_settings(&config.archive, store);
-        if let Some(days) = config.archive.retention_days {
+        if let Some(days) = config.retention.raw_days {
             let pruned = crate::archive::prune(&target, days, chrono::Utc::now()).await?;
             if pruned > 0 {
                 tracing::info!(pruned, days, "archive retention: old responses deleted");

@@ -39,6 +39,21 @@ pub struct FileConfig {
     pub derive: FileDerive,
     #[serde(default)]
     pub publish: FilePublish,
+    #[serde(default)]
+    pub retention: FileRetention,
+}
+
+/// `[retention]` (see `retention.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRetention {
+    pub raw_days: Option<Spanned<u32>>,
+    pub odds_days: Option<Spanned<u32>>,
+    pub odds_keep_move_percent: Option<Spanned<f64>>,
+    pub runs_days: Option<Spanned<u32>>,
+    pub rejects_days: Option<Spanned<u32>>,
+    pub alerts_days: Option<Spanned<u32>>,
+    pub batch_size: Option<Spanned<u32>>,
 }
 
 /// `[api]`.

@@ -31,6 +31,9 @@ pub enum JobKind {
     /// The SQLite analytics copy (`crate::run::run_publish`, `crate::publish`): no API
     /// request. On by default only when `[publish] path` is set.
     Publish,
+    /// Retention (`crate::run::run_retention`, `crate::retention`): no API request. On by
+    /// default only when a `[retention]` setting is set.
+    Retention,
 }
 
 /// A job kind's name and built-in defaults.
@@ -61,7 +64,7 @@ const ORDINARY_JOB: JobKindSpec = JobKindSpec {
 };
 
 impl JobKind {
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::MasterReference,
         JobKind::MasterEntitiesDaily,
         JobKind::MasterEntitiesWeekly,
@@ -69,6 +72,7 @@ impl JobKind {
         JobKind::DeriveFull,
         JobKind::Audit,
         JobKind::Publish,
+        JobKind::Retention,
     ];
 
     /// The kind's name and defaults: the one table of job kinds.
@@ -122,6 +126,15 @@ impl JobKind {
                 default_cron: "30 6,12,18 * * *",
                 uses_api: false,
                 // Turned on by a `[publish] path` (see `job_settings`).
+                enabled_by_default: false,
+                ..ORDINARY_JOB
+            },
+            JobKind::Retention => JobKindSpec {
+                name: "retention",
+                // 03:30 every day: the quiet hour before the morning's fetches.
+                default_cron: "30 3 * * *",
+                uses_api: false,
+                // Turned on by any `[retention]` setting (see `job_settings`).
                 enabled_by_default: false,
                 ..ORDINARY_JOB
             },
@@ -201,6 +214,7 @@ impl JobSettings {
             JobKind::DeriveFull => " full rebuild of the derived tables, no API request".into(),
             JobKind::Audit => " read-only audit, no API request".into(),
             JobKind::Publish => " SQLite analytics copy to [publish] path, no API request".into(),
+            JobKind::Retention => " deletes what [retention] says, no API request".into(),
             JobKind::MasterReference => String::new(),
         }
     }
@@ -208,10 +222,12 @@ impl JobSettings {
 
 /// Every job's settings from `[jobs.NAME]` (a job without a section takes its defaults); a
 /// section naming no job is an error. `publish_path_set`: `[publish] path` is given, which
-/// turns the `publish` job on unless its section says otherwise.
+/// turns the `publish` job on unless its section says otherwise; `retention_set`: a
+/// `[retention]` setting is given, which does the same for the `retention` job.
 pub fn job_settings(
     file: BTreeMap<Spanned<String>, FileJob>,
     publish_path_set: bool,
+    retention_set: bool,
     at: &Locator,
 ) -> Result<BTreeMap<JobKind, JobSettings>> {
     if let Some(unknown) = file
@@ -233,7 +249,12 @@ pub fn job_settings(
         let job = by_name.remove(kind.name()).unwrap_or_default();
         let explicit_enabled = job.enabled.is_some();
         let mut settings = one_job(kind, job, at)?;
-        if kind == JobKind::Publish && publish_path_set && !explicit_enabled {
+        let turned_on = match kind {
+            JobKind::Publish => publish_path_set,
+            JobKind::Retention => retention_set,
+            _ => false,
+        };
+        if turned_on && !explicit_enabled {
             settings.enabled = true;
         }
         jobs.insert(kind, settings);

@@ -16,6 +16,7 @@
 
 mod api;
 mod archive;
+mod retention;
 mod audit;
 mod daemon;
 mod database;
@@ -35,6 +36,7 @@ mod tls;
 
 pub use api::ApiSettings;
 pub use archive::ArchiveSettings;
+pub use retention::RetentionSettings;
 pub use audit::AuditSettings;
 pub use daemon::DaemonSettings;
 pub use database::DatabaseSettings;
@@ -80,6 +82,8 @@ pub struct Config {
     pub distance_bands: fetchers::derived::DistanceBands,
     /// The SQLite analytics copy (`[publish]`).
     pub publish: PublishSettings,
+    /// What retention deletes (`[retention]`; nothing by default).
+    pub retention: RetentionSettings,
     /// `[database] expected_rename_phase`: jobs and the daemon refuse a database in another
     /// rename phase (see `rename`).
     pub expected_rename_phase: Option<crate::rename::Phase>,
@@ -140,6 +144,8 @@ impl Config {
             &at,
         )?;
         let publish = publish::publish_settings(&file.publish, env);
+        let retention =
+            retention::retention_settings(&file.retention, file.archive.retention_days, &at)?;
         Ok(Config {
             api: api::api_settings(file.api, env, &at)?,
             database_url: database::database_url(
@@ -150,7 +156,7 @@ impl Config {
             audit: audit::audit_settings(&file.audit, &at, &database.schema)?,
             database,
             time_zone: schedule::time_zone(&file.schedule, &at)?,
-            jobs: jobs::job_settings(file.jobs, publish.path.is_some(), &at)?,
+            jobs: jobs::job_settings(file.jobs, publish.path.is_some(), retention.any_set(), &at)?,
             daemon: daemon::daemon_settings(&file.daemon, &at)?,
             distance_bands: derive::distance_bands(&file.derive, &at)?,
             expected_rename_phase: database::expected_rename_phase(&file.database, &at)?,
@@ -158,6 +164,7 @@ impl Config {
             simulator_faults: file.simulator.faults.unwrap_or_default(),
             archive: file.archive,
             publish,
+            retention,
             path,
         })
     }

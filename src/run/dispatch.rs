@@ -7,7 +7,7 @@ use super::context::RunContext;
 use super::error::RunError;
 use super::recorded::{run_recorded, Ended};
 use super::result::{JobDetail, RunResult};
-use super::store_jobs::{run_full_rebuild, run_publish, run_recorded_audit};
+use super::store_jobs::{run_full_rebuild, run_publish, run_recorded_audit, run_retention};
 use crate::config::{Config, JobKind};
 use crate::store::AnyStore;
 use chrono::NaiveDate;
@@ -31,6 +31,8 @@ pub enum JobRequest {
     Audit,
     /// The SQLite analytics copy, recorded as a run (no API request; see [`run_any`]).
     Publish,
+    /// Retention, recorded as a run (no API request; the one of them with a dry run).
+    Retention,
 }
 
 impl JobRequest {
@@ -45,6 +47,7 @@ impl JobRequest {
             JobRequest::DeriveFull => JobKind::DeriveFull,
             JobRequest::Audit => JobKind::Audit,
             JobRequest::Publish => JobKind::Publish,
+            JobRequest::Retention => JobKind::Retention,
         }
     }
 
@@ -70,6 +73,7 @@ impl JobRequest {
             JobKind::DeriveFull => JobRequest::DeriveFull,
             JobKind::Audit => JobRequest::Audit,
             JobKind::Publish => JobRequest::Publish,
+            JobKind::Retention => JobRequest::Retention,
         }
     }
 
@@ -87,17 +91,19 @@ impl JobRequest {
                 "refresh_older_than_days": r.older_than_days,
             }),
             // Recorded by their own functions, with their own parameters.
-            JobRequest::DeriveFull | JobRequest::Audit | JobRequest::Publish => {
-                serde_json::json!({})
-            }
+            JobRequest::DeriveFull
+            | JobRequest::Audit
+            | JobRequest::Publish
+            | JobRequest::Retention => serde_json::json!({}),
         }
     }
 }
 
 /// Runs any job once and records it in the ledger: the fetch jobs through [`run_job`]; the
 /// full rebuild of the derived tables, the audit and the publish on the store alone, without
-/// an API request ([`super::store_jobs`]). Those have no dry run, and run to their end whatever
-/// `run.cancel` says (one transaction, or read-only).
+/// an API request ([`super::store_jobs`]). Those have no dry run but retention (which counts
+/// instead of deleting), and run to their end whatever `run.cancel` says (one transaction, or
+/// read-only) but retention (which stops between two batches).
 pub async fn run_any(
     config: &Config,
     api: &dyn ApiSource,
@@ -105,7 +111,7 @@ pub async fn run_any(
     request: &JobRequest,
     run: &RunContext,
 ) -> anyhow::Result<RunResult> {
-    if !request.uses_api() {
+    if !request.uses_api() && !matches!(request, JobRequest::Retention) {
         anyhow::ensure!(
             run.mode == ApplyMode::Commit,
             "{} has no dry run (it makes no API request; `paddock audit` only reads)",
@@ -118,6 +124,7 @@ pub async fn run_any(
         }
         JobRequest::Audit => run_recorded_audit(store, config, run.trigger).await,
         JobRequest::Publish => run_publish(store, config, run.trigger).await,
+        JobRequest::Retention => run_retention(store, config, run).await,
         _ => run_job(config, api, store, request, run).await,
     }
 }
@@ -191,8 +198,9 @@ async fn fetch(
             let budget = config.job(JobKind::MasterEntitiesDaily).profile_budget;
             jobs::refresh_profiles(ctx, refresh, budget, chrono::Utc::now()).await
         }
-        JobRequest::DeriveFull | JobRequest::Audit | JobRequest::Publish => {
-            unreachable!("refused by run_job: no API request")
-        }
+        JobRequest::DeriveFull
+        | JobRequest::Audit
+        | JobRequest::Publish
+        | JobRequest::Retention => unreachable!("refused by run_job: no API request"),
     }
 }

@@ -28,6 +28,9 @@ pub enum RunError {
     /// The analytics copy could not be published (with its causes).
     #[error("publish: {0:#}")]
     Publish(anyhow::Error),
+    /// Retention could not delete (with its causes), or was stopped between two batches.
+    #[error("retention: {0:#}")]
+    Retention(anyhow::Error),
     /// `paddock replay` could not read, decode or apply an archived response (with its causes).
     #[error("{0:#}")]
     Replay(anyhow::Error),

@@ -29,6 +29,6 @@ pub use error::RunError;
 pub use name::JobName;
 pub use recorded::{run_recorded, Ended};
 pub use result::{JobDetail, RunResult};
-pub use store_jobs::{run_full_rebuild, run_publish, run_recorded_audit};
+pub use store_jobs::{run_full_rebuild, run_publish, run_recorded_audit, run_retention};
 pub use summary::render_summary;
 pub use verdict::{exit_code, judge, EXIT_FAILED, EXIT_PARTIAL};

@@ -1,9 +1,11 @@
 //! The recorded jobs that make no API request and work on the store alone: the full rebuild
 //! of the derived tables ([`run_full_rebuild`], the `derive_full` job, `paddock derive
 //! --full`, weekly by the daemon), the audit ([`run_recorded_audit`], the `audit` job) and the
-//! analytics copy ([`run_publish`], the `publish` job, `paddock publish`). The work itself
-//! stays below, in `derive`, `audit` and `publish`; here it becomes a ledger run.
+//! analytics copy ([`run_publish`], the `publish` job, `paddock publish`) and retention
+//! ([`run_retention`], the `retention` job, `paddock run retention`). The work itself stays
+//! below, in `derive`, `audit`, `publish` and `retention`; here it becomes a ledger run.
 
+use super::context::RunContext;
 use super::error::RunError;
 use super::recorded::{run_recorded, Ended};
 use super::result::{JobDetail, RunResult};
@@ -14,7 +16,7 @@ use crate::store::AnyStore;
 use chrono::Utc;
 use fetchers::derived::DistanceBands;
 use fetchers::jobs::JobReport;
-use fetchers::store::RunTrigger;
+use fetchers::store::{ApplyMode, RunTrigger};
 use std::path::Path;
 
 /// The full rebuild of the derived tables as its own ledger job: opens a run, rebuilds in one
@@ -104,6 +106,51 @@ pub async fn run_publish(
                 Ended::new(Err(RunError::Publish(e)), report).with_detail(JobDetail::default())
             }
         }
+    })
+    .await
+}
+
+/// Retention as a run of the retention job ([`crate::retention`]): the deletions are in the
+/// ledger per table (`paddock_run_tables.deleted`, added batch by batch with each batch's
+/// transaction) and in the report's counts. A dry run (`run.mode`) is recorded too, like every
+/// dry run, with what it would delete in the report only: no row of any table is deleted.
+/// The daemon's shutdown stops it between two batches (a failed run; the next one continues).
+pub async fn run_retention(
+    store: &AnyStore,
+    config: &Config,
+    run: &RunContext,
+) -> anyhow::Result<RunResult> {
+    let s = &config.retention;
+    let dry_run = run.mode == ApplyMode::DryRun;
+    let params = serde_json::json!({
+        "raw_days": s.raw_days,
+        "odds_days": s.odds_days,
+        "odds_keep_move_percent": s.odds_keep_move_percent,
+        "runs_days": s.runs_days,
+        "rejects_days": s.rejects_days,
+        "alerts_days": s.alerts_days,
+        "batch_size": s.batch_size,
+        "dry_run": dry_run,
+    });
+    let job = JobKind::Retention.into();
+    run_recorded(store, job, run.trigger, params, |run_id| async move {
+        let retention = crate::retention::Retention {
+            store,
+            settings: s,
+            archive: &config.archive,
+            now: Utc::now(),
+            run_id: (!dry_run).then_some(run_id),
+            cancel: run.cancel.clone(),
+        };
+        let mut report = JobReport::default();
+        let outcome = match retention.apply().await {
+            Ok(counts) => {
+                report.counts = counts;
+                Ok(())
+            }
+            Err(e) => Err(RunError::Retention(e)),
+        };
+        Ended::new(outcome, report).with_detail(JobDetail::default())
     })
     .await
 }

@@ -16,16 +16,31 @@ pub fn endpoint_lines(requests: &BTreeMap<String, u64>) -> String {
         .collect()
 }
 
-/// The rows each table gained, changed, kept and refused, after a blank line.
+/// The rows each table gained, changed, kept and refused, after a blank line; and deleted,
+/// when a table lost rows (retention).
 pub fn counts_table(counts: &Counts) -> String {
+    let deletions = counts.0.values().any(|c| c.deleted > 0);
     let mut out = format!(
-        "\n{:<22} {:>9} {:>9} {:>9} {:>9}\n",
-        "table", "inserted", "updated", "unchanged", "rejected"
+        "\n{:<22} {:>9} {:>9} {:>9} {:>9}{}\n",
+        "table",
+        "inserted",
+        "updated",
+        "unchanged",
+        "rejected",
+        if deletions { "   deleted" } else { "" }
     );
     for (table, c) in &counts.0 {
         out.push_str(&format!(
-            "{table:<22} {:>9} {:>9} {:>9} {:>9}\n",
-            c.inserted, c.updated, c.unchanged, c.rejected
+            "{table:<22} {:>9} {:>9} {:>9} {:>9}{}\n",
+            c.inserted,
+            c.updated,
+            c.unchanged,
+            c.rejected,
+            if deletions {
+                format!(" {:>9}", c.deleted)
+            } else {
+                String::new()
+            }
         ));
     }
     out

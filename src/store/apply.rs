@@ -262,6 +262,7 @@ pub fn group_counts(rows: usize, inserted: u64, updated: u64) -> TableCounts {
         updated,
         unchanged: (rows as u64).saturating_sub(inserted + updated),
         rejected: 0,
+        deleted: 0,
     }
 }
 

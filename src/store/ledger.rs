@@ -133,6 +133,7 @@ const RUN_TABLE_COLUMNS: &[(&str, ColumnType)] = &[
     ("updated", Integer),
     ("unchanged", Integer),
     ("rejected", Integer),
+    ("deleted", Integer),
 ];
 
 /// Writes a unit's rejects, state, checkpoint and run counters (inside its transaction).
@@ -302,6 +303,7 @@ pub async fn add_run_counts<D: Dialect>(
                 count(c.updated),
                 count(c.unchanged),
                 count(c.rejected),
+                count(c.deleted),
             ]
         })
         .collect();
@@ -313,7 +315,8 @@ pub async fn add_run_counts<D: Dialect>(
                       inserted = paddock_run_tables.inserted + excluded.inserted, \
                       updated = paddock_run_tables.updated + excluded.updated, \
                       unchanged = paddock_run_tables.unchanged + excluded.unchanged, \
-                      rejected = paddock_run_tables.rejected + excluded.rejected",
+                      rejected = paddock_run_tables.rejected + excluded.rejected, \
+                      deleted = paddock_run_tables.deleted + excluded.deleted",
     };
     D::insert_rows(conn, &insert).await
 }
@@ -372,7 +375,7 @@ pub async fn run_counts<D: Dialect>(
 ) -> Result<Counts, sqlx::Error> {
     let mut p = Params::<D>::new();
     let sql = format!(
-        "SELECT table_name, inserted, updated, unchanged, rejected FROM paddock_run_tables \
+        "SELECT table_name, inserted, updated, unchanged, rejected, deleted FROM paddock_run_tables \
          WHERE run_id = {} ORDER BY table_name",
         p.add(Value::Integer(run_id.get()), Integer)
     );
@@ -380,7 +383,7 @@ pub async fn run_counts<D: Dialect>(
         conn,
         &sql,
         p.values(),
-        &[Text, Integer, Integer, Integer, Integer],
+        &[Text, Integer, Integer, Integer, Integer, Integer],
     )
     .await?;
     let mut counts = Counts::default();
@@ -394,6 +397,7 @@ pub async fn run_counts<D: Dialect>(
             updated: n(2),
             unchanged: n(3),
             rejected: n(4),
+            deleted: n(5),
         };
     }
     Ok(counts)

@@ -33,6 +33,7 @@ pub mod physical;
 pub mod plan;
 pub mod postgres;
 pub mod read_sql;
+pub mod retention;
 pub mod sql_store;
 pub mod sqlite;
 pub mod tools;
