@@ -37,7 +37,7 @@ pub struct Retention<'a> {
     pub cancel: CancellationToken,
 }
 
-fn cutoff(now: DateTime<Utc>, days: Option<u32>) -> Option<DateTime<Utc>> {
+fn cutoff_of(now: DateTime<Utc>, days: Option<u32>) -> Option<DateTime<Utc>> {
     days.map(|d| now - Duration::days(i64::from(d)))
 }
 
@@ -48,7 +48,7 @@ impl Retention<'_> {
     pub async fn apply(&self) -> anyhow::Result<Counts> {
         let s = self.settings;
         let mut counts = Counts::default();
-        if let Some(cutoff) = cutoff(self.now, s.raw_days) {
+        if let Some(cutoff) = cutoff_of(self.now, s.raw_days) {
             self.aged(AgedTable::RawResponses, cutoff, &mut counts)
                 .await?;
             if let ArchiveTarget::Directory(dir) =
@@ -61,17 +61,17 @@ impl Retention<'_> {
                 counts.entry(ARCHIVE_DIRECTORY).deleted += files;
             }
         }
-        if let Some(cutoff) = cutoff(self.now, s.odds_days) {
+        if let Some(cutoff) = cutoff_of(self.now, s.odds_days) {
             self.thin_prices(cutoff, &mut counts).await?;
         }
-        if let Some(cutoff) = cutoff(self.now, s.rejects_days) {
+        if let Some(cutoff) = cutoff_of(self.now, s.rejects_days) {
             self.aged(AgedTable::Rejects, cutoff, &mut counts).await?;
         }
         // After the rejects: a run whose rejects just went may go too.
-        if let Some(cutoff) = cutoff(self.now, s.runs_days) {
+        if let Some(cutoff) = cutoff_of(self.now, s.runs_days) {
             self.runs(cutoff, &mut counts).await?;
         }
-        if let Some(cutoff) = cutoff(self.now, s.alerts_days) {
+        if let Some(cutoff) = cutoff_of(self.now, s.alerts_days) {
             // Migration 0013 (the alerts) may not be there yet: nothing to prune then.
             if self.store.table_exists(AgedTable::SentAlerts.table()).await? {
                 self.aged(AgedTable::SentAlerts, cutoff, &mut counts)
@@ -115,7 +115,8 @@ impl Retention<'_> {
 
     async fn runs(&self, cutoff: DateTime<Utc>, counts: &mut Counts) -> anyhow::Result<()> {
         let Some(run_id) = self.run_id else {
-            let (runs, tables) = sql::count_old_runs(self.store, cutoff).await?;
+            let rejects_going = cutoff_of(self.now, self.settings.rejects_days);
+            let (runs, tables) = sql::count_old_runs(self.store, cutoff, rejects_going).await?;
             counts.entry("paddock_runs").deleted += runs;
             counts.entry("paddock_run_tables").deleted += tables;
             return Ok(());

@@ -52,14 +52,19 @@ impl AgedTable {
 
     /// The condition a row to delete meets.
     fn condition<D: Dialect>(self, p: &mut Params<D>, cutoff: DateTime<Utc>) -> String {
-        let cutoff = p.add(Value::Timestamp(cutoff), Timestamp);
+        // Parameters in order of appearance (SQLite's are anonymous).
         match self {
-            AgedTable::RawResponses => format!("fetched_at < {cutoff}"),
-            AgedTable::Rejects => format!("created_at < {cutoff}"),
-            AgedTable::SentAlerts => format!(
-                "sent = {} AND sent_at IS NOT NULL AND sent_at < {cutoff}",
-                p.add(Value::Boolean(true), Boolean)
-            ),
+            AgedTable::RawResponses => {
+                format!("fetched_at < {}", p.add(Value::Timestamp(cutoff), Timestamp))
+            }
+            AgedTable::Rejects => {
+                format!("created_at < {}", p.add(Value::Timestamp(cutoff), Timestamp))
+            }
+            AgedTable::SentAlerts => {
+                let sent = p.add(Value::Boolean(true), Boolean);
+                let cutoff = p.add(Value::Timestamp(cutoff), Timestamp);
+                format!("sent = {sent} AND sent_at IS NOT NULL AND sent_at < {cutoff}")
+            }
         }
     }
 }
@@ -125,25 +130,39 @@ async fn delete_aged_batch_in<D: Dialect>(
 /// The runs retention may delete: finished before `cutoff`, not a job's newest run (the
 /// daemon's timetable and `paddock status` read it), no rejects of theirs left (a reject keeps
 /// its run), never one still `running`.
-fn old_runs_condition<D: Dialect>(p: &mut Params<D>, cutoff: DateTime<Utc>) -> String {
-    format!(
+/// `rejects_going`: the rejects cutoff of the same retention run, when it deletes rejects
+/// first — a count (the dry run) leaves out the rejects that will be gone by then.
+fn old_runs_condition<D: Dialect>(
+    p: &mut Params<D>,
+    cutoff: DateTime<Utc>,
+    rejects_going: Option<DateTime<Utc>>,
+) -> String {
+    let mut sql = format!(
         "r.status <> {running} AND COALESCE(r.finished_at, r.started_at) < {cutoff} \
          AND r.run_id < (SELECT MAX(l.run_id) FROM paddock_runs l WHERE l.job = r.job) \
-         AND NOT EXISTS (SELECT 1 FROM paddock_rejects j WHERE j.run_id = r.run_id)",
+         AND NOT EXISTS (SELECT 1 FROM paddock_rejects j WHERE j.run_id = r.run_id",
         running = p.add(Value::Text(RunStatus::Running.name().into()), Text),
         cutoff = p.add(Value::Timestamp(cutoff), Timestamp),
-    )
+    );
+    if let Some(going) = rejects_going {
+        let going = p.add(Value::Timestamp(going), Timestamp);
+        sql.push_str(&format!(" AND j.created_at >= {going}"));
+    }
+    sql.push(')');
+    sql
 }
 
-/// How many runs, and rows of their per-table counts, [`delete_old_runs`] would delete.
+/// How many runs, and rows of their per-table counts, [`delete_old_runs`] would delete after
+/// the rejects created before `rejects_going` (when given) are gone.
 async fn count_old_runs_in<D: Dialect>(
     store: &SqlStore<D>,
     cutoff: DateTime<Utc>,
+    rejects_going: Option<DateTime<Utc>>,
 ) -> anyhow::Result<(u64, u64)> {
     let mut p = Params::<D>::new();
     let runs = format!(
         "SELECT r.run_id FROM paddock_runs r WHERE {}",
-        old_runs_condition(&mut p, cutoff)
+        old_runs_condition(&mut p, cutoff, rejects_going)
     );
     let mut conn = store.connection(Some("paddock_runs")).await?;
     let n_runs = count::<D>(&mut conn, &format!("SELECT COUNT(*) FROM ({runs}) x"), &p).await?;
@@ -163,7 +182,7 @@ async fn delete_old_runs_in<D: Dialect>(
     let mut p = Params::<D>::new();
     let select = format!(
         "SELECT r.run_id FROM paddock_runs r WHERE {} ORDER BY r.run_id LIMIT {}",
-        old_runs_condition(&mut p, cutoff),
+        old_runs_condition(&mut p, cutoff, None),
         p.add(Value::Integer(i64::from(limit)), Integer)
     );
     let mut tx = store.begin_write().await?;
@@ -295,7 +314,8 @@ async fn read_prices<D: Dialect>(
         None => format!("LIMIT {}", p.add(Value::Integer(i64::from(limit)), Integer)),
     };
     let sql = format!(
-        "SELECT race_id, horse_id, bookmaker_id, observed_at, fractional, decimal, ew_places, \
+        "SELECT race_id, horse_id, bookmaker_id, observed_at, fractional, \
+         CAST(decimal AS DOUBLE PRECISION), ew_places, \
          ew_denom FROM {table} {filter} \
          ORDER BY race_id, horse_id, bookmaker_id, observed_at {limit}"
     );
@@ -366,9 +386,14 @@ pub async fn delete_aged_batch(
     with_backend!(store, |s| delete_aged_batch_in(s, table, cutoff, limit, run_id).await)
 }
 
-/// How many runs, and rows of their per-table counts, [`delete_old_runs`] would delete.
-pub async fn count_old_runs(store: &AnyStore, cutoff: DateTime<Utc>) -> anyhow::Result<(u64, u64)> {
-    with_backend!(store, |s| count_old_runs_in(s, cutoff).await)
+/// How many runs, and rows of their per-table counts, [`delete_old_runs`] would delete (see
+/// `count_old_runs_in`).
+pub async fn count_old_runs(
+    store: &AnyStore,
+    cutoff: DateTime<Utc>,
+    rejects_going: Option<DateTime<Utc>>,
+) -> anyhow::Result<(u64, u64)> {
+    with_backend!(store, |s| count_old_runs_in(s, cutoff, rejects_going).await)
 }
 
 /// One batch of old runs deleted with their per-table counts (see `delete_old_runs_in`).

@@ -27,6 +27,7 @@ mod odds;
 mod pipeline;
 mod publish;
 mod reliability;
+mod retention;
 mod row_level_security;
 mod schema_of_its_own;
 mod schema_parity;

@@ -86,6 +86,7 @@ fn postgres_type_family(data_type: &str, is_identity: bool) -> Result<ColumnType
         ("date", _) => Ok(ColumnType::Date),
         ("timestamp with time zone", _) => Ok(ColumnType::Timestamp),
         ("jsonb", _) => Ok(ColumnType::Json),
+        ("bytea", _) => Ok(ColumnType::Bytes),
         (other, _) => Err(other.to_string()),
     }
 }
@@ -368,6 +369,7 @@ fn sqlite_storage_class(ty: ColumnType) -> &'static str {
         | ColumnType::Json => "text",
         ColumnType::Integer | ColumnType::Serial | ColumnType::Boolean => "integer",
         ColumnType::Decimal => "real",
+        ColumnType::Bytes => "blob",
     }
 }
 

@@ -135,7 +135,7 @@ fn response(
         status: 200,
         fetched_at: at,
         body_bytes: 10 * body.len() as i64,
-        body_zstd: body.to_string(),
+        body_zstd: body.as_bytes().to_vec(),
     }
 }
 
