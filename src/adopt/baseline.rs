@@ -1,6 +1,8 @@
 //! What makes an adopted database one `paddock migrate` knows: Paddock's own bookkeeping tables
 //! (`paddock_*`) taken from the embedded migrations themselves (their `CREATE TABLE` and
-//! `CREATE INDEX` statements, nothing else of them), and sqlx's ledger `_sqlx_migrations`
+//! `CREATE INDEX` statements — the last of each name, where a later migration made a table
+//! again — and the `ALTER TABLE … ADD COLUMN` / `ALTER COLUMN` that change them, nothing else
+//! of them: the tables start empty), and sqlx's ledger `_sqlx_migrations`
 //! holding every embedded migration as applied, checksums included, so `migrate` finds nothing
 //! to run.
 
@@ -42,24 +44,47 @@ fn split(script: &str) -> Vec<String> {
         .collect()
 }
 
-/// The `paddock_*` table a `CREATE TABLE` or `CREATE INDEX … ON` statement creates or indexes.
-fn own_table(statement: &str) -> Option<String> {
+/// The `paddock_*` table a `CREATE TABLE`, `CREATE INDEX … ON` or column-changing `ALTER
+/// TABLE` statement creates, indexes or changes, and the name the statement creates (the
+/// table's or the index's; `None` for an `ALTER`).
+fn own_table(statement: &str) -> Option<(String, Option<String>)> {
     let words: Vec<&str> = statement.split_whitespace().collect();
-    let table = match words.as_slice() {
-        ["CREATE", "TABLE", name, ..] => *name,
-        ["CREATE", "INDEX", _, "ON", name, ..] => *name,
-        ["CREATE", "UNIQUE", "INDEX", _, "ON", name, ..] => *name,
+    let (table, created) = match words.as_slice() {
+        ["CREATE", "TABLE", name, ..] => (*name, Some(*name)),
+        ["CREATE", "INDEX", index, "ON", name, ..] => (*name, Some(*index)),
+        ["CREATE", "UNIQUE", "INDEX", index, "ON", name, ..] => (*name, Some(*index)),
+        ["ALTER", "TABLE", name, "ADD" | "ALTER", ..] => (*name, None),
         _ => return None,
     };
     let table = table.trim_end_matches('(');
-    table.starts_with("paddock_").then(|| table.to_string())
+    let created = created.map(|c| c.trim_end_matches('(').to_string());
+    table
+        .starts_with("paddock_")
+        .then(|| (table.to_string(), created))
 }
 
-/// Paddock's own tables and their indexes from `D`'s migrations: (table, statement), in order.
+/// Paddock's own tables, their indexes and column changes from `D`'s migrations: (table,
+/// statement), in order; of a table or index created more than once, the last creation only
+/// (with the changes after it).
 pub fn own_table_statements<D: Dialect>() -> Vec<(String, String)> {
-    (D::migrator().iter())
+    let all: Vec<(String, Option<String>, String)> = (D::migrator().iter())
         .flat_map(|m| split(&m.sql))
-        .filter_map(|s| own_table(&s).map(|t| (t, s)))
+        .filter_map(|s| own_table(&s).map(|(t, created)| (t, created, s)))
+        .collect();
+    let last_creation = |name: &str| {
+        all.iter()
+            .rposition(|(_, c, s)| c.as_deref() == Some(name) && s.starts_with("CREATE TABLE"))
+    };
+    (all.iter().enumerate())
+        .filter(|(i, (table, created, _))| {
+            let later_create = |n: &str| all[i + 1..].iter().any(|(_, c, _)| c.as_deref() == Some(n));
+            match created {
+                Some(name) => !later_create(name),
+                // A change to a table made again later is in the later creation.
+                None => last_creation(table).is_none_or(|at| at < *i),
+            }
+        })
+        .map(|(_, (table, _, s))| (table.clone(), s.clone()))
         .collect()
 }
 
@@ -132,5 +157,28 @@ mod tests {
         assert!(indexes
             .iter()
             .any(|(t, s)| t == "paddock_rejects" && s.starts_with("CREATE INDEX")));
+    }
+
+    #[test]
+    fn a_table_made_again_by_a_later_migration_is_created_once_in_its_last_shape_with_its_changes(
+    ) {
+        for statements in [
+            own_table_statements::<PgDialect>(),
+            own_table_statements::<SqliteDialect>(),
+        ] {
+            let archive: Vec<&String> = (statements.iter())
+                .filter(|(t, _)| t == "paddock_raw_responses")
+                .map(|(_, s)| s)
+                .collect();
+            let creations = archive.iter().filter(|s| s.starts_with("CREATE TABLE"));
+            assert_eq!(creations.count(), 1, "{archive:#?}");
+            let indexes = archive.iter().filter(|s| s.starts_with("CREATE INDEX"));
+            assert_eq!(indexes.count(), 1, "{archive:#?}");
+            // Migration 0014: bytes (SQLite: made again; PostgreSQL: the column changed).
+            assert!(archive.iter().any(|s| s.contains("BLOB") || s.contains("BYTEA")));
+            assert!(statements
+                .iter()
+                .any(|(t, s)| t == "paddock_run_tables" && s.contains("ADD COLUMN deleted")));
+        }
     }
 }
