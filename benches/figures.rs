@@ -289,6 +289,11 @@ fn copy_text(value: &Value, out: &mut String) {
         Value::Date(d) => out.push_str(&d.format("%Y-%m-%d").to_string()),
         Value::Timestamp(t) => out.push_str(&format_timestamp(t)),
         Value::Json(j) => escaped(&j.to_string(), out),
+        // bytea's hex form, its backslash escaped for COPY's text format.
+        Value::Bytes(b) => {
+            out.push_str("\\\\x");
+            out.extend(b.iter().map(|byte| format!("{byte:02x}")));
+        }
     }
 }
 

@@ -432,6 +432,7 @@ async fn sqlite_baseline(
                 Value::Date(d) => query.bind(d.format("%Y-%m-%d").to_string()),
                 Value::Timestamp(t) => query.bind(format_timestamp(&t)),
                 Value::Json(j) => query.bind(j.to_string()),
+                Value::Bytes(b) => query.bind(b),
             };
         }
         query.execute(&mut *tx).await?;
@@ -484,6 +485,7 @@ async fn postgres_baseline(
                 (Value::Date(d), _) => query.bind(d),
                 (Value::Timestamp(t), _) => query.bind(t),
                 (Value::Json(j), _) => query.bind(j.to_string()),
+                (Value::Bytes(b), _) => query.bind(b),
                 (Value::Null, registry::ColumnType::Integer) => query.bind(None::<i64>),
                 (Value::Null, registry::ColumnType::Decimal) => query.bind(None::<f64>),
                 (Value::Null, registry::ColumnType::Boolean) => query.bind(None::<bool>),

@@ -77,7 +77,8 @@ pub fn own_table_statements<D: Dialect>() -> Vec<(String, String)> {
     };
     (all.iter().enumerate())
         .filter(|(i, (table, created, _))| {
-            let later_create = |n: &str| all[i + 1..].iter().any(|(_, c, _)| c.as_deref() == Some(n));
+            let later_create =
+                |n: &str| all[i + 1..].iter().any(|(_, c, _)| c.as_deref() == Some(n));
             match created {
                 Some(name) => !later_create(name),
                 // A change to a table made again later is in the later creation.
@@ -160,8 +161,8 @@ mod tests {
     }
 
     #[test]
-    fn a_table_made_again_by_a_later_migration_is_created_once_in_its_last_shape_with_its_changes(
-    ) {
+    fn a_table_made_again_by_a_later_migration_is_created_once_in_its_last_shape_with_its_changes()
+    {
         for statements in [
             own_table_statements::<PgDialect>(),
             own_table_statements::<SqliteDialect>(),
@@ -175,7 +176,9 @@ mod tests {
             let indexes = archive.iter().filter(|s| s.starts_with("CREATE INDEX"));
             assert_eq!(indexes.count(), 1, "{archive:#?}");
             // Migration 0014: bytes (SQLite: made again; PostgreSQL: the column changed).
-            assert!(archive.iter().any(|s| s.contains("BLOB") || s.contains("BYTEA")));
+            assert!(archive
+                .iter()
+                .any(|s| s.contains("BLOB") || s.contains("BYTEA")));
             assert!(statements
                 .iter()
                 .any(|(t, s)| t == "paddock_run_tables" && s.contains("ADD COLUMN deleted")));

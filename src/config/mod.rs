@@ -16,7 +16,6 @@
 
 mod api;
 mod archive;
-mod retention;
 mod audit;
 mod daemon;
 mod database;
@@ -27,6 +26,7 @@ mod file;
 pub mod fire_times;
 mod jobs;
 mod publish;
+mod retention;
 mod schedule;
 mod secrets;
 mod simulator;
@@ -36,7 +36,6 @@ mod tls;
 
 pub use api::ApiSettings;
 pub use archive::ArchiveSettings;
-pub use retention::RetentionSettings;
 pub use audit::AuditSettings;
 pub use daemon::DaemonSettings;
 pub use database::DatabaseSettings;
@@ -46,6 +45,7 @@ pub use defaults::{
 };
 pub use jobs::{JobKind, JobKindSpec, JobSettings};
 pub use publish::{PublishSettings, ANALYTICS_PATH_ENV};
+pub use retention::RetentionSettings;
 pub use schedule::{schedule_fire_times, Schedule, Window};
 /// The one URL-password masking function, under its old name.
 pub use secrets::mask_url as mask_url_password;

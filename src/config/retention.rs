@@ -101,7 +101,10 @@ pub fn retention_settings(
     };
     let batch_size = match &file.batch_size {
         Some(b) if *b.get_ref() == 0 => {
-            bail!("{}: retention.batch_size must be at least 1", at.at(b.span()))
+            bail!(
+                "{}: retention.batch_size must be at least 1",
+                at.at(b.span())
+            )
         }
         Some(b) => *b.get_ref(),
         None => DEFAULT_RETENTION_BATCH_SIZE,

@@ -191,7 +191,10 @@ fn derive_full_runs_weekly_by_default_and_the_audit_job_is_off_until_enabled() {
     assert!(!JobKind::DeriveFull.uses_api() && !JobKind::Audit.uses_api());
     assert!(JobKind::ALL
         .iter()
-        .filter(|k| !matches!(k, JobKind::DeriveFull | JobKind::Audit | JobKind::Publish | JobKind::Retention))
+        .filter(|k| !matches!(
+            k,
+            JobKind::DeriveFull | JobKind::Audit | JobKind::Publish | JobKind::Retention
+        ))
         .all(|k| k.uses_api() && k.enabled_by_default()));
     let shown = c.describe(wednesday);
     assert!(shown.contains("derive_full"), "{shown}");

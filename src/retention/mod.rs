@@ -73,7 +73,11 @@ impl Retention<'_> {
         }
         if let Some(cutoff) = cutoff_of(self.now, s.alerts_days) {
             // Migration 0013 (the alerts) may not be there yet: nothing to prune then.
-            if self.store.table_exists(AgedTable::SentAlerts.table()).await? {
+            if self
+                .store
+                .table_exists(AgedTable::SentAlerts.table())
+                .await?
+            {
                 self.aged(AgedTable::SentAlerts, cutoff, &mut counts)
                     .await?;
             }
@@ -98,7 +102,8 @@ impl Retention<'_> {
         counts: &mut Counts,
     ) -> anyhow::Result<()> {
         let Some(run_id) = self.run_id else {
-            counts.entry(table.table()).deleted += sql::count_aged(self.store, table, cutoff).await?;
+            counts.entry(table.table()).deleted +=
+                sql::count_aged(self.store, table, cutoff).await?;
             return Ok(());
         };
         loop {
@@ -124,8 +129,7 @@ impl Retention<'_> {
         loop {
             self.check_cancelled()?;
             let (runs, tables) =
-                sql::delete_old_runs(self.store, cutoff, self.settings.batch_size, run_id)
-                    .await?;
+                sql::delete_old_runs(self.store, cutoff, self.settings.batch_size, run_id).await?;
             if runs == 0 {
                 return Ok(());
             }

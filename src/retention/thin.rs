@@ -12,7 +12,9 @@ use chrono::{DateTime, Utc};
 
 /// The implied probability of a decimal price, when it has one.
 fn implied(decimal: Option<f64>) -> Option<f64> {
-    decimal.filter(|d| d.is_finite() && *d > 0.0).map(|d| 1.0 / d)
+    decimal
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .map(|d| 1.0 / d)
 }
 
 /// Whether `row` moved enough from `kept` to be kept.
@@ -20,8 +22,12 @@ pub fn moved_enough(kept: &PriceRow, row: &PriceRow, percent: f64) -> bool {
     match (implied(kept.decimal), implied(row.decimal)) {
         (Some(before), Some(after)) => (after - before).abs() / before * 100.0 >= percent,
         _ => {
-            (&kept.fractional, kept.decimal, kept.ew_places, kept.ew_denom)
-                != (&row.fractional, row.decimal, row.ew_places, row.ew_denom)
+            (
+                &kept.fractional,
+                kept.decimal,
+                kept.ew_places,
+                kept.ew_denom,
+            ) != (&row.fractional, row.decimal, row.ew_places, row.ew_denom)
         }
     }
 }
@@ -88,14 +94,24 @@ mod tests {
 
     #[test]
     fn a_history_reaching_past_the_cutoff_is_kept_whole() {
-        let mut history: Vec<PriceRow> = (0..5).map(|i| row(i, Some(5.0 + f64::from(i) * 0.01))).collect();
+        let mut history: Vec<PriceRow> = (0..5)
+            .map(|i| row(i, Some(5.0 + f64::from(i) * 0.01)))
+            .collect();
         history.last_mut().unwrap().observed_at = cutoff();
         assert!(keep_rows(&history, cutoff(), 5.0).iter().all(|k| *k));
     }
 
     #[test]
     fn a_row_without_a_decimal_is_kept_when_its_price_differs() {
-        let history = vec![row(0, Some(5.0)), row(1, None), row(2, None), row(3, Some(5.0))];
-        assert_eq!(keep_rows(&history, cutoff(), 5.0), [true, true, false, true]);
+        let history = vec![
+            row(0, Some(5.0)),
+            row(1, None),
+            row(2, None),
+            row(3, Some(5.0)),
+        ];
+        assert_eq!(
+            keep_rows(&history, cutoff(), 5.0),
+            [true, true, false, true]
+        );
     }
 }

@@ -1,18 +1,13 @@
 //! SQL for the raw response archive (`paddock_raw_responses`, issue 10), written once over
 //! [`SqlStore`]: inserting compressed responses, reading them back in fetch order for
-//! `paddock replay`, pruning by age, the figures `paddock archive stats` shows, and the one-off
-//! conversion of bodies still stored as base64 text into bytes ([`convert_text_bodies`], after
-//! migration 0014).
+//! `paddock replay`, pruning by age and the figures `paddock archive stats` shows. (The one-off
+//! conversion of bodies from base64 text into bytes after migration 0014: `archive_bytes.rs`.)
 
 use super::dialect::{self, BulkInsert, Cells, Dialect, Params};
 use super::{with_backend, AnyStore, SqlStore};
 use chrono::{DateTime, Utc};
-use super::dialect::Fragment;
-use anyhow::Context as _;
-use base64::Engine as _;
 use fetchers::registry::ColumnType::{self, Bytes, Integer, Text, Timestamp};
 use fetchers::rows::Value;
-use fetchers::store::StateKey;
 
 /// The table.
 const TABLE: &str = "paddock_raw_responses";
@@ -193,59 +188,4 @@ async fn figures_in<D: Dialect>(store: &SqlStore<D>) -> anyhow::Result<ArchiveFi
             .push((endpoint, cells.integer(1).unwrap_or_default()));
     }
     Ok(f)
-}
-
-/// The `paddock_state` key marking that no body is left as base64 text.
-const CONVERTED: &str = "archive_bodies_are_bytes";
-
-/// Turns the bodies a database still holds as base64 text (SQLite rows from before migration
-/// 0014: its SQL has no base64 decoder; PostgreSQL's migration decoded them itself) into bytes,
-/// `batch` rows per committed transaction, then marks the archive converted in `paddock_state`
-/// so later starts skip the check. A conversion cut short resumes where it stopped: a row's
-/// storage class says whether it is done. Returns how many rows it converted.
-pub async fn convert_text_bodies<D: Dialect>(
-    store: &SqlStore<D>,
-    batch: i64,
-) -> anyhow::Result<u64> {
-    let key = StateKey::Named(CONVERTED.to_string());
-    let mut conn = store.connection(Some("paddock_state")).await?;
-    if super::ledger::get_state::<D>(&mut conn, &key).await?.is_some() {
-        return Ok(0);
-    }
-    drop(conn);
-    let still_text = D::fragment(Fragment::IsText, "body_zstd");
-    let mut converted = 0;
-    loop {
-        let mut p = Params::<D>::new();
-        let sql = format!(
-            "SELECT response_id, CAST(body_zstd AS TEXT) FROM {TABLE} WHERE {still_text} \
-             ORDER BY response_id LIMIT {}",
-            p.add(Value::Integer(batch), Integer)
-        );
-        let mut tx = store.begin_write().await?;
-        let rows = dialect::fetch::<D>(&mut tx, &sql, p.values(), &[Integer, Text]).await?;
-        if rows.is_empty() {
-            let (sql, p) = super::ledger::set_state_sql::<D>(&key, "yes", chrono::Utc::now());
-            D::execute(&mut tx, &sql, p.values()).await?;
-            tx.commit().await?;
-            return Ok(converted);
-        }
-        for row in &rows {
-            let cells = Cells(row);
-            let id = cells.integer(0).unwrap_or_default();
-            let text = cells.text(1).unwrap_or_default();
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(text.trim())
-                .with_context(|| format!("archived response {id}: its body is not base64"))?;
-            let mut p = Params::<D>::new();
-            let update = format!(
-                "UPDATE {TABLE} SET body_zstd = {} WHERE response_id = {}",
-                p.add(Value::Bytes(bytes), Bytes),
-                p.add(Value::Integer(id), Integer)
-            );
-            D::execute(&mut tx, &update, p.values()).await?;
-        }
-        tx.commit().await?;
-        converted += rows.len() as u64;
-    }
 }

@@ -15,6 +15,7 @@
 
 pub mod apply;
 pub mod archive;
+pub mod archive_bytes;
 pub mod catalog;
 pub mod checkpoints;
 pub mod connection;

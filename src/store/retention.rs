@@ -55,10 +55,16 @@ impl AgedTable {
         // Parameters in order of appearance (SQLite's are anonymous).
         match self {
             AgedTable::RawResponses => {
-                format!("fetched_at < {}", p.add(Value::Timestamp(cutoff), Timestamp))
+                format!(
+                    "fetched_at < {}",
+                    p.add(Value::Timestamp(cutoff), Timestamp)
+                )
             }
             AgedTable::Rejects => {
-                format!("created_at < {}", p.add(Value::Timestamp(cutoff), Timestamp))
+                format!(
+                    "created_at < {}",
+                    p.add(Value::Timestamp(cutoff), Timestamp)
+                )
             }
             AgedTable::SentAlerts => {
                 let sent = p.add(Value::Boolean(true), Boolean);
@@ -383,7 +389,10 @@ pub async fn delete_aged_batch(
     limit: u32,
     run_id: RunId,
 ) -> anyhow::Result<u64> {
-    with_backend!(store, |s| delete_aged_batch_in(s, table, cutoff, limit, run_id).await)
+    with_backend!(store, |s| delete_aged_batch_in(
+        s, table, cutoff, limit, run_id
+    )
+    .await)
 }
 
 /// How many runs, and rows of their per-table counts, [`delete_old_runs`] would delete (see
@@ -403,7 +412,8 @@ pub async fn delete_old_runs(
     limit: u32,
     run_id: RunId,
 ) -> anyhow::Result<(u64, u64)> {
-    with_backend!(store, |s| delete_old_runs_in(s, cutoff, limit, run_id).await)
+    with_backend!(store, |s| delete_old_runs_in(s, cutoff, limit, run_id)
+        .await)
 }
 
 /// One batch of the price history thinned (see `thin_price_batch_in`).
@@ -414,5 +424,8 @@ pub async fn thin_price_batch(
     keep: KeepRule<'_>,
     run_id: Option<RunId>,
 ) -> anyhow::Result<PriceBatch> {
-    with_backend!(store, |s| thin_price_batch_in(s, after, limit, keep, run_id).await)
+    with_backend!(store, |s| thin_price_batch_in(
+        s, after, limit, keep, run_id
+    )
+    .await)
 }

@@ -144,7 +144,7 @@ impl<D: Dialect> SqlStore<D> {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         D::migrate(&self.pool).await?;
         // Migration 0014 on SQLite leaves the archive's base64 bodies for Rust to decode.
-        super::archive::convert_text_bodies(self, 500).await?;
+        super::archive_bytes::convert_text_bodies::<D>(&self.pool, 500).await?;
         Ok(())
     }
 

@@ -48,7 +48,9 @@ const OLD_PRICES: u32 = 12;
 /// The decimal price number `i` of a history: a walk with small and large steps, never the
 /// same twice in a row (so history stored on change keeps every one).
 fn decimal(seed: u32, i: u32) -> f64 {
-    let steps = [0.1, -0.2, 1.5, 0.05, -1.0, 0.3, 2.0, -0.1, -0.4, 0.7, 0.02, -2.5];
+    let steps = [
+        0.1, -0.2, 1.5, 0.05, -1.0, 0.3, 2.0, -0.1, -0.4, 0.7, 0.02, -2.5,
+    ];
     let mut d = 4.0 + f64::from(seed);
     for k in 0..i {
         d += steps[((k + seed) % 12) as usize];
@@ -107,8 +109,11 @@ fn price(race: &str, horse: &str, book: &str, at: DateTime<Utc>, decimal: f64) -
         .set("decimal", decimal)
 }
 
-/// Each (race, horse, bookmaker) history: its seed, and the decimals stored, oldest first.
-fn histories() -> Vec<((&'static str, &'static str, &'static str), Vec<f64>)> {
+/// A history's (race, horse, bookmaker).
+type HistoryKey = (&'static str, &'static str, &'static str);
+
+/// Each (race, horse, bookmaker) history and the decimals stored, oldest first.
+fn histories() -> Vec<(HistoryKey, Vec<f64>)> {
     let mut out = Vec::new();
     for (h, horse) in HORSES.iter().enumerate() {
         for (b, book) in BOOKS.iter().enumerate() {
@@ -175,18 +180,23 @@ pub async fn fixture(db: &TestDb) -> RunId {
             body_zstd: paddock::archive::codec::encode_body("{}{}").unwrap(),
         })
         .collect();
-    paddock::store::archive::insert(db, &responses).await.unwrap();
+    paddock::store::archive::insert(db, &responses)
+        .await
+        .unwrap();
 
     // Runs: (job, finished, a reject's time). The newest run of each job stays whatever its age.
     let runs = [
-        ("races_and_runners", old, Some(old)),    // its reject goes, then it goes
+        ("races_and_runners", old, Some(old)), // its reject goes, then it goes
         ("races_and_runners", old, Some(recent)), // its reject stays: so does it
-        ("races_and_runners", recent, None),      // young
-        ("master_reference", old, None),          // older than the next: goes
-        ("master_reference", old, None),          // the job's newest: stays
+        ("races_and_runners", recent, None),   // young
+        ("master_reference", old, None),       // older than the next: goes
+        ("master_reference", old, None),       // the job's newest: stays
     ];
     for (job, finished, reject) in runs {
-        let id = db.start_run(job, RunTrigger::Schedule, json!({})).await.unwrap();
+        let id = db
+            .start_run(job, RunTrigger::Schedule, json!({}))
+            .await
+            .unwrap();
         let id = id.get();
         db.execute(&format!(
             "UPDATE paddock_runs SET status = 'succeeded', started_at = '{t}', \
@@ -246,7 +256,11 @@ pub async fn row_counts(db: &TestDb) -> Vec<(&'static str, i64)> {
         "paddock_raw_responses",
         "paddock_rejects",
     ] {
-        out.push((table, db.scalar_i64(&format!("SELECT COUNT(*) FROM {table}")).await));
+        out.push((
+            table,
+            db.scalar_i64(&format!("SELECT COUNT(*) FROM {table}"))
+                .await,
+        ));
     }
     // The retention runs' own counts aside.
     let run_tables = db
@@ -265,7 +279,9 @@ pub async fn row_counts(db: &TestDb) -> Vec<(&'static str, i64)> {
 
 /// The current prices, as one text.
 async fn latest_prices(db: &TestDb) -> Vec<String> {
-    let n = db.scalar_i64("SELECT COUNT(*) FROM ra_runner_odds_latest").await;
+    let n = db
+        .scalar_i64("SELECT COUNT(*) FROM ra_runner_odds_latest")
+        .await;
     let mut out = Vec::new();
     for i in 0..n {
         out.push(
@@ -374,7 +390,10 @@ backend_test!(
         // last price again adds nothing, a new price one row, and it is the current price.
         let key = ("rac_old", "hrs_1", "bet365");
         let last = *stored(&db, key).await.last().unwrap();
-        let run = db.start_run("fixture", RunTrigger::Manual, json!({})).await.unwrap();
+        let run = db
+            .start_run("fixture", RunTrigger::Manual, json!({}))
+            .await
+            .unwrap();
         let thinned_len = stored(&db, key).await.len();
         assert_eq!(thinned_len, expected_kept(&histories()[0].1).len());
         for (minute, d, len) in [(40, last, thinned_len), (41, last + 1.0, thinned_len + 1)] {
@@ -383,7 +402,11 @@ backend_test!(
                 ..UnitOfWork::default()
             };
             db.apply(run, &unit, ApplyMode::Commit).await.unwrap();
-            assert_eq!(stored(&db, key).await.len(), len, "after {d} at minute {minute}");
+            assert_eq!(
+                stored(&db, key).await.len(),
+                len,
+                "after {d} at minute {minute}"
+            );
         }
         let current = db
             .scalar_text(
@@ -417,7 +440,11 @@ backend_test!(
         let before = row_counts(&db).await;
         let config = config_from_toml("");
         assert!(!config.job(paddock::config::JobKind::Retention).enabled);
-        assert!(config_from_toml(POLICY).job(paddock::config::JobKind::Retention).enabled);
+        assert!(
+            config_from_toml(POLICY)
+                .job(paddock::config::JobKind::Retention)
+                .enabled
+        );
         let result = retention(&db, "", ApplyMode::Commit).await;
         assert_eq!(deleted(&result.report.counts), vec![]);
         assert_eq!(row_counts(&db).await, before);

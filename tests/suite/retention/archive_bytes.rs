@@ -50,7 +50,10 @@ async fn migrated_from_base64(backend: Backend, rows: &[StoredResponse]) -> (Any
             let url = format!("sqlite://{}", dir.path().join("old.db").display());
             let store = SqliteStore::open(&url, &test_options()).await.unwrap();
             let pool = store.pool_for_tests();
-            before_0014(&paddock::store::sqlite::MIGRATOR).run(pool).await.unwrap();
+            before_0014(&paddock::store::sqlite::MIGRATOR)
+                .run(pool)
+                .await
+                .unwrap();
             for (r, text) in rows.iter().zip(&encoded) {
                 sqlx::query(&format!("{insert} (?, ?, ?, ?, ?, ?)"))
                     .bind(&r.endpoint)
@@ -68,9 +71,14 @@ async fn migrated_from_base64(backend: Backend, rows: &[StoredResponse]) -> (Any
         }
         Backend::Postgres => {
             let database = fresh_postgres_database().await;
-            let store = PgStore::connect(&database.url, &test_options()).await.unwrap();
+            let store = PgStore::connect(&database.url, &test_options())
+                .await
+                .unwrap();
             let pool = store.pool_for_tests();
-            before_0014(&paddock::store::postgres::MIGRATOR).run(pool).await.unwrap();
+            before_0014(&paddock::store::postgres::MIGRATOR)
+                .run(pool)
+                .await
+                .unwrap();
             for (r, text) in rows.iter().zip(&encoded) {
                 sqlx::query(&format!("{insert} ($1, $2, $3, $4, $5, $6)"))
                     .bind(&r.endpoint)
@@ -93,7 +101,9 @@ async fn all_rows(store: &AnyStore) -> Vec<StoredResponse> {
     let mut out: Vec<StoredResponse> = Vec::new();
     loop {
         let after = out.last().map_or(0, |r| r.response_id);
-        let batch = archive::read_batch(store, after, None, None, 100).await.unwrap();
+        let batch = archive::read_batch(store, after, None, None, 100)
+            .await
+            .unwrap();
         if batch.is_empty() {
             return out;
         }
@@ -163,8 +173,17 @@ backend_test!(
         .unwrap();
         assert_eq!(replayed.exit_code(), 0, "{:?}", replayed.error);
         assert_eq!(replayed.detail.responses, written.len() as u64);
-        for table in ["ra_mst_races", "ra_runners", "ra_runner_odds", "ra_mst_horses"] {
-            assert_eq!(count(&fresh.store, table).await, count(&db.store, table).await, "{table}");
+        for table in [
+            "ra_mst_races",
+            "ra_runners",
+            "ra_runner_odds",
+            "ra_mst_horses",
+        ] {
+            assert_eq!(
+                count(&fresh.store, table).await,
+                count(&db.store, table).await,
+                "{table}"
+            );
         }
         assert_ne!(count(&fresh.store, "ra_runners").await, "0");
     }

@@ -35,7 +35,10 @@ fn history(h: usize, b: usize) -> Vec<f64> {
 /// A race with `HORSES` runners priced by `BOOKS` bookmakers, `PRICES` old prices each, and
 /// `OLD_RESPONSES` old plus `YOUNG_RESPONSES` young archive rows.
 async fn big_fixture(db: &TestDb) {
-    let run = db.start_run("fixture", RunTrigger::Manual, json!({})).await.unwrap();
+    let run = db
+        .start_run("fixture", RunTrigger::Manual, json!({}))
+        .await
+        .unwrap();
     let mut rows = vec![
         Row::new("ra_mst_courses", Source::Racecard)
             .set("id", "crs_1")
@@ -46,7 +49,11 @@ async fn big_fixture(db: &TestDb) {
             .set("race_date", old_time(0).date_naive()),
     ];
     for h in 0..HORSES {
-        rows.push(Row::new("ra_mst_horses", Source::Racecard).set("id", horse(h)).set("name", horse(h)));
+        rows.push(
+            Row::new("ra_mst_horses", Source::Racecard)
+                .set("id", horse(h))
+                .set("name", horse(h)),
+        );
         rows.push(
             Row::new("ra_runners", Source::Racecard)
                 .set("race_id", "rac_old")
@@ -55,7 +62,11 @@ async fn big_fixture(db: &TestDb) {
         );
     }
     for b in 0..BOOKS {
-        rows.push(Row::new("ra_mst_bookmakers", Source::Odds).set("id", book(b)).set("name", book(b)));
+        rows.push(
+            Row::new("ra_mst_bookmakers", Source::Odds)
+                .set("id", book(b))
+                .set("name", book(b)),
+        );
     }
     for h in 0..HORSES {
         for b in 0..BOOKS {
@@ -98,7 +109,8 @@ async fn big_fixture(db: &TestDb) {
 
 /// Rows of a table now.
 async fn rows(db: &TestDb, table: &str) -> i64 {
-    db.scalar_i64(&format!("SELECT COUNT(*) FROM {table}")).await
+    db.scalar_i64(&format!("SELECT COUNT(*) FROM {table}"))
+        .await
 }
 
 /// What every retention run so far recorded as deleted from `table`.
@@ -124,7 +136,10 @@ async fn check(db: &TestDb) -> bool {
     assert_eq!(young_left as usize, YOUNG_RESPONSES);
     let archive_left = rows(db, "paddock_raw_responses").await;
     let archive_gone = (OLD_RESPONSES + YOUNG_RESPONSES) as i64 - archive_left;
-    assert_eq!(ledger_deleted(db, "paddock_raw_responses").await, archive_gone);
+    assert_eq!(
+        ledger_deleted(db, "paddock_raw_responses").await,
+        archive_gone
+    );
     let prices_gone = initial_prices - rows(db, "ra_runner_odds").await;
     assert_eq!(ledger_deleted(db, "ra_runner_odds").await, prices_gone);
     let mut thinned = 0;
@@ -145,7 +160,10 @@ async fn check(db: &TestDb) -> bool {
         }
     }
     assert_eq!(rows(db, "ra_runners").await as usize, HORSES);
-    assert_eq!(rows(db, "ra_runner_odds_latest").await as usize, HORSES * BOOKS);
+    assert_eq!(
+        rows(db, "ra_runner_odds_latest").await as usize,
+        HORSES * BOOKS
+    );
     let all_thinned = (0..HORSES * BOOKS)
         .filter(|i| {
             let full = history(i / BOOKS, i % BOOKS);
@@ -198,5 +216,8 @@ fn retention_killed_mid_archive_and_mid_history_keeps_everything_the_policy_keep
     assert_eq!(kills, 2, "both kills interrupted a running retention");
     let status = child().wait().unwrap();
     assert!(status.success());
-    assert!(runtime.block_on(check(&db)), "the last run finished the work");
+    assert!(
+        runtime.block_on(check(&db)),
+        "the last run finished the work"
+    );
 }
