@@ -217,7 +217,8 @@ struct BackfillArgs {
     /// Last date.
     #[arg(long)]
     to: NaiveDate,
-    /// Parts to fetch: results,racecards,profiles (default: all).
+    /// Parts to fetch: results,racecards,profiles (default: all), and odds (the odds endpoint
+    /// for the races `[odds.backfill]` chooses, only when named).
     #[arg(long, default_value = "results,racecards,profiles")]
     only: String,
     /// Print the requests per endpoint and the time they take, and exit without fetching.
@@ -651,7 +652,16 @@ async fn backfill(config: &Config, args: BackfillArgs) -> anyhow::Result<i32> {
         paddock::backfill::BackfillOptions::configured(config, from, to, parts, profile_budget);
     if dry_run {
         let plan = paddock::backfill::plan::Plan::new(from, to, options.today, &options.parts);
-        print!("{}", paddock::backfill::render_plan(&options, &plan));
+        let odds_requests = if options.parts.contains(&paddock::backfill::plan::Part::Odds) {
+            let store = paddock::open_store_read_only(config).await?;
+            options.odds_targets(&store).await?.len() as u64
+        } else {
+            0
+        };
+        print!(
+            "{}",
+            paddock::backfill::render_plan(&options, &plan, odds_requests)
+        );
         return Ok(0);
     }
     let store = paddock::open_store(config).await?;

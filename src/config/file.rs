@@ -4,6 +4,7 @@
 //! line ([`Locator`]).
 
 use super::archive::ArchiveSettings;
+use super::odds::OddsSettings;
 use super::simulator::SimulatorFaults;
 use anyhow::{anyhow, Result};
 use serde::Deserialize;
@@ -39,6 +40,8 @@ pub struct FileConfig {
     pub derive: FileDerive,
     #[serde(default)]
     pub publish: FilePublish,
+    #[serde(default)]
+    pub odds: OddsSettings,
 }
 
 /// `[api]`.

@@ -25,6 +25,7 @@ mod describe;
 mod file;
 pub mod fire_times;
 mod jobs;
+mod odds;
 mod publish;
 mod schedule;
 mod secrets;
@@ -43,6 +44,7 @@ pub use defaults::{
     MAX_RATE_LIMIT_MARGIN,
 };
 pub use jobs::{JobKind, JobKindSpec, JobSettings};
+pub use odds::{OddsBackfillSettings, OddsSettings};
 pub use publish::{PublishSettings, ANALYTICS_PATH_ENV};
 pub use schedule::{schedule_fire_times, Schedule, Window};
 /// The one URL-password masking function, under its old name.
@@ -76,6 +78,8 @@ pub struct Config {
     pub audit: AuditSettings,
     /// The raw response archive (`[archive]`).
     pub archive: ArchiveSettings,
+    /// The odds endpoint's backfill (`[odds]`).
+    pub odds: OddsSettings,
     /// Distance bands of `ra_performance_by_distance` (`[derive] distance_bands`).
     pub distance_bands: fetchers::derived::DistanceBands,
     /// The SQLite analytics copy (`[publish]`).
@@ -157,6 +161,7 @@ impl Config {
             bookmakers: file.bookmakers.names.unwrap_or_else(default_bookmakers),
             simulator_faults: file.simulator.faults.unwrap_or_default(),
             archive: file.archive,
+            odds: file.odds,
             publish,
             path,
         })
