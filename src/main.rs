@@ -217,8 +217,7 @@ struct BackfillArgs {
     /// Last date.
     #[arg(long)]
     to: NaiveDate,
-    /// Parts to fetch: results,racecards,profiles (default: all), and odds (the odds endpoint
-    /// for the races `[odds.backfill]` chooses, only when named).
+    /// Parts to fetch: results,racecards,profiles (default: all); odds only when named.
     #[arg(long, default_value = "results,racecards,profiles")]
     only: String,
     /// Print the requests per endpoint and the time they take, and exit without fetching.
@@ -651,17 +650,7 @@ async fn backfill(config: &Config, args: BackfillArgs) -> anyhow::Result<i32> {
     let options =
         paddock::backfill::BackfillOptions::configured(config, from, to, parts, profile_budget);
     if dry_run {
-        let plan = paddock::backfill::plan::Plan::new(from, to, options.today, &options.parts);
-        let odds_requests = if options.parts.contains(&paddock::backfill::plan::Part::Odds) {
-            let store = paddock::open_store_read_only(config).await?;
-            options.odds_targets(&store).await?.len() as u64
-        } else {
-            0
-        };
-        print!(
-            "{}",
-            paddock::backfill::render_plan(&options, &plan, odds_requests)
-        );
+        print!("{}", paddock::backfill::dry_run(config, &options).await?);
         return Ok(0);
     }
     let store = paddock::open_store(config).await?;

@@ -43,10 +43,13 @@ impl J {
     /// A string value's text (`None` when absent or not a string).
     pub(crate) fn str_of(&self, key: &str) -> Option<&str> {
         match self {
-            J::Obj(kv) => kv.iter().find(|(k, _)| k == key).and_then(|(_, v)| match v {
-                J::Str(s) => Some(s.as_str()),
-                _ => None,
-            }),
+            J::Obj(kv) => kv
+                .iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| match v {
+                    J::Str(s) => Some(s.as_str()),
+                    _ => None,
+                }),
             _ => None,
         }
     }

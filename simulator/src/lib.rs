@@ -45,7 +45,7 @@ pub use data::{
     MarketCasualties, SimData, SimRace, SimRunner, ABANDONED_STAGE, NON_RUNNER_STAGE,
     RACECARDS_DAYS_AHEAD, RACECARDS_FROM, RESULTS_FROM,
 };
-pub use odds::HISTORY_FROM;
 pub use faults::Faults;
+pub use odds::HISTORY_FROM;
 pub use scenario::PreRaceFacts;
 pub use server::{SimConfig, SimServer, Stats};

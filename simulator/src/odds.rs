@@ -144,4 +144,3 @@ pub(crate) fn racecard_odds(
     }
     out
 }
-

@@ -168,6 +168,22 @@ pub fn render_plan(options: &BackfillOptions, plan: &Plan, odds_requests: u64) -
     out
 }
 
+/// `paddock backfill --dry-run`'s text: the plan, with the odds requests counted on the
+/// database (read only) when `--only` names the odds.
+pub async fn dry_run(
+    config: &crate::config::Config,
+    options: &BackfillOptions,
+) -> anyhow::Result<String> {
+    let plan = Plan::new(options.from, options.to, options.today, &options.parts);
+    let odds_requests = if options.parts.contains(&Part::Odds) {
+        let store = crate::open_store_read_only(config).await?;
+        options.odds_targets(&store).await?.len() as u64
+    } else {
+        0
+    };
+    Ok(render_plan(options, &plan, odds_requests))
+}
+
 fn human_duration(secs: f64) -> String {
     let s = secs.round() as u64;
     format!("{}h {:02}m {:02}s", s / 3600, (s / 60) % 60, s % 60)

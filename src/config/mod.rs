@@ -6,7 +6,7 @@
 //! - One conversion per section: `api.rs`, `database.rs`, `schedule.rs` (time zone, cron
 //!   schedules; `fire_times.rs` computes when they fire), `jobs.rs` ([`JobKind`], the one table
 //!   of job kinds, and [`JobSettings`]), `daemon.rs`, `audit.rs`, `archive.rs`, `derive.rs`,
-//!   `publish.rs`, `simulator.rs`; `tls.rs`: `[database]`'s TLS settings (`sslmode`, `sslrootcert`, …).
+//!   `publish.rs`, `odds.rs` (`[odds]`), `simulator.rs`; `tls.rs`: `[database]`'s TLS settings (`sslmode`, `sslrootcert`, …).
 //! - `secrets.rs`: [`Secret`] and [`DatabaseUrl`], whose `Debug` and `Display` never show the
 //!   value, [`mask_url`], and [`Env`] / [`ProcessEnv`] (environment and systemd credentials).
 //! - `describe.rs`: the effective configuration as text (`paddock config`).

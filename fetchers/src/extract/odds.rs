@@ -160,3 +160,69 @@ impl OddsContext<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::api::Endpoint;
+    use crate::extract::testkit::rows_of;
+    use crate::jobs::endpoints;
+    use crate::rows::Value;
+    use chrono::Utc;
+    use serde_json::json;
+
+    /// An odds endpoint body: one bookmaker with two history entries, one unpriced bookmaker.
+    fn body() -> String {
+        json!({
+            "race_id": "rac_1",
+            "horse_id": "hrs_1",
+            "horse": "Quillwort",
+            "odds": [
+                {
+                    "bookmaker": "Fenwick Bet", "fractional": "3/1", "decimal": "4",
+                    "ew_places": "3", "ew_denom": "5", "updated": "2025-06-15 12:10:00",
+                    "history": [
+                        {"changed_at": "2025-06-15 10:50:00", "fractional": "5/2", "decimal": "3.5"},
+                        {"changed_at": "2025-06-15 11:30:00", "fractional": "3/1", "decimal": "4"}
+                    ]
+                },
+                {
+                    "bookmaker": "Quayside Sports", "fractional": "", "decimal": "",
+                    "ew_places": "", "ew_denom": "", "updated": "", "history": []
+                }
+            ]
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn an_odds_body_is_a_row_per_priced_observation_and_history_takes_its_items_terms() {
+        let read = endpoints::read(Endpoint::Odds, &body(), "/odds/rac_1/hrs_1", Utc::now())
+            .expect("reads");
+        assert_eq!((read.records, read.unit.rejects.len()), (1, 0));
+        let odds = rows_of(&read.unit, "ra_runner_odds");
+        assert_eq!(odds.len(), 3);
+        for row in &odds {
+            assert_eq!(row.values["race_id"], Value::from("rac_1"));
+            assert_eq!(row.values["horse_id"], Value::from("hrs_1"));
+            assert_eq!(row.values["bookmaker_id"], Value::from("fenwick-bet"));
+            assert_eq!(row.values["ew_places"], Value::Integer(3));
+            assert_eq!(row.values["ew_denom"], Value::Integer(5));
+        }
+        // UK summer time: 10:50 local is 09:50 UTC.
+        assert_eq!(
+            odds[1].values["observed_at"].key_text(),
+            "2025-06-15T09:50:00.000000Z"
+        );
+        assert_eq!(odds[1].values["decimal"], Value::Decimal(3.5));
+        assert_eq!(rows_of(&read.unit, "ra_mst_bookmakers").len(), 3);
+    }
+
+    #[test]
+    fn an_odds_body_without_its_runner_is_one_reject() {
+        let body = json!({"race_id": "rac_1", "horse": "X", "odds": []}).to_string();
+        let read = endpoints::read(Endpoint::Odds, &body, "/odds/rac_1/x", Utc::now()).unwrap();
+        assert!(read.unit.rows.is_empty());
+        assert_eq!(read.unit.rejects.len(), 1);
+        assert_eq!(read.unit.rejects[0].table, "ra_runner_odds");
+    }
+}

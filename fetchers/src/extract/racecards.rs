@@ -2,11 +2,11 @@
 //! reference, with [`Source::Racecard`]; the odds snapshots and the bookmakers named in them
 //! with [`Source::Odds`].
 
+use super::odds::OddsContext;
 use super::{
     course_and_region, each_record, id, pedigree_stub, person, raw, record_reject, reject,
     runner_key, text, Problems, PEDIGREE,
 };
-use super::odds::OddsContext;
 use crate::api::models::{Page, RacecardRace, RacecardRunner};
 use crate::api::parse::{self, Currency};
 use crate::registry::{names, Source};

@@ -182,7 +182,10 @@ fn read_horse_profile(
 
 fn read_runner_odds(body: &str, path: &str, _: DateTime<Utc>) -> Result<PageRead, ParseError> {
     let page = models::parse_runner_odds(body)?;
-    Ok(PageRead::of(&page, extract::extract_runner_odds(&page, path)))
+    Ok(PageRead::of(
+        &page,
+        extract::extract_runner_odds(&page, path),
+    ))
 }
 
 #[cfg(test)]

@@ -104,7 +104,10 @@ fn served_histories(server: &SimServer, races: &[SimRace]) -> Histories {
                     .collect();
                 if !prices.is_empty() {
                     let book = item["bookmaker"].as_str().unwrap().to_string();
-                    out.insert((race.race_id.clone(), runner.horse_id.clone(), book), prices);
+                    out.insert(
+                        (race.race_id.clone(), runner.horse_id.clone(), book),
+                        prices,
+                    );
                 }
             }
         }
@@ -234,12 +237,22 @@ backend_test!(
         backfill_odds(&db, &server, &all).await;
         assert_eq!(requests_to(&server, ODDS), planned as u64);
         let asked = server.stats().by_query;
-        let odds_paths: Vec<_> = asked.iter().filter(|(p, _)| p.starts_with("/v1/odds/")).collect();
+        let odds_paths: Vec<_> = asked
+            .iter()
+            .filter(|(p, _)| p.starts_with("/v1/odds/"))
+            .collect();
         assert_eq!(odds_paths.len(), planned);
-        assert!(odds_paths.iter().all(|(_, n)| **n == 1), "a runner asked twice");
+        assert!(
+            odds_paths.iter().all(|(_, n)| **n == 1),
+            "a runner asked twice"
+        );
 
         backfill_odds(&db, &server, &all).await;
-        assert_eq!(requests_to(&server, ODDS), planned as u64, "nothing left to ask");
+        assert_eq!(
+            requests_to(&server, ODDS),
+            planned as u64,
+            "nothing left to ask"
+        );
     }
 );
 
@@ -258,14 +271,29 @@ backend_test!(
         .await;
         // Another unit brings the same price seen earlier: the row at 10 is no change now.
         let later = new_run(&db).await;
-        apply(&db, later, &unit(vec![price("hrs_1", "bet365", 0, "5/2", 3.5)])).await;
+        apply(
+            &db,
+            later,
+            &unit(vec![price("hrs_1", "bet365", 0, "5/2", 3.5)]),
+        )
+        .await;
         assert_eq!(
             minutes(&db, "hrs_1", "bet365").await,
             expect(&[("00", "5/2"), ("20", "3/1")])
         );
         // An older entry of a new price stays, and the row after it goes only if it repeats.
-        apply(&db, later, &unit(vec![price("hrs_1", "bet365", 15, "3/1", 4.0)])).await;
-        apply(&db, later, &unit(vec![price("hrs_1", "bet365", 5, "2/1", 3.0)])).await;
+        apply(
+            &db,
+            later,
+            &unit(vec![price("hrs_1", "bet365", 15, "3/1", 4.0)]),
+        )
+        .await;
+        apply(
+            &db,
+            later,
+            &unit(vec![price("hrs_1", "bet365", 5, "2/1", 3.0)]),
+        )
+        .await;
         assert_eq!(
             minutes(&db, "hrs_1", "bet365").await,
             expect(&[("00", "5/2"), ("05", "2/1"), ("15", "3/1")])

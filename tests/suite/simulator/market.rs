@@ -38,7 +38,12 @@ fn each_way(race: &Value) -> Vec<(Value, Value)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["odds"][0]["ew_places"].clone(), r["odds"][0]["ew_denom"].clone()))
+        .map(|r| {
+            (
+                r["odds"][0]["ew_places"].clone(),
+                r["odds"][0]["ew_denom"].clone(),
+            )
+        })
         .collect()
 }
 
@@ -51,10 +56,19 @@ async fn the_market_withdraws_a_runner_at_stage_one_and_abandons_a_race_at_stage
     let cards = format!("/racecards/pro?date={day}");
     let results = format!("/results?start_date={day}&end_date={day}&limit=50");
     // Stage 0: the generated day, byte for byte.
-    assert_eq!(get_text(&still, &cards).await, get_text(&moving, &cards).await);
-    let casualties = moving.data().market_casualties(day).expect("a racecard day");
+    assert_eq!(
+        get_text(&still, &cards).await,
+        get_text(&moving, &cards).await
+    );
+    let casualties = moving
+        .data()
+        .market_casualties(day)
+        .expect("a racecard day");
     let (nr_race, nr_horse) = casualties.non_runner.clone().expect("a non-runner");
-    let abandoned = casualties.abandoned_race_id.clone().expect("an abandoned race");
+    let abandoned = casualties
+        .abandoned_race_id
+        .clone()
+        .expect("an abandoned race");
     assert_ne!(nr_race, abandoned);
     let before = get_json(&moving, &cards).await;
     assert_ne!(runner(card(&before, &nr_race), &nr_horse)["number"], "NR");
@@ -126,11 +140,19 @@ async fn the_odds_endpoint_serves_each_price_the_racecards_showed_from_the_stage
         let mut expected = Vec::new();
         let mut last: BTreeMap<String, (String, String)> = BTreeMap::new();
         for page in &pages {
-            for o in runner(card(page, race_id), horse_id)["odds"].as_array().unwrap() {
+            for o in runner(card(page, race_id), horse_id)["odds"]
+                .as_array()
+                .unwrap()
+            {
                 let s = |k: &str| o[k].as_str().unwrap().to_string();
                 let price = (s("fractional"), s("decimal"));
                 if price.0 != "-" && last.get(&s("bookmaker")) != Some(&price) {
-                    expected.push((s("bookmaker"), s("updated"), price.0.clone(), price.1.clone()));
+                    expected.push((
+                        s("bookmaker"),
+                        s("updated"),
+                        price.0.clone(),
+                        price.1.clone(),
+                    ));
                     last.insert(s("bookmaker"), price);
                 }
             }
@@ -144,8 +166,20 @@ async fn the_odds_endpoint_serves_each_price_the_racecards_showed_from_the_stage
         assert_eq!(served, expected, "{horse_id}");
         // The current prices are the last stage's racecard items.
         let now = runner(card(pages.last().unwrap(), race_id), horse_id);
-        for (item, card_item) in body["odds"].as_array().unwrap().iter().zip(now["odds"].as_array().unwrap()) {
-            for k in ["bookmaker", "fractional", "decimal", "ew_places", "ew_denom", "updated"] {
+        for (item, card_item) in body["odds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(now["odds"].as_array().unwrap())
+        {
+            for k in [
+                "bookmaker",
+                "fractional",
+                "decimal",
+                "ew_places",
+                "ew_denom",
+                "updated",
+            ] {
                 assert_eq!(item[k], card_item[k], "{horse_id} {k}");
             }
         }
