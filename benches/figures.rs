@@ -665,6 +665,7 @@ async fn bench_replay(days: i64) -> anyhow::Result<Json> {
         today,
         rate_per_second: 1000.0,
         distance_bands: Default::default(),
+        odds: Default::default(),
     };
     let fetched = run_backfill(&client, &source, &options, Reporter::Silent).await?;
     anyhow::ensure!(

@@ -56,6 +56,7 @@ pub async fn run_demo(config: &Config, seed: u64, days: u32) -> anyhow::Result<i
         today,
         rate_per_second: DEMO_RATE_LIMIT,
         distance_bands: config.distance_bands.clone(),
+        odds: Default::default(),
     };
     let (result, archived) = backfill::backfill_with_config(
         &config,

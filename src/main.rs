@@ -217,7 +217,7 @@ struct BackfillArgs {
     /// Last date.
     #[arg(long)]
     to: NaiveDate,
-    /// Parts to fetch: results,racecards,profiles (default: all).
+    /// Parts to fetch: results,racecards,profiles (default: all); odds only when named.
     #[arg(long, default_value = "results,racecards,profiles")]
     only: String,
     /// Print the requests per endpoint and the time they take, and exit without fetching.
@@ -653,8 +653,7 @@ async fn backfill(config: &Config, args: BackfillArgs) -> anyhow::Result<i32> {
     let options =
         paddock::backfill::BackfillOptions::configured(config, from, to, parts, profile_budget);
     if dry_run {
-        let plan = paddock::backfill::plan::Plan::new(from, to, options.today, &options.parts);
-        print!("{}", paddock::backfill::render_plan(&options, &plan));
+        print!("{}", paddock::backfill::dry_run(config, &options).await?);
         return Ok(0);
     }
     let store = paddock::open_store(config).await?;

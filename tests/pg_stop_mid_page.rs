@@ -45,6 +45,7 @@ fn options() -> BackfillOptions {
         today: sim_today(),
         rate_per_second: 1000.0,
         distance_bands: Default::default(),
+        odds: Default::default(),
     }
 }
 

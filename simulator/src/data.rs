@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use super::day::{build_day, Day};
 use super::json::{obj, J};
-use super::market_moves::MarketMoves;
+use super::market_moves::{self, MarketMoves};
 use super::names::REGIONS;
+use super::odds::{self, CardAt};
 use super::plan::{day_number, parse_race_id, plan_day};
 use super::race::Race;
 use super::render::{self, Opts};
@@ -73,6 +74,17 @@ pub struct SimRace {
     /// Every declared runner (non-runners included), in racecard order.
     pub runners: Vec<SimRunner>,
 }
+
+/// The moving market's casualties of one racecard day (see `market_moves`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarketCasualties {
+    /// `(race_id, horse_id)`: a non-runner from stage [`NON_RUNNER_STAGE`] on.
+    pub non_runner: Option<(String, String)>,
+    /// A race abandoned from stage [`ABANDONED_STAGE`] on.
+    pub abandoned_race_id: Option<String>,
+}
+
+pub use market_moves::{ABANDONED_STAGE, NON_RUNNER_STAGE};
 
 /// The simulator's world and its days.
 pub struct SimData {
@@ -429,6 +441,30 @@ impl SimData {
             .map(|j| j.to_value())
     }
 
+    /// `/odds/{race_id}/{horse_id}` at the market's current stage.
+    pub fn odds_body(&self, race_id: &str, horse_id: &str) -> Option<Value> {
+        self.odds_j(race_id, horse_id).map(|j| j.to_value())
+    }
+
+    /// The moving market's casualties on `date` (`None` when the market does not move or the
+    /// day has no racecards).
+    pub fn market_casualties(&self, date: NaiveDate) -> Option<MarketCasualties> {
+        self.market.as_ref()?;
+        if !self.has_racecards(date) {
+            return None;
+        }
+        let day = self.day(date);
+        let c = market_moves::casualties(&day.races);
+        Some(MarketCasualties {
+            non_runner: c.non_runner.map(|(i, k)| {
+                let race = &day.races[i];
+                let horse = race.runners[k].horse as usize;
+                (race.id.clone(), self.world.horses[horse].id())
+            }),
+            abandoned_race_id: c.abandoned.map(|i| day.races[i].id.clone()),
+        })
+    }
+
     /// `/courses?region_codes=..` (all courses when `regions` is empty).
     pub fn courses_body(&self, regions: &[String]) -> Value {
         self.courses_j(regions).to_value()
@@ -474,19 +510,29 @@ impl SimData {
         query: &[(String, String)],
         opts: Opts,
     ) -> J {
+        let stage = self.market.as_ref().map(MarketMoves::stage);
         let market_opts = Opts {
-            market_stage: self.market.as_ref().map(MarketMoves::stage),
+            market_stage: stage,
             ..opts
         };
         let (cards, total) = if self.has_racecards(date) {
             let (day, idx) = self.racecards_sorted(date, regions, courses);
+            let casualties = stage
+                .map(|_| market_moves::casualties(&day.races))
+                .unwrap_or_default();
             let cards = idx
                 .iter()
                 .skip(skip)
                 .take(limit)
                 .map(|&i| {
                     let race = self.card_version(&day.races[i]);
-                    render::racecard(&self.world, self.seed, &race, market_opts)
+                    let (race, ew_runners) =
+                        market_moves::card_at(race, i, casualties, stage.unwrap_or(0));
+                    let opts = Opts {
+                        ew_runners,
+                        ..market_opts
+                    };
+                    render::racecard(&self.world, self.seed, &race, opts)
                 })
                 .collect();
             (cards, idx.len())
@@ -592,6 +638,44 @@ impl SimData {
         self.with_race(race_id, |r| {
             render::racecard(&self.world, self.seed, &self.card_version(r), opts)
         })
+    }
+
+    /// The odds endpoint's body: the runner's prices at the market's stage, with the history
+    /// its racecards showed at every stage so far.
+    pub(crate) fn odds_j(&self, race_id: &str, horse_id: &str) -> Option<J> {
+        let (date, index) = parse_race_id(race_id)?;
+        if !self.has_racecards(date) {
+            return None;
+        }
+        let day = self.day(date);
+        let generated = day.races.get(index).filter(|r| r.id == race_id)?;
+        let base = self.card_version(generated);
+        let stage = self.market.as_ref().map(MarketMoves::stage);
+        let versions: Vec<(Cow<Race>, Option<usize>)> = match stage {
+            Some(now) => {
+                let casualties = market_moves::casualties(&day.races);
+                (0..=now)
+                    .map(|s| market_moves::card_at(base.clone(), index, casualties, s))
+                    .collect()
+            }
+            None => vec![(base, None)],
+        };
+        let cards: Vec<CardAt> = versions
+            .iter()
+            .enumerate()
+            .map(|(s, (race, ew_runners))| CardAt {
+                race,
+                ew: render::each_way(
+                    race,
+                    Opts {
+                        ew_runners: *ew_runners,
+                        ..Opts::default()
+                    },
+                ),
+                stage: stage.map(|_| s as u32),
+            })
+            .collect();
+        odds::runner_odds(&self.world, &cards, horse_id)
     }
 
     pub(crate) fn result_j(&self, race_id: &str, opts: Opts) -> Option<J> {

@@ -40,6 +40,20 @@ impl J {
         }
     }
 
+    /// A string value's text (`None` when absent or not a string).
+    pub(crate) fn str_of(&self, key: &str) -> Option<&str> {
+        match self {
+            J::Obj(kv) => kv
+                .iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| match v {
+                    J::Str(s) => Some(s.as_str()),
+                    _ => None,
+                }),
+            _ => None,
+        }
+    }
+
     pub(crate) fn remove(&mut self, key: &str) {
         if let J::Obj(kv) = self {
             kv.retain(|(k, _)| k != key);

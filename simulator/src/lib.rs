@@ -2,7 +2,7 @@
 //!
 //! It serves the endpoints Paddock uses (`/v1/courses`, `/v1/courses/regions`,
 //! `/v1/racecards/pro`, `/v1/racecards/{race_id}/pro`, `/v1/racecards/summaries`, `/v1/results`,
-//! `/v1/results/{race_id}`, `/v1/horses/{id}/pro`) behind HTTP Basic auth, with the live API's
+//! `/v1/results/{race_id}`, `/v1/horses/{id}/pro`, `/v1/odds/{race_id}/{horse_id}`) behind HTTP Basic auth, with the live API's
 //! key order, value types and quirks (strings everywhere, `"–"` / `"-"` / `""` for missing values,
 //! `"NR"` non-runners, 12-hour off times, `£`/`€` money …). Everything is a pure function of the
 //! seed and the date: the same request always returns byte-identical bodies.
@@ -32,6 +32,7 @@ mod json;
 mod late_results;
 mod market_moves;
 mod names;
+mod odds;
 mod plan;
 mod race;
 mod render;
@@ -40,7 +41,11 @@ mod scenario;
 mod server;
 mod world;
 
-pub use data::{SimData, SimRace, SimRunner, RACECARDS_DAYS_AHEAD, RACECARDS_FROM, RESULTS_FROM};
+pub use data::{
+    MarketCasualties, SimData, SimRace, SimRunner, ABANDONED_STAGE, NON_RUNNER_STAGE,
+    RACECARDS_DAYS_AHEAD, RACECARDS_FROM, RESULTS_FROM,
+};
 pub use faults::Faults;
+pub use odds::HISTORY_FROM;
 pub use scenario::PreRaceFacts;
 pub use server::{SimConfig, SimServer, Stats};

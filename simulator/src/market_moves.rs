@@ -6,13 +6,86 @@
 //! Every price, moved or not, carries a newer `updated` time at each stage (20 minutes a
 //! stage), as the real API serves unchanged prices. Stage 0 serves the generated market
 //! byte for byte.
+//!
+//! Each racecard day also has its casualties ([`casualties`]): from stage
+//! [`NON_RUNNER_STAGE`] (1) the first runner by number of the day's last race (by off time,
+//! among races not abandoned with at least five runners) is a non-runner, and from stage
+//! [`ABANDONED_STAGE`] (2) the race before it is abandoned. The each-way terms stay those of
+//! the declared field. The stages change racecards (and the odds endpoint) only: results keep
+//! the generated races.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{Duration, NaiveDateTime};
 
 use super::format::{ladder_decimal, LADDER};
+use super::race::Race;
 use super::rng::{mix, tag};
+
+/// The stage from which the day's market non-runner is withdrawn.
+pub const NON_RUNNER_STAGE: u32 = 1;
+/// The stage from which the day's market race is abandoned.
+pub const ABANDONED_STAGE: u32 = 2;
+/// Why the market's non-runner is withdrawn.
+const NON_RUNNER_REASON: &str = "vet's certificate";
+
+/// A racecard day's casualties, as indices into the day's races (and the race's runners).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Casualties {
+    /// `(race, runner)`: withdrawn from [`NON_RUNNER_STAGE`].
+    pub non_runner: Option<(usize, usize)>,
+    /// Abandoned from [`ABANDONED_STAGE`].
+    pub abandoned: Option<usize>,
+}
+
+/// The casualties of the day whose races are `races`: the last race by off time (not
+/// abandoned, at least five runners) loses its first runner by number, the one before it is
+/// abandoned. Chosen from the generated races alone, so they draw nothing random.
+pub(crate) fn casualties(races: &[Race]) -> Casualties {
+    let mut candidates: Vec<usize> = (0..races.len())
+        .filter(|&i| !races[i].abandoned && races[i].running().count() >= 5)
+        .collect();
+    candidates.sort_by_key(|&i| (races[i].off_min, races[i].num));
+    let last = candidates.pop();
+    let non_runner = last.and_then(|i| {
+        let runners = &races[i].runners;
+        (0..runners.len())
+            .filter(|&k| !runners[k].nr)
+            .min_by_key(|&k| runners[k].number)
+            .map(|k| (i, k))
+    });
+    Casualties {
+        non_runner,
+        abandoned: candidates.pop(),
+    }
+}
+
+/// `race` (the day's race `index`) as the market's card shows it at `stage`, with the number
+/// of runners its each-way terms count when the market withdrew one (`None` otherwise).
+pub(crate) fn card_at(
+    race: Cow<'_, Race>,
+    index: usize,
+    casualties: Casualties,
+    stage: u32,
+) -> (Cow<'_, Race>, Option<usize>) {
+    match casualties.non_runner {
+        Some((i, k)) if i == index && stage >= NON_RUNNER_STAGE => {
+            let declared = race.running().count();
+            let mut card = race.into_owned();
+            let runner = &mut card.runners[k];
+            runner.nr = true;
+            runner.nr_reason = NON_RUNNER_REASON;
+            (Cow::Owned(card), Some(declared))
+        }
+        _ if casualties.abandoned == Some(index) && stage >= ABANDONED_STAGE => {
+            let mut card = race.into_owned();
+            card.abandoned = true;
+            (Cow::Owned(card), None)
+        }
+        _ => (race, None),
+    }
+}
 
 /// How one runner's price moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,7 +5,6 @@ use chrono::{Duration, NaiveDate};
 
 use super::format::{self, ladder_decimal, LADDER};
 use super::json::{obj, J};
-use super::market_moves::{move_of, moved_index, updated_at};
 use super::names::*;
 use super::plan::day_number;
 use super::race::{RType, Race, Runner};
@@ -19,6 +18,9 @@ pub(crate) struct Opts {
     pub extra: bool,
     /// The moving market's stage (`market_moves`; `None` when off).
     pub market_stage: Option<u32>,
+    /// The runners the each-way terms count (the field before the market's non-runner);
+    /// `None`: the card's running runners.
+    pub ew_runners: Option<usize>,
 }
 
 fn s(x: impl ToString) -> J {
@@ -70,6 +72,18 @@ fn add_extras(j: &mut J, what: &str) {
     }
 }
 
+/// The each-way terms `(places, denominator)` of `race`'s card.
+pub(crate) fn each_way(race: &Race, opts: Opts) -> (&'static str, &'static str) {
+    match opts.ew_runners.unwrap_or_else(|| race.running().count()) {
+        0..=4 => ("", ""),
+        5..=7 => ("2", "4"),
+        8..=11 => ("3", "5"),
+        12..=15 if race.handicap => ("3", "4"),
+        12..=15 => ("3", "5"),
+        _ => ("4", "4"),
+    }
+}
+
 pub(crate) fn racecard(world: &World, seed: u64, race: &Race, opts: Opts) -> J {
     let c = &world.courses[race.course as usize];
     let running = race.running().count();
@@ -78,14 +92,7 @@ pub(crate) fn racecard(world: &World, seed: u64, race: &Race, opts: Opts) -> J {
     } else {
         format::card_prize("£", race.prize / 100)
     };
-    let ew: (&str, &str) = match running {
-        0..=4 => ("", ""),
-        5..=7 => ("2", "4"),
-        8..=11 => ("3", "5"),
-        12..=15 if race.handicap => ("3", "4"),
-        12..=15 => ("3", "5"),
-        _ => ("4", "4"),
-    };
+    let ew = each_way(race, opts);
     let runners: Vec<J> = race
         .runners
         .iter()
@@ -211,7 +218,7 @@ fn racecard_runner(
         jockey.name.clone()
     };
 
-    let odds = racecard_odds(race, r, ew, opts.market_stage);
+    let odds = super::odds::racecard_odds(race, r, ew, opts.market_stage);
     let (sire_n, _, sire_c) = name_of(sire);
     let (dam_n, _, dam_c) = name_of(dam);
     let (ds_n, _, ds_c) = name_of(damsire);
@@ -477,65 +484,6 @@ fn damage_card_runner(j: &mut J, runner_seed: u64) {
             _ => j.set("draw", s("?")),
         }
     }
-}
-
-fn racecard_odds(race: &Race, r: &Runner, ew: (&str, &str), stage: Option<u32>) -> Vec<J> {
-    let mut out = Vec::new();
-    let (base, updated) = match stage {
-        Some(s) => (
-            moved_index(r.price, move_of(r.seed), s),
-            updated_at(&race.odds_updated, s),
-        ),
-        None => (r.price, race.odds_updated.clone()),
-    };
-    for (bi, &b) in race.bookies.iter().enumerate() {
-        let (fractional, decimal) = if r.nr {
-            ("-".to_string(), "-".to_string())
-        } else {
-            let jitter = (mix(&[r.seed, tag("bookie"), bi as u64]) % 4) as i64 - 2;
-            let jitter = if r.price < 20 {
-                jitter.clamp(-1, 1)
-            } else {
-                jitter
-            };
-            let idx = (base as i64 + jitter).clamp(0, LADDER.len() as i64 - 1) as usize;
-            let (n, d) = LADDER[idx];
-            let fractional = if b == "Paddy Power" && d == 1 {
-                n.to_string()
-            } else {
-                format!("{n}/{d}")
-            };
-            (fractional, format::dec_min(ladder_decimal(idx)))
-        };
-        out.push(obj! {
-            "bookmaker" => b,
-            "fractional" => fractional,
-            "decimal" => decimal,
-            "ew_places" => ew.0,
-            "ew_denom" => ew.1,
-            "updated" => &updated,
-            "history" => Vec::<J>::new(),
-        });
-    }
-    if race.exchange {
-        let price = if r.nr {
-            "-".to_string()
-        } else {
-            let fair = 1.0 / r.fair_p.max(0.004);
-            let bump = 1.0 + unit(mix(&[r.seed, tag("exchange")])) * 0.08;
-            format::dec_min(format::exchange_tick(fair * bump))
-        };
-        out.push(obj! {
-            "bookmaker" => EXCHANGE,
-            "fractional" => &price,
-            "decimal" => &price,
-            "ew_places" => "",
-            "ew_denom" => "",
-            "updated" => &updated,
-            "history" => Vec::<J>::new(),
-        });
-    }
-    out
 }
 
 fn fall_phrase(code: &str, rng: &mut Rng) -> String {

@@ -240,6 +240,7 @@ enum Route {
     Results,
     ResultOne(String),
     HorsePro(String),
+    Odds(String, String),
     Unknown,
 }
 
@@ -264,6 +265,10 @@ fn route(path: &str) -> (&'static str, Route) {
         ["horses", id, "pro"] if !id.is_empty() => {
             ("/horses/{id}/pro", Route::HorsePro(id.to_string()))
         }
+        ["odds", race, horse] if !race.is_empty() && !horse.is_empty() => (
+            "/odds/{race_id}/{horse_id}",
+            Route::Odds(race.to_string(), horse.to_string()),
+        ),
         _ => ("unknown", Route::Unknown),
     }
 }
@@ -379,6 +384,7 @@ fn opts(f: &Faults) -> Opts {
         malformed: f.malformed_values,
         extra: f.extra_fields,
         market_stage: None,
+        ew_runners: None,
     }
 }
 
@@ -463,6 +469,7 @@ fn dispatch(shared: &Shared, route: Route, raw_query: &str) -> Response {
         Route::RacecardOne(id) => data.racecard_j(&id, o),
         Route::ResultOne(id) => data.result_j(&id, o),
         Route::HorsePro(id) => data.horse_pro_j(&id, o),
+        Route::Odds(race, horse) => data.odds_j(&race, &horse),
     };
     let body = match (body, paged_records_key) {
         (Some(j), Some(key)) => Some(drop_record_fault(shared, j, key)),

@@ -5,6 +5,7 @@
 //!   checkpoint format and the dry-run estimate.
 //! - `pipeline.rs`: the one-page-deep request pipeline, checkpoints committed with each page,
 //!   refetch of a range whose total changed, profiles within a budget.
+//! - `odds.rs`: `--only odds`, the odds endpoint for the races `[odds.backfill]` chooses.
 //! - `decode.rs`: one body → one unit of work (shared with `paddock replay`).
 //! - `progress.rs`: the progress bar or the steady log line.
 //!
@@ -12,6 +13,7 @@
 //! again after Ctrl-C, a crash or `kill -9` requests nothing that was committed.
 
 pub mod decode;
+pub mod odds;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
@@ -44,6 +46,8 @@ pub struct BackfillOptions {
     pub rate_per_second: f64,
     /// The distance bands of the derived tables, brought up to date at the end.
     pub distance_bands: fetchers::derived::DistanceBands,
+    /// The races `--only odds` asks the odds endpoint about, and its request budget.
+    pub odds: crate::config::OddsBackfillSettings,
 }
 
 impl BackfillOptions {
@@ -66,7 +70,27 @@ impl BackfillOptions {
             today: crate::today(config),
             rate_per_second: config.api.rate_limit_per_second,
             distance_bands: config.distance_bands.clone(),
+            odds: config.odds.backfill.clone(),
         }
+    }
+
+    /// The odds requests this backfill makes: the runners still to ask about, within the
+    /// budget (none unless `--only` names the odds).
+    pub async fn odds_targets(&self, store: &AnyStore) -> anyhow::Result<Vec<odds::OddsTarget>> {
+        if !self.parts.contains(&Part::Odds) {
+            return Ok(Vec::new());
+        }
+        let mut targets = odds::odds_targets(
+            store,
+            &self.odds,
+            self.from,
+            self.to,
+            self.today,
+            chrono::Utc::now(),
+        )
+        .await?;
+        targets.truncate(self.odds.max_requests as usize);
+        Ok(targets)
     }
 }
 
@@ -82,8 +106,9 @@ pub type BackfillResult = RunResult<BackfillDetail>;
 
 /// The `--dry-run` text: requests per endpoint and the time they take at the configured rate.
 /// Results pages are an estimate (their totals are only known once asked); racecard days
-/// are exact; profiles are at most the budget.
-pub fn render_plan(options: &BackfillOptions, plan: &Plan) -> String {
+/// are exact; profiles are at most the budget; odds requests are exact (`odds_requests`: the
+/// runners still to ask about, within the budget).
+pub fn render_plan(options: &BackfillOptions, plan: &Plan, odds_requests: u64) -> String {
     let results = plan.estimated_results_pages();
     let racecards = plan.racecards.len() as u64;
     let profiles = if plan.profiles {
@@ -91,7 +116,7 @@ pub fn render_plan(options: &BackfillOptions, plan: &Plan) -> String {
     } else {
         0
     };
-    let total = results + racecards + profiles;
+    let total = results + racecards + profiles + odds_requests;
     let secs = total as f64 / options.rate_per_second;
     let mut out = format!(
         "backfill plan {} … {} ({} results ranges, {} racecard days)\n\n",
@@ -115,6 +140,15 @@ pub fn render_plan(options: &BackfillOptions, plan: &Plan) -> String {
         "  {:<28} {:>8}  (at most: horses lacking a profile, within the budget)\n",
         "/horses/{id}/pro", profiles
     ));
+    if options.parts.contains(&Part::Odds) {
+        out.push_str(&format!(
+            "  {:<28} {:>8}  (runners of the races [odds.backfill] chooses, from {}, at most {})\n",
+            "/odds/{race_id}/{horse_id}",
+            odds_requests,
+            odds::HISTORY_FROM,
+            options.odds.max_requests
+        ));
+    }
     out.push_str(&format!(
         "  {:<28} {:>8}\n\nat {} requests/s: about {}\n",
         "total",
@@ -132,6 +166,22 @@ pub fn render_plan(options: &BackfillOptions, plan: &Plan) -> String {
         ));
     }
     out
+}
+
+/// `paddock backfill --dry-run`'s text: the plan, with the odds requests counted on the
+/// database (read only) when `--only` names the odds.
+pub async fn dry_run(
+    config: &crate::config::Config,
+    options: &BackfillOptions,
+) -> anyhow::Result<String> {
+    let plan = Plan::new(options.from, options.to, options.today, &options.parts);
+    let odds_requests = if options.parts.contains(&Part::Odds) {
+        let store = crate::open_store_read_only(config).await?;
+        options.odds_targets(&store).await?.len() as u64
+    } else {
+        0
+    };
+    Ok(render_plan(options, &plan, odds_requests))
 }
 
 fn human_duration(secs: f64) -> String {
@@ -164,6 +214,7 @@ pub async fn run_backfill(
         "to": options.to.to_string(),
         "only": options.parts.iter().map(|p| p.name()).collect::<Vec<_>>(),
         "profile_budget": options.profile_budget,
+        "odds_max_requests": options.parts.contains(&Part::Odds).then_some(options.odds.max_requests),
     });
     let plan_ref = &plan;
     let run = run_recorded(store, JobName::Backfill, RunTrigger::Backfill, params, |run_id| async move {
@@ -210,6 +261,15 @@ async fn backfill_pages(
         outcome = match horses_needing_profiles(store, options.profile_budget).await {
             Ok(horses) => pipeline.run_profiles(&horses).await,
             Err(e) => Err(e),
+        };
+    }
+    if outcome.is_ok() && options.parts.contains(&Part::Odds) {
+        outcome = match options.odds_targets(store).await {
+            Ok(targets) => pipeline.run_odds(&targets).await,
+            Err(e) => Err(JobError::Payload {
+                path: "/odds/{race_id}/{horse_id}".to_string(),
+                reason: format!("choosing the runners: {e:#}"),
+            }),
         };
     }
     let mut figures = pipeline.figures;

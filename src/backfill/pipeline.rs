@@ -92,7 +92,7 @@ impl Position {
 }
 
 impl<'a> Pipeline<'a> {
-    fn count_request(&mut self, request: &ApiRequest) {
+    pub(super) fn count_request(&mut self, request: &ApiRequest) {
         *self
             .figures
             .requests
@@ -100,7 +100,11 @@ impl<'a> Pipeline<'a> {
             .or_default() += 1;
     }
 
-    async fn apply(&mut self, unit: &UnitOfWork) -> Result<(), JobError> {
+    pub(super) fn report_progress(&mut self) {
+        self.reporter.update(self.figures.snapshot());
+    }
+
+    pub(super) async fn apply(&mut self, unit: &UnitOfWork) -> Result<(), JobError> {
         if !unit.is_empty() {
             let counts = self
                 .store

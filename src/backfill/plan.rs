@@ -33,6 +33,8 @@ pub enum Part {
     Results,
     Racecards,
     Profiles,
+    /// The odds endpoint for the races `[odds.backfill]` chooses; only when asked for by name.
+    Odds,
 }
 
 impl Part {
@@ -41,10 +43,11 @@ impl Part {
             Part::Results => "results",
             Part::Racecards => "racecards",
             Part::Profiles => "profiles",
+            Part::Odds => "odds",
         }
     }
 
-    /// Parses `results,racecards,profiles`.
+    /// Parses `results,racecards,profiles,odds`.
     pub fn parse_list(spec: &str) -> anyhow::Result<BTreeSet<Part>> {
         let mut out = BTreeSet::new();
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -52,15 +55,17 @@ impl Part {
                 "results" => Part::Results,
                 "racecards" => Part::Racecards,
                 "profiles" => Part::Profiles,
-                other => {
-                    anyhow::bail!("unknown part `{other}` (known: results, racecards, profiles)")
-                }
+                "odds" => Part::Odds,
+                other => anyhow::bail!(
+                    "unknown part `{other}` (known: results, racecards, profiles, odds)"
+                ),
             });
         }
         anyhow::ensure!(!out.is_empty(), "--only names no part");
         Ok(out)
     }
 
+    /// The parts a backfill fetches unless `--only` says otherwise (not the odds).
     pub fn all() -> BTreeSet<Part> {
         Part::all_list().into_iter().collect()
     }

@@ -4,6 +4,7 @@
 //! line ([`Locator`]).
 
 use super::archive::ArchiveSettings;
+use super::odds::OddsSettings;
 use super::simulator::SimulatorFaults;
 use anyhow::{anyhow, Result};
 use serde::Deserialize;
@@ -41,6 +42,8 @@ pub struct FileConfig {
     pub publish: FilePublish,
     #[serde(default)]
     pub retention: FileRetention,
+    #[serde(default)]
+    pub odds: OddsSettings,
 }
 
 /// `[retention]` (see `retention.rs`).

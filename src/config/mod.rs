@@ -6,7 +6,7 @@
 //! - One conversion per section: `api.rs`, `database.rs`, `schedule.rs` (time zone, cron
 //!   schedules; `fire_times.rs` computes when they fire), `jobs.rs` ([`JobKind`], the one table
 //!   of job kinds, and [`JobSettings`]), `daemon.rs`, `audit.rs`, `archive.rs`, `derive.rs`,
-//!   `publish.rs`, `simulator.rs`; `tls.rs`: `[database]`'s TLS settings (`sslmode`, `sslrootcert`, …).
+//!   `publish.rs`, `odds.rs` (`[odds]`), `simulator.rs`; `tls.rs`: `[database]`'s TLS settings (`sslmode`, `sslrootcert`, …).
 //! - `secrets.rs`: [`Secret`] and [`DatabaseUrl`], whose `Debug` and `Display` never show the
 //!   value, [`mask_url`], and [`Env`] / [`ProcessEnv`] (environment and systemd credentials).
 //! - `describe.rs`: the effective configuration as text (`paddock config`).
@@ -25,6 +25,7 @@ mod describe;
 mod file;
 pub mod fire_times;
 mod jobs;
+mod odds;
 mod publish;
 mod retention;
 mod schedule;
@@ -44,6 +45,7 @@ pub use defaults::{
     MAX_RATE_LIMIT_MARGIN,
 };
 pub use jobs::{JobKind, JobKindSpec, JobSettings};
+pub use odds::{OddsBackfillSettings, OddsSettings};
 pub use publish::{PublishSettings, ANALYTICS_PATH_ENV};
 pub use retention::RetentionSettings;
 pub use schedule::{schedule_fire_times, Schedule, Window};
@@ -78,6 +80,8 @@ pub struct Config {
     pub audit: AuditSettings,
     /// The raw response archive (`[archive]`).
     pub archive: ArchiveSettings,
+    /// The odds endpoint's backfill (`[odds]`).
+    pub odds: OddsSettings,
     /// Distance bands of `ra_performance_by_distance` (`[derive] distance_bands`).
     pub distance_bands: fetchers::derived::DistanceBands,
     /// The SQLite analytics copy (`[publish]`).
@@ -163,6 +167,7 @@ impl Config {
             bookmakers: file.bookmakers.names.unwrap_or_else(default_bookmakers),
             simulator_faults: file.simulator.faults.unwrap_or_default(),
             archive: file.archive,
+            odds: file.odds,
             publish,
             retention,
             path,

@@ -76,9 +76,13 @@ pub async fn keep_latest<D: Dialect>(
     D::execute(conn, &sql, p.values()).await
 }
 
-/// Deletes the rows of `history` (a physical name of `ra_runner_odds`) that this unit inserted
-/// (`created_at` = `now`, `last_run_id` = `run_id`) and that repeat the price of the row
-/// before them; returns how many it deleted. Rows of other units are never touched.
+/// Deletes, among the runners and bookmakers this unit inserted rows for (`created_at` =
+/// `now`, `last_run_id` = `run_id`) in `history` (a physical name of `ra_runner_odds`), each
+/// row that repeats the price of the row before it where either of the two is the unit's;
+/// returns how many it deleted. So a row the unit slots in before stored ones (an odds
+/// endpoint's history, older than the racecards stored) makes the stored row after it go when
+/// that row no longer changes the price; other rows are never touched. One statement over one
+/// snapshot: every repeat goes at once, leaving each run of a price's first row.
 pub async fn drop_unchanged_prices<D: Dialect>(
     conn: &mut Conn<D>,
     history: &str,
@@ -92,14 +96,22 @@ pub async fn drop_unchanged_prices<D: Dialect>(
         .collect::<Vec<_>>()
         .join(" AND ");
     let sql = format!(
-        "DELETE FROM {history} WHERE created_at = {now} AND last_run_id = {run} \
+        "DELETE FROM {history} WHERE (race_id, horse_id, bookmaker_id) IN \
+         (SELECT u.race_id, u.horse_id, u.bookmaker_id FROM {history} u \
+         WHERE u.created_at = {now} AND u.last_run_id = {run}) \
          AND EXISTS (SELECT 1 FROM {history} p WHERE {p_same} AND {same_price} \
          AND p.observed_at = (SELECT MAX(q.observed_at) FROM {history} q \
-         WHERE {q_same} AND q.observed_at < {history}.observed_at))",
+         WHERE {q_same} AND q.observed_at < {history}.observed_at) \
+         AND (({history}.created_at = {now2} AND {history}.last_run_id = {run2}) \
+         OR (p.created_at = {now3} AND p.last_run_id = {run3})))",
         now = p.add(Value::Timestamp(now), ColumnType::Timestamp),
         run = p.add(Value::Integer(run_id.get()), ColumnType::Integer),
         p_same = same_runner("p", history),
         q_same = same_runner("q", history),
+        now2 = p.add(Value::Timestamp(now), ColumnType::Timestamp),
+        run2 = p.add(Value::Integer(run_id.get()), ColumnType::Integer),
+        now3 = p.add(Value::Timestamp(now), ColumnType::Timestamp),
+        run3 = p.add(Value::Integer(run_id.get()), ColumnType::Integer),
     );
     D::execute(conn, &sql, p.values()).await
 }

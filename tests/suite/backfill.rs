@@ -34,6 +34,7 @@ fn options(from: NaiveDate, to: NaiveDate, parts: &[Part], budget: u32) -> Backf
         today: sim_today(),
         rate_per_second: 1000.0,
         distance_bands: Default::default(),
+        odds: Default::default(),
     }
 }
 

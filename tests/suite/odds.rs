@@ -1,6 +1,7 @@
 //! Odds (issue 22) on both backends: the price history stored on change (an unchanged price
 //! with a newer `updated` time adds no row, a changed one does, whichever unit brings it); the
-//! latest and best prices; their indexes; three refreshes over the simulator's moving market.
+//! latest and best prices; their indexes; three refreshes over the simulator's moving market;
+//! the odds endpoint and `paddock backfill --only odds` in [`endpoint`].
 
 use crate::support::jobs::run;
 use crate::support::sim::{client_for, sim_today, simulator};
@@ -15,6 +16,8 @@ use paddock::run::JobRequest;
 use paddock::simulator::{Faults, SimServer};
 use serde_json::json;
 use std::collections::BTreeMap;
+
+mod endpoint;
 
 /// This subject's simulator seed.
 const SEED: u64 = 22;
@@ -496,6 +499,9 @@ backend_test!(
         };
         let mut expected_rows = 0usize;
         let mut previous = Served::new();
+        // The last price served per runner and bookmaker at any stage (the market's
+        // non-runner is priced at stage 0 only).
+        let mut last_served = Served::new();
         let (mut moved, mut steady) = (0usize, 0usize);
         for stage in 0..3 {
             if stage > 0 {
@@ -519,6 +525,7 @@ backend_test!(
                 expected_rows,
                 "history rows after stage {stage}"
             );
+            last_served.extend(now.clone());
             previous = now;
         }
         assert!(moved > 0 && steady > 0, "moved {moved}, steady {steady}");
@@ -532,26 +539,28 @@ backend_test!(
             )
             .await
             .unwrap();
-        assert_eq!(rows.len(), previous.len());
+        assert_eq!(rows.len(), last_served.len());
         for r in &rows {
             let key = (
                 r[0].clone().unwrap(),
                 r[1].clone().unwrap(),
                 r[2].clone().unwrap(),
             );
-            let last = previous.get(&key).unwrap_or_else(|| panic!("{key:?}"));
+            let last = last_served.get(&key).unwrap_or_else(|| panic!("{key:?}"));
             assert_eq!(r[3].as_deref(), Some(last.0.as_str()), "{key:?}");
         }
-        // Every latest row carries the last stage's time, moved or not: one distinct time per
-        // race at most (each race's `updated` + 40 minutes).
+        // Every runner's latest row carries the last stage's time, moved or not: one distinct
+        // time per race at most (each race's `updated` + 40 minutes).
+        let running = "FROM ra_runner_odds_latest l JOIN ra_runners r \
+                       ON r.race_id = l.race_id AND r.horse_id = l.horse_id \
+                       WHERE r.is_non_runner IS NULL OR NOT r.is_non_runner";
         let races = db
-            .scalar_i64("SELECT COUNT(DISTINCT race_id) FROM ra_runner_odds_latest")
+            .scalar_i64(&format!("SELECT COUNT(DISTINCT l.race_id) {running}"))
             .await;
         let times = db
-            .scalar_i64(
-                "SELECT COUNT(*) FROM (SELECT DISTINCT race_id, observed_at \
-                 FROM ra_runner_odds_latest) t",
-            )
+            .scalar_i64(&format!(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT l.race_id, l.observed_at {running}) t"
+            ))
             .await;
         assert_eq!(times, races);
 

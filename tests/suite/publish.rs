@@ -42,6 +42,7 @@ fn results(days: i64, ending_days_ago: i64) -> BackfillOptions {
         today: sim_today(),
         rate_per_second: 1000.0,
         distance_bands: Default::default(),
+        odds: Default::default(),
     }
 }
 

@@ -52,6 +52,7 @@ fn options(from: NaiveDate, to: NaiveDate) -> BackfillOptions {
         today: sim_today(),
         rate_per_second: 1000.0,
         distance_bands: Default::default(),
+        odds: Default::default(),
     }
 }
 

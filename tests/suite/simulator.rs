@@ -1,5 +1,6 @@
 //! The Racing API simulator: auth and error shapes, paging, determinism, pedigree profiles,
-//! racecard/result agreement and the recorded API shapes; fault injection in [`faults`].
+//! racecard/result agreement and the recorded API shapes; fault injection in [`faults`]; the
+//! moving market's stages and the odds endpoint in [`market`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -11,6 +12,7 @@ use paddock::simulator::{Faults, SimConfig, SimData, SimServer, Stats};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 mod faults;
+mod market;
 
 const USER: &str = "sim-user";
 const PASS: &str = "sim-pass";
@@ -716,6 +718,15 @@ async fn bodies_have_the_recorded_api_shapes() {
     let horse = &races[0].runner_horse_ids[0];
     let (_, text) = get_text(&server, &format!("/horses/{horse}/pro")).await;
     shapes.check("horse_pro", &Node::parse(&text));
+    let (_, text) = get_text(&server, &format!("/odds/{}/{horse}", races[0].race_id)).await;
+    let runner_odds = Node::parse(&text);
+    shapes.check("runner_odds", &runner_odds);
+    for item in runner_odds.get("odds").items() {
+        shapes.check("odds", item);
+        for entry in item.get("history").items() {
+            shapes.check("odds_history", entry);
+        }
+    }
 
     let (_, text) = get_text(&server, "/courses?region_codes=gb&region_codes=ire").await;
     let page = Node::parse(&text);

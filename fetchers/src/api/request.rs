@@ -14,6 +14,8 @@ pub enum Endpoint {
     Results,
     Result,
     HorsePro,
+    /// A runner's odds with their price history (Pro plan; history from 2025-03-17).
+    Odds,
 }
 
 impl Endpoint {
@@ -38,6 +40,7 @@ impl Endpoint {
             Endpoint::Results => "/results",
             Endpoint::Result => "/results/{race_id}",
             Endpoint::HorsePro => "/horses/{id}/pro",
+            Endpoint::Odds => "/odds/{race_id}/{horse_id}",
         }
     }
 }
@@ -77,6 +80,10 @@ pub enum ApiRequest {
     HorsePro {
         horse_id: String,
     },
+    Odds {
+        race_id: String,
+        horse_id: String,
+    },
 }
 
 impl ApiRequest {
@@ -90,6 +97,7 @@ impl ApiRequest {
             ApiRequest::Results { .. } => Endpoint::Results,
             ApiRequest::Result { .. } => Endpoint::Result,
             ApiRequest::HorsePro { .. } => Endpoint::HorsePro,
+            ApiRequest::Odds { .. } => Endpoint::Odds,
         }
     }
 
@@ -99,6 +107,7 @@ impl ApiRequest {
             ApiRequest::RacecardPro { race_id } => format!("/racecards/{race_id}/pro"),
             ApiRequest::Result { race_id } => format!("/results/{race_id}"),
             ApiRequest::HorsePro { horse_id } => format!("/horses/{horse_id}/pro"),
+            ApiRequest::Odds { race_id, horse_id } => format!("/odds/{race_id}/{horse_id}"),
             other => other.endpoint().template().to_string(),
         }
     }
@@ -125,7 +134,8 @@ impl ApiRequest {
             ApiRequest::Regions
             | ApiRequest::RacecardPro { .. }
             | ApiRequest::Result { .. }
-            | ApiRequest::HorsePro { .. } => vec![],
+            | ApiRequest::HorsePro { .. }
+            | ApiRequest::Odds { .. } => vec![],
             ApiRequest::Courses { region_codes } => list("region_codes", region_codes),
             ApiRequest::RacecardsPro {
                 date,

@@ -19,11 +19,13 @@
 //! The extractors are pure functions; they know nothing of databases or HTTP.
 
 mod horses;
+mod odds;
 mod racecards;
 mod reference;
 mod results;
 
 pub use horses::{extract_horse, extract_horse_profile};
+pub use odds::extract_runner_odds;
 pub use racecards::{extract_racecard, extract_racecards};
 pub use reference::{bookmaker_id, extract_bookmakers, extract_courses, extract_regions};
 pub use results::{extract_result, extract_results};

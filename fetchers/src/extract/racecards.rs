@@ -2,11 +2,12 @@
 //! reference, with [`Source::Racecard`]; the odds snapshots and the bookmakers named in them
 //! with [`Source::Odds`].
 
+use super::odds::OddsContext;
 use super::{
     course_and_region, each_record, id, pedigree_stub, person, raw, record_reject, reject,
     runner_key, text, Problems, PEDIGREE,
 };
-use crate::api::models::{OddsItem, Page, Parsed, RacecardRace, RacecardRunner};
+use crate::api::models::{Page, RacecardRace, RacecardRunner};
 use crate::api::parse::{self, Currency};
 use crate::registry::{names, Source};
 use crate::rows::{Reject, Row, UnitOfWork};
@@ -301,105 +302,6 @@ fn runner_rows(
         ctx.item(item, None, &mut rows, &mut rejects);
     }
     Ok((rows, rejects))
-}
-
-/// Where odds items belong: the runner they price and the endpoint they came from.
-struct OddsContext<'a> {
-    race_id: &'a str,
-    horse_id: &'a str,
-    endpoint_path: &'a str,
-}
-
-impl OddsContext<'_> {
-    /// One odds item (and its history): a bookmaker row and a `ra_runner_odds` snapshot per
-    /// priced observation. An item with no price at all is no observation and is skipped; one
-    /// that names no bookmaker or time, or holds garbage, is a reject.
-    fn item(
-        &self,
-        item: &Parsed<OddsItem>,
-        parent_bookmaker: Option<&str>,
-        rows: &mut Vec<Row>,
-        rejects: &mut Vec<Reject>,
-    ) {
-        let key = |bookmaker: Option<&str>| {
-            let mut k = format!("{}/{}", self.race_id, self.horse_id);
-            if let Some(b) = bookmaker {
-                k.push('/');
-                k.push_str(b);
-            }
-            k
-        };
-        let item = match item {
-            Ok(item) => item,
-            Err(e) => {
-                let mut rej = super::record_reject(e, self.endpoint_path, names::RUNNER_ODDS);
-                rej.key = Some(key(e.key.as_deref().or(parent_bookmaker)));
-                rejects.push(rej);
-                return;
-            }
-        };
-        let bookmaker = text(&item.bookmaker).or(parent_bookmaker.map(str::to_string));
-        let fractional = text(&item.fractional);
-        let mut p = Problems::default();
-        let decimal = p.take("decimal", parse::decimal(raw(&item.decimal)));
-        let decimal = decimal.or_else(|| {
-            parse::fraction(raw(&item.fractional))
-                .ok()
-                .flatten()
-                .map(|f| f.decimal)
-        });
-        let ew_places = p.take("ew_places", parse::int(raw(&item.ew_places)));
-        let ew_denom = p.take("ew_denom", parse::int(raw(&item.ew_denom)));
-        let when = if text(&item.updated).is_some() {
-            &item.updated
-        } else {
-            &item.changed_at
-        };
-        let observed_at = p.take("updated", parse::uk_local(raw(when)));
-        let priced = fractional.is_some() || decimal.is_some();
-        let bookmaker_id = bookmaker
-            .as_deref()
-            .map(super::bookmaker_id)
-            .filter(|b| !b.is_empty());
-        if priced {
-            p.require(
-                "bookmaker",
-                bookmaker_id.as_ref(),
-                "odds name their bookmaker",
-            );
-            p.require("updated", observed_at, "odds are snapshots in time");
-        }
-        if let Some(reason) = p.reason() {
-            rejects.push(super::reject(
-                self.endpoint_path,
-                "odds",
-                Some(key(bookmaker.as_deref())),
-                reason,
-                &item.raw,
-                names::RUNNER_ODDS,
-            ));
-        } else if let (true, Some(b_id), Some(at)) = (priced, &bookmaker_id, observed_at) {
-            rows.push(
-                Row::new(names::BOOKMAKERS, Source::Odds)
-                    .set("id", b_id.as_str())
-                    .set("name", bookmaker.clone()),
-            );
-            rows.push(
-                Row::new(names::RUNNER_ODDS, Source::Odds)
-                    .set("race_id", self.race_id)
-                    .set("horse_id", self.horse_id)
-                    .set("bookmaker_id", b_id.as_str())
-                    .set("observed_at", at)
-                    .set("fractional", fractional)
-                    .set("decimal", decimal)
-                    .set("ew_places", ew_places)
-                    .set("ew_denom", ew_denom),
-            );
-        }
-        for h in &item.history {
-            self.item(h, bookmaker.as_deref(), rows, rejects);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub fn record_table(endpoint: Endpoint) -> &'static str {
         | Endpoint::Results
         | Endpoint::Result => names::RACES,
         Endpoint::HorsePro => names::HORSES,
+        Endpoint::Odds => names::RUNNER_ODDS,
     }
 }
 

@@ -53,7 +53,7 @@ pub struct EndpointSpec {
 }
 
 /// Every endpoint Paddock knows.
-pub const ENDPOINTS: [EndpointSpec; 8] = [
+pub const ENDPOINTS: [EndpointSpec; 9] = [
     EndpointSpec {
         endpoint: Endpoint::Regions,
         page_size: None,
@@ -101,6 +101,12 @@ pub const ENDPOINTS: [EndpointSpec; 8] = [
         page_size: None,
         source: Some(Source::HorseProfile),
         read: Some(read_horse_profile),
+    },
+    EndpointSpec {
+        endpoint: Endpoint::Odds,
+        page_size: None,
+        source: Some(Source::Odds),
+        read: Some(read_runner_odds),
     },
 ];
 
@@ -172,6 +178,14 @@ fn read_horse_profile(
     let page = models::parse_horse_pro(body)?;
     let unit = extract::extract_horse_profile(&page, fetched_at, path);
     Ok(PageRead::of(&page, unit))
+}
+
+fn read_runner_odds(body: &str, path: &str, _: DateTime<Utc>) -> Result<PageRead, ParseError> {
+    let page = models::parse_runner_odds(body)?;
+    Ok(PageRead::of(
+        &page,
+        extract::extract_runner_odds(&page, path),
+    ))
 }
 
 #[cfg(test)]

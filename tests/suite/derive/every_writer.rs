@@ -29,6 +29,7 @@ backend_test!(
             today: sim_today(),
             rate_per_second: 1000.0,
             distance_bands: DistanceBands::default(),
+            odds: Default::default(),
         };
         let result = run_backfill(&api, &db.store, &options, Reporter::Silent)
             .await

@@ -210,6 +210,11 @@ pub fn parse_horse_pro(body: &str) -> Result<Page<HorseProfile>, ParseError> {
     parse_single(body)
 }
 
+/// `/odds/{race_id}/{horse_id}`: one runner's odds, as a one-record page.
+pub fn parse_runner_odds(body: &str) -> Result<Page<RunnerOdds>, ParseError> {
+    parse_single(body)
+}
+
 /// Which endpoint a saved body came from, recognised by its envelope (for `paddock import`).
 pub fn detect_endpoint(body: &Value) -> Option<Endpoint> {
     match body {
@@ -226,6 +231,11 @@ pub fn detect_endpoint(body: &Value) -> Option<Endpoint> {
                 Some(Endpoint::Courses)
             } else if map.get("racecard_summaries").is_some_and(Value::is_array) {
                 Some(Endpoint::RacecardSummaries)
+            } else if map.contains_key("race_id")
+                && map.contains_key("horse_id")
+                && map.get("odds").is_some_and(Value::is_array)
+            {
+                Some(Endpoint::Odds)
             } else if map.contains_key("race_id") && map.contains_key("runners") {
                 if map.contains_key("off_time") {
                     Some(Endpoint::RacecardPro)

@@ -209,6 +209,19 @@ payload! {
 }
 record!(HorseProfile, "horse", "id");
 
+// ---- odds ----
+
+payload! {
+    /// `/odds/{race_id}/{horse_id}` (`RaceRunnerOdds`): one runner's prices per bookmaker,
+    /// each with its `history` of earlier prices (`changed_at`, fractional, decimal).
+    pub struct RunnerOdds {
+        text: [race_id, horse_id, horse],
+        #[serde(default, deserialize_with = "records")]
+        pub odds: Vec<Parsed<OddsItem>>,
+    }
+}
+record!(RunnerOdds, "runner_odds", "horse_id", nested: [odds]);
+
 // ---- errors ----
 
 /// An error body: 404 `{"detail": "Not Found"}`, 422 `{"detail": [{"loc", "msg", "type"}]}`.
