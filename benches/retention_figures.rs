@@ -69,6 +69,7 @@ async fn racecards_pages() -> anyhow::Result<(usize, usize, usize, usize)> {
         today,
         rate_per_second: 1000.0,
         distance_bands: Default::default(),
+        odds: Default::default(),
     };
     run_backfill(&client, &store, &options, Reporter::Silent).await?;
     archive.close().await?;

@@ -137,6 +137,7 @@ backend_test!(
             today: crate::support::sim::sim_today(),
             rate_per_second: 1000.0,
             distance_bands: Default::default(),
+            odds: Default::default(),
         };
         let fetched = run_backfill(&api, &db.store, &options, Reporter::Silent)
             .await
