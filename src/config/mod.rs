@@ -6,7 +6,7 @@
 //! - One conversion per section: `api.rs`, `database.rs`, `schedule.rs` (time zone, cron
 //!   schedules; `fire_times.rs` computes when they fire), `jobs.rs` ([`JobKind`], the one table
 //!   of job kinds, and [`JobSettings`]), `daemon.rs`, `audit.rs`, `archive.rs`, `derive.rs`,
-//!   `publish.rs`, `simulator.rs`; `tls.rs`: `[database]`'s TLS settings (`sslmode`, `sslrootcert`, …).
+//!   `publish.rs`, `simulator.rs`, `alerts.rs` (`[[alerts.rules]]`, `[alerts.webhook]`); `tls.rs`: `[database]`'s TLS settings (`sslmode`, `sslrootcert`, …).
 //! - `secrets.rs`: [`Secret`] and [`DatabaseUrl`], whose `Debug` and `Display` never show the
 //!   value, [`mask_url`], and [`Env`] / [`ProcessEnv`] (environment and systemd credentials).
 //! - `describe.rs`: the effective configuration as text (`paddock config`).
@@ -14,6 +14,7 @@
 //! The configuration sits at the bottom of the application: it uses only `fetchers` and
 //! external crates, and the rename phase's name (`crate::rename::Phase`).
 
+mod alerts;
 mod api;
 mod archive;
 mod audit;
@@ -33,6 +34,7 @@ mod simulator;
 mod tests;
 mod tls;
 
+pub use alerts::{AlertKind, AlertRule, AlertSettings, WEBHOOK_SECRET_ENV};
 pub use api::ApiSettings;
 pub use archive::ArchiveSettings;
 pub use audit::AuditSettings;
@@ -80,6 +82,8 @@ pub struct Config {
     pub distance_bands: fetchers::derived::DistanceBands,
     /// The SQLite analytics copy (`[publish]`).
     pub publish: PublishSettings,
+    /// The alert rules and the webhook (`[alerts]`).
+    pub alerts: AlertSettings,
     /// `[database] expected_rename_phase`: jobs and the daemon refuse a database in another
     /// rename phase (see `rename`).
     pub expected_rename_phase: Option<crate::rename::Phase>,
@@ -157,6 +161,7 @@ impl Config {
             bookmakers: file.bookmakers.names.unwrap_or_else(default_bookmakers),
             simulator_faults: file.simulator.faults.unwrap_or_default(),
             archive: file.archive,
+            alerts: alerts::alert_settings(&file.alerts, env, &at)?,
             publish,
             path,
         })

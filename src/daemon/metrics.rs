@@ -1,6 +1,8 @@
 //! The daemon's Prometheus metrics (`/metrics`): API responses by endpoint and status,
 //! requests and retries, 429 pauses and limiter wait, rows written by table and kind, run
-//! durations and outcomes, the last success time per job, and the last audit's violations.
+//! durations and outcomes, the last success time per job, the last audit's violations, and
+//! the alerts triggered by rule and failed alert deliveries (process-wide counts caught up at
+//! scrape time).
 //!
 //! The audit metrics (`paddock_audit_violations{check}`, one gauge per report section, and
 //! `paddock_audit_last_run_timestamp_seconds`) come from the audit job's runs in this process:
@@ -38,6 +40,9 @@ pub struct Metrics {
     pauses: IntCounter,
     audit_violations: IntGaugeVec,
     audit_last_run: Gauge,
+    /// Alerts triggered by rule, and failed delivery attempts (process-wide counts).
+    alerts: IntCounterVec,
+    alert_delivery_failures: IntCounter,
     /// The audit metrics join the registry with the first audit result.
     audit_registered: Once,
     copy: CopyGauges,
@@ -126,6 +131,19 @@ impl Metrics {
             "paddock_audit_last_run_timestamp_seconds",
             "Unix time of the last audit run that completed its checks",
         )?;
+        let alerts = IntCounterVec::new(
+            Opts::new(
+                "paddock_alerts_total",
+                "Alerts triggered (committed to the outbox), by rule",
+            ),
+            &["rule"],
+        )?;
+        let alert_delivery_failures = IntCounter::new(
+            "paddock_alert_delivery_failures_total",
+            "Alert webhook delivery attempts that failed (retried ones included)",
+        )?;
+        registry.register(Box::new(alerts.clone()))?;
+        registry.register(Box::new(alert_delivery_failures.clone()))?;
         for c in [
             responses.clone(),
             requests.clone(),
@@ -152,6 +170,8 @@ impl Metrics {
             pauses,
             audit_violations,
             audit_last_run,
+            alerts,
+            alert_delivery_failures,
             audit_registered: Once::new(),
             copy: CopyGauges::new()?,
             limiter,
@@ -251,6 +271,13 @@ impl Metrics {
             let counter = self.retries.with_label_values(&[&endpoint]);
             counter.inc_by(retried.saturating_sub(counter.get()));
         }
+        for (rule, triggered) in crate::store::alerts::triggered_totals() {
+            let counter = self.alerts.with_label_values(&[&rule]);
+            counter.inc_by(triggered.saturating_sub(counter.get()));
+        }
+        let failures = crate::alerts::delivery::delivery_failures();
+        (self.alert_delivery_failures)
+            .inc_by(failures.saturating_sub(self.alert_delivery_failures.get()));
         if self.copy.registered.is_completed() {
             let now = Utc::now().timestamp_millis() as f64 / 1000.0;
             self.copy

@@ -244,6 +244,8 @@ pub enum Fragment {
     MonthOf,
     /// A binary value as upper-case hexadecimal text.
     Hex,
+    /// An instant as seconds since the Unix epoch (a number to compare and subtract).
+    EpochSeconds,
 }
 
 /// What [`Dialect::fetch_text`] returns: rows of cells as text.

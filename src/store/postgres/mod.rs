@@ -236,6 +236,7 @@ impl crate::store::dialect::Dialect for PgDialect {
             Fragment::DateText => format!("to_char({e}, 'YYYY-MM-DD')"),
             Fragment::MonthOf => format!("to_char({e}, 'YYYY-MM')"),
             Fragment::Hex => format!("upper(encode({e}, 'hex'))"),
+            Fragment::EpochSeconds => format!("EXTRACT(EPOCH FROM {e})"),
         }
     }
 

@@ -175,6 +175,7 @@ impl crate::store::dialect::Dialect for SqliteDialect {
             Fragment::TimestampText | Fragment::DateText => format!("CAST({e} AS TEXT)"),
             Fragment::MonthOf => format!("substr({e}, 1, 7)"),
             Fragment::Hex => format!("hex({e})"),
+            Fragment::EpochSeconds => format!("unixepoch({e})"),
         }
     }
 
