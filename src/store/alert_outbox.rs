@@ -62,7 +62,8 @@ async fn read_alerts_in<D: Dialect>(
         ));
     }
     let sql = format!(
-        "SELECT id, rule_name, kind, race_id, horse_id, bookmaker_id, threshold, actual, \
+        "SELECT id, rule_name, kind, race_id, horse_id, bookmaker_id, \
+         CAST(threshold AS DOUBLE PRECISION), CAST(actual AS DOUBLE PRECISION), \
          triggered_at, observed_at, message, sent, sent_at, delivery_attempts, last_error \
          FROM {ALERTS} WHERE {} ORDER BY id",
         conditions.join(" AND ")
