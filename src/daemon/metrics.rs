@@ -400,6 +400,29 @@ mod tests {
     }
 
     #[test]
+    fn alerts_by_rule_and_delivery_failures_are_counters_caught_up_at_scrape_time() {
+        let metrics = Metrics::new(SharedLimiter::new(2.0), Box::new(BTreeMap::new)).unwrap();
+        let rule = "metrics_test_steamer";
+        crate::store::alerts::count_triggered(&BTreeMap::from([(rule.to_string(), 2)]));
+        let text = metrics.render();
+        assert!(
+            text.contains(&format!("paddock_alerts_total{{rule=\"{rule}\"}} 2")),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE paddock_alerts_total counter"), "{text}");
+        assert!(
+            text.contains("# TYPE paddock_alert_delivery_failures_total counter"),
+            "{text}"
+        );
+        crate::store::alerts::count_triggered(&BTreeMap::from([(rule.to_string(), 1)]));
+        let text = metrics.render();
+        assert!(
+            text.contains(&format!("paddock_alerts_total{{rule=\"{rule}\"}} 3")),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn every_total_is_declared_a_counter() {
         let metrics = Metrics::new(SharedLimiter::new(2.0), Box::new(BTreeMap::new)).unwrap();
         metrics.requests.with_label_values(&["/results"]).inc();

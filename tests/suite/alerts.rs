@@ -496,3 +496,61 @@ backend_test!(
         assert_eq!(serde_json::from_slice::<Vec<J>>(&out.stdout).unwrap(), Vec::<J>::new());
     }
 );
+
+// ---- a race abandoned (hand-made units: the moving market abandons none yet) ----
+
+fn race(id: &str, abandoned: Option<bool>) -> Vec<fetchers::rows::Row> {
+    use fetchers::registry::Source;
+    use fetchers::rows::Row;
+    let mut race = Row::new("ra_mst_races", Source::Racecard)
+        .set("id", id)
+        .set("course_id", "crs_1")
+        .set("race_date", NaiveDate::from_ymd_opt(2024, 5, 1).unwrap())
+        .set("race_name", format!("Race {id}"));
+    if let Some(flag) = abandoned {
+        race = race.set("is_abandoned", flag);
+    }
+    vec![
+        Row::new("ra_mst_courses", Source::Racecard)
+            .set("id", "crs_1")
+            .set("name", "Course 1"),
+        race,
+    ]
+}
+
+backend_test!(
+    a_race_that_becomes_abandoned_alerts_once_and_one_first_seen_abandoned_does_not,
+    |db| async move {
+        use fetchers::rows::UnitOfWork;
+        use fetchers::store::Store;
+        let config = config(None);
+        let store = db.store.clone().with_alert_rules(&config.alerts.rules);
+        let run = store
+            .start_run("test", RunTrigger::Manual, serde_json::json!({}))
+            .await
+            .unwrap();
+        let apply = |rows: Vec<fetchers::rows::Row>| {
+            let store = store.clone();
+            async move {
+                let unit = UnitOfWork {
+                    rows,
+                    ..UnitOfWork::default()
+                };
+                store.apply(run, &unit, ApplyMode::Commit).await.unwrap()
+            }
+        };
+        apply([race("rac_1", Some(false)), race("rac_2", Some(true))].concat()).await;
+        assert!(stored(&db).await.is_empty(), "nothing changed yet");
+        let counts = apply([race("rac_1", Some(true)), race("rac_2", Some(true))].concat()).await;
+        assert_eq!(counts.table("paddock_alerts").inserted, 1);
+        let alerts = stored(&db).await;
+        let key = ("off".to_string(), "rac_1".to_string(), String::new(), String::new());
+        assert_eq!(alerts.keys().collect::<Vec<_>>(), vec![&key]);
+        let alert = &alerts[&key];
+        assert_eq!((alert.kind.as_str(), alert.threshold, alert.actual), ("abandoned", None, None));
+        // Abandoned again after a flip back: the same event, no second alert.
+        apply(race("rac_1", Some(false))).await;
+        apply(race("rac_1", Some(true))).await;
+        assert_eq!(stored(&db).await.len(), 1);
+    }
+);
