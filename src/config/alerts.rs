@@ -5,6 +5,7 @@
 //! without `percent`, a `percent` on a rule that is not about prices or two rules of one name
 //! are errors naming the file and line.
 
+use super::alert_rules::{AlertKind, AlertRule};
 use super::file::{FileAlertRule, FileAlerts, Locator};
 use super::secrets::{Env, Secret};
 use anyhow::{bail, Result};
@@ -14,66 +15,6 @@ pub const WEBHOOK_SECRET_ENV: &str = "PADDOCK_ALERTS_WEBHOOK_SECRET";
 
 /// A price rule's window when the rule names none (minutes of API time).
 pub const DEFAULT_WITHIN_MINUTES: u32 = 60;
-
-/// What a rule watches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum AlertKind {
-    /// The implied probability (1 / decimal) at a bookmaker rose by `percent` %.
-    PriceShortened,
-    /// The implied probability at a bookmaker fell by `percent` %.
-    PriceDrifted,
-    /// A runner became a non-runner.
-    NonRunner,
-    /// A race was abandoned.
-    Abandoned,
-    /// A race's going changed.
-    GoingChanged,
-    /// A runner's jockey changed.
-    JockeyChanged,
-}
-
-impl AlertKind {
-    /// Every kind with its configuration name (the one table of names).
-    pub const ALL: [(AlertKind, &'static str); 6] = [
-        (AlertKind::PriceShortened, "price_shortened"),
-        (AlertKind::PriceDrifted, "price_drifted"),
-        (AlertKind::NonRunner, "non_runner"),
-        (AlertKind::Abandoned, "abandoned"),
-        (AlertKind::GoingChanged, "going_changed"),
-        (AlertKind::JockeyChanged, "jockey_changed"),
-    ];
-
-    /// The configuration name (also stored in `paddock_alerts.kind`).
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(k, _)| *k == self)
-            .map(|(_, n)| *n)
-            .unwrap_or("unknown")
-    }
-
-    /// The kind of configuration name `name`.
-    pub fn from_name(name: &str) -> Option<AlertKind> {
-        Self::ALL.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
-    }
-
-    /// Whether the rule is about one bookmaker's prices (it has a percent and a window).
-    pub fn is_price(self) -> bool {
-        matches!(self, AlertKind::PriceShortened | AlertKind::PriceDrifted)
-    }
-}
-
-/// One `[[alerts.rules]]` entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertRule {
-    /// The rule's name: part of each alert's unique key.
-    pub name: String,
-    pub kind: AlertKind,
-    /// Price rules: the move of the implied probability, in percent, that fires the rule.
-    pub percent: Option<f64>,
-    /// Price rules: the window of stored history (API time) the move is measured against.
-    pub within_minutes: u32,
-}
 
 /// The alerts' settings (`[alerts]`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -118,7 +59,10 @@ pub fn alert_settings(file: &FileAlerts, env: &dyn Env, at: &Locator) -> Result<
 fn alert_rule(rule: &FileAlertRule, at: &Locator) -> Result<AlertRule> {
     let name = rule.name.get_ref().trim().to_string();
     if name.is_empty() {
-        bail!("{}: alerts.rules: a rule needs a name", at.at(rule.name.span()));
+        bail!(
+            "{}: alerts.rules: a rule needs a name",
+            at.at(rule.name.span())
+        );
     }
     let Some(kind) = AlertKind::from_name(rule.kind.get_ref()) else {
         let known: Vec<&str> = AlertKind::ALL.iter().map(|(_, n)| *n).collect();

@@ -14,6 +14,7 @@
 //! The configuration sits at the bottom of the application: it uses only `fetchers` and
 //! external crates, and the rename phase's name (`crate::rename::Phase`).
 
+mod alert_rules;
 mod alerts;
 mod api;
 mod archive;
@@ -34,7 +35,8 @@ mod simulator;
 mod tests;
 mod tls;
 
-pub use alerts::{AlertKind, AlertRule, AlertSettings, WEBHOOK_SECRET_ENV};
+pub use alert_rules::{AlertKind, AlertRule};
+pub use alerts::{AlertSettings, WEBHOOK_SECRET_ENV};
 pub use api::ApiSettings;
 pub use archive::ArchiveSettings;
 pub use audit::AuditSettings;

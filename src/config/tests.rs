@@ -494,8 +494,7 @@ fn an_unknown_sslmode_is_an_error_naming_the_setting() {
 }
 
 #[test]
-fn alert_rules_and_the_webhook_come_from_the_alerts_section_and_the_secret_from_the_environment(
-) {
+fn alert_rules_and_the_webhook_come_from_the_alerts_section_and_the_secret_from_the_environment() {
     let text = "[[alerts.rules]]\nname = \"steamer\"\nkind = \"price_shortened\"\npercent = 20\n\
                 within_minutes = 45\n\n[[alerts.rules]]\nname = \"nr\"\nkind = \"non_runner\"\n\n\
                 [alerts.webhook]\nurl = \"https://hooks.example/paddock\"\n";

@@ -131,19 +131,7 @@ impl Metrics {
             "paddock_audit_last_run_timestamp_seconds",
             "Unix time of the last audit run that completed its checks",
         )?;
-        let alerts = IntCounterVec::new(
-            Opts::new(
-                "paddock_alerts_total",
-                "Alerts triggered (committed to the outbox), by rule",
-            ),
-            &["rule"],
-        )?;
-        let alert_delivery_failures = IntCounter::new(
-            "paddock_alert_delivery_failures_total",
-            "Alert webhook delivery attempts that failed (retried ones included)",
-        )?;
-        registry.register(Box::new(alerts.clone()))?;
-        registry.register(Box::new(alert_delivery_failures.clone()))?;
+        let (alerts, alert_delivery_failures) = alert_counters(&registry)?;
         for c in [
             responses.clone(),
             requests.clone(),
@@ -290,6 +278,24 @@ impl Metrics {
     }
 }
 
+/// `paddock_alerts_total{rule}` and `paddock_alert_delivery_failures_total`, registered.
+fn alert_counters(registry: &Registry) -> anyhow::Result<(IntCounterVec, IntCounter)> {
+    let alerts = IntCounterVec::new(
+        Opts::new(
+            "paddock_alerts_total",
+            "Alerts triggered (committed to the outbox), by rule",
+        ),
+        &["rule"],
+    )?;
+    let failures = IntCounter::new(
+        "paddock_alert_delivery_failures_total",
+        "Alert webhook delivery attempts that failed (retried ones included)",
+    )?;
+    registry.register(Box::new(alerts.clone()))?;
+    registry.register(Box::new(failures.clone()))?;
+    Ok((alerts, failures))
+}
+
 /// The analytics copy's gauges, registered with the first publication.
 struct CopyGauges {
     published: Gauge,
@@ -409,7 +415,10 @@ mod tests {
             text.contains(&format!("paddock_alerts_total{{rule=\"{rule}\"}} 2")),
             "{text}"
         );
-        assert!(text.contains("# TYPE paddock_alerts_total counter"), "{text}");
+        assert!(
+            text.contains("# TYPE paddock_alerts_total counter"),
+            "{text}"
+        );
         assert!(
             text.contains("# TYPE paddock_alert_delivery_failures_total counter"),
             "{text}"

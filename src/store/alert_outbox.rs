@@ -42,7 +42,10 @@ pub struct AlertFilter {
 }
 
 /// The alerts `filter` selects, oldest first (by id).
-pub async fn read_alerts(store: &AnyStore, filter: AlertFilter) -> anyhow::Result<Vec<StoredAlert>> {
+pub async fn read_alerts(
+    store: &AnyStore,
+    filter: AlertFilter,
+) -> anyhow::Result<Vec<StoredAlert>> {
     with_backend!(store, |s| read_alerts_in(s, filter).await)
 }
 
@@ -112,7 +115,8 @@ pub async fn record_delivery(
     at: DateTime<Utc>,
     error: Option<&str>,
 ) -> anyhow::Result<()> {
-    with_backend!(store, |s| record_delivery_in(s, id, attempts, at, error).await)
+    with_backend!(store, |s| record_delivery_in(s, id, attempts, at, error)
+        .await)
 }
 
 async fn record_delivery_in<D: Dialect>(

@@ -195,7 +195,9 @@ fn row_alerts(kind: AlertKind, before: &Watched, after: &Watched) -> Vec<RowAler
             let mut runners: Vec<_> = after.runners.iter().collect();
             runners.sort();
             for ((race, horse), (jockey, non_runner)) in runners {
-                let Some((old_jockey, was_non_runner)) = before.runners.get(&(race.clone(), horse.clone())) else {
+                let Some((old_jockey, was_non_runner)) =
+                    before.runners.get(&(race.clone(), horse.clone()))
+                else {
                     continue;
                 };
                 let message = match kind {
@@ -292,9 +294,8 @@ async fn insert_row_alert<D: Dialect>(
     .map(|(v, ty)| p.add(v, ty))
     .collect::<Vec<_>>()
     .join(", ");
-    let sql = format!(
-        "INSERT INTO {ALERTS} ({INSERT_COLUMNS}) VALUES ({values}) ON CONFLICT DO NOTHING"
-    );
+    let sql =
+        format!("INSERT INTO {ALERTS} ({INSERT_COLUMNS}) VALUES ({values}) ON CONFLICT DO NOTHING");
     D::execute(conn, &sql, p.values()).await
 }
 

@@ -87,9 +87,7 @@ where
         let now = unit_timestamp();
         let started = std::time::Instant::now();
         let written = match begin().await {
-            Ok((tx, physical)) => {
-                write_planned::<D>(lookup, &physical, tx, planned, now).await
-            }
+            Ok((tx, physical)) => write_planned::<D>(lookup, &physical, tx, planned, now).await,
             Err(error) => Err(error),
         };
         let error = match written {

@@ -172,7 +172,12 @@ type AlertKey = (String, String, String, String);
 /// The non-price alerts the step from `before` to `after` triggers under [`RULES`].
 fn row_changes(before: &Stage, after: &Stage, out: &mut BTreeSet<AlertKey>) {
     let key = |rule: &str, race: &str, horse: &str| {
-        (rule.to_string(), race.to_string(), horse.to_string(), String::new())
+        (
+            rule.to_string(),
+            race.to_string(),
+            horse.to_string(),
+            String::new(),
+        )
     };
     for (race, (going, abandoned)) in &after.races {
         let Some((old_going, was_abandoned)) = before.races.get(race) else {
@@ -211,8 +216,8 @@ const PRICE_RULES: [(&str, bool, f64, i64); 4] = [
 /// that fired each: the implied probability 1/decimal against its extreme over the prices of
 /// the preceding `within` minutes, the price in effect at the window's start included.
 fn price_alerts(stages: &[Stage]) -> BTreeMap<AlertKey, f64> {
-    let mut series: BTreeMap<&(String, String, String), Vec<(NaiveDateTime, f64)>> =
-        BTreeMap::new();
+    type Series<'s> = BTreeMap<&'s (String, String, String), Vec<(NaiveDateTime, f64)>>;
+    let mut series = Series::new();
     for stage in stages {
         for (key, observed) in &stage.prices {
             series.entry(key).or_default().push(*observed);
@@ -231,14 +236,21 @@ fn price_alerts(stages: &[Stage]) -> BTreeMap<AlertKey, f64> {
                     .filter(|(j, (t, _))| *t >= start || Some(*j) == opening)
                     .map(|(_, (_, d))| *d);
                 let moved = if shortened {
-                    window.fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d))))
+                    window
+                        .fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d))))
                         .map(|longest| (longest / decimal - 1.0) * 100.0)
                 } else {
-                    window.fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.min(d))))
+                    window
+                        .fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.min(d))))
                         .map(|shortest| (1.0 - shortest / decimal) * 100.0)
                 };
                 if let Some(moved) = moved.filter(|m| *m >= percent - 1e-9) {
-                    let id = (rule.to_string(), key.0.clone(), key.1.clone(), key.2.clone());
+                    let id = (
+                        rule.to_string(),
+                        key.0.clone(),
+                        key.1.clone(),
+                        key.2.clone(),
+                    );
                     out.entry(id).or_insert(moved);
                     break;
                 }
@@ -396,7 +408,10 @@ fn signed(headers: &HeaderMap, body: &str) -> bool {
     };
     let bytes: Option<Vec<u8>> = (0..hex.len())
         .step_by(2)
-        .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
         .collect();
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(format!("{timestamp}.{body}").as_bytes());
@@ -544,10 +559,18 @@ backend_test!(
         let counts = apply([race("rac_1", Some(true)), race("rac_2", Some(true))].concat()).await;
         assert_eq!(counts.table("paddock_alerts").inserted, 1);
         let alerts = stored(&db).await;
-        let key = ("off".to_string(), "rac_1".to_string(), String::new(), String::new());
+        let key = (
+            "off".to_string(),
+            "rac_1".to_string(),
+            String::new(),
+            String::new(),
+        );
         assert_eq!(alerts.keys().collect::<Vec<_>>(), vec![&key]);
         let alert = &alerts[&key];
-        assert_eq!((alert.kind.as_str(), alert.threshold, alert.actual), ("abandoned", None, None));
+        assert_eq!(
+            (alert.kind.as_str(), alert.threshold, alert.actual),
+            ("abandoned", None, None)
+        );
         // Abandoned again after a flip back: the same event, no second alert.
         apply(race("rac_1", Some(false))).await;
         apply(race("rac_1", Some(true))).await;
