@@ -108,3 +108,48 @@ pub fn render_table(alerts: &[StoredAlert]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_an_instant_or_a_day_at_midnight_utc_and_refuses_anything_else() {
+        let at = parse_since("2025-06-15T10:30:00+01:00").unwrap();
+        assert_eq!(at.to_rfc3339(), "2025-06-15T09:30:00+00:00");
+        let day = parse_since("2025-06-15").unwrap();
+        assert_eq!(day.to_rfc3339(), "2025-06-15T00:00:00+00:00");
+        let err = parse_since("yesterday").unwrap_err().to_string();
+        assert!(err.contains("yesterday"), "{err}");
+    }
+
+    #[test]
+    fn the_json_list_is_one_array_with_the_issues_keys_and_the_delivery_state() {
+        let alert = StoredAlert {
+            alert_id: 7,
+            rule: "steamer".into(),
+            kind: "price_shortened".into(),
+            race_id: "rac_1".into(),
+            horse_id: Some("hrs_1".into()),
+            bookmaker_id: None,
+            threshold: Some(20.0),
+            actual: Some(25.0),
+            triggered_at: parse_since("2025-06-15T12:00:00Z").unwrap(),
+            observed_at: None,
+            message: "m".into(),
+            sent: false,
+            sent_at: None,
+            delivery_attempts: 2,
+            last_error: Some("the webhook answered 500".into()),
+        };
+        let listed: serde_json::Value =
+            serde_json::from_str(&render_json(std::slice::from_ref(&alert)).unwrap()).unwrap();
+        let one = &listed.as_array().unwrap()[0];
+        assert_eq!(one["alert_id"], 7);
+        assert_eq!(one["bookmaker_id"], serde_json::Value::Null);
+        assert_eq!(one["triggered_at"], "2025-06-15T12:00:00Z");
+        assert_eq!(one["delivery_attempts"], 2);
+        assert!(render_table(&[alert]).contains("steamer"));
+        assert_eq!(render_table(&[]), "no alerts\n");
+    }
+}

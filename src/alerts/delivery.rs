@@ -9,6 +9,10 @@
 //! fetch job delivers what is unsent (`run::run_job`), and so does the daemon at start: an
 //! alert committed by a process killed before its delivery is delivered by the next one.
 //!
+//! One pass runs at a time in a process. Delivery is at least once: a process killed after a
+//! 2xx and before the mark, or two processes delivering at once, may send an alert twice;
+//! receivers deduplicate on `alert_id`.
+//!
 //! The secret is never logged; errors are logged without the URL (it may carry credentials).
 
 use super::AlertJson;
@@ -34,6 +38,10 @@ const MAX_PAUSE: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 static FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// One delivery pass at a time in this process (the daemon's runs and its start may overlap):
+/// two passes reading the same unsent alerts would send them twice.
+static ONE_PASS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Failed delivery attempts in this process (`paddock_alert_delivery_failures_total`).
 pub fn delivery_failures() -> u64 {
@@ -71,6 +79,7 @@ pub async fn deliver_unsent(
     let Some(url) = &settings.webhook_url else {
         return Ok(report);
     };
+    let _one_pass = ONE_PASS.lock().await;
     let filter = AlertFilter {
         unsent: true,
         since: None,
