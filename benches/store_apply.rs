@@ -10,7 +10,9 @@
 //! Then the per-unit cost of following the rename phase (`store::phase_follow`: one
 //! single-row read inside each unit's transaction): [`SMALL_UNITS`] units of one new race
 //! and its runners each, applied alternately by a store with fixed names and by one following
-//! the phase, on the same database.
+//! the phase, on the same database. Then the per-unit cost of the alert rules
+//! (`store::alerts`): the same races re-applied with every runner's jockey changed, by a store
+//! without rules and by one evaluating every alert kind.
 //!
 //! PostgreSQL: `PADDOCK_BENCH_DATABASE_URL`, else `TEST_DATABASE_URL`, else the local server
 //! `postgres://postgres@127.0.0.1:5432/postgres`; a throwaway database is created on that
@@ -21,6 +23,7 @@ use fetchers::registry::{self, Source, Table};
 use fetchers::rows::{format_timestamp, Row, UnitOfWork, Value};
 use fetchers::schema::{create_indexes, create_table, Dialect};
 use fetchers::store::{ApplyMode, RunTrigger, Store};
+use paddock::config::{AlertKind, AlertRule};
 use paddock::store::{mask_url, AnyStore, PgStore, SqliteStore, StoreOptions};
 use serde_json::json;
 use sqlx::Connection;
@@ -233,6 +236,8 @@ struct Figures {
     baseline: Duration,
     /// Small units: (fixed names, following the phase).
     following: (Duration, Duration),
+    /// Small re-applies: (no alert rules, every alert kind).
+    alerting: (Duration, Duration),
 }
 
 impl Figures {
@@ -262,6 +267,7 @@ impl Figures {
             baseline
         );
         print_phase_following(self.following);
+        print_alert_rules(self.alerting);
     }
 }
 
@@ -337,6 +343,66 @@ fn print_phase_following((fixed, followed): (Duration, Duration)) {
         per_unit(followed),
         per_unit(followed) - per_unit(fixed),
         followed.as_secs_f64() / fixed.as_secs_f64().max(1e-9)
+    );
+}
+
+/// Every alert kind as a rule (the price rules find no odds in these units: what is measured
+/// is reading the watched rows before and after the write, and the alerts inserted).
+fn every_alert_rule() -> Vec<AlertRule> {
+    AlertKind::ALL
+        .iter()
+        .map(|(kind, name)| AlertRule {
+            name: name.to_string(),
+            kind: *kind,
+            percent: kind.is_price().then_some(20.0),
+            within_minutes: 60,
+        })
+        .collect()
+}
+
+/// Time spent re-applying [`SMALL_UNITS`] stored races whose every runner changed jockey, by
+/// `store` without alert rules and by the same store evaluating every kind (10
+/// `jockey_changed` alerts per unit), alternately; each race first inserted untimed.
+async fn alert_rules_cost(store: &AnyStore) -> anyhow::Result<(Duration, Duration)> {
+    let with_rules = store.clone().with_alert_rules(&every_alert_rule());
+    let run = store
+        .start_run("bench", RunTrigger::Manual, json!({"bench": "alert_rules"}))
+        .await?;
+    let (mut plain, mut ruled) = (Duration::ZERO, Duration::ZERO);
+    for i in 0..SMALL_UNITS {
+        for (n, (which, took)) in [(store, &mut plain), (&with_rules, &mut ruled)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut unit = race_unit(RACES + 2 * SMALL_UNITS + 2 * i + n);
+            which.apply(run, &unit, ApplyMode::Commit).await?;
+            for (k, row) in unit.rows.iter_mut().skip(1).enumerate() {
+                let old = match row.values.get("jockey_id") {
+                    Some(Value::Text(id)) => id.trim_start_matches("jky_").parse().unwrap_or(k),
+                    _ => k,
+                };
+                *row = row
+                    .clone()
+                    .set("jockey_id", format!("jky_{}", (old + 1) % JOCKEYS));
+            }
+            let started = Instant::now();
+            let counts = which.apply(run, &unit, ApplyMode::Commit).await?;
+            *took += started.elapsed();
+            anyhow::ensure!(counts.table("ra_runners").updated == RUNNERS_PER_RACE as u64);
+        }
+    }
+    Ok((plain, ruled))
+}
+
+fn print_alert_rules((plain, ruled): (Duration, Duration)) {
+    let per_unit = |d: Duration| d.as_secs_f64() * 1e3 / SMALL_UNITS as f64;
+    println!(
+        "  {SMALL_UNITS} small re-applies (every runner's jockey changed): no alert rules {:.2} ms/unit, \
+         every alert kind {:.2} ms/unit ({:+.2} ms, {:.3}×)",
+        per_unit(plain),
+        per_unit(ruled),
+        per_unit(ruled) - per_unit(plain),
+        ruled.as_secs_f64() / plain.as_secs_f64().max(1e-9)
     );
 }
 
@@ -513,6 +579,7 @@ async fn bench_sqlite(unit: &UnitOfWork) -> anyhow::Result<Figures> {
     let (rows, first, again) = apply_twice(&any, unit).await?;
     let (runners, baseline) = sqlite_baseline(&store, unit).await?;
     let following = phase_following_cost(&any).await?;
+    let alerting = alert_rules_cost(&any).await?;
     store.close().await;
     Ok(Figures {
         rows,
@@ -521,6 +588,7 @@ async fn bench_sqlite(unit: &UnitOfWork) -> anyhow::Result<Figures> {
         runners,
         baseline,
         following,
+        alerting,
     })
 }
 
@@ -553,6 +621,7 @@ async fn bench_postgres(unit: &UnitOfWork) -> anyhow::Result<Figures> {
         let (rows, first, again) = apply_twice(&any, unit).await?;
         let (runners, baseline) = postgres_baseline(&store, unit).await?;
         let following = phase_following_cost(&any).await?;
+        let alerting = alert_rules_cost(&any).await?;
         store.close().await;
         anyhow::Ok(Figures {
             rows,
@@ -561,6 +630,7 @@ async fn bench_postgres(unit: &UnitOfWork) -> anyhow::Result<Figures> {
             runners,
             baseline,
             following,
+            alerting,
         })
     }
     .await;

@@ -4,6 +4,7 @@
 //! `simulator` crate (re-exported here as `paddock::simulator` for the demo and the tests).
 
 pub mod adopt;
+pub mod alerts;
 pub mod allocator;
 pub mod archive;
 pub mod audit;
@@ -60,7 +61,8 @@ pub async fn connect_store(config: &config::Config) -> anyhow::Result<store::Any
 /// Opens the configured database and applies pending migrations (idempotent). One attempt: a
 /// connection that fails says why at once.
 pub async fn open_store(config: &config::Config) -> anyhow::Result<store::AnyStore> {
-    migrated_following_phase(connect_store(config).await?).await
+    let store = migrated_following_phase(connect_store(config).await?).await?;
+    Ok(store.with_alert_rules(&config.alerts.rules))
 }
 
 /// [`open_store`] for the daemon at start: a connection failure that may pass (refused, no
@@ -72,7 +74,8 @@ pub async fn open_store_retrying(config: &config::Config) -> anyhow::Result<stor
     let url = config.database_url.expose();
     let store =
         store::connection::retry_connect(window, || store::connect_with(url, &options)).await?;
-    migrated_following_phase(store).await
+    let store = migrated_following_phase(store).await?;
+    Ok(store.with_alert_rules(&config.alerts.rules))
 }
 
 async fn migrated_following_phase(store: store::AnyStore) -> anyhow::Result<store::AnyStore> {

@@ -45,6 +45,8 @@ enum Command {
     /// Take over a database Paddock did not create (the predecessor's): print the plan per
     /// table, then apply it in one transaction. Exits 1 listing what blocks (nothing changed).
     Adopt(paddock::adopt::AdoptArgs),
+    /// The alerts the [[alerts.rules]] triggered, oldest first (read-only).
+    Alerts(paddock::alerts::cli::AlertsArgs),
     /// The rename of the master tables to ra_mst_* (phases: legacy, dual-write, backfill,
     /// switch-readers, deprecate, dropped).
     Tables {
@@ -392,6 +394,7 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<i32> {
             query(&store, &config, what, &id, format).await
         }
         Command::Adopt(args) => paddock::adopt::run(&config, args).await,
+        Command::Alerts(args) => paddock::alerts::cli::run(&config, args).await,
         Command::Tables { command } => {
             let store = match command {
                 paddock::rename::cli::TablesCommand::Status => {

@@ -38,6 +38,12 @@ impl Config {
         }
         out.push_str(&format!("api base url:       {}\n", self.api.base_url));
         out.push_str(&format!(
+            "alerts:             {} rule(s), webhook {}, signing secret {}\n",
+            self.alerts.rules.len(),
+            (self.alerts.webhook_url.as_deref()).map_or("(none)".into(), super::mask_url),
+            mask(&self.alerts.webhook_secret)
+        ));
+        out.push_str(&format!(
             "api username:       {}\n",
             mask(&self.api.username)
         ));

@@ -44,6 +44,8 @@ pub struct FileConfig {
     pub retention: FileRetention,
     #[serde(default)]
     pub odds: OddsSettings,
+    #[serde(default)]
+    pub alerts: FileAlerts,
 }
 
 /// `[retention]` (see `retention.rs`).
@@ -176,6 +178,31 @@ pub struct FileDerive {
 pub struct FilePublish {
     /// The copy's file (no default).
     pub path: Option<String>,
+}
+
+/// `[alerts]`: the rules and the webhook (`alerts.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAlerts {
+    pub rules: Option<Vec<FileAlertRule>>,
+    pub webhook: Option<FileAlertWebhook>,
+}
+
+/// One `[[alerts.rules]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAlertRule {
+    pub name: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub percent: Option<Spanned<f64>>,
+    pub within_minutes: Option<Spanned<u32>>,
+}
+
+/// `[alerts.webhook]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAlertWebhook {
+    pub url: Option<String>,
 }
 
 /// Parses configuration text; a syntax error or an unknown key names the key and line.

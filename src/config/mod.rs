@@ -6,7 +6,7 @@
 //! - One conversion per section: `api.rs`, `database.rs`, `schedule.rs` (time zone, cron
 //!   schedules; `fire_times.rs` computes when they fire), `jobs.rs` ([`JobKind`], the one table
 //!   of job kinds, and [`JobSettings`]), `daemon.rs`, `audit.rs`, `archive.rs`, `derive.rs`,
-//!   `publish.rs`, `odds.rs` (`[odds]`), `simulator.rs`; `tls.rs`: `[database]`'s TLS settings (`sslmode`, `sslrootcert`, …).
+//!   `publish.rs`, `odds.rs` (`[odds]`), `simulator.rs`, `alerts.rs` (`[[alerts.rules]]`, `[alerts.webhook]`); `tls.rs`: `[database]`'s TLS settings (`sslmode`, `sslrootcert`, …).
 //! - `secrets.rs`: [`Secret`] and [`DatabaseUrl`], whose `Debug` and `Display` never show the
 //!   value, [`mask_url`], and [`Env`] / [`ProcessEnv`] (environment and systemd credentials).
 //! - `describe.rs`: the effective configuration as text (`paddock config`).
@@ -14,6 +14,8 @@
 //! The configuration sits at the bottom of the application: it uses only `fetchers` and
 //! external crates, and the rename phase's name (`crate::rename::Phase`).
 
+mod alert_rules;
+mod alerts;
 mod api;
 mod archive;
 mod audit;
@@ -35,6 +37,8 @@ mod simulator;
 mod tests;
 mod tls;
 
+pub use alert_rules::{AlertKind, AlertRule};
+pub use alerts::{AlertSettings, WEBHOOK_SECRET_ENV};
 pub use api::ApiSettings;
 pub use archive::ArchiveSettings;
 pub use audit::AuditSettings;
@@ -88,6 +92,8 @@ pub struct Config {
     pub publish: PublishSettings,
     /// What retention deletes (`[retention]`; nothing by default).
     pub retention: RetentionSettings,
+    /// The alert rules and the webhook (`[alerts]`).
+    pub alerts: AlertSettings,
     /// `[database] expected_rename_phase`: jobs and the daemon refuse a database in another
     /// rename phase (see `rename`).
     pub expected_rename_phase: Option<crate::rename::Phase>,
@@ -168,6 +174,7 @@ impl Config {
             simulator_faults: file.simulator.faults.unwrap_or_default(),
             archive: file.archive,
             odds: file.odds,
+            alerts: alerts::alert_settings(&file.alerts, env, &at)?,
             publish,
             retention,
             path,

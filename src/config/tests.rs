@@ -495,3 +495,71 @@ fn an_unknown_sslmode_is_an_error_naming_the_setting() {
     let err = Config::from_toml("", &bad).unwrap_err().to_string();
     assert!(err.contains("PADDOCK_DATABASE_SSLMODE"), "{err}");
 }
+
+#[test]
+fn alert_rules_and_the_webhook_come_from_the_alerts_section_and_the_secret_from_the_environment() {
+    let text = "[[alerts.rules]]\nname = \"steamer\"\nkind = \"price_shortened\"\npercent = 20\n\
+                within_minutes = 45\n\n[[alerts.rules]]\nname = \"nr\"\nkind = \"non_runner\"\n\n\
+                [alerts.webhook]\nurl = \"https://hooks.example/paddock\"\n";
+    let c = Config::from_toml(
+        text,
+        &env(&[("PADDOCK_ALERTS_WEBHOOK_SECRET", "whsec-never-shown")]),
+    )
+    .unwrap();
+    assert_eq!(
+        c.alerts.rules,
+        vec![
+            AlertRule {
+                name: "steamer".into(),
+                kind: AlertKind::PriceShortened,
+                percent: Some(20.0),
+                within_minutes: 45,
+            },
+            AlertRule {
+                name: "nr".into(),
+                kind: AlertKind::NonRunner,
+                percent: None,
+                within_minutes: 60,
+            },
+        ]
+    );
+    assert_eq!(
+        c.alerts.webhook_url.as_deref(),
+        Some("https://hooks.example/paddock")
+    );
+    assert_eq!(
+        c.alerts.webhook_secret.as_ref().unwrap().expose(),
+        "whsec-never-shown"
+    );
+    let shown = format!("{c:?}\n{}", c.describe(Utc::now()));
+    assert!(!shown.contains("whsec-never-shown"), "{shown}");
+    // No section: no rules, no webhook.
+    let c = Config::from_toml("", &env(&[])).unwrap();
+    assert!(c.alerts.rules.is_empty() && c.alerts.webhook_url.is_none());
+}
+
+#[test]
+fn a_bad_alert_rule_is_an_error_naming_the_rule_and_line() {
+    let cases = [
+        // An unknown kind, on line 3.
+        ("[[alerts.rules]]\nname = \"x\"\nkind = \"price_moved\"\n", "price_moved", "line 3"),
+        // An unknown key.
+        ("[[alerts.rules]]\nname = \"x\"\nkind = \"abandoned\"\nprecent = 5\n", "precent", "line 4"),
+        // A price rule without percent.
+        ("[[alerts.rules]]\nname = \"x\"\nkind = \"price_drifted\"\n", "needs percent", "line 3"),
+        // A percent on a rule that is not about prices.
+        ("[[alerts.rules]]\nname = \"x\"\nkind = \"non_runner\"\npercent = 5\n", "price rules only", "line 4"),
+        // Two rules of one name.
+        (
+            "[[alerts.rules]]\nname = \"x\"\nkind = \"abandoned\"\n[[alerts.rules]]\nname = \"x\"\nkind = \"non_runner\"\n",
+            "second rule",
+            "line 5",
+        ),
+        // An unknown key in the webhook section.
+        ("[alerts.webhook]\nurl = \"http://h\"\nsecret = \"no\"\n", "secret", "line 3"),
+    ];
+    for (text, says, line) in cases {
+        let err = Config::from_toml(text, &env(&[])).unwrap_err().to_string();
+        assert!(err.contains(says) && err.contains(line), "{text}: {err}");
+    }
+}

@@ -1,6 +1,8 @@
 //! The daemon's Prometheus metrics (`/metrics`): API responses by endpoint and status,
 //! requests and retries, 429 pauses and limiter wait, rows written by table and kind, run
-//! durations and outcomes, the last success time per job, and the last audit's violations.
+//! durations and outcomes, the last success time per job, the last audit's violations, and
+//! the alerts triggered by rule and failed alert deliveries (process-wide counts caught up at
+//! scrape time).
 //!
 //! The audit metrics (`paddock_audit_violations{check}`, one gauge per report section, and
 //! `paddock_audit_last_run_timestamp_seconds`) come from the audit job's runs in this process:
@@ -38,6 +40,9 @@ pub struct Metrics {
     pauses: IntCounter,
     audit_violations: IntGaugeVec,
     audit_last_run: Gauge,
+    /// Alerts triggered by rule, and failed delivery attempts (process-wide counts).
+    alerts: IntCounterVec,
+    alert_delivery_failures: IntCounter,
     /// The audit metrics join the registry with the first audit result.
     audit_registered: Once,
     copy: CopyGauges,
@@ -126,6 +131,7 @@ impl Metrics {
             "paddock_audit_last_run_timestamp_seconds",
             "Unix time of the last audit run that completed its checks",
         )?;
+        let (alerts, alert_delivery_failures) = alert_counters(&registry)?;
         for c in [
             responses.clone(),
             requests.clone(),
@@ -152,6 +158,8 @@ impl Metrics {
             pauses,
             audit_violations,
             audit_last_run,
+            alerts,
+            alert_delivery_failures,
             audit_registered: Once::new(),
             copy: CopyGauges::new()?,
             limiter,
@@ -251,6 +259,13 @@ impl Metrics {
             let counter = self.retries.with_label_values(&[&endpoint]);
             counter.inc_by(retried.saturating_sub(counter.get()));
         }
+        for (rule, triggered) in crate::store::alerts::triggered_totals() {
+            let counter = self.alerts.with_label_values(&[&rule]);
+            counter.inc_by(triggered.saturating_sub(counter.get()));
+        }
+        let failures = crate::alerts::delivery::delivery_failures();
+        (self.alert_delivery_failures)
+            .inc_by(failures.saturating_sub(self.alert_delivery_failures.get()));
         if self.copy.registered.is_completed() {
             let now = Utc::now().timestamp_millis() as f64 / 1000.0;
             self.copy
@@ -261,6 +276,24 @@ impl Metrics {
         let _ = TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out);
         out
     }
+}
+
+/// `paddock_alerts_total{rule}` and `paddock_alert_delivery_failures_total`, registered.
+fn alert_counters(registry: &Registry) -> anyhow::Result<(IntCounterVec, IntCounter)> {
+    let alerts = IntCounterVec::new(
+        Opts::new(
+            "paddock_alerts_total",
+            "Alerts triggered (committed to the outbox), by rule",
+        ),
+        &["rule"],
+    )?;
+    let failures = IntCounter::new(
+        "paddock_alert_delivery_failures_total",
+        "Alert webhook delivery attempts that failed (retried ones included)",
+    )?;
+    registry.register(Box::new(alerts.clone()))?;
+    registry.register(Box::new(failures.clone()))?;
+    Ok((alerts, failures))
 }
 
 /// The analytics copy's gauges, registered with the first publication.
@@ -368,6 +401,32 @@ mod tests {
         let text = metrics.render();
         assert!(
             text.contains("paddock_api_retries_total{endpoint=\"/results\"} 5"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn alerts_by_rule_and_delivery_failures_are_counters_caught_up_at_scrape_time() {
+        let metrics = Metrics::new(SharedLimiter::new(2.0), Box::new(BTreeMap::new)).unwrap();
+        let rule = "metrics_test_steamer";
+        crate::store::alerts::count_triggered(&BTreeMap::from([(rule.to_string(), 2)]));
+        let text = metrics.render();
+        assert!(
+            text.contains(&format!("paddock_alerts_total{{rule=\"{rule}\"}} 2")),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE paddock_alerts_total counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE paddock_alert_delivery_failures_total counter"),
+            "{text}"
+        );
+        crate::store::alerts::count_triggered(&BTreeMap::from([(rule.to_string(), 1)]));
+        let text = metrics.render();
+        assert!(
+            text.contains(&format!("paddock_alerts_total{{rule=\"{rule}\"}} 3")),
             "{text}"
         );
     }

@@ -132,6 +132,7 @@ pub async fn run(
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot read the last publication"),
     }
+    deliver_left_unsent(&store, &config);
     let mut client = client.with_hook(Arc::new(metrics::ResponseCounter(metrics.clone())));
     // Every response of every scheduled run goes into the raw archive too (on by default), so
     // `paddock replay` can rebuild what the daemon fetched without asking the API again.
@@ -434,4 +435,15 @@ impl Daemon {
         let running = self.runner.in_progress();
         format!("{running} running; next: {}", next.join(", "))
     }
+}
+
+/// Delivers, in the background, the alerts a killed process committed but never delivered
+/// (the outbox; `alerts::delivery`).
+fn deliver_left_unsent(store: &AnyStore, config: &Config) {
+    let (outbox, settings) = (store.clone(), config.alerts.clone());
+    tokio::spawn(async move {
+        if let Err(e) = crate::alerts::delivery::deliver_unsent(&outbox, &settings).await {
+            tracing::warn!(error = %format!("{e:#}"), "delivering the unsent alerts failed");
+        }
+    });
 }

@@ -1,6 +1,6 @@
 //! What to run ([`JobRequest`]) and running it once: [`run_any`] for every job kind,
 //! [`run_job`] for the fetch jobs (the grouped fetcher in a recorded run, then the derived
-//! tables for what a results run touched). Used by `paddock run`, `paddock demo` and the
+//! tables for what a results run touched, then the alerts' delivery). Used by `paddock run`, `paddock demo` and the
 //! daemon.
 
 use super::context::RunContext;
@@ -169,6 +169,14 @@ pub async fn run_job(
                 }
                 None if outcome.is_ok() => outcome = Err(RunError::Cancelled("the derived update")),
                 None => {}
+            }
+        }
+        // The alerts' outbox, after the run's units committed (also when it stopped early):
+        // what this run triggered, and whatever an earlier process left unsent.
+        if mode == ApplyMode::Commit {
+            let delivery = crate::alerts::delivery::deliver_unsent(store, &config.alerts);
+            if let Some(Err(e)) = run.cancel.run_until_cancelled(delivery).await {
+                tracing::warn!(error = %format!("{e:#}"), "delivering the alerts failed");
             }
         }
         Ended::new(outcome, report).with_detail(JobDetail::default())

@@ -17,7 +17,12 @@
 //! they look for a conflict). A failed commit is
 //! never tried again: it may have committed, and the ledger counters must not count a unit
 //! twice.
+//!
+//! After the odds step, the unit's alert rules are evaluated in the same transaction
+//! (`alerts.rs`; the rows the non-price rules compare with are read before the first group).
 
+use crate::config::AlertRule;
+use crate::store::alerts;
 use crate::store::diagnose::{database_error, diagnose_failed_group, violation_of, TupleLookup};
 use crate::store::dialect::{Dialect, GroupWrite};
 use crate::store::ledger::{self, BookkeepingError};
@@ -47,15 +52,24 @@ pub fn unit_timestamp() -> DateTime<Utc> {
 /// A unit's write transaction, opened, with the physical names it writes.
 pub type UnitTransaction<D> = (Transaction<'static, <D as Dialect>::Db>, Arc<PhysicalNames>);
 
+/// A unit of work planned for its transaction: its groups in write order, the alert rules it
+/// evaluates after them (`store::alerts`), its run and the unit itself (rejects, state,
+/// checkpoint).
+pub struct PlannedUnit<'a> {
+    pub groups: &'a [WriteGroup],
+    pub rules: &'a [AlertRule],
+    pub run_id: RunId,
+    pub unit: &'a UnitOfWork,
+}
+
 /// Applies a planned unit in its own transaction, tried again as the module documentation
 /// says: each attempt opens its transaction with `begin`; `lookup` answers the diagnosis of a
-/// failed group (which keys exist).
+/// failed group (which keys exist). The alerts a committed unit triggered are counted for
+/// `/metrics` (`alerts::count_triggered`).
 pub async fn apply_unit<D, Begin, Opened>(
     begin: Begin,
     lookup: &dyn TupleLookup,
-    groups: &[WriteGroup],
-    run_id: RunId,
-    unit: &UnitOfWork,
+    planned: &PlannedUnit<'_>,
     mode: ApplyMode,
 ) -> Result<Counts, StoreError>
 where
@@ -67,19 +81,24 @@ where
     let mut constraint_retried = false;
     let mut pause = FIRST_RETRY_PAUSE;
     let mut attempt = 0u32;
+    let run_id = planned.run_id;
     loop {
         attempt += 1;
         let now = unit_timestamp();
         let started = std::time::Instant::now();
         let written = match begin().await {
-            Ok((tx, physical)) => {
-                write_planned::<D>(lookup, &physical, tx, groups, run_id, unit, now).await
-            }
+            Ok((tx, physical)) => write_planned::<D>(lookup, &physical, tx, planned, now).await,
             Err(error) => Err(error),
         };
         let error = match written {
             // The commit (or the dry run's rollback) is final either way.
-            Ok((tx, counts)) => return finish::<D>(tx, mode).await.map(|()| counts),
+            Ok((tx, counts, fired)) => {
+                finish::<D>(tx, mode).await?;
+                if mode == ApplyMode::Commit {
+                    alerts::count_triggered(&fired);
+                }
+                return Ok(counts);
+            }
             Err(error) => error,
         };
         let failed_at = *first_failure.get_or_insert_with(std::time::Instant::now);
@@ -121,17 +140,29 @@ async fn finish<D: Dialect>(
 /// Writes a planned unit inside `tx` (see the module documentation), each group to every
 /// physical name [`PhysicalNames::written`] gives its table (upserted into the first, copied
 /// from it to the others), and its bookkeeping; returns the open transaction for the caller to
-/// commit.
+/// commit, with the alerts it triggered per rule.
 async fn write_planned<D: Dialect>(
     lookup: &dyn TupleLookup,
     physical: &PhysicalNames,
     mut tx: Transaction<'static, D::Db>,
-    groups: &[WriteGroup],
-    run_id: RunId,
-    unit: &UnitOfWork,
+    planned: &PlannedUnit<'_>,
     now: DateTime<Utc>,
-) -> Result<(Transaction<'static, D::Db>, Counts), StoreError> {
+) -> Result<(Transaction<'static, D::Db>, Counts, alerts::Fired), StoreError> {
+    let PlannedUnit {
+        groups,
+        rules,
+        run_id,
+        unit,
+    } = *planned;
     let mut counts = Counts::default();
+    // The rows the non-price rules compare with, as they were before this unit.
+    let before = match alerts::watch_before::<D>(&mut tx, physical, groups, rules).await {
+        Ok(before) => before,
+        Err(error) => {
+            rollback_quietly::<D>(tx).await;
+            return Err(database_error(Some(alerts::ALERTS), &error));
+        }
+    };
     for (index, group) in groups.iter().enumerate() {
         for (nth, physical_name) in physical.written(group.table).into_iter().enumerate() {
             let started = std::time::Instant::now();
@@ -189,6 +220,18 @@ async fn write_planned<D: Dialect>(
         rollback_quietly::<D>(tx).await;
         return Err(error);
     }
+    let evaluated =
+        alerts::evaluate::<D>(&mut tx, physical, groups, rules, before, run_id, now).await;
+    let fired = match evaluated {
+        Ok(fired) => fired,
+        Err(error) => {
+            rollback_quietly::<D>(tx).await;
+            return Err(database_error(Some(alerts::ALERTS), &error));
+        }
+    };
+    if !fired.is_empty() {
+        counts.entry(alerts::ALERTS).inserted += fired.values().sum::<u64>();
+    }
     for (table, rejected) in rejects_per_table(&unit.rejects) {
         counts.entry(&table).rejected += rejected;
     }
@@ -202,7 +245,7 @@ async fn write_planned<D: Dialect>(
         rollback_quietly::<D>(tx).await;
         return Err(bookkeeping_error(run_id, &failed));
     }
-    Ok((tx, counts))
+    Ok((tx, counts, fired))
 }
 
 /// The odds step ([`crate::store::odds`]) when the unit wrote odds: a repeated price is no

@@ -247,6 +247,8 @@ pub enum Fragment {
     /// Whether a value is stored as text (SQLite's storage class; PostgreSQL: never, its
     /// columns hold their declared type).
     IsText,
+    /// An instant as seconds since the Unix epoch (a number to compare and subtract).
+    EpochSeconds,
 }
 
 /// What [`Dialect::fetch_text`] returns: rows of cells as text.

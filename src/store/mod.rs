@@ -13,6 +13,8 @@
 //! rows with bound parameters, write transactions, the catalog and the dialect's schema changes.
 //! The connection pool never leaves the store.
 
+pub mod alert_outbox;
+pub mod alerts;
 pub mod apply;
 pub mod archive;
 pub mod archive_bytes;
@@ -126,6 +128,14 @@ impl AnyStore {
         match self {
             AnyStore::Sqlite(s) => AnyStore::Sqlite(s.with_physical_names(physical)),
             AnyStore::Postgres(s) => AnyStore::Postgres(s.with_physical_names(physical)),
+        }
+    }
+
+    /// The same store evaluating the alert `rules` in every unit's transaction (`alerts`).
+    pub fn with_alert_rules(self, rules: &[crate::config::AlertRule]) -> Self {
+        match self {
+            AnyStore::Sqlite(s) => AnyStore::Sqlite(s.with_alert_rules(rules)),
+            AnyStore::Postgres(s) => AnyStore::Postgres(s.with_alert_rules(rules)),
         }
     }
 

@@ -7,7 +7,8 @@
 //! read inside every unit's transaction ([`SqlStore::begin_unit`]) and at the start of every
 //! read ([`SqlStore::current_physical_names`]); see `phase_follow`.
 
-use crate::store::apply::{apply_unit, UnitTransaction};
+use crate::config::AlertRule;
+use crate::store::apply::{apply_unit, PlannedUnit, UnitTransaction};
 use crate::store::diagnose::{database_error, TupleLookup};
 use crate::store::dialect::{self, Dialect, KeyLookup, Params};
 use crate::store::ledger;
@@ -37,6 +38,8 @@ pub struct SqlStore<D: Dialect> {
     /// `application_name`, set local to the transaction): the daemon's jobs share one pool,
     /// and `pg_stat_activity` still shows which job a busy session works for.
     transaction_name: Option<Arc<str>>,
+    /// The alert rules each unit evaluates in its transaction (`store::alerts`).
+    alert_rules: Arc<[AlertRule]>,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -45,6 +48,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             pool: self.pool.clone(),
             names: self.names.clone(),
             transaction_name: self.transaction_name.clone(),
+            alert_rules: self.alert_rules.clone(),
         }
     }
 }
@@ -60,7 +64,14 @@ impl<D: Dialect> SqlStore<D> {
             pool,
             names: NameSource::Fixed(Arc::new(PhysicalNames::registry())),
             transaction_name: None,
+            alert_rules: Arc::from(Vec::new()),
         }
+    }
+
+    /// The same store evaluating `rules` in every unit's transaction (`store::alerts`).
+    pub fn with_alert_rules(mut self, rules: &[AlertRule]) -> Self {
+        self.alert_rules = Arc::from(rules.to_vec());
+        self
     }
 
     /// The same store naming each write transaction's session `name` while it runs
@@ -219,7 +230,13 @@ impl<D: Dialect> Store for SqlStore<D> {
         mode: ApplyMode,
     ) -> Result<Counts, StoreError> {
         let groups = plan_unit(&unit.rows)?;
-        apply_unit::<D, _, _>(|| self.begin_unit(), self, &groups, run_id, unit, mode).await
+        let write = PlannedUnit {
+            groups: &groups,
+            rules: &self.alert_rules,
+            run_id,
+            unit,
+        };
+        apply_unit::<D, _, _>(|| self.begin_unit(), self, &write, mode).await
     }
 
     async fn existing_keys(

@@ -13,6 +13,7 @@
 mod support;
 
 mod adopt;
+mod alerts;
 mod api_contract;
 mod audit;
 mod backfill;

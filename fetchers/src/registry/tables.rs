@@ -412,6 +412,34 @@ pub static TABLES: &[Table] = &[
         key: &["id"],
         foreign_keys: &[],
     },
+    // The alerts' outbox (issue 22, migration 0013; `src/store/alerts.rs`, `src/alerts/`): what
+    // the `[[alerts.rules]]` triggered, once per rule, race, runner and bookmaker (a unique
+    // index), and its delivery: sent, when, attempts, the last error.
+    Table {
+        name: "paddock_alerts",
+        legacy_name: None,
+        kind: TableKind::Operations,
+        columns: &[
+            sys("id", ColumnType::Serial, false),
+            sys("triggered_at", ColumnType::Timestamp, false),
+            sys("rule_name", T, false),
+            sys("kind", T, false),
+            sys("race_id", T, false),
+            sys("horse_id", T, true),
+            sys("bookmaker_id", T, true),
+            sys("threshold", ColumnType::Decimal, true),
+            sys("actual", ColumnType::Decimal, true),
+            sys("observed_at", ColumnType::Timestamp, true),
+            sys("message", T, false),
+            sys("run_id", I, true),
+            sys("sent", ColumnType::Boolean, false),
+            sys("sent_at", ColumnType::Timestamp, true),
+            sys("delivery_attempts", I, false),
+            sys("last_error", T, true),
+        ],
+        key: &["id"],
+        foreign_keys: &[],
+    },
     // The raw response archive (issue 10): every API response body, zstd-compressed, as bytes
     // (base64 text before migration 0014), for `paddock replay`.
     Table {

@@ -239,6 +239,7 @@ impl crate::store::dialect::Dialect for PgDialect {
             Fragment::MonthOf => format!("to_char({e}, 'YYYY-MM')"),
             Fragment::Hex => format!("upper(encode({e}, 'hex'))"),
             Fragment::IsText => "FALSE".to_string(),
+            Fragment::EpochSeconds => format!("EXTRACT(EPOCH FROM {e})"),
         }
     }
 

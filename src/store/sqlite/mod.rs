@@ -177,6 +177,7 @@ impl crate::store::dialect::Dialect for SqliteDialect {
             Fragment::MonthOf => format!("substr({e}, 1, 7)"),
             Fragment::Hex => format!("hex({e})"),
             Fragment::IsText => format!("typeof({e}) = 'text'"),
+            Fragment::EpochSeconds => format!("unixepoch({e})"),
         }
     }
 
