@@ -10,7 +10,7 @@ use crate::adopt::baseline::{migrations_ledger, own_table_statements};
 use crate::adopt::plan::{Disposition, Plan, TablePlan};
 use crate::derive;
 use crate::rename::phase::{legacy_name, renamed_tables, Phase};
-use crate::rename::state::phase_statement;
+use crate::rename::state::{maps_statement, phase_statement};
 use crate::store::dialect::{Params, ToolDialect};
 use crate::store::ledger::{delete_state_sql, set_state_sql};
 use crate::store::tools::{create_table_statements, ForeignKeys, Statement};
@@ -44,6 +44,7 @@ pub async fn apply<D: ToolDialect>(store: &SqlStore<D>, plan: &Plan) -> Result<(
     if plan.legacy_layout {
         statements.push(phase_statement(Phase::Legacy, now));
     }
+    statements.push(maps_statement(&plan.maps, now));
     for table in &plan.skipped_derived {
         let why = format!(
             "another system's table holds the name {table} (adopted database): Paddock's \

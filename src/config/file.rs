@@ -39,6 +39,8 @@ pub struct FileConfig {
     pub derive: FileDerive,
     #[serde(default)]
     pub publish: FilePublish,
+    #[serde(default)]
+    pub adopt: FileAdopt,
 }
 
 /// `[api]`.
@@ -158,6 +160,18 @@ pub struct FileDerive {
 pub struct FilePublish {
     /// The copy's file (no default).
     pub path: Option<String>,
+}
+
+/// `[adopt]`: the column and key maps of an adopted database (`adopt.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAdopt {
+    /// `[adopt.columns.<legacy table>]`: legacy column = the registry column it mirrors.
+    #[serde(default)]
+    pub columns: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<String>>>,
+    /// `[adopt.keys]`: legacy table = its legacy unique column holding the registry key.
+    #[serde(default)]
+    pub keys: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 /// Parses configuration text; a syntax error or an unknown key names the key and line.

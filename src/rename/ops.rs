@@ -5,7 +5,7 @@
 //! are copied by the store's one copy routine (`store::mirror::copy_sql`), values bound.
 
 use crate::rename::carry::{
-    add_carried_columns, carried_columns, copy_carried, empty_in_legacy, free_index_names,
+    add_carried_columns, carried_columns, carried_columns_of, copy_carried, empty_in_legacy, free_index_names,
     legacy_only_columns, relax_not_null, taken_names,
 };
 use crate::rename::history::{
@@ -249,7 +249,7 @@ fn copy_batch<D: ToolDialect>(table: &Table, cursor: Option<&str>, upper: &str) 
         .map(|c| format!("{key} > {} AND ", p.add(Value::Text(c.into()), ty)))
         .unwrap_or_default();
     let filter = format!("{lower}{key} <= {}", p.add(Value::Text(upper.into()), ty));
-    Statement::new(copy_sql(table, legacy_name(table), table.name, &filter), p)
+    Statement::new(copy_sql(table, legacy_name(table), table.name, &filter, &[]), p)
 }
 
 /// The phase after `phase` through `advance`, with the work that moves there.
@@ -389,9 +389,12 @@ pub async fn rollback<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -
                 let (archived, legacy) = (archived_name(table), legacy_name(table));
                 statements.push(format!("ALTER TABLE {archived} RENAME TO {legacy}").into());
             }
-            // Legacy missed the writes made while deprecated: bring it level with new.
+            // Legacy missed the writes made while deprecated: bring it level with new, the
+            // carried legacy-only columns (an adopted table's mapped ones) included.
             for table in renamed_tables() {
-                let copy = copy_sql(table, table.name, legacy_name(table), "true");
+                let carried = carried_columns_of(store, table, &archived_name(table)).await?;
+                let carried: Vec<&str> = carried.iter().map(String::as_str).collect();
+                let copy = copy_sql(table, table.name, legacy_name(table), "true", &carried);
                 statements.push(copy.into());
             }
             statements

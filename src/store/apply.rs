@@ -133,6 +133,7 @@ async fn write_planned<D: Dialect>(
 ) -> Result<(Transaction<'static, D::Db>, Counts), StoreError> {
     let mut counts = Counts::default();
     for (index, group) in groups.iter().enumerate() {
+        let mirrors = physical.mirrors(group.table);
         for (nth, physical_name) in physical.written(group.table).into_iter().enumerate() {
             let started = std::time::Instant::now();
             let marker_table = match group.table.result_marker() {
@@ -145,6 +146,7 @@ async fn write_planned<D: Dialect>(
                 group,
                 physical_name,
                 marker_table,
+                mirrors: &mirrors,
                 run_id,
                 now,
             };

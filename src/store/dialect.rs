@@ -330,6 +330,9 @@ pub struct GroupWrite<'a> {
     /// The physical table holding the group's result marker (the race's, for runners), which
     /// guards pre-race columns.
     pub marker_table: &'a str,
+    /// Legacy columns filled as the registry column each mirrors, `(legacy, registry)` (an
+    /// adopted database's `[adopt.columns.*]`, [`crate::store::PhysicalNames::mirrors`]).
+    pub mirrors: &'a [(&'a str, &'a str)],
     pub run_id: RunId,
     pub now: DateTime<Utc>,
 }
@@ -346,6 +349,7 @@ impl GroupWrite<'_> {
                 physical,
                 marker,
                 &group.columns,
+                self.mirrors,
                 fill,
             ),
             BackendKind::Sqlite => crate::store::upsert_sql::sqlite_upsert_sql_with(
@@ -353,6 +357,7 @@ impl GroupWrite<'_> {
                 physical,
                 marker,
                 &group.columns,
+                self.mirrors,
                 rows,
                 fill,
             ),

@@ -60,18 +60,50 @@ fn no_result_yet(table: &Table, physical: &str, marker_table: &str) -> String {
     }
 }
 
+/// A column a statement writes: a written registry column under its own name, or a legacy
+/// column mirroring one (an adopted database's column map), with the registry column's rule
+/// and value (`index` in the written columns).
+struct Target<'a> {
+    name: &'a str,
+    column: &'a WriteColumn,
+    index: usize,
+}
+
+/// The written columns, then the mapped legacy columns mirroring one of them (`mirrors`:
+/// `(legacy, registry)`; a mirror of a column this source does not write is left out, so the
+/// legacy column keeps its value as the registry column does).
+fn targets<'a>(columns: &'a [WriteColumn], mirrors: &[(&'a str, &str)]) -> Vec<Target<'a>> {
+    let mut out: Vec<Target> = (columns.iter().enumerate())
+        .map(|(index, column)| Target {
+            name: column.name(),
+            column,
+            index,
+        })
+        .collect();
+    for (legacy, registry) in mirrors {
+        if let Some(index) = columns.iter().position(|c| c.name() == *registry) {
+            out.push(Target {
+                name: legacy,
+                column: &columns[index],
+                index,
+            });
+        }
+    }
+    out
+}
+
 /// The `SET` list of `ON CONFLICT … DO UPDATE`.
 fn update_assignments(
     table: &Table,
     physical: &str,
     marker_table: &str,
-    columns: &[WriteColumn],
+    columns: &[Target],
 ) -> Vec<String> {
     let target = quote_ident(physical);
     let mut sets: Vec<String> = columns
         .iter()
-        .filter_map(|c| {
-            let col = quote_ident(c.name());
+        .filter_map(|t| {
+            let (c, col) = (t.column, quote_ident(t.name));
             match c.access {
                 Access::Overwrite => {
                     Some(format!("{col} = COALESCE(excluded.{col}, {target}.{col})"))
@@ -98,7 +130,7 @@ fn change_predicate(
     table: &Table,
     physical: &str,
     marker_table: &str,
-    columns: &[WriteColumn],
+    columns: &[Target],
 ) -> String {
     let target = quote_ident(physical);
     let distinct = match dialect {
@@ -110,9 +142,9 @@ fn change_predicate(
     };
     let mut tests: Vec<String> = columns
         .iter()
-        .filter_map(|c| {
-            let col = quote_ident(c.name());
-            match c.access {
+        .filter_map(|t| {
+            let col = quote_ident(t.name);
+            match t.column.access {
                 Access::Overwrite => Some(differs(&col)),
                 Access::FillOnly => Some(format!(
                     "({target}.{col} IS NULL AND excluded.{col} IS NOT NULL)"
@@ -125,8 +157,8 @@ fn change_predicate(
     // them differs, so an unchanged row never evaluates it.
     let pre_race: Vec<String> = columns
         .iter()
-        .filter(|c| c.access == Access::UntilResult)
-        .map(|c| differs(&quote_ident(c.name())))
+        .filter(|t| t.column.access == Access::UntilResult)
+        .map(|t| differs(&quote_ident(t.name)))
         .collect();
     if !pre_race.is_empty() {
         tests.push(format!(
@@ -145,11 +177,11 @@ fn on_conflict(
     table: &Table,
     physical: &str,
     marker_table: &str,
-    columns: &[WriteColumn],
+    columns: &[Target],
 ) -> String {
     let key: Vec<String> = table.key.iter().map(|k| quote_ident(k)).collect();
     let key = key.join(", ");
-    if columns.iter().all(|c| c.access == Access::Key) {
+    if columns.iter().all(|t| t.column.access == Access::Key) {
         return format!("ON CONFLICT ({key}) DO NOTHING");
     }
     format!(
@@ -159,9 +191,9 @@ fn on_conflict(
     )
 }
 
-/// The insert column list: the written columns, then the audit columns.
-fn insert_columns(columns: &[WriteColumn]) -> String {
-    let mut names: Vec<String> = columns.iter().map(|c| quote_ident(c.name())).collect();
+/// The insert column list: the written (and mirroring) columns, then the audit columns.
+fn insert_columns(columns: &[Target]) -> String {
+    let mut names: Vec<String> = columns.iter().map(|t| quote_ident(t.name)).collect();
     names.extend(
         ["created_at", "updated_at", "last_run_id"]
             .iter()
@@ -215,27 +247,31 @@ pub fn sqlite_upsert_sql(
         physical_name,
         marker_table,
         columns,
+        &[],
         row_count,
         fill_required_from_stored,
     )
 }
 
-/// [`sqlite_upsert_sql`] with the result marker read from `marker_table` (its physical name).
+/// [`sqlite_upsert_sql`] with the result marker read from `marker_table` (its physical name)
+/// and the legacy columns of `mirrors` (`(legacy, registry)`) filled as their registry columns.
 pub fn sqlite_upsert_sql_with(
     table: &Table,
     physical_name: &str,
     marker_table: &str,
     columns: &[WriteColumn],
+    mirrors: &[(&str, &str)],
     row_count: usize,
     fill_required_from_stored: bool,
 ) -> String {
+    let targets = targets(columns, mirrors);
     let one_row = format!("({})", vec!["?"; columns.len()].join(","));
     let values = vec![one_row; row_count].join(",");
     let position = |name: &str| columns.iter().position(|c| c.name() == name);
-    let select: Vec<String> = columns
+    let select: Vec<String> = targets
         .iter()
-        .enumerate()
-        .map(|(i, c)| {
+        .map(|t| {
+            let (i, c) = (t.index, t.column);
             let v = format!("v.column{}", i + 1);
             if fill_required_from_stored && c.is_required_non_key() {
                 format!("COALESCE({v}, e.{})", quote_ident(c.name()))
@@ -255,9 +291,9 @@ pub fn sqlite_upsert_sql_with(
     format!(
         "INSERT INTO {} ({}) SELECT {}, ?, ?, ? FROM (VALUES {values}) AS v{join} WHERE true {}",
         quote_ident(physical_name),
-        insert_columns(columns),
+        insert_columns(&targets),
         select.join(", "),
-        on_conflict(Dialect::Sqlite, table, physical_name, marker_table, columns)
+        on_conflict(Dialect::Sqlite, table, physical_name, marker_table, &targets)
     )
 }
 
@@ -300,27 +336,32 @@ pub fn postgres_upsert_sql(
         physical_name,
         marker_table,
         columns,
+        &[],
         fill_required_from_stored,
     )
 }
 
-/// [`postgres_upsert_sql`] with the result marker read from `marker_table` (its physical name).
+/// [`postgres_upsert_sql`] with the result marker read from `marker_table` (its physical name)
+/// and the legacy columns of `mirrors` (`(legacy, registry)`) filled as their registry columns.
 pub fn postgres_upsert_sql_with(
     table: &Table,
     physical_name: &str,
     marker_table: &str,
     columns: &[WriteColumn],
+    mirrors: &[(&str, &str)],
     fill_required_from_stored: bool,
 ) -> String {
+    let targets = targets(columns, mirrors);
     let arrays: Vec<String> = columns
         .iter()
         .enumerate()
         .map(|(i, c)| format!("${}::{}", i + 3, postgres_array_type(c.column.ty)))
         .collect();
     let aliases: Vec<String> = columns.iter().map(|c| quote_ident(c.name())).collect();
-    let select: Vec<String> = columns
+    let select: Vec<String> = targets
         .iter()
-        .map(|c| {
+        .map(|t| {
+            let c = t.column;
             let col = quote_ident(c.name());
             let v = format!("i.{col}{}", postgres_element_cast(c.column.ty));
             if fill_required_from_stored && c.is_required_non_key() {
@@ -344,9 +385,9 @@ pub fn postgres_upsert_sql_with(
         arrays.join(", "),
         aliases.join(", "),
         quote_ident(physical_name),
-        insert_columns(columns),
+        insert_columns(&targets),
         select.join(", "),
-        on_conflict(Dialect::Postgres, table, physical_name, marker_table, columns)
+        on_conflict(Dialect::Postgres, table, physical_name, marker_table, &targets)
     )
 }
 
