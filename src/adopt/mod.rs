@@ -131,7 +131,10 @@ async fn changed_maps(store: &AnyStore, plan: &Plan, args: &AdoptArgs) -> Result
         .collect();
     for table in plan.tables.iter().filter(|t| !t.mapped.is_empty()) {
         for c in &table.mapped {
-            println!("{}: mapped column {} filled from {}", table.table, c.column, c.mirrors);
+            println!(
+                "{}: mapped column {} filled from {}",
+                table.table, c.column, c.mirrors
+            );
         }
     }
     if !refused.is_empty() {

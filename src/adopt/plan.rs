@@ -161,7 +161,10 @@ impl Plan {
 
     /// Every configuration error, each naming the file and line of its map.
     pub fn config_errors(&self) -> Vec<String> {
-        let tables = self.tables.iter().flat_map(|t| t.config_errors.iter().cloned());
+        let tables = self
+            .tables
+            .iter()
+            .flat_map(|t| t.config_errors.iter().cloned());
         self.config_errors.iter().cloned().chain(tables).collect()
     }
 
@@ -473,7 +476,9 @@ fn plan_maps(
     adopt: &AdoptSettings,
 ) {
     for (legacy, registry_column) in adopt.maps.mirrors(table.name) {
-        let column = table.column(registry_column).expect("checked by the configuration");
+        let column = table
+            .column(registry_column)
+            .expect("checked by the configuration");
         let Some(found) = live.column(legacy) else {
             plan.config_errors.push(format!(
                 "{}: adopt.columns.{}.{legacy}: {} has no column {legacy}",

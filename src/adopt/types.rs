@@ -90,7 +90,9 @@ pub fn mapped_bridge(dialect: Dialect, ty: ColumnType, live: &str) -> Bridge {
     };
     match ty {
         T::Integer | T::Serial | T::Decimal | T::Money | T::Boolean | T::Date if text => {
-            Bridge::Bridged(format!("{live}: written as its text (a longer value is refused)"))
+            Bridge::Bridged(format!(
+                "{live}: written as its text (a longer value is refused)"
+            ))
         }
         T::Integer | T::Serial if numeric => Bridge::Bridged(format!(
             "{live}: an integer is never rounded (a value beyond its precision is refused)"
@@ -191,9 +193,19 @@ mod tests {
     #[test]
     fn mapped_columns_take_exact_conversions_and_refuse_the_rest() {
         for dialect in [Postgres, Sqlite] {
-            let text = if dialect == Postgres { "character varying(20)" } else { "VARCHAR(20)" };
-            assert!(matches!(mapped_bridge(dialect, T::Money, text), Bridge::Bridged(_)));
-            assert!(matches!(mapped_bridge(dialect, T::Integer, "numeric(10,2)"), Bridge::Bridged(_)));
+            let text = if dialect == Postgres {
+                "character varying(20)"
+            } else {
+                "VARCHAR(20)"
+            };
+            assert!(matches!(
+                mapped_bridge(dialect, T::Money, text),
+                Bridge::Bridged(_)
+            ));
+            assert!(matches!(
+                mapped_bridge(dialect, T::Integer, "numeric(10,2)"),
+                Bridge::Bridged(_)
+            ));
             assert!(mapped_bridge(dialect, T::Text, "date").is_blocking());
             assert!(mapped_bridge(dialect, T::Money, "numeric(10,2)").is_blocking());
         }

@@ -52,9 +52,8 @@ pub struct AdoptSettings {
 impl AdoptSettings {
     /// Where the map of `column` of registry table `table` was read.
     pub fn origin(&self, table: &str, column: &str) -> String {
-        let written = registry::table(table).map_or(table.to_string(), |t| {
-            written_name(t).to_string()
-        });
+        let written =
+            registry::table(table).map_or(table.to_string(), |t| written_name(t).to_string());
         (self.origins.get(&format!("{written}.{column}")))
             .cloned()
             .unwrap_or_else(|| "the configuration".into())
@@ -105,7 +104,9 @@ pub fn adopt_settings(file: &FileAdopt, at: &Locator) -> Result<AdoptSettings> {
                     table.name
                 );
             }
-            if table.column(legacy).is_some() || registry::AUDIT_COLUMNS.iter().any(|c| c.name == legacy) {
+            if table.column(legacy).is_some()
+                || registry::AUDIT_COLUMNS.iter().any(|c| c.name == legacy)
+            {
                 bail!(
                     "{here}: {section}.{legacy}: {legacy} is a column of Paddock's {} itself, \
                      not a legacy column",
@@ -120,7 +121,11 @@ pub fn adopt_settings(file: &FileAdopt, at: &Locator) -> Result<AdoptSettings> {
     }
     for (name, column) in &file.keys {
         let Some(table) = mapped_table(name.get_ref()) else {
-            return Err(unknown_table(name.get_ref(), "adopt.keys", at.at(name.span())));
+            return Err(unknown_table(
+                name.get_ref(),
+                "adopt.keys",
+                at.at(name.span()),
+            ));
         };
         let here = at.at(column.span());
         if table.key.len() != 1 {
@@ -139,8 +144,13 @@ pub fn adopt_settings(file: &FileAdopt, at: &Locator) -> Result<AdoptSettings> {
                 table.name
             );
         }
-        settings.origins.insert(format!("{}.{legacy}", name.get_ref()), here);
-        settings.maps.keys.insert(table.name.to_string(), legacy.to_string());
+        settings
+            .origins
+            .insert(format!("{}.{legacy}", name.get_ref()), here);
+        settings
+            .maps
+            .keys
+            .insert(table.name.to_string(), legacy.to_string());
     }
     Ok(settings)
 }

@@ -109,7 +109,10 @@ pub async fn for_current_phase(store: AnyStore) -> Result<AnyStore> {
 
 /// Logs a warning when the configuration's `[adopt]` maps differ from those `paddock adopt`
 /// recorded: the recorded ones stay in force until `paddock adopt` records the new ones.
-pub async fn warn_changed_maps(store: &AnyStore, configured: &crate::config::AdoptMaps) -> Result<()> {
+pub async fn warn_changed_maps(
+    store: &AnyStore,
+    configured: &crate::config::AdoptMaps,
+) -> Result<()> {
     let stored = with_backend!(store, |s| state::stored_maps(s).await)?;
     if &stored != configured {
         tracing::warn!(

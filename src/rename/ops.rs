@@ -5,8 +5,8 @@
 //! are copied by the store's one copy routine (`store::mirror::copy_sql`), values bound.
 
 use crate::rename::carry::{
-    add_carried_columns, carried_columns, carried_columns_of, copy_carried, empty_in_legacy, free_index_names,
-    legacy_only_columns, relax_not_null, taken_names,
+    add_carried_columns, carried_columns, carried_columns_of, copy_carried, empty_in_legacy,
+    free_index_names, legacy_only_columns, relax_not_null, taken_names,
 };
 use crate::rename::history::{
     history, record_refusal, run_in_phase, run_transition, Change, TransitionOutcome,
@@ -249,7 +249,10 @@ fn copy_batch<D: ToolDialect>(table: &Table, cursor: Option<&str>, upper: &str) 
         .map(|c| format!("{key} > {} AND ", p.add(Value::Text(c.into()), ty)))
         .unwrap_or_default();
     let filter = format!("{lower}{key} <= {}", p.add(Value::Text(upper.into()), ty));
-    Statement::new(copy_sql(table, legacy_name(table), table.name, &filter, &[]), p)
+    Statement::new(
+        copy_sql(table, legacy_name(table), table.name, &filter, &[]),
+        p,
+    )
 }
 
 /// The phase after `phase` through `advance`, with the work that moves there.
@@ -327,7 +330,12 @@ async fn repoint_foreign_keys<D: ToolDialect>(
         })
         .collect();
     let mut all = Repointing::default();
+    // A derived table Paddock skips holds another system's table under its name (adopt).
+    let skipped = crate::derive::skipped_in(store).await?;
     for table in referencing_tables() {
+        if skipped.contains_key(table.name) {
+            continue;
+        }
         let one = store.repoint_foreign_keys(table, &moves).await?;
         all.statements.extend(one.statements);
         all.after_commit.extend(one.after_commit);

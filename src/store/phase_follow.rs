@@ -23,8 +23,8 @@
 //! The names are built once per phase change: the per-unit cost is one indexed single-row
 //! read.
 
-use crate::store::dialect::{self, Conn, Dialect, Params};
 use crate::config::AdoptMaps;
+use crate::store::dialect::{self, Conn, Dialect, Params};
 use crate::store::physical::PhysicalNames;
 use fetchers::registry::ColumnType;
 use fetchers::rows::Value;

@@ -293,7 +293,13 @@ pub fn sqlite_upsert_sql_with(
         quote_ident(physical_name),
         insert_columns(&targets),
         select.join(", "),
-        on_conflict(Dialect::Sqlite, table, physical_name, marker_table, &targets)
+        on_conflict(
+            Dialect::Sqlite,
+            table,
+            physical_name,
+            marker_table,
+            &targets
+        )
     )
 }
 
