@@ -286,6 +286,22 @@ async fn the_audit_reads_an_adopted_database_under_its_phase(backend: Backend) {
     let legacy = Predecessor::with(backend, Shape::TextKeyed, &[]).await;
     let (code, stdout, stderr) = adopt_with(&legacy, MAPS, &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let url = legacy.url();
+    let out = run_paddock(
+        &["tables", "status"],
+        &[("PADDOCK_DATABASE_URL", url.as_str())],
+    );
+    let status = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "phase: legacy",
+        "mapped legacy column ra_races.date: filled from race_date by every write",
+        "skipped: Paddock's derived ra_entity_combinations",
+    ] {
+        assert!(
+            out.status.success() && status.contains(line),
+            "{line} in {status}"
+        );
+    }
     let report = drift(&legacy);
     assert_only_missing_keys_and_indexes(&report);
     // Checked under the legacy phase's names, what the adoption accepted listed.
