@@ -526,4 +526,32 @@ mod tests {
             "{sql}"
         );
     }
+
+    #[test]
+    fn a_mapped_legacy_column_is_written_with_the_value_and_rule_of_its_registry_column() {
+        let races = table("ra_mst_races").unwrap();
+        let cols = write_columns(races, Source::Racecard);
+        let mirrors = [("date", "race_date"), ("unwritten", "no_such_column")];
+        let pg = postgres_upsert_sql_with(races, "ra_races", "ra_races", &cols, &mirrors, true);
+        let lite = sqlite_upsert_sql_with(races, "ra_races", "ra_races", &cols, &mirrors, 1, true);
+        for sql in [&pg, &lite] {
+            assert!(sql.contains("\"date\", \"created_at\""), "{sql}");
+            assert!(!sql.contains("unwritten"), "{sql}");
+        }
+        let rule = |c: &str| format!("\"{c}\" = COALESCE(excluded.\"{c}\", \"ra_races\".\"{c}\")");
+        assert!(
+            pg.contains(&rule("race_date")) && pg.contains(&rule("date")),
+            "{pg}"
+        );
+        // The value: the registry column's own expression, twice.
+        assert_eq!(
+            pg.matches("COALESCE(i.\"race_date\", e.\"race_date\")")
+                .count(),
+            2,
+            "{pg}"
+        );
+        let position = cols.iter().position(|c| c.name() == "race_date").unwrap() + 1;
+        let value = format!("COALESCE(v.column{position}, e.\"race_date\")");
+        assert_eq!(lite.matches(&value).count(), 2, "{lite}");
+    }
 }

@@ -345,3 +345,52 @@ async fn the_audit_reads_an_adopted_database_under_its_phase_on_postgres() {
 async fn the_audit_reads_an_adopted_database_under_its_phase_on_sqlite() {
     the_audit_reads_an_adopted_database_under_its_phase(Backend::Sqlite).await;
 }
+
+/// On a database adopted already, `paddock adopt` with other maps judges them again (an
+/// inexact one refused, the recorded maps kept) and records them; `tables status` shows the
+/// maps in force.
+async fn changed_maps_are_judged_and_recorded_by_adopt(backend: Backend) {
+    let legacy = Predecessor::with(backend, Shape::TextKeyed, &[]).await;
+    let (code, stdout, stderr) = adopt_with(&legacy, MAPS, &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let url = legacy.url();
+    let status = || {
+        let out = run_paddock(
+            &["tables", "status"],
+            &[("PADDOCK_DATABASE_URL", url.as_str())],
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let runners = "mapped legacy column ra_runners.starting_price: filled from sp_raw";
+    assert!(status().contains(runners), "{}", status());
+    let inexact = format!("{MAPS}prize_won = \"prize_amount\"\n");
+    let (code, stdout, _) = adopt_with(&legacy, &inexact, &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("column prize_won mapped from prize_amount"),
+        "{stdout}"
+    );
+    assert!(!status().contains("prize_won"), "{}", status());
+    let fewer = MAPS.replace("starting_price = \"sp_raw\"\n", "");
+    let (code, stdout, stderr) = adopt_with(&legacy, &fewer, &["--dry-run"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(status().contains(runners), "a dry run records nothing");
+    let (code, stdout, stderr) = adopt_with(&legacy, &fewer, &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("the maps are recorded"), "{stdout}");
+    let now = status();
+    assert!(
+        !now.contains(runners) && now.contains("ra_races.date"),
+        "{now}"
+    );
+}
+
+#[tokio::test]
+async fn changed_maps_are_judged_and_recorded_by_adopt_on_postgres() {
+    changed_maps_are_judged_and_recorded_by_adopt(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn changed_maps_are_judged_and_recorded_by_adopt_on_sqlite() {
+    changed_maps_are_judged_and_recorded_by_adopt(Backend::Sqlite).await;
+}
