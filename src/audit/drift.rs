@@ -106,7 +106,9 @@ fn target_ok(layout: &Layout, expected: &str, actual: &str) -> bool {
     })
 }
 
-fn table_drift(
+/// The columns of `table` live under `name`: missing, mistyped, of another nullability, extra
+/// (on an adopted database: bridged, added nullable, legacy-only or mapped, not violations).
+fn column_drift(
     dialect: Dialect,
     (table, name): (&Table, &str),
     live: &LiveTable,
@@ -177,6 +179,18 @@ fn table_drift(
         );
         out.push(if adopted { accepted(f) } else { f });
     }
+}
+
+fn table_drift(
+    dialect: Dialect,
+    (table, name): (&Table, &str),
+    live: &LiveTable,
+    layout: &Layout,
+    out: &mut Vec<DriftFinding>,
+) {
+    let t = Some(name);
+    let adopted = layout.adopted;
+    column_drift(dialect, (table, name), live, layout, out);
     if live.primary_key != table.key {
         let same = |cols: &[String]| {
             cols.len() == table.key.len() && table.key.iter().all(|k| cols.iter().any(|c| c == k))
