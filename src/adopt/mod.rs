@@ -123,8 +123,9 @@ async fn adopted_already(store: &AnyStore, plan: &Plan, args: &AdoptArgs) -> Res
 }
 
 /// `paddock adopt` on an adopted database whose configured maps differ from the persisted
-/// ones: the maps are judged again against the live tables (an inexact one refused, exit 1)
-/// and, unless `--dry-run`, persisted in their place; every command opened afterwards uses them.
+/// ones: the maps are judged again against the live tables (an inexact one refused, exit 1;
+/// refused too once `tables begin` has carried the mapped columns) and, unless `--dry-run`,
+/// persisted in their place; every command opened afterwards uses them.
 async fn changed_maps(store: &AnyStore, plan: &Plan, args: &AdoptArgs) -> Result<i32> {
     let refused: Vec<String> = (plan.blocking().into_iter())
         .filter(|b| b.contains(" mapped from ") || b.contains("[adopt.keys]"))
@@ -136,6 +137,14 @@ async fn changed_maps(store: &AnyStore, plan: &Plan, args: &AdoptArgs) -> Result
                 table.table, c.column, c.mirrors
             );
         }
+    }
+    let phase = crate::rename::current_phase(store).await?;
+    let mut refused = refused;
+    if phase != crate::rename::Phase::Legacy {
+        refused.push(format!(
+            "the maps can change in rename phase legacy only (before `tables begin` carries the \
+             mapped columns into ra_mst_*); the database is in phase {phase}"
+        ));
     }
     if !refused.is_empty() {
         println!("BLOCKING (the maps are not changed):");
