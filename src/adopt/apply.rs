@@ -142,6 +142,14 @@ fn created_tables<D: ToolDialect>(plan: &Plan) -> Vec<Statement<D>> {
                         &format!("REFERENCES {from} ("),
                         &format!("REFERENCES {to} ("),
                     );
+                    // A key-mapped master is referenced through the column holding its key.
+                    if let Some(held) = plan.maps.key(master.name) {
+                        let key = master.key.join(", ");
+                        sql = sql.replace(
+                            &format!("REFERENCES {to} ({key})"),
+                            &format!("REFERENCES {to} ({held})"),
+                        );
+                    }
                 }
             }
             for clash in &plan.clashes {

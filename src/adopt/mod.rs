@@ -140,6 +140,12 @@ async fn changed_maps(store: &AnyStore, plan: &Plan, args: &AdoptArgs) -> Result
     }
     let phase = crate::rename::current_phase(store).await?;
     let mut refused = refused;
+    let stored = with_backend!(store, |s| crate::rename::state::stored_maps(s).await)?;
+    if stored.keys != plan.maps.keys {
+        refused.push(
+            "[adopt.keys] is fixed at adoption (the rows written since are keyed by it)".into(),
+        );
+    }
     if phase != crate::rename::Phase::Legacy {
         refused.push(format!(
             "the maps can change in rename phase legacy only (before `tables begin` carries the \

@@ -266,7 +266,11 @@ pub async fn plan<D: ToolDialect>(
 
 /// What this version of `adopt` does not do yet.
 fn limits() -> Vec<String> {
-    vec!["key maps ([adopt.keys]) are not supported yet: a surrogate key blocks".into()]
+    vec![
+        "a database adopted with a key map ([adopt.keys]) stays in rename phase legacy: \
+         `tables begin` refuses it (the rename of a key-mapped table is not built yet)"
+            .into(),
+    ]
 }
 
 /// Maps naming a registry table the database holds no adopted table of.
@@ -322,9 +326,19 @@ async fn plan_registry_table<D: ToolDialect>(
             },
         ));
     };
+    let key_as = context.adopt.maps.key(table.name);
     let missing_key: Vec<&str> = (table.key.iter().copied())
+        .map(|k| key_as.unwrap_or(k))
         .filter(|k| live.column(k).is_none())
         .collect();
+    if let (Some(key_as), false) = (key_as, missing_key.is_empty()) {
+        let mut plan = TablePlan::new(physical, Disposition::Foreign { why: String::new() });
+        plan.config_errors.push(format!(
+            "{}: adopt.keys.{physical}: {physical} has no column {key_as}",
+            context.adopt.origin(table.name, key_as)
+        ));
+        return Ok(plan);
+    }
     if !missing_key.is_empty() {
         return Ok(occupied(context, table, physical, &missing_key));
     }
@@ -336,9 +350,12 @@ async fn plan_registry_table<D: ToolDialect>(
         }
     };
     let mut plan = TablePlan::new(physical, disposition);
-    plan_columns(&mut plan, D::KIND, table, live);
+    plan_columns(&mut plan, D::KIND, table, live, key_as);
     plan_maps(&mut plan, D::KIND, table, live, context.adopt);
-    plan.key = Some(upsert_key(store, &mut plan, table, live, context.names).await?);
+    plan.key = Some(match key_as {
+        Some(key_as) => mapped_key(&mut plan, D::KIND, table, live, key_as, context.adopt),
+        None => upsert_key(store, &mut plan, table, live, context.names).await?,
+    });
     Ok(plan)
 }
 
@@ -390,10 +407,22 @@ fn occupied(
 }
 
 /// Columns to add, type differences, legacy-only and NOT NULL columns of an adopted table.
-fn plan_columns(plan: &mut TablePlan, kind: BackendKind, table: &Table, live: &LiveTable) {
+/// `key_as`: the legacy column holding the one-column registry key (`[adopt.keys]`); the
+/// live column of the key's name is then a legacy-only one (the surrogate).
+fn plan_columns(
+    plan: &mut TablePlan,
+    kind: BackendKind,
+    table: &Table,
+    live: &LiveTable,
+    key_as: Option<&str>,
+) {
     let dialect = kind.schema_dialect();
     let renamed = table.legacy_name.is_some();
+    let key_mapped = |name: &str| key_as.is_some() && table.key == [name];
     for column in table.all_columns() {
+        if key_mapped(column.name) {
+            continue; // judged by `mapped_key`
+        }
         let Some(found) = live.column(column.name) else {
             plan.add_columns.push(AddColumn {
                 column: column.name.to_string(),
@@ -424,13 +453,21 @@ fn plan_columns(plan: &mut TablePlan, kind: BackendKind, table: &Table, live: &L
         }
     }
     for found in &live.columns {
-        if table.column(found.name.as_str()).is_some() || is_audit_column(&found.name) {
+        let registry_column =
+            table.column(found.name.as_str()).is_some() && !key_mapped(&found.name);
+        if registry_column || is_audit_column(&found.name) || Some(found.name.as_str()) == key_as {
             continue;
         }
         let fills = found.has_default || found.identity;
         let carried =
             match (renamed, fills) {
                 (_, _) if found.not_null && !fills => "never filled by Paddock".to_string(),
+                (_, true) if key_mapped(&found.name) => format!(
+                    "the surrogate key: filled by its default, never written by Paddock (the \
+                     registry key {} is kept in {})",
+                    found.name,
+                    key_as.unwrap_or_default()
+                ),
                 (true, _) => {
                     format!(
                 "kept in {}, not written by Paddock{}; carried into {} by tables begin (copied by \
@@ -466,8 +503,8 @@ fn plan_columns(plan: &mut TablePlan, kind: BackendKind, table: &Table, live: &L
 
 /// The column maps of an adopted table: each mapped legacy column's bridge (an inexact one
 /// blocks, named), a mapped NOT NULL column no longer blocking when its registry column is
-/// always written; a map naming a column the table lacks is a configuration error; a key map
-/// blocks (not supported yet).
+/// always written; a map naming a column the table lacks is a configuration error; the key map is
+/// judged by [`mapped_key`].
 fn plan_maps(
     plan: &mut TablePlan,
     kind: BackendKind,
@@ -518,12 +555,49 @@ fn plan_maps(
             bridge: bridged,
         });
     }
-    if let Some(key) = adopt.maps.key(table.name) {
+}
+
+/// The key of a key-mapped table (`[adopt.keys]`): the legacy column `key_as`, which must be
+/// unique on its own (a primary key or a unique index) and hold the registry key's type
+/// exactly; else refused, naming the table and column.
+fn mapped_key(
+    plan: &mut TablePlan,
+    kind: BackendKind,
+    table: &Table,
+    live: &LiveTable,
+    key_as: &str,
+    adopt: &AdoptSettings,
+) -> UpsertKey {
+    let key = table
+        .column(table.key[0])
+        .expect("the registry key is a column");
+    let found = live.column(key_as).expect("checked by plan_registry_table");
+    let origin = adopt.origin(table.name, key_as);
+    if let Bridge::Blocking(why) = bridge(kind.schema_dialect(), key.ty, &found.ty) {
         plan.blocking.push(format!(
-            "[adopt.keys] {} = \"{key}\": key maps are not supported yet ({})",
-            plan.table,
-            adopt.origin(table.name, key)
+            "[adopt.keys] column {key_as} ({}) cannot hold the key {} ({}): {why} ({origin})",
+            found.ty,
+            key.name,
+            type_name(key.ty)
         ));
+    }
+    let only = |cols: &[String]| cols.len() == 1 && cols[0] == key_as;
+    let by = if only(&live.primary_key) {
+        "primary key".to_string()
+    } else if let Some(index) = live.indexes.iter().find(|i| i.unique && only(&i.columns)) {
+        format!("unique index {}", index.name)
+    } else {
+        plan.blocking.push(format!(
+            "[adopt.keys] column {key_as} is not unique (no primary key or unique index on it \
+             alone): it cannot hold the key {} ({origin})",
+            key.name
+        ));
+        "nothing unique".to_string()
+    };
+    UpsertKey {
+        columns: vec![key_as.to_string()],
+        by: format!("{by} (the key {} kept in {key_as})", key.name),
+        add_index: None,
     }
 }
 
@@ -544,7 +618,7 @@ fn key_hint(table: &Table, column: &str, live: &LiveTable) -> String {
         return String::new();
     }
     format!(
-        " (unique column {} could hold the key: [adopt.keys] is not supported yet)",
+        " (unique column {} could hold the key: name it in [adopt.keys])",
         candidates.join(", ")
     )
 }

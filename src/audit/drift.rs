@@ -118,8 +118,10 @@ fn column_drift(
     let t = Some(name);
     let adopted = layout.adopted;
     let declared = table.all_columns();
+    // A key-mapped table ([adopt.keys]) holds its registry key in a legacy column.
+    let held = |c: &'static str| layout.physical.column(table, name, c);
     for column in &declared {
-        let Some(actual) = live.column(column.name) else {
+        let Some(actual) = live.column(held(column.name)) else {
             out.push(finding("missing_column", t, Some(column.name), None, None));
             continue;
         };
@@ -159,7 +161,7 @@ fn column_drift(
     }
     let mirrors = layout.physical.mirrors(table);
     for column in &live.columns {
-        if declared.iter().any(|c| c.name == column.name) {
+        if declared.iter().any(|c| held(c.name) == column.name) {
             continue;
         }
         let mirrored = mirrors.iter().find(|(legacy, _)| *legacy == column.name);
@@ -191,9 +193,12 @@ fn table_drift(
     let t = Some(name);
     let adopted = layout.adopted;
     column_drift(dialect, (table, name), live, layout, out);
-    if live.primary_key != table.key {
+    let key: Vec<&str> = (table.key.iter())
+        .map(|k| layout.physical.column(table, name, k))
+        .collect();
+    if live.primary_key != key {
         let same = |cols: &[String]| {
-            cols.len() == table.key.len() && table.key.iter().all(|k| cols.iter().any(|c| c == k))
+            cols.len() == key.len() && key.iter().all(|k| cols.iter().any(|c| c == k))
         };
         let by_index = adopted && live.indexes.iter().any(|i| i.unique && same(&i.columns));
         let f = finding(
@@ -204,7 +209,7 @@ fn table_drift(
             },
             t,
             None,
-            Some(table.key.join(", ")),
+            Some(key.join(", ")),
             Some(live.primary_key.join(", ")),
         );
         out.push(if by_index { accepted(f) } else { f });

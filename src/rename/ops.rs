@@ -111,6 +111,14 @@ fn expect_phase(phase: Phase, allowed: &[Phase], command: &str) -> Result<()> {
 pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<Vec<String>> {
     let phase = current_phase(store).await?;
     expect_phase(phase, &[Phase::Legacy], "begin")?;
+    let maps = crate::rename::state::stored_maps(store).await?;
+    if let Some((table, column)) = maps.keys.iter().next() {
+        anyhow::bail!(
+            "tables begin: {table} is adopted with a key map ([adopt.keys] = {column:?}): the \
+             rename of a key-mapped table is not built yet; the database stays in phase legacy \
+             (nothing changed)"
+        );
+    }
     let dialect = D::KIND.schema_dialect();
     // Read once: the preparation before the transition's lock stays short.
     let catalog = store.read_catalog(&store.current_schema().await?).await?;

@@ -147,6 +147,7 @@ async fn write_planned<D: Dialect>(
                 physical_name,
                 marker_table,
                 mirrors: &mirrors,
+                key_column: physical.key_column(group.table, physical_name),
                 run_id,
                 now,
             };

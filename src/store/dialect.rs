@@ -333,6 +333,9 @@ pub struct GroupWrite<'a> {
     /// Legacy columns filled as the registry column each mirrors, `(legacy, registry)` (an
     /// adopted database's `[adopt.columns.*]`, [`crate::store::PhysicalNames::mirrors`]).
     pub mirrors: &'a [(&'a str, &'a str)],
+    /// The legacy column holding the table's key (an adopted database's `[adopt.keys]`,
+    /// [`crate::store::PhysicalNames::key_column`]): upserted on, the surrogate never written.
+    pub key_column: Option<&'a str>,
     pub run_id: RunId,
     pub now: DateTime<Utc>,
 }
@@ -350,6 +353,7 @@ impl GroupWrite<'_> {
                 marker,
                 &group.columns,
                 self.mirrors,
+                self.key_column,
                 fill,
             ),
             BackendKind::Sqlite => crate::store::upsert_sql::sqlite_upsert_sql_with(
@@ -358,6 +362,7 @@ impl GroupWrite<'_> {
                 marker,
                 &group.columns,
                 self.mirrors,
+                self.key_column,
                 rows,
                 fill,
             ),

@@ -62,6 +62,22 @@ impl PhysicalNames {
         self.maps.mirrors(table.name).collect()
     }
 
+    /// The legacy column holding `table`'s one-column registry key in physical table
+    /// `physical` (an adopted database's `[adopt.keys]`, under the legacy name only: the
+    /// registry name keeps the key under its own name), `None` when the key is stored as is.
+    pub fn key_column(&self, table: &Table, physical: &str) -> Option<&str> {
+        let legacy = table.legacy_name.is_some_and(|l| l == physical);
+        self.maps.key(table.name).filter(|_| legacy)
+    }
+
+    /// The column of physical table `physical` holding `table`'s registry column `column`.
+    pub fn column<'a>(&'a self, table: &Table, physical: &str, column: &'a str) -> &'a str {
+        match self.key_column(table, physical) {
+            Some(mapped) if table.key == [column] => mapped,
+            _ => column,
+        }
+    }
+
     /// The physical tables a unit writes `table`'s rows to.
     pub fn written(&self, table: &Table) -> Vec<&str> {
         match self.mapped.get(table.name) {

@@ -72,10 +72,15 @@ struct Target<'a> {
 /// The written columns, then the mapped legacy columns mirroring one of them (`mirrors`:
 /// `(legacy, registry)`; a mirror of a column this source does not write is left out, so the
 /// legacy column keeps its value as the registry column does).
-fn targets<'a>(columns: &'a [WriteColumn], mirrors: &[(&'a str, &str)]) -> Vec<Target<'a>> {
+fn targets<'a>(
+    table: &Table,
+    columns: &'a [WriteColumn],
+    mirrors: &[(&'a str, &str)],
+    key_as: Option<&'a str>,
+) -> Vec<Target<'a>> {
     let mut out: Vec<Target> = (columns.iter().enumerate())
         .map(|(index, column)| Target {
-            name: column.name(),
+            name: physical_key(table, key_as, column.name()),
             column,
             index,
         })
@@ -90,6 +95,15 @@ fn targets<'a>(columns: &'a [WriteColumn], mirrors: &[(&'a str, &str)]) -> Vec<T
         }
     }
     out
+}
+
+/// The physical column holding registry column `column`: `key_as` (an adopted database's key
+/// map, `[adopt.keys]`) for the table's one-column key, else the column itself.
+fn physical_key<'a>(table: &Table, key_as: Option<&'a str>, column: &'a str) -> &'a str {
+    match key_as {
+        Some(mapped) if table.key == [column] => mapped,
+        _ => column,
+    }
 }
 
 /// The `SET` list of `ON CONFLICT … DO UPDATE`.
@@ -178,8 +192,11 @@ fn on_conflict(
     physical: &str,
     marker_table: &str,
     columns: &[Target],
+    key_as: Option<&str>,
 ) -> String {
-    let key: Vec<String> = table.key.iter().map(|k| quote_ident(k)).collect();
+    let key: Vec<String> = (table.key.iter())
+        .map(|k| quote_ident(physical_key(table, key_as, k)))
+        .collect();
     let key = key.join(", ");
     if columns.iter().all(|t| t.column.access == Access::Key) {
         return format!("ON CONFLICT ({key}) DO NOTHING");
@@ -207,12 +224,16 @@ fn insert_columns(columns: &[Target]) -> String {
 fn stored_row_join(
     table: &Table,
     physical: &str,
+    key_as: Option<&str>,
     source_column: impl Fn(&str) -> String,
 ) -> String {
     let on: Vec<String> = table
         .key
         .iter()
-        .map(|k| format!("e.{} = {}", quote_ident(k), source_column(k)))
+        .map(|k| {
+            let stored = quote_ident(physical_key(table, key_as, k));
+            format!("e.{stored} = {}", source_column(k))
+        })
         .collect();
     format!(
         " LEFT JOIN {} AS e ON {}",
@@ -248,6 +269,7 @@ pub fn sqlite_upsert_sql(
         marker_table,
         columns,
         &[],
+        None,
         row_count,
         fill_required_from_stored,
     )
@@ -261,10 +283,11 @@ pub fn sqlite_upsert_sql_with(
     marker_table: &str,
     columns: &[WriteColumn],
     mirrors: &[(&str, &str)],
+    key_as: Option<&str>,
     row_count: usize,
     fill_required_from_stored: bool,
 ) -> String {
-    let targets = targets(columns, mirrors);
+    let targets = targets(table, columns, mirrors, key_as);
     let one_row = format!("({})", vec!["?"; columns.len()].join(","));
     let values = vec![one_row; row_count].join(",");
     let position = |name: &str| columns.iter().position(|c| c.name() == name);
@@ -281,7 +304,7 @@ pub fn sqlite_upsert_sql_with(
         })
         .collect();
     let join = if fill_required_from_stored {
-        stored_row_join(table, physical_name, |k| {
+        stored_row_join(table, physical_name, key_as, |k| {
             format!("v.column{}", position(k).map_or(0, |i| i + 1))
         })
     } else {
@@ -298,7 +321,8 @@ pub fn sqlite_upsert_sql_with(
             table,
             physical_name,
             marker_table,
-            &targets
+            &targets,
+            key_as
         )
     )
 }
@@ -343,6 +367,7 @@ pub fn postgres_upsert_sql(
         marker_table,
         columns,
         &[],
+        None,
         fill_required_from_stored,
     )
 }
@@ -355,9 +380,10 @@ pub fn postgres_upsert_sql_with(
     marker_table: &str,
     columns: &[WriteColumn],
     mirrors: &[(&str, &str)],
+    key_as: Option<&str>,
     fill_required_from_stored: bool,
 ) -> String {
-    let targets = targets(columns, mirrors);
+    let targets = targets(table, columns, mirrors, key_as);
     let arrays: Vec<String> = columns
         .iter()
         .enumerate()
@@ -378,7 +404,9 @@ pub fn postgres_upsert_sql_with(
         })
         .collect();
     let join = if fill_required_from_stored {
-        stored_row_join(table, physical_name, |k| format!("i.{}", quote_ident(k)))
+        stored_row_join(table, physical_name, key_as, |k| {
+            format!("i.{}", quote_ident(k))
+        })
     } else {
         String::new()
     };
@@ -393,7 +421,14 @@ pub fn postgres_upsert_sql_with(
         quote_ident(physical_name),
         insert_columns(&targets),
         select.join(", "),
-        on_conflict(Dialect::Postgres, table, physical_name, marker_table, &targets)
+        on_conflict(
+            Dialect::Postgres,
+            table,
+            physical_name,
+            marker_table,
+            &targets,
+            key_as,
+        )
     )
 }
 
@@ -528,12 +563,48 @@ mod tests {
     }
 
     #[test]
+    fn a_key_mapped_table_is_upserted_on_its_legacy_key_column_and_never_writes_the_surrogate() {
+        let books = table("ra_mst_bookmakers").unwrap();
+        let cols = write_columns(books, Source::Odds);
+        let code = Some("code");
+        let pg = postgres_upsert_sql_with(
+            books,
+            "ra_bookmakers",
+            "ra_bookmakers",
+            &cols,
+            &[],
+            code,
+            true,
+        );
+        let lite = sqlite_upsert_sql_with(
+            books,
+            "ra_bookmakers",
+            "ra_bookmakers",
+            &cols,
+            &[],
+            code,
+            1,
+            true,
+        );
+        for sql in [&pg, &lite] {
+            // The surrogate `id` is not in the list: its default fills it.
+            let insert = "INSERT INTO \"ra_bookmakers\" (\"code\", \"name\", \"created_at\"";
+            assert!(sql.contains(insert), "{sql}");
+            assert!(sql.contains("ON CONFLICT (\"code\")"), "{sql}");
+            assert!(sql.contains("AS e ON e.\"code\" = "), "{sql}");
+        }
+    }
+
+    #[test]
     fn a_mapped_legacy_column_is_written_with_the_value_and_rule_of_its_registry_column() {
         let races = table("ra_mst_races").unwrap();
         let cols = write_columns(races, Source::Racecard);
         let mirrors = [("date", "race_date"), ("unwritten", "no_such_column")];
-        let pg = postgres_upsert_sql_with(races, "ra_races", "ra_races", &cols, &mirrors, true);
-        let lite = sqlite_upsert_sql_with(races, "ra_races", "ra_races", &cols, &mirrors, 1, true);
+        let pg =
+            postgres_upsert_sql_with(races, "ra_races", "ra_races", &cols, &mirrors, None, true);
+        let lite = sqlite_upsert_sql_with(
+            races, "ra_races", "ra_races", &cols, &mirrors, None, 1, true,
+        );
         for sql in [&pg, &lite] {
             assert!(sql.contains("\"date\", \"created_at\""), "{sql}");
             assert!(!sql.contains("unwritten"), "{sql}");

@@ -16,7 +16,7 @@ use paddock::rename::{self, Phase};
 use paddock::simulator::Faults;
 
 /// The maps the predecessor's readers need.
-const MAPS: &str = "
+pub(super) const MAPS: &str = "
 [adopt.columns.ra_races]
 date = \"race_date\"
 
@@ -25,7 +25,11 @@ starting_price = \"sp_raw\"
 ";
 
 /// `paddock adopt ARGS` on `legacy`'s database with `config` as its configuration file.
-fn adopt_with(legacy: &Predecessor, config: &str, args: &[&str]) -> (i32, String, String) {
+pub(super) fn adopt_with(
+    legacy: &Predecessor,
+    config: &str,
+    args: &[&str],
+) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("paddock.toml");
     std::fs::write(&path, config).unwrap();
@@ -57,7 +61,7 @@ async fn mirrored(legacy: &Predecessor, table: &str, column: &str, registry: &st
 
 /// Legacy readers see `ra_races.date` and `ra_runners.starting_price` on every row Paddock
 /// wrote to `races`/`runners` (the physical tables of the phase).
-async fn legacy_readers_see_new_rows(legacy: &Predecessor, races: &str, runners: &str) {
+pub(super) async fn legacy_readers_see_new_rows(legacy: &Predecessor, races: &str, runners: &str) {
     let (differ, with) = mirrored(legacy, races, "date", "race_date").await;
     assert!(with > 0 && differ == 0, "{races}: {differ} of {with} rows");
     let (differ, with) = mirrored(legacy, runners, "starting_price", "sp_raw").await;
