@@ -341,6 +341,14 @@ pub struct GroupWrite<'a> {
 }
 
 impl GroupWrite<'_> {
+    /// The adopted database's legacy columns the upsert writes too.
+    fn adopted(&self) -> crate::store::upsert_sql::AdoptedColumns<'_> {
+        crate::store::upsert_sql::AdoptedColumns {
+            mirrors: self.mirrors,
+            key_column: self.key_column,
+        }
+    }
+
     /// The upsert statement for `rows` of the group's rows on `backend` (`fill`: see
     /// [`WriteGroup::needs_stored_required_values`]). PostgreSQL binds whole columns as
     /// arrays, so its statement does not depend on the row count.
@@ -352,8 +360,7 @@ impl GroupWrite<'_> {
                 physical,
                 marker,
                 &group.columns,
-                self.mirrors,
-                self.key_column,
+                &self.adopted(),
                 fill,
             ),
             BackendKind::Sqlite => crate::store::upsert_sql::sqlite_upsert_sql_with(
@@ -361,8 +368,7 @@ impl GroupWrite<'_> {
                 physical,
                 marker,
                 &group.columns,
-                self.mirrors,
-                self.key_column,
+                &self.adopted(),
                 rows,
                 fill,
             ),

@@ -60,6 +60,24 @@ fn no_result_yet(table: &Table, physical: &str, marker_table: &str) -> String {
     }
 }
 
+/// An adopted database's legacy columns a statement writes besides the registry's: the mapped
+/// columns (`mirrors`, `(legacy, registry)`, `[adopt.columns.*]`) and the legacy column holding
+/// the table's one-column key (`key_column`, `[adopt.keys]`: upserted on, the surrogate never
+/// written). [`AdoptedColumns::NONE`] for a table as the registry has it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AdoptedColumns<'a> {
+    pub mirrors: &'a [(&'a str, &'a str)],
+    pub key_column: Option<&'a str>,
+}
+
+impl AdoptedColumns<'_> {
+    /// No legacy column.
+    pub const NONE: AdoptedColumns<'static> = AdoptedColumns {
+        mirrors: &[],
+        key_column: None,
+    };
+}
+
 /// A column a statement writes: a written registry column under its own name, or a legacy
 /// column mirroring one (an adopted database's column map), with the registry column's rule
 /// and value (`index` in the written columns).
@@ -268,8 +286,7 @@ pub fn sqlite_upsert_sql(
         physical_name,
         marker_table,
         columns,
-        &[],
-        None,
+        &AdoptedColumns::NONE,
         row_count,
         fill_required_from_stored,
     )
@@ -282,11 +299,11 @@ pub fn sqlite_upsert_sql_with(
     physical_name: &str,
     marker_table: &str,
     columns: &[WriteColumn],
-    mirrors: &[(&str, &str)],
-    key_as: Option<&str>,
+    adopted: &AdoptedColumns,
     row_count: usize,
     fill_required_from_stored: bool,
 ) -> String {
+    let (mirrors, key_as) = (adopted.mirrors, adopted.key_column);
     let targets = targets(table, columns, mirrors, key_as);
     let one_row = format!("({})", vec!["?"; columns.len()].join(","));
     let values = vec![one_row; row_count].join(",");
@@ -366,8 +383,7 @@ pub fn postgres_upsert_sql(
         physical_name,
         marker_table,
         columns,
-        &[],
-        None,
+        &AdoptedColumns::NONE,
         fill_required_from_stored,
     )
 }
@@ -379,10 +395,10 @@ pub fn postgres_upsert_sql_with(
     physical_name: &str,
     marker_table: &str,
     columns: &[WriteColumn],
-    mirrors: &[(&str, &str)],
-    key_as: Option<&str>,
+    adopted: &AdoptedColumns,
     fill_required_from_stored: bool,
 ) -> String {
+    let (mirrors, key_as) = (adopted.mirrors, adopted.key_column);
     let targets = targets(table, columns, mirrors, key_as);
     let arrays: Vec<String> = columns
         .iter()
@@ -566,23 +582,18 @@ mod tests {
     fn a_key_mapped_table_is_upserted_on_its_legacy_key_column_and_never_writes_the_surrogate() {
         let books = table("ra_mst_bookmakers").unwrap();
         let cols = write_columns(books, Source::Odds);
-        let code = Some("code");
-        let pg = postgres_upsert_sql_with(
-            books,
-            "ra_bookmakers",
-            "ra_bookmakers",
-            &cols,
-            &[],
-            code,
-            true,
-        );
+        let code = AdoptedColumns {
+            mirrors: &[],
+            key_column: Some("code"),
+        };
+        let pg =
+            postgres_upsert_sql_with(books, "ra_bookmakers", "ra_bookmakers", &cols, &code, true);
         let lite = sqlite_upsert_sql_with(
             books,
             "ra_bookmakers",
             "ra_bookmakers",
             &cols,
-            &[],
-            code,
+            &code,
             1,
             true,
         );
@@ -600,11 +611,12 @@ mod tests {
         let races = table("ra_mst_races").unwrap();
         let cols = write_columns(races, Source::Racecard);
         let mirrors = [("date", "race_date"), ("unwritten", "no_such_column")];
-        let pg =
-            postgres_upsert_sql_with(races, "ra_races", "ra_races", &cols, &mirrors, None, true);
-        let lite = sqlite_upsert_sql_with(
-            races, "ra_races", "ra_races", &cols, &mirrors, None, 1, true,
-        );
+        let mirrors = AdoptedColumns {
+            mirrors: &mirrors,
+            key_column: None,
+        };
+        let pg = postgres_upsert_sql_with(races, "ra_races", "ra_races", &cols, &mirrors, true);
+        let lite = sqlite_upsert_sql_with(races, "ra_races", "ra_races", &cols, &mirrors, 1, true);
         for sql in [&pg, &lite] {
             assert!(sql.contains("\"date\", \"created_at\""), "{sql}");
             assert!(!sql.contains("unwritten"), "{sql}");
