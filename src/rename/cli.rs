@@ -151,6 +151,14 @@ async fn status_of<D: ToolDialect>(store: &SqlStore<D>) -> Result<String> {
             ));
         }
     }
+    for (table, column) in &maps.keys {
+        let written = fetchers::registry::table(table)
+            .map_or(table.as_str(), |t| t.legacy_name.unwrap_or(t.name));
+        out.push_str(&format!(
+            "key map {written}: its key held in {column} (upserted on; the rename of it is not \
+             built: tables begin refuses)\n"
+        ));
+    }
     for (table, why) in crate::derive::skipped_in(store).await? {
         out.push_str(&format!("skipped: Paddock's derived {table}: {why}\n"));
     }

@@ -10,6 +10,7 @@
 use super::apply::count;
 use super::maps::{adopt_with, legacy_readers_see_new_rows, MAPS};
 use super::walk::run_day;
+use crate::support::bin::run_paddock;
 use crate::support::predecessor::{foreign_tables, Predecessor, Shape};
 use crate::support::sim::{client_for, simulator};
 use crate::support::Backend;
@@ -49,6 +50,16 @@ async fn a_key_mapped_predecessor_is_written_on_its_legacy_key(backend: Backend)
         before,
         bookmakers(&legacy).await,
         "adopt changed a bookmaker"
+    );
+    let url = legacy.url();
+    let out = run_paddock(
+        &["tables", "status"],
+        &[("PADDOCK_DATABASE_URL", url.as_str())],
+    );
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && status.contains("key map ra_bookmakers: its key held in code"),
+        "{status}"
     );
 
     let server = simulator(31, Faults::default()).await;
