@@ -61,7 +61,7 @@ pub async fn connect_store(config: &config::Config) -> anyhow::Result<store::Any
 /// Opens the configured database and applies pending migrations (idempotent). One attempt: a
 /// connection that fails says why at once.
 pub async fn open_store(config: &config::Config) -> anyhow::Result<store::AnyStore> {
-    let store = migrated_following_phase(connect_store(config).await?).await?;
+    let store = migrated_following_phase(connect_store(config).await?, config).await?;
     Ok(store.with_alert_rules(&config.alerts.rules))
 }
 
@@ -74,14 +74,20 @@ pub async fn open_store_retrying(config: &config::Config) -> anyhow::Result<stor
     let url = config.database_url.expose();
     let store =
         store::connection::retry_connect(window, || store::connect_with(url, &options)).await?;
-    let store = migrated_following_phase(store).await?;
+    let store = migrated_following_phase(store, config).await?;
     Ok(store.with_alert_rules(&config.alerts.rules))
 }
 
-async fn migrated_following_phase(store: store::AnyStore) -> anyhow::Result<store::AnyStore> {
+async fn migrated_following_phase(
+    store: store::AnyStore,
+    config: &config::Config,
+) -> anyhow::Result<store::AnyStore> {
     store.migrate().await?;
-    // Reads and writes follow the rename phase the database is in (see `rename`).
-    rename::for_current_phase(store).await
+    // Reads and writes follow the rename phase the database is in (see `rename`), with the
+    // column maps `paddock adopt` recorded; configured maps that differ are reported.
+    let store = rename::for_current_phase(store).await?;
+    rename::warn_changed_maps(&store, &config.adopt.maps).await?;
+    Ok(store)
 }
 
 /// The database the reporting commands (`query`, `status`, `audit`, `tables status`) read:

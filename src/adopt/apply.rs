@@ -10,7 +10,7 @@ use crate::adopt::baseline::{migrations_ledger, own_table_statements};
 use crate::adopt::plan::{Disposition, Plan, TablePlan};
 use crate::derive;
 use crate::rename::phase::{legacy_name, renamed_tables, Phase};
-use crate::rename::state::phase_statement;
+use crate::rename::state::{maps_statement, phase_statement};
 use crate::store::dialect::{Params, ToolDialect};
 use crate::store::ledger::{delete_state_sql, set_state_sql};
 use crate::store::tools::{create_table_statements, ForeignKeys, Statement};
@@ -44,6 +44,7 @@ pub async fn apply<D: ToolDialect>(store: &SqlStore<D>, plan: &Plan) -> Result<(
     if plan.legacy_layout {
         statements.push(phase_statement(Phase::Legacy, now));
     }
+    statements.push(maps_statement(&plan.maps, now));
     for table in &plan.skipped_derived {
         let why = format!(
             "another system's table holds the name {table} (adopted database): Paddock's \
@@ -141,6 +142,14 @@ fn created_tables<D: ToolDialect>(plan: &Plan) -> Vec<Statement<D>> {
                         &format!("REFERENCES {from} ("),
                         &format!("REFERENCES {to} ("),
                     );
+                    // A key-mapped master is referenced through the column holding its key.
+                    if let Some(held) = plan.maps.key(master.name) {
+                        let key = master.key.join(", ");
+                        sql = sql.replace(
+                            &format!("REFERENCES {to} ({key})"),
+                            &format!("REFERENCES {to} ({held})"),
+                        );
+                    }
                 }
             }
             for clash in &plan.clashes {

@@ -6,7 +6,8 @@
 //! bridged or blocking; NOT NULL legacy columns Paddock would not fill. Then the names Paddock
 //! would take that are already taken, with the free names chosen instead.
 
-use crate::adopt::types::{bridge, type_name, Bridge};
+use crate::adopt::types::{bridge, mapped_bridge, type_name, Bridge};
+use crate::config::{AdoptMaps, AdoptSettings};
 use crate::rename::carry::free_name;
 use crate::rename::phase::{legacy_name, renamed_tables};
 use crate::store::catalog::{Catalog, LiveTable};
@@ -62,6 +63,16 @@ pub struct LegacyColumn {
     pub carried: String,
 }
 
+/// A legacy column that mirrors a registry column (`[adopt.columns.<table>]`): every write
+/// fills it too, bridged as `bridge` says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MappedColumn {
+    pub column: String,
+    pub mirrors: String,
+    pub ty: String,
+    pub bridge: Bridge,
+}
+
 /// A registry column present with another type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TypeDifference {
@@ -79,12 +90,17 @@ pub struct TablePlan {
     pub key: Option<UpsertKey>,
     pub add_columns: Vec<AddColumn>,
     pub legacy_only: Vec<LegacyColumn>,
+    /// Legacy columns filled from the registry column each mirrors (the column maps).
+    pub mapped: Vec<MappedColumn>,
     pub type_differences: Vec<TypeDifference>,
     /// NOT NULL columns without a default that Paddock's inserts would leave empty.
     pub not_null_unfilled: Vec<String>,
     pub warnings: Vec<String>,
     /// Why the adoption cannot go ahead, each naming the table and column.
     pub blocking: Vec<String>,
+    /// Maps naming what the table lacks (configuration errors, each with its line).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub config_errors: Vec<String>,
 }
 
 impl TablePlan {
@@ -95,10 +111,12 @@ impl TablePlan {
             key: None,
             add_columns: Vec::new(),
             legacy_only: Vec::new(),
+            mapped: Vec::new(),
             type_differences: Vec::new(),
             not_null_unfilled: Vec::new(),
             warnings: Vec::new(),
             blocking: Vec::new(),
+            config_errors: Vec::new(),
         }
     }
 }
@@ -127,6 +145,10 @@ pub struct Plan {
     pub skipped_derived: Vec<&'static str>,
     /// What this version does not do yet, said plainly.
     pub limits: Vec<String>,
+    /// The column and key maps of the configuration, persisted by the adoption.
+    pub maps: AdoptMaps,
+    /// Maps naming a table or column the database lacks (exit 2, nothing changed).
+    pub config_errors: Vec<String>,
 }
 
 impl Plan {
@@ -135,6 +157,15 @@ impl Plan {
         (self.tables.iter())
             .flat_map(|t| t.blocking.iter().map(move |b| format!("{}: {b}", t.table)))
             .collect()
+    }
+
+    /// Every configuration error, each naming the file and line of its map.
+    pub fn config_errors(&self) -> Vec<String> {
+        let tables = self
+            .tables
+            .iter()
+            .flat_map(|t| t.config_errors.iter().cloned());
+        self.config_errors.iter().cloned().chain(tables).collect()
     }
 
     /// The plan of `table`, if it has one.
@@ -177,7 +208,11 @@ pub fn legacy_phase_name(table: &Table) -> &'static str {
 
 /// Reads the database behind `store` and plans its adoption; with `move_aside`, another
 /// system's table under a registry name is renamed aside (under a free name) rather than left.
-pub async fn plan<D: ToolDialect>(store: &SqlStore<D>, move_aside: bool) -> Result<Plan> {
+pub async fn plan<D: ToolDialect>(
+    store: &SqlStore<D>,
+    move_aside: bool,
+    adopt: &AdoptSettings,
+) -> Result<Plan> {
     let schema = store.current_schema().await?;
     let catalog = store.read_catalog(&schema).await?;
     let already_paddock = store.has_migrations_table(&schema).await?;
@@ -193,6 +228,8 @@ pub async fn plan<D: ToolDialect>(store: &SqlStore<D>, move_aside: bool) -> Resu
         clashes: Vec::new(),
         skipped_derived: Vec::new(),
         limits: limits(),
+        maps: adopt.maps.clone(),
+        config_errors: Vec::new(),
     };
     // Paddock's own bookkeeping is planned from the migrations (`own_tables`).
     for table in (registry::TABLES.iter()).filter(|t| t.kind != TableKind::Operations) {
@@ -200,6 +237,7 @@ pub async fn plan<D: ToolDialect>(store: &SqlStore<D>, move_aside: bool) -> Resu
             catalog: &catalog,
             legacy_layout,
             move_aside,
+            adopt,
             names: &mut names,
         };
         let one = plan_registry_table(store, &mut context, table).await?;
@@ -221,13 +259,42 @@ pub async fn plan<D: ToolDialect>(store: &SqlStore<D>, move_aside: bool) -> Resu
         }
     }
     plan.tables.extend(own_tables::<D>(&catalog));
+    plan.config_errors = unadopted_maps(&plan, adopt);
     plan.clashes = clashes(&catalog, &plan, legacy_layout, &mut names);
     Ok(plan)
 }
 
 /// What this version of `adopt` does not do yet.
 fn limits() -> Vec<String> {
-    vec!["column and key maps ([adopt.columns.*], [adopt.keys]) are not supported yet".into()]
+    vec![
+        "a database adopted with a key map ([adopt.keys]) stays in rename phase legacy: \
+         `tables begin` refuses it (the rename of a key-mapped table is not built yet)"
+            .into(),
+    ]
+}
+
+/// Maps naming a registry table the database holds no adopted table of.
+fn unadopted_maps(plan: &Plan, adopt: &AdoptSettings) -> Vec<String> {
+    let adopted = |registry: &str| {
+        plan.tables.iter().any(|t| match &t.disposition {
+            Disposition::Legacy { registry: r } => *r == registry,
+            Disposition::Registry => t.table == registry,
+            _ => false,
+        })
+    };
+    let maps = &adopt.maps;
+    let tables = (maps.columns.iter())
+        .flat_map(|(table, columns)| columns.keys().map(move |c| (table, c)))
+        .chain(maps.keys.iter());
+    tables
+        .filter(|(table, _)| !adopted(table))
+        .map(|(table, column)| {
+            format!(
+                "{}: the map of {column}: the database holds no adopted table of {table}",
+                adopt.origin(table, column)
+            )
+        })
+        .collect()
 }
 
 /// What planning a registry table needs besides the table.
@@ -235,6 +302,7 @@ struct Context<'a> {
     catalog: &'a Catalog,
     legacy_layout: bool,
     move_aside: bool,
+    adopt: &'a AdoptSettings,
     names: &'a mut Names,
 }
 
@@ -258,9 +326,19 @@ async fn plan_registry_table<D: ToolDialect>(
             },
         ));
     };
+    let key_as = context.adopt.maps.key(table.name);
     let missing_key: Vec<&str> = (table.key.iter().copied())
+        .map(|k| key_as.unwrap_or(k))
         .filter(|k| live.column(k).is_none())
         .collect();
+    if let (Some(key_as), false) = (key_as, missing_key.is_empty()) {
+        let mut plan = TablePlan::new(physical, Disposition::Foreign { why: String::new() });
+        plan.config_errors.push(format!(
+            "{}: adopt.keys.{physical}: {physical} has no column {key_as}",
+            context.adopt.origin(table.name, key_as)
+        ));
+        return Ok(plan);
+    }
     if !missing_key.is_empty() {
         return Ok(occupied(context, table, physical, &missing_key));
     }
@@ -272,8 +350,12 @@ async fn plan_registry_table<D: ToolDialect>(
         }
     };
     let mut plan = TablePlan::new(physical, disposition);
-    plan_columns(&mut plan, D::KIND, table, live);
-    plan.key = Some(upsert_key(store, &mut plan, table, live, context.names).await?);
+    plan_columns(&mut plan, D::KIND, table, live, key_as);
+    plan_maps(&mut plan, D::KIND, table, live, context.adopt);
+    plan.key = Some(match key_as {
+        Some(key_as) => mapped_key(&mut plan, D::KIND, table, live, key_as, context.adopt),
+        None => upsert_key(store, &mut plan, table, live, context.names).await?,
+    });
     Ok(plan)
 }
 
@@ -325,10 +407,22 @@ fn occupied(
 }
 
 /// Columns to add, type differences, legacy-only and NOT NULL columns of an adopted table.
-fn plan_columns(plan: &mut TablePlan, kind: BackendKind, table: &Table, live: &LiveTable) {
+/// `key_as`: the legacy column holding the one-column registry key (`[adopt.keys]`); the
+/// live column of the key's name is then a legacy-only one (the surrogate).
+fn plan_columns(
+    plan: &mut TablePlan,
+    kind: BackendKind,
+    table: &Table,
+    live: &LiveTable,
+    key_as: Option<&str>,
+) {
     let dialect = kind.schema_dialect();
     let renamed = table.legacy_name.is_some();
+    let key_mapped = |name: &str| key_as.is_some() && table.key == [name];
     for column in table.all_columns() {
+        if key_mapped(column.name) {
+            continue; // judged by `mapped_key`
+        }
         let Some(found) = live.column(column.name) else {
             plan.add_columns.push(AddColumn {
                 column: column.name.to_string(),
@@ -359,13 +453,21 @@ fn plan_columns(plan: &mut TablePlan, kind: BackendKind, table: &Table, live: &L
         }
     }
     for found in &live.columns {
-        if table.column(found.name.as_str()).is_some() || is_audit_column(&found.name) {
+        let registry_column =
+            table.column(found.name.as_str()).is_some() && !key_mapped(&found.name);
+        if registry_column || is_audit_column(&found.name) || Some(found.name.as_str()) == key_as {
             continue;
         }
         let fills = found.has_default || found.identity;
         let carried =
             match (renamed, fills) {
                 (_, _) if found.not_null && !fills => "never filled by Paddock".to_string(),
+                (_, true) if key_mapped(&found.name) => format!(
+                    "the surrogate key: filled by its default, never written by Paddock (the \
+                     registry key {} is kept in {})",
+                    found.name,
+                    key_as.unwrap_or_default()
+                ),
                 (true, _) => {
                     format!(
                 "kept in {}, not written by Paddock{}; carried into {} by tables begin (copied by \
@@ -399,6 +501,106 @@ fn plan_columns(plan: &mut TablePlan, kind: BackendKind, table: &Table, live: &L
     }
 }
 
+/// The column maps of an adopted table: each mapped legacy column's bridge (an inexact one
+/// blocks, named), a mapped NOT NULL column no longer blocking when its registry column is
+/// always written; a map naming a column the table lacks is a configuration error; the key map is
+/// judged by [`mapped_key`].
+fn plan_maps(
+    plan: &mut TablePlan,
+    kind: BackendKind,
+    table: &Table,
+    live: &LiveTable,
+    adopt: &AdoptSettings,
+) {
+    for (legacy, registry_column) in adopt.maps.mirrors(table.name) {
+        let column = table
+            .column(registry_column)
+            .expect("checked by the configuration");
+        let Some(found) = live.column(legacy) else {
+            plan.config_errors.push(format!(
+                "{}: adopt.columns.{}.{legacy}: {} has no column {legacy}",
+                adopt.origin(table.name, legacy),
+                plan.table,
+                plan.table
+            ));
+            continue;
+        };
+        let bridged = mapped_bridge(kind.schema_dialect(), column.ty, &found.ty);
+        if let Bridge::Blocking(why) = &bridged {
+            plan.blocking.push(format!(
+                "column {legacy} mapped from {registry_column} ({}): {why}: refused",
+                type_name(column.ty)
+            ));
+        }
+        let always_written = !column.nullable;
+        if always_written && plan.not_null_unfilled.iter().any(|c| c == legacy) {
+            plan.not_null_unfilled.retain(|c| c != legacy);
+            plan.blocking
+                .retain(|b| !(b.starts_with(&format!("column {legacy} is NOT NULL"))));
+        }
+        if let Some(carried) = plan.legacy_only.iter_mut().find(|c| c.column == legacy) {
+            carried.carried = match table.legacy_name {
+                Some(_) => format!(
+                    "mirrors {registry_column}: filled by every write; carried into {} by \
+                     tables begin (copied by backfill, compared by verify)",
+                    table.name
+                ),
+                None => format!("mirrors {registry_column}: filled by every write; kept in place"),
+            };
+        }
+        plan.mapped.push(MappedColumn {
+            column: legacy.to_string(),
+            mirrors: registry_column.to_string(),
+            ty: found.ty.clone(),
+            bridge: bridged,
+        });
+    }
+}
+
+/// The key of a key-mapped table (`[adopt.keys]`): the legacy column `key_as`, which must be
+/// unique on its own (a primary key or a unique index) and hold the registry key's type
+/// exactly; else refused, naming the table and column.
+fn mapped_key(
+    plan: &mut TablePlan,
+    kind: BackendKind,
+    table: &Table,
+    live: &LiveTable,
+    key_as: &str,
+    adopt: &AdoptSettings,
+) -> UpsertKey {
+    let key = table
+        .column(table.key[0])
+        .expect("the registry key is a column");
+    let found = live.column(key_as).expect("checked by plan_registry_table");
+    let origin = adopt.origin(table.name, key_as);
+    if let Bridge::Blocking(why) = bridge(kind.schema_dialect(), key.ty, &found.ty) {
+        plan.blocking.push(format!(
+            "[adopt.keys] column {key_as} ({}) cannot hold the key {} ({}): {why} ({origin})",
+            found.ty,
+            key.name,
+            type_name(key.ty)
+        ));
+    }
+    let only = |cols: &[String]| cols.len() == 1 && cols[0] == key_as;
+    let by = if only(&live.primary_key) {
+        "primary key".to_string()
+    } else if let Some(index) = live.indexes.iter().find(|i| i.unique && only(&i.columns)) {
+        format!("unique index {}", index.name)
+    } else {
+        plan.blocking.push(format!(
+            "[adopt.keys] column {key_as} is not unique (no primary key or unique index on it \
+             alone): it cannot hold the key {} ({origin})",
+            key.name
+        ));
+        "nothing unique".to_string()
+    };
+    UpsertKey {
+        columns: vec![key_as.to_string()],
+        by: format!("{by} (the key {} kept in {key_as})", key.name),
+        add_index: None,
+    }
+}
+
 fn is_audit_column(name: &str) -> bool {
     registry::AUDIT_COLUMNS.iter().any(|c| c.name == name)
 }
@@ -416,7 +618,7 @@ fn key_hint(table: &Table, column: &str, live: &LiveTable) -> String {
         return String::new();
     }
     format!(
-        " (unique column {} could hold the key: [adopt.keys] is not supported yet)",
+        " (unique column {} could hold the key: name it in [adopt.keys])",
         candidates.join(", ")
     )
 }

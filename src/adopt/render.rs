@@ -90,6 +90,18 @@ fn table_text(out: &mut String, t: &TablePlan) {
             c.column, c.ty, c.carried
         );
     }
+    for c in &t.mapped {
+        let how = match &c.bridge {
+            Bridge::Exact => "exact".to_string(),
+            Bridge::Bridged(how) => format!("bridged: {how}"),
+            Bridge::Blocking(why) => format!("REFUSED: {why}"),
+        };
+        let _ = writeln!(
+            out,
+            "  mapped column {} {}: filled from {} on every write; {how}",
+            c.column, c.ty, c.mirrors
+        );
+    }
     for c in &t.not_null_unfilled {
         let _ = writeln!(out, "  NOT NULL column {c}: Paddock would not fill it");
     }

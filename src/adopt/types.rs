@@ -64,6 +64,43 @@ fn postgres(ty: ColumnType, live: &str) -> Bridge {
     }
 }
 
+/// How registry type `ty` reaches a legacy column of type `live` that mirrors it (an adopted
+/// database's `[adopt.columns.*]`): as [`bridge`], and further where the engine's assignment is
+/// exact — any number or date into a text column (its text), an integer into a numeric one;
+/// anything else is refused (not exact).
+pub fn mapped_bridge(dialect: Dialect, ty: ColumnType, live: &str) -> Bridge {
+    let plain = bridge(dialect, ty, live);
+    if !plain.is_blocking() {
+        return plain;
+    }
+    use ColumnType as T;
+    let (text, numeric) = match dialect {
+        Dialect::Postgres => {
+            let lower = live.to_ascii_lowercase();
+            let base = lower.split('(').next().unwrap_or("").trim().to_string();
+            (
+                base == "text" || base == "character varying",
+                base == "numeric",
+            )
+        }
+        Dialect::Sqlite => {
+            let upper = live.to_ascii_uppercase();
+            (affinity(&upper) == "TEXT", affinity(&upper) == "NUMERIC")
+        }
+    };
+    match ty {
+        T::Integer | T::Serial | T::Decimal | T::Money | T::Boolean | T::Date if text => {
+            Bridge::Bridged(format!(
+                "{live}: written as its text (a longer value is refused)"
+            ))
+        }
+        T::Integer | T::Serial if numeric => Bridge::Bridged(format!(
+            "{live}: an integer is never rounded (a value beyond its precision is refused)"
+        )),
+        _ => plain,
+    }
+}
+
 /// SQLite's affinity for a declared type (its documented rules, in order).
 fn affinity(declared: &str) -> &'static str {
     if declared.contains("INT") {
@@ -152,6 +189,28 @@ mod tests {
             bridge(Postgres, T::Timestamp, "timestamp without time zone"),
             Bridge::Bridged(_)
         ));
+    }
+
+    #[test]
+    fn mapped_columns_take_exact_conversions_and_refuse_the_rest() {
+        for dialect in [Postgres, Sqlite] {
+            let text = if dialect == Postgres {
+                "character varying(20)"
+            } else {
+                "VARCHAR(20)"
+            };
+            assert!(matches!(
+                mapped_bridge(dialect, T::Money, text),
+                Bridge::Bridged(_)
+            ));
+            assert!(matches!(
+                mapped_bridge(dialect, T::Integer, "numeric(10,2)"),
+                Bridge::Bridged(_)
+            ));
+            assert!(mapped_bridge(dialect, T::Text, "date").is_blocking());
+            assert!(mapped_bridge(dialect, T::Money, "numeric(10,2)").is_blocking());
+        }
+        assert_eq!(mapped_bridge(Postgres, T::Date, "date"), Bridge::Exact);
     }
 
     #[test]

@@ -1,8 +1,14 @@
 //! Schema drift and wrong targets: the live catalog against the registry (tables, columns,
 //! types, nullability, primary keys, foreign keys, the indexes serving them) and the applied
-//! migrations against the embedded migrator.
+//! migrations against the embedded migrator. Each registry table is checked under the
+//! physical names the database's rename phase keeps (`layout.rs`); on a database `paddock
+//! adopt` took over, what the adoption accepted is listed without counting as a violation:
+//! legacy-only and mapped columns, bridged types, columns added nullable, a key held by a
+//! unique index beside a surrogate primary key, and other systems' tables (`foreign_table`).
 
+use crate::adopt::types::bridge;
 use crate::audit::db::{count, text, AuditDb};
+use crate::audit::layout::Layout;
 use crate::audit::report::{DriftFinding, WrongTarget};
 use crate::store::catalog::{Catalog, LiveTable};
 use fetchers::registry::{Column, ColumnType, Table, TABLES};
@@ -48,85 +54,166 @@ fn legacy_of(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.legacy_name == Some(name))
 }
 
-/// Live tables, columns, keys, foreign keys and indexes against the registry.
-pub fn schema_drift(dialect: Dialect, catalog: &Catalog) -> Vec<DriftFinding> {
+/// A finding the adoption accepted: listed, not a violation.
+fn accepted(mut f: DriftFinding) -> DriftFinding {
+    f.violation = false;
+    f
+}
+
+/// Live tables, columns, keys, foreign keys and indexes against the registry, each registry
+/// table under the physical names of `layout`'s phase.
+pub fn schema_drift(dialect: Dialect, catalog: &Catalog, layout: &Layout) -> Vec<DriftFinding> {
     let mut out = Vec::new();
+    let mut expected = std::collections::BTreeSet::new();
     for table in TABLES {
-        match catalog.tables.get(table.name) {
-            None => out.push(finding("missing_table", Some(table.name), None, None, None)),
-            Some(live) => table_drift(dialect, table, live, &mut out),
-        }
-    }
-    for name in catalog.tables.keys() {
-        if fetchers::registry::table(name).is_some() {
+        if layout.skipped.contains(table.name) {
             continue;
         }
-        match legacy_of(name) {
-            Some(current) => {
-                let mut f = finding(
-                    "legacy_table",
-                    Some(name),
-                    None,
-                    Some(current.name.to_string()),
-                    None,
-                );
-                f.violation = false;
-                out.push(f);
+        for name in layout.physical.written(table) {
+            expected.insert(name.to_string());
+            match catalog.tables.get(name) {
+                None => out.push(finding("missing_table", Some(name), None, None, None)),
+                Some(live) => table_drift(dialect, (table, name), live, layout, &mut out),
             }
-            None => out.push(finding("extra_table", Some(name), None, None, None)),
+        }
+    }
+    for name in catalog.tables.keys().filter(|n| !expected.contains(*n)) {
+        let registry_name = fetchers::registry::table(name).map(|t| t.name);
+        match legacy_of(name).map(|t| t.name).or(registry_name) {
+            Some(current) if !layout.skipped.contains(name) => out.push(accepted(finding(
+                "legacy_table",
+                Some(name),
+                None,
+                Some(current.to_string()),
+                None,
+            ))),
+            _ if layout.adopted => out.push(accepted(finding(
+                "foreign_table",
+                Some(name),
+                None,
+                None,
+                Some("another system's table, left alone by the adoption".into()),
+            ))),
+            _ => out.push(finding("extra_table", Some(name), None, None, None)),
         }
     }
     out
 }
 
-fn table_drift(dialect: Dialect, table: &Table, live: &LiveTable, out: &mut Vec<DriftFinding>) {
-    let t = Some(table.name);
+/// Whether live foreign-key target `actual` is one of the names `layout` keeps `expected` under.
+fn target_ok(layout: &Layout, expected: &str, actual: &str) -> bool {
+    fetchers::registry::table(expected).map_or(expected == actual, |t| {
+        actual == t.name || layout.physical.written(t).contains(&actual)
+    })
+}
+
+/// The columns of `table` live under `name`: missing, mistyped, of another nullability, extra
+/// (on an adopted database: bridged, added nullable, legacy-only or mapped, not violations).
+fn column_drift(
+    dialect: Dialect,
+    (table, name): (&Table, &str),
+    live: &LiveTable,
+    layout: &Layout,
+    out: &mut Vec<DriftFinding>,
+) {
+    let t = Some(name);
+    let adopted = layout.adopted;
     let declared = table.all_columns();
+    // A key-mapped table ([adopt.keys]) holds its registry key in a legacy column.
+    let held = |c: &'static str| layout.physical.column(table, name, c);
     for column in &declared {
-        let Some(actual) = live.column(column.name) else {
+        let Some(actual) = live.column(held(column.name)) else {
             out.push(finding("missing_column", t, Some(column.name), None, None));
             continue;
         };
         let want = expected_type(dialect, column);
         if !actual.ty.eq_ignore_ascii_case(&want) {
-            out.push(finding(
-                "type_mismatch",
+            let bridged = adopted && !bridge(dialect, column.ty, &actual.ty).is_blocking();
+            let f = finding(
+                if bridged {
+                    "type_bridged"
+                } else {
+                    "type_mismatch"
+                },
                 t,
                 Some(column.name),
                 Some(want),
                 Some(actual.ty.clone()),
-            ));
+            );
+            out.push(if bridged { accepted(f) } else { f });
         }
         if actual.not_null == column.nullable {
             let says = |not_null: bool| if not_null { "NOT NULL" } else { "NULL" };
-            out.push(finding(
-                "nullability_mismatch",
+            // The adoption adds registry columns nullable (legacy rows lack them).
+            let added = adopted && !actual.not_null;
+            let f = finding(
+                if added {
+                    "nullable_in_adopted_table"
+                } else {
+                    "nullability_mismatch"
+                },
                 t,
                 Some(column.name),
                 Some(says(!column.nullable).into()),
                 Some(says(actual.not_null).into()),
-            ));
+            );
+            out.push(if added { accepted(f) } else { f });
         }
     }
+    let mirrors = layout.physical.mirrors(table);
     for column in &live.columns {
-        if !declared.iter().any(|c| c.name == column.name) {
-            out.push(finding(
-                "extra_column",
-                t,
-                Some(&column.name),
-                None,
-                Some(column.ty.clone()),
-            ));
+        if declared.iter().any(|c| held(c.name) == column.name) {
+            continue;
         }
+        let mirrored = mirrors.iter().find(|(legacy, _)| *legacy == column.name);
+        let (kind, expected) = match mirrored {
+            Some((_, registry)) if adopted => {
+                ("mapped_column", Some(format!("mirrors {registry}")))
+            }
+            _ if adopted => ("legacy_only_column", None),
+            _ => ("extra_column", None),
+        };
+        let f = finding(
+            kind,
+            t,
+            Some(&column.name),
+            expected,
+            Some(column.ty.clone()),
+        );
+        out.push(if adopted { accepted(f) } else { f });
     }
-    if live.primary_key != table.key {
-        out.push(finding(
-            "primary_key_mismatch",
+}
+
+fn table_drift(
+    dialect: Dialect,
+    (table, name): (&Table, &str),
+    live: &LiveTable,
+    layout: &Layout,
+    out: &mut Vec<DriftFinding>,
+) {
+    let t = Some(name);
+    let adopted = layout.adopted;
+    column_drift(dialect, (table, name), live, layout, out);
+    let key: Vec<&str> = (table.key.iter())
+        .map(|k| layout.physical.column(table, name, k))
+        .collect();
+    if live.primary_key != key {
+        let same = |cols: &[String]| {
+            cols.len() == key.len() && key.iter().all(|k| cols.iter().any(|c| c == k))
+        };
+        let by_index = adopted && live.indexes.iter().any(|i| i.unique && same(&i.columns));
+        let f = finding(
+            if by_index {
+                "key_by_unique_index"
+            } else {
+                "primary_key_mismatch"
+            },
             t,
             None,
-            Some(table.key.join(", ")),
+            Some(key.join(", ")),
             Some(live.primary_key.join(", ")),
-        ));
+        );
+        out.push(if by_index { accepted(f) } else { f });
     }
     for fk in table.foreign_keys {
         let same_columns = live.foreign_keys.iter().find(|l| {
@@ -143,13 +230,15 @@ fn table_drift(dialect: Dialect, table: &Table, live: &LiveTable, out: &mut Vec<
         );
         match same_columns {
             // A key with the same columns but another target is a wrong target (own section).
-            Some(l) if l.ref_table == fk.ref_table && !l.validated => out.push(finding(
-                "foreign_key_not_valid",
-                t,
-                Some(&fk.columns.join(", ")),
-                Some(describe.clone()),
-                Some(format!("{} NOT VALID", l.name)),
-            )),
+            Some(l) if target_ok(layout, fk.ref_table, &l.ref_table) && !l.validated => {
+                out.push(finding(
+                    "foreign_key_not_valid",
+                    t,
+                    Some(&fk.columns.join(", ")),
+                    Some(describe.clone()),
+                    Some(format!("{} NOT VALID", l.name)),
+                ))
+            }
             Some(_) => {}
             None => out.push(finding(
                 "missing_foreign_key",
@@ -189,11 +278,15 @@ fn table_drift(dialect: Dialect, table: &Table, live: &LiveTable, out: &mut Vec<
     }
 }
 
-/// Live foreign keys whose columns match a registry relation but whose target differs.
-pub fn wrong_targets(catalog: &Catalog) -> Vec<WrongTarget> {
+/// Live foreign keys whose columns match a registry relation but whose target is none of the
+/// names `layout`'s phase keeps the referenced table under.
+pub fn wrong_targets(catalog: &Catalog, layout: &Layout) -> Vec<WrongTarget> {
     let mut out = Vec::new();
-    for table in TABLES {
-        let Some(live) = catalog.tables.get(table.name) else {
+    let checked = TABLES.iter().filter(|t| !layout.skipped.contains(t.name));
+    for (table, name) in
+        checked.flat_map(|t| layout.physical.written(t).into_iter().map(move |n| (t, n)))
+    {
+        let Some(live) = catalog.tables.get(name) else {
             continue;
         };
         for fk in table.foreign_keys {
@@ -203,9 +296,9 @@ pub fn wrong_targets(catalog: &Catalog) -> Vec<WrongTarget> {
                     .iter()
                     .map(String::as_str)
                     .eq(fk.columns.iter().copied());
-                if same_columns && l.ref_table != fk.ref_table {
+                if same_columns && !target_ok(layout, fk.ref_table, &l.ref_table) {
                     out.push(WrongTarget {
-                        table: table.name.to_string(),
+                        table: name.to_string(),
                         columns: l.columns.clone(),
                         constraint: l.name.clone(),
                         expected: fk.ref_table.to_string(),

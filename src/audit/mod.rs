@@ -12,6 +12,7 @@ pub mod db;
 pub mod drift;
 pub mod freshness;
 pub mod job;
+pub mod layout;
 pub mod orphans;
 pub mod render;
 pub mod report;
@@ -148,11 +149,12 @@ pub async fn run_audit(store: &AnyStore, options: &AuditOptions) -> anyhow::Resu
         report.duplicates = Some(orphans::duplicates(&db, &catalog, options.sample_size).await?);
     }
     if has(Check::Drift) {
-        let mut found = drift::schema_drift(dialect, &catalog);
+        let layout = layout::read_layout(&db, &catalog).await?;
+        let mut found = drift::schema_drift(dialect, &catalog, &layout);
         let has_migrations = db.has_migrations_table().await?;
         found.extend(drift::migration_drift(&db, has_migrations).await?);
         report.drift = Some(found);
-        report.wrong_targets = Some(drift::wrong_targets(&catalog));
+        report.wrong_targets = Some(drift::wrong_targets(&catalog, &layout));
     }
     if has(Check::Coverage) {
         report.coverage = Some(coverage::coverage(&db, &catalog).await?);

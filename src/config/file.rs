@@ -46,6 +46,8 @@ pub struct FileConfig {
     pub odds: OddsSettings,
     #[serde(default)]
     pub alerts: FileAlerts,
+    #[serde(default)]
+    pub adopt: FileAdopt,
 }
 
 /// `[retention]` (see `retention.rs`).
@@ -203,6 +205,18 @@ pub struct FileAlertRule {
 #[serde(deny_unknown_fields)]
 pub struct FileAlertWebhook {
     pub url: Option<String>,
+}
+
+/// `[adopt]`: the column and key maps of an adopted database (`adopt.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAdopt {
+    /// `[adopt.columns.<legacy table>]`: legacy column = the registry column it mirrors.
+    #[serde(default)]
+    pub columns: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<String>>>,
+    /// `[adopt.keys]`: legacy table = its legacy unique column holding the registry key.
+    #[serde(default)]
+    pub keys: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 /// Parses configuration text; a syntax error or an unknown key names the key and line.

@@ -6,7 +6,7 @@
 //! - One conversion per section: `api.rs`, `database.rs`, `schedule.rs` (time zone, cron
 //!   schedules; `fire_times.rs` computes when they fire), `jobs.rs` ([`JobKind`], the one table
 //!   of job kinds, and [`JobSettings`]), `daemon.rs`, `audit.rs`, `archive.rs`, `derive.rs`,
-//!   `publish.rs`, `odds.rs` (`[odds]`), `simulator.rs`, `alerts.rs` (`[[alerts.rules]]`, `[alerts.webhook]`); `tls.rs`: `[database]`'s TLS settings (`sslmode`, `sslrootcert`, …).
+//!   `publish.rs`, `odds.rs` (`[odds]`), `simulator.rs`, `alerts.rs` (`[[alerts.rules]]`, `[alerts.webhook]`), `adopt.rs` (`[adopt]`'s column and key maps); `tls.rs`: `[database]`'s TLS settings (`sslmode`, `sslrootcert`, …).
 //! - `secrets.rs`: [`Secret`] and [`DatabaseUrl`], whose `Debug` and `Display` never show the
 //!   value, [`mask_url`], and [`Env`] / [`ProcessEnv`] (environment and systemd credentials).
 //! - `describe.rs`: the effective configuration as text (`paddock config`).
@@ -16,6 +16,7 @@
 
 mod alert_rules;
 mod alerts;
+mod adopt;
 mod api;
 mod archive;
 mod audit;
@@ -39,6 +40,7 @@ mod tls;
 
 pub use alert_rules::{AlertKind, AlertRule};
 pub use alerts::{AlertSettings, WEBHOOK_SECRET_ENV};
+pub use adopt::{AdoptMaps, AdoptSettings};
 pub use api::ApiSettings;
 pub use archive::ArchiveSettings;
 pub use audit::AuditSettings;
@@ -97,6 +99,8 @@ pub struct Config {
     /// `[database] expected_rename_phase`: jobs and the daemon refuse a database in another
     /// rename phase (see `rename`).
     pub expected_rename_phase: Option<crate::rename::Phase>,
+    /// `[adopt.columns.*]` and `[adopt.keys]`: the maps `paddock adopt` plans and persists.
+    pub adopt: AdoptSettings,
 }
 
 /// Command-line values that override everything else.
@@ -170,6 +174,7 @@ impl Config {
             daemon: daemon::daemon_settings(&file.daemon, &at)?,
             distance_bands: derive::distance_bands(&file.derive, &at)?,
             expected_rename_phase: database::expected_rename_phase(&file.database, &at)?,
+            adopt: adopt::adopt_settings(&file.adopt, &at)?,
             bookmakers: file.bookmakers.names.unwrap_or_else(default_bookmakers),
             simulator_faults: file.simulator.faults.unwrap_or_default(),
             archive: file.archive,

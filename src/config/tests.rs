@@ -563,3 +563,41 @@ fn a_bad_alert_rule_is_an_error_naming_the_rule_and_line() {
         assert!(err.contains(says) && err.contains(line), "{text}: {err}");
     }
 }
+
+#[test]
+fn adopt_maps_are_keyed_by_registry_table_and_wrong_names_are_errors_with_their_line() {
+    let text = "[adopt.columns.ra_races]\ndate = \"race_date\"\n\n[adopt.columns.ra_runners]\n\
+                starting_price = \"sp_raw\"\n\n[adopt.keys]\nra_bookmakers = \"code\"\n";
+    let c = Config::from_toml(text, &env(&[])).unwrap();
+    let maps = &c.adopt.maps;
+    assert_eq!(
+        maps.mirrors("ra_mst_races").collect::<Vec<_>>(),
+        [("date", "race_date")]
+    );
+    assert_eq!(
+        maps.mirrors("ra_runners").collect::<Vec<_>>(),
+        [("starting_price", "sp_raw")]
+    );
+    assert_eq!(maps.key("ra_mst_bookmakers"), Some("code"));
+    assert_eq!(
+        c.adopt.origin("ra_mst_races", "date"),
+        "configuration, line 2"
+    );
+    for (text, says) in [
+        ("[adopt.columns.ra_nope]\nx = \"race_date\"\n", "line 1"),
+        ("[adopt.columns.ra_races]\ndate = \"race_day\"\n", "line 2"),
+        (
+            "[adopt.columns.ra_races]\ncourse_id = \"race_date\"\n",
+            "line 2",
+        ),
+        (
+            "[adopt.columns.ra_runner_statistics]\nx = \"horse_id\"\n",
+            "line 1",
+        ),
+        ("[adopt.keys]\nra_runners = \"id\"\n", "line 2"),
+        ("[adopt]\nmaps = 1\n", "maps"),
+    ] {
+        let err = Config::from_toml(text, &env(&[])).unwrap_err().to_string();
+        assert!(err.contains(says), "{text}: {err}");
+    }
+}

@@ -47,8 +47,17 @@ pub async fn carried_columns<D: ToolDialect>(
     store: &SqlStore<D>,
     table: &Table,
 ) -> Result<Vec<String>> {
+    carried_columns_of(store, table, legacy_name(table)).await
+}
+
+/// [`carried_columns`] with the legacy table under `old` (its archived name at deprecate).
+pub async fn carried_columns_of<D: ToolDialect>(
+    store: &SqlStore<D>,
+    table: &Table,
+    old: &str,
+) -> Result<Vec<String>> {
     let new = store.table_columns(table.name).await?;
-    let legacy = store.table_columns(legacy_name(table)).await?;
+    let legacy = store.table_columns(old).await?;
     Ok((legacy.into_iter())
         .filter(|c| !in_registry(table, c) && new.contains(c))
         .collect())

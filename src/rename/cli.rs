@@ -140,6 +140,28 @@ async fn status_of<D: ToolDialect>(store: &SqlStore<D>) -> Result<String> {
             rows(new).await?
         ));
     }
+    // An adopted database: its column maps and the derived tables Paddock skips.
+    let maps = crate::rename::state::stored_maps(store).await?;
+    for (table, columns) in &maps.columns {
+        let written = fetchers::registry::table(table)
+            .map_or(table.as_str(), |t| t.legacy_name.unwrap_or(t.name));
+        for (legacy, registry) in columns {
+            out.push_str(&format!(
+                "mapped legacy column {written}.{legacy}: filled from {registry} by every write\n"
+            ));
+        }
+    }
+    for (table, column) in &maps.keys {
+        let written = fetchers::registry::table(table)
+            .map_or(table.as_str(), |t| t.legacy_name.unwrap_or(t.name));
+        out.push_str(&format!(
+            "key map {written}: its key held in {column} (upserted on; the rename of it is not \
+             built: tables begin refuses)\n"
+        ));
+    }
+    for (table, why) in crate::derive::skipped_in(store).await? {
+        out.push_str(&format!("skipped: Paddock's derived {table}: {why}\n"));
+    }
     for (table, column) in ops::extra_legacy_columns(store).await? {
         out.push_str(&format!(
             "kept legacy column {table}.{column} (not in the registry)\n"

@@ -97,12 +97,32 @@ pub async fn history(store: &AnyStore) -> Result<Vec<Transition>> {
 pub async fn for_current_phase(store: AnyStore) -> Result<AnyStore> {
     let stored = stored_phase(&store).await?;
     let current = current_phase(&store).await?;
+    let maps = with_backend!(&store, |s| state::stored_maps(s).await)?;
     let follower = PhaseFollower::new(
         phase::names_for_stored_phase,
         stored.map(Phase::name),
         current.physical_names(),
-    )?;
+    )?
+    .with_maps(maps);
     Ok(store.following_phase(follower))
+}
+
+/// Logs a warning when the configuration's `[adopt]` maps differ from those `paddock adopt`
+/// recorded: the recorded ones stay in force until `paddock adopt` records the new ones.
+pub async fn warn_changed_maps(
+    store: &AnyStore,
+    configured: &crate::config::AdoptMaps,
+) -> Result<()> {
+    let stored = with_backend!(store, |s| state::stored_maps(s).await)?;
+    if &stored != configured {
+        tracing::warn!(
+            recorded = %serde_json::to_string(&stored).unwrap_or_default(),
+            configured = %serde_json::to_string(configured).unwrap_or_default(),
+            "the [adopt] maps in the configuration differ from those `paddock adopt` recorded; \
+             the recorded ones are used until `paddock adopt` records the new ones"
+        );
+    }
+    Ok(())
 }
 
 /// Refuses to go on when the configuration pins a phase the database is not in.

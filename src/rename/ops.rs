@@ -5,8 +5,8 @@
 //! are copied by the store's one copy routine (`store::mirror::copy_sql`), values bound.
 
 use crate::rename::carry::{
-    add_carried_columns, carried_columns, copy_carried, empty_in_legacy, free_index_names,
-    legacy_only_columns, relax_not_null, taken_names,
+    add_carried_columns, carried_columns, carried_columns_of, copy_carried, empty_in_legacy,
+    free_index_names, legacy_only_columns, relax_not_null, taken_names,
 };
 use crate::rename::history::{
     history, record_refusal, run_in_phase, run_transition, Change, TransitionOutcome,
@@ -111,6 +111,14 @@ fn expect_phase(phase: Phase, allowed: &[Phase], command: &str) -> Result<()> {
 pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<Vec<String>> {
     let phase = current_phase(store).await?;
     expect_phase(phase, &[Phase::Legacy], "begin")?;
+    let maps = crate::rename::state::stored_maps(store).await?;
+    if let Some((table, column)) = maps.keys.iter().next() {
+        anyhow::bail!(
+            "tables begin: {table} is adopted with a key map ([adopt.keys] = {column:?}): the \
+             rename of a key-mapped table is not built yet; the database stays in phase legacy \
+             (nothing changed)"
+        );
+    }
     let dialect = D::KIND.schema_dialect();
     // Read once: the preparation before the transition's lock stays short.
     let catalog = store.read_catalog(&store.current_schema().await?).await?;
@@ -249,7 +257,10 @@ fn copy_batch<D: ToolDialect>(table: &Table, cursor: Option<&str>, upper: &str) 
         .map(|c| format!("{key} > {} AND ", p.add(Value::Text(c.into()), ty)))
         .unwrap_or_default();
     let filter = format!("{lower}{key} <= {}", p.add(Value::Text(upper.into()), ty));
-    Statement::new(copy_sql(table, legacy_name(table), table.name, &filter), p)
+    Statement::new(
+        copy_sql(table, legacy_name(table), table.name, &filter, &[]),
+        p,
+    )
 }
 
 /// The phase after `phase` through `advance`, with the work that moves there.
@@ -327,7 +338,12 @@ async fn repoint_foreign_keys<D: ToolDialect>(
         })
         .collect();
     let mut all = Repointing::default();
+    // A derived table Paddock skips holds another system's table under its name (adopt).
+    let skipped = crate::derive::skipped_in(store).await?;
     for table in referencing_tables() {
+        if skipped.contains_key(table.name) {
+            continue;
+        }
         let one = store.repoint_foreign_keys(table, &moves).await?;
         all.statements.extend(one.statements);
         all.after_commit.extend(one.after_commit);
@@ -389,9 +405,12 @@ pub async fn rollback<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -
                 let (archived, legacy) = (archived_name(table), legacy_name(table));
                 statements.push(format!("ALTER TABLE {archived} RENAME TO {legacy}").into());
             }
-            // Legacy missed the writes made while deprecated: bring it level with new.
+            // Legacy missed the writes made while deprecated: bring it level with new, the
+            // carried legacy-only columns (an adopted table's mapped ones) included.
             for table in renamed_tables() {
-                let copy = copy_sql(table, table.name, legacy_name(table), "true");
+                let carried = carried_columns_of(store, table, &archived_name(table)).await?;
+                let carried: Vec<&str> = carried.iter().map(String::as_str).collect();
+                let copy = copy_sql(table, table.name, legacy_name(table), "true", &carried);
                 statements.push(copy.into());
             }
             statements

@@ -1,7 +1,9 @@
 //! The rename's persisted state in `paddock_state`: the current phase (`rename_phase`, read by
 //! the store's one phase reader, `store::phase_follow`) and the backfill cursors
-//! (`rename_backfill:TABLE`). The ledger of transitions has its own table (`history.rs`).
+//! (`rename_backfill:TABLE`); and an adopted database's column maps (`adopt_maps`, JSON,
+//! written by `paddock adopt`, read by every store that follows the phase). The ledger of transitions has its own table (`history.rs`).
 
+use crate::config::AdoptMaps;
 use crate::rename::phase::{legacy_name, renamed_tables, Phase};
 use crate::store::dialect::ToolDialect;
 use crate::store::ledger::{delete_state_sql, set_state_sql};
@@ -12,6 +14,29 @@ use chrono::{DateTime, Utc};
 use fetchers::store::{StateKey, Store};
 
 const CURSOR_PREFIX: &str = "rename_backfill:";
+
+/// The `paddock_state` key of an adopted database's column and key maps.
+pub const ADOPT_MAPS_KEY: &str = "adopt_maps";
+
+/// The maps `paddock adopt` persisted (none: empty).
+pub async fn stored_maps<D: ToolDialect>(store: &SqlStore<D>) -> Result<AdoptMaps> {
+    let key = StateKey::Named(ADOPT_MAPS_KEY.into());
+    match store.get_state(&key).await? {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| anyhow::anyhow!("paddock_state {ADOPT_MAPS_KEY}: {e}")),
+        None => Ok(AdoptMaps::default()),
+    }
+}
+
+/// The statement persisting `maps` (or forgetting them, when empty).
+pub fn maps_statement<D: ToolDialect>(maps: &AdoptMaps, at: DateTime<Utc>) -> Statement<D> {
+    let key = StateKey::Named(ADOPT_MAPS_KEY.into());
+    if maps.is_empty() {
+        return delete_state_sql::<D>(&key).into();
+    }
+    let json = serde_json::to_string(maps).expect("the maps serialize");
+    set_state_sql::<D>(&key, &json, at).into()
+}
 
 /// The phase a stored value names; an unknown name is an error.
 pub fn parse_stored(stored: Option<String>) -> Result<Option<Phase>> {

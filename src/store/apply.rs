@@ -164,6 +164,7 @@ async fn write_planned<D: Dialect>(
         }
     };
     for (index, group) in groups.iter().enumerate() {
+        let mirrors = physical.mirrors(group.table);
         for (nth, physical_name) in physical.written(group.table).into_iter().enumerate() {
             let started = std::time::Instant::now();
             let marker_table = match group.table.result_marker() {
@@ -176,6 +177,8 @@ async fn write_planned<D: Dialect>(
                 group,
                 physical_name,
                 marker_table,
+                mirrors: &mirrors,
+                key_column: physical.key_column(group.table, physical_name),
                 run_id,
                 now,
             };

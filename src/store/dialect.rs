@@ -335,11 +335,25 @@ pub struct GroupWrite<'a> {
     /// The physical table holding the group's result marker (the race's, for runners), which
     /// guards pre-race columns.
     pub marker_table: &'a str,
+    /// Legacy columns filled as the registry column each mirrors, `(legacy, registry)` (an
+    /// adopted database's `[adopt.columns.*]`, [`crate::store::PhysicalNames::mirrors`]).
+    pub mirrors: &'a [(&'a str, &'a str)],
+    /// The legacy column holding the table's key (an adopted database's `[adopt.keys]`,
+    /// [`crate::store::PhysicalNames::key_column`]): upserted on, the surrogate never written.
+    pub key_column: Option<&'a str>,
     pub run_id: RunId,
     pub now: DateTime<Utc>,
 }
 
 impl GroupWrite<'_> {
+    /// The adopted database's legacy columns the upsert writes too.
+    fn adopted(&self) -> crate::store::upsert_sql::AdoptedColumns<'_> {
+        crate::store::upsert_sql::AdoptedColumns {
+            mirrors: self.mirrors,
+            key_column: self.key_column,
+        }
+    }
+
     /// The upsert statement for `rows` of the group's rows on `backend` (`fill`: see
     /// [`WriteGroup::needs_stored_required_values`]). PostgreSQL binds whole columns as
     /// arrays, so its statement does not depend on the row count.
@@ -351,6 +365,7 @@ impl GroupWrite<'_> {
                 physical,
                 marker,
                 &group.columns,
+                &self.adopted(),
                 fill,
             ),
             BackendKind::Sqlite => crate::store::upsert_sql::sqlite_upsert_sql_with(
@@ -358,6 +373,7 @@ impl GroupWrite<'_> {
                 physical,
                 marker,
                 &group.columns,
+                &self.adopted(),
                 rows,
                 fill,
             ),

@@ -87,13 +87,19 @@ pub fn mirror_statements(
         );
         mirror_statements(physical, parent, nth, &referenced, out);
     }
-    out.push(copy_sql(table, from, to, filter));
+    let mapped: Vec<&str> = (physical.mirrors(table).into_iter())
+        .map(|(legacy, _)| legacy)
+        .collect();
+    out.push(copy_sql(table, from, to, filter, &mapped));
 }
 
 /// `INSERT INTO to … SELECT … FROM from WHERE filter ON CONFLICT (key) DO UPDATE` of every
-/// registry column, writing only rows that differ.
-pub fn copy_sql(table: &Table, from: &str, to: &str, filter: &str) -> String {
-    let columns: Vec<&str> = table.all_columns().iter().map(|c| c.name).collect();
+/// registry column, writing only rows that differ. `legacy` columns (both tables have them: an
+/// adopted table's mapped or carried legacy-only columns) are copied too, a NULL never erasing
+/// a stored value.
+pub fn copy_sql(table: &Table, from: &str, to: &str, filter: &str, legacy: &[&str]) -> String {
+    let mut columns: Vec<&str> = table.all_columns().iter().map(|c| c.name).collect();
+    columns.extend(legacy.iter().copied());
     let list = column_list(&columns);
     let target = quote_ident(to);
     let rest: Vec<&str> = (columns.iter().copied())
@@ -102,8 +108,11 @@ pub fn copy_sql(table: &Table, from: &str, to: &str, filter: &str) -> String {
     let on_conflict = if rest.is_empty() {
         "DO NOTHING".to_string()
     } else {
-        let set: Vec<String> = (rest.iter().map(|c| quote_ident(c)))
-            .map(|c| format!("{c} = excluded.{c}"))
+        let set: Vec<String> = (rest.iter())
+            .map(|c| match legacy.contains(c) {
+                false => format!("{0} = excluded.{0}", quote_ident(c)),
+                true => format!("{0} = COALESCE(excluded.{0}, {target}.{0})", quote_ident(c)),
+            })
             .collect();
         let differs: Vec<String> = (rest.iter().map(|c| quote_ident(c)))
             .map(|c| format!("{target}.{c} IS DISTINCT FROM excluded.{c}"))

@@ -23,6 +23,7 @@
 //! The names are built once per phase change: the per-unit cost is one indexed single-row
 //! read.
 
+use crate::config::AdoptMaps;
 use crate::store::dialect::{self, Conn, Dialect, Params};
 use crate::store::physical::PhysicalNames;
 use fetchers::registry::ColumnType;
@@ -61,6 +62,8 @@ impl NameSource {
 #[derive(Debug)]
 pub struct PhaseFollower {
     names_for: NamesForPhase,
+    /// An adopted database's column maps, given to every phase's names.
+    maps: AdoptMaps,
     /// The names while no phase is stored (a database never transitioned): decided at open.
     unstored: Arc<PhysicalNames>,
     /// The value last read and its names.
@@ -82,9 +85,21 @@ impl PhaseFollower {
         };
         Ok(PhaseFollower {
             names_for,
+            maps: AdoptMaps::default(),
             unstored,
             last: Mutex::new((opened.map(str::to_string), names)),
         })
+    }
+
+    /// This follower with an adopted database's column maps (read when the store was opened:
+    /// `paddock adopt` changes them, never a running store).
+    pub fn with_maps(mut self, maps: AdoptMaps) -> Self {
+        let with = |names: &PhysicalNames| Arc::new(names.clone().with_maps(maps.clone()));
+        self.unstored = with(&self.unstored);
+        let last = self.last.get_mut().unwrap_or_else(PoisonError::into_inner);
+        last.1 = with(&last.1);
+        self.maps = maps;
+        self
     }
 
     /// The names of the phase last read.
@@ -103,7 +118,7 @@ impl PhaseFollower {
             return Ok(last.1.clone());
         }
         let names = match stored {
-            Some(value) => Arc::new(names_of(self.names_for, value)?),
+            Some(value) => Arc::new(names_of(self.names_for, value)?.with_maps(self.maps.clone())),
             None => self.unstored.clone(),
         };
         tracing::info!(

@@ -1,7 +1,10 @@
 //! Physical table names: the one place that decides which database table(s) a registry table
 //! is written to and read from. Today every table is stored under its registry name; the
-//! dual-write migration will map, say, `ra_mst_horses` to `ra_horses` or to both.
+//! dual-write migration will map, say, `ra_mst_horses` to `ra_horses` or to both. An adopted
+//! database's column maps (`[adopt.columns.*]`, persisted by `paddock adopt`) ride along: the
+//! legacy columns every write of a table fills from the registry column each mirrors.
 
+use crate::config::AdoptMaps;
 use fetchers::registry::Table;
 use fetchers::store::StoreError;
 use std::collections::BTreeMap;
@@ -10,6 +13,8 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PhysicalNames {
     mapped: BTreeMap<&'static str, Vec<String>>,
+    /// The adopted database's column maps (empty for a database Paddock created).
+    maps: AdoptMaps,
 }
 
 impl PhysicalNames {
@@ -37,6 +42,40 @@ impl PhysicalNames {
         self.mapped
             .insert(table.name, physical.iter().map(|n| n.to_string()).collect());
         Ok(self)
+    }
+
+    /// These names with an adopted database's column maps.
+    pub fn with_maps(mut self, maps: AdoptMaps) -> Self {
+        self.maps = maps;
+        self
+    }
+
+    /// The adopted database's column maps.
+    pub fn maps(&self) -> &AdoptMaps {
+        &self.maps
+    }
+
+    /// The legacy columns mirroring `table`'s registry columns, `(legacy, registry)`: filled by
+    /// every write of the table, under each of its physical names (`tables begin` carries them
+    /// into `ra_mst_*` as legacy-only columns).
+    pub fn mirrors(&self, table: &Table) -> Vec<(&str, &str)> {
+        self.maps.mirrors(table.name).collect()
+    }
+
+    /// The legacy column holding `table`'s one-column registry key in physical table
+    /// `physical` (an adopted database's `[adopt.keys]`, under the legacy name only: the
+    /// registry name keeps the key under its own name), `None` when the key is stored as is.
+    pub fn key_column(&self, table: &Table, physical: &str) -> Option<&str> {
+        let legacy = table.legacy_name.is_some_and(|l| l == physical);
+        self.maps.key(table.name).filter(|_| legacy)
+    }
+
+    /// The column of physical table `physical` holding `table`'s registry column `column`.
+    pub fn column<'a>(&'a self, table: &Table, physical: &str, column: &'a str) -> &'a str {
+        match self.key_column(table, physical) {
+            Some(mapped) if table.key == [column] => mapped,
+            _ => column,
+        }
     }
 
     /// The physical tables a unit writes `table`'s rows to.

@@ -60,18 +60,82 @@ fn no_result_yet(table: &Table, physical: &str, marker_table: &str) -> String {
     }
 }
 
+/// An adopted database's legacy columns a statement writes besides the registry's: the mapped
+/// columns (`mirrors`, `(legacy, registry)`, `[adopt.columns.*]`) and the legacy column holding
+/// the table's one-column key (`key_column`, `[adopt.keys]`: upserted on, the surrogate never
+/// written). [`AdoptedColumns::NONE`] for a table as the registry has it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AdoptedColumns<'a> {
+    pub mirrors: &'a [(&'a str, &'a str)],
+    pub key_column: Option<&'a str>,
+}
+
+impl AdoptedColumns<'_> {
+    /// No legacy column.
+    pub const NONE: AdoptedColumns<'static> = AdoptedColumns {
+        mirrors: &[],
+        key_column: None,
+    };
+}
+
+/// A column a statement writes: a written registry column under its own name, or a legacy
+/// column mirroring one (an adopted database's column map), with the registry column's rule
+/// and value (`index` in the written columns).
+struct Target<'a> {
+    name: &'a str,
+    column: &'a WriteColumn,
+    index: usize,
+}
+
+/// The written columns, then the mapped legacy columns mirroring one of them (`mirrors`:
+/// `(legacy, registry)`; a mirror of a column this source does not write is left out, so the
+/// legacy column keeps its value as the registry column does).
+fn targets<'a>(
+    table: &Table,
+    columns: &'a [WriteColumn],
+    mirrors: &[(&'a str, &str)],
+    key_as: Option<&'a str>,
+) -> Vec<Target<'a>> {
+    let mut out: Vec<Target> = (columns.iter().enumerate())
+        .map(|(index, column)| Target {
+            name: physical_key(table, key_as, column.name()),
+            column,
+            index,
+        })
+        .collect();
+    for (legacy, registry) in mirrors {
+        if let Some(index) = columns.iter().position(|c| c.name() == *registry) {
+            out.push(Target {
+                name: legacy,
+                column: &columns[index],
+                index,
+            });
+        }
+    }
+    out
+}
+
+/// The physical column holding registry column `column`: `key_as` (an adopted database's key
+/// map, `[adopt.keys]`) for the table's one-column key, else the column itself.
+fn physical_key<'a>(table: &Table, key_as: Option<&'a str>, column: &'a str) -> &'a str {
+    match key_as {
+        Some(mapped) if table.key == [column] => mapped,
+        _ => column,
+    }
+}
+
 /// The `SET` list of `ON CONFLICT … DO UPDATE`.
 fn update_assignments(
     table: &Table,
     physical: &str,
     marker_table: &str,
-    columns: &[WriteColumn],
+    columns: &[Target],
 ) -> Vec<String> {
     let target = quote_ident(physical);
     let mut sets: Vec<String> = columns
         .iter()
-        .filter_map(|c| {
-            let col = quote_ident(c.name());
+        .filter_map(|t| {
+            let (c, col) = (t.column, quote_ident(t.name));
             match c.access {
                 Access::Overwrite => {
                     Some(format!("{col} = COALESCE(excluded.{col}, {target}.{col})"))
@@ -98,7 +162,7 @@ fn change_predicate(
     table: &Table,
     physical: &str,
     marker_table: &str,
-    columns: &[WriteColumn],
+    columns: &[Target],
 ) -> String {
     let target = quote_ident(physical);
     let distinct = match dialect {
@@ -110,9 +174,9 @@ fn change_predicate(
     };
     let mut tests: Vec<String> = columns
         .iter()
-        .filter_map(|c| {
-            let col = quote_ident(c.name());
-            match c.access {
+        .filter_map(|t| {
+            let col = quote_ident(t.name);
+            match t.column.access {
                 Access::Overwrite => Some(differs(&col)),
                 Access::FillOnly => Some(format!(
                     "({target}.{col} IS NULL AND excluded.{col} IS NOT NULL)"
@@ -125,8 +189,8 @@ fn change_predicate(
     // them differs, so an unchanged row never evaluates it.
     let pre_race: Vec<String> = columns
         .iter()
-        .filter(|c| c.access == Access::UntilResult)
-        .map(|c| differs(&quote_ident(c.name())))
+        .filter(|t| t.column.access == Access::UntilResult)
+        .map(|t| differs(&quote_ident(t.name)))
         .collect();
     if !pre_race.is_empty() {
         tests.push(format!(
@@ -145,11 +209,14 @@ fn on_conflict(
     table: &Table,
     physical: &str,
     marker_table: &str,
-    columns: &[WriteColumn],
+    columns: &[Target],
+    key_as: Option<&str>,
 ) -> String {
-    let key: Vec<String> = table.key.iter().map(|k| quote_ident(k)).collect();
+    let key: Vec<String> = (table.key.iter())
+        .map(|k| quote_ident(physical_key(table, key_as, k)))
+        .collect();
     let key = key.join(", ");
-    if columns.iter().all(|c| c.access == Access::Key) {
+    if columns.iter().all(|t| t.column.access == Access::Key) {
         return format!("ON CONFLICT ({key}) DO NOTHING");
     }
     format!(
@@ -159,9 +226,9 @@ fn on_conflict(
     )
 }
 
-/// The insert column list: the written columns, then the audit columns.
-fn insert_columns(columns: &[WriteColumn]) -> String {
-    let mut names: Vec<String> = columns.iter().map(|c| quote_ident(c.name())).collect();
+/// The insert column list: the written (and mirroring) columns, then the audit columns.
+fn insert_columns(columns: &[Target]) -> String {
+    let mut names: Vec<String> = columns.iter().map(|t| quote_ident(t.name)).collect();
     names.extend(
         ["created_at", "updated_at", "last_run_id"]
             .iter()
@@ -175,12 +242,16 @@ fn insert_columns(columns: &[WriteColumn]) -> String {
 fn stored_row_join(
     table: &Table,
     physical: &str,
+    key_as: Option<&str>,
     source_column: impl Fn(&str) -> String,
 ) -> String {
     let on: Vec<String> = table
         .key
         .iter()
-        .map(|k| format!("e.{} = {}", quote_ident(k), source_column(k)))
+        .map(|k| {
+            let stored = quote_ident(physical_key(table, key_as, k));
+            format!("e.{stored} = {}", source_column(k))
+        })
         .collect();
     format!(
         " LEFT JOIN {} AS e ON {}",
@@ -215,27 +286,32 @@ pub fn sqlite_upsert_sql(
         physical_name,
         marker_table,
         columns,
+        &AdoptedColumns::NONE,
         row_count,
         fill_required_from_stored,
     )
 }
 
-/// [`sqlite_upsert_sql`] with the result marker read from `marker_table` (its physical name).
+/// [`sqlite_upsert_sql`] with the result marker read from `marker_table` (its physical name)
+/// and the legacy columns of `mirrors` (`(legacy, registry)`) filled as their registry columns.
 pub fn sqlite_upsert_sql_with(
     table: &Table,
     physical_name: &str,
     marker_table: &str,
     columns: &[WriteColumn],
+    adopted: &AdoptedColumns,
     row_count: usize,
     fill_required_from_stored: bool,
 ) -> String {
+    let (mirrors, key_as) = (adopted.mirrors, adopted.key_column);
+    let targets = targets(table, columns, mirrors, key_as);
     let one_row = format!("({})", vec!["?"; columns.len()].join(","));
     let values = vec![one_row; row_count].join(",");
     let position = |name: &str| columns.iter().position(|c| c.name() == name);
-    let select: Vec<String> = columns
+    let select: Vec<String> = targets
         .iter()
-        .enumerate()
-        .map(|(i, c)| {
+        .map(|t| {
+            let (i, c) = (t.index, t.column);
             let v = format!("v.column{}", i + 1);
             if fill_required_from_stored && c.is_required_non_key() {
                 format!("COALESCE({v}, e.{})", quote_ident(c.name()))
@@ -245,7 +321,7 @@ pub fn sqlite_upsert_sql_with(
         })
         .collect();
     let join = if fill_required_from_stored {
-        stored_row_join(table, physical_name, |k| {
+        stored_row_join(table, physical_name, key_as, |k| {
             format!("v.column{}", position(k).map_or(0, |i| i + 1))
         })
     } else {
@@ -255,9 +331,16 @@ pub fn sqlite_upsert_sql_with(
     format!(
         "INSERT INTO {} ({}) SELECT {}, ?, ?, ? FROM (VALUES {values}) AS v{join} WHERE true {}",
         quote_ident(physical_name),
-        insert_columns(columns),
+        insert_columns(&targets),
         select.join(", "),
-        on_conflict(Dialect::Sqlite, table, physical_name, marker_table, columns)
+        on_conflict(
+            Dialect::Sqlite,
+            table,
+            physical_name,
+            marker_table,
+            &targets,
+            key_as
+        )
     )
 }
 
@@ -301,27 +384,33 @@ pub fn postgres_upsert_sql(
         physical_name,
         marker_table,
         columns,
+        &AdoptedColumns::NONE,
         fill_required_from_stored,
     )
 }
 
-/// [`postgres_upsert_sql`] with the result marker read from `marker_table` (its physical name).
+/// [`postgres_upsert_sql`] with the result marker read from `marker_table` (its physical name)
+/// and the legacy columns of `mirrors` (`(legacy, registry)`) filled as their registry columns.
 pub fn postgres_upsert_sql_with(
     table: &Table,
     physical_name: &str,
     marker_table: &str,
     columns: &[WriteColumn],
+    adopted: &AdoptedColumns,
     fill_required_from_stored: bool,
 ) -> String {
+    let (mirrors, key_as) = (adopted.mirrors, adopted.key_column);
+    let targets = targets(table, columns, mirrors, key_as);
     let arrays: Vec<String> = columns
         .iter()
         .enumerate()
         .map(|(i, c)| format!("${}::{}", i + 3, postgres_array_type(c.column.ty)))
         .collect();
     let aliases: Vec<String> = columns.iter().map(|c| quote_ident(c.name())).collect();
-    let select: Vec<String> = columns
+    let select: Vec<String> = targets
         .iter()
-        .map(|c| {
+        .map(|t| {
+            let c = t.column;
             let col = quote_ident(c.name());
             let v = format!("i.{col}{}", postgres_element_cast(c.column.ty));
             if fill_required_from_stored && c.is_required_non_key() {
@@ -332,7 +421,9 @@ pub fn postgres_upsert_sql_with(
         })
         .collect();
     let join = if fill_required_from_stored {
-        stored_row_join(table, physical_name, |k| format!("i.{}", quote_ident(k)))
+        stored_row_join(table, physical_name, key_as, |k| {
+            format!("i.{}", quote_ident(k))
+        })
     } else {
         String::new()
     };
@@ -345,9 +436,16 @@ pub fn postgres_upsert_sql_with(
         arrays.join(", "),
         aliases.join(", "),
         quote_ident(physical_name),
-        insert_columns(columns),
+        insert_columns(&targets),
         select.join(", "),
-        on_conflict(Dialect::Postgres, table, physical_name, marker_table, columns)
+        on_conflict(
+            Dialect::Postgres,
+            table,
+            physical_name,
+            marker_table,
+            &targets,
+            key_as,
+        )
     )
 }
 
@@ -479,5 +577,65 @@ mod tests {
             sql.contains("\"going\" = CASE WHEN \"ra_mst_races\".\"has_result\" IS NOT TRUE THEN"),
             "{sql}"
         );
+    }
+
+    #[test]
+    fn a_key_mapped_table_is_upserted_on_its_legacy_key_column_and_never_writes_the_surrogate() {
+        let books = table("ra_mst_bookmakers").unwrap();
+        let cols = write_columns(books, Source::Odds);
+        let code = AdoptedColumns {
+            mirrors: &[],
+            key_column: Some("code"),
+        };
+        let pg =
+            postgres_upsert_sql_with(books, "ra_bookmakers", "ra_bookmakers", &cols, &code, true);
+        let lite = sqlite_upsert_sql_with(
+            books,
+            "ra_bookmakers",
+            "ra_bookmakers",
+            &cols,
+            &code,
+            1,
+            true,
+        );
+        for sql in [&pg, &lite] {
+            // The surrogate `id` is not in the list: its default fills it.
+            let insert = "INSERT INTO \"ra_bookmakers\" (\"code\", \"name\", \"created_at\"";
+            assert!(sql.contains(insert), "{sql}");
+            assert!(sql.contains("ON CONFLICT (\"code\")"), "{sql}");
+            assert!(sql.contains("AS e ON e.\"code\" = "), "{sql}");
+        }
+    }
+
+    #[test]
+    fn a_mapped_legacy_column_is_written_with_the_value_and_rule_of_its_registry_column() {
+        let races = table("ra_mst_races").unwrap();
+        let cols = write_columns(races, Source::Racecard);
+        let mirrors = [("date", "race_date"), ("unwritten", "no_such_column")];
+        let mirrors = AdoptedColumns {
+            mirrors: &mirrors,
+            key_column: None,
+        };
+        let pg = postgres_upsert_sql_with(races, "ra_races", "ra_races", &cols, &mirrors, true);
+        let lite = sqlite_upsert_sql_with(races, "ra_races", "ra_races", &cols, &mirrors, 1, true);
+        for sql in [&pg, &lite] {
+            assert!(sql.contains("\"date\", \"created_at\""), "{sql}");
+            assert!(!sql.contains("unwritten"), "{sql}");
+        }
+        let rule = |c: &str| format!("\"{c}\" = COALESCE(excluded.\"{c}\", \"ra_races\".\"{c}\")");
+        assert!(
+            pg.contains(&rule("race_date")) && pg.contains(&rule("date")),
+            "{pg}"
+        );
+        // The value: the registry column's own expression, twice.
+        assert_eq!(
+            pg.matches("COALESCE(i.\"race_date\", e.\"race_date\")")
+                .count(),
+            2,
+            "{pg}"
+        );
+        let position = cols.iter().position(|c| c.name() == "race_date").unwrap() + 1;
+        let value = format!("COALESCE(v.column{position}, e.\"race_date\")");
+        assert_eq!(lite.matches(&value).count(), 2, "{lite}");
     }
 }

@@ -5,6 +5,8 @@
 //! legacy value and no other system's table changed.
 
 mod apply;
+mod keys;
+mod maps;
 mod occupied;
 mod transition_lock;
 mod walk;

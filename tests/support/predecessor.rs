@@ -272,12 +272,31 @@ pub enum Shape {
     /// [`Shape::Adoptable`] with the predecessor's own `ra_entity_combinations` (other columns
     /// than Paddock's derived table of that name): adoptable, Paddock's table skipped.
     Occupied,
+    /// [`Shape::Hostile`] with bookmakers keyed by the API's text id as in
+    /// [`Shape::Adoptable`]: the NOT NULL `ra_races.date` and the foreign
+    /// `ra_entity_combinations` stay (what `[adopt.columns]` and the skip resolve).
+    TextKeyed,
 }
 
 /// `text` with `from` replaced by `to`; `from` must be there.
 fn replaced(text: &str, from: &str, to: &str) -> String {
     assert!(text.contains(from), "fixture text {from:?} not found");
     text.replace(from, to)
+}
+
+/// `script` with `ra_bookmakers` keyed by the API's text id (`code` kept beside it, nullable).
+fn text_keyed_bookmakers(script: &str) -> String {
+    let script = replaced(
+        script,
+        "id {SERIAL},\n    code varchar(50) NOT NULL UNIQUE",
+        "id varchar(50) PRIMARY KEY,\n    code varchar(50) UNIQUE",
+    );
+    replaced(
+        &script,
+        "INSERT INTO ra_bookmakers (code, name) VALUES ('bet365', 'Bet365'), ('paddy', 'Paddy Power')",
+        "INSERT INTO ra_bookmakers (id, code, name) VALUES ('bet365', 'bet365', 'Bet365'), \
+         ('paddy', 'paddy', 'Paddy Power')",
+    )
 }
 
 /// The predecessor's statements for `backend` in `shape`, schema then rows.
@@ -288,17 +307,9 @@ pub fn statements(backend: Backend, shape: Shape) -> Vec<String> {
     };
     let mut script = format!("{SCHEMA}{ROWS}");
     if shape != Shape::Hostile {
-        script = replaced(
-            &script,
-            "id {SERIAL},\n    code varchar(50) NOT NULL UNIQUE",
-            "id varchar(50) PRIMARY KEY,\n    code varchar(50) UNIQUE",
-        );
-        script = replaced(
-            &script,
-            "INSERT INTO ra_bookmakers (code, name) VALUES ('bet365', 'Bet365'), ('paddy', 'Paddy Power')",
-            "INSERT INTO ra_bookmakers (id, code, name) VALUES ('bet365', 'bet365', 'Bet365'), \
-             ('paddy', 'paddy', 'Paddy Power')",
-        );
+        script = text_keyed_bookmakers(&script);
+    }
+    if shape != Shape::Hostile && shape != Shape::TextKeyed {
         script = replaced(&script, "date date NOT NULL", "date date");
     }
     if shape == Shape::Adoptable {

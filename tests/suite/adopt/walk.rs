@@ -18,7 +18,7 @@ use paddock::simulator::Faults;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A races-and-runners run of the day `days_ago` through the phase-following store.
-async fn run_day(legacy: &Predecessor, api: &RacingApiClient, days_ago: i64) {
+pub(super) async fn run_day(legacy: &Predecessor, api: &RacingApiClient, days_ago: i64) {
     let store = rename::for_current_phase(legacy.store.clone())
         .await
         .unwrap();
@@ -32,7 +32,7 @@ async fn run_day(legacy: &Predecessor, api: &RacingApiClient, days_ago: i64) {
 }
 
 /// Per renamed table, its legacy-only columns and every row's key and their values.
-async fn legacy_only_values(
+pub(super) async fn legacy_only_values(
     legacy: &Predecessor,
 ) -> BTreeMap<&'static str, (Vec<String>, BTreeSet<String>)> {
     let mut out = BTreeMap::new();
@@ -52,7 +52,7 @@ async fn legacy_only_values(
 }
 
 /// The tables `ra_runners`' foreign keys reference.
-async fn runner_key_targets(legacy: &Predecessor) -> BTreeSet<String> {
+pub(super) async fn runner_key_targets(legacy: &Predecessor) -> BTreeSet<String> {
     let sql = match legacy.backend {
         Backend::Postgres => {
             "SELECT confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' \
