@@ -18,7 +18,14 @@ const POSTGRES_FIXTURE: &str = include_str!("../audit_fixture_postgres.sql");
 fn time_audit(url: &str) -> anyhow::Result<Json> {
     let started = Instant::now();
     let output = bare_paddock_command()
-        .args(["--database-url", url, "audit", "--strict", "--format", "json"])
+        .args([
+            "--database-url",
+            url,
+            "audit",
+            "--strict",
+            "--format",
+            "json",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()?;

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 
 /// The rows of `year` per table, in the registry's write order, with the columns they set
 /// plus the two NOT NULL audit columns.
-fn tables_in_order(year: &UnitOfWork) -> Vec<(&'static registry::Table, Vec<&'static str>, Vec<&Row>)> {
+fn tables_in_order(
+    year: &UnitOfWork,
+) -> Vec<(&'static registry::Table, Vec<&'static str>, Vec<&Row>)> {
     let mut by_table: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
     for row in &year.rows {
         by_table.entry(row.table.as_ref()).or_default().push(row);
@@ -136,7 +138,9 @@ enum Array {
 
 impl Array {
     fn of(rows: &[&Row], column: &str, ty: ColumnType) -> Array {
-        let values = rows.iter().map(|r| r.values.get(column).unwrap_or(&Value::Null));
+        let values = rows
+            .iter()
+            .map(|r| r.values.get(column).unwrap_or(&Value::Null));
         match ty {
             ColumnType::Integer | ColumnType::Serial => Array::Integer(
                 values
@@ -350,7 +354,13 @@ unsafe fn insert_each(
 ) -> anyhow::Result<u64> {
     let text = CString::new(sql)?;
     let mut stmt = std::ptr::null_mut();
-    let rc = ffi::sqlite3_prepare_v2(db.as_ptr(), text.as_ptr(), -1, &mut stmt, std::ptr::null_mut());
+    let rc = ffi::sqlite3_prepare_v2(
+        db.as_ptr(),
+        text.as_ptr(),
+        -1,
+        &mut stmt,
+        std::ptr::null_mut(),
+    );
     anyhow::ensure!(rc == ffi::SQLITE_OK, "preparing {sql}: {}", message(db));
     let bind_text = |i: i32, s: &str| {
         ffi::sqlite3_bind_text(

@@ -92,7 +92,10 @@ fn derive_figures() -> anyhow::Result<Option<Json>> {
         return Ok(None);
     };
     if !Path::new(&path).exists() {
-        println!("derived: no {} (run derive_scale with it set)", path.to_string_lossy());
+        println!(
+            "derived: no {} (run derive_scale with it set)",
+            path.to_string_lossy()
+        );
         return Ok(None);
     }
     let figures: Json = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
@@ -111,7 +114,10 @@ fn write_readme() -> anyhow::Result<()> {
     let updated = readme_table::replace_table(&readme, &table)
         .ok_or_else(|| anyhow::anyhow!("README.md has no figures markers"))?;
     std::fs::write(&readme_path, updated)?;
-    println!("README.md's Performance table regenerated from {}", newest.display());
+    println!(
+        "README.md's Performance table regenerated from {}",
+        newest.display()
+    );
     Ok(())
 }
 
@@ -184,9 +190,16 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(i) = args.iter().position(|a| a == "--only") {
         let list = args.get(i + 1).map(String::as_str).unwrap_or_default();
-        only = list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        only = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
         if let Some(unknown) = only.iter().find(|s| !SECTIONS.contains(s)) {
-            anyhow::bail!("unknown section {unknown:?} (choose from {})", SECTIONS.join(","));
+            anyhow::bail!(
+                "unknown section {unknown:?} (choose from {})",
+                SECTIONS.join(",")
+            );
         }
     }
     // `PADDOCK_LOG=paddock::store=debug` shows each upserted group's rows and milliseconds.

@@ -148,7 +148,11 @@ fn pipeline_rows(p: &Json, out: &mut Vec<[String; 3]>) {
         ),
         "≥ 0.95".into(),
     ]);
-    out.push(["429s received".into(), p["http_429"].to_string(), "0".into()]);
+    out.push([
+        "429s received".into(),
+        p["http_429"].to_string(),
+        "0".into(),
+    ]);
     out.push([
         "wall vs requests ÷ limit".into(),
         format!(
@@ -179,7 +183,11 @@ pub fn render(figures: &Json, source: &str) -> String {
     if idle.is_object() {
         rows.push([
             "peak RSS, idle daemon".into(),
-            format!("{:.1} MB ({} s idle)", number(&idle["peak_rss_mb"]), idle["idle_secs"]),
+            format!(
+                "{:.1} MB ({} s idle)",
+                number(&idle["peak_rss_mb"]),
+                idle["idle_secs"]
+            ),
             "< 30 MB".into(),
         ]);
     }
@@ -224,7 +232,11 @@ pub fn render(figures: &Json, source: &str) -> String {
                 Some(v) => format!("{v:.3}"),
                 None => value.to_string(),
             };
-            rows.push([format!("derived (`derive_scale`): {name}"), shown, String::new()]);
+            rows.push([
+                format!("derived (`derive_scale`): {name}"),
+                shown,
+                String::new(),
+            ]);
         }
     }
     let loads = |key: &str| {

@@ -152,7 +152,11 @@ pub async fn bench_store(races: usize) -> anyhow::Result<Json> {
             );
         }
     }
-    for base in ["postgres_copy", "postgres_noop_upsert", "sqlite_executemany"] {
+    for base in [
+        "postgres_copy",
+        "postgres_noop_upsert",
+        "sqlite_executemany",
+    ] {
         let r = out[base]["rows_per_sec"].as_f64().unwrap_or(0.0);
         println!("  baseline {base:<22} {r:>10.0} rows/s (same rows, same tables)");
     }

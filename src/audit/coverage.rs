@@ -168,7 +168,9 @@ async fn joined_by_month(
 ) -> anyhow::Result<Vec<TextRow>> {
     let races = db.table(names::RACES);
     let rows_table = db.table(table.name);
-    let summed: Vec<String> = (0..figures.len()).map(|i| format!("CAST(SUM(d.f{i}) AS TEXT)")).collect();
+    let summed: Vec<String> = (0..figures.len())
+        .map(|i| format!("CAST(SUM(d.f{i}) AS TEXT)"))
+        .collect();
     let per_date: Vec<String> = (figures.iter().enumerate())
         .map(|(i, f)| format!("{f} AS f{i}"))
         .collect();

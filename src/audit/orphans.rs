@@ -136,7 +136,11 @@ async fn has_missing_targets(
     fk: &ForeignKey,
     not_null: &[String],
 ) -> anyhow::Result<bool> {
-    let columns: Vec<String> = fk.columns.iter().map(|c| format!("c.{}", ident(c))).collect();
+    let columns: Vec<String> = fk
+        .columns
+        .iter()
+        .map(|c| format!("c.{}", ident(c)))
+        .collect();
     let aliases: Vec<String> = (0..fk.columns.len()).map(|i| format!("v{i}")).collect();
     let selected: Vec<String> = (columns.iter().zip(&aliases))
         .map(|(c, a)| format!("{c} AS {a}"))
