@@ -10,6 +10,7 @@
 use crate::audit::db::{count, ident, AuditDb};
 use crate::audit::report::{ColumnCoverage, MonthCoverage};
 use crate::store::catalog::Catalog;
+use crate::store::TextRow;
 use fetchers::registry::{expected_gap, names, Column, Source, Table, TableKind, Writers, TABLES};
 
 /// A month at or above this share counts as filling…
@@ -74,6 +75,7 @@ pub async fn coverage(db: &AuditDb, catalog: &Catalog) -> anyhow::Result<Vec<Col
         if columns.is_empty() {
             continue;
         }
+        let joined = matches!(race_date_of(table), RaceDate::Joined) && races_ok;
         let (from, month, resulted) = match race_date_of(table) {
             RaceDate::Own if races_ok => (
                 format!("{} t", db.table(table.name)),
@@ -108,18 +110,20 @@ pub async fn coverage(db: &AuditDb, catalog: &Catalog) -> anyhow::Result<Vec<Col
         } else {
             "COUNT(*)".to_string()
         };
-        let sql = match &month {
-            Some(m) => format!(
-                "SELECT {m} AS audit_month, COUNT(*), {resulted_rows}, {} FROM {from} \
-                 GROUP BY {m} ORDER BY {m}",
-                counts.join(", ")
-            ),
-            None => format!(
-                "SELECT NULL, COUNT(*), {resulted_rows}, {} FROM {from}",
-                counts.join(", ")
-            ),
+        let mut figure_list = vec!["COUNT(*)".to_string(), resulted_rows];
+        figure_list.extend(counts);
+        let figures = figure_list.join(", ");
+        let rows = if joined {
+            joined_by_month(db, table, &figure_list).await?
+        } else {
+            let sql = match &month {
+                Some(m) => format!(
+                    "SELECT {m} AS audit_month, {figures} FROM {from} GROUP BY {m} ORDER BY {m}"
+                ),
+                None => format!("SELECT NULL, {figures} FROM {from}"),
+            };
+            db.rows(&sql).await?
         };
-        let rows = db.rows(&sql).await?;
         for (i, column) in columns.iter().enumerate() {
             let result_owned = dated && owner(column) == Some(Source::Result);
             let months: Vec<MonthCoverage> = rows
@@ -145,6 +149,56 @@ pub async fn coverage(db: &AuditDb, catalog: &Catalog) -> anyhow::Result<Vec<Col
         }
     }
     Ok(out)
+}
+
+/// The monthly figures (`COUNT(*)`, resulted rows, one count per column: the aggregates
+/// `figures`, over `t` and its race `r`) of a table whose race date is its race's, by month of race date, with the
+/// rows whose race is missing as a last month `NULL`.
+///
+/// Grouped by race date first, joining each race's rows to it in race-date order: neither
+/// engine sorts the table's rows (SQLite reads the races through their race-date index and
+/// each race's runners through the key, then groups a few thousand dates by month; with the
+/// runners first it sorted all 1.3 million of them, every counted column in each sort
+/// record: 35–40 % of the audit's CPU on SQLite). Rows without a race are counted only when
+/// the table has more rows than the join found.
+async fn joined_by_month(
+    db: &AuditDb,
+    table: &Table,
+    figures: &[String],
+) -> anyhow::Result<Vec<TextRow>> {
+    let races = db.table(names::RACES);
+    let rows_table = db.table(table.name);
+    let summed: Vec<String> = (0..figures.len())
+        .map(|i| format!("CAST(SUM(d.f{i}) AS TEXT)"))
+        .collect();
+    let per_date: Vec<String> = (figures.iter().enumerate())
+        .map(|(i, f)| format!("{f} AS f{i}"))
+        .collect();
+    let month = db.month_of("d.race_date");
+    let mut rows = db
+        .rows(&format!(
+            "SELECT {month} AS audit_month, {} FROM (SELECT r.race_date AS race_date, {} \
+             FROM {races} r JOIN {rows_table} t ON t.race_id = r.id GROUP BY r.race_date) d \
+             GROUP BY {month} ORDER BY {month}",
+            summed.join(", "),
+            per_date.join(", "),
+        ))
+        .await?;
+    let joined: u64 = rows.iter().map(|r| count(&r[1])).sum();
+    let total = db
+        .rows(&format!("SELECT COUNT(*) FROM {rows_table}"))
+        .await?;
+    if total.first().is_some_and(|t| count(&t[0]) > joined) {
+        rows.extend(
+            db.rows(&format!(
+                "SELECT NULL, {} FROM {rows_table} t LEFT JOIN {races} r \
+                 ON r.id = t.race_id WHERE r.id IS NULL",
+                figures.join(", ")
+            ))
+            .await?,
+        );
+    }
+    Ok(rows)
 }
 
 /// Status, cliff and violation of one column from its monthly figures.

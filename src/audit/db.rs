@@ -37,6 +37,8 @@ pub trait AuditSql: Send + Sync + std::fmt::Debug {
     fn fragment(&self, fragment: Fragment, expr: &str) -> String;
     /// The migrations embedded for this engine.
     fn migrator(&self) -> &'static Migrator;
+    /// [`crate::store::dialect::Dialect::PROBES_PER_ROW`].
+    fn probes_per_row(&self) -> bool;
 }
 
 #[async_trait]
@@ -67,6 +69,10 @@ impl<D: ToolDialect> AuditSql for SqlStore<D> {
 
     fn migrator(&self) -> &'static Migrator {
         D::migrator()
+    }
+
+    fn probes_per_row(&self) -> bool {
+        D::PROBES_PER_ROW
     }
 }
 
@@ -119,6 +125,12 @@ impl AuditDb {
             .await
     }
 
+    /// Whether the engine joins by one index probe per row (no hash join): a query over
+    /// distinct values first saves it most of them.
+    pub fn probes_per_row(&self) -> bool {
+        self.db.probes_per_row()
+    }
+
     /// The migrations embedded in this binary for the audited engine.
     pub fn migrator(&self) -> &'static Migrator {
         self.db.migrator()
@@ -140,9 +152,20 @@ impl AuditDb {
         self.run(&sql, params.values()).await
     }
 
+    /// Runs one query; `PADDOCK_LOG=paddock::audit=debug` logs each one with its time (how the
+    /// slow ones were found).
     async fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<Vec<TextRow>> {
-        (self.db.text_rows(sql, params).await)
-            .map_err(|e| anyhow::anyhow!("audit query failed: {}\n  query: {sql}", e.root_cause()))
+        let started = std::time::Instant::now();
+        let rows = (self.db.text_rows(sql, params).await).map_err(|e| {
+            anyhow::anyhow!("audit query failed: {}\n  query: {sql}", e.root_cause())
+        })?;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            rows = rows.len(),
+            sql,
+            "audit query"
+        );
+        Ok(rows)
     }
 
     /// The table `name` in the audited schema, quoted.

@@ -1,6 +1,7 @@
 //! Referential integrity in the data itself, whether or not the database enforces it: rows
-//! whose reference has no target (one indexed anti-join per registry relation, with a few
-//! sample keys) and duplicated natural keys in tables that lack the unique constraint.
+//! whose reference has no target (one anti-join per registry relation, with a few sample
+//! keys; on SQLite an anti-join of the distinct references first, and of the rows only when
+//! one has no target) and duplicated natural keys in tables that lack the unique constraint.
 
 use crate::audit::db::{as_text, bind_integer, count, ident, text, AuditDb};
 use crate::audit::report::{DuplicateFinding, OrphanFinding};
@@ -89,6 +90,10 @@ pub async fn orphans(
                     .zip(fk.ref_columns)
                     .map(|(c, r)| format!("p.{} = c.{}", ident(r), ident(c)))
                     .collect();
+                if db.probes_per_row() && !has_missing_targets(db, table, fk, &not_null).await? {
+                    out.push(finding);
+                    continue;
+                }
                 let rows = db
                     .query(|p| {
                         format!(
@@ -116,6 +121,45 @@ pub async fn orphans(
         }
     }
     Ok(out)
+}
+
+/// Whether some distinct non-null reference of `table` through `fk` has no target: the cheap
+/// first look on an engine that probes an index per joined row (SQLite), so a clean relation
+/// (the usual case) costs one probe per distinct value, read in order from the index on the
+/// reference columns, not one per row. At 1.3 million runners the check of
+/// `ra_runners.dam_id` fell from 2.9 s to 0.26 s (60,000 probes instead of 1.3 million).
+/// PostgreSQL's hash anti-join of every row is faster than its distinct values first (1.5 s
+/// against 3.0 s for `horse_id`), so it goes straight to the full query.
+async fn has_missing_targets(
+    db: &AuditDb,
+    table: &Table,
+    fk: &ForeignKey,
+    not_null: &[String],
+) -> anyhow::Result<bool> {
+    let columns: Vec<String> = fk
+        .columns
+        .iter()
+        .map(|c| format!("c.{}", ident(c)))
+        .collect();
+    let aliases: Vec<String> = (0..fk.columns.len()).map(|i| format!("v{i}")).collect();
+    let selected: Vec<String> = (columns.iter().zip(&aliases))
+        .map(|(c, a)| format!("{c} AS {a}"))
+        .collect();
+    let matches: Vec<String> = (fk.ref_columns.iter().zip(&aliases))
+        .map(|(r, a)| format!("p.{} = d.{a}", ident(r)))
+        .collect();
+    let rows = db
+        .rows(&format!(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT {} FROM {} c WHERE {}) d \
+             WHERE NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
+            selected.join(", "),
+            db.table(table.name),
+            not_null.join(" AND "),
+            db.table(fk.ref_table),
+            matches.join(" AND ")
+        ))
+        .await?;
+    Ok(rows.first().is_some_and(|r| count(&r[0]) > 0))
 }
 
 /// Duplicated natural keys, checked only in tables whose live schema lacks a unique

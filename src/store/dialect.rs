@@ -99,6 +99,11 @@ pub trait Dialect: Send + Sync + Sized + std::fmt::Debug + 'static {
     /// Which of the lookup's tuples exist; returns the found tuples.
     async fn lookup_tuples(conn: &mut Conn<Self>, lookup: &KeyLookup<'_>) -> LookupResult;
 
+    /// Whether the engine joins a large table to another by one index probe per row (SQLite,
+    /// which has no hash join) rather than by hashing (PostgreSQL): the audit then looks up
+    /// each distinct reference once instead of each row's (`audit::orphans`).
+    const PROBES_PER_ROW: bool;
+
     // --- The rename phase (`store::phase_follow`). ---
 
     /// Appended to a `SELECT` at the start of a unit's transaction to share-lock the rows it

@@ -24,6 +24,7 @@ mod daemon;
 mod derive;
 mod dual_write;
 mod fidelity;
+mod figures_readme;
 mod odds;
 mod pipeline;
 mod publish;

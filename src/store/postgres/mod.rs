@@ -330,5 +330,7 @@ impl crate::store::dialect::Dialect for PgDialect {
     }
 
     /// Transitions take `paddock_state` exclusively: a unit's share lock makes them wait.
+    const PROBES_PER_ROW: bool = false;
+
     const SHARE_LOCK: &'static str = " FOR SHARE";
 }

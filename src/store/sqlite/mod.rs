@@ -270,5 +270,7 @@ impl crate::store::dialect::Dialect for SqliteDialect {
     }
 
     /// Units and transitions both `BEGIN IMMEDIATE`: already serialized.
+    const PROBES_PER_ROW: bool = true;
+
     const SHARE_LOCK: &'static str = "";
 }
