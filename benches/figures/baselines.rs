@@ -395,6 +395,13 @@ unsafe fn insert_each(
                 Value::Date(d) => bind_text(i, &d.format("%Y-%m-%d").to_string()),
                 Value::Timestamp(t) => bind_text(i, &format_timestamp(t)),
                 Value::Json(j) => bind_text(i, &j.to_string()),
+                Value::Bytes(b) => ffi::sqlite3_bind_blob(
+                    stmt,
+                    i,
+                    b.as_ptr().cast(),
+                    b.len() as i32,
+                    ffi::SQLITE_TRANSIENT(),
+                ),
             };
         }
         let rc = ffi::sqlite3_step(stmt);
