@@ -10,6 +10,9 @@ use paddock::run::{self, JobRequest, RunContext};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod cli_values;
+use cli_values::{BackendArg, EndpointArg, FormatArg, JobArg, QueryArg};
+
 /// Exit status for an invalid configuration or command line.
 const EXIT_USAGE: u8 = 2;
 
@@ -256,50 +259,6 @@ struct SimulateApiArgs {
 enum ArchiveCommand {
     /// Size and span of the archive.
     Stats,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum JobArg {
-    MasterReference,
-    MasterEntities,
-    RacesAndRunners,
-    /// The full rebuild of the derived tables, as `paddock derive --full` (no API request).
-    DeriveFull,
-    /// The audit recorded as a run: partial when it finds violations (no API request).
-    Audit,
-    /// The SQLite analytics copy to [publish] path, as `paddock publish` (no API request).
-    Publish,
-    /// Deletes what [retention] says (no API request; --dry-run counts instead).
-    Retention,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum QueryArg {
-    Jockey,
-    Trainer,
-    Horse,
-    Race,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum FormatArg {
-    Table,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum BackendArg {
-    Postgres,
-    Sqlite,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum EndpointArg {
-    Racecards,
-    Results,
-    Courses,
-    Regions,
-    Horse,
 }
 
 fn main() -> ExitCode {

@@ -14,9 +14,9 @@
 //! The configuration sits at the bottom of the application: it uses only `fetchers` and
 //! external crates, and the rename phase's name (`crate::rename::Phase`).
 
+mod adopt;
 mod alert_rules;
 mod alerts;
-mod adopt;
 mod api;
 mod archive;
 mod audit;
@@ -38,9 +38,9 @@ mod simulator;
 mod tests;
 mod tls;
 
+pub use adopt::{AdoptMaps, AdoptSettings};
 pub use alert_rules::{AlertKind, AlertRule};
 pub use alerts::{AlertSettings, WEBHOOK_SECRET_ENV};
-pub use adopt::{AdoptMaps, AdoptSettings};
 pub use api::ApiSettings;
 pub use archive::ArchiveSettings;
 pub use audit::AuditSettings;
