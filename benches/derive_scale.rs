@@ -458,8 +458,9 @@ fn main() {
             f.group_by_scan.as_secs_f64(),
             f.incremental.as_secs_f64(),
         );
-        let rss = (f.incremental_peak_rss_kb)
-            .map_or("n/a".to_string(), |kb| format!("{:.1} MB", kb as f64 / 1024.0));
+        let rss = (f.incremental_peak_rss_kb).map_or("n/a".to_string(), |kb| {
+            format!("{:.1} MB", kb as f64 / 1024.0)
+        });
         println!(
             "{:<9} {:>9} {:>8.1} {:>9.3} {:>12.2} {:>9.1} {:>9.0} {:>10.3} {:>11} {:>9.2} {:>9.4} {:>9}",
             f.backend,

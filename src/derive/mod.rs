@@ -15,6 +15,7 @@
 //! (`paddock_run_tables`) under the run that caused them: a recomputed group counts as
 //! `updated`, a group new to the table as `inserted`.
 
+pub mod plan;
 pub mod query;
 pub mod sql;
 mod totals;
@@ -24,7 +25,8 @@ use crate::store::{ledger, with_backend, AnyStore, SqlStore};
 use fetchers::derived::DistanceBands;
 use fetchers::rows::{format_timestamp, Counts, TableCounts};
 use fetchers::store::{RunId, StateKey, Store, StoreError};
-use sql::{Effect, Scope, Statement};
+use plan::Scope;
+use sql::{Effect, Statement};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -199,7 +201,7 @@ async fn execute<D: Dialect>(
         Scope::Touched if !has_bookkeeping(store).await? => Scope::Full,
         scope => scope,
     };
-    let plan = sql::plan(dialect, &physical, bands, scope, run_id, &now, &skipped);
+    let plan = plan::plan(dialect, &physical, bands, scope, run_id, &now, &skipped);
     let started = Instant::now();
     let counts = run_plan(store, &plan, run_id).await?;
     let written: u64 = counts.0.values().map(|c| c.inserted + c.updated).sum();

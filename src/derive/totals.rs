@@ -3,7 +3,7 @@
 //!
 //! Every derived row keeps the additive parts of its figures (runs, wins, places, prize per
 //! currency, `sp_runs`, `sp_wins`, `expected_wins`). An update covers the races marked in
-//! `paddock_derived_pending` (`derive_pending`, read by [`super::sql::plan`]):
+//! `paddock_derived_pending` (`derive_pending`, read by [`super::plan::plan`]):
 //!
 //! 1. `derive_delta`: the runs [`COUNTED`] holds for those races with weight −1 (what was
 //!    added once) and their runs now with weight +1; a run counted and unchanged cancels out,

@@ -14,7 +14,10 @@ struct Draws(u64);
 
 impl Draws {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -57,7 +60,11 @@ fn races_of_day(draws: &mut Draws, day: i64) -> Vec<Race> {
     for slot in 0..2 {
         let big = slot == 0 && day % 5 == 0;
         let field = if big { 16 } else { 5 + draws.below(4) as usize };
-        let course = if draws.below(4) == 0 { "crs_ire" } else { "crs_gb" };
+        let course = if draws.below(4) == 0 {
+            "crs_ire"
+        } else {
+            "crs_gb"
+        };
         let mut horses: Vec<u64> = Vec::new();
         while horses.len() < field {
             let h = draws.below(60);
@@ -124,7 +131,11 @@ fn unit(races: &[Race]) -> UnitOfWork {
                 .set("race_date", race.date)
                 .set("has_result", true),
         );
-        let currency = if race.course == "crs_ire" { "EUR" } else { "GBP" };
+        let currency = if race.course == "crs_ire" {
+            "EUR"
+        } else {
+            "GBP"
+        };
         for (i, r) in race.runners.iter().enumerate() {
             for (table, id) in [
                 ("ra_mst_horses", &r.horse),
@@ -151,6 +162,13 @@ fn unit(races: &[Race]) -> UnitOfWork {
                     .set("is_non_runner", r.non_runner),
             );
             if r.non_runner {
+                // After the result only the result writes the pre-race columns.
+                rows.push(
+                    Row::new("ra_runners", Source::Result)
+                        .set("race_id", race.id.clone())
+                        .set("horse_id", r.horse.clone())
+                        .set("is_non_runner", true),
+                );
                 continue;
             }
             let mut result = Row::new("ra_runners", Source::Result)
