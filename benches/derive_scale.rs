@@ -246,6 +246,8 @@ async fn measure(store: &AnyStore, backend: &'static str, dialect: Dialect) -> F
     }
     let load = load_started.elapsed();
     let group_by_scan = group_by_scan(store).await;
+    progress(backend, "loaded", load);
+    progress(backend, "GROUP BY scan of the runners", group_by_scan);
 
     let started = Instant::now();
     let full_run = paddock::run::run_full_rebuild(store, &bands, RunTrigger::Manual)
@@ -253,6 +255,7 @@ async fn measure(store: &AnyStore, backend: &'static str, dialect: Dialect) -> F
         .unwrap();
     let full = started.elapsed();
     assert!(full_run.error.is_none(), "{:?}", full_run.error);
+    progress(backend, "full rebuild", full);
 
     // One day of results after the last, written by a "results run" (marked with its id).
     let day_run = store
@@ -290,6 +293,8 @@ async fn measure(store: &AnyStore, backend: &'static str, dialect: Dialect) -> F
         .unwrap();
     let incremental = started.elapsed();
     let incremental_peak_rss_kb = rss_reset.then(peak_rss_kb).flatten();
+    progress(backend, "incremental update after one day", incremental);
+    eprintln!("{backend}: peak RSS during it {incremental_peak_rss_kb:?} kB");
     Figures {
         backend,
         runners,
@@ -302,6 +307,11 @@ async fn measure(store: &AnyStore, backend: &'static str, dialect: Dialect) -> F
         incremental_rows: written(&counts),
         publish: None,
     }
+}
+
+/// Each figure as soon as it is measured (a full-size run takes minutes).
+fn progress(backend: &str, what: &str, took: Duration) {
+    eprintln!("{backend}: {what}: {:.3} s", took.as_secs_f64());
 }
 
 /// The baseline: one `GROUP BY` scan of the runners (runs and wins per horse), its result
