@@ -79,16 +79,6 @@ mod tests {
     use fetchers::registry::names;
 
     #[test]
-    fn bands_become_a_case_from_the_longest_down() {
-        let sql = band_case(&DistanceBands::default(), "f");
-        assert_eq!(
-            sql,
-            "CASE WHEN f IS NULL THEN NULL WHEN f >= 16 THEN '16f+' WHEN f >= 12 THEN '12-15f' \
-             WHEN f >= 9 THEN '9-11f' WHEN f >= 7 THEN '7-8f' ELSE '5-6f' END"
-        );
-    }
-
-    #[test]
     fn a_plan_names_every_table_by_its_physical_name_and_nothing_else_changes() {
         let mapped = PhysicalNames::registry()
             .map(names::RACES, &["ra_races"])

@@ -416,3 +416,18 @@ pub(super) fn full_rebuild(
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::derive::sql::*;
+
+    #[test]
+    fn bands_become_a_case_from_the_longest_down() {
+        let sql = band_case(&DistanceBands::default(), "f");
+        assert_eq!(
+            sql,
+            "CASE WHEN f IS NULL THEN NULL WHEN f >= 16 THEN '16f+' WHEN f >= 12 THEN '12-15f' \
+             WHEN f >= 9 THEN '9-11f' WHEN f >= 7 THEN '7-8f' ELSE '5-6f' END"
+        );
+    }
+}
