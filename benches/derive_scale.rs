@@ -1,7 +1,14 @@
 //! Benchmark of the derived tables at production scale: a full rebuild over about 1.3 million
 //! runners, then the incremental update after one day of results (35 races, 350 runners), on
-//! SQLite and on PostgreSQL. The incremental figure is printed as a ratio against the full
-//! rebuild measured in the same run.
+//! SQLite and on PostgreSQL. Both are printed as ratios against a baseline measured in the
+//! same run on the same data: one `GROUP BY` scan of the runners (runs and wins per horse, the
+//! group kind with the most groups); the incremental update also against the full rebuild.
+//! Also printed: rows written per second, and the peak RSS of this process during the
+//! incremental update (`VmHWM` after resetting it through `/proc/self/clear_refs`; on SQLite the
+//! engine runs in this process, on PostgreSQL the server's memory is its own).
+//!
+//! `PADDOCK_BENCH_DERIVE_JSON=path` also writes the figures as a flat JSON object of name →
+//! number (`derive_<backend>_<figure>`), which the figures bench folds into its own.
 //!
 //! The data set is generated with set-based SQL (`generate_series` / a recursive CTE): 130,000
 //! resulted races over about five years on 60 courses (one in six Irish, prizes in euros; one
@@ -165,6 +172,8 @@ struct Figures {
     backend: &'static str,
     runners: i64,
     load: Duration,
+    group_by_scan: Duration,
+    incremental_peak_rss_kb: Option<u64>,
     full: Duration,
     full_rows: u64,
     incremental: Duration,
@@ -236,6 +245,9 @@ async fn measure(store: &AnyStore, backend: &'static str, dialect: Dialect) -> F
         execute(store, "ANALYZE").await;
     }
     let load = load_started.elapsed();
+    let group_by_scan = group_by_scan(store).await;
+    progress(backend, "loaded", load);
+    progress(backend, "GROUP BY scan of the runners", group_by_scan);
 
     let started = Instant::now();
     let full_run = paddock::run::run_full_rebuild(store, &bands, RunTrigger::Manual)
@@ -243,6 +255,7 @@ async fn measure(store: &AnyStore, backend: &'static str, dialect: Dialect) -> F
         .unwrap();
     let full = started.elapsed();
     assert!(full_run.error.is_none(), "{:?}", full_run.error);
+    progress(backend, "full rebuild", full);
 
     // One day of results after the last, written by a "results run" (marked with its id).
     let day_run = store
@@ -263,21 +276,102 @@ async fn measure(store: &AnyStore, backend: &'static str, dialect: Dialect) -> F
         &with_run(runners_sql(dialect, "rac_day_", DAY_RACES, 4242), day_run),
     )
     .await;
+    // As every writer does in its unit's transaction: the day's races are marked pending.
+    execute(
+        store,
+        &format!(
+            "INSERT INTO paddock_derived_pending (race_id, run_id, marked_at) \
+             SELECT id, {run}, '{NOW}' FROM ra_mst_races WHERE last_run_id = {run}",
+            run = day_run.get()
+        ),
+    )
+    .await;
+    let rss_reset = reset_peak_rss();
     let started = Instant::now();
     let counts = paddock::derive::update_touched(store, &bands, day_run)
         .await
         .unwrap();
     let incremental = started.elapsed();
+    let incremental_peak_rss_kb = rss_reset.then(peak_rss_kb).flatten();
+    progress(backend, "incremental update after one day", incremental);
+    eprintln!("{backend}: peak RSS during it {incremental_peak_rss_kb:?} kB");
     Figures {
         backend,
         runners,
         load,
+        group_by_scan,
+        incremental_peak_rss_kb,
         full,
         full_rows: written(&full_run.report.counts),
         incremental,
         incremental_rows: written(&counts),
         publish: None,
     }
+}
+
+/// Each figure as soon as it is measured (a full-size run takes minutes).
+fn progress(backend: &str, what: &str, took: Duration) {
+    eprintln!("{backend}: {what}: {:.3} s", took.as_secs_f64());
+}
+
+/// The baseline: one `GROUP BY` scan of the runners (runs and wins per horse), its result
+/// counted in the database so that only the scan and the aggregation are timed.
+async fn group_by_scan(store: &AnyStore) -> Duration {
+    let started = Instant::now();
+    execute(
+        store,
+        "SELECT COUNT(*), SUM(runs) FROM (SELECT horse_id, COUNT(*) AS runs, \
+         SUM(CASE WHEN position = 1 THEN 1 ELSE 0 END) AS wins FROM ra_runners \
+         GROUP BY horse_id) per_horse",
+    )
+    .await;
+    started.elapsed()
+}
+
+/// Resets this process's peak RSS (`VmHWM`) to its current RSS; false where the kernel
+/// refuses.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// This process's peak RSS in kB since start or the last [`reset_peak_rss`].
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The figures as a flat JSON object of name → number.
+fn figures_json(all: &[Figures]) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for f in all {
+        let mut put = |name: &str, value: f64| {
+            out.insert(format!("derive_{}_{name}", f.backend), value.into());
+        };
+        let full = f.full.as_secs_f64();
+        let scan = f.group_by_scan.as_secs_f64();
+        put("runners", f.runners as f64);
+        put("group_by_scan_s", scan);
+        put("full_rebuild_s", full);
+        put("full_rebuild_rows", f.full_rows as f64);
+        put("full_rebuild_rows_per_s", f.full_rows as f64 / full);
+        put("full_rebuild_runners_per_s", f.runners as f64 / full);
+        put("full_rebuild_over_group_by_scan", full / scan);
+        put("incremental_day_s", f.incremental.as_secs_f64());
+        put("incremental_day_rows", f.incremental_rows as f64);
+        put(
+            "incremental_day_over_group_by_scan",
+            f.incremental.as_secs_f64() / scan,
+        );
+        put(
+            "incremental_day_over_full_rebuild",
+            f.incremental.as_secs_f64() / full,
+        );
+        if let Some(kb) = f.incremental_peak_rss_kb {
+            put("incremental_day_peak_rss_mb", kb as f64 / 1024.0);
+        }
+    }
+    serde_json::Value::Object(out)
 }
 
 fn postgres_admin_url() -> String {
@@ -330,6 +424,13 @@ async fn sqlite_figures() -> Figures {
 }
 
 fn main() {
+    // `RUST_LOG=paddock=debug` shows each derived statement's time.
+    if std::env::var("RUST_LOG").is_ok() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut all = Vec::new();
     // `PADDOCK_BENCH_BACKENDS=postgres` (or `sqlite`) measures one backend only.
@@ -347,21 +448,49 @@ fn main() {
         all.push(figures);
     }
     println!(
-        "\n{:<9} {:>9} {:>9} {:>13} {:>10} {:>13} {:>8} {:>10}",
-        "backend", "runners", "load s", "full rebuild", "rows", "incremental", "rows", "inc/full"
+        "\n{:<9} {:>9} {:>8} {:>9} {:>12} {:>9} {:>9} {:>10} {:>11} {:>9} {:>9} {:>9}",
+        "backend",
+        "runners",
+        "load s",
+        "scan s",
+        "full s",
+        "full/scan",
+        "rows/s",
+        "day s",
+        "day rows",
+        "day/scan",
+        "day/full",
+        "day RSS"
     );
     for f in &all {
+        let (full, scan, day) = (
+            f.full.as_secs_f64(),
+            f.group_by_scan.as_secs_f64(),
+            f.incremental.as_secs_f64(),
+        );
+        let rss = (f.incremental_peak_rss_kb).map_or("n/a".to_string(), |kb| {
+            format!("{:.1} MB", kb as f64 / 1024.0)
+        });
         println!(
-            "{:<9} {:>9} {:>9.1} {:>11.2} s {:>10} {:>11.3} s {:>8} {:>10.4}",
+            "{:<9} {:>9} {:>8.1} {:>9.3} {:>12.2} {:>9.1} {:>9.0} {:>10.3} {:>11} {:>9.2} {:>9.4} {:>9}",
             f.backend,
             f.runners,
             f.load.as_secs_f64(),
-            f.full.as_secs_f64(),
-            f.full_rows,
-            f.incremental.as_secs_f64(),
+            scan,
+            full,
+            full / scan,
+            f.full_rows as f64 / full,
+            day,
             f.incremental_rows,
-            f.incremental.as_secs_f64() / f.full.as_secs_f64()
+            day / scan,
+            day / full,
+            rss,
         );
+    }
+    if let Ok(path) = std::env::var("PADDOCK_BENCH_DERIVE_JSON") {
+        let json = serde_json::to_string_pretty(&figures_json(&all)).unwrap();
+        std::fs::write(&path, json).unwrap_or_else(|e| panic!("writing {path}: {e}"));
+        println!("\nfigures written to {path}");
     }
     for (f, p) in all.iter().filter_map(|f| Some((f, f.publish.as_ref()?))) {
         let mb = |b: u64| b as f64 / 1e6;

@@ -2,9 +2,10 @@
 //! `ra_performance_by_distance`, `ra_performance_by_venue`): computed in set-based SQL from
 //! `ra_runners` and the masters, never from API payloads, never with an API request.
 //!
-//! - [`update_touched`]: after a results run or an import, recompute only the groups the run's
-//!   races name, in one transaction right after the run (called by `run::run_job` and
-//!   `import`).
+//! - [`update_touched`]: after every writer (results run, import, backfill, replay), bring the
+//!   groups of the races marked pending up to date by running totals (`totals`), in one
+//!   transaction: its cost is the races', not the groups' history. A database without the
+//!   bookkeeping of what was counted (just migrated) gets a full rebuild instead.
 //! - [`rebuild_full`]: recompute everything in one transaction; `run::run_full_rebuild` does
 //!   it as its own ledger job ([`FULL_REBUILD_JOB`], `paddock derive --full`), which the daemon
 //!   schedules weekly ([`FULL_REBUILD_DEFAULT_CRON`]).
@@ -14,15 +15,18 @@
 //! (`paddock_run_tables`) under the run that caused them: a recomputed group counts as
 //! `updated`, a group new to the table as `inserted`.
 
+pub mod plan;
 pub mod query;
 pub mod sql;
+mod totals;
 
 use crate::store::dialect::Dialect;
 use crate::store::{ledger, with_backend, AnyStore, SqlStore};
 use fetchers::derived::DistanceBands;
 use fetchers::rows::{format_timestamp, Counts, TableCounts};
 use fetchers::store::{RunId, StateKey, Store, StoreError};
-use sql::{Effect, Scope, Statement};
+use plan::Scope;
+use sql::{Effect, Statement};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -50,7 +54,7 @@ pub async fn update_touched_in<D: Dialect>(
     bands: &DistanceBands,
     run_id: RunId,
 ) -> Result<Counts, StoreError> {
-    execute(store, bands, Scope::Touched(run_id), run_id).await
+    execute(store, bands, Scope::Touched, run_id).await
 }
 
 /// Recomputes every derived table from scratch in one transaction, marking the rows and the
@@ -168,6 +172,16 @@ async fn run_plan<D: Dialect>(
     Ok(counts)
 }
 
+/// Whether [`sql::COUNTED`] holds any run (a full rebuild fills it).
+async fn has_bookkeeping<D: Dialect>(store: &SqlStore<D>) -> Result<bool, StoreError> {
+    let mut conn = store.connection(Some(sql::COUNTED)).await?;
+    let sql = format!("SELECT 1 FROM {} LIMIT 1", sql::COUNTED);
+    let rows = D::fetch_text(&mut conn, &sql, &[])
+        .await
+        .map_err(failed(Some(sql::COUNTED)))?;
+    Ok(!rows.is_empty())
+}
+
 async fn execute<D: Dialect>(
     store: &SqlStore<D>,
     bands: &DistanceBands,
@@ -181,7 +195,13 @@ async fn execute<D: Dialect>(
     let physical = store.current_physical_names().await?;
     let dialect = D::KIND.schema_dialect();
     let skipped: Vec<&str> = skipped_in(store).await?.into_keys().collect();
-    let plan = sql::plan(dialect, &physical, bands, scope, run_id, &now, &skipped);
+    // Running totals need the bookkeeping of what was counted: a database without it (just
+    // migrated to 0016, or with no run yet) is brought up to date by a full rebuild.
+    let scope = match scope {
+        Scope::Touched if !has_bookkeeping(store).await? => Scope::Full,
+        scope => scope,
+    };
+    let plan = plan::plan(dialect, &physical, bands, scope, run_id, &now, &skipped);
     let started = Instant::now();
     let counts = run_plan(store, &plan, run_id).await?;
     let written: u64 = counts.0.values().map(|c| c.inserted + c.updated).sum();

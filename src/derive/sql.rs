@@ -24,13 +24,15 @@
 //!
 //! # Scope
 //!
-//! A full rebuild materialises every run into the temporary table `derive_runs`, empties the
-//! four tables and inserts every group. An incremental update first collects the runner rows of
-//! the races a run wrote and of every race still marked in `paddock_derived_pending`
-//! (`derive_touched`: every unit marks the races it writes in its own transaction, so the marks
-//! of a writer that died before its derived update are picked up by the next one), materialises only the runs of the entities on those rows, and deletes and re-inserts only
-//! the groups those rows name: an entity, an (entity, course), an (entity, distance band) or a
-//! pair. Both scopes delete the marks they read, and only those. Money is summed in SQL as the column type stores it (`NUMERIC`/`REAL` today).
+//! Every run is counted into the bookkeeping table [`COUNTED`] (`paddock_derived_counted`,
+//! one row per run with its entity ids, course, date, band and figures). A full rebuild empties
+//! it and counts every run afresh, empties the four tables and inserts every group from it
+//! (one sort and aggregation per group kind). An incremental update covers the races marked in
+//! `paddock_derived_pending` (every unit marks the races it writes in its own transaction, so
+//! the marks of a writer that died before its derived update are picked up by the next one)
+//! by running totals: it subtracts what [`COUNTED`] says those races added and adds what they
+//! add now ([`super::totals`]). Both scopes delete the marks they read, and only those. Money
+//! is summed in SQL as the column type stores it (`NUMERIC`/`REAL` today).
 
 use crate::store::ledger::DERIVED_PENDING;
 use crate::store::PhysicalNames;
@@ -44,15 +46,6 @@ const PLACES: u32 = 3;
 /// …and in handicaps with at least [`BIG_HANDICAP_FIELD`] runs.
 const BIG_HANDICAP_PLACES: u32 = 4;
 const BIG_HANDICAP_FIELD: u32 = 16;
-
-/// Which groups to compute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Every group, from every run.
-    Full,
-    /// Only the groups named by the runner rows of the races run `run_id` wrote.
-    Touched(RunId),
-}
 
 /// What a statement's affected-row count means for the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,14 +77,14 @@ pub const DERIVED_TABLES: [&str; 4] = [
 /// registry table is read and written under (a database in a rename phase keeps some masters
 /// under their legacy names).
 #[derive(Clone, Copy)]
-struct Target<'a> {
-    dialect: Dialect,
-    physical: &'a PhysicalNames,
+pub(super) struct Target<'a> {
+    pub(super) dialect: Dialect,
+    pub(super) physical: &'a PhysicalNames,
 }
 
 impl<'a> Target<'a> {
     /// The physical name of the registry table `name` (one of [`names`]).
-    fn table(&self, name: &'static str) -> &'a str {
+    pub(super) fn table(&self, name: &'static str) -> &'a str {
         match registry::table(name) {
             Some(table) => self.physical.read(table),
             None => name,
@@ -100,29 +93,29 @@ impl<'a> Target<'a> {
 }
 
 /// One kind of group in one derived table.
-struct Group {
-    table: &'static str,
+pub(super) struct Group {
+    pub(super) table: &'static str,
     /// The table's type column and this group's value in it (`entity_type` = `'jockey'`).
-    type_column: &'static str,
-    type_value: &'static str,
-    /// Target id columns and the `derive_runs` columns that fill them.
-    ids: Vec<(&'static str, &'static str)>,
+    pub(super) type_column: &'static str,
+    pub(super) type_value: &'static str,
+    /// Target id columns and the [`COUNTED`] columns that fill them.
+    pub(super) ids: Vec<(&'static str, &'static str)>,
     /// The group's extra key (`course_id`, `distance_band`), same name in both.
-    extra: Option<&'static str>,
-    /// Entity foreign-key columns to set (same name in the target and `derive_runs`).
-    entity_columns: Vec<&'static str>,
+    pub(super) extra: Option<&'static str>,
+    /// Entity foreign-key columns to set (same name in the target and [`COUNTED`]).
+    pub(super) entity_columns: Vec<&'static str>,
 }
 
 impl Group {
-    /// The `derive_runs` columns this group is keyed by.
-    fn run_columns(&self) -> Vec<&'static str> {
+    /// The [`COUNTED`] columns this group is keyed by.
+    pub(super) fn run_columns(&self) -> Vec<&'static str> {
         let mut cols: Vec<&str> = self.ids.iter().map(|(_, run)| *run).collect();
         cols.extend(self.extra);
         cols
     }
 
     /// The target's key columns, in the order of [`Group::run_columns`].
-    fn target_key_columns(&self) -> Vec<&'static str> {
+    pub(super) fn target_key_columns(&self) -> Vec<&'static str> {
         let mut cols: Vec<&str> = self.ids.iter().map(|(target, _)| *target).collect();
         cols.extend(self.extra);
         cols
@@ -141,7 +134,7 @@ fn entity_group(table: &'static str, entity: EntityKind, extra: Option<&'static 
 }
 
 /// Every group kind of every derived table.
-fn groups() -> Vec<Group> {
+pub(super) fn groups() -> Vec<Group> {
     let mut out = Vec::new();
     for e in ENTITIES {
         out.push(entity_group(names::RUNNER_STATISTICS, e, None));
@@ -176,7 +169,7 @@ fn groups() -> Vec<Group> {
     out
 }
 
-fn decimal(dialect: Dialect) -> &'static str {
+pub(super) fn decimal(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Postgres => "NUMERIC",
         Dialect::Sqlite => "REAL",
@@ -184,7 +177,7 @@ fn decimal(dialect: Dialect) -> &'static str {
 }
 
 /// `date` minus `days` days, as a date comparable with `race_date`.
-fn days_before(dialect: Dialect, date: &str, days: u32) -> String {
+pub(super) fn days_before(dialect: Dialect, date: &str, days: u32) -> String {
     match dialect {
         Dialect::Postgres => format!("({date} - {days})"),
         Dialect::Sqlite => format!("date({date}, '-{days} days')"),
@@ -218,44 +211,43 @@ fn is_place(target: Target) -> String {
     )
 }
 
-fn entity_columns(prefix: &str) -> String {
-    ENTITIES
-        .iter()
-        .map(|e| format!("{prefix}{}", e.runner_column))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+/// The bookkeeping table: every run the derived tables counted, as they counted it
+/// (migration 0016), so an update can take back exactly what it once added.
+pub const COUNTED: &str = "paddock_derived_counted";
 
-/// `derive_runs`: one row per run in scope, with everything the figures need.
-fn runs_table(target: Target, bands: &DistanceBands, scope: Scope) -> String {
+/// [`COUNTED`]'s columns, in the order [`runs_select`] gives them.
+pub(super) const COUNTED_COLUMNS: [&str; 16] = [
+    "race_id",
+    "horse_id",
+    "jockey_id",
+    "trainer_id",
+    "owner_id",
+    "sire_id",
+    "dam_id",
+    "damsire_id",
+    "course_id",
+    "race_date",
+    "distance_band",
+    "is_win",
+    "is_place",
+    "prize_amount",
+    "prize_currency",
+    "sp_decimal",
+];
+
+/// Every run (runner row `r` of race `x`) `and_where` admits, as [`COUNTED`]'s columns: what
+/// the figures need of it.
+pub(super) fn runs_select(target: Target, bands: &DistanceBands, and_where: &str) -> String {
     let (runners, races) = (target.table(names::RUNNERS), target.table(names::RACES));
-    let restriction = match scope {
-        Scope::Full => String::new(),
-        Scope::Touched(_) => {
-            let per_entity: Vec<String> = ENTITIES
-                .iter()
-                .map(|e| {
-                    format!(
-                        "SELECT race_id, horse_id FROM {runners} WHERE {c} IN \
-                         (SELECT {c} FROM derive_touched)",
-                        c = e.runner_column
-                    )
-                })
-                .collect();
-            format!(
-                " AND (r.race_id, r.horse_id) IN ({})",
-                per_entity.join(" UNION ")
-            )
-        }
-    };
+    let entities: Vec<String> = (ENTITIES.iter())
+        .map(|e| format!("r.{}", e.runner_column))
+        .collect();
     format!(
-        "CREATE TEMP TABLE derive_runs AS SELECT r.race_id, {entities}, x.course_id, \
-         x.race_date, {band} AS distance_band, \
+        "SELECT r.race_id, {entities}, x.course_id, x.race_date, {band} AS distance_band, \
          CASE WHEN r.position = 1 THEN 1 ELSE 0 END AS is_win, {place} AS is_place, \
          r.prize_amount, r.prize_currency, r.sp_decimal \
-         FROM {runners} r JOIN {races} x ON x.id = r.race_id \
-         WHERE {IS_RUN}{restriction}",
-        entities = entity_columns("r."),
+         FROM {runners} r JOIN {races} x ON x.id = r.race_id WHERE {IS_RUN}{and_where}",
+        entities = entities.join(", "),
         band = band_case(bands, "x.distance_furlongs"),
         place = is_place(target),
     )
@@ -264,23 +256,8 @@ fn runs_table(target: Target, bands: &DistanceBands, scope: Scope) -> String {
 /// `derive_pending`: the marks of races waiting for the derived update
 /// (`paddock_derived_pending`, written in the units' transactions), as this update read them:
 /// exactly these are deleted at its end, so a mark committed meanwhile survives for the next.
-fn pending_table() -> String {
+pub(super) fn pending_table() -> String {
     format!("CREATE TEMP TABLE derive_pending AS SELECT id, race_id FROM {DERIVED_PENDING}")
-}
-
-/// `derive_touched`: every runner row (runs or not) of the races waiting for the derived
-/// update, and of the races run `run_id` wrote.
-fn touched_table(target: Target, bands: &DistanceBands, run_id: RunId) -> String {
-    let (runners, races) = (target.table(names::RUNNERS), target.table(names::RACES));
-    format!(
-        "CREATE TEMP TABLE derive_touched AS SELECT {entities}, x.course_id, \
-         {band} AS distance_band FROM {runners} r JOIN {races} x ON x.id = r.race_id \
-         WHERE r.race_id IN (SELECT race_id FROM derive_pending \
-         UNION SELECT race_id FROM {runners} WHERE last_run_id = {run_id} \
-         UNION SELECT id FROM {races} WHERE last_run_id = {run_id})",
-        entities = entity_columns("r."),
-        band = band_case(bands, "x.distance_furlongs"),
-    )
 }
 
 /// The figure columns and their expressions over the rows `d` of `derive_runs`, each carrying
@@ -354,16 +331,10 @@ fn figures(dialect: Dialect) -> Vec<(&'static str, String)> {
     out
 }
 
-fn insert_group(target: Target, group: &Group, scope: Scope, run_id: RunId, now: &str) -> String {
+/// Every group of `group`'s kind, from every counted run (the full rebuild).
+fn insert_group(target: Target, group: &Group, run_id: RunId, now: &str) -> String {
     let keys = group.run_columns();
     let not_null: Vec<String> = keys.iter().map(|c| format!("{c} IS NOT NULL")).collect();
-    let filter = match scope {
-        Scope::Full => String::new(),
-        Scope::Touched(_) => format!(
-            " AND ({k}) IN (SELECT {k} FROM derive_touched)",
-            k = keys.join(", ")
-        ),
-    };
     let figures = figures(target.dialect);
     let mut columns = vec![group.type_column.to_string()];
     let mut values = vec![format!("'{}'", group.type_value)];
@@ -391,7 +362,7 @@ fn insert_group(target: Target, group: &Group, scope: Scope, run_id: RunId, now:
     format!(
         "INSERT INTO {table} ({columns}) SELECT {values} FROM \
          (SELECT r.*, MAX(r.race_date) OVER (PARTITION BY {keys}) AS last_run_date \
-         FROM derive_runs r WHERE {not_null}{filter}) d \
+         FROM {COUNTED} r WHERE {not_null}) d \
          GROUP BY {d_keys}, d.last_run_date",
         table = target.table(group.table),
         columns = columns.join(", "),
@@ -402,102 +373,48 @@ fn insert_group(target: Target, group: &Group, scope: Scope, run_id: RunId, now:
     )
 }
 
-fn delete_touched(target: Target, group: &Group) -> String {
-    format!(
-        "DELETE FROM {table} WHERE {type_column} = '{value}' AND ({target}) IN \
-         (SELECT {run} FROM derive_touched)",
-        table = target.table(group.table),
-        type_column = group.type_column,
-        value = group.type_value,
-        target = group.target_key_columns().join(", "),
-        run = group.run_columns().join(", "),
-    )
-}
-
-/// Every statement of a full rebuild or an incremental update, in order, naming every table
-/// by its `physical` name. `run_id` marks the rows written (`last_run_id`) and `now`
-/// (RFC 3339) their audit timestamps. The derived tables in `skipped` (registry names: on an
-/// adopted database another system's table holds the name, see `derive::skipped`) are never
-/// named: not locked, deleted nor written.
-pub fn plan(
-    dialect: Dialect,
-    physical: &PhysicalNames,
+/// The full rebuild: every run counted afresh into [`COUNTED`], then every group of every
+/// kept table recomputed from it (one sort and aggregation per group kind).
+pub(super) fn full_rebuild(
+    out: &mut Vec<Statement>,
+    target: Target,
     bands: &DistanceBands,
-    scope: Scope,
+    kept: &[&'static str],
+    groups: &[Group],
     run_id: RunId,
     now: &str,
-    skipped: &[&str],
-) -> Vec<Statement> {
-    let target = Target { dialect, physical };
-    let kept: Vec<&'static str> = (DERIVED_TABLES.iter().copied())
-        .filter(|t| !skipped.contains(t))
-        .collect();
+) {
     let scratch = |sql: String| Statement {
         sql,
         effect: Effect::None,
     };
-    let mut out = Vec::new();
-    if dialect == Dialect::Postgres {
-        // Derived writers wait for each other until commit: a full rebuild and a run's
-        // incremental update both delete and re-insert groups, and two at once would insert
-        // the same keys. Readers are not blocked. (SQLite's `BEGIN IMMEDIATE` already
-        // serializes writers.)
-        let tables: Vec<&str> = kept.iter().map(|t| target.table(t)).collect();
-        out.push(scratch(format!(
-            "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
-            tables.join(", ")
-        )));
+    // Only the derived writers, queued by the lock above, read the bookkeeping: PostgreSQL may
+    // truncate it (transactional there) rather than delete row by row.
+    out.push(scratch(match target.dialect {
+        Dialect::Postgres => format!("TRUNCATE {COUNTED}"),
+        Dialect::Sqlite => format!("DELETE FROM {COUNTED}"),
+    }));
+    out.push(scratch(format!(
+        "INSERT INTO {COUNTED} ({}) {}",
+        COUNTED_COLUMNS.join(", "),
+        runs_select(target, bands, "")
+    )));
+    if target.dialect == Dialect::Postgres {
+        // The planner needs the refilled table's statistics for the aggregations.
+        out.push(scratch(format!("ANALYZE {COUNTED}")));
     }
-    out.push(scratch("DROP TABLE IF EXISTS derive_pending".into()));
-    out.push(scratch("DROP TABLE IF EXISTS derive_touched".into()));
-    out.push(scratch("DROP TABLE IF EXISTS derive_runs".into()));
-    out.push(scratch(pending_table()));
-    if let Scope::Touched(touched_run) = scope {
-        out.push(scratch(touched_table(target, bands, touched_run)));
-    }
-    out.push(scratch(runs_table(target, bands, scope)));
-    if dialect == Dialect::Postgres {
-        // Fresh temporary tables have no statistics; the planner needs them for the joins.
-        out.push(scratch("ANALYZE derive_runs".into()));
-        if matches!(scope, Scope::Touched(_)) {
-            out.push(scratch("ANALYZE derive_touched".into()));
-        }
-    }
-    let groups: Vec<Group> = (groups().into_iter())
-        .filter(|g| kept.contains(&g.table))
-        .collect();
-    match scope {
-        Scope::Full => {
-            for table in kept.iter().copied() {
-                out.push(Statement {
-                    sql: format!("DELETE FROM {}", target.table(table)),
-                    effect: Effect::Deleted(table),
-                });
-            }
-        }
-        Scope::Touched(_) => {
-            for g in &groups {
-                out.push(Statement {
-                    sql: delete_touched(target, g),
-                    effect: Effect::Deleted(g.table),
-                });
-            }
-        }
-    }
-    for g in &groups {
+    for table in kept.iter().copied() {
         out.push(Statement {
-            sql: insert_group(target, g, scope, run_id, now),
+            sql: format!("DELETE FROM {}", target.table(table)),
+            effect: Effect::Deleted(table),
+        });
+    }
+    for g in groups {
+        out.push(Statement {
+            sql: insert_group(target, g, run_id, now),
             effect: Effect::Written(g.table),
         });
     }
-    // The marks this update covered (a full rebuild covers every one it read).
-    out.push(scratch(format!(
-        "DELETE FROM {DERIVED_PENDING} WHERE id IN (SELECT id FROM derive_pending)"
-    )));
-    out.push(scratch("DROP TABLE derive_pending".into()));
-    out.push(scratch("DROP TABLE IF EXISTS derive_touched".into()));
-    out.push(scratch("DROP TABLE derive_runs".into()));
-    out
 }
 
 #[cfg(test)]
@@ -512,88 +429,5 @@ mod tests {
             "CASE WHEN f IS NULL THEN NULL WHEN f >= 16 THEN '16f+' WHEN f >= 12 THEN '12-15f' \
              WHEN f >= 9 THEN '9-11f' WHEN f >= 7 THEN '7-8f' ELSE '5-6f' END"
         );
-    }
-
-    #[test]
-    fn a_plan_names_every_table_by_its_physical_name_and_nothing_else_changes() {
-        let mapped = PhysicalNames::registry()
-            .map(names::RACES, &["ra_races"])
-            .unwrap()
-            .map(names::RUNNER_STATISTICS, &["ra_stats_copy"])
-            .unwrap();
-        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-            for scope in [Scope::Full, Scope::Touched(RunId(7))] {
-                let bands = DistanceBands::default();
-                let registry = plan(
-                    dialect,
-                    &PhysicalNames::registry(),
-                    &bands,
-                    scope,
-                    RunId(8),
-                    "t",
-                    &[],
-                );
-                let physical = plan(dialect, &mapped, &bands, scope, RunId(8), "t", &[]);
-                assert_eq!(registry.len(), physical.len());
-                for (r, p) in registry.iter().zip(&physical) {
-                    let renamed = (r.sql)
-                        .replace(names::RACES, "ra_races")
-                        .replace(names::RUNNER_STATISTICS, "ra_stats_copy");
-                    assert_eq!(p.sql, renamed);
-                    // The ledger counts under the registry name.
-                    assert_eq!(p.effect, r.effect);
-                }
-                let all: String = physical.iter().map(|s| s.sql.as_str()).collect();
-                assert!(all.contains("JOIN ra_races x"), "{dialect:?} {scope:?}");
-                assert!(!all.contains(names::RACES) && !all.contains(names::RUNNER_STATISTICS));
-            }
-        }
-    }
-
-    #[test]
-    fn an_incremental_plan_deletes_and_writes_only_touched_groups() {
-        let plan = plan(
-            Dialect::Sqlite,
-            &PhysicalNames::registry(),
-            &DistanceBands::default(),
-            Scope::Touched(RunId(7)),
-            RunId(8),
-            "t",
-            &[],
-        );
-        let deletes: Vec<&Statement> = plan
-            .iter()
-            .filter(|s| matches!(s.effect, Effect::Deleted(_)))
-            .collect();
-        assert_eq!(deletes.len(), groups().len());
-        assert!(deletes.iter().all(|s| s.sql.contains("derive_touched")));
-        assert!(plan
-            .iter()
-            .filter(|s| matches!(s.effect, Effect::Written(_)))
-            .all(|s| s.sql.contains("IN (SELECT") && s.sql.contains("last_run_id")));
-    }
-
-    #[test]
-    fn a_skipped_derived_table_is_never_named_and_the_others_are_all_written() {
-        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-            for scope in [Scope::Full, Scope::Touched(RunId(7))] {
-                let skipped = [names::ENTITY_COMBINATIONS];
-                let plan = plan(
-                    dialect,
-                    &PhysicalNames::registry(),
-                    &DistanceBands::default(),
-                    scope,
-                    RunId(8),
-                    "t",
-                    &skipped,
-                );
-                let all: String = plan.iter().map(|s| s.sql.as_str()).collect();
-                assert!(!all.contains(names::ENTITY_COMBINATIONS), "{dialect:?}");
-                for table in DERIVED_TABLES.iter().filter(|t| !skipped.contains(t)) {
-                    let written = (plan.iter()).any(|s| s.effect == Effect::Written(table));
-                    assert!(written, "{table} {dialect:?} {scope:?}");
-                }
-            }
-        }
     }
 }

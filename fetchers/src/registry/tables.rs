@@ -440,6 +440,34 @@ pub static TABLES: &[Table] = &[
         key: &["id"],
         foreign_keys: &[],
     },
+    // What the derived tables counted, one row per run (migration 0016): the runner's entity
+    // ids, race facts and figures as `src/derive/` counted them, so an update subtracts exactly
+    // what it once added (a corrected result, a late non-runner, a changed jockey).
+    Table {
+        name: "paddock_derived_counted",
+        legacy_name: None,
+        kind: TableKind::Operations,
+        columns: &[
+            sys("race_id", T, false),
+            sys("horse_id", T, false),
+            sys("jockey_id", T, true),
+            sys("trainer_id", T, true),
+            sys("owner_id", T, true),
+            sys("sire_id", T, true),
+            sys("dam_id", T, true),
+            sys("damsire_id", T, true),
+            sys("course_id", T, true),
+            sys("race_date", ColumnType::Date, true),
+            sys("distance_band", T, true),
+            sys("is_win", I, false),
+            sys("is_place", I, false),
+            sys("prize_amount", ColumnType::Money, true),
+            sys("prize_currency", T, true),
+            sys("sp_decimal", ColumnType::Decimal, true),
+        ],
+        key: &["race_id", "horse_id"],
+        foreign_keys: &[],
+    },
     // The raw response archive (issue 10): every API response body, zstd-compressed, as bytes
     // (base64 text before migration 0014), for `paddock replay`.
     Table {
