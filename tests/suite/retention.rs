@@ -452,27 +452,25 @@ backend_test!(
 );
 
 backend_test!(
-    sent_alerts_older_than_alerts_days_go_once_the_alerts_table_exists,
+    sent_alerts_older_than_alerts_days_go_and_unsent_ones_stay,
     |db| async move {
-        // Before migration 0013 (the alerts) the setting prunes nothing and fails nothing.
-        let none = retention(&db, POLICY, ApplyMode::Commit).await;
-        assert_eq!(deleted(&none.report.counts), vec![]);
-        // The columns retention reads, in 0013's types.
-        let (id, boolean, instant) = match db.backend() {
-            Backend::Sqlite => ("INTEGER PRIMARY KEY", "INTEGER", "TEXT"),
-            Backend::Postgres => ("BIGINT PRIMARY KEY", "BOOLEAN", "TIMESTAMPTZ"),
-        };
-        db.execute(&format!(
-            "CREATE TABLE paddock_alerts (id {id}, sent {boolean} NOT NULL, sent_at {instant})"
-        ))
-        .await;
         let (old, recent) = (
             literal(Utc::now() - Duration::days(90)),
             literal(Utc::now() - Duration::days(1)),
         );
+        // Alerts as migration 0013 stores them: two sent long ago, one sent yesterday, one
+        // unsent (never deleted, however old).
+        let (yes, no) = match db.backend() {
+            Backend::Sqlite => ("1", "0"),
+            Backend::Postgres => ("TRUE", "FALSE"),
+        };
         db.execute(&format!(
-            "INSERT INTO paddock_alerts (id, sent, sent_at) VALUES \
-             (1, TRUE, '{old}'), (2, TRUE, '{recent}'), (3, FALSE, NULL), (4, TRUE, '{old}')"
+            "INSERT INTO paddock_alerts (id, triggered_at, rule_name, kind, race_id, message, \
+             sent, sent_at, delivery_attempts) VALUES \
+             (1, '{old}', 'r', 'abandoned', 'rac_1', 'm', {yes}, '{old}', 1), \
+             (2, '{old}', 'r', 'abandoned', 'rac_2', 'm', {yes}, '{recent}', 1), \
+             (3, '{old}', 'r', 'abandoned', 'rac_3', 'm', {no}, NULL, 4), \
+             (4, '{old}', 'r', 'abandoned', 'rac_4', 'm', {yes}, '{old}', 1)"
         ))
         .await;
         let result = retention(&db, POLICY, ApplyMode::Commit).await;
