@@ -4,8 +4,11 @@
 //! seconds, header [`SIGNATURE_HEADER`] `sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`,
 //! the secret from `PADDOCK_ALERTS_WEBHOOK_SECRET`), so a receiver can reject forgeries and
 //! replays. A failed attempt is tried again with exponential backoff (backon); the alert is
-//! marked sent only after a 2xx; an alert whose attempts all failed keeps its last error and
-//! stops the batch (the next run, or the daemon's next start, tries again). Every run of a
+//! marked sent only after a 2xx; an alert whose attempts all failed keeps its attempts and last
+//! error and stays unsent (the next run, or the daemon's next start, tries again). An alert the
+//! receiver rejects (it answered, not with a 2xx) does not hold back the others: the pass goes
+//! on with the next alert. A receiver that cannot be reached (refused, timed out) stops the
+//! pass: every following alert would wait out the same failures. Every run of a
 //! fetch job delivers what is unsent (`run::run_job`), and so does the daemon at start: an
 //! alert committed by a process killed before its delivery is delivered by the next one.
 //!
@@ -55,6 +58,15 @@ pub struct DeliveryReport {
     pub sent: usize,
     /// Alerts whose attempts all failed (each keeps its last error, and stays unsent).
     pub failed: usize,
+}
+
+/// Why an attempt failed.
+#[derive(Debug)]
+struct AttemptFailure {
+    /// Logged and stored as the alert's last error (without the URL).
+    message: String,
+    /// The receiver answered (a non-2xx): the next alert may still go through.
+    answered: bool,
 }
 
 /// `sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
@@ -107,16 +119,19 @@ pub async fn deliver_unsent(
                 record_delivery(store, alert.alert_id, attempts, now, None).await?;
                 report.sent += 1;
             }
-            Err(error) => {
+            Err(failure) => {
                 tracing::warn!(
                     alert_id = alert.alert_id,
                     attempts,
-                    error = %error,
+                    error = %failure.message,
                     "an alert was not delivered; the next run tries again"
                 );
-                record_delivery(store, alert.alert_id, attempts, now, Some(&error)).await?;
+                let error = Some(failure.message.as_str());
+                record_delivery(store, alert.alert_id, attempts, now, error).await?;
                 report.failed += 1;
-                break;
+                if !failure.answered {
+                    break;
+                }
             }
         }
     }
@@ -135,7 +150,7 @@ async fn post_with_retries(
     url: &str,
     secret: Option<&Secret>,
     body: &str,
-) -> (u32, Result<(), String>) {
+) -> (u32, Result<(), AttemptFailure>) {
     let mut pauses = ExponentialBuilder::default()
         .with_min_delay(FIRST_PAUSE)
         .with_max_delay(MAX_PAUSE)
@@ -161,7 +176,7 @@ async fn post_once(
     url: &str,
     secret: Option<&Secret>,
     body: &str,
-) -> Result<(), String> {
+) -> Result<(), AttemptFailure> {
     let timestamp = chrono::Utc::now().timestamp();
     let mut request = client
         .post(url)
@@ -172,8 +187,14 @@ async fn post_once(
     }
     match request.body(body.to_string()).send().await {
         Ok(response) if response.status().is_success() => Ok(()),
-        Ok(response) => Err(format!("the webhook answered {}", response.status())),
-        Err(error) => Err(format!("the webhook failed: {}", error.without_url())),
+        Ok(response) => Err(AttemptFailure {
+            message: format!("the webhook answered {}", response.status()),
+            answered: true,
+        }),
+        Err(error) => Err(AttemptFailure {
+            message: format!("the webhook failed: {}", error.without_url()),
+            answered: false,
+        }),
     }
 }
 

@@ -3,7 +3,8 @@
 //! from the served racecards, each once; a fourth refresh and a replay of the archive add
 //! none; the outbox's delivery to a webhook that fails at first and one that is unreachable
 //! (the run commits, its alerts stay unsent, the next run delivers them), each alert seen
-//! once, signed with an HMAC the receiver verifies; `paddock alerts --format json`.
+//! once, signed with an HMAC the receiver verifies; `paddock alerts --format json`. Delivery
+//! past a rejected alert and after a `kill -9`: `outbox.rs`.
 
 use crate::support::bin::paddock;
 use crate::support::sim::{client_for, sim_today, simulator};
@@ -25,6 +26,8 @@ use serde_json::Value as J;
 use sha2::Sha256;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
+
+mod outbox;
 
 /// This subject's simulator seed.
 const SEED: u64 = 2201;
@@ -364,17 +367,22 @@ backend_test!(
 
 // ---- delivery ----
 
-/// A webhook receiver: answers 500 to the first `failing` requests, then 200; records every
-/// request's headers and body.
+/// A webhook receiver: answers 500 to the first `failing` requests and to every request for
+/// the alert `rejected`, else 200; records every request's headers, body and answer.
 #[derive(Clone, Default)]
 struct Receiver {
     failing: usize,
+    rejected: Option<i64>,
     seen: Arc<Mutex<Vec<(HeaderMap, String, u16)>>>,
 }
 
 async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
     let mut seen = receiver.seen.lock().unwrap();
-    let status = if seen.len() < receiver.failing {
+    let alert_id = serde_json::from_str::<J>(&body)
+        .ok()
+        .and_then(|a| a["alert_id"].as_i64());
+    let rejected = receiver.rejected.is_some() && alert_id == receiver.rejected;
+    let status = if seen.len() < receiver.failing || rejected {
         StatusCode::INTERNAL_SERVER_ERROR
     } else {
         StatusCode::OK
@@ -443,8 +451,8 @@ backend_test!(
         };
         let waiting = read_alerts(&db, unsent).await.unwrap();
         assert!(!waiting.is_empty());
-        // The first alert was tried (1 + 3 retries) and keeps its error; the batch stopped
-        // there, so the others wait untried.
+        // The first alert was tried (1 + 3 retries) and keeps its error; an unreachable
+        // receiver stops the pass there, so the others wait untried.
         assert_eq!(waiting[0].delivery_attempts, 4, "{:?}", waiting[0]);
         assert!(waiting[0].last_error.is_some());
         assert!(waiting[1..].iter().all(|a| a.delivery_attempts == 0));
