@@ -2,7 +2,7 @@
 //! the raw archive (`raw_days`, the database's `paddock_raw_responses` and the archive
 //! directory when configured), the price history thinned (`odds_days`, `thin.rs`), rejects
 //! (`rejects_days`), ledger runs with their per-table counts (`runs_days`) and sent alerts
-//! (`alerts_days`, once `paddock_alerts` exists). Masters, races, runners, the current prices
+//! (`alerts_days`). Masters, races, runners, the current prices
 //! (`ra_runner_odds_latest`) and the derived tables are never touched.
 //!
 //! [`apply`] works in bounded batches, each one transaction that also adds its deletions to the
@@ -72,15 +72,8 @@ impl Retention<'_> {
             self.runs(cutoff, &mut counts).await?;
         }
         if let Some(cutoff) = cutoff_of(self.now, s.alerts_days) {
-            // Migration 0013 (the alerts) may not be there yet: nothing to prune then.
-            if self
-                .store
-                .table_exists(AgedTable::SentAlerts.table())
-                .await?
-            {
-                self.aged(AgedTable::SentAlerts, cutoff, &mut counts)
-                    .await?;
-            }
+            self.aged(AgedTable::SentAlerts, cutoff, &mut counts)
+                .await?;
         }
         counts.0.retain(|_, c| c.deleted > 0);
         Ok(counts)

@@ -6,7 +6,7 @@
 //! column (exit 1), nothing changed.
 
 use super::apply::count;
-use super::walk::{legacy_only_values, run_day, runner_key_targets};
+use super::walk::{assert_walk_kept_everything, legacy_only_values, run_day};
 use crate::support::bin::run_paddock;
 use crate::support::predecessor::{foreign_tables, Predecessor, Shape};
 use crate::support::sim::{client_for, simulator};
@@ -133,23 +133,7 @@ async fn a_mapped_predecessor_is_adopted_and_walks_the_rename(backend: Backend) 
         .await
         .unwrap();
 
-    for (table, (columns, rows)) in &carried {
-        let now = legacy.rows(table, columns).await;
-        let lost: Vec<_> = rows.difference(&now).collect();
-        assert!(
-            lost.is_empty(),
-            "{table}: legacy-only values lost: {lost:?}"
-        );
-    }
-    let targets = runner_key_targets(&legacy).await;
-    assert!(
-        targets.iter().all(|t| t.starts_with("ra_mst_")),
-        "{targets:?}"
-    );
-    let after = legacy.checksums().await;
-    for table in foreign_tables(Shape::TextKeyed) {
-        assert_eq!(sums[table], after[table], "{table} changed");
-    }
+    assert_walk_kept_everything(&legacy, &carried, &sums, Shape::TextKeyed).await;
 }
 
 #[tokio::test]

@@ -52,7 +52,7 @@ pub(super) async fn legacy_only_values(
 }
 
 /// The tables `ra_runners`' foreign keys reference.
-pub(super) async fn runner_key_targets(legacy: &Predecessor) -> BTreeSet<String> {
+async fn runner_key_targets(legacy: &Predecessor) -> BTreeSet<String> {
     let sql = match legacy.backend {
         Backend::Postgres => {
             "SELECT confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' \
@@ -62,6 +62,34 @@ pub(super) async fn runner_key_targets(legacy: &Predecessor) -> BTreeSet<String>
     };
     let rows = legacy.store.text_rows(sql).await.unwrap();
     rows.into_iter().filter_map(|mut r| r.remove(0)).collect()
+}
+
+/// What the end of a walk through the rename must show: every legacy-only value still in
+/// `ra_mst_*` (`carried`, read before the adoption), every foreign key of `ra_runners` pointing
+/// at `ra_mst_*`, and the other systems' tables of `shape` as they were (`sums`).
+pub(super) async fn assert_walk_kept_everything(
+    legacy: &Predecessor,
+    carried: &BTreeMap<&'static str, (Vec<String>, BTreeSet<String>)>,
+    sums: &BTreeMap<String, String>,
+    shape: Shape,
+) {
+    for (table, (columns, rows)) in carried {
+        let now = legacy.rows(table, columns).await;
+        let lost: Vec<_> = rows.difference(&now).collect();
+        assert!(
+            lost.is_empty(),
+            "{table}: legacy-only values lost: {lost:?}"
+        );
+    }
+    let targets = runner_key_targets(legacy).await;
+    assert!(
+        targets.iter().all(|t| t.starts_with("ra_mst_")),
+        "{targets:?}"
+    );
+    let after = legacy.checksums().await;
+    for table in foreign_tables(shape) {
+        assert_eq!(sums[table], after[table], "{table} changed");
+    }
 }
 
 async fn adopted_database_walks_the_rename_keeping_every_legacy_value(backend: Backend) {
@@ -99,23 +127,7 @@ async fn adopted_database_walks_the_rename_keeping_every_legacy_value(backend: B
         .await
         .unwrap();
 
-    for (table, (columns, rows)) in &carried {
-        let now = legacy.rows(table, columns).await;
-        let lost: Vec<_> = rows.difference(&now).collect();
-        assert!(
-            lost.is_empty(),
-            "{table}: legacy-only values lost: {lost:?}"
-        );
-    }
-    let targets = runner_key_targets(&legacy).await;
-    assert!(
-        targets.iter().all(|t| t.starts_with("ra_mst_")),
-        "{targets:?}"
-    );
-    let after = legacy.checksums().await;
-    for table in foreign_tables(Shape::Adoptable) {
-        assert_eq!(sums[table], after[table], "{table} changed");
-    }
+    assert_walk_kept_everything(&legacy, &carried, &sums, Shape::Adoptable).await;
 }
 
 #[tokio::test]
