@@ -267,8 +267,9 @@ pub async fn plan<D: ToolDialect>(
 /// What this version of `adopt` does not do yet.
 fn limits() -> Vec<String> {
     vec![
-        "a database adopted with a key map ([adopt.keys]) stays in rename phase legacy: \
-         `tables begin` refuses it (the rename of a key-mapped table is not built yet)"
+        "a key-mapped table ([adopt.keys]) without a surrogate column named as the registry key \
+         (`id`) cannot be renamed: `tables begin` refuses it (its rename carries that surrogate \
+         into ra_mst_*.legacy_id)"
             .into(),
     ]
 }

@@ -144,12 +144,16 @@ pub async fn run_audit(store: &AnyStore, options: &AuditOptions) -> anyhow::Resu
         freshness: None,
         trail: None,
     };
+    let layout = match has(Check::Orphans) || has(Check::Drift) {
+        true => layout::read_layout(&db, &catalog).await?,
+        false => layout::Layout::default(),
+    };
     if has(Check::Orphans) {
-        report.orphans = Some(orphans::orphans(&db, &catalog, options.sample_size).await?);
-        report.duplicates = Some(orphans::duplicates(&db, &catalog, options.sample_size).await?);
+        let size = options.sample_size;
+        report.orphans = Some(orphans::orphans(&db, &catalog, &layout, size).await?);
+        report.duplicates = Some(orphans::duplicates(&db, &catalog, &layout, size).await?);
     }
     if has(Check::Drift) {
-        let layout = layout::read_layout(&db, &catalog).await?;
         let mut found = drift::schema_drift(dialect, &catalog, &layout);
         let has_migrations = db.has_migrations_table().await?;
         found.extend(drift::migration_drift(&db, has_migrations).await?);

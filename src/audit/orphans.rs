@@ -5,58 +5,100 @@
 
 use crate::audit::db::{as_text, bind_integer, count, ident, text, AuditDb};
 use crate::audit::report::{DuplicateFinding, OrphanFinding};
+use crate::audit::layout::Layout;
 use crate::store::catalog::Catalog;
-use fetchers::registry::{ForeignKey, Table, TABLES};
+use fetchers::registry::{self, ForeignKey, Table, TABLES};
 
 fn list(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-/// Why a relation cannot be checked on this database, if it cannot.
-fn unchecked_reason(catalog: &Catalog, table: &Table, fk: &ForeignKey) -> Option<String> {
-    let Some(child) = catalog.tables.get(table.name) else {
-        return Some(format!("table {} is missing", table.name));
-    };
-    let Some(parent) = catalog.tables.get(fk.ref_table) else {
-        return Some(format!("table {} is missing", fk.ref_table));
-    };
-    let needed = fk
-        .columns
-        .iter()
-        .map(|c| (table.name, child.column(c).is_some(), *c))
-        .chain(
-            fk.ref_columns
-                .iter()
-                .map(|c| (fk.ref_table, parent.column(c).is_some(), *c)),
-        )
-        .chain(
-            table
-                .key
-                .iter()
-                .map(|c| (table.name, child.column(c).is_some(), *c)),
-        );
-    for (t, present, c) in needed {
-        if !present {
-            return Some(format!("column {t}.{c} is missing"));
-        }
-    }
-    None
+/// One registry relation under the phase's physical names (`layout`): the child table as
+/// reads find it, the parent likewise, and the parent's columns where they live — a key-mapped
+/// legacy parent (`[adopt.keys]`, the predecessor's `ra_bookmakers`) is referenced through the
+/// column holding its key (`code`), not its surrogate `id`.
+struct Relation<'a> {
+    table: &'a Table,
+    fk: &'a ForeignKey,
+    child: &'a str,
+    parent: &'a str,
+    ref_columns: Vec<&'a str>,
+    key: Vec<&'a str>,
 }
 
-/// One anti-join per registry relation: the count of rows whose non-null reference has no
-/// target, and up to `sample_size` of their keys (the count is a window over the same scan).
+impl<'a> Relation<'a> {
+    fn new(layout: &'a Layout, table: &'a Table, fk: &'a ForeignKey) -> Self {
+        let physical = &layout.physical;
+        let child = physical.read(table);
+        let (parent, ref_columns) = match registry::table(fk.ref_table) {
+            Some(p) => {
+                let name = physical.read(p);
+                let columns = (fk.ref_columns.iter())
+                    .map(|r| physical.column(p, name, r))
+                    .collect();
+                (name, columns)
+            }
+            None => (fk.ref_table, fk.ref_columns.to_vec()),
+        };
+        let key = (table.key.iter())
+            .map(|k| physical.column(table, child, k))
+            .collect();
+        Relation {
+            table,
+            fk,
+            child,
+            parent,
+            ref_columns,
+            key,
+        }
+    }
+
+    /// Why the relation cannot be checked on this database, if it cannot.
+    fn unchecked_reason(&self, catalog: &Catalog, layout: &Layout) -> Option<String> {
+        if layout.skipped.contains(self.table.name) {
+            return Some(format!(
+                "{} is another system's table (Paddock's is skipped)",
+                self.child
+            ));
+        }
+        let Some(child) = catalog.tables.get(self.child) else {
+            return Some(format!("table {} is missing", self.child));
+        };
+        let Some(parent) = catalog.tables.get(self.parent) else {
+            return Some(format!("table {} is missing", self.parent));
+        };
+        let needed = (self.fk.columns.iter())
+            .map(|c| (self.child, child.column(c).is_some(), *c))
+            .chain(
+                (self.ref_columns.iter()).map(|c| (self.parent, parent.column(c).is_some(), *c)),
+            )
+            .chain((self.key.iter()).map(|c| (self.child, child.column(c).is_some(), *c)));
+        for (t, present, c) in needed {
+            if !present {
+                return Some(format!("column {t}.{c} is missing"));
+            }
+        }
+        None
+    }
+}
+
+/// One anti-join per registry relation, under the phase's physical names (`layout`): the
+/// count of rows whose non-null reference has no target, and up to `sample_size` of their keys
+/// (the count is a window over the same scan).
 pub async fn orphans(
     db: &AuditDb,
     catalog: &Catalog,
+    layout: &Layout,
     sample_size: u32,
 ) -> anyhow::Result<Vec<OrphanFinding>> {
     let mut out = Vec::new();
     for table in TABLES {
         for fk in table.foreign_keys {
-            let enforced = catalog.tables.get(table.name).is_some_and(|live| {
+            let relation = Relation::new(layout, table, fk);
+            let enforced = catalog.tables.get(relation.child).is_some_and(|live| {
                 live.foreign_keys.iter().any(|l| {
                     l.validated
-                        && l.ref_table == fk.ref_table
+                        && l.ref_table == relation.parent
                         && l.columns
                             .iter()
                             .map(String::as_str)
@@ -64,19 +106,17 @@ pub async fn orphans(
                 })
             });
             let mut finding = OrphanFinding {
-                table: table.name.to_string(),
+                table: relation.child.to_string(),
                 columns: list(fk.columns),
-                ref_table: fk.ref_table.to_string(),
-                ref_columns: list(fk.ref_columns),
+                ref_table: relation.parent.to_string(),
+                ref_columns: list(&relation.ref_columns),
                 orphans: 0,
                 samples: Vec::new(),
                 enforced,
-                skipped: unchecked_reason(catalog, table, fk),
+                skipped: relation.unchecked_reason(catalog, layout),
             };
             if finding.skipped.is_none() {
-                let keys: Vec<String> = table
-                    .key
-                    .iter()
+                let keys: Vec<String> = (relation.key.iter())
                     .map(|k| as_text(&format!("c.{}", ident(k))))
                     .collect();
                 let not_null: Vec<String> = fk
@@ -84,25 +124,22 @@ pub async fn orphans(
                     .iter()
                     .map(|c| format!("c.{} IS NOT NULL", ident(c)))
                     .collect();
-                let matches: Vec<String> = fk
-                    .columns
-                    .iter()
-                    .zip(fk.ref_columns)
-                    .map(|(c, r)| format!("p.{} = c.{}", ident(r), ident(c)))
-                    .collect();
-                if db.probes_per_row() && !has_missing_targets(db, table, fk, &not_null).await? {
+                if db.probes_per_row() && !has_missing_targets(db, &relation, &not_null).await? {
                     out.push(finding);
                     continue;
                 }
+                let matches: Vec<String> = (fk.columns.iter().zip(&relation.ref_columns))
+                    .map(|(c, r)| format!("p.{} = c.{}", ident(r), ident(c)))
+                    .collect();
                 let rows = db
                     .query(|p| {
                         format!(
                             "SELECT COUNT(*) OVER (), {} FROM {} c WHERE {} AND NOT EXISTS \
                              (SELECT 1 FROM {} p WHERE {}) LIMIT {}",
                             keys.join(", "),
-                            db.table(table.name),
+                            db.table(relation.child),
                             not_null.join(" AND "),
-                            db.table(fk.ref_table),
+                            db.table(relation.parent),
                             matches.join(" AND "),
                             bind_integer(p, i64::from(sample_size.max(1)))
                         )
@@ -132,10 +169,10 @@ pub async fn orphans(
 /// against 3.0 s for `horse_id`), so it goes straight to the full query.
 async fn has_missing_targets(
     db: &AuditDb,
-    table: &Table,
-    fk: &ForeignKey,
+    relation: &Relation<'_>,
     not_null: &[String],
 ) -> anyhow::Result<bool> {
+    let fk = relation.fk;
     let columns: Vec<String> = fk
         .columns
         .iter()
@@ -145,7 +182,7 @@ async fn has_missing_targets(
     let selected: Vec<String> = (columns.iter().zip(&aliases))
         .map(|(c, a)| format!("{c} AS {a}"))
         .collect();
-    let matches: Vec<String> = (fk.ref_columns.iter().zip(&aliases))
+    let matches: Vec<String> = (relation.ref_columns.iter().zip(&aliases))
         .map(|(r, a)| format!("p.{} = d.{a}", ident(r)))
         .collect();
     let rows = db
@@ -153,9 +190,9 @@ async fn has_missing_targets(
             "SELECT COUNT(*) FROM (SELECT DISTINCT {} FROM {} c WHERE {}) d \
              WHERE NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
             selected.join(", "),
-            db.table(table.name),
+            db.table(relation.child),
             not_null.join(" AND "),
-            db.table(fk.ref_table),
+            db.table(relation.parent),
             matches.join(" AND ")
         ))
         .await?;
@@ -163,22 +200,32 @@ async fn has_missing_targets(
 }
 
 /// Duplicated natural keys, checked only in tables whose live schema lacks a unique
-/// constraint on the key (elsewhere the database already rules them out).
+/// constraint on the key (elsewhere the database already rules them out); each table under
+/// the phase's physical name (`layout`), its key where it lives (a key-mapped legacy table's
+/// key column).
 pub async fn duplicates(
     db: &AuditDb,
     catalog: &Catalog,
+    layout: &Layout,
     sample_size: u32,
 ) -> anyhow::Result<Vec<DuplicateFinding>> {
     let mut out = Vec::new();
     for table in TABLES {
-        let Some(live) = catalog.tables.get(table.name) else {
+        let name = layout.physical.read(table);
+        let Some(live) = catalog.tables.get(name) else {
             continue;
         };
-        if live.has_unique(table.key) || table.key.iter().any(|k| live.column(k).is_none()) {
+        if layout.skipped.contains(table.name) {
             continue;
         }
-        let keys: Vec<String> = table.key.iter().map(|k| ident(k)).collect();
-        let key_text: Vec<String> = table.key.iter().map(|k| as_text(&ident(k))).collect();
+        let key: Vec<&str> = (table.key.iter())
+            .map(|k| layout.physical.column(table, name, k))
+            .collect();
+        if live.has_unique(&key) || key.iter().any(|k| live.column(k).is_none()) {
+            continue;
+        }
+        let keys: Vec<String> = key.iter().map(|k| ident(k)).collect();
+        let key_text: Vec<String> = key.iter().map(|k| as_text(&ident(k))).collect();
         let rows = db
             .query(|p| {
                 format!(
@@ -187,15 +234,15 @@ pub async fn duplicates(
                      LIMIT {}",
                     key_text.join(", "),
                     keys.join(", "),
-                    db.table(table.name),
+                    db.table(name),
                     keys.join(", "),
                     bind_integer(p, i64::from(sample_size.max(1)))
                 )
             })
             .await?;
         out.push(DuplicateFinding {
-            table: table.name.to_string(),
-            key: list(table.key),
+            table: name.to_string(),
+            key: list(&key),
             duplicated_keys: rows.first().map(|r| count(&r[0])).unwrap_or(0),
             extra_rows: rows.first().map(|r| count(&r[1])).unwrap_or(0),
             samples: rows

@@ -8,7 +8,10 @@
 
 use crate::rename::phase::{legacy_name, renamed_tables};
 use crate::store::catalog::Catalog;
+use crate::config::AdoptMaps;
 use crate::store::dialect::{Params, ToolDialect};
+use crate::store::mirror::End;
+use crate::store::physical::surrogate_column;
 use crate::store::tools::Statement;
 use crate::store::SqlStore;
 use anyhow::Result;
@@ -30,6 +33,45 @@ pub fn legacy_only_columns(catalog: &Catalog, table: &Table) -> Vec<(String, Str
         .filter(|c| !in_registry(table, &c.name))
         .map(|c| (c.name.clone(), c.ty.clone()))
         .collect()
+}
+
+/// The columns `begin` carries into `table.name` from its legacy table: the legacy-only ones
+/// of [`legacy_only_columns`]; for a key-mapped legacy table (`key_as`, `[adopt.keys]`) the
+/// key column left out (the new table's own key holds its values) and the surrogate, the
+/// legacy column of the key's name, carried as [`surrogate_column`] (`legacy_id`). Refused for
+/// a key-mapped table without that surrogate column (nothing to carry `legacy_id` from).
+pub fn carried_into_new(
+    catalog: &Catalog,
+    table: &Table,
+    key_as: Option<&str>,
+) -> Result<Vec<(String, String)>> {
+    let mut carried = legacy_only_columns(catalog, table);
+    let Some(key_as) = key_as else {
+        return Ok(carried);
+    };
+    carried.retain(|(name, _)| name != key_as);
+    let legacy = legacy_name(table);
+    let surrogate = (catalog.tables.get(legacy))
+        .and_then(|live| live.column(table.key[0]))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "tables begin: {legacy} is adopted with a key map ([adopt.keys] = {key_as:?}) \
+                 but has no surrogate column {} to carry as {}: not supported (nothing changed)",
+                table.key[0],
+                surrogate_column(table)
+            )
+        })?;
+    carried.push((surrogate_column(table), surrogate.ty.clone()));
+    Ok(carried)
+}
+
+/// The end of a row copy that is `table`'s legacy table, under its name `name` (its archived
+/// name at deprecate), with the column holding its key when key-mapped (`maps`).
+pub fn legacy_end<'a>(maps: &'a AdoptMaps, table: &Table, name: &'a str) -> End<'a> {
+    End {
+        table: name,
+        key_column: maps.key(table.name),
+    }
 }
 
 /// The statements giving new table `table.name` the legacy-only columns (nullable).
@@ -67,6 +109,7 @@ pub async fn carried_columns_of<D: ToolDialect>(
 /// `cursor` up to `upper` (a backfill batch), written once for both engines.
 pub fn copy_carried<D: ToolDialect>(
     table: &Table,
+    legacy: End,
     carried: &[String],
     cursor: Option<&str>,
     upper: &str,
@@ -75,7 +118,8 @@ pub fn copy_carried<D: ToolDialect>(
     if carried.is_empty() {
         return None;
     }
-    let (key, new, legacy) = (table.key[0], table.name, legacy_name(table));
+    let (key, new) = (table.key[0], table.name);
+    let (held, legacy) = (legacy.column(table, key), legacy.table);
     let mut p = Params::<D>::new();
     let lower = cursor
         .map(|c| format!("{key} > {} AND ", p.add(Value::Text(c.into()), key_type)))
@@ -83,7 +127,7 @@ pub fn copy_carried<D: ToolDialect>(
     let upper = p.add(Value::Text(upper.into()), key_type);
     let list = carried.join(", ");
     let sql = format!(
-        "UPDATE {new} SET ({list}) = (SELECT {list} FROM {legacy} l WHERE l.{key} = {new}.{key}) \
+        "UPDATE {new} SET ({list}) = (SELECT {list} FROM {legacy} l WHERE l.{held} = {new}.{key}) \
          WHERE {lower}{key} <= {upper}"
     );
     Some(Statement::new(sql, p))

@@ -155,8 +155,8 @@ async fn status_of<D: ToolDialect>(store: &SqlStore<D>) -> Result<String> {
         let written = fetchers::registry::table(table)
             .map_or(table.as_str(), |t| t.legacy_name.unwrap_or(t.name));
         out.push_str(&format!(
-            "key map {written}: its key held in {column} (upserted on; the rename of it is not \
-             built: tables begin refuses)\n"
+            "key map {written}: its key held in {column} (upserted on; the rename copies it \
+             into the new table's id and its surrogate into legacy_id)\n"
         ));
     }
     for (table, why) in crate::derive::skipped_in(store).await? {

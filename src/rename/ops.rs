@@ -4,20 +4,22 @@
 //! the units of work (`history::run_transition`); a refusal is recorded with its reason. Rows
 //! are copied by the store's one copy routine (`store::mirror::copy_sql`), values bound.
 
+use crate::config::AdoptMaps;
 use crate::rename::carry::{
-    add_carried_columns, carried_columns, carried_columns_of, copy_carried, empty_in_legacy,
-    free_index_names, legacy_only_columns, relax_not_null, taken_names,
+    add_carried_columns, carried_columns, carried_columns_of, carried_into_new, copy_carried,
+    empty_in_legacy, free_index_names, legacy_end, relax_not_null, taken_names,
 };
 use crate::rename::history::{
     history, record_refusal, run_in_phase, run_transition, Change, TransitionOutcome,
 };
 use crate::rename::phase::{archived_name, legacy_name, referencing_tables, renamed_tables, Phase};
 use crate::rename::state::{
-    backfill_cursor, clear_cursor, current_phase, phase_statement, set_cursor,
+    backfill_cursor, clear_cursor, current_phase, phase_statement, set_cursor, stored_maps,
 };
 use crate::rename::verify::verify;
 use crate::store::dialect::{Params, Repointing, TableMove, ToolDialect};
-use crate::store::mirror::copy_sql;
+use crate::store::mirror::{copy_sql, surrogate_back_sql, End};
+use crate::store::physical::surrogate_column;
 use crate::store::tools::{create_table_statements, ForeignKeys, Statement};
 use crate::store::SqlStore;
 use anyhow::{bail, Result};
@@ -104,21 +106,15 @@ fn expect_phase(phase: Phase, allowed: &[Phase], command: &str) -> Result<()> {
 }
 
 /// legacy → dual-write: creates `ra_mst_*` with the registry's columns and keys plus the
-/// legacy-only columns of their legacy tables (`carry.rs`), each index under a free name;
+/// legacy-only columns of their legacy tables (`carry.rs`; a key-mapped one's surrogate as
+/// `legacy_id`, its key column's values in the new `id`), each index under a free name;
 /// adds registry columns the legacy tables lack (nullable); a registry NOT NULL column some
 /// legacy rows leave empty is created nullable. Returns a note for each index created under
 /// another name and each column created nullable.
 pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<Vec<String>> {
     let phase = current_phase(store).await?;
     expect_phase(phase, &[Phase::Legacy], "begin")?;
-    let maps = crate::rename::state::stored_maps(store).await?;
-    if let Some((table, column)) = maps.keys.iter().next() {
-        anyhow::bail!(
-            "tables begin: {table} is adopted with a key map ([adopt.keys] = {column:?}): the \
-             rename of a key-mapped table is not built yet; the database stays in phase legacy \
-             (nothing changed)"
-        );
-    }
+    let maps = stored_maps(store).await?;
     let dialect = D::KIND.schema_dialect();
     // Read once: the preparation before the transition's lock stays short.
     let catalog = store.read_catalog(&store.current_schema().await?).await?;
@@ -129,6 +125,8 @@ pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> R
     for table in renamed_tables() {
         let legacy = legacy_name(table);
         let present = store.table_columns(legacy).await?;
+        // Refused before anything is written: a key-mapped table without its surrogate.
+        let carried = carried_into_new(&catalog, table, maps.key(table.name))?;
         for column in table.all_columns() {
             if !present.iter().any(|p| p == column.name) {
                 statements.push(
@@ -155,7 +153,6 @@ pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> R
             ));
         }
         statements.extend(created);
-        let carried = legacy_only_columns(&catalog, table);
         statements.extend(add_carried_columns::<D>(table, &carried));
     }
     let change = Change {
@@ -187,17 +184,20 @@ pub async fn backfill<D: ToolDialect>(
         };
         run_transition(store, change, &[], ForeignKeys::Enforced).await?;
     }
+    let maps = stored_maps(store).await?;
     let mut copied = Vec::new();
     for table in renamed_tables() {
         let mut cursor = backfill_cursor(store, table.name).await?;
         let carried = carried_columns(store, table).await?;
+        let legacy = legacy_end(&maps, table, legacy_name(table));
         let mut rows = 0u64;
         while let Some((upper, batch_rows)) =
-            next_batch(store, table, cursor.as_deref(), batch).await?
+            next_batch(store, table, legacy, cursor.as_deref(), batch).await?
         {
-            let key_type = batch_key(table).1;
-            let carry = copy_carried(table, &carried, cursor.as_deref(), &upper, key_type);
-            let statements: Vec<Statement<D>> = [copy_batch(table, cursor.as_deref(), &upper)]
+            let key_type = batch_key(table, legacy).1;
+            let carry = copy_carried(table, legacy, &carried, cursor.as_deref(), &upper, key_type);
+            let copy = copy_batch(table, legacy, cursor.as_deref(), &upper);
+            let statements: Vec<Statement<D>> = [copy]
                 .into_iter()
                 .chain(carry)
                 .chain([set_cursor(table.name, &upper, now)])
@@ -216,10 +216,12 @@ pub async fn backfill<D: ToolDialect>(
     Ok(copied)
 }
 
-/// The key column a backfill orders `table` by, and its type.
-fn batch_key(table: &Table) -> (&'static str, ColumnType) {
+/// The key column a backfill orders `table`'s legacy table (`legacy`) by, and its type: the
+/// registry key, held in the key column of a key-mapped legacy table.
+fn batch_key<'a>(table: &Table, legacy: End<'a>) -> (&'a str, ColumnType) {
     let key = table.key[0];
-    (key, table.column(key).map_or(ColumnType::Text, |c| c.ty))
+    let ty = table.column(key).map_or(ColumnType::Text, |c| c.ty);
+    (legacy.column(table, key), ty)
 }
 
 /// The last key and the row count of the next batch of at most `batch` legacy rows after
@@ -227,10 +229,11 @@ fn batch_key(table: &Table) -> (&'static str, ColumnType) {
 async fn next_batch<D: ToolDialect>(
     store: &SqlStore<D>,
     table: &Table,
+    legacy: End<'_>,
     cursor: Option<&str>,
     batch: usize,
 ) -> Result<Option<(String, u64)>> {
-    let (key, ty) = batch_key(table);
+    let (key, ty) = batch_key(table, legacy);
     let mut p = Params::<D>::new();
     let after = cursor
         .map(|c| format!("WHERE {key} > {}", p.add(Value::Text(c.into()), ty)))
@@ -239,7 +242,7 @@ async fn next_batch<D: ToolDialect>(
     let sql = format!(
         "SELECT CAST(MAX({key}) AS TEXT), CAST(COUNT(*) AS TEXT) FROM \
          (SELECT {key} FROM {} {after} ORDER BY {key} LIMIT {limit}) b",
-        legacy_name(table)
+        legacy.table
     );
     let rows = store.text_rows(&sql, p.values()).await?;
     let Some(upper) = rows.first().and_then(|r| r[0].clone()) else {
@@ -250,15 +253,20 @@ async fn next_batch<D: ToolDialect>(
 }
 
 /// Copies the legacy rows with keys after `cursor` up to `upper` into the new table.
-fn copy_batch<D: ToolDialect>(table: &Table, cursor: Option<&str>, upper: &str) -> Statement<D> {
-    let (key, ty) = batch_key(table);
+fn copy_batch<D: ToolDialect>(
+    table: &Table,
+    legacy: End,
+    cursor: Option<&str>,
+    upper: &str,
+) -> Statement<D> {
+    let (key, ty) = batch_key(table, legacy);
     let mut p = Params::<D>::new();
     let lower = cursor
         .map(|c| format!("{key} > {} AND ", p.add(Value::Text(c.into()), ty)))
         .unwrap_or_default();
     let filter = format!("{lower}{key} <= {}", p.add(Value::Text(upper.into()), ty));
     Statement::new(
-        copy_sql(table, legacy_name(table), table.name, &filter, &[]),
+        copy_sql(table, legacy, End::plain(table.name), &filter, &[]),
         p,
     )
 }
@@ -294,16 +302,39 @@ pub async fn advance<D: ToolDialect>(
         run_repointing(store, change, repointing).await?;
         return Ok(to);
     }
+    let maps = stored_maps(store).await?;
     let mut statements = Vec::new();
     for table in renamed_tables() {
         let legacy = legacy_name(table);
         statements.push(format!("ALTER TABLE {legacy} RENAME TO {}", archived_name(table)).into());
         if compatibility_views {
-            statements.push(D::create_view_sql(legacy, table.name).into());
+            let columns = view_columns(store, &maps, table).await?;
+            statements.push(D::create_view_sql(legacy, table.name, &columns).into());
         }
     }
     run_transition(store, change, &statements, ForeignKeys::Enforced).await?;
     Ok(to)
+}
+
+/// The select list of `table`'s compatibility view: `*`, or for a key-mapped table the
+/// legacy columns as its readers knew them: the surrogate (`legacy_id`) as the key's name,
+/// the key as the key column (`id AS code`), then every other column of `ra_mst_*`.
+async fn view_columns<D: ToolDialect>(
+    store: &SqlStore<D>,
+    maps: &AdoptMaps,
+    table: &Table,
+) -> Result<String> {
+    let Some(held) = maps.key(table.name) else {
+        return Ok("*".into());
+    };
+    let (key, surrogate) = (table.key[0], surrogate_column(table));
+    let mut columns = vec![format!("{surrogate} AS {key}"), format!("{key} AS {held}")];
+    for column in store.table_columns(table.name).await? {
+        if column != key && column != surrogate && column != held {
+            columns.push(column);
+        }
+    }
+    Ok(columns.join(", "))
 }
 
 fn drop_views<D: ToolDialect>() -> impl Iterator<Item = Statement<D>> {
@@ -324,16 +355,21 @@ async fn repoint_foreign_keys<D: ToolDialect>(
     target: Target,
 ) -> Result<Repointing> {
     let renamed = renamed_tables();
+    let maps = stored_maps(store).await?;
     let moves: Vec<TableMove> = (renamed.iter())
         .map(|t| {
+            // A key-mapped legacy table is referenced through the column holding its key.
+            let (legacy, new) = (legacy_end(&maps, t, legacy_name(t)), End::plain(t.name));
             let (from, to) = match target {
-                Target::New => (legacy_name(t), t.name),
-                Target::Legacy => (t.name, legacy_name(t)),
+                Target::New => (legacy, new),
+                Target::Legacy => (new, legacy),
             };
             TableMove {
                 parent: t.name,
-                from,
-                to,
+                from: from.table,
+                to: to.table,
+                from_key: from.key_column,
+                to_key: to.key_column,
             }
         })
         .collect();
@@ -406,12 +442,19 @@ pub async fn rollback<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -
                 statements.push(format!("ALTER TABLE {archived} RENAME TO {legacy}").into());
             }
             // Legacy missed the writes made while deprecated: bring it level with new, the
-            // carried legacy-only columns (an adopted table's mapped ones) included.
+            // carried legacy-only columns (an adopted table's mapped ones) included; a
+            // key-mapped table's new rows numbered by its surrogate's default, read back into
+            // `legacy_id`.
+            let maps = stored_maps(store).await?;
             for table in renamed_tables() {
                 let carried = carried_columns_of(store, table, &archived_name(table)).await?;
                 let carried: Vec<&str> = carried.iter().map(String::as_str).collect();
-                let copy = copy_sql(table, table.name, legacy_name(table), "true", &carried);
-                statements.push(copy.into());
+                let (new, legacy) = (
+                    End::plain(table.name),
+                    legacy_end(&maps, table, legacy_name(table)),
+                );
+                statements.push(copy_sql(table, new, legacy, "true", &carried).into());
+                statements.extend(surrogate_back_sql(table, new, legacy, "true").map(Into::into));
             }
             statements
         }

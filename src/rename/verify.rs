@@ -2,9 +2,11 @@
 //! column of every row) and orphan counts for every foreign key of the new layout. Each
 //! difference is named by table, key and column.
 
-use crate::rename::carry::carried_columns;
+use crate::config::AdoptMaps;
+use crate::rename::carry::{carried_columns, legacy_end};
 use crate::rename::phase::{legacy_name, renamed_tables};
 use crate::store::dialect::ToolDialect;
+use crate::store::physical::surrogate_column;
 use crate::store::{SqlStore, TextRow};
 use anyhow::Result;
 use fetchers::registry::{Table, TABLES};
@@ -50,8 +52,9 @@ pub async fn count<D: ToolDialect>(store: &SqlStore<D>, sql: &str) -> Result<i64
 /// among the registry's (new) names.
 pub async fn verify<D: ToolDialect>(store: &SqlStore<D>) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
+    let maps = crate::rename::state::stored_maps(store).await?;
     for table in renamed_tables() {
-        compare_table(store, table, &mut report).await?;
+        compare_table(store, &maps, table, &mut report).await?;
     }
     // A derived table Paddock skips holds another system's rows under its name (adopt).
     let skipped = crate::derive::skipped_in(store).await?;
@@ -70,13 +73,17 @@ pub async fn verify<D: ToolDialect>(store: &SqlStore<D>) -> Result<VerifyReport>
     Ok(report)
 }
 
+/// Compares `table` with its legacy table, a key-mapped one (`maps`, `[adopt.keys]`) under the
+/// translation: its key column against the new `id`, its surrogate against `legacy_id`.
 async fn compare_table<D: ToolDialect>(
     store: &SqlStore<D>,
+    maps: &AdoptMaps,
     table: &Table,
     report: &mut VerifyReport,
 ) -> Result<()> {
     let (legacy, new) = (legacy_name(table), table.name);
     let key = table.key[0];
+    let held = legacy_end(maps, table, legacy).column(table, key);
     let legacy_rows = count(store, &format!("SELECT COUNT(*) FROM {legacy}")).await?;
     let new_rows = count(store, &format!("SELECT COUNT(*) FROM {new}")).await?;
     report.counts.push(TableCounts {
@@ -89,12 +96,13 @@ async fn compare_table<D: ToolDialect>(
             "{new}: {new_rows} row(s) but {legacy} has {legacy_rows}"
         ));
     }
-    for (from, to) in [(legacy, new), (new, legacy)] {
+    for ((from, from_key), (to, to_key)) in [((legacy, held), (new, key)), ((new, key), (legacy, held))] {
         let missing = rows(
             store,
             &format!(
-                "SELECT CAST(a.{key} AS TEXT) FROM {from} a WHERE NOT EXISTS \
-                 (SELECT 1 FROM {to} b WHERE b.{key} = a.{key}) ORDER BY a.{key} LIMIT {EXAMPLES}"
+                "SELECT CAST(a.{from_key} AS TEXT) FROM {from} a WHERE NOT EXISTS \
+                 (SELECT 1 FROM {to} b WHERE b.{to_key} = a.{from_key}) ORDER BY a.{from_key} \
+                 LIMIT {EXAMPLES}"
             ),
         )
         .await?;
@@ -105,24 +113,33 @@ async fn compare_table<D: ToolDialect>(
             ));
         }
     }
-    // The registry's columns and the legacy-only ones `begin` carried (`carry.rs`).
-    let mut columns: Vec<String> = table.all_columns().iter().map(|c| c.name.into()).collect();
-    columns.extend(carried_columns(store, table).await?);
+    // The registry's columns and the legacy-only ones `begin` carried (`carry.rs`), as
+    // `(legacy column, new column)`: a key-mapped table's key in its key column, its
+    // surrogate as `legacy_id`.
+    let mut columns: Vec<(String, String)> = (table.all_columns().iter())
+        .filter(|c| c.name != key)
+        .map(|c| (c.name.into(), c.name.into()))
+        .collect();
+    columns.extend(carried_columns(store, table).await?.into_iter().map(|c| (c.clone(), c)));
+    if held != key {
+        columns.push((key.into(), surrogate_column(table)));
+    }
     let differing_columns = columns
         .iter()
-        .map(|c| format!("CASE WHEN a.{c} IS DISTINCT FROM b.{c} THEN '{c} ' ELSE '' END"))
+        .map(|(a, b)| format!("CASE WHEN a.{a} IS DISTINCT FROM b.{b} THEN '{b} ' ELSE '' END"))
         .collect::<Vec<_>>()
         .join(" || ");
     let any_differs = columns
         .iter()
-        .map(|c| format!("a.{c} IS DISTINCT FROM b.{c}"))
+        .map(|(a, b)| format!("a.{a} IS DISTINCT FROM b.{b}"))
         .collect::<Vec<_>>()
         .join(" OR ");
     let differing = rows(
         store,
         &format!(
-            "SELECT CAST(a.{key} AS TEXT), {differing_columns} FROM {legacy} a \
-             JOIN {new} b ON b.{key} = a.{key} WHERE {any_differs} ORDER BY a.{key} LIMIT {EXAMPLES}"
+            "SELECT CAST(a.{held} AS TEXT), {differing_columns} FROM {legacy} a \
+             JOIN {new} b ON b.{key} = a.{held} WHERE {any_differs} ORDER BY a.{held} \
+             LIMIT {EXAMPLES}"
         ),
     )
     .await?;

@@ -146,9 +146,10 @@ pub trait ToolDialect: Dialect {
     /// A byte-string literal of the bytes whose hex is `hex` (the ledger's checksums).
     fn bytes_literal(hex: &str) -> String;
 
-    /// The statement creating read-only view `view` of every row of `table` (PostgreSQL: with
-    /// the caller's privileges).
-    fn create_view_sql(view: &str, table: &str) -> String;
+    /// The statement creating read-only view `view` of every row of `table`, its select list
+    /// `columns` (`*`, or a key-mapped table's legacy columns; PostgreSQL: with the caller's
+    /// privileges).
+    fn create_view_sql(view: &str, table: &str, columns: &str) -> String;
 
     /// The statements securing data table `table` right after Paddock creates it outside the
     /// migrations (`tools::create_table_statements`, the one caller). PostgreSQL: `ALTER TABLE
@@ -177,12 +178,16 @@ pub trait ToolDialect: Dialect {
 /// The name of a reader's read policy is this prefix and the role (`paddock grants`).
 pub const READER_POLICY_PREFIX: &str = "paddock_read_";
 
-/// Foreign keys pointing at registry table `parent` move from physical table `from` to `to`.
+/// Foreign keys pointing at registry table `parent` move from physical table `from` to `to`;
+/// `from_key`/`to_key`: the column holding the parent's one-column key in a key-mapped legacy
+/// table (`[adopt.keys]`, referenced through it), `None` where the key keeps its name.
 #[derive(Debug, Clone, Copy)]
 pub struct TableMove<'a> {
     pub parent: &'a str,
     pub from: &'a str,
     pub to: &'a str,
+    pub from_key: Option<&'a str>,
+    pub to_key: Option<&'a str>,
 }
 
 /// How one table's foreign keys are re-pointed ([`ToolDialect::repoint_foreign_keys`]).

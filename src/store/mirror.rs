@@ -10,9 +10,15 @@
 //! A copied row may reference a master the further table lacks yet (a sire's `horse_id`):
 //! those referenced rows are copied first, following the registry's foreign keys between
 //! tables written under several names (acyclic, as the write order is).
+//!
+//! A key-mapped legacy table (`[adopt.keys]`, the predecessor's `ra_bookmakers`: a surrogate
+//! `id`, the registry key in `code`) is copied under translation ([`End`]): its key column
+//! holds the new table's `id`, its surrogate goes to the new table's `legacy_id`
+//! ([`surrogate_column`]); copied the other way the surrogate is never written (the legacy
+//! default numbers a new row) and is read back into `legacy_id` ([`surrogate_back_sql`]).
 
 use crate::store::dialect::{Conn, Dialect, Params};
-use crate::store::physical::PhysicalNames;
+use crate::store::physical::{surrogate_column, PhysicalNames};
 use crate::store::plan::{value_of, WriteGroup};
 use crate::store::upsert_sql::quote_ident;
 use fetchers::registry::{self, ColumnType, Table};
@@ -26,6 +32,10 @@ pub async fn mirror_group<D: Dialect>(
 ) -> Result<(), sqlx::Error> {
     let table = group.table;
     let per_statement = (D::LOOKUP_CHUNK / table.key.len()).max(1);
+    let first = physical.written(table)[0];
+    let key: Vec<&str> = (table.key.iter())
+        .map(|k| physical.column(table, first, k))
+        .collect();
     for chunk in group.rows.chunks(per_statement) {
         let mut p = Params::<D>::new();
         let keys: Vec<String> = chunk
@@ -37,7 +47,7 @@ pub async fn mirror_group<D: Dialect>(
                 format!("({})", items.join(", "))
             })
             .collect();
-        let filter = format!("({}) IN ({})", column_list(table.key), keys.join(", "));
+        let filter = format!("({}) IN ({})", column_list(&key), keys.join(", "));
         let mut statements = Vec::new();
         mirror_statements(physical, table, nth, &filter, &mut statements);
         for sql in &statements {
@@ -79,9 +89,13 @@ pub fn mirror_statements(
         if parent.name == table.name || physical.written(parent).len() <= nth {
             continue;
         }
+        let parent_first = physical.written(parent)[0];
+        let ref_columns: Vec<&str> = (fk.ref_columns.iter())
+            .map(|r| physical.column(parent, parent_first, r))
+            .collect();
         let referenced = format!(
             "({}) IN (SELECT {} FROM {} WHERE {filter})",
-            column_list(fk.ref_columns),
+            column_list(&ref_columns),
             column_list(fk.columns),
             quote_ident(from)
         );
@@ -90,31 +104,90 @@ pub fn mirror_statements(
     let mapped: Vec<&str> = (physical.mirrors(table).into_iter())
         .map(|(legacy, _)| legacy)
         .collect();
+    let (from, to) = (physical.end(table, from), physical.end(table, to));
     out.push(copy_sql(table, from, to, filter, &mapped));
+    out.extend(surrogate_back_sql(table, from, to, filter));
+}
+
+/// One end of a row copy: a physical table, and the column holding the table's one-column
+/// registry key there when an adopted key map moved it (`[adopt.keys]`: the legacy table's
+/// `code`; `None`: the key under its own name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct End<'a> {
+    pub table: &'a str,
+    pub key_column: Option<&'a str>,
+}
+
+impl<'a> End<'a> {
+    /// `table` with every registry column under its own name.
+    pub fn plain(table: &'a str) -> Self {
+        End {
+            table,
+            key_column: None,
+        }
+    }
+
+    /// The column of this end holding `table`'s registry column `column`.
+    pub fn column(&self, table: &Table, column: &'a str) -> &'a str {
+        match self.key_column {
+            Some(mapped) if table.key == [column] => mapped,
+            _ => column,
+        }
+    }
+}
+
+/// After a copy from a new table to a key-mapped legacy one (`to` has a key column), the
+/// statement reading each copied row's surrogate (numbered by the legacy default) back into
+/// the new table's [`surrogate_column`] where that is empty; `filter` is the copy's, on `from`.
+pub fn surrogate_back_sql(table: &Table, from: End, to: End, filter: &str) -> Option<String> {
+    let (Some(held), None) = (to.key_column, from.key_column) else {
+        return None;
+    };
+    let (key, surrogate) = (table.key[0], surrogate_column(table));
+    Some(format!(
+        "UPDATE {new} SET {s} = (SELECT l.{key} FROM {legacy} l WHERE l.{held} = {new}.{key}) \
+         WHERE {s} IS NULL AND {filter}",
+        new = quote_ident(from.table),
+        legacy = quote_ident(to.table),
+        s = quote_ident(&surrogate),
+        key = quote_ident(key),
+        held = quote_ident(held),
+    ))
 }
 
 /// `INSERT INTO to … SELECT … FROM from WHERE filter ON CONFLICT (key) DO UPDATE` of every
 /// registry column, writing only rows that differ. `legacy` columns (both tables have them: an
 /// adopted table's mapped or carried legacy-only columns) are copied too, a NULL never erasing
-/// a stored value.
-pub fn copy_sql(table: &Table, from: &str, to: &str, filter: &str, legacy: &[&str]) -> String {
-    let mut columns: Vec<&str> = table.all_columns().iter().map(|c| c.name).collect();
-    columns.extend(legacy.iter().copied());
-    let list = column_list(&columns);
-    let target = quote_ident(to);
-    let rest: Vec<&str> = (columns.iter().copied())
-        .filter(|c| !table.key.contains(c))
+/// a stored value. A key-mapped end ([`End::key_column`]) holds the key in its key column; a
+/// copy from one to a table keyed by the registry carries its surrogate into
+/// [`surrogate_column`] (as a legacy column), a copy the other way never writes the surrogate.
+pub fn copy_sql(table: &Table, from: End, to: End, filter: &str, legacy: &[&str]) -> String {
+    let mut pairs: Vec<(&str, &str, bool)> = (table.all_columns().iter())
+        .map(|c| (from.column(table, c.name), to.column(table, c.name), false))
+        .collect();
+    pairs.extend(legacy.iter().map(|c| (*c, *c, true)));
+    let surrogate = surrogate_column(table);
+    if from.key_column.is_some() && to.key_column.is_none() {
+        pairs.push((table.key[0], surrogate.as_str(), true));
+    }
+    let key: Vec<&str> = table.key.iter().map(|k| to.column(table, k)).collect();
+    let sources: Vec<&str> = pairs.iter().map(|p| p.0).collect();
+    let targets: Vec<&str> = pairs.iter().map(|p| p.1).collect();
+    let target = quote_ident(to.table);
+    let rest: Vec<(&str, bool)> = (pairs.iter())
+        .filter(|p| !key.contains(&p.1))
+        .map(|p| (p.1, p.2))
         .collect();
     let on_conflict = if rest.is_empty() {
         "DO NOTHING".to_string()
     } else {
         let set: Vec<String> = (rest.iter())
-            .map(|c| match legacy.contains(c) {
+            .map(|(c, legacy)| match legacy {
                 false => format!("{0} = excluded.{0}", quote_ident(c)),
                 true => format!("{0} = COALESCE(excluded.{0}, {target}.{0})", quote_ident(c)),
             })
             .collect();
-        let differs: Vec<String> = (rest.iter().map(|c| quote_ident(c)))
+        let differs: Vec<String> = (rest.iter().map(|(c, _)| quote_ident(c)))
             .map(|c| format!("{target}.{c} IS DISTINCT FROM excluded.{c}"))
             .collect();
         format!(
@@ -124,10 +197,12 @@ pub fn copy_sql(table: &Table, from: &str, to: &str, filter: &str, legacy: &[&st
         )
     };
     format!(
-        "INSERT INTO {target} ({list}) SELECT {list} FROM {} WHERE {filter} \
+        "INSERT INTO {target} ({}) SELECT {} FROM {} WHERE {filter} \
          ON CONFLICT ({}) {on_conflict}",
-        quote_ident(from),
-        column_list(table.key)
+        column_list(&targets),
+        column_list(&sources),
+        quote_ident(from.table),
+        column_list(&key)
     )
 }
 
@@ -172,5 +247,52 @@ mod tests {
         assert_eq!(out.len(), 1);
         mirror_statements(&physical, races, 2, "true", &mut out);
         assert_eq!(out.len(), 1, "no third name: nothing to copy");
+    }
+
+    #[test]
+    fn a_key_mapped_table_is_copied_under_the_translation_both_ways() {
+        let mut maps = crate::config::AdoptMaps::default();
+        maps.keys.insert(names::BOOKMAKERS.into(), "code".into());
+        let bookmakers = registry::TableName::BOOKMAKERS.table();
+        // Dual write: legacy first; its key column and surrogate land in id and legacy_id.
+        let physical = PhysicalNames::registry()
+            .map(names::BOOKMAKERS, &["ra_bookmakers", "ra_mst_bookmakers"])
+            .unwrap()
+            .with_maps(maps.clone());
+        let mut out = Vec::new();
+        mirror_statements(&physical, bookmakers, 1, "(\"code\") IN ($1)", &mut out);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(
+            out[0].starts_with("INSERT INTO \"ra_mst_bookmakers\" (\"id\", ")
+                && out[0].contains("\"legacy_id\") SELECT \"code\", ")
+                && out[0].contains(", \"id\" FROM \"ra_bookmakers\"")
+                && out[0].contains("ON CONFLICT (\"id\")")
+                && out[0].contains("\"legacy_id\" = COALESCE(excluded.\"legacy_id\""),
+            "{}",
+            out[0]
+        );
+        // Switch-readers: new first; the key into code, the surrogate left to its default and
+        // read back into legacy_id.
+        let physical = PhysicalNames::registry()
+            .map(names::BOOKMAKERS, &["ra_mst_bookmakers", "ra_bookmakers"])
+            .unwrap()
+            .with_maps(maps);
+        let mut out = Vec::new();
+        mirror_statements(&physical, bookmakers, 1, "(\"id\") IN ($1)", &mut out);
+        assert_eq!(out.len(), 2, "{out:#?}");
+        assert!(
+            out[0].starts_with("INSERT INTO \"ra_bookmakers\" (\"code\", ")
+                && out[0].contains("SELECT \"id\", ")
+                && out[0].contains("ON CONFLICT (\"code\")")
+                && !out[0].contains("legacy_id"),
+            "{}",
+            out[0]
+        );
+        assert_eq!(
+            out[1],
+            "UPDATE \"ra_mst_bookmakers\" SET \"legacy_id\" = (SELECT l.\"id\" FROM \
+             \"ra_bookmakers\" l WHERE l.\"code\" = \"ra_mst_bookmakers\".\"id\") WHERE \
+             \"legacy_id\" IS NULL AND (\"id\") IN ($1)"
+        );
     }
 }

@@ -9,6 +9,13 @@ use fetchers::registry::Table;
 use fetchers::store::StoreError;
 use std::collections::BTreeMap;
 
+/// The column of `ra_mst_*` carrying the surrogate of a key-mapped legacy table (`[adopt.keys]`:
+/// the legacy `id`, whose registry key `ra_mst_*.id` holds what the legacy table kept in its key
+/// column): `legacy_id` for a key `id`.
+pub fn surrogate_column(table: &Table) -> String {
+    format!("legacy_{}", table.key[0])
+}
+
 /// Registry name → physical name(s). Unmapped tables use their registry name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PhysicalNames {
@@ -68,6 +75,14 @@ impl PhysicalNames {
     pub fn key_column(&self, table: &Table, physical: &str) -> Option<&str> {
         let legacy = table.legacy_name.is_some_and(|l| l == physical);
         self.maps.key(table.name).filter(|_| legacy)
+    }
+
+    /// The end of a row copy that is `table` under physical name `physical`.
+    pub fn end<'a>(&'a self, table: &Table, physical: &'a str) -> crate::store::mirror::End<'a> {
+        crate::store::mirror::End {
+            table: physical,
+            key_column: self.key_column(table, physical),
+        }
     }
 
     /// The column of physical table `physical` holding `table`'s registry column `column`.

@@ -11,7 +11,7 @@ use crate::store::dialect::{
 use crate::store::postgres::PgDialect;
 use crate::store::TextRow;
 use async_trait::async_trait;
-use fetchers::registry::{ColumnType, Table};
+use fetchers::registry::{self, ColumnType, Table};
 use fetchers::rows::Value;
 use sqlx::postgres::PgConnection;
 
@@ -229,8 +229,8 @@ impl ToolDialect for PgDialect {
         format!("'\\x{hex}'::bytea")
     }
 
-    fn create_view_sql(view: &str, table: &str) -> String {
-        format!("CREATE VIEW {view} WITH (security_invoker = true) AS SELECT * FROM {table}")
+    fn create_view_sql(view: &str, table: &str, columns: &str) -> String {
+        format!("CREATE VIEW {view} WITH (security_invoker = true) AS SELECT {columns} FROM {table}")
     }
 
     fn row_level_security_sql(table: &str) -> Vec<String> {
@@ -259,6 +259,14 @@ impl ToolDialect for PgDialect {
                 text(&mut p, table.name),
                 text(&mut p, moved.from),
             );
+            // The parent's key under the name the target holds it (a key-mapped legacy table).
+            let parent_key = registry::table(fk.ref_table).map_or(&[][..], |t| t.key);
+            let ref_columns: Vec<&str> = (fk.ref_columns.iter())
+                .map(|c| match moved.to_key {
+                    Some(held) if parent_key == [*c] => held,
+                    _ => c,
+                })
+                .collect();
             for name in first_cells(conn, &sql, &p).await? {
                 out.statements.push(format!(
                     "ALTER TABLE {} DROP CONSTRAINT {name}, ADD CONSTRAINT {name} \
@@ -266,7 +274,7 @@ impl ToolDialect for PgDialect {
                     table.name,
                     fk.columns.join(", "),
                     moved.to,
-                    fk.ref_columns.join(", ")
+                    ref_columns.join(", ")
                 ));
                 out.after_commit.push(format!(
                     "ALTER TABLE {} VALIDATE CONSTRAINT {name}",

@@ -10,7 +10,7 @@ use crate::store::dialect::{Dialect, Params, Repointing, TableMove, ToolDialect}
 use crate::store::sqlite::SqliteDialect;
 use crate::store::TextRow;
 use async_trait::async_trait;
-use fetchers::registry::{ColumnType, Table};
+use fetchers::registry::{self, ColumnType, Table};
 use fetchers::rows::Value;
 use sqlx::sqlite::SqliteConnection;
 use std::collections::BTreeMap;
@@ -176,8 +176,8 @@ impl ToolDialect for SqliteDialect {
         format!("X'{hex}'")
     }
 
-    fn create_view_sql(view: &str, table: &str) -> String {
-        format!("CREATE VIEW {view} AS SELECT * FROM {table}")
+    fn create_view_sql(view: &str, table: &str, columns: &str) -> String {
+        format!("CREATE VIEW {view} AS SELECT {columns} FROM {table}")
     }
 
     /// SQLite has no roles to keep out.
@@ -202,8 +202,26 @@ impl ToolDialect for SqliteDialect {
         };
         let rebuilt = format!("{}__rebuild", table.name);
         ddl = ddl.replacen(table.name, &rebuilt, 1);
-        for TableMove { from, to, .. } in moves {
+        for TableMove {
+            from,
+            to,
+            from_key,
+            to_key,
+            parent,
+        } in moves
+        {
             ddl = ddl.replace(&format!("\"{from}\""), from);
+            // A key-mapped legacy table is referenced through the column holding the key.
+            if from_key.is_some() || to_key.is_some() {
+                let key = registry::table(parent).map_or("id", |t| t.key[0]);
+                let (held_from, held_to) = (from_key.unwrap_or(key), to_key.unwrap_or(key));
+                for space in [" ", ""] {
+                    ddl = ddl.replace(
+                        &format!("REFERENCES {from}{space}({held_from})"),
+                        &format!("REFERENCES {to} ({held_to})"),
+                    );
+                }
+            }
             ddl = ddl.replace(
                 &format!("REFERENCES {from} ("),
                 &format!("REFERENCES {to} ("),
