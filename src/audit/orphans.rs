@@ -4,8 +4,8 @@
 //! one has no target) and duplicated natural keys in tables that lack the unique constraint.
 
 use crate::audit::db::{as_text, bind_integer, count, ident, text, AuditDb};
-use crate::audit::report::{DuplicateFinding, OrphanFinding};
 use crate::audit::layout::Layout;
+use crate::audit::report::{DuplicateFinding, OrphanFinding};
 use crate::store::catalog::Catalog;
 use fetchers::registry::{self, ForeignKey, Table, TABLES};
 
@@ -69,9 +69,7 @@ impl<'a> Relation<'a> {
         };
         let needed = (self.fk.columns.iter())
             .map(|c| (self.child, child.column(c).is_some(), *c))
-            .chain(
-                (self.ref_columns.iter()).map(|c| (self.parent, parent.column(c).is_some(), *c)),
-            )
+            .chain((self.ref_columns.iter()).map(|c| (self.parent, parent.column(c).is_some(), *c)))
             .chain((self.key.iter()).map(|c| (self.child, child.column(c).is_some(), *c)));
         for (t, present, c) in needed {
             if !present {

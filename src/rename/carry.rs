@@ -6,9 +6,9 @@
 //! `created_at`, `race_date`) is created nullable, so every legacy row can be copied. And the
 //! indexes `begin` creates take free names where the database already uses theirs.
 
+use crate::config::AdoptMaps;
 use crate::rename::phase::{legacy_name, renamed_tables};
 use crate::store::catalog::Catalog;
-use crate::config::AdoptMaps;
 use crate::store::dialect::{Params, ToolDialect};
 use crate::store::mirror::End;
 use crate::store::physical::surrogate_column;

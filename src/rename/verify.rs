@@ -96,7 +96,9 @@ async fn compare_table<D: ToolDialect>(
             "{new}: {new_rows} row(s) but {legacy} has {legacy_rows}"
         ));
     }
-    for ((from, from_key), (to, to_key)) in [((legacy, held), (new, key)), ((new, key), (legacy, held))] {
+    for ((from, from_key), (to, to_key)) in
+        [((legacy, held), (new, key)), ((new, key), (legacy, held))]
+    {
         let missing = rows(
             store,
             &format!(
@@ -120,7 +122,12 @@ async fn compare_table<D: ToolDialect>(
         .filter(|c| c.name != key)
         .map(|c| (c.name.into(), c.name.into()))
         .collect();
-    columns.extend(carried_columns(store, table).await?.into_iter().map(|c| (c.clone(), c)));
+    columns.extend(
+        carried_columns(store, table)
+            .await?
+            .into_iter()
+            .map(|c| (c.clone(), c)),
+    );
     if held != key {
         columns.push((key.into(), surrogate_column(table)));
     }

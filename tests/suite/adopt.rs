@@ -6,6 +6,7 @@
 
 mod apply;
 mod keys;
+mod keys_walk;
 mod maps;
 mod occupied;
 mod transition_lock;

@@ -230,7 +230,9 @@ impl ToolDialect for PgDialect {
     }
 
     fn create_view_sql(view: &str, table: &str, columns: &str) -> String {
-        format!("CREATE VIEW {view} WITH (security_invoker = true) AS SELECT {columns} FROM {table}")
+        format!(
+            "CREATE VIEW {view} WITH (security_invoker = true) AS SELECT {columns} FROM {table}"
+        )
     }
 
     fn row_level_security_sql(table: &str) -> Vec<String> {
