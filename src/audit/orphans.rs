@@ -2,6 +2,8 @@
 //! whose reference has no target (one anti-join per registry relation, with a few sample
 //! keys; on SQLite an anti-join of the distinct references first, and of the rows only when
 //! one has no target) and duplicated natural keys in tables that lack the unique constraint.
+//! Each table is checked under the rename phase's physical names (`layout.rs`: `ra_races` in
+//! the legacy phase), a key-mapped legacy parent (`[adopt.keys]`) through its key column.
 
 use crate::audit::db::{as_text, bind_integer, count, ident, text, AuditDb};
 use crate::audit::layout::Layout;

@@ -18,8 +18,8 @@ use crate::rename::state::{
 };
 use crate::rename::verify::verify;
 use crate::store::dialect::{Params, Repointing, TableMove, ToolDialect};
-use crate::store::mirror::{copy_sql, surrogate_back_sql, End};
-use crate::store::physical::surrogate_column;
+use crate::store::mirror::{copy_sql, surrogate_back_sql};
+use crate::store::physical::{surrogate_column, End};
 use crate::store::tools::{create_table_statements, ForeignKeys, Statement};
 use crate::store::SqlStore;
 use anyhow::{bail, Result};

@@ -12,13 +12,13 @@
 //! tables written under several names (acyclic, as the write order is).
 //!
 //! A key-mapped legacy table (`[adopt.keys]`, the predecessor's `ra_bookmakers`: a surrogate
-//! `id`, the registry key in `code`) is copied under translation ([`End`]): its key column
+//! `id`, the registry key in `code`) is copied under translation ([`End`], `physical.rs`): its key column
 //! holds the new table's `id`, its surrogate goes to the new table's `legacy_id`
 //! ([`surrogate_column`]); copied the other way the surrogate is never written (the legacy
 //! default numbers a new row) and is read back into `legacy_id` ([`surrogate_back_sql`]).
 
 use crate::store::dialect::{Conn, Dialect, Params};
-use crate::store::physical::{surrogate_column, PhysicalNames};
+use crate::store::physical::{surrogate_column, End, PhysicalNames};
 use crate::store::plan::{value_of, WriteGroup};
 use crate::store::upsert_sql::quote_ident;
 use fetchers::registry::{self, ColumnType, Table};
@@ -107,33 +107,6 @@ pub fn mirror_statements(
     let (from, to) = (physical.end(table, from), physical.end(table, to));
     out.push(copy_sql(table, from, to, filter, &mapped));
     out.extend(surrogate_back_sql(table, from, to, filter));
-}
-
-/// One end of a row copy: a physical table, and the column holding the table's one-column
-/// registry key there when an adopted key map moved it (`[adopt.keys]`: the legacy table's
-/// `code`; `None`: the key under its own name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct End<'a> {
-    pub table: &'a str,
-    pub key_column: Option<&'a str>,
-}
-
-impl<'a> End<'a> {
-    /// `table` with every registry column under its own name.
-    pub fn plain(table: &'a str) -> Self {
-        End {
-            table,
-            key_column: None,
-        }
-    }
-
-    /// The column of this end holding `table`'s registry column `column`.
-    pub fn column(&self, table: &Table, column: &'a str) -> &'a str {
-        match self.key_column {
-            Some(mapped) if table.key == [column] => mapped,
-            _ => column,
-        }
-    }
 }
 
 /// After a copy from a new table to a key-mapped legacy one (`to` has a key column), the

@@ -16,6 +16,33 @@ pub fn surrogate_column(table: &Table) -> String {
     format!("legacy_{}", table.key[0])
 }
 
+/// One end of a row copy: a physical table, and the column holding the table's one-column
+/// registry key there when an adopted key map moved it (`[adopt.keys]`: the legacy table's
+/// `code`; `None`: the key under its own name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct End<'a> {
+    pub table: &'a str,
+    pub key_column: Option<&'a str>,
+}
+
+impl<'a> End<'a> {
+    /// `table` with every registry column under its own name.
+    pub fn plain(table: &'a str) -> Self {
+        End {
+            table,
+            key_column: None,
+        }
+    }
+
+    /// The column of this end holding `table`'s registry column `column`.
+    pub fn column(&self, table: &Table, column: &'a str) -> &'a str {
+        match self.key_column {
+            Some(mapped) if table.key == [column] => mapped,
+            _ => column,
+        }
+    }
+}
+
 /// Registry name → physical name(s). Unmapped tables use their registry name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PhysicalNames {
@@ -78,8 +105,8 @@ impl PhysicalNames {
     }
 
     /// The end of a row copy that is `table` under physical name `physical`.
-    pub fn end<'a>(&'a self, table: &Table, physical: &'a str) -> crate::store::mirror::End<'a> {
-        crate::store::mirror::End {
+    pub fn end<'a>(&'a self, table: &Table, physical: &'a str) -> End<'a> {
+        End {
             table: physical,
             key_column: self.key_column(table, physical),
         }
