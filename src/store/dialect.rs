@@ -391,10 +391,13 @@ impl GroupWrite<'_> {
     }
 }
 
-/// Tuples of text values of `columns`, looked up in the table `physical_name`.
+/// Tuples of text values of `columns`, looked up in the table `physical_name`, where each
+/// column is held under the name of the same position in `names` (a key-mapped legacy
+/// table's key in its key column, `[adopt.keys]`; else the column's own name).
 pub struct KeyLookup<'a> {
     pub physical_name: &'a str,
     pub columns: &'a [&'a Column],
+    pub names: &'a [&'a str],
     pub tuples: &'a [Vec<String>],
 }
 

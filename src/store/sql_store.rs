@@ -205,11 +205,15 @@ impl<D: Dialect> TupleLookup for SqlStore<D> {
         let physical = names.read(table);
         let mut conn = self.connection(Some(physical)).await?;
         let per_chunk = (D::LOOKUP_CHUNK / declared.len()).max(1);
+        let held: Vec<&str> = (declared.iter())
+            .map(|c| names.column(table, physical, c.name))
+            .collect();
         let mut found = HashSet::new();
         for chunk in tuples.chunks(per_chunk) {
             let lookup = KeyLookup {
                 physical_name: physical,
                 columns: &declared,
+                names: &held,
                 tuples: chunk,
             };
             let rows = D::lookup_tuples(&mut conn, &lookup)

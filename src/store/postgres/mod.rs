@@ -180,14 +180,14 @@ fn cell_text(row: &PgRow, i: usize) -> Option<String> {
 }
 
 /// `SELECT … WHERE` a stored row matches one of the bound key arrays.
-fn lookup_sql(physical_name: &str, columns: &[&Column]) -> String {
+fn lookup_sql(physical_name: &str, columns: &[&Column], names: &[&str]) -> String {
     let target = quote_ident(physical_name);
-    if let [only] = columns {
+    if let ([only], [name]) = (columns, names) {
         if only.ty == ColumnType::Text {
             // The common case: one text key column, an index lookup with = ANY.
             return format!(
                 "SELECT {col} FROM {target} WHERE {col} = ANY($1::text[])",
-                col = quote_ident(only.name)
+                col = quote_ident(name)
             );
         }
     }
@@ -204,7 +204,7 @@ fn lookup_sql(physical_name: &str, columns: &[&Column]) -> String {
             } else {
                 format!("::{}", cast_for(c.ty))
             };
-            format!("t.{} = k.c{i}{cast}", quote_ident(c.name))
+            format!("t.{} = k.c{i}{cast}", quote_ident(names[i]))
         })
         .collect();
     format!(
@@ -313,7 +313,7 @@ impl crate::store::dialect::Dialect for PgDialect {
 
     async fn lookup_tuples(conn: &mut PgConnection, lookup: &KeyLookup<'_>) -> LookupResult {
         let columns = lookup.columns;
-        let sql = lookup_sql(lookup.physical_name, columns);
+        let sql = lookup_sql(lookup.physical_name, columns, lookup.names);
         let mut query = sqlx::query(&sql);
         for position in 0..columns.len() {
             let array: Vec<&str> = lookup

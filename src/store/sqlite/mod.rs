@@ -244,14 +244,13 @@ impl crate::store::dialect::Dialect for SqliteDialect {
     }
 
     async fn lookup_tuples(conn: &mut SqliteConnection, lookup: &KeyLookup<'_>) -> LookupResult {
-        let columns = lookup.columns;
-        let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+        let (columns, names) = (lookup.columns, lookup.names);
         let selected: Vec<String> = (names.iter())
             .map(|c| format!("CAST(t.{} AS TEXT)", quote_ident(c)))
             .collect();
         let sql = upsert::key_membership_sql(
             &selected.join(", "),
-            &names,
+            names,
             lookup.physical_name,
             lookup.tuples.len(),
         );

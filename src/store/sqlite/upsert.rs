@@ -10,7 +10,6 @@ use crate::store::dialect::{GroupWrite, UpsertResult};
 use crate::store::plan::{rows_per_chunk, value_of};
 use crate::store::sqlite::binding::{placeholder_rows, BindValue};
 use crate::store::upsert_sql::{quote_ident, SQLITE_FIXED_PARAMS};
-use fetchers::registry::Table;
 use fetchers::rows::{format_timestamp, Row};
 use sqlx::SqliteConnection;
 
@@ -24,7 +23,7 @@ pub async fn upsert_group(conn: &mut SqliteConnection, write: &GroupWrite<'_>) -
     let now_text = format_timestamp(&write.now);
     let (mut inserted, mut updated) = (0u64, 0u64);
     for chunk in group.rows.chunks(per_chunk) {
-        let existing = count_existing(conn, group.table, write.physical_name, chunk).await?;
+        let existing = count_existing(conn, write, chunk).await?;
         let fill = group.needs_stored_required_values(chunk);
         let sql = write.upsert_sql(BackendKind::Sqlite, chunk.len(), fill);
         // Not kept in the connection's statement cache: a prepared statement with tens of
@@ -47,14 +46,21 @@ pub async fn upsert_group(conn: &mut SqliteConnection, write: &GroupWrite<'_>) -
     Ok(group_counts(group.rows.len(), inserted, updated))
 }
 
-/// How many of `rows`' keys exist in `physical_name` (a set lookup on the primary key).
+/// How many of `rows`' keys exist in the write's physical table (a set lookup on the key:
+/// a key-mapped legacy table's key column, `[adopt.keys]`, not its surrogate).
 async fn count_existing(
     conn: &mut SqliteConnection,
-    table: &Table,
-    physical_name: &str,
+    write: &GroupWrite<'_>,
     rows: &[Row],
 ) -> Result<u64, sqlx::Error> {
-    let sql = key_membership_sql("COUNT(*)", table.key, physical_name, rows.len());
+    let table = write.group.table;
+    let key: Vec<&str> = (table.key.iter())
+        .map(|k| match write.key_column {
+            Some(held) if table.key == [*k] => held,
+            _ => k,
+        })
+        .collect();
+    let sql = key_membership_sql("COUNT(*)", &key, write.physical_name, rows.len());
     let mut query = sqlx::query_scalar::<_, i64>(&sql).persistent(false);
     for row in rows {
         for key in table.key {

@@ -347,3 +347,41 @@ async fn the_orphan_check_follows_the_key_map_on_postgres() {
 async fn the_orphan_check_follows_the_key_map_on_sqlite() {
     the_orphan_check_follows_the_key_map(Backend::Sqlite).await;
 }
+
+/// A key-mapped table whose surrogate is not named as the registry key (`id`): the rename has
+/// nothing to carry into `legacy_id`, so `tables begin` refuses it naming the table and the
+/// column, nothing changed, the database still written in phase legacy.
+async fn a_key_mapped_table_without_its_surrogate_is_refused_by_begin(backend: Backend) {
+    let renamed = "ALTER TABLE ra_bookmakers RENAME COLUMN id TO bookmaker_no";
+    let legacy = Predecessor::with(backend, Shape::Hostile, &[renamed]).await;
+    let (code, stdout, stderr) = adopt_with(&legacy, &maps_and_keys(), &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("without a surrogate column named as the registry key"),
+        "{stdout}"
+    );
+    let before = legacy.checksums().await;
+    let refused = rename::begin(&legacy.store, Utc::now()).await.unwrap_err();
+    let message = refused.to_string();
+    assert!(
+        message.contains("ra_bookmakers") && message.contains("no surrogate column id"),
+        "{message}"
+    );
+    assert_eq!(before, legacy.checksums().await, "begin changed something");
+    assert_eq!(
+        rename::current_phase(&legacy.store).await.unwrap(),
+        Phase::Legacy
+    );
+    let server = simulator(47, Faults::default()).await;
+    run_day(&legacy, &client_for(&server), 1).await;
+}
+
+#[tokio::test]
+async fn a_key_mapped_table_without_its_surrogate_is_refused_by_begin_on_postgres() {
+    a_key_mapped_table_without_its_surrogate_is_refused_by_begin(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_key_mapped_table_without_its_surrogate_is_refused_by_begin_on_sqlite() {
+    a_key_mapped_table_without_its_surrogate_is_refused_by_begin(Backend::Sqlite).await;
+}
