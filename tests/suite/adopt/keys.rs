@@ -69,6 +69,13 @@ async fn a_key_mapped_predecessor_is_written_on_its_legacy_key(backend: Backend)
     let unnumbered = "SELECT CAST(COUNT(*) AS TEXT) FROM ra_bookmakers WHERE id IS NULL \
                       OR code IS NULL";
     assert_eq!(count(&legacy, unnumbered).await, 0, "{after:?}");
+    // The ledger counts each new bookmaker inserted once (existing rows found by code).
+    let inserted = "SELECT CAST(COALESCE(SUM(inserted), 0) AS TEXT) FROM paddock_run_tables \
+                    WHERE table_name = 'ra_mst_bookmakers'";
+    let new = (after.len() - before.len()) as i64;
+    assert_eq!(count(&legacy, inserted).await, new);
+    run_day(&legacy, &client_for(&server), 1).await;
+    assert_eq!(count(&legacy, inserted).await, new, "inserted again");
     for odds in ["ra_runner_odds", "ra_runner_odds_latest"] {
         let all = format!("SELECT CAST(COUNT(*) AS TEXT) FROM {odds}");
         let unmatched = format!(
