@@ -1,14 +1,16 @@
 //! What the rename keeps of an adopted legacy table beyond the registry (issue 19): `tables
 //! begin` gives each `ra_mst_*` the legacy-only columns of its legacy table (same types,
 //! nullable), the backfill copies their values with each batch, `verify` compares them, so
-//! after `deprecate` and `drop-archived` nothing the legacy tables held is lost. A registry
+//! after `deprecate` and `drop-archived` nothing the legacy tables held is lost. Each carried
+//! column keeps the legacy column's default (a sequence's aside), so rows Paddock writes after
+//! the backfill hold the same value in both tables. A registry
 //! column NOT NULL in `ra_mst_*` that legacy rows leave empty (an adopted database's
 //! `created_at`, `race_date`) is created nullable, so every legacy row can be copied. And the
 //! indexes `begin` creates take free names where the database already uses theirs.
 
 use crate::config::AdoptMaps;
 use crate::rename::phase::{legacy_name, renamed_tables};
-use crate::store::catalog::Catalog;
+use crate::store::catalog::{Catalog, LiveColumn};
 use crate::store::dialect::{Params, ToolDialect};
 use crate::store::physical::{surrogate_column, End};
 use crate::store::tools::Statement;
@@ -23,32 +25,54 @@ fn in_registry(table: &Table, column: &str) -> bool {
     table.all_columns().iter().any(|c| c.name == column)
 }
 
-/// The legacy-only columns of `table`'s legacy table in `catalog`, with their declared types.
-pub fn legacy_only_columns(catalog: &Catalog, table: &Table) -> Vec<(String, String)> {
+/// A column `begin` carries into `ra_mst_*`: its name there, the legacy column's declared type
+/// and default (none for a surrogate numbered by a sequence or identity:
+/// [`LiveColumn::value_default`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarriedColumn {
+    pub name: String,
+    pub ty: String,
+    pub default: Option<String>,
+}
+
+impl CarriedColumn {
+    fn of(name: String, live: &LiveColumn) -> Self {
+        CarriedColumn {
+            name,
+            ty: live.ty.clone(),
+            default: live.value_default().map(str::to_string),
+        }
+    }
+}
+
+/// The legacy-only columns of `table`'s legacy table in `catalog`, with their declared types
+/// and defaults.
+pub fn legacy_only_columns(catalog: &Catalog, table: &Table) -> Vec<CarriedColumn> {
     let Some(live) = catalog.tables.get(legacy_name(table)) else {
         return Vec::new();
     };
     (live.columns.iter())
         .filter(|c| !in_registry(table, &c.name))
-        .map(|c| (c.name.clone(), c.ty.clone()))
+        .map(|c| CarriedColumn::of(c.name.clone(), c))
         .collect()
 }
 
 /// The columns `begin` carries into `table.name` from its legacy table: the legacy-only ones
 /// of [`legacy_only_columns`]; for a key-mapped legacy table (`key_as`, `[adopt.keys]`) the
 /// key column left out (the new table's own key holds its values) and the surrogate, the
-/// legacy column of the key's name, carried as [`surrogate_column`] (`legacy_id`). Refused for
-/// a key-mapped table without that surrogate column (nothing to carry `legacy_id` from).
+/// legacy column of the key's name, carried as [`surrogate_column`] (`legacy_id`, never with a
+/// default: the copies give it the legacy numbers). Refused for a key-mapped table without
+/// that surrogate column (nothing to carry `legacy_id` from).
 pub fn carried_into_new(
     catalog: &Catalog,
     table: &Table,
     key_as: Option<&str>,
-) -> Result<Vec<(String, String)>> {
+) -> Result<Vec<CarriedColumn>> {
     let mut carried = legacy_only_columns(catalog, table);
     let Some(key_as) = key_as else {
         return Ok(carried);
     };
-    carried.retain(|(name, _)| name != key_as);
+    carried.retain(|c| c.name != key_as);
     let legacy = legacy_name(table);
     let surrogate = (catalog.tables.get(legacy))
         .and_then(|live| live.column(table.key[0]))
@@ -60,7 +84,11 @@ pub fn carried_into_new(
                 surrogate_column(table)
             )
         })?;
-    carried.push((surrogate_column(table), surrogate.ty.clone()));
+    carried.push(CarriedColumn {
+        name: surrogate_column(table),
+        ty: surrogate.ty.clone(),
+        default: None,
+    });
     Ok(carried)
 }
 
@@ -73,14 +101,40 @@ pub fn legacy_end<'a>(maps: &'a AdoptMaps, table: &Table, name: &'a str) -> End<
     }
 }
 
-/// The statements giving new table `table.name` the legacy-only columns (nullable).
+/// The statements giving new table `table.name` the carried columns (nullable), each with the
+/// legacy column's default where the engine takes it, so a row Paddock writes without them
+/// holds in `ra_mst_*` what its legacy table gives it (the dual write's copies carry registry
+/// and mapped columns only); and a note for each default left out (SQLite adds a column only
+/// with a constant default: [`ToolDialect::added_column_default`]).
 pub fn add_carried_columns<D: ToolDialect>(
     table: &Table,
-    columns: &[(String, String)],
-) -> Vec<Statement<D>> {
-    (columns.iter())
-        .map(|(name, ty)| format!("ALTER TABLE {} ADD COLUMN {name} {ty}", table.name).into())
-        .collect()
+    columns: &[CarriedColumn],
+) -> (Vec<Statement<D>>, Vec<String>) {
+    let mut notes = Vec::new();
+    let statements = (columns.iter())
+        .map(|c| {
+            let default = c.default.as_deref().and_then(|expr| {
+                let clause = D::added_column_default(expr);
+                if clause.is_none() {
+                    notes.push(format!(
+                        "{}.{} carried without its legacy default {expr} (the engine adds a \
+                         column only with a constant default): a row first written after the \
+                         backfill holds NULL there (verify names it; run `tables backfill` \
+                         again before `advance`)",
+                        table.name, c.name
+                    ));
+                }
+                clause
+            });
+            let default = default.map(|d| format!(" {d}")).unwrap_or_default();
+            format!(
+                "ALTER TABLE {} ADD COLUMN {} {}{default}",
+                table.name, c.name, c.ty
+            )
+            .into()
+        })
+        .collect();
+    (statements, notes)
 }
 
 /// The legacy-only columns the legacy table and the new table both have (what `begin` carried).
@@ -259,6 +313,7 @@ pub fn relax_not_null<D: ToolDialect>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::catalog::LiveTable;
     use crate::store::tools::create_table_statements;
     use crate::store::{PgDialect, SqliteDialect};
     use fetchers::registry::TableName;
@@ -282,6 +337,81 @@ mod tests {
         assert_eq!(
             free_name(&mut taken, "idx_ra_mst_courses_region_code"),
             "idx_ra_mst_courses_region_code_3"
+        );
+    }
+
+    /// A legacy `ra_bookmakers` as the catalog reads it: a serial surrogate `id`, the key in
+    /// `code`, `is_active DEFAULT true`, `seen_at DEFAULT CURRENT_TIMESTAMP`.
+    fn bookmakers_catalog() -> Catalog {
+        let column = |name: &str, ty: &str, default: Option<&str>| LiveColumn {
+            name: name.into(),
+            ty: ty.into(),
+            not_null: false,
+            identity: false,
+            has_default: default.is_some(),
+            default: default.map(str::to_string),
+        };
+        let live = LiveTable {
+            columns: vec![
+                column(
+                    "id",
+                    "integer",
+                    Some("nextval('ra_bookmakers_id_seq'::regclass)"),
+                ),
+                column("code", "character varying(50)", None),
+                column("name", "character varying(100)", None),
+                column("is_active", "boolean", Some("true")),
+                column("seen_at", "timestamp", Some("CURRENT_TIMESTAMP")),
+            ],
+            ..LiveTable::default()
+        };
+        Catalog {
+            tables: [("ra_bookmakers".to_string(), live)].into(),
+        }
+    }
+
+    #[test]
+    fn carried_columns_keep_their_legacy_defaults_but_the_surrogate_none() {
+        let bookmakers = TableName::BOOKMAKERS.table();
+        let carried = carried_into_new(&bookmakers_catalog(), bookmakers, Some("code")).unwrap();
+        let defaults: Vec<(&str, Option<&str>)> = (carried.iter())
+            .map(|c| (c.name.as_str(), c.default.as_deref()))
+            .collect();
+        assert_eq!(
+            defaults,
+            [
+                ("is_active", Some("true")),
+                ("seen_at", Some("CURRENT_TIMESTAMP")),
+                ("legacy_id", None)
+            ]
+        );
+        let (pg, notes) = add_carried_columns::<PgDialect>(bookmakers, &carried);
+        let pg: Vec<&str> = pg.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(
+            pg,
+            [
+                "ALTER TABLE ra_mst_bookmakers ADD COLUMN is_active boolean DEFAULT (true)",
+                "ALTER TABLE ra_mst_bookmakers ADD COLUMN seen_at timestamp \
+                 DEFAULT (CURRENT_TIMESTAMP)",
+                "ALTER TABLE ra_mst_bookmakers ADD COLUMN legacy_id integer",
+            ]
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+        let (sqlite, notes) = add_carried_columns::<SqliteDialect>(bookmakers, &carried);
+        assert_eq!(
+            sqlite[0].sql,
+            "ALTER TABLE ra_mst_bookmakers ADD COLUMN is_active boolean DEFAULT true"
+        );
+        assert_eq!(
+            sqlite[1].sql,
+            "ALTER TABLE ra_mst_bookmakers ADD COLUMN seen_at timestamp"
+        );
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with(
+                "ra_mst_bookmakers.seen_at carried without its legacy default CURRENT_TIMESTAMP"
+            ),
+            "{notes:?}"
         );
     }
 

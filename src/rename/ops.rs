@@ -106,11 +106,12 @@ fn expect_phase(phase: Phase, allowed: &[Phase], command: &str) -> Result<()> {
 }
 
 /// legacy → dual-write: creates `ra_mst_*` with the registry's columns and keys plus the
-/// legacy-only columns of their legacy tables (`carry.rs`; a key-mapped one's surrogate as
-/// `legacy_id`, its key column's values in the new `id`), each index under a free name;
-/// adds registry columns the legacy tables lack (nullable); a registry NOT NULL column some
-/// legacy rows leave empty is created nullable. Returns a note for each index created under
-/// another name and each column created nullable.
+/// legacy-only columns of their legacy tables with their defaults (`carry.rs`; a key-mapped
+/// one's surrogate as `legacy_id`, without default, its key column's values in the new `id`),
+/// each index under a free name; adds registry columns the legacy tables lack (nullable); a
+/// registry NOT NULL column some legacy rows leave empty is created nullable. Returns a note
+/// for each index created under another name, each column created nullable and each carried
+/// column created without its legacy default (SQLite: a non-constant one).
 pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> Result<Vec<String>> {
     let phase = current_phase(store).await?;
     expect_phase(phase, &[Phase::Legacy], "begin")?;
@@ -153,7 +154,9 @@ pub async fn begin<D: ToolDialect>(store: &SqlStore<D>, now: DateTime<Utc>) -> R
             ));
         }
         statements.extend(created);
-        statements.extend(add_carried_columns::<D>(table, &carried));
+        let (added, left_out) = add_carried_columns::<D>(table, &carried);
+        statements.extend(added);
+        notes.extend(left_out);
     }
     let change = Change {
         from: phase,

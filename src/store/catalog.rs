@@ -19,6 +19,23 @@ pub struct LiveColumn {
     pub identity: bool,
     /// The column has a default (a `serial`'s sequence included): an insert may leave it out.
     pub has_default: bool,
+    /// The default's expression as the engine gives it back (PostgreSQL `pg_get_expr`, SQLite
+    /// `dflt_value`); none for a generated column's expression.
+    pub default: Option<String>,
+}
+
+impl LiveColumn {
+    /// The default a copy of this column in another table may take: none for a column numbered
+    /// by a sequence or an identity (a `serial`'s `nextval(…)`, an identity column, SQLite's
+    /// rowid alias), whose copy holds the numbers already given.
+    pub fn value_default(&self) -> Option<&str> {
+        let expr = self.default.as_deref()?;
+        let sequence = expr
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("nextval(");
+        (!self.identity && !sequence).then_some(expr)
+    }
 }
 
 /// One live foreign key.

@@ -146,6 +146,13 @@ pub trait ToolDialect: Dialect {
     /// A byte-string literal of the bytes whose hex is `hex` (the ledger's checksums).
     fn bytes_literal(hex: &str) -> String;
 
+    /// The `DEFAULT` clause giving a column added by `ALTER TABLE … ADD COLUMN` the default
+    /// expression `expr` another table's column has (as the catalog reads it back: PostgreSQL
+    /// `pg_get_expr`, SQLite `dflt_value`); none when the engine adds no column with it
+    /// (SQLite takes only a constant there: a literal number, string, blob, NULL, TRUE or
+    /// FALSE; PostgreSQL any).
+    fn added_column_default(expr: &str) -> Option<String>;
+
     /// The statement creating read-only view `view` of every row of `table`, its select list
     /// `columns` (`*`, or a key-mapped table's legacy columns; PostgreSQL: with the caller's
     /// privileges).

@@ -86,9 +86,11 @@ async fn read_columns(conn: &mut PgConnection, schema: &str) -> Result<Catalog, 
     let columns = in_schema(conn, schema, |schema| {
         format!(
             "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), \
-             a.attnotnull::text, (a.attidentity <> '')::text, a.atthasdef::text \
+             a.attnotnull::text, (a.attidentity <> '')::text, a.atthasdef::text, \
+             CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              WHERE n.nspname = {schema} AND c.relkind IN ('r', 'p') AND a.attnum > 0 \
              AND NOT a.attisdropped ORDER BY c.relname, a.attnum"
         )
@@ -102,6 +104,7 @@ async fn read_columns(conn: &mut PgConnection, schema: &str) -> Result<Catalog, 
                 not_null: cell(&row[3]) == "true",
                 identity: cell(&row[4]) == "true",
                 has_default: cell(&row[5]) == "true",
+                default: row[6].clone(),
             });
         }
     }
@@ -227,6 +230,10 @@ impl ToolDialect for PgDialect {
 
     fn bytes_literal(hex: &str) -> String {
         format!("'\\x{hex}'::bytea")
+    }
+
+    fn added_column_default(expr: &str) -> Option<String> {
+        Some(format!("DEFAULT ({expr})"))
     }
 
     fn create_view_sql(view: &str, table: &str, columns: &str) -> String {

@@ -43,7 +43,7 @@ async fn read_table(conn: &mut SqliteConnection, name: &str) -> Result<LiveTable
     let mut key: Vec<(u64, String)> = Vec::new();
     let columns = naming(conn, name, |t| {
         format!(
-            "SELECT name, type, \"notnull\", pk, dflt_value IS NOT NULL \
+            "SELECT name, type, \"notnull\", pk, dflt_value IS NOT NULL, dflt_value \
              FROM pragma_table_info({t}) ORDER BY cid"
         )
     })
@@ -61,6 +61,7 @@ async fn read_table(conn: &mut SqliteConnection, name: &str) -> Result<LiveTable
             not_null: number(&c[2]) == 1 || rowid_alias,
             identity: rowid_alias,
             has_default: number(&c[4]) == 1,
+            default: c[5].clone(),
         });
     }
     key.sort();
@@ -115,6 +116,35 @@ async fn read_foreign_keys(
         fk.ref_columns.push(cell(&f[4]));
     }
     Ok(fks.into_values().collect())
+}
+
+/// Whether `expr` (a `dflt_value`) is a literal SQLite's `ALTER TABLE … ADD COLUMN` takes as a
+/// default: a number (signed, decimal or hex), a quoted string, a blob, NULL, TRUE or FALSE.
+/// `CURRENT_TIMESTAMP` and every other expression are not.
+fn constant_literal(expr: &str) -> bool {
+    let expr = expr.trim();
+    let quoted = |s: &str| {
+        s.len() >= 2
+            && s.starts_with('\'')
+            && s.ends_with('\'')
+            && !s[1..s.len() - 1].replace("''", "").contains('\'')
+    };
+    let unsigned = expr.strip_prefix(['-', '+']).unwrap_or(expr).trim_start();
+    let number = match unsigned.get(..2) {
+        Some("0x" | "0X") => {
+            unsigned.len() > 2 && unsigned[2..].chars().all(|c| c.is_ascii_hexdigit())
+        }
+        _ => {
+            unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+                && (unsigned.chars()).all(|c| c.is_ascii_digit() || ".eE+-".contains(c))
+                && unsigned.parse::<f64>().is_ok()
+        }
+    };
+    let blob = expr.starts_with(['x', 'X']) && quoted(&expr[1..]);
+    let keyword = ["NULL", "TRUE", "FALSE"]
+        .iter()
+        .any(|k| expr.eq_ignore_ascii_case(k));
+    number || quoted(expr) || blob || keyword
 }
 
 #[async_trait]
@@ -174,6 +204,10 @@ impl ToolDialect for SqliteDialect {
 
     fn bytes_literal(hex: &str) -> String {
         format!("X'{hex}'")
+    }
+
+    fn added_column_default(expr: &str) -> Option<String> {
+        constant_literal(expr).then(|| format!("DEFAULT {}", expr.trim()))
     }
 
     fn create_view_sql(view: &str, table: &str, columns: &str) -> String {
@@ -267,5 +301,38 @@ impl ToolDialect for SqliteDialect {
         let sql = "SELECT \"table\" FROM pragma_foreign_key_check";
         let rows = Self::fetch_text(conn, sql, &[]).await?;
         Ok(rows.into_iter().filter_map(|mut r| r.remove(0)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_literal_default_is_added_with_a_column() {
+        for constant in [
+            "0", "-1", "+2.5", "1e3", "0x1F", "'yes'", "'it''s'", "X'00ff'", "true",
+        ] {
+            assert_eq!(
+                SqliteDialect::added_column_default(constant),
+                Some(format!("DEFAULT {constant}")),
+                "{constant}"
+            );
+        }
+        for expression in [
+            "CURRENT_TIMESTAMP",
+            "datetime('now')",
+            "1+2",
+            "'a' || 'b'",
+            "random()",
+            "inf",
+            "",
+        ] {
+            assert_eq!(
+                SqliteDialect::added_column_default(expression),
+                None,
+                "{expression}"
+            );
+        }
     }
 }

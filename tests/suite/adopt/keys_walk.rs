@@ -17,6 +17,7 @@ use crate::support::predecessor::{foreign_tables, Predecessor, Shape};
 use crate::support::sim::{client_for, simulator};
 use crate::support::Backend;
 use chrono::{Duration, Utc};
+use paddock::rename::phase::{archived_name, legacy_name, renamed_tables};
 use paddock::rename::{self, Phase};
 use paddock::simulator::Faults;
 use paddock::store::AnyStore;
@@ -237,6 +238,107 @@ async fn a_rollback_from_deprecate_keeps_the_key_mapped_table_complete_on_postgr
 #[tokio::test]
 async fn a_rollback_from_deprecate_keeps_the_key_mapped_table_complete_on_sqlite() {
     a_rollback_from_deprecate_keeps_the_key_mapped_table_complete(Backend::Sqlite).await;
+}
+
+/// Every renamed table's carried legacy-only columns hold the same values, row by row, in
+/// `ra_mst_*` as in its legacy table (`archived`: under its `ra_old_*` name), the key-mapped
+/// bookmakers matched on `code` = `id`.
+async fn assert_carried_alike(legacy: &Predecessor, archived: bool) {
+    for table in renamed_tables() {
+        let old = match archived {
+            true => archived_name(table),
+            false => legacy_name(table).to_string(),
+        };
+        let key_map = (table.name == "ra_mst_bookmakers").then_some("code");
+        let registry: Vec<&str> = table.all_columns().iter().map(|c| c.name).collect();
+        let carried: Vec<String> = (legacy.columns(&old).await.into_iter())
+            .filter(|c| !registry.contains(&c.as_str()) && Some(c.as_str()) != key_map)
+            .collect();
+        if carried.is_empty() {
+            continue;
+        }
+        let keyed = |key: &str| -> Vec<String> {
+            std::iter::once(key.to_string())
+                .chain(carried.iter().cloned())
+                .collect()
+        };
+        let in_old = legacy
+            .rows(&old, &keyed(key_map.unwrap_or(table.key[0])))
+            .await;
+        let in_new = legacy.rows(table.name, &keyed(table.key[0])).await;
+        let differ: Vec<_> = in_old.symmetric_difference(&in_new).collect();
+        assert!(
+            differ.is_empty(),
+            "{}: {carried:?} differ from {old}: {differ:?}",
+            table.name
+        );
+    }
+}
+
+/// Rows of the masters whose carried columns have a legacy default (the jockeys' `total_rides`
+/// and the bookmakers' `is_active`), in `ra_mst_*`: how many, and how many hold NULL there.
+async fn defaulted_rows(legacy: &Predecessor) -> (i64, i64) {
+    let all = "SELECT CAST((SELECT COUNT(*) FROM ra_mst_jockeys) + \
+               (SELECT COUNT(*) FROM ra_mst_bookmakers) AS TEXT)";
+    let null = "SELECT CAST((SELECT COUNT(*) FROM ra_mst_jockeys WHERE total_rides IS NULL) + \
+                (SELECT COUNT(*) FROM ra_mst_bookmakers WHERE is_active IS NULL) AS TEXT)";
+    (count(legacy, all).await, count(legacy, null).await)
+}
+
+/// The hostile predecessor's carried columns with a default (`ra_jockeys.total_rides DEFAULT 0`,
+/// `ra_bookmakers.is_active DEFAULT true`): rows first written after the backfill's pass and
+/// from switch-readers on get the default in `ra_mst_*` as in the legacy table, so verify is
+/// clean without a second backfill and every carried value matches through deprecate.
+async fn carried_defaults_reach_rows_written_after_the_backfill(backend: Backend) {
+    let legacy = Predecessor::with(backend, Shape::Hostile, &[]).await;
+    let (code, stdout, stderr) = adopt_with(&legacy, &maps_and_keys(), &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let server = simulator(53, Faults::default()).await;
+    let api = client_for(&server);
+    let now = Utc::now();
+    rename::begin(&legacy.store, now).await.unwrap();
+    run_day(&legacy, &api, 1).await;
+    rename::backfill(&legacy.store, 2, now).await.unwrap();
+    let (backfilled, _) = defaulted_rows(&legacy).await;
+
+    run_day(&legacy, &api, 4).await;
+    let (written, null) = defaulted_rows(&legacy).await;
+    assert!(
+        written > backfilled,
+        "no master first written after the backfill"
+    );
+    assert_eq!(null, 0, "a carried default left NULL in ra_mst_*");
+    let report = rename::verify(&legacy.store).await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.differences);
+    assert_carried_alike(&legacy, false).await;
+
+    assert_eq!(
+        rename::advance(&legacy.store, false, now).await.unwrap(),
+        Phase::SwitchReaders
+    );
+    run_day(&legacy, &api, 8).await;
+    let (switched, null) = defaulted_rows(&legacy).await;
+    assert!(
+        switched > written,
+        "no master first written in switch-readers"
+    );
+    assert_eq!(null, 0, "a carried default left NULL in ra_mst_*");
+    assert_carried_alike(&legacy, false).await;
+    assert_eq!(
+        rename::advance(&legacy.store, true, now).await.unwrap(),
+        Phase::Deprecate
+    );
+    assert_carried_alike(&legacy, true).await;
+}
+
+#[tokio::test]
+async fn carried_defaults_reach_rows_written_after_the_backfill_on_postgres() {
+    carried_defaults_reach_rows_written_after_the_backfill(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn carried_defaults_reach_rows_written_after_the_backfill_on_sqlite() {
+    carried_defaults_reach_rows_written_after_the_backfill(Backend::Sqlite).await;
 }
 
 /// `paddock audit --only orphans` (the binary's JSON) on `legacy`.
