@@ -99,6 +99,9 @@ pub(super) fn update(
          UNION ALL SELECT 1 AS weight, {columns} FROM ({current}) now_counted) both_sides \
          GROUP BY {columns} HAVING SUM(weight) <> 0"
     )));
+    if postgres {
+        out.push(scratch("ANALYZE derive_delta".into()));
+    }
     out.push(scratch(format!(
         "DELETE FROM {COUNTED} WHERE race_id IN (SELECT race_id FROM derive_races)"
     )));
