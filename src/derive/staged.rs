@@ -3,7 +3,8 @@
 //! checked by one join: no per-row index maintenance or key check), and is swapped in for the
 //! live table inside the rebuild's transaction. Readers keep reading the old rows until the
 //! commit and are blocked only by the swap itself (the `DROP`/`RENAME` at the end), never for
-//! the length of the rebuild.
+//! the length of the rebuild: the swap takes the live table with `NOWAIT` (a few tries), and
+//! while a reader's transaction still holds it the table is refilled in place instead.
 //!
 //! The swap carries what the live table has: its indexes and constraints (under their own
 //! names), row-level security and its policies, its privileges, its comment and its
@@ -55,6 +56,7 @@ DECLARE
   r record;
   renames text[] := '{}';
   i int;
+  in_place boolean := false;
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_depend d WHERE d.refobjid = live
                AND d.classid = 'pg_rewrite'::regclass AND d.deptype = 'n')
@@ -62,6 +64,9 @@ BEGIN
      OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.confrelid = live)
      OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = live AND NOT t.tgisinternal)
      OR EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = live OR h.inhrelid = live) THEN
+    in_place := true;
+  END IF;
+  IF in_place THEN
     -- Something depends on the table: refill it in place (still one transaction).
     EXECUTE format('DELETE FROM %s', live);
     EXECUTE format('INSERT INTO %s SELECT * FROM %s', live, staged);
@@ -130,7 +135,22 @@ BEGIN
            JOIN pg_publication pub ON pub.oid = pr.prpubid WHERE pr.prrelid = live LOOP
     EXECUTE format('ALTER PUBLICATION %I ADD TABLE %s', r.name, staged);
   END LOOP;
-  -- The swap.
+  -- The swap needs the live table to itself for a moment. Never queue for it (readers would
+  -- queue behind): a few quick tries, then, if a reader still holds it, refill in place.
+  FOR attempt IN 1..10 LOOP
+    BEGIN
+      EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT', live);
+      EXIT;
+    EXCEPTION WHEN lock_not_available THEN
+      IF attempt = 10 THEN
+        EXECUTE format('DELETE FROM %s', live);
+        EXECUTE format('INSERT INTO %s SELECT * FROM %s', live, staged);
+        EXECUTE format('DROP TABLE %s', staged);
+        RETURN;
+      END IF;
+      PERFORM pg_sleep(0.1);
+    END;
+  END LOOP;
   EXECUTE format('DROP TABLE %s', live);
   EXECUTE format('ALTER TABLE %s RENAME TO %I', staged, '{live}');
   i := 1;
