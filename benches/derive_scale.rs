@@ -24,7 +24,8 @@
 //! `PADDOCK_BENCH_RUNNERS` changes the size (default 1,300,000). PostgreSQL:
 //! `PADDOCK_BENCH_DATABASE_URL`, else `TEST_DATABASE_URL`, else
 //! `postgres://postgres@127.0.0.1:5432/postgres`; a throwaway database is created there and
-//! dropped afterwards. `PADDOCK_BENCH_BACKENDS=postgres` (or `sqlite`) measures one backend.
+//! dropped afterwards (kept with `PADDOCK_BENCH_KEEP_DATABASE=1`, to look at its plans).
+//! `PADDOCK_BENCH_BACKENDS=postgres` (or `sqlite`) measures one backend.
 //! Run with `cargo bench --bench derive_scale`.
 
 use fetchers::derived::DistanceBands;
@@ -401,6 +402,10 @@ async fn postgres_figures() -> Figures {
     let store = AnyStore::Postgres(store);
     let figures = measure(&store, "postgres", Dialect::Postgres).await;
     store.close().await;
+    if std::env::var_os("PADDOCK_BENCH_KEEP_DATABASE").is_some() {
+        eprintln!("postgres: database {name} kept (PADDOCK_BENCH_KEEP_DATABASE)");
+        return figures;
+    }
     sqlx::query(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
         .execute(&mut conn)
         .await

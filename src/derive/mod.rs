@@ -18,6 +18,7 @@
 pub mod plan;
 pub mod query;
 pub mod sql;
+mod staged;
 mod totals;
 
 use crate::store::dialect::Dialect;
@@ -103,7 +104,7 @@ impl Tally {
     fn record(&mut self, effect: Effect, rows: u64) {
         match effect {
             Effect::None => {}
-            Effect::Deleted(t) => self.0.entry(t).or_default().1 += rows,
+            Effect::Deleted(t) | Effect::Replaced(t) => self.0.entry(t).or_default().1 += rows,
             Effect::Written(t) => self.0.entry(t).or_default().0 += rows,
         }
     }
@@ -125,7 +126,7 @@ impl Tally {
 
 fn database_error(e: sqlx::Error, statement: &Statement) -> StoreError {
     let table = match statement.effect {
-        Effect::Deleted(t) | Effect::Written(t) => Some(t.to_string()),
+        Effect::Deleted(t) | Effect::Written(t) | Effect::Replaced(t) => Some(t.to_string()),
         Effect::None => Some("derived scratch tables".to_string()),
     };
     StoreError::Database {
@@ -153,9 +154,11 @@ async fn run_plan<D: Dialect>(
     let mut tally = Tally::default();
     for statement in plan {
         let t = Instant::now();
-        let rows = D::execute_once(&mut tx, &statement.sql)
-            .await
-            .map_err(|e| database_error(e, statement))?;
+        let rows = match statement.effect {
+            Effect::Replaced(_) => count_of::<D>(&mut tx, &statement.sql).await,
+            _ => D::execute_once(&mut tx, &statement.sql).await,
+        }
+        .map_err(|e| database_error(e, statement))?;
         tracing::debug!(
             elapsed_ms = t.elapsed().as_millis() as u64,
             rows,
@@ -170,6 +173,16 @@ async fn run_plan<D: Dialect>(
         .map_err(failed(Some("paddock_run_tables")))?;
     tx.commit().await.map_err(failed(None))?;
     Ok(counts)
+}
+
+/// The one number a `SELECT COUNT(*)` statement gives.
+async fn count_of<D: Dialect>(
+    conn: &mut crate::store::dialect::Conn<D>,
+    sql: &str,
+) -> Result<u64, sqlx::Error> {
+    let rows = D::fetch_text(conn, sql, &[]).await?;
+    let cell = rows.first().and_then(|row| row.first().cloned().flatten());
+    Ok(cell.and_then(|n| n.parse().ok()).unwrap_or(0))
 }
 
 /// Whether [`sql::COUNTED`] holds any run (a full rebuild fills it).

@@ -34,6 +34,7 @@
 //! add now ([`super::totals`]). Both scopes delete the marks they read, and only those. Money
 //! is summed in SQL as the column type stores it (`NUMERIC`/`REAL` today).
 
+use super::staged;
 use crate::store::ledger::DERIVED_PENDING;
 use crate::store::PhysicalNames;
 use fetchers::derived::{DistanceBands, EntityKind, ENTITIES, PAIRS, PRIZE_CURRENCIES};
@@ -56,6 +57,9 @@ pub enum Effect {
     Deleted(&'static str),
     /// Rows of `table` (its registry name) written.
     Written(&'static str),
+    /// A `SELECT COUNT(*)` of the rows of `table` (its registry name) a staged rebuild is about
+    /// to replace: the count is what the ledger records as deleted.
+    Replaced(&'static str),
 }
 
 /// One statement of the plan.
@@ -199,15 +203,13 @@ fn band_case(bands: &DistanceBands, expr: &str) -> String {
 const IS_RUN: &str =
     "x.has_result AND NOT COALESCE(r.is_non_runner, FALSE) AND r.finish_status IS NOT NULL";
 
-fn is_place(target: Target) -> String {
-    let runners = target.table(names::RUNNERS);
+/// Whether run `w` (of [`runs_select`]'s inner query, with its race's `field`: the runs of
+/// that race) places.
+fn is_place() -> String {
     format!(
-        "CASE WHEN r.position BETWEEN 1 AND {PLACES} THEN 1 \
-         WHEN r.position BETWEEN 1 AND {BIG_HANDICAP_PLACES} \
-         AND LOWER(COALESCE(x.race_name, '')) LIKE '%handicap%' \
-         AND (SELECT COUNT(*) FROM {runners} f WHERE f.race_id = r.race_id \
-         AND NOT COALESCE(f.is_non_runner, FALSE) AND f.finish_status IS NOT NULL) \
-         >= {BIG_HANDICAP_FIELD} THEN 1 ELSE 0 END"
+        "CASE WHEN w.position BETWEEN 1 AND {PLACES} THEN 1 \
+         WHEN w.position BETWEEN 1 AND {BIG_HANDICAP_PLACES} AND w.handicap \
+         AND w.field >= {BIG_HANDICAP_FIELD} THEN 1 ELSE 0 END"
     )
 }
 
@@ -242,14 +244,24 @@ pub(super) fn runs_select(target: Target, bands: &DistanceBands, and_where: &str
     let entities: Vec<String> = (ENTITIES.iter())
         .map(|e| format!("r.{}", e.runner_column))
         .collect();
+    let outer: Vec<String> = (ENTITIES.iter())
+        .map(|e| format!("w.{}", e.runner_column))
+        .collect();
+    // A race's field (its runs) comes from a window over the same rows: one pass, where a
+    // count per runner would read the race's runners again for each.
     format!(
-        "SELECT r.race_id, {entities}, x.course_id, x.race_date, {band} AS distance_band, \
-         CASE WHEN r.position = 1 THEN 1 ELSE 0 END AS is_win, {place} AS is_place, \
+        "SELECT w.race_id, {outer}, w.course_id, w.race_date, w.distance_band, \
+         CASE WHEN w.position = 1 THEN 1 ELSE 0 END AS is_win, {place} AS is_place, \
+         w.prize_amount, w.prize_currency, w.sp_decimal FROM \
+         (SELECT r.race_id, {entities}, x.course_id, x.race_date, {band} AS distance_band, \
+         r.position, LOWER(COALESCE(x.race_name, '')) LIKE '%handicap%' AS handicap, \
+         COUNT(*) OVER (PARTITION BY r.race_id) AS field, \
          r.prize_amount, r.prize_currency, r.sp_decimal \
-         FROM {runners} r JOIN {races} x ON x.id = r.race_id WHERE {IS_RUN}{and_where}",
+         FROM {runners} r JOIN {races} x ON x.id = r.race_id WHERE {IS_RUN}{and_where}) w",
+        outer = outer.join(", "),
         entities = entities.join(", "),
         band = band_case(bands, "x.distance_furlongs"),
-        place = is_place(target),
+        place = is_place(),
     )
 }
 
@@ -332,7 +344,7 @@ fn figures(dialect: Dialect) -> Vec<(&'static str, String)> {
 }
 
 /// Every group of `group`'s kind, from every counted run (the full rebuild).
-fn insert_group(target: Target, group: &Group, run_id: RunId, now: &str) -> String {
+fn insert_group(target: Target, into: &str, group: &Group, run_id: RunId, now: &str) -> String {
     let keys = group.run_columns();
     let not_null: Vec<String> = keys.iter().map(|c| format!("{c} IS NOT NULL")).collect();
     let figures = figures(target.dialect);
@@ -364,7 +376,7 @@ fn insert_group(target: Target, group: &Group, run_id: RunId, now: &str) -> Stri
          (SELECT r.*, MAX(r.race_date) OVER (PARTITION BY {keys}) AS last_run_date \
          FROM {COUNTED} r WHERE {not_null}) d \
          GROUP BY {d_keys}, d.last_run_date",
-        table = target.table(group.table),
+        table = into,
         columns = columns.join(", "),
         values = values.join(", "),
         keys = keys.join(", "),
@@ -374,7 +386,9 @@ fn insert_group(target: Target, group: &Group, run_id: RunId, now: &str) -> Stri
 }
 
 /// The full rebuild: every run counted afresh into [`COUNTED`], then every group of every
-/// kept table recomputed from it (one sort and aggregation per group kind).
+/// kept table recomputed from it (one sort and aggregation per group kind). On PostgreSQL each
+/// table is staged and swapped in ([`staged`]); on SQLite the live tables are refilled (the
+/// write transaction hides them from readers until the commit).
 pub(super) fn full_rebuild(
     out: &mut Vec<Statement>,
     target: Target,
@@ -384,36 +398,69 @@ pub(super) fn full_rebuild(
     run_id: RunId,
     now: &str,
 ) {
+    let postgres = target.dialect == Dialect::Postgres;
     let scratch = |sql: String| Statement {
         sql,
         effect: Effect::None,
     };
-    // Only the derived writers, queued by the lock above, read the bookkeeping: PostgreSQL may
-    // truncate it (transactional there) rather than delete row by row.
-    out.push(scratch(match target.dialect {
-        Dialect::Postgres => format!("TRUNCATE {COUNTED}"),
-        Dialect::Sqlite => format!("DELETE FROM {COUNTED}"),
-    }));
+    if postgres {
+        // Sorts and index builds in memory rather than in temporary files.
+        out.push(scratch("SET LOCAL work_mem = '64MB'".into()));
+        out.push(scratch("SET LOCAL maintenance_work_mem = '256MB'".into()));
+    }
+    let counted_into = if postgres {
+        out.extend(staged::create_staged(COUNTED).map(scratch));
+        staged::staged_name(COUNTED)
+    } else {
+        out.push(scratch(format!("DELETE FROM {COUNTED}")));
+        for (name, _) in staged::counted_indexes() {
+            out.push(scratch(format!("DROP INDEX IF EXISTS {name}")));
+        }
+        COUNTED.to_string()
+    };
     out.push(scratch(format!(
-        "INSERT INTO {COUNTED} ({}) {}",
+        "INSERT INTO {counted_into} ({}) {}",
         COUNTED_COLUMNS.join(", "),
         runs_select(target, bands, "")
     )));
-    if target.dialect == Dialect::Postgres {
+    if postgres {
+        out.push(scratch(staged::swap_in(COUNTED)));
         // The planner needs the refilled table's statistics for the aggregations.
         out.push(scratch(format!("ANALYZE {COUNTED}")));
+    } else {
+        out.extend(
+            staged::counted_indexes()
+                .into_iter()
+                .map(|(_, ddl)| scratch(ddl)),
+        );
     }
     for table in kept.iter().copied() {
-        out.push(Statement {
-            sql: format!("DELETE FROM {}", target.table(table)),
-            effect: Effect::Deleted(table),
-        });
-    }
-    for g in groups {
-        out.push(Statement {
-            sql: insert_group(target, g, run_id, now),
-            effect: Effect::Written(g.table),
-        });
+        let physical = target.table(table);
+        let into = if postgres {
+            out.extend(staged::create_staged(physical).map(scratch));
+            out.push(Statement {
+                sql: staged::count_replaced(physical),
+                effect: Effect::Replaced(table),
+            });
+            staged::staged_name(physical)
+        } else {
+            out.push(Statement {
+                sql: format!("DELETE FROM {physical}"),
+                effect: Effect::Deleted(table),
+            });
+            physical.to_string()
+        };
+        for g in groups.iter().filter(|g| g.table == table) {
+            out.push(Statement {
+                sql: insert_group(target, &into, g, run_id, now),
+                effect: Effect::Written(g.table),
+            });
+        }
+        if postgres {
+            out.push(scratch(staged::swap_in(physical)));
+            // The next incremental update's plans need the new table's statistics.
+            out.push(scratch(format!("ANALYZE {physical}")));
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The incremental update by running totals: what one update costs is what its races cost, not
-//! what the touched groups' histories cost.
+//! what the touched groups' histories cost, in a few statements per table whatever the number
+//! of group kinds.
 //!
 //! Every derived row keeps the additive parts of its figures (runs, wins, places, prize per
 //! currency, `sp_runs`, `sp_wins`, `expected_wins`). An update covers the races marked in
@@ -11,13 +12,13 @@
 //!    (which also changes a big handicap's places), a disqualification or a changed jockey
 //!    leaves its old row at −1 and its new row at +1.
 //! 2. [`COUNTED`] gets the races' current runs.
-//! 3. Per group kind, `derive_group` sums the delta per group; the group's row is upserted with
-//!    its totals plus the delta, the rates recomputed from the totals; a group left without
-//!    runs is deleted. `last_run_date` and `last_win_date` take the later of the stored and the
-//!    added dates, except in a group that lost a run, where they are recomputed from
-//!    [`COUNTED`]. The 14- and 30-day form (relative to the group's `last_run_date`) is
-//!    recomputed for the touched groups only, over their last 30 days: the bookkeeping's
-//!    `(entity, race_date)` indexes (migration 0016) serve both lookups.
+//! 3. Per derived table, `derive_rows` holds every touched group of every kind of that table
+//!    with its new figures: the stored row's totals plus the delta, rates from the totals,
+//!    `last_run_date`/`last_win_date` the later of the stored and the added dates (recounted
+//!    from [`COUNTED`] in a group that lost a run), and the 14- and 30-day form counted from
+//!    [`COUNTED`] over the group's last 30 days (the bookkeeping's `(entity, race_date)`
+//!    indexes, migration 0016, serve both). Then one upsert writes the groups with runs and one
+//!    delete removes the groups left without any.
 //!
 //! A full rebuild gives the same rows (the season test compares every row).
 
@@ -33,6 +34,36 @@ fn scratch(sql: String) -> Statement {
         sql,
         effect: Effect::None,
     }
+}
+
+/// The additive figures, as `derive_delta` sums them per group (`weight` ±1 per run).
+fn delta_sums() -> Vec<(&'static str, String)> {
+    let mut out = vec![
+        ("runs", "SUM(weight)".to_string()),
+        ("wins", "SUM(weight * is_win)".to_string()),
+        ("places", "SUM(weight * is_place)".to_string()),
+    ];
+    for (currency, column) in PRIZE_CURRENCIES {
+        out.push((
+            column,
+            format!("SUM(CASE WHEN prize_currency = '{currency}' THEN weight * prize_amount END)"),
+        ));
+    }
+    out.extend([
+        (
+            "sp_runs",
+            "SUM(CASE WHEN sp_decimal > 0 THEN weight ELSE 0 END)".to_string(),
+        ),
+        (
+            "sp_wins",
+            "SUM(CASE WHEN sp_decimal > 0 THEN weight * is_win ELSE 0 END)".to_string(),
+        ),
+        (
+            "expected_wins",
+            "SUM(CASE WHEN sp_decimal > 0 THEN weight * (1.0 / sp_decimal) END)".to_string(),
+        ),
+    ]);
+    out
 }
 
 /// The statements of an incremental update of `groups` (after `derive_pending` exists).
@@ -51,7 +82,7 @@ pub(super) fn update(
         bands,
         " AND r.race_id IN (SELECT race_id FROM derive_races)",
     );
-    for table in ["derive_races", "derive_delta", "derive_group"] {
+    for table in ["derive_races", "derive_delta", "derive_rows"] {
         out.push(scratch(format!("DROP TABLE IF EXISTS {table}")));
     }
     out.push(scratch(
@@ -77,56 +108,90 @@ pub(super) fn update(
     out.push(scratch(format!(
         "INSERT INTO {COUNTED} ({columns}) {current}"
     )));
-    for group in groups {
-        out.push(scratch(group_delta(group)));
+    let mut tables: Vec<&'static str> = groups.iter().map(|g| g.table).collect();
+    tables.dedup();
+    for table in tables {
+        let kinds: Vec<&Group> = groups.iter().filter(|g| g.table == table).collect();
+        let layout = Layout::of(&kinds);
+        let branches: Vec<String> = (kinds.iter())
+            .map(|g| touched_groups(target, &layout, g))
+            .collect();
+        out.push(scratch(format!(
+            "CREATE TEMP TABLE derive_rows AS {}",
+            branches.join(" UNION ALL ")
+        )));
         if postgres {
-            out.push(scratch("ANALYZE derive_group".into()));
+            out.push(scratch("ANALYZE derive_rows".into()));
         }
         out.push(Statement {
-            sql: upsert_group(target, group, run_id, now),
-            effect: Effect::Written(group.table),
+            sql: upsert_rows(target, table, &layout, run_id, now),
+            effect: Effect::Written(table),
         });
         out.push(Statement {
-            sql: delete_emptied(target, group),
-            effect: Effect::Deleted(group.table),
+            sql: delete_emptied(target, table, &layout),
+            effect: Effect::Deleted(table),
         });
-        out.push(scratch(recount_last_dates(target, group)));
-        out.push(scratch(recount_form(target, group)));
-        out.push(scratch("DROP TABLE derive_group".into()));
+        out.push(scratch("DROP TABLE derive_rows".into()));
     }
     out.push(scratch("DROP TABLE derive_delta".into()));
     out.push(scratch("DROP TABLE derive_races".into()));
 }
 
-/// `derive_group`: the delta summed per group of `group`'s kind, with the latest added run and
-/// win and whether the group lost a run. (A group's entity columns are among its keys.)
-fn group_delta(group: &Group) -> String {
-    let keys = group.run_columns().join(", ");
-    let not_null: Vec<String> = (group.run_columns().iter())
-        .map(|c| format!("{c} IS NOT NULL"))
-        .collect();
-    let prizes: String = PRIZE_CURRENCIES
-        .iter()
-        .map(|(currency, column)| {
-            format!(
-                "SUM(CASE WHEN prize_currency = '{currency}' THEN weight * prize_amount END) \
-                 AS {column}, "
-            )
-        })
-        .collect();
-    format!(
-        "CREATE TEMP TABLE derive_group AS SELECT {keys}, \
-         SUM(weight) AS runs, SUM(weight * is_win) AS wins, SUM(weight * is_place) AS places, \
-         {prizes}\
-         SUM(CASE WHEN sp_decimal > 0 THEN weight ELSE 0 END) AS sp_runs, \
-         SUM(CASE WHEN sp_decimal > 0 THEN weight * is_win ELSE 0 END) AS sp_wins, \
-         SUM(CASE WHEN sp_decimal > 0 THEN weight * (1.0 / sp_decimal) END) AS expected_wins, \
-         MAX(CASE WHEN weight > 0 THEN race_date END) AS last_run_date, \
-         MAX(CASE WHEN weight > 0 AND is_win = 1 THEN race_date END) AS last_win_date, \
-         MAX(CASE WHEN weight < 0 THEN 1 ELSE 0 END) AS lost_a_run \
-         FROM derive_delta WHERE {not_null} GROUP BY {keys}",
-        not_null = not_null.join(" AND "),
-    )
+/// The columns `derive_rows` has for one derived table: its type column, its key columns and
+/// every entity column any of its kinds sets, then the figures.
+struct Layout {
+    type_column: &'static str,
+    keys: Vec<&'static str>,
+    entity_columns: Vec<&'static str>,
+}
+
+/// The figure columns of a derived row, in `derive_rows`' order.
+const FIGURES: [&str; 18] = [
+    "runs",
+    "wins",
+    "places",
+    "win_rate",
+    "place_rate",
+    "prize_gbp",
+    "prize_eur",
+    "last_run_date",
+    "last_win_date",
+    "runs_14d",
+    "wins_14d",
+    "runs_30d",
+    "wins_30d",
+    "sp_runs",
+    "sp_wins",
+    "expected_wins",
+    "actual_over_expected",
+    "lost_a_run",
+];
+
+impl Layout {
+    fn of(kinds: &[&Group]) -> Layout {
+        let mut entity_columns: Vec<&'static str> = Vec::new();
+        for g in kinds {
+            for c in &g.entity_columns {
+                if !entity_columns.contains(c) {
+                    entity_columns.push(c);
+                }
+            }
+        }
+        Layout {
+            type_column: kinds[0].type_column,
+            keys: kinds[0].target_key_columns(),
+            entity_columns,
+        }
+    }
+
+    /// Every column of `derive_rows`, in order.
+    fn columns(&self) -> Vec<&'static str> {
+        let mut out = vec![self.type_column];
+        out.extend(&self.keys);
+        out.extend(&self.entity_columns);
+        out.extend(FIGURES);
+        out
+    }
 }
 
 /// `runs`/`wins` as a rate (NULL without runs), as the full rebuild defines it.
@@ -139,94 +204,161 @@ fn later(a: &str, b: &str) -> String {
     format!("CASE WHEN {a} IS NULL OR {b} > {a} THEN {b} ELSE {a} END")
 }
 
-/// Inserts each touched group new to the table, adds the delta to the others.
-fn upsert_group(target: Target, group: &Group, run_id: RunId, now: &str) -> String {
+/// `c.<run column> = <alias>.<target column>` for every key of `group`: the [`COUNTED`] rows
+/// `c` of the group of row `alias` (which names its keys as the target table does).
+fn counted_of(group: &Group, alias: &str) -> String {
+    let mut matches: Vec<String> = (group.ids.iter())
+        .map(|(target_column, run)| format!("c.{run} = {alias}.{target_column}"))
+        .collect();
+    matches.extend((group.extra).map(|extra| format!("c.{extra} = {alias}.{extra}")));
+    matches.join(" AND ")
+}
+
+/// One kind's touched groups with their new figures (one branch of `derive_rows`).
+fn touched_groups(target: Target, layout: &Layout, group: &Group) -> String {
     let dialect = target.dialect;
     let table = target.table(group.table);
-    let mut columns = vec![group.type_column.to_string()];
-    let mut values = vec![format!("'{}'", group.type_value)];
-    for (target_column, run) in &group.ids {
-        columns.push(target_column.to_string());
-        values.push(format!("g.{run}"));
-    }
-    if let Some(extra) = group.extra {
-        columns.push(extra.to_string());
-        values.push(format!("g.{extra}"));
-    }
-    for c in &group.entity_columns {
-        columns.push(c.to_string());
-        values.push(format!("g.{c}"));
-    }
-    let mut figure = |column: &str, value: String| {
-        columns.push(column.to_string());
-        values.push(value);
-    };
-    figure("runs", "g.runs".into());
-    figure("wins", "g.wins".into());
-    figure("places", "g.places".into());
-    figure("win_rate", rate(dialect, "g.wins", "g.runs"));
-    figure("place_rate", rate(dialect, "g.places", "g.runs"));
-    for (_, column) in PRIZE_CURRENCIES {
-        figure(column, format!("COALESCE(g.{column}, 0)"));
-    }
-    figure("last_run_date", "g.last_run_date".into());
-    figure("last_win_date", "g.last_win_date".into());
-    for form in ["runs_14d", "wins_14d", "runs_30d", "wins_30d"] {
-        figure(form, "0".into());
-    }
-    figure("sp_runs", "g.sp_runs".into());
-    figure("sp_wins", "g.sp_wins".into());
-    figure("expected_wins", "g.expected_wins".into());
-    figure(
-        "actual_over_expected",
-        rate(dialect, "g.sp_wins", "g.expected_wins"),
-    );
-    figure("created_at", format!("'{now}'"));
-    figure("updated_at", format!("'{now}'"));
-    figure("last_run_id", run_id.to_string());
-
-    let sum = |column: &str| format!("{table}.{column} + excluded.{column}");
-    let expected = format!(
-        "CASE WHEN {sp_runs} > 0 THEN COALESCE({table}.expected_wins, 0) \
-         + COALESCE(excluded.expected_wins, 0) END",
-        sp_runs = sum("sp_runs")
-    );
-    let mut set = vec![
-        format!("runs = {}", sum("runs")),
-        format!("wins = {}", sum("wins")),
-        format!("places = {}", sum("places")),
-        format!("win_rate = {}", rate(dialect, &sum("wins"), &sum("runs"))),
-        format!(
-            "place_rate = {}",
-            rate(dialect, &sum("places"), &sum("runs"))
-        ),
-    ];
-    for (_, column) in PRIZE_CURRENCIES {
-        set.push(format!("{column} = {}", sum(column)));
-    }
-    for date in ["last_run_date", "last_win_date"] {
-        let stored = format!("{table}.{date}");
-        let added = format!("excluded.{date}");
-        set.push(format!("{date} = {}", later(&stored, &added)));
-    }
-    set.extend([
-        format!("sp_runs = {}", sum("sp_runs")),
-        format!("sp_wins = {}", sum("sp_wins")),
-        format!("expected_wins = {expected}"),
-        format!(
-            "actual_over_expected = {}",
-            rate(dialect, &sum("sp_wins"), &expected)
-        ),
-        "updated_at = excluded.updated_at".into(),
-        "last_run_id = excluded.last_run_id".into(),
-    ]);
-    let key: Vec<&str> = std::iter::once(group.type_column)
-        .chain(group.target_key_columns())
+    let run_keys = group.run_columns();
+    let not_null: Vec<String> = run_keys
+        .iter()
+        .map(|c| format!("{c} IS NOT NULL"))
         .collect();
-    // `WHERE TRUE`: SQLite's parser needs it between a SELECT and ON CONFLICT.
+    let sums: Vec<String> = (delta_sums().into_iter())
+        .map(|(column, sum)| format!("{sum} AS {column}"))
+        .collect();
+    // The delta per group, with the latest added run and win and whether it lost a run.
+    let delta = format!(
+        "SELECT {keys}, {sums}, MAX(CASE WHEN weight > 0 THEN race_date END) AS last_run_date, \
+         MAX(CASE WHEN weight > 0 AND is_win = 1 THEN race_date END) AS last_win_date, \
+         MAX(CASE WHEN weight < 0 THEN 1 ELSE 0 END) AS lost_a_run \
+         FROM derive_delta WHERE {not_null} GROUP BY {keys}",
+        keys = run_keys.join(", "),
+        sums = sums.join(", "),
+        not_null = not_null.join(" AND "),
+    );
+    // The group's row as stored (none for a group new to the table).
+    let mut stored = vec![format!("t.{} = '{}'", group.type_column, group.type_value)];
+    stored.extend(
+        (group.ids.iter()).map(|(target_column, run)| format!("t.{target_column} = g.{run}")),
+    );
+    stored.extend((group.extra).map(|extra| format!("t.{extra} = g.{extra}")));
+
+    let mut values = vec![format!("'{}' AS {}", group.type_value, group.type_column)];
+    values.extend(
+        (group.ids.iter()).map(|(target_column, run)| format!("g.{run} AS {target_column}")),
+    );
+    values.extend((group.extra).map(|extra| format!("g.{extra} AS {extra}")));
+    for c in &layout.entity_columns {
+        values.push(match group.entity_columns.contains(c) {
+            true => format!("g.{c} AS {c}"),
+            false => format!("CAST(NULL AS TEXT) AS {c}"),
+        });
+    }
+    let total = |column: &str| format!("COALESCE(t.{column}, 0) + g.{column}");
+    for column in ["runs", "wins", "places", "sp_runs", "sp_wins"] {
+        values.push(format!("{} AS {column}", total(column)));
+    }
+    for (_, column) in PRIZE_CURRENCIES {
+        values.push(format!(
+            "COALESCE(t.{column}, 0) + COALESCE(g.{column}, 0) AS {column}"
+        ));
+    }
+    values.push(format!(
+        "CASE WHEN {sp_runs} > 0 THEN COALESCE(t.expected_wins, 0) \
+         + COALESCE(g.expected_wins, 0) END AS expected_wins",
+        sp_runs = total("sp_runs")
+    ));
+    // A group that lost a run may have lost its last run or win: both dates recounted.
+    let of_group_by_run = {
+        let mut m: Vec<String> = (run_keys.iter())
+            .map(|k| format!("c.{k} = g.{k}"))
+            .collect();
+        m.dedup();
+        m.join(" AND ")
+    };
+    let recount_date =
+        |what: &str| format!("(SELECT MAX({what}) FROM {COUNTED} c WHERE {of_group_by_run})");
+    values.push(format!(
+        "CASE WHEN g.lost_a_run = 1 THEN {} ELSE {} END AS last_run_date",
+        recount_date("c.race_date"),
+        later("t.last_run_date", "g.last_run_date")
+    ));
+    values.push(format!(
+        "CASE WHEN g.lost_a_run = 1 THEN {} ELSE {} END AS last_win_date",
+        recount_date("CASE WHEN c.is_win = 1 THEN c.race_date END"),
+        later("t.last_win_date", "g.last_win_date")
+    ));
+    values.push("g.lost_a_run AS lost_a_run".into());
+    let base = format!(
+        "SELECT {values} FROM ({delta}) g LEFT JOIN {table} t ON {stored}",
+        values = values.join(", "),
+        stored = stored.join(" AND "),
+    );
+
+    // The figures that need the new totals and dates: rates and the form.
+    let n = |column: &str| format!("n.{column}");
+    let mut outer: Vec<String> = vec![n(layout.type_column)];
+    outer.extend(layout.keys.iter().map(|k| n(k)));
+    outer.extend(layout.entity_columns.iter().map(|c| n(c)));
+    let last = "n.last_run_date";
+    let within = |days: u32| {
+        format!(
+            "c.race_date > {} AND c.race_date <= {last}",
+            days_before(dialect, last, days)
+        )
+    };
+    let of_row = counted_of(group, "n");
+    let form = |what: &str, days: u32| {
+        format!(
+            "(SELECT COALESCE({what}, 0) FROM {COUNTED} c WHERE {of_row} AND {})",
+            within(days)
+        )
+    };
+    for column in FIGURES {
+        outer.push(match column {
+            "win_rate" => format!("{} AS win_rate", rate(dialect, "n.wins", "n.runs")),
+            "place_rate" => format!("{} AS place_rate", rate(dialect, "n.places", "n.runs")),
+            "runs_14d" => format!("{} AS runs_14d", form("COUNT(*)", 14)),
+            "wins_14d" => format!("{} AS wins_14d", form("SUM(c.is_win)", 14)),
+            "runs_30d" => format!("{} AS runs_30d", form("COUNT(*)", 30)),
+            "wins_30d" => format!("{} AS wins_30d", form("SUM(c.is_win)", 30)),
+            "actual_over_expected" => format!(
+                "{} AS actual_over_expected",
+                rate(dialect, "n.sp_wins", "n.expected_wins")
+            ),
+            other => n(other),
+        });
+    }
+    format!("SELECT {} FROM ({base}) n", outer.join(", "))
+}
+
+/// Writes every touched group that has runs: inserted when new, its figures replaced when not.
+fn upsert_rows(
+    target: Target,
+    table: &'static str,
+    layout: &Layout,
+    run_id: RunId,
+    now: &str,
+) -> String {
+    let physical = target.table(table);
+    let written: Vec<&str> = (layout.columns().into_iter())
+        .filter(|c| *c != "lost_a_run")
+        .collect();
+    let mut columns: Vec<String> = written.iter().map(|c| c.to_string()).collect();
+    let mut values: Vec<String> = written.iter().map(|c| format!("g.{c}")).collect();
+    columns.extend(["created_at", "updated_at", "last_run_id"].map(String::from));
+    values.extend([format!("'{now}'"), format!("'{now}'"), run_id.to_string()]);
+    let mut key = vec![layout.type_column];
+    key.extend(&layout.keys);
+    let set: Vec<String> = (FIGURES.iter())
+        .filter(|c| **c != "lost_a_run")
+        .chain(&["updated_at", "last_run_id"])
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    // `WHERE g.runs > 0` also keeps SQLite's parser from reading ON CONFLICT as a join.
     format!(
-        "INSERT INTO {table} ({columns}) SELECT {values} FROM derive_group g WHERE TRUE \
-         ON CONFLICT ({key}) DO UPDATE SET {set}",
+        "INSERT INTO {physical} ({columns}) SELECT {values} FROM derive_rows g \
+         WHERE g.runs > 0 ON CONFLICT ({key}) DO UPDATE SET {set}",
         columns = columns.join(", "),
         values = values.join(", "),
         key = key.join(", "),
@@ -234,64 +366,16 @@ fn upsert_group(target: Target, group: &Group, run_id: RunId, now: &str) -> Stri
     )
 }
 
-/// `WHERE` for the rows of `group`'s kind named in `derive_group` (`condition` on it).
-fn touched_rows(target: Target, group: &Group, condition: &str) -> String {
-    format!(
-        "{type_column} = '{value}' AND ({keys}) IN (SELECT {runs} FROM derive_group{condition})",
-        type_column = group.type_column,
-        value = group.type_value,
-        keys = (group.target_key_columns().iter())
-            .map(|c| format!("{}.{c}", target.table(group.table)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        runs = group.run_columns().join(", "),
-    )
-}
-
-/// The [`COUNTED`] rows `c` of the group of the current row of `group`'s table.
-fn counted_of_row(target: Target, group: &Group) -> String {
-    let table = target.table(group.table);
-    let mut matches: Vec<String> = (group.ids.iter())
-        .map(|(target_column, run)| format!("c.{run} = {table}.{target_column}"))
-        .collect();
-    matches.extend((group.extra).map(|extra| format!("c.{extra} = {table}.{extra}")));
-    matches.join(" AND ")
-}
-
 /// Groups left without runs (every run corrected away) disappear, as in a full rebuild.
-fn delete_emptied(target: Target, group: &Group) -> String {
-    let table = target.table(group.table);
+fn delete_emptied(target: Target, table: &'static str, layout: &Layout) -> String {
+    let physical = target.table(table);
+    let mut key = vec![layout.type_column];
+    key.extend(&layout.keys);
+    let qualified: Vec<String> = key.iter().map(|c| format!("{physical}.{c}")).collect();
     format!(
-        "DELETE FROM {table} WHERE runs <= 0 AND {}",
-        touched_rows(target, group, "")
-    )
-}
-
-/// A group that lost a run may have lost its last run or win: both dates recounted.
-fn recount_last_dates(target: Target, group: &Group) -> String {
-    let table = target.table(group.table);
-    format!(
-        "UPDATE {table} SET (last_run_date, last_win_date) = (SELECT MAX(c.race_date), \
-         MAX(CASE WHEN c.is_win = 1 THEN c.race_date END) FROM {COUNTED} c WHERE {of_row}) \
-         WHERE {rows}",
-        of_row = counted_of_row(target, group),
-        rows = touched_rows(target, group, " WHERE lost_a_run = 1"),
-    )
-}
-
-/// The 14- and 30-day form of every touched group, over its last 30 days only.
-fn recount_form(target: Target, group: &Group) -> String {
-    let table = target.table(group.table);
-    let last = format!("{table}.last_run_date");
-    let within_14 = format!("c.race_date > {}", days_before(target.dialect, &last, 14));
-    format!(
-        "UPDATE {table} SET (runs_14d, wins_14d, runs_30d, wins_30d) = (SELECT \
-         COALESCE(SUM(CASE WHEN {within_14} THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN {within_14} THEN c.is_win ELSE 0 END), 0), \
-         COUNT(*), COALESCE(SUM(c.is_win), 0) FROM {COUNTED} c WHERE {of_row} \
-         AND c.race_date > {from} AND c.race_date <= {last}) WHERE {rows}",
-        of_row = counted_of_row(target, group),
-        from = days_before(target.dialect, &last, 30),
-        rows = touched_rows(target, group, ""),
+        "DELETE FROM {physical} WHERE ({qualified}) IN \
+         (SELECT {key} FROM derive_rows WHERE runs <= 0)",
+        qualified = qualified.join(", "),
+        key = key.join(", "),
     )
 }

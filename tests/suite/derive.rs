@@ -2,7 +2,8 @@
 //! in plain Rust (over rows read back from `ra_runners` and `ra_mst_races`, independent of the
 //! production SQL), the incremental update after a results run equals a full rebuild and writes
 //! only the touched groups; hand-made races pin down non-runners, non-finishers, dead heats,
-//! big-field handicaps and euro prizes ([`hand_made`]).
+//! big-field handicaps and euro prizes ([`hand_made`]); the full rebuild's staging and swap on
+//! PostgreSQL ([`staged`]).
 
 use crate::support::jobs::run;
 use crate::support::sim::{client_for, sim_today, simulator};
@@ -22,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 mod every_writer;
 mod hand_made;
 mod season;
+mod staged;
 
 // ---- reading rows back ----
 

@@ -1,0 +1,183 @@
+//! The full rebuild's staging on PostgreSQL: each table is filled as a new table without
+//! indexes or constraints, then gets them all at once (an index built by one sort, a foreign key
+//! checked by one join: no per-row index maintenance or key check), and is swapped in for the
+//! live table inside the rebuild's transaction. Readers keep reading the old rows until the
+//! commit and are blocked only by the swap itself (the `DROP`/`RENAME` at the end), never for
+//! the length of the rebuild: the swap takes the live table with `NOWAIT` (a few tries), and
+//! while a reader's transaction still holds it the table is refilled in place instead.
+//!
+//! The swap carries what the live table has: its indexes and constraints (under their own
+//! names), row-level security and its policies, its privileges, its comment and its
+//! publications (Supabase's realtime). A table something else depends on (a reader's view, a
+//! trigger of its own, a rule, another table's foreign key) cannot be dropped without breaking it: that table is refilled in
+//! place instead, from the staged rows, in the same transaction (readers still see the old rows
+//! until the commit).
+//!
+//! SQLite needs none of this: a write transaction's rows are invisible to readers (WAL) until
+//! the commit, so its rebuild refills the live tables; the bookkeeping's secondary indexes are
+//! dropped before and built after the load ([`counted_indexes`]).
+
+use super::sql::COUNTED;
+use fetchers::derived::ENTITIES;
+
+/// The name a table is staged under while the rebuild fills it.
+pub(super) fn staged_name(physical: &str) -> String {
+    format!("{physical}__rebuild")
+}
+
+/// The staged copy of `physical`: its columns and defaults, nothing else.
+pub(super) fn create_staged(physical: &str) -> [String; 2] {
+    let staged = staged_name(physical);
+    [
+        format!("DROP TABLE IF EXISTS {staged}"),
+        format!("CREATE TABLE {staged} (LIKE {physical} INCLUDING DEFAULTS)"),
+    ]
+}
+
+/// Counts the live rows the swap replaces (the ledger's "deleted"; a `SELECT`).
+pub(super) fn count_replaced(physical: &str) -> String {
+    format!("SELECT COUNT(*) FROM {physical}")
+}
+
+/// The block that gives the staged table everything the live one has and swaps it in (or, when
+/// something depends on the live table, refills the live table from it). Names the staged
+/// table's index-backed constraints and indexes `<name>__rebuild` until the old ones are gone.
+pub(super) fn swap_in(physical: &str) -> String {
+    let staged = staged_name(physical);
+    SWAP_BLOCK
+        .replace("{live}", physical)
+        .replace("{staged}", &staged)
+}
+
+const SWAP_BLOCK: &str = r#"DO $swap$
+DECLARE
+  live regclass := '{live}'::regclass;
+  staged regclass := '{staged}'::regclass;
+  r record;
+  renames text[] := '{}';
+  i int;
+  in_place boolean := false;
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_depend d WHERE d.refobjid = live
+               AND d.classid = 'pg_rewrite'::regclass AND d.deptype = 'n')
+     OR EXISTS (SELECT 1 FROM pg_rewrite w WHERE w.ev_class = live)
+     OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.confrelid = live)
+     OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = live AND NOT t.tgisinternal)
+     OR EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = live OR h.inhrelid = live) THEN
+    in_place := true;
+  END IF;
+  IF in_place THEN
+    -- Something depends on the table: refill it in place (still one transaction).
+    EXECUTE format('DELETE FROM %s', live);
+    EXECUTE format('INSERT INTO %s SELECT * FROM %s', live, staged);
+    EXECUTE format('DROP TABLE %s', staged);
+    RETURN;
+  END IF;
+  -- Primary key and unique constraints (index names are unique per schema: temporary names).
+  FOR r IN SELECT c.conname::text AS name, pg_get_constraintdef(c.oid) AS def
+           FROM pg_constraint c WHERE c.conrelid = live AND c.contype IN ('p', 'u', 'x') LOOP
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', staged, r.name || '__rebuild', r.def);
+    renames := renames || ARRAY[r.name || '__rebuild', r.name, 'constraint'];
+  END LOOP;
+  -- Other indexes, each built once over the loaded rows.
+  FOR r IN SELECT ic.relname::text AS name, pg_get_indexdef(x.indexrelid) AS def,
+                  x.indisunique AS is_unique
+           FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
+           WHERE x.indrelid = live
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid
+                               AND c.conrelid = live) LOOP
+    EXECUTE format('CREATE %sINDEX %I ON %s USING %s',
+                   CASE WHEN r.is_unique THEN 'UNIQUE ' ELSE '' END, r.name || '__rebuild',
+                   staged, substring(r.def FROM ' USING (.*)$'));
+    renames := renames || ARRAY[r.name || '__rebuild', r.name, 'index'];
+  END LOOP;
+  -- Check and foreign-key constraints, each checked once (names are per table: kept).
+  FOR r IN SELECT c.conname::text AS name, pg_get_constraintdef(c.oid) AS def
+           FROM pg_constraint c WHERE c.conrelid = live AND c.contype IN ('c', 'f')
+           ORDER BY c.contype, c.conname LOOP
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', staged, r.name, r.def);
+  END LOOP;
+  -- Row-level security and its policies.
+  IF (SELECT relrowsecurity FROM pg_class WHERE oid = live) THEN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', staged);
+  END IF;
+  IF (SELECT relforcerowsecurity FROM pg_class WHERE oid = live) THEN
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', staged);
+  END IF;
+  FOR r IN SELECT p.polname::text AS name, p.polpermissive AS permissive,
+                  CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
+                    WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END AS cmd,
+                  CASE WHEN p.polroles = '{0}' THEN 'PUBLIC' ELSE array_to_string(ARRAY(
+                    SELECT quote_ident(a.rolname) FROM pg_roles a
+                    WHERE a.oid = ANY (p.polroles) ORDER BY 1), ', ') END AS roles,
+                  pg_get_expr(p.polqual, p.polrelid) AS qual,
+                  pg_get_expr(p.polwithcheck, p.polrelid) AS with_check
+           FROM pg_policy p WHERE p.polrelid = live LOOP
+    EXECUTE format('CREATE POLICY %I ON %s AS %s FOR %s TO %s%s%s', r.name, staged,
+                   CASE WHEN r.permissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END, r.cmd,
+                   r.roles,
+                   CASE WHEN r.qual IS NULL THEN '' ELSE ' USING (' || r.qual || ')' END,
+                   CASE WHEN r.with_check IS NULL THEN ''
+                        ELSE ' WITH CHECK (' || r.with_check || ')' END);
+  END LOOP;
+  -- Privileges, comment, publications.
+  FOR r IN SELECT a.privilege_type, a.grantee, a.is_grantable
+           FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = live LOOP
+    EXECUTE format('GRANT %s ON %s TO %s%s', r.privilege_type, staged,
+                   CASE WHEN r.grantee = 0 THEN 'PUBLIC'
+                        ELSE quote_ident(pg_get_userbyid(r.grantee)) END,
+                   CASE WHEN r.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+  IF obj_description(live, 'pg_class') IS NOT NULL THEN
+    EXECUTE format('COMMENT ON TABLE %s IS %L', staged, obj_description(live, 'pg_class'));
+  END IF;
+  FOR r IN SELECT pub.pubname::text AS name FROM pg_publication_rel pr
+           JOIN pg_publication pub ON pub.oid = pr.prpubid WHERE pr.prrelid = live LOOP
+    EXECUTE format('ALTER PUBLICATION %I ADD TABLE %s', r.name, staged);
+  END LOOP;
+  -- The swap needs the live table to itself for a moment. Never queue for it (readers would
+  -- queue behind): a few quick tries, then, if a reader still holds it, refill in place.
+  FOR attempt IN 1..10 LOOP
+    BEGIN
+      EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT', live);
+      EXIT;
+    EXCEPTION WHEN lock_not_available THEN
+      IF attempt = 10 THEN
+        EXECUTE format('DELETE FROM %s', live);
+        EXECUTE format('INSERT INTO %s SELECT * FROM %s', live, staged);
+        EXECUTE format('DROP TABLE %s', staged);
+        RETURN;
+      END IF;
+      PERFORM pg_sleep(0.1);
+    END;
+  END LOOP;
+  EXECUTE format('DROP TABLE %s', live);
+  EXECUTE format('ALTER TABLE %s RENAME TO %I', staged, '{live}');
+  i := 1;
+  WHILE i <= coalesce(array_length(renames, 1), 0) LOOP
+    IF renames[i + 2] = 'constraint' THEN
+      EXECUTE format('ALTER TABLE %I RENAME CONSTRAINT %I TO %I', '{live}', renames[i],
+                     renames[i + 1]);
+    ELSE
+      EXECUTE format('ALTER INDEX %I RENAME TO %I', renames[i], renames[i + 1]);
+    END IF;
+    i := i + 3;
+  END LOOP;
+END
+$swap$"#;
+
+/// SQLite: the bookkeeping's secondary indexes (migration 0016), each `(name, CREATE INDEX)`:
+/// dropped before the full rebuild loads it and built once after.
+pub(super) fn counted_indexes() -> Vec<(String, String)> {
+    ENTITIES
+        .iter()
+        .map(|e| {
+            let name = format!("idx_{COUNTED}_{}_date", e.name);
+            let ddl = format!(
+                "CREATE INDEX {name} ON {COUNTED} ({}, race_date)",
+                e.runner_column
+            );
+            (name, ddl)
+        })
+        .collect()
+}

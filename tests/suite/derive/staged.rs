@@ -1,0 +1,195 @@
+//! The full rebuild's staging on PostgreSQL (`src/derive/staged.rs`): each table is filled as a
+//! new table and swapped in, keeping everything the live table had (indexes and keys under
+//! their names, row-level security, policies, privileges, comment, publications), while a
+//! reader sees the old rows, never an empty or half-built table; a table a reader's view
+//! depends on is refilled in place instead, and the view keeps working.
+
+use super::*;
+use crate::support::Backend;
+
+/// Everything about `table` the swap must keep, as one text.
+async fn shape(db: &TestDb, table: &str) -> String {
+    let sql = format!(
+        "SELECT concat_ws(' | ', \
+           (SELECT string_agg(ic.relname || '=' || pg_get_indexdef(x.indexrelid), ',' \
+              ORDER BY ic.relname) FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid \
+              WHERE x.indrelid = '{table}'::regclass), \
+           (SELECT string_agg(conname || '=' || pg_get_constraintdef(oid), ',' ORDER BY conname) \
+              FROM pg_constraint WHERE conrelid = '{table}'::regclass), \
+           (SELECT relrowsecurity::text || ' ' || coalesce(relacl::text, '-') FROM pg_class \
+              WHERE oid = '{table}'::regclass), \
+           (SELECT string_agg(polname || ':' || polroles::regrole[]::text || ':' \
+              || coalesce(pg_get_expr(polqual, polrelid), ''), ',' ORDER BY polname) \
+              FROM pg_policy WHERE polrelid = '{table}'::regclass), \
+           coalesce(obj_description('{table}'::regclass, 'pg_class'), '-'), \
+           (SELECT string_agg(pubname, ',' ORDER BY pubname) FROM pg_publication_tables \
+              WHERE tablename = '{table}'))"
+    );
+    db.scalar_text(&sql).await.expect("a shape")
+}
+
+async fn oid(db: &TestDb, table: &str) -> i64 {
+    db.scalar_i64(&format!("SELECT CAST('{table}'::regclass::oid AS BIGINT)"))
+        .await
+}
+
+/// A role of this test's own (roles belong to the whole cluster).
+fn reader_role() -> String {
+    format!("derive_reader_{}", std::process::id())
+}
+
+#[tokio::test]
+async fn a_full_rebuild_swaps_in_tables_that_keep_their_indexes_keys_security_and_readers() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let server = simulator(SEED, Faults::default()).await;
+    results_run(&db, &client_for(&server), day(30), day(27)).await;
+    let reader = reader_role();
+    let statistics = "ra_runner_statistics";
+    db.execute(&format!(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{reader}') THEN \
+         CREATE ROLE {reader} NOLOGIN; END IF; END $$"
+    ))
+    .await;
+    db.execute(&format!("GRANT SELECT ON {statistics} TO {reader}"))
+        .await;
+    db.execute(&format!(
+        "CREATE POLICY paddock_read_{reader} ON {statistics} FOR SELECT TO {reader} USING (true)"
+    ))
+    .await;
+    db.execute(&format!(
+        "COMMENT ON TABLE {statistics} IS 'figures per entity'"
+    ))
+    .await;
+    db.execute("CREATE PUBLICATION derive_staged_test FOR TABLE ra_performance_by_venue")
+        .await;
+    let mut tables: Vec<&str> = TABLES.to_vec();
+    tables.push("paddock_derived_counted");
+    let mut before = BTreeMap::new();
+    for table in &tables {
+        before.insert(*table, (shape(&db, table).await, oid(&db, table).await));
+    }
+    let rows_before = db
+        .scalar_i64(&format!("SELECT COUNT(*) FROM {statistics}"))
+        .await;
+    assert!(rows_before > 0);
+
+    // A reader counting the rows all through the rebuild.
+    let url = db.url();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reading = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let mut seen = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::SeqCst) || seen.is_empty() {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ra_runner_statistics")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+                seen.push(n);
+            }
+            seen
+        })
+    };
+    full_rebuild(&db).await;
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = reading.await.unwrap();
+    assert!(
+        seen.iter().all(|n| *n == rows_before),
+        "a reader saw another count than the old (and new) {rows_before}: {seen:?}"
+    );
+
+    for table in &tables {
+        let (shape_before, oid_before) = &before[table];
+        assert_eq!(
+            &shape(&db, table).await,
+            shape_before,
+            "{table} kept its shape"
+        );
+        assert_ne!(oid(&db, table).await, *oid_before, "{table} was swapped in");
+    }
+    assert_tables_equal_naive(&db, "after a staged rebuild").await;
+    assert_entity_columns_match_keys(&db).await;
+    // The reader still reads, through its grant and policy.
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        sqlx::raw_sql(&format!("SET LOCAL ROLE {reader}"))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {statistics}"))
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(n, rows_before, "the reader's grant and policy came along");
+        tx.rollback().await.unwrap();
+    }
+    // The next incremental update works on the swapped-in tables.
+    results_run(&db, &client_for(&server), day(26), day(26)).await;
+    assert_tables_equal_naive(&db, "after an update of the swapped-in tables").await;
+
+    db.execute("DROP PUBLICATION derive_staged_test").await;
+    db.execute(&format!("DROP OWNED BY {reader}")).await;
+    let _ = db.execute(&format!("DROP ROLE IF EXISTS {reader}")).await;
+}
+
+#[tokio::test]
+async fn a_derived_table_a_readers_view_depends_on_is_refilled_in_place() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let server = simulator(SEED, Faults::default()).await;
+    results_run(&db, &client_for(&server), day(30), day(28)).await;
+    db.execute(
+        "CREATE VIEW busiest_jockeys AS SELECT entity_id, runs FROM ra_runner_statistics \
+         WHERE entity_type = 'jockey'",
+    )
+    .await;
+    let viewed = db.scalar_i64("SELECT COUNT(*) FROM busiest_jockeys").await;
+    assert!(viewed > 0);
+    let statistics_oid = oid(&db, "ra_runner_statistics").await;
+    let venue_oid = oid(&db, "ra_performance_by_venue").await;
+
+    full_rebuild(&db).await;
+
+    assert_eq!(
+        oid(&db, "ra_runner_statistics").await,
+        statistics_oid,
+        "refilled in place, not swapped: the view depends on it"
+    );
+    assert_ne!(oid(&db, "ra_performance_by_venue").await, venue_oid);
+    assert_eq!(
+        db.scalar_i64("SELECT COUNT(*) FROM busiest_jockeys").await,
+        viewed
+    );
+    assert_tables_equal_naive(&db, "after a rebuild around a view").await;
+}
+
+#[tokio::test]
+async fn a_reader_holding_a_derived_table_gets_it_refilled_in_place_not_waited_for() {
+    use sqlx::Connection;
+    let db = TestDb::new(Backend::Postgres).await;
+    let server = simulator(SEED, Faults::default()).await;
+    results_run(&db, &client_for(&server), day(30), day(29)).await;
+    let statistics_oid = oid(&db, "ra_runner_statistics").await;
+    // A long report: its transaction read the table and is still open.
+    let mut report = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    let mut open = report.begin().await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ra_runner_statistics")
+        .fetch_one(&mut *open)
+        .await
+        .unwrap();
+
+    full_rebuild(&db).await;
+
+    assert_eq!(oid(&db, "ra_runner_statistics").await, statistics_oid);
+    // The report still reads its snapshot's table.
+    let again: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ra_runner_statistics")
+        .fetch_one(&mut *open)
+        .await
+        .unwrap();
+    assert_eq!(again, rows);
+    open.rollback().await.unwrap();
+    assert_tables_equal_naive(&db, "after a rebuild beside a long report").await;
+}
