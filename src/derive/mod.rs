@@ -96,6 +96,19 @@ pub async fn skipped_in<D: Dialect>(
     Ok(out)
 }
 
+/// The `paddock_state` key recording what the derived tables were last rebuilt for (the
+/// distance bands and the tables kept, [`basis`]). Running totals are right only on top of rows
+/// counted the same way: an update finding another basis — `[derive] distance_bands` changed,
+/// a table brought back by `paddock adopt --move-aside`, a database whose rows predate the
+/// record — rebuilds everything instead.
+pub const BASIS_KEY: &str = "derived_basis";
+
+/// What the derived rows are computed for, as recorded under [`BASIS_KEY`].
+fn basis(bands: &DistanceBands, kept: &[&str]) -> String {
+    let bounds: Vec<String> = bands.bounds().iter().map(u32::to_string).collect();
+    format!("bands {}; tables {}", bounds.join(","), kept.join(","))
+}
+
 /// Per-table written and deleted row counts, turned into ledger counts.
 #[derive(Default)]
 struct Tally(BTreeMap<&'static str, (u64, u64)>);
@@ -149,6 +162,7 @@ async fn run_plan<D: Dialect>(
     store: &SqlStore<D>,
     plan: &[Statement],
     run_id: RunId,
+    rebuilt_for: Option<&str>,
 ) -> Result<Counts, StoreError> {
     let mut tx = store.begin_write().await.map_err(failed(None))?;
     let mut tally = Tally::default();
@@ -166,6 +180,13 @@ async fn run_plan<D: Dialect>(
             "derive statement"
         );
         tally.record(statement.effect, rows);
+    }
+    if let Some(basis) = rebuilt_for {
+        let key = StateKey::Named(BASIS_KEY.into());
+        let (sql, params) = ledger::set_state_sql::<D>(&key, basis, chrono::Utc::now());
+        D::execute(&mut tx, &sql, params.values())
+            .await
+            .map_err(failed(Some("paddock_state")))?;
     }
     let counts = tally.counts();
     ledger::add_run_counts::<D>(&mut tx, run_id, &counts)
@@ -208,15 +229,30 @@ async fn execute<D: Dialect>(
     let physical = store.current_physical_names().await?;
     let dialect = D::KIND.schema_dialect();
     let skipped: Vec<&str> = skipped_in(store).await?.into_keys().collect();
-    // Running totals need the bookkeeping of what was counted: a database without it (just
-    // migrated to 0016, or with no run yet) is brought up to date by a full rebuild.
+    let kept: Vec<&str> = (sql::DERIVED_TABLES.iter().copied())
+        .filter(|t| !skipped.contains(t))
+        .collect();
+    let basis = basis(bands, &kept);
+    // Running totals need the bookkeeping of what was counted, counted for the same bands and
+    // tables: without it (just migrated to 0016, no run yet, another basis) the update is a
+    // full rebuild.
     let scope = match scope {
         Scope::Touched if !has_bookkeeping(store).await? => Scope::Full,
+        Scope::Touched
+            if store
+                .get_state(&StateKey::Named(BASIS_KEY.into()))
+                .await?
+                .as_deref()
+                != Some(basis.as_str()) =>
+        {
+            Scope::Full
+        }
         scope => scope,
     };
     let plan = plan::plan(dialect, &physical, bands, scope, run_id, &now, &skipped);
     let started = Instant::now();
-    let counts = run_plan(store, &plan, run_id).await?;
+    let rebuilt_for = (scope == Scope::Full).then_some(basis.as_str());
+    let counts = run_plan(store, &plan, run_id, rebuilt_for).await?;
     let written: u64 = counts.0.values().map(|c| c.inserted + c.updated).sum();
     tracing::info!(
         run_id = run_id.get(),

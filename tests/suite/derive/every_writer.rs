@@ -117,3 +117,52 @@ backend_test!(
         assert_eq!(pending_marks(&db).await, 0);
     }
 );
+
+backend_test!(
+    an_update_with_other_distance_bands_rebuilds_everything_for_them,
+    |db| async move {
+        // Running totals are right only on top of rows counted for the same bands: after
+        // `[derive] distance_bands` changes, the next update rebuilds every table.
+        let server = simulator(SEED, Faults::default()).await;
+        let api = client_for(&server);
+        results_run(&db, &api, day(30), day(28)).await;
+        let coarse = DistanceBands::new(vec![5, 10]).unwrap();
+        let labels = coarse.labels();
+        let run = db
+            .start_run(
+                "races_and_runners",
+                RunTrigger::Manual,
+                serde_json::json!({}),
+            )
+            .await
+            .unwrap();
+        let counts = paddock::derive::update_touched(&db.store, &coarse, run)
+            .await
+            .unwrap();
+        let bands: Vec<Option<String>> = rows(
+            &db,
+            "SELECT DISTINCT distance_band FROM ra_performance_by_distance ORDER BY 1",
+        )
+        .await
+        .into_iter()
+        .map(|mut r| r.remove(0))
+        .collect();
+        let bands: BTreeSet<Option<String>> = bands.into_iter().collect();
+        let expected: BTreeSet<Option<String>> = labels.iter().cloned().map(Some).collect();
+        assert_eq!(bands, expected, "every group recounted in the new bands");
+        let written = counts.table("ra_runner_statistics");
+        let total = db.count_rows("ra_runner_statistics").await.unwrap() as u64;
+        assert_eq!(written.inserted + written.updated, total, "a full rebuild");
+        // Nothing pending and the same bands again: an update writes nothing.
+        let again = paddock::derive::update_touched(&db.store, &coarse, run)
+            .await
+            .unwrap();
+        let rewritten: u64 = (again.0.values()).map(|c| c.inserted + c.updated).sum();
+        assert_eq!(rewritten, 0);
+        // Back to the default bands: rebuilt again, equal to the naive recount.
+        paddock::derive::update_touched(&db.store, &DistanceBands::default(), run)
+            .await
+            .unwrap();
+        assert_tables_equal_naive(&db, "after returning to the default bands").await;
+    }
+);
