@@ -413,7 +413,7 @@ pub(super) fn full_rebuild(
         staged::staged_name(COUNTED)
     } else {
         out.push(scratch(format!("DELETE FROM {COUNTED}")));
-        for (name, _) in staged::counted_indexes() {
+        for (name, _) in staged::counted_indexes(COUNTED) {
             out.push(scratch(format!("DROP INDEX IF EXISTS {name}")));
         }
         COUNTED.to_string()
@@ -429,7 +429,7 @@ pub(super) fn full_rebuild(
         out.push(scratch(format!("ANALYZE {COUNTED}")));
     } else {
         out.extend(
-            staged::counted_indexes()
+            staged::counted_indexes(COUNTED)
                 .into_iter()
                 .map(|(_, ddl)| scratch(ddl)),
         );

@@ -17,7 +17,6 @@
 //! the commit, so its rebuild refills the live tables; the bookkeeping's secondary indexes are
 //! dropped before and built after the load ([`counted_indexes`]).
 
-use super::sql::COUNTED;
 use fetchers::derived::ENTITIES;
 
 /// The name a table is staged under while the rebuild fills it.
@@ -166,15 +165,15 @@ BEGIN
 END
 $swap$"#;
 
-/// SQLite: the bookkeeping's secondary indexes (migration 0016), each `(name, CREATE INDEX)`:
-/// dropped before the full rebuild loads it and built once after.
-pub(super) fn counted_indexes() -> Vec<(String, String)> {
+/// SQLite: the secondary indexes of the bookkeeping table `counted` (migration 0016), each
+/// `(name, CREATE INDEX)`: dropped before the full rebuild loads it and built once after.
+pub(super) fn counted_indexes(counted: &str) -> Vec<(String, String)> {
     ENTITIES
         .iter()
         .map(|e| {
-            let name = format!("idx_{COUNTED}_{}_date", e.name);
+            let name = format!("idx_{counted}_{}_date", e.name);
             let ddl = format!(
-                "CREATE INDEX {name} ON {COUNTED} ({}, race_date)",
+                "CREATE INDEX {name} ON {counted} ({}, race_date)",
                 e.runner_column
             );
             (name, ddl)
