@@ -5,6 +5,7 @@
 //! Values are read as text (`CAST(… AS TEXT)`, the same on both backends) and parsed here;
 //! the entity and race asked for are bound parameters.
 
+use super::sql::FIGURE_COLUMNS;
 use crate::store::dialect::{Dialect, Params};
 use crate::store::{with_backend, AnyStore, SqlStore, TextRow};
 use anyhow::{Context, Result};
@@ -37,27 +38,6 @@ pub struct Figures {
     pub expected_wins: Option<f64>,
     pub actual_over_expected: Option<f64>,
 }
-
-/// The figure columns, in [`Figures`] order.
-const FIGURE_COLUMNS: [&str; 17] = [
-    "runs",
-    "wins",
-    "places",
-    "win_rate",
-    "place_rate",
-    "prize_gbp",
-    "prize_eur",
-    "last_run_date",
-    "last_win_date",
-    "runs_14d",
-    "wins_14d",
-    "runs_30d",
-    "wins_30d",
-    "sp_runs",
-    "sp_wins",
-    "expected_wins",
-    "actual_over_expected",
-];
 
 fn figure_select(alias: &str) -> String {
     FIGURE_COLUMNS

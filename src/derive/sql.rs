@@ -272,6 +272,28 @@ pub(super) fn pending_table() -> String {
     format!("CREATE TEMP TABLE derive_pending AS SELECT id, race_id FROM {DERIVED_PENDING}")
 }
 
+/// Every figure column of a derived row, in the order [`figures`] defines them (read back by
+/// `query.rs`, written by the incremental update).
+pub(super) const FIGURE_COLUMNS: [&str; 17] = [
+    "runs",
+    "wins",
+    "places",
+    "win_rate",
+    "place_rate",
+    "prize_gbp",
+    "prize_eur",
+    "last_run_date",
+    "last_win_date",
+    "runs_14d",
+    "wins_14d",
+    "runs_30d",
+    "wins_30d",
+    "sp_runs",
+    "sp_wins",
+    "expected_wins",
+    "actual_over_expected",
+];
+
 /// The figure columns and their expressions over the rows `d` of `derive_runs`, each carrying
 /// its group's last run date as `d.last_run_date`.
 fn figures(dialect: Dialect) -> Vec<(&'static str, String)> {
@@ -476,6 +498,14 @@ pub(super) fn full_rebuild(
 #[cfg(test)]
 mod tests {
     use crate::derive::sql::*;
+
+    #[test]
+    fn the_figure_columns_are_the_figures_the_rebuild_defines() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let defined: Vec<&str> = figures(dialect).into_iter().map(|(c, _)| c).collect();
+            assert_eq!(defined, FIGURE_COLUMNS);
+        }
+    }
 
     #[test]
     fn bands_become_a_case_from_the_longest_down() {

@@ -24,6 +24,7 @@
 
 use super::sql::{
     days_before, decimal, runs_select, Effect, Group, Statement, Target, COUNTED, COUNTED_COLUMNS,
+    FIGURE_COLUMNS,
 };
 use fetchers::derived::{DistanceBands, PRIZE_CURRENCIES};
 use fetchers::schema::Dialect;
@@ -145,27 +146,11 @@ struct Layout {
     entity_columns: Vec<&'static str>,
 }
 
-/// The figure columns of a derived row, in `derive_rows`' order.
-const FIGURES: [&str; 18] = [
-    "runs",
-    "wins",
-    "places",
-    "win_rate",
-    "place_rate",
-    "prize_gbp",
-    "prize_eur",
-    "last_run_date",
-    "last_win_date",
-    "runs_14d",
-    "wins_14d",
-    "runs_30d",
-    "wins_30d",
-    "sp_runs",
-    "sp_wins",
-    "expected_wins",
-    "actual_over_expected",
-    "lost_a_run",
-];
+/// `derive_rows`' figure columns: the derived row's ([`FIGURE_COLUMNS`]), then whether the
+/// group lost a run (scratch, never written).
+fn row_figures() -> impl Iterator<Item = &'static str> {
+    FIGURE_COLUMNS.into_iter().chain(["lost_a_run"])
+}
 
 impl Layout {
     fn of(kinds: &[&Group]) -> Layout {
@@ -189,7 +174,7 @@ impl Layout {
         let mut out = vec![self.type_column];
         out.extend(&self.keys);
         out.extend(&self.entity_columns);
-        out.extend(FIGURES);
+        out.extend(row_figures());
         out
     }
 }
@@ -314,7 +299,7 @@ fn touched_groups(target: Target, layout: &Layout, group: &Group) -> String {
             within(days)
         )
     };
-    for column in FIGURES {
+    for column in row_figures() {
         outer.push(match column {
             "win_rate" => format!("{} AS win_rate", rate(dialect, "n.wins", "n.runs")),
             "place_rate" => format!("{} AS place_rate", rate(dialect, "n.places", "n.runs")),
@@ -350,8 +335,7 @@ fn upsert_rows(
     values.extend([format!("'{now}'"), format!("'{now}'"), run_id.to_string()]);
     let mut key = vec![layout.type_column];
     key.extend(&layout.keys);
-    let set: Vec<String> = (FIGURES.iter())
-        .filter(|c| **c != "lost_a_run")
+    let set: Vec<String> = (FIGURE_COLUMNS.iter())
         .chain(&["updated_at", "last_run_id"])
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
