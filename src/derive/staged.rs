@@ -65,13 +65,7 @@ BEGIN
      OR EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = live OR h.inhrelid = live) THEN
     in_place := true;
   END IF;
-  IF in_place THEN
-    -- Something depends on the table: refill it in place (still one transaction).
-    EXECUTE format('DELETE FROM %s', live);
-    EXECUTE format('INSERT INTO %s SELECT * FROM %s', live, staged);
-    EXECUTE format('DROP TABLE %s', staged);
-    RETURN;
-  END IF;
+  IF NOT in_place THEN
   -- Primary key and unique constraints (index names are unique per schema: temporary names).
   FOR r IN SELECT c.conname::text AS name, pg_get_constraintdef(c.oid) AS def
            FROM pg_constraint c WHERE c.conrelid = live AND c.contype IN ('p', 'u', 'x') LOOP
@@ -142,14 +136,21 @@ BEGIN
       EXIT;
     EXCEPTION WHEN lock_not_available THEN
       IF attempt = 10 THEN
-        EXECUTE format('DELETE FROM %s', live);
-        EXECUTE format('INSERT INTO %s SELECT * FROM %s', live, staged);
-        EXECUTE format('DROP TABLE %s', staged);
-        RETURN;
+        in_place := true;
+      ELSE
+        PERFORM pg_sleep(0.1);
       END IF;
-      PERFORM pg_sleep(0.1);
     END;
   END LOOP;
+  END IF;
+  IF in_place THEN
+    -- Something depends on the table, or a reader holds it: refill it in place (still one
+    -- transaction; readers see the old rows until the commit).
+    EXECUTE format('DELETE FROM %s', live);
+    EXECUTE format('INSERT INTO %s SELECT * FROM %s', live, staged);
+    EXECUTE format('DROP TABLE %s', staged);
+    RETURN;
+  END IF;
   EXECUTE format('DROP TABLE %s', live);
   EXECUTE format('ALTER TABLE %s RENAME TO %I', staged, '{live}');
   i := 1;
