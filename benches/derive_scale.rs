@@ -26,7 +26,8 @@
 //! `PADDOCK_BENCH_RUNNERS` changes the size (default 1,300,000). PostgreSQL:
 //! `PADDOCK_BENCH_DATABASE_URL`, else `TEST_DATABASE_URL`, else
 //! `postgres://postgres@127.0.0.1:5432/postgres`; a throwaway database is created there and
-//! dropped afterwards (kept with `PADDOCK_BENCH_KEEP_DATABASE=1`, to look at its plans).
+//! dropped afterwards (kept with `PADDOCK_BENCH_KEEP_DATABASE=1`, to look at its plans; SQLite's
+//! file is then kept too, without the publish figures).
 //! `PADDOCK_BENCH_BACKENDS=postgres` (or `sqlite`) measures one backend.
 //! Run with `cargo bench --bench derive_scale`.
 
@@ -434,6 +435,16 @@ async fn sqlite_figures() -> Figures {
     let sqlite = store.clone();
     let store = AnyStore::Sqlite(store);
     let mut figures = measure(&store, "sqlite", Dialect::Sqlite).await;
+    if std::env::var_os("PADDOCK_BENCH_KEEP_DATABASE").is_some() {
+        // Kept to look at its plans; the publish figures are skipped (they copy the file).
+        store.close().await;
+        let kept = dir.keep();
+        eprintln!(
+            "sqlite: database {} kept (PADDOCK_BENCH_KEEP_DATABASE)",
+            kept.display()
+        );
+        return figures;
+    }
     figures.publish = Some(publish_figures(&sqlite, dir.path()).await);
     store.close().await;
     figures

@@ -19,12 +19,15 @@ pub mod plan;
 pub mod query;
 pub mod sql;
 mod staged;
+
+pub use staged::Recreated;
 mod totals;
 
 use crate::store::dialect::Dialect;
 use crate::store::{ledger, with_backend, AnyStore, SqlStore};
 use fetchers::derived::DistanceBands;
-use fetchers::rows::{format_timestamp, Counts, TableCounts};
+use fetchers::rows::{format_timestamp, Counts, TableCounts, Value};
+use fetchers::schema::Dialect as SchemaDialect;
 use fetchers::store::{RunId, StateKey, Store, StoreError};
 use plan::Scope;
 use sql::{Effect, Statement};
@@ -216,6 +219,27 @@ async fn has_bookkeeping<D: Dialect>(store: &SqlStore<D>) -> Result<bool, StoreE
     Ok(!rows.is_empty())
 }
 
+/// How SQLite's full rebuild drops and creates each of `tables` again ([`Recreated`]), read
+/// from `sqlite_master`.
+async fn recreated_tables<D: Dialect>(
+    store: &SqlStore<D>,
+    tables: &[&str],
+) -> Result<Recreated, StoreError> {
+    let mut conn = store.connection(None).await?;
+    let mut out = Recreated::default();
+    for table in tables {
+        let params = [Value::Text(table.to_string())];
+        let rows = D::fetch_text(&mut conn, Recreated::query(), &params)
+            .await
+            .map_err(failed(None))?;
+        let definitions = (rows.into_iter())
+            .filter_map(|row| Some((row.first()?.clone()?, row.get(1)?.clone()?)))
+            .collect();
+        out.add(table, definitions);
+    }
+    Ok(out)
+}
+
 async fn execute<D: Dialect>(
     store: &SqlStore<D>,
     bands: &DistanceBands,
@@ -249,7 +273,17 @@ async fn execute<D: Dialect>(
         }
         scope => scope,
     };
-    let plan = plan::plan(dialect, &physical, bands, scope, run_id, &now, &skipped);
+    let recreated = match (dialect, scope) {
+        (SchemaDialect::Sqlite, Scope::Full) => {
+            let mut tables = vec![sql::COUNTED];
+            tables.extend(kept.iter().map(|t| sql::physical_name(&physical, t)));
+            recreated_tables(store, &tables).await?
+        }
+        _ => Recreated::default(),
+    };
+    let plan = plan::plan(
+        dialect, &physical, &recreated, bands, scope, run_id, &now, &skipped,
+    );
     let started = Instant::now();
     let rebuilt_for = (scope == Scope::Full).then_some(basis.as_str());
     let counts = run_plan(store, &plan, run_id, rebuilt_for).await?;

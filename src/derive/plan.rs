@@ -3,6 +3,7 @@
 //! ([`sql::full_rebuild`]) or the incremental update by running totals ([`totals::update`]).
 
 use super::sql::{self, pending_table, Effect, Group, Statement, Target, COUNTED, DERIVED_TABLES};
+use super::staged::Recreated;
 use super::totals;
 use crate::store::ledger::DERIVED_PENDING;
 use crate::store::PhysicalNames;
@@ -24,17 +25,24 @@ pub enum Scope {
 /// by its `physical` name. `run_id` marks the rows written (`last_run_id`) and `now`
 /// (RFC 3339) their audit timestamps. The derived tables in `skipped` (registry names: on an
 /// adopted database another system's table holds the name, see `derive::skipped`) are never
-/// named: not locked, deleted nor written.
+/// named: not locked, deleted nor written. `recreated` says how SQLite's full rebuild drops and
+/// creates each table again (empty: every table emptied by `DELETE`).
+#[allow(clippy::too_many_arguments)]
 pub fn plan(
     dialect: Dialect,
     physical: &PhysicalNames,
+    recreated: &Recreated,
     bands: &DistanceBands,
     scope: Scope,
     run_id: RunId,
     now: &str,
     skipped: &[&str],
 ) -> Vec<Statement> {
-    let target = Target { dialect, physical };
+    let target = Target {
+        dialect,
+        physical,
+        recreated,
+    };
     let kept: Vec<&'static str> = (DERIVED_TABLES.iter().copied())
         .filter(|t| !skipped.contains(t))
         .collect();
@@ -93,13 +101,15 @@ mod tests {
                 let registry = plan(
                     dialect,
                     &PhysicalNames::registry(),
+                    &Recreated::default(),
                     &bands,
                     scope,
                     RunId(8),
                     "t",
                     &[],
                 );
-                let physical = plan(dialect, &mapped, &bands, scope, RunId(8), "t", &[]);
+                let none = Recreated::default();
+                let physical = plan(dialect, &mapped, &none, &bands, scope, RunId(8), "t", &[]);
                 assert_eq!(registry.len(), physical.len());
                 for (r, p) in registry.iter().zip(&physical) {
                     let renamed = (r.sql)
@@ -121,6 +131,7 @@ mod tests {
         let plan = plan(
             Dialect::Sqlite,
             &PhysicalNames::registry(),
+            &Recreated::default(),
             &DistanceBands::default(),
             Scope::Touched,
             RunId(8),
@@ -155,6 +166,7 @@ mod tests {
                 let plan = plan(
                     dialect,
                     &PhysicalNames::registry(),
+                    &Recreated::default(),
                     &DistanceBands::default(),
                     scope,
                     RunId(8),

@@ -13,11 +13,13 @@
 //! place instead, from the staged rows, in the same transaction (readers still see the old rows
 //! until the commit).
 //!
-//! SQLite needs none of this: a write transaction's rows are invisible to readers (WAL) until
-//! the commit, so its rebuild refills the live tables; the bookkeeping's secondary indexes are
-//! dropped before and built after the load ([`counted_indexes`]).
+//! SQLite needs no staging: a write transaction's changes are invisible to readers (WAL) until
+//! the commit. Its rebuild drops each table and creates it again from its own definition
+//! ([`Recreated`], read from `sqlite_master`: the table, then after the load its indexes and
+//! triggers), because a `DELETE` of every row goes row by row through every index on a table
+//! with foreign keys (measured: 6.8 s for the combinations at 1.3 M runners).
 
-use fetchers::derived::ENTITIES;
+use std::collections::BTreeMap;
 
 /// The name a table is staged under while the rebuild fills it.
 pub(super) fn staged_name(physical: &str) -> String {
@@ -166,18 +168,56 @@ BEGIN
 END
 $swap$"#;
 
-/// SQLite: the secondary indexes of the bookkeeping table `counted` (migration 0016), each
-/// `(name, CREATE INDEX)`: dropped before the full rebuild loads it and built once after.
-pub(super) fn counted_indexes(counted: &str) -> Vec<(String, String)> {
-    ENTITIES
-        .iter()
-        .map(|e| {
-            let name = format!("idx_{counted}_{}_date", e.name);
-            let ddl = format!(
-                "CREATE INDEX {name} ON {counted} ({}, race_date)",
-                e.runner_column
-            );
-            (name, ddl)
-        })
-        .collect()
+/// SQLite: how to drop and create again each table the full rebuild refills, read from
+/// `sqlite_master` before the plan is made ([`Recreated::query`]). A table absent from it (one
+/// another table's foreign key references: dropping it would delete row by row and check that
+/// key) is emptied with `DELETE` instead.
+#[derive(Debug, Clone, Default)]
+pub struct Recreated(BTreeMap<String, Definition>);
+
+/// One table's definition: its `CREATE TABLE`, then its indexes' and triggers' statements.
+#[derive(Debug, Clone)]
+struct Definition {
+    table: String,
+    after_load: Vec<String>,
+}
+
+impl Recreated {
+    /// The `sqlite_master` rows (`type`, `sql`) of `table`, for [`Recreated::add`], or none when
+    /// another table's foreign key references it; the parameter is the table's name.
+    pub(super) fn query() -> &'static str {
+        "SELECT m.type, m.sql FROM sqlite_master m WHERE m.tbl_name = ?1 AND m.sql IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM sqlite_master o, pragma_foreign_key_list(o.name) f \
+         WHERE o.type = 'table' AND f.\"table\" = ?1) \
+         ORDER BY CASE m.type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, m.name"
+    }
+
+    /// Records `table`'s definition from the rows [`Recreated::query`] gave (`type`, `sql`).
+    pub(super) fn add(&mut self, table: &str, rows: Vec<(String, String)>) {
+        let mut rows = rows.into_iter();
+        if let Some((kind, create)) = rows.next() {
+            if kind == "table" {
+                let after_load = rows.map(|(_, sql)| sql).collect();
+                let definition = Definition {
+                    table: create,
+                    after_load,
+                };
+                self.0.insert(table.to_string(), definition);
+            }
+        }
+    }
+
+    /// The statements that empty `table` before the load: dropped and created bare, or (not
+    /// recorded) a `DELETE`.
+    pub(super) fn before_load(&self, table: &str) -> Vec<String> {
+        match self.0.get(table) {
+            Some(d) => vec![format!("DROP TABLE {table}"), d.table.clone()],
+            None => vec![format!("DELETE FROM {table}")],
+        }
+    }
+
+    /// The statements that give `table` its indexes and triggers back after the load.
+    pub(super) fn after_load(&self, table: &str) -> Vec<String> {
+        (self.0.get(table)).map_or_else(Vec::new, |d| d.after_load.clone())
+    }
 }
