@@ -19,9 +19,9 @@ pub mod plan;
 pub mod query;
 pub mod sql;
 mod staged;
+mod totals;
 
 pub use staged::Recreated;
-mod totals;
 
 use crate::store::dialect::Dialect;
 use crate::store::{ledger, with_backend, AnyStore, SqlStore};

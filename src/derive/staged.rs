@@ -178,7 +178,7 @@ pub struct Recreated(BTreeMap<String, Definition>);
 /// One table's definition: its `CREATE TABLE`, then its indexes' and triggers' statements.
 #[derive(Debug, Clone)]
 struct Definition {
-    table: String,
+    create_table: String,
     after_load: Vec<String>,
 }
 
@@ -199,7 +199,7 @@ impl Recreated {
             if kind == "table" {
                 let after_load = rows.map(|(_, sql)| sql).collect();
                 let definition = Definition {
-                    table: create,
+                    create_table: create,
                     after_load,
                 };
                 self.0.insert(table.to_string(), definition);
@@ -211,7 +211,7 @@ impl Recreated {
     /// recorded) a `DELETE`.
     pub(super) fn before_load(&self, table: &str) -> Vec<String> {
         match self.0.get(table) {
-            Some(d) => vec![format!("DROP TABLE {table}"), d.table.clone()],
+            Some(d) => vec![format!("DROP TABLE {table}"), d.create_table.clone()],
             None => vec![format!("DELETE FROM {table}")],
         }
     }

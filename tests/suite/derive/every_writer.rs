@@ -14,6 +14,17 @@ async fn pending_marks(db: &TestDb) -> i64 {
         .await
 }
 
+/// A races-and-runners run opened by hand (its fetch and derived update driven by the test).
+async fn open_run(db: &TestDb) -> fetchers::store::RunId {
+    db.start_run(
+        "races_and_runners",
+        RunTrigger::Manual,
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap()
+}
+
 backend_test!(
     a_backfill_and_a_replay_leave_the_derived_tables_equal_to_a_naive_recount,
     |db| async move {
@@ -75,14 +86,7 @@ backend_test!(
         let api = client_for(&server);
         // A run that commits its units and dies before its derived update: the fetch alone,
         // under a run of its own that never finishes.
-        let dead_run = db
-            .start_run(
-                "races_and_runners",
-                RunTrigger::Manual,
-                serde_json::json!({}),
-            )
-            .await
-            .unwrap();
+        let dead_run = open_run(&db).await;
         let mut ctx = fetchers::jobs::JobContext::new(
             &api,
             &db.store,
@@ -128,14 +132,7 @@ backend_test!(
         results_run(&db, &api, day(30), day(28)).await;
         let coarse = DistanceBands::new(vec![5, 10]).unwrap();
         let labels = coarse.labels();
-        let run = db
-            .start_run(
-                "races_and_runners",
-                RunTrigger::Manual,
-                serde_json::json!({}),
-            )
-            .await
-            .unwrap();
+        let run = open_run(&db).await;
         let counts = paddock::derive::update_touched(&db.store, &coarse, run)
             .await
             .unwrap();
