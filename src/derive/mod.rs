@@ -19,6 +19,8 @@ pub mod plan;
 pub mod query;
 pub mod sql;
 mod staged;
+pub mod steps;
+mod together;
 mod totals;
 
 pub use staged::Recreated;
@@ -30,9 +32,9 @@ use fetchers::rows::{format_timestamp, Counts, TableCounts, Value};
 use fetchers::schema::Dialect as SchemaDialect;
 use fetchers::store::{RunId, StateKey, Store, StoreError};
 use plan::Scope;
-use sql::{Effect, Statement};
 use std::collections::BTreeMap;
 use std::time::Instant;
+use steps::{Effect, Plan, Step};
 
 /// The ledger's name for the full rebuild job (its `JobKind`'s name).
 pub const FULL_REBUILD_JOB: &str = crate::config::JobKind::DeriveFull.name();
@@ -109,8 +111,17 @@ pub const BASIS_KEY: &str = "derived_basis";
 /// What the derived rows are computed for, as recorded under [`BASIS_KEY`].
 fn basis(bands: &DistanceBands, kept: &[&str]) -> String {
     let bounds: Vec<String> = bands.bounds().iter().map(u32::to_string).collect();
-    format!("bands {}; tables {}", bounds.join(","), kept.join(","))
+    format!(
+        "bands {}; tables {}; counted v{COUNTED_VERSION}",
+        bounds.join(","),
+        kept.join(",")
+    )
 }
+
+/// The version of what [`sql::COUNTED`] records of each run, in the basis: raised when it
+/// gains a column the running totals read (2: `sp_inverse`, migration 0017), since rows
+/// counted before lack it and the next update must count every run again.
+const COUNTED_VERSION: u32 = 2;
 
 /// Per-table written and deleted row counts, turned into ledger counts.
 #[derive(Default)]
@@ -140,17 +151,6 @@ impl Tally {
     }
 }
 
-fn database_error(e: sqlx::Error, statement: &Statement) -> StoreError {
-    let table = match statement.effect {
-        Effect::Deleted(t) | Effect::Written(t) | Effect::Replaced(t) => Some(t.to_string()),
-        Effect::None => Some("derived scratch tables".to_string()),
-    };
-    StoreError::Database {
-        table,
-        message: e.to_string(),
-    }
-}
-
 /// A database error on `table`, for the plan's transaction and the ledger.
 fn failed(table: Option<&'static str>) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| StoreError::Database {
@@ -159,54 +159,72 @@ fn failed(table: Option<&'static str>) -> impl Fn(sqlx::Error) -> StoreError {
     }
 }
 
-/// Runs a plan in one transaction and adds the rows it wrote to run `run_id`'s ledger
-/// counters.
+/// Runs a plan: its own statements in one transaction, its jobs on connections of their own
+/// ([`together::Workers`]) or, without any, in that transaction; adds the rows it wrote to run
+/// `run_id`'s ledger counters in the same transaction. After a failure the transaction rolls
+/// back and the plan's `on_failure` undoes what its jobs committed.
 async fn run_plan<D: Dialect>(
     store: &SqlStore<D>,
-    plan: &[Statement],
+    plan: &Plan,
     run_id: RunId,
     rebuilt_for: Option<&str>,
 ) -> Result<Counts, StoreError> {
     let mut tx = store.begin_write().await.map_err(failed(None))?;
-    let mut tally = Tally::default();
-    for statement in plan {
-        let t = Instant::now();
-        let rows = match statement.effect {
-            Effect::Replaced(_) => count_of::<D>(&mut tx, &statement.sql).await,
-            _ => D::execute_once(&mut tx, &statement.sql).await,
+    let mut workers = together::Workers::new(store);
+    let result = match run_steps(&mut tx, &mut workers, plan, run_id, rebuilt_for).await {
+        Ok(counts) => tx.commit().await.map(|()| counts).map_err(failed(None)),
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
         }
-        .map_err(|e| database_error(e, statement))?;
-        tracing::debug!(
-            elapsed_ms = t.elapsed().as_millis() as u64,
-            rows,
-            statement = %statement.sql.chars().take(100).collect::<String>(),
-            "derive statement"
-        );
-        tally.record(statement.effect, rows);
+    };
+    let undo: &[String] = if result.is_err() {
+        &plan.on_failure
+    } else {
+        &[]
+    };
+    workers.finish(undo).await;
+    result
+}
+
+/// The steps of [`run_plan`] in `tx`, then the basis and the ledger counts.
+async fn run_steps<D: Dialect>(
+    tx: &mut sqlx::Transaction<'static, D::Db>,
+    workers: &mut together::Workers<'_, D>,
+    plan: &Plan,
+    run_id: RunId,
+    rebuilt_for: Option<&str>,
+) -> Result<Counts, StoreError> {
+    let mut tally = Tally::default();
+    for step in &plan.steps {
+        match step {
+            Step::Main(statement) => {
+                let rows = together::run_statement::<D>(tx, statement).await?;
+                tally.record(statement.effect, rows);
+            }
+            Step::Together(jobs) => match workers.run(jobs).await? {
+                Some(done) => done.into_iter().for_each(|(e, rows)| tally.record(e, rows)),
+                None => {
+                    for statement in jobs.iter().flatten() {
+                        let rows = together::run_statement::<D>(tx, statement).await?;
+                        tally.record(statement.effect, rows);
+                    }
+                }
+            },
+        }
     }
     if let Some(basis) = rebuilt_for {
         let key = StateKey::Named(BASIS_KEY.into());
         let (sql, params) = ledger::set_state_sql::<D>(&key, basis, chrono::Utc::now());
-        D::execute(&mut tx, &sql, params.values())
+        D::execute(tx, &sql, params.values())
             .await
             .map_err(failed(Some("paddock_state")))?;
     }
     let counts = tally.counts();
-    ledger::add_run_counts::<D>(&mut tx, run_id, &counts)
+    ledger::add_run_counts::<D>(tx, run_id, &counts)
         .await
         .map_err(failed(Some("paddock_run_tables")))?;
-    tx.commit().await.map_err(failed(None))?;
     Ok(counts)
-}
-
-/// The one number a `SELECT COUNT(*)` statement gives.
-async fn count_of<D: Dialect>(
-    conn: &mut crate::store::dialect::Conn<D>,
-    sql: &str,
-) -> Result<u64, sqlx::Error> {
-    let rows = D::fetch_text(conn, sql, &[]).await?;
-    let cell = rows.first().and_then(|row| row.first().cloned().flatten());
-    Ok(cell.and_then(|n| n.parse().ok()).unwrap_or(0))
 }
 
 /// Whether [`sql::COUNTED`] holds any run (a full rebuild fills it).

@@ -1,9 +1,10 @@
-//! The plan of one derived update: every statement, in order, run in one transaction by
-//! [`super::execute`] — the lock and the pending marks around either the full rebuild
-//! ([`sql::full_rebuild`]) or the incremental update by running totals ([`totals::update`]).
+//! The plan of one derived update: every statement, in order, run by [`super::run_plan`] —
+//! the lock and the pending marks around either the full rebuild ([`sql::full_rebuild`]) or
+//! the incremental update by running totals ([`totals::update`]).
 
-use super::sql::{self, pending_table, Effect, Group, Statement, Target, COUNTED, DERIVED_TABLES};
+use super::sql::{self, pending_table, Group, Target, COUNTED, DERIVED_TABLES};
 use super::staged::Recreated;
+use super::steps::{Effect, Plan, Statement};
 use super::totals;
 use crate::store::ledger::DERIVED_PENDING;
 use crate::store::PhysicalNames;
@@ -37,7 +38,7 @@ pub fn plan(
     run_id: RunId,
     now: &str,
     skipped: &[&str],
-) -> Vec<Statement> {
+) -> Plan {
     let target = Target {
         dialect,
         physical,
@@ -50,7 +51,7 @@ pub fn plan(
         sql,
         effect: Effect::None,
     };
-    let mut out = Vec::new();
+    let mut out = Plan::default();
     if dialect == Dialect::Postgres {
         // Derived writers wait for each other until commit: a full rebuild and a run's
         // incremental update both rewrite groups and the bookkeeping, and two at once would
@@ -58,28 +59,34 @@ pub fn plan(
         // serializes writers.)
         let mut tables: Vec<&str> = kept.iter().map(|t| target.table(t)).collect();
         tables.push(COUNTED);
-        out.push(scratch(format!(
+        out.main([scratch(format!(
             "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
             tables.join(", ")
-        )));
-        // The plan's statements are long (a figure per column, a subquery per form figure):
-        // compiling them just in time cost 12 s of a 0.13 s statement, measured.
-        out.push(scratch("SET LOCAL jit = off".into()));
+        ))]);
+        out.main(sql::POSTGRES_SETTINGS.map(|s| scratch(s.to_string())));
     }
-    out.push(scratch("DROP TABLE IF EXISTS derive_pending".into()));
-    out.push(scratch(pending_table()));
+    out.main([
+        scratch("DROP TABLE IF EXISTS derive_pending".into()),
+        scratch(pending_table()),
+    ]);
     let groups: Vec<Group> = (sql::groups().into_iter())
         .filter(|g| kept.contains(&g.table))
         .collect();
     match scope {
         Scope::Full => sql::full_rebuild(&mut out, target, bands, &kept, &groups, run_id, now),
-        Scope::Touched => totals::update(&mut out, target, bands, &groups, run_id, now),
+        Scope::Touched => {
+            let mut statements = Vec::new();
+            totals::update(&mut statements, target, bands, &groups, run_id, now);
+            out.main(statements);
+        }
     }
     // The marks this update covered (a full rebuild covers every one it read).
-    out.push(scratch(format!(
-        "DELETE FROM {DERIVED_PENDING} WHERE id IN (SELECT id FROM derive_pending)"
-    )));
-    out.push(scratch("DROP TABLE derive_pending".into()));
+    out.main([
+        scratch(format!(
+            "DELETE FROM {DERIVED_PENDING} WHERE id IN (SELECT id FROM derive_pending)"
+        )),
+        scratch("DROP TABLE derive_pending".into()),
+    ]);
     out
 }
 
@@ -110,6 +117,7 @@ mod tests {
                 );
                 let none = Recreated::default();
                 let physical = plan(dialect, &mapped, &none, &bands, scope, RunId(8), "t", &[]);
+                let (registry, physical) = (registry.statements(), physical.statements());
                 assert_eq!(registry.len(), physical.len());
                 for (r, p) in registry.iter().zip(&physical) {
                     let renamed = (r.sql)
@@ -138,7 +146,8 @@ mod tests {
             "t",
             &[],
         );
-        let deletes: Vec<&Statement> = plan
+        let plan = plan.statements();
+        let deletes: Vec<&&Statement> = plan
             .iter()
             .filter(|s| matches!(s.effect, Effect::Deleted(_)))
             .collect();
@@ -173,6 +182,7 @@ mod tests {
                     "t",
                     &skipped,
                 );
+                let plan = plan.statements();
                 let all: String = plan.iter().map(|s| s.sql.as_str()).collect();
                 assert!(!all.contains(names::ENTITY_COMBINATIONS), "{dialect:?}");
                 for table in DERIVED_TABLES.iter().filter(|t| !skipped.contains(t)) {

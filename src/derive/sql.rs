@@ -19,7 +19,8 @@
 //!   the group's last run rather than today so that a stored figure only changes when the
 //!   group runs again: the incremental update stays exact and nothing needs rewriting daily.
 //! - `sp_runs`, `sp_wins`: runs and wins with a starting price (`sp_decimal > 0`);
-//!   `expected_wins` = Σ 1 ÷ `sp_decimal` over those runs (NULL without any);
+//!   `expected_wins` = Σ 1 ÷ `sp_decimal` over those runs (NULL without any), each run's
+//!   inverse computed once when it is counted (`sp_inverse`);
 //!   `actual_over_expected` = `sp_wins` ÷ `expected_wins`.
 //!
 //! # Scope
@@ -35,6 +36,7 @@
 //! is summed in SQL as the column type stores it (`NUMERIC`/`REAL` today).
 
 use super::staged;
+use super::steps::{Effect, Job, Plan, Statement, Step};
 use crate::store::ledger::DERIVED_PENDING;
 use crate::store::PhysicalNames;
 use fetchers::derived::{DistanceBands, EntityKind, ENTITIES, PAIRS, PRIZE_CURRENCIES};
@@ -47,27 +49,6 @@ const PLACES: u32 = 3;
 /// …and in handicaps with at least [`BIG_HANDICAP_FIELD`] runs.
 const BIG_HANDICAP_PLACES: u32 = 4;
 const BIG_HANDICAP_FIELD: u32 = 16;
-
-/// What a statement's affected-row count means for the ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    /// Scratch work (temporary tables).
-    None,
-    /// Rows of `table` (its registry name) deleted before recomputing.
-    Deleted(&'static str),
-    /// Rows of `table` (its registry name) written.
-    Written(&'static str),
-    /// A `SELECT COUNT(*)` of the rows of `table` (its registry name) a staged rebuild is about
-    /// to replace: the count is what the ledger records as deleted.
-    Replaced(&'static str),
-}
-
-/// One statement of the plan.
-#[derive(Debug, Clone)]
-pub struct Statement {
-    pub sql: String,
-    pub effect: Effect,
-}
 
 /// The four derived tables.
 pub const DERIVED_TABLES: [&str; 4] = [
@@ -125,6 +106,14 @@ impl Group {
         cols
     }
 
+    /// How many groups of this kind to expect, as an order (more first): groups of the most
+    /// numerous entities ([`NUMEROUS`]) first, then those with more keys. The full rebuild
+    /// starts its biggest aggregations first, so that the last to finish is a short one.
+    pub(super) fn expected_size(&self) -> (bool, usize) {
+        let numerous = (self.ids.iter()).any(|(_, run)| NUMEROUS.contains(run));
+        (numerous, self.ids.len() + usize::from(self.extra.is_some()))
+    }
+
     /// The target's key columns, in the order of [`Group::run_columns`].
     pub(super) fn target_key_columns(&self) -> Vec<&'static str> {
         let mut cols: Vec<&str> = self.ids.iter().map(|(target, _)| *target).collect();
@@ -132,6 +121,10 @@ impl Group {
         cols
     }
 }
+
+/// The entities with about one group per run ([`COUNTED`] columns): a horse runs a few times a
+/// year, and a dam's foals about as often; jockeys, trainers, owners and sires have hundreds.
+const NUMEROUS: [&str; 2] = ["horse_id", "dam_id"];
 
 fn entity_group(table: &'static str, entity: EntityKind, extra: Option<&'static str>) -> Group {
     Group {
@@ -225,7 +218,7 @@ fn is_place() -> String {
 pub const COUNTED: &str = "paddock_derived_counted";
 
 /// [`COUNTED`]'s columns, in the order [`runs_select`] gives them.
-pub(super) const COUNTED_COLUMNS: [&str; 16] = [
+pub(super) const COUNTED_COLUMNS: [&str; 17] = [
     "race_id",
     "horse_id",
     "jockey_id",
@@ -242,6 +235,7 @@ pub(super) const COUNTED_COLUMNS: [&str; 16] = [
     "prize_amount",
     "prize_currency",
     "sp_decimal",
+    "sp_inverse",
 ];
 
 /// Every run (runner row `r` of race `x`) `and_where` admits, as [`COUNTED`]'s columns: what
@@ -259,7 +253,8 @@ pub(super) fn runs_select(target: Target, bands: &DistanceBands, and_where: &str
     format!(
         "SELECT w.race_id, {outer}, w.course_id, w.race_date, w.distance_band, \
          CASE WHEN w.position = 1 THEN 1 ELSE 0 END AS is_win, {place} AS is_place, \
-         w.prize_amount, w.prize_currency, w.sp_decimal FROM \
+         w.prize_amount, w.prize_currency, w.sp_decimal, \
+         CASE WHEN w.sp_decimal > 0 THEN 1.0 / w.sp_decimal END AS sp_inverse FROM \
          (SELECT r.race_id, {entities}, x.course_id, x.race_date, {band} AS distance_band, \
          r.position, LOWER(COALESCE(x.race_name, '')) LIKE '%handicap%' AS handicap, \
          COUNT(*) OVER (PARTITION BY r.race_id) AS field, \
@@ -316,8 +311,8 @@ fn figures(dialect: Dialect) -> Vec<(&'static str, String)> {
             .expect("a form window");
         format!("d.race_date > d.{after}")
     };
-    let with_sp = "d.sp_decimal > 0";
-    let expected = format!("SUM(CASE WHEN {with_sp} THEN 1.0 / d.sp_decimal END)");
+    let with_sp = "d.sp_inverse IS NOT NULL";
+    let expected = "SUM(d.sp_inverse)".to_string();
     let sp_wins = format!("SUM(CASE WHEN {with_sp} THEN d.is_win ELSE 0 END)");
     let mut out = vec![
         ("runs", "COUNT(*)".to_string()),
@@ -384,11 +379,18 @@ const RUN_FIGURE_INPUTS: [&str; 6] = [
     "is_place",
     "prize_amount",
     "prize_currency",
-    "sp_decimal",
+    "sp_inverse",
 ];
 
-/// Every group of `group`'s kind, from every counted run (the full rebuild).
-fn insert_group(target: Target, into: &str, group: &Group, run_id: RunId, now: &str) -> String {
+/// Every group of `group`'s kind, from every run counted in `counted` ([`COUNTED`], or its
+/// staged copy on PostgreSQL), inserted into `into` (the full rebuild).
+fn insert_group(
+    target: Target,
+    (counted, into): (&str, &str),
+    group: &Group,
+    run_id: RunId,
+    now: &str,
+) -> String {
     let keys = group.run_columns();
     let not_null: Vec<String> = keys.iter().map(|c| format!("{c} IS NOT NULL")).collect();
     let figures = figures(target.dialect);
@@ -434,8 +436,8 @@ fn insert_group(target: Target, into: &str, group: &Group, run_id: RunId, now: &
     // SQLite would read the runs through an `(entity, race_date)` index for the keys' `IS NOT
     // NULL` (no sort, but a table lookup per run): a scan and a sort measured 1.6x faster.
     let scan = match target.dialect {
-        Dialect::Postgres => COUNTED.to_string(),
-        Dialect::Sqlite => format!("{COUNTED} NOT INDEXED"),
+        Dialect::Postgres => counted.to_string(),
+        Dialect::Sqlite => format!("{counted} NOT INDEXED"),
     };
     format!(
         "INSERT INTO {table} ({columns}) SELECT {values} FROM \
@@ -451,12 +453,32 @@ fn insert_group(target: Target, into: &str, group: &Group, run_id: RunId, now: &
     )
 }
 
+/// Settings of every PostgreSQL transaction of a derived update. The plan's statements are
+/// long (a figure per column, a subquery per form figure): compiling them just in time cost
+/// 12 s of a 0.13 s statement, measured.
+pub(super) const POSTGRES_SETTINGS: [&str; 1] = ["SET LOCAL jit = off"];
+
+/// …and of the full rebuild's: sorts and index builds in memory rather than in temporary
+/// files.
+const POSTGRES_REBUILD_SETTINGS: [&str; 2] = [
+    "SET LOCAL work_mem = '64MB'",
+    "SET LOCAL maintenance_work_mem = '256MB'",
+];
+
+fn scratch(sql: String) -> Statement {
+    Statement {
+        sql,
+        effect: Effect::None,
+    }
+}
+
 /// The full rebuild: every run counted afresh into [`COUNTED`], then every group of every
 /// kept table recomputed from it (one sort and aggregation per group kind). On PostgreSQL each
-/// table is staged and swapped in ([`staged`]); on SQLite each is dropped and created again
-/// as `target.recreated` says (the write transaction hides this from readers until the commit).
+/// table is staged and swapped in ([`staged`], [`full_rebuild_postgres`]); on SQLite each is
+/// dropped and created again as `target.recreated` says (the write transaction hides this from
+/// readers until the commit).
 pub(super) fn full_rebuild(
-    out: &mut Vec<Statement>,
+    out: &mut Plan,
     target: Target,
     bands: &DistanceBands,
     kept: &[&'static str],
@@ -464,80 +486,119 @@ pub(super) fn full_rebuild(
     run_id: RunId,
     now: &str,
 ) {
-    let postgres = target.dialect == Dialect::Postgres;
+    if target.dialect == Dialect::Postgres {
+        return full_rebuild_postgres(out, target, bands, kept, groups, run_id, now);
+    }
     let recreated = target.recreated;
-    let scratch = |sql: String| Statement {
-        sql,
-        effect: Effect::None,
-    };
-    if postgres {
-        // Sorts and index builds in memory rather than in temporary files.
-        out.push(scratch("SET LOCAL work_mem = '64MB'".into()));
-        out.push(scratch("SET LOCAL maintenance_work_mem = '256MB'".into()));
-    } else {
-        // Helper threads sort in the background while the statement reads on: the window's
-        // sort measured 1.25x faster with two on two cores (four were slower).
-        out.push(scratch(format!("PRAGMA threads = {SQLITE_SORTER_THREADS}")));
-        // Every table emptied first, while the transaction has written little: dropping a
-        // table reads each of its pages, measured 5.2 s for the venues after the other tables'
-        // loads (their pages in the log) against 0.9 s at the start.
-        for table in kept.iter().copied() {
-            let physical = target.table(table);
-            out.push(Statement {
-                sql: staged::count_replaced(physical),
-                effect: Effect::Replaced(table),
-            });
-            out.extend(recreated.before_load(physical).into_iter().map(scratch));
-        }
-        out.extend(recreated.before_load(COUNTED).into_iter().map(scratch));
-    }
-    let counted_into = if postgres {
-        out.extend(staged::create_staged(COUNTED).map(scratch));
-        staged::staged_name(COUNTED)
-    } else {
-        COUNTED.to_string()
-    };
-    out.push(scratch(format!(
-        "INSERT INTO {counted_into} ({}) {}",
-        COUNTED_COLUMNS.join(", "),
-        runs_select(target, bands, "")
-    )));
-    if postgres {
-        out.push(scratch(staged::swap_in(COUNTED)));
-        // The planner needs the refilled table's statistics for the aggregations.
-        out.push(scratch(format!("ANALYZE {COUNTED}")));
-    } else {
-        out.extend(recreated.after_load(COUNTED).into_iter().map(scratch));
-    }
+    // Helper threads sort in the background while the statement reads on: the window's sort
+    // measured 1.25x faster with two on two cores (four were slower).
+    out.main([scratch(format!("PRAGMA threads = {SQLITE_SORTER_THREADS}"))]);
+    // Every table emptied first, while the transaction has written little: dropping a table
+    // reads each of its pages, measured 5.2 s for the venues after the other tables' loads
+    // (their pages in the log) against 0.9 s at the start.
     for table in kept.iter().copied() {
         let physical = target.table(table);
-        let into = if postgres {
-            out.extend(staged::create_staged(physical).map(scratch));
-            out.push(Statement {
+        out.main([Statement {
+            sql: staged::count_replaced(physical),
+            effect: Effect::Replaced(table),
+        }]);
+        out.main(recreated.before_load(physical).into_iter().map(scratch));
+    }
+    out.main(recreated.before_load(COUNTED).into_iter().map(scratch));
+    out.main([scratch(format!(
+        "INSERT INTO {COUNTED} ({}) {}",
+        COUNTED_COLUMNS.join(", "),
+        runs_select(target, bands, "")
+    ))]);
+    out.main(recreated.after_load(COUNTED).into_iter().map(scratch));
+    for table in kept.iter().copied() {
+        let physical = target.table(table);
+        out.main(
+            (groups.iter().filter(|g| g.table == table)).map(|g| Statement {
+                sql: insert_group(target, (COUNTED, physical), g, run_id, now),
+                effect: Effect::Written(g.table),
+            }),
+        );
+        out.main(recreated.after_load(physical).into_iter().map(scratch));
+    }
+    // The connection goes back to the pool as it came (no helper threads).
+    out.main([scratch("PRAGMA threads = 0".into())]);
+}
+
+/// PostgreSQL's full rebuild: the bookkeeping and each kept table filled as staged tables and
+/// dressed with their indexes and constraints by jobs that may run at the same time on
+/// connections of their own ([`Step::Together`]: the sorts of 1.3 M runs spread over the
+/// server's cores), then every table swapped in by the plan's own transaction, which has held
+/// the derived tables' lock since before the runs were read. Jobs read the staged bookkeeping
+/// and the masters, never what the plan's transaction locks for writing.
+fn full_rebuild_postgres(
+    out: &mut Plan,
+    target: Target,
+    bands: &DistanceBands,
+    kept: &[&'static str],
+    groups: &[Group],
+    run_id: RunId,
+    now: &str,
+) {
+    // The plan's transaction waits, idle, while the jobs run.
+    out.main([scratch(
+        "SET LOCAL idle_in_transaction_session_timeout = 0".into(),
+    )]);
+    let job = |statements: Vec<Statement>| -> Job {
+        let settings = POSTGRES_SETTINGS.iter().chain(&POSTGRES_REBUILD_SETTINGS);
+        (settings.map(|s| scratch(s.to_string())))
+            .chain(statements)
+            .collect()
+    };
+    let mut staged_tables = vec![COUNTED];
+    staged_tables.extend(kept.iter().map(|t| target.table(t)));
+    out.on_failure = staged_tables
+        .iter()
+        .map(|t| staged::drop_staged(t))
+        .collect();
+    let create = (staged_tables.iter()).flat_map(|t| staged::create_staged(t).map(scratch));
+    out.steps.push(Step::Together(vec![create.collect()]));
+    // The planner needs the staged bookkeeping's statistics for the aggregations.
+    let counted = staged::staged_name(COUNTED);
+    out.steps.push(Step::Together(vec![job(vec![
+        scratch(format!(
+            "INSERT INTO {counted} ({}) {}",
+            COUNTED_COLUMNS.join(", "),
+            runs_select(target, bands, "")
+        )),
+        scratch(format!("ANALYZE {counted}")),
+    ])]));
+    // The bookkeeping's indexes are built while the groups are counted from it; the biggest
+    // jobs first, so that the last to finish is a short one.
+    let mut aggregations = vec![job(vec![scratch(staged::dress(COUNTED))])];
+    let mut kinds: Vec<&Group> = groups.iter().collect();
+    kinds.sort_by_key(|g| std::cmp::Reverse(g.expected_size()));
+    for g in kinds {
+        let into = staged::staged_name(target.table(g.table));
+        aggregations.push(job(vec![Statement {
+            sql: insert_group(target, (&counted, &into), g, run_id, now),
+            effect: Effect::Written(g.table),
+        }]));
+    }
+    out.steps.push(Step::Together(aggregations));
+    // Each staged table gets its statistics with its indexes: they stay with it when it is
+    // swapped in (the next incremental update's plans need them).
+    let dressed = (kept.iter()).map(|t| {
+        let physical = target.table(t);
+        job(vec![
+            scratch(staged::dress(physical)),
+            scratch(format!("ANALYZE {}", staged::staged_name(physical))),
+        ])
+    });
+    out.steps.push(Step::Together(dressed.collect()));
+    for physical in staged_tables {
+        if let Some(table) = kept.iter().copied().find(|t| target.table(t) == physical) {
+            out.main([Statement {
                 sql: staged::count_replaced(physical),
                 effect: Effect::Replaced(table),
-            });
-            staged::staged_name(physical)
-        } else {
-            physical.to_string()
-        };
-        for g in groups.iter().filter(|g| g.table == table) {
-            out.push(Statement {
-                sql: insert_group(target, &into, g, run_id, now),
-                effect: Effect::Written(g.table),
-            });
+            }]);
         }
-        if postgres {
-            out.push(scratch(staged::swap_in(physical)));
-            // The next incremental update's plans need the new table's statistics.
-            out.push(scratch(format!("ANALYZE {physical}")));
-        } else {
-            out.extend(recreated.after_load(physical).into_iter().map(scratch));
-        }
-    }
-    if !postgres {
-        // The connection goes back to the pool as it came (no helper threads).
-        out.push(scratch("PRAGMA threads = 0".into()));
+        out.main([scratch(staged::swap_in(physical))]);
     }
 }
 

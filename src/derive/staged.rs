@@ -1,17 +1,21 @@
 //! The full rebuild's staging on PostgreSQL: each table is filled as a new table without
 //! indexes or constraints, then gets them all at once (an index built by one sort, a foreign key
 //! checked by one join: no per-row index maintenance or key check), and is swapped in for the
-//! live table inside the rebuild's transaction. Readers keep reading the old rows until the
-//! commit and are blocked only by the swap itself (the `DROP`/`RENAME` at the end), never for
-//! the length of the rebuild: the swap takes the live table with `NOWAIT` (a few tries), and
-//! while a reader's transaction still holds it the table is refilled in place instead.
+//! live table by the rebuild's own transaction. The staged tables are created, filled and
+//! dressed by jobs on connections of their own (`super::together`), each committed: they are
+//! created with row-level security on and no policy, so no role but their owner reads them
+//! before [`dress`] gives them the live table's security and exactly its privileges. Readers
+//! keep reading the old rows until the rebuild's commit and are blocked only by the swap itself
+//! (the `DROP`/`RENAME` at the end), never for the length of the rebuild: the swap takes the
+//! live table with `NOWAIT` (a few tries), and while a reader's transaction still holds it the
+//! table is refilled in place instead.
 //!
 //! The swap carries what the live table has: its indexes and constraints (under their own
 //! names), row-level security and its policies, its privileges, its comment and its
 //! publications (Supabase's realtime). A table something else depends on (a reader's view, a
-//! trigger of its own, a rule, another table's foreign key) cannot be dropped without breaking it: that table is refilled in
-//! place instead, from the staged rows, in the same transaction (readers still see the old rows
-//! until the commit).
+//! trigger of its own, a rule, another table's foreign key) cannot be dropped without breaking
+//! it: that table is refilled in place instead, from the staged rows, in the same transaction
+//! (readers still see the old rows until the commit).
 //!
 //! SQLite needs no staging: a write transaction's changes are invisible to readers (WAL) until
 //! the commit. Its rebuild drops each table and creates it again from its own definition
@@ -26,13 +30,22 @@ pub(super) fn staged_name(physical: &str) -> String {
     format!("{physical}__rebuild")
 }
 
-/// The staged copy of `physical`: its columns and defaults, nothing else.
-pub(super) fn create_staged(physical: &str) -> [String; 2] {
+/// The staged copy of `physical`: its columns and defaults, nothing else. Row-level security
+/// is on from the start, with no policy: the staged table is committed while other connections
+/// fill it, and a role that new tables give privileges to (Supabase's `anon`, through its
+/// default privileges) must not read it before [`dress`] gives it the live table's own.
+pub(super) fn create_staged(physical: &str) -> [String; 3] {
     let staged = staged_name(physical);
     [
-        format!("DROP TABLE IF EXISTS {staged}"),
+        drop_staged(physical),
         format!("CREATE TABLE {staged} (LIKE {physical} INCLUDING DEFAULTS)"),
+        format!("ALTER TABLE {staged} ENABLE ROW LEVEL SECURITY"),
     ]
+}
+
+/// Drops `physical`'s staged copy, if any (one a failed or killed rebuild left).
+pub(super) fn drop_staged(physical: &str) -> String {
+    format!("DROP TABLE IF EXISTS {}", staged_name(physical))
 }
 
 /// Counts the live rows the swap replaces (the ledger's "deleted"; a `SELECT`).
@@ -40,51 +53,62 @@ pub(super) fn count_replaced(physical: &str) -> String {
     format!("SELECT COUNT(*) FROM {physical}")
 }
 
-/// The block that gives the staged table everything the live one has and swaps it in (or, when
-/// something depends on the live table, refills the live table from it). Names the staged
-/// table's index-backed constraints and indexes `<name>__rebuild` until the old ones are gone.
+/// The block that gives the loaded staged table everything the live one has: its indexes and
+/// constraints (each index-backed one under a temporary name, `paddock_rebuild_<kind><oid>`
+/// from the live object's OID, until [`swap_in`] renames it), row-level security and its
+/// policies, exactly its privileges, its comment and its publications. Nothing when something
+/// depends on the live table ([`swap_in`] then refills it in place).
+pub(super) fn dress(physical: &str) -> String {
+    with_names(DRESS_BLOCK, physical)
+}
+
+/// The block that swaps the dressed staged table in for the live one, or, when something
+/// depends on the live table or a reader holds it, refills the live table from it.
 pub(super) fn swap_in(physical: &str) -> String {
+    with_names(SWAP_BLOCK, physical)
+}
+
+fn with_names(block: &str, physical: &str) -> String {
     let staged = staged_name(physical);
-    SWAP_BLOCK
+    (block.replace("{depends}", DEPENDS))
         .replace("{live}", physical)
         .replace("{staged}", &staged)
 }
 
-const SWAP_BLOCK: &str = r#"DO $swap$
-DECLARE
-  live regclass := '{live}'::regclass;
-  staged regclass := '{staged}'::regclass;
-  r record;
-  renames text[] := '{}';
-  i int;
-  in_place boolean := false;
-BEGIN
-  IF EXISTS (SELECT 1 FROM pg_depend d WHERE d.refobjid = live
+/// Whether something depends on the live table that dropping it would break: a view or rule,
+/// another table's foreign key, a trigger of its own, inheritance.
+const DEPENDS: &str = "EXISTS (SELECT 1 FROM pg_depend d WHERE d.refobjid = live
                AND d.classid = 'pg_rewrite'::regclass AND d.deptype = 'n')
      OR EXISTS (SELECT 1 FROM pg_rewrite w WHERE w.ev_class = live)
      OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.confrelid = live)
      OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = live AND NOT t.tgisinternal)
-     OR EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = live OR h.inhrelid = live) THEN
-    in_place := true;
+     OR EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = live OR h.inhrelid = live)";
+
+const DRESS_BLOCK: &str = r#"DO $dress$
+DECLARE
+  live regclass := '{live}'::regclass;
+  staged regclass := '{staged}'::regclass;
+  r record;
+BEGIN
+  IF {depends} THEN
+    RETURN;
   END IF;
-  IF NOT in_place THEN
   -- Primary key and unique constraints (index names are unique per schema: temporary names).
-  FOR r IN SELECT c.conname::text AS name, pg_get_constraintdef(c.oid) AS def
+  FOR r IN SELECT c.oid, pg_get_constraintdef(c.oid) AS def
            FROM pg_constraint c WHERE c.conrelid = live AND c.contype IN ('p', 'u', 'x') LOOP
-    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', staged, r.name || '__rebuild', r.def);
-    renames := renames || ARRAY[r.name || '__rebuild', r.name, 'constraint'];
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', staged, 'paddock_rebuild_c' || r.oid,
+                   r.def);
   END LOOP;
   -- Other indexes, each built once over the loaded rows.
-  FOR r IN SELECT ic.relname::text AS name, pg_get_indexdef(x.indexrelid) AS def,
+  FOR r IN SELECT x.indexrelid AS oid, pg_get_indexdef(x.indexrelid) AS def,
                   x.indisunique AS is_unique
-           FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
+           FROM pg_index x
            WHERE x.indrelid = live
              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid
                                AND c.conrelid = live) LOOP
     EXECUTE format('CREATE %sINDEX %I ON %s USING %s',
-                   CASE WHEN r.is_unique THEN 'UNIQUE ' ELSE '' END, r.name || '__rebuild',
+                   CASE WHEN r.is_unique THEN 'UNIQUE ' ELSE '' END, 'paddock_rebuild_i' || r.oid,
                    staged, substring(r.def FROM ' USING (.*)$'));
-    renames := renames || ARRAY[r.name || '__rebuild', r.name, 'index'];
   END LOOP;
   -- Check and foreign-key constraints, each checked once (names are per table: kept).
   FOR r IN SELECT c.conname::text AS name, pg_get_constraintdef(c.oid) AS def
@@ -92,9 +116,9 @@ BEGIN
            ORDER BY c.contype, c.conname LOOP
     EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', staged, r.name, r.def);
   END LOOP;
-  -- Row-level security and its policies.
-  IF (SELECT relrowsecurity FROM pg_class WHERE oid = live) THEN
-    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', staged);
+  -- Row-level security and its policies (on since the staged table was created).
+  IF NOT (SELECT relrowsecurity FROM pg_class WHERE oid = live) THEN
+    EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', staged);
   END IF;
   IF (SELECT relforcerowsecurity FROM pg_class WHERE oid = live) THEN
     EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', staged);
@@ -115,7 +139,13 @@ BEGIN
                    CASE WHEN r.with_check IS NULL THEN ''
                         ELSE ' WITH CHECK (' || r.with_check || ')' END);
   END LOOP;
-  -- Privileges, comment, publications.
+  -- Exactly the live table's privileges: none of those a new table got by default privileges.
+  FOR r IN SELECT DISTINCT a.grantee FROM pg_class c, aclexplode(c.relacl) a
+           WHERE c.oid = staged AND a.grantee <> c.relowner LOOP
+    EXECUTE format('REVOKE ALL ON %s FROM %s', staged,
+                   CASE WHEN r.grantee = 0 THEN 'PUBLIC'
+                        ELSE quote_ident(pg_get_userbyid(r.grantee)) END);
+  END LOOP;
   FOR r IN SELECT a.privilege_type, a.grantee, a.is_grantable
            FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = live LOOP
     EXECUTE format('GRANT %s ON %s TO %s%s', r.privilege_type, staged,
@@ -130,6 +160,41 @@ BEGIN
            JOIN pg_publication pub ON pub.oid = pr.prpubid WHERE pr.prrelid = live LOOP
     EXECUTE format('ALTER PUBLICATION %I ADD TABLE %s', r.name, staged);
   END LOOP;
+END
+$dress$"#;
+
+const SWAP_BLOCK: &str = r#"DO $swap$
+DECLARE
+  live regclass := '{live}'::regclass;
+  staged regclass := '{staged}'::regclass;
+  r record;
+  renames text[] := '{}';
+  i int;
+  in_place boolean := {depends};
+BEGIN
+  -- The temporary names the dressing gave (from the live objects' OIDs), to take back.
+  FOR r IN SELECT 'paddock_rebuild_c' || c.oid AS temporary, c.conname::text AS name
+           FROM pg_constraint c WHERE c.conrelid = live AND c.contype IN ('p', 'u', 'x') LOOP
+    renames := renames || ARRAY[r.temporary, r.name, 'constraint'];
+  END LOOP;
+  FOR r IN SELECT 'paddock_rebuild_i' || x.indexrelid AS temporary, ic.relname::text AS name
+           FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
+           WHERE x.indrelid = live
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid
+                               AND c.conrelid = live) LOOP
+    renames := renames || ARRAY[r.temporary, r.name, 'index'];
+  END LOOP;
+  -- A staged table left bare (something depended on the live table when it was dressed) or
+  -- dressed for other indexes than the live table has now is refilled from, not swapped in.
+  i := 1;
+  WHILE i <= coalesce(array_length(renames, 1), 0) LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
+                   WHERE x.indrelid = staged AND ic.relname = renames[i]) THEN
+      in_place := true;
+    END IF;
+    i := i + 3;
+  END LOOP;
+  IF NOT in_place THEN
   -- The swap needs the live table to itself for a moment. Never queue for it (readers would
   -- queue behind): a few quick tries, then, if a reader still holds it, refill in place.
   FOR attempt IN 1..10 LOOP
@@ -151,6 +216,8 @@ BEGIN
     EXECUTE format('DELETE FROM %s', live);
     EXECUTE format('INSERT INTO %s SELECT * FROM %s', live, staged);
     EXECUTE format('DROP TABLE %s', staged);
+    -- The next incremental update's plans need the refilled table's statistics.
+    EXECUTE format('ANALYZE %s', live);
     RETURN;
   END IF;
   EXECUTE format('DROP TABLE %s', live);

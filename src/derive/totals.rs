@@ -23,9 +23,9 @@
 //! A full rebuild gives the same rows (the season test compares every row).
 
 use super::sql::{
-    days_before, decimal, runs_select, Effect, Group, Statement, Target, COUNTED, COUNTED_COLUMNS,
-    FIGURE_COLUMNS,
+    days_before, decimal, runs_select, Group, Target, COUNTED, COUNTED_COLUMNS, FIGURE_COLUMNS,
 };
+use super::steps::{Effect, Statement};
 use fetchers::derived::{DistanceBands, PRIZE_CURRENCIES};
 use fetchers::schema::Dialect;
 use fetchers::store::RunId;
@@ -53,16 +53,13 @@ fn delta_sums() -> Vec<(&'static str, String)> {
     out.extend([
         (
             "sp_runs",
-            "SUM(CASE WHEN sp_decimal > 0 THEN weight ELSE 0 END)".to_string(),
+            "SUM(CASE WHEN sp_inverse IS NOT NULL THEN weight ELSE 0 END)".to_string(),
         ),
         (
             "sp_wins",
-            "SUM(CASE WHEN sp_decimal > 0 THEN weight * is_win ELSE 0 END)".to_string(),
+            "SUM(CASE WHEN sp_inverse IS NOT NULL THEN weight * is_win ELSE 0 END)".to_string(),
         ),
-        (
-            "expected_wins",
-            "SUM(CASE WHEN sp_decimal > 0 THEN weight * (1.0 / sp_decimal) END)".to_string(),
-        ),
+        ("expected_wins", "SUM(weight * sp_inverse)".to_string()),
     ]);
     out
 }

@@ -10,7 +10,7 @@
 use crate::config::AlertRule;
 use crate::store::apply::{apply_unit, PlannedUnit, UnitTransaction};
 use crate::store::diagnose::{database_error, TupleLookup};
-use crate::store::dialect::{self, Dialect, KeyLookup, Params};
+use crate::store::dialect::{self, Conn, Dialect, KeyLookup, Params};
 use crate::store::ledger;
 use crate::store::names::{pedigree_master, registered_columns, registered_table};
 use crate::store::phase_follow::{read_stored_phase, NameSource, PhaseFollower};
@@ -171,6 +171,13 @@ impl<D: Dialect> SqlStore<D> {
         table: Option<&str>,
     ) -> Result<PoolConnection<D::Db>, StoreError> {
         self.pool.acquire().await.map_err(read_error(table))
+    }
+
+    /// A connection of its own, beside the pool, with the pool's settings (for work that runs
+    /// at the same time as a transaction holding one of the pool's: the derived rebuild's jobs).
+    /// The caller closes it.
+    pub async fn separate_connection(&self) -> Result<Conn<D>, sqlx::Error> {
+        <Conn<D> as sqlx::Connection>::connect_with(&self.pool.connect_options()).await
     }
 
     /// A single-column text query with at most one integer parameter.

@@ -464,6 +464,8 @@ pub static TABLES: &[Table] = &[
             sys("prize_amount", ColumnType::Money, true),
             sys("prize_currency", T, true),
             sys("sp_decimal", ColumnType::Decimal, true),
+            // 1 / `sp_decimal` when it is > 0 (migration 0017): computed once per run.
+            sys("sp_inverse", ColumnType::Decimal, true),
         ],
         key: &["race_id", "horse_id"],
         foreign_keys: &[],

@@ -5,11 +5,14 @@
 //! depends on is refilled in place instead, and the view keeps working. On SQLite each table is
 //! dropped and created again from its own definition, with its indexes and triggers, a user's
 //! own included; a table another table's foreign key references is emptied in place instead.
+//! A rebuild that fails after its jobs committed staged tables drops them and leaves the live
+//! tables as they were.
 
 use super::*;
 use crate::support::Backend;
 
-/// Everything about `table` the swap must keep, as one text.
+/// Everything about `table` the swap must keep, as one text (privileges as they apply: a table
+/// never granted anything has the owner's default ones).
 async fn shape(db: &TestDb, table: &str) -> String {
     let sql = format!(
         "SELECT concat_ws(' | ', \
@@ -18,7 +21,8 @@ async fn shape(db: &TestDb, table: &str) -> String {
               WHERE x.indrelid = '{table}'::regclass), \
            (SELECT string_agg(conname || '=' || pg_get_constraintdef(oid), ',' ORDER BY conname) \
               FROM pg_constraint WHERE conrelid = '{table}'::regclass), \
-           (SELECT relrowsecurity::text || ' ' || coalesce(relacl::text, '-') FROM pg_class \
+           (SELECT relrowsecurity::text || ' ' \
+              || coalesce(relacl, acldefault('r', relowner))::text FROM pg_class \
               WHERE oid = '{table}'::regclass), \
            (SELECT string_agg(polname || ':' || polroles::regrole[]::text || ':' \
               || coalesce(pg_get_expr(polqual, polrelid), ''), ',' ORDER BY polname) \
@@ -54,6 +58,12 @@ async fn a_full_rebuild_swaps_in_tables_that_keep_their_indexes_keys_security_an
     .await;
     db.execute(&format!("GRANT SELECT ON {statistics} TO {reader}"))
         .await;
+    // New tables give the reader privileges by default (as Supabase's do to `anon`): a swapped
+    // in table still has exactly the live table's.
+    db.execute(&format!(
+        "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO {reader}"
+    ))
+    .await;
     db.execute(&format!(
         "CREATE POLICY paddock_read_{reader} ON {statistics} FOR SELECT TO {reader} USING (true)"
     ))
@@ -194,6 +204,62 @@ async fn a_reader_holding_a_derived_table_gets_it_refilled_in_place_not_waited_f
     assert_eq!(again, rows);
     open.rollback().await.unwrap();
     assert_tables_equal_naive(&db, "after a rebuild beside a long report").await;
+}
+
+#[tokio::test]
+async fn a_rebuild_that_fails_after_its_jobs_committed_drops_its_staged_tables() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let server = simulator(SEED, Faults::default()).await;
+    results_run(&db, &client_for(&server), day(30), day(28)).await;
+    let venue = "ra_performance_by_venue";
+    let mut tables: Vec<&str> = TABLES.to_vec();
+    tables.push("paddock_derived_counted");
+    let mut before = BTreeMap::new();
+    for table in &tables {
+        let count = db
+            .scalar_i64(&format!("SELECT COUNT(*) FROM {table}"))
+            .await;
+        before.insert(*table, (count, oid(&db, table).await));
+    }
+    // Something already holds the temporary name the venues' first index is built under, so
+    // dressing that staged table fails once every group is counted and committed.
+    let index_oid = db
+        .scalar_i64(&format!(
+            "SELECT CAST(MIN(x.indexrelid) AS BIGINT) FROM pg_index x WHERE x.indrelid = \
+             '{venue}'::regclass AND NOT x.indisprimary"
+        ))
+        .await;
+    let squatter = format!("paddock_rebuild_i{index_oid}");
+    db.execute(&format!("CREATE TABLE {squatter} (x INT)"))
+        .await;
+
+    let result =
+        paddock::run::run_full_rebuild(&db.store, &DistanceBands::default(), RunTrigger::Manual)
+            .await
+            .unwrap();
+
+    assert_eq!(result.status, RunStatus::Failed);
+    let error = result.error.unwrap_or_default();
+    assert!(error.contains(&squatter), "{error}");
+    let staged = db
+        .scalar_i64(
+            "SELECT COUNT(*) FROM pg_class WHERE relkind = 'r' AND relname LIKE '%\\_\\_rebuild'",
+        )
+        .await;
+    assert_eq!(staged, 0, "the staged tables were dropped");
+    for table in &tables {
+        let count = db
+            .scalar_i64(&format!("SELECT COUNT(*) FROM {table}"))
+            .await;
+        assert_eq!(
+            (count, oid(&db, table).await),
+            before[table],
+            "{table} untouched"
+        );
+    }
+    db.execute(&format!("DROP TABLE {squatter}")).await;
+    full_rebuild(&db).await;
+    assert_tables_equal_naive(&db, "after a failed rebuild and a good one").await;
 }
 
 /// Every `sqlite_master` definition of the derived tables and the bookkeeping (`type name: sql`).
