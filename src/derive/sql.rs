@@ -249,7 +249,12 @@ pub(super) fn runs_select(target: Target, bands: &DistanceBands, and_where: &str
         .map(|e| format!("w.{}", e.runner_column))
         .collect();
     // A race's field (its runs) comes from a window over the same rows: one pass, where a
-    // count per runner would read the race's runners again for each.
+    // count per runner would read the race's runners again for each. PostgreSQL may sort the
+    // race ids bytewise for it (the same partitions; 1.8 -> 1.3 s at 1.3 M runners).
+    let race = match target.dialect {
+        Dialect::Postgres => "r.race_id COLLATE \"C\"",
+        Dialect::Sqlite => "r.race_id",
+    };
     format!(
         "SELECT w.race_id, {outer}, w.course_id, w.race_date, w.distance_band, \
          CASE WHEN w.position = 1 THEN 1 ELSE 0 END AS is_win, {place} AS is_place, \
@@ -257,7 +262,7 @@ pub(super) fn runs_select(target: Target, bands: &DistanceBands, and_where: &str
          CASE WHEN w.sp_decimal > 0 THEN 1.0 / w.sp_decimal END AS sp_inverse FROM \
          (SELECT r.race_id, {entities}, x.course_id, x.race_date, {band} AS distance_band, \
          r.position, LOWER(COALESCE(x.race_name, '')) LIKE '%handicap%' AS handicap, \
-         COUNT(*) OVER (PARTITION BY r.race_id) AS field, \
+         COUNT(*) OVER (PARTITION BY {race}) AS field, \
          r.prize_amount, r.prize_currency, r.sp_decimal \
          FROM {runners} r JOIN {races} x ON x.id = r.race_id WHERE {IS_RUN}{and_where}) w",
         outer = outer.join(", "),
