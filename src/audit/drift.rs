@@ -94,6 +94,13 @@ pub fn schema_drift(dialect: Dialect, catalog: &Catalog, layout: &Layout) -> Vec
                 None,
                 Some("another system's table, left alone by the adoption".into()),
             ))),
+            _ if crate::derive::is_staged(name) => out.push(accepted(finding(
+                "rebuild_staging",
+                Some(name),
+                None,
+                None,
+                Some("a derived full rebuild's staged table, dropped by it or the next".into()),
+            ))),
             _ => out.push(finding("extra_table", Some(name), None, None, None)),
         }
     }

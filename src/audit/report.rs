@@ -138,7 +138,8 @@ pub struct DriftFinding {
     /// `missing_table`, `extra_table`, `legacy_table`, `missing_column`, `extra_column`,
     /// `type_mismatch`, `nullability_mismatch`, `primary_key_mismatch`, `missing_foreign_key`,
     /// `extra_foreign_key`, `foreign_key_not_valid`, `missing_index`, `unapplied_migration`,
-    /// `unknown_migration`, `changed_migration`, `failed_migration`; on an adopted database,
+    /// `unknown_migration`, `changed_migration`, `failed_migration`; not a violation:
+    /// `rebuild_staging` (a derived full rebuild's staged table); on an adopted database,
     /// not violations: `foreign_table`, `legacy_only_column`, `mapped_column`, `type_bridged`,
     /// `nullable_in_adopted_table`, `key_by_unique_index`.
     pub kind: String,

@@ -23,7 +23,7 @@ pub mod steps;
 mod together;
 mod totals;
 
-pub use staged::Recreated;
+pub use staged::{is_staged, Recreated};
 
 use crate::store::dialect::Dialect;
 use crate::store::{ledger, with_backend, AnyStore, SqlStore};
