@@ -23,7 +23,8 @@ pub mod steps;
 mod together;
 mod totals;
 
-pub use staged::{is_staged, Recreated};
+pub use sql::is_staged;
+pub use staged::Recreated;
 
 use crate::store::dialect::Dialect;
 use crate::store::{ledger, with_backend, AnyStore, SqlStore};

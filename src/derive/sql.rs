@@ -76,6 +76,14 @@ impl<'a> Target<'a> {
     }
 }
 
+/// Whether `name` is a PostgreSQL full rebuild's staged table (`<table>__rebuild` of the
+/// bookkeeping or a derived table): there while a rebuild runs, and after one that was killed
+/// until the next rebuild drops it.
+pub fn is_staged(name: &str) -> bool {
+    let mut tables = DERIVED_TABLES.iter().chain([&COUNTED]);
+    tables.any(|table| staged::staged_name(table) == name)
+}
+
 /// The physical name of the registry table `name` (one of [`names`]) under `physical`.
 pub(super) fn physical_name<'a>(physical: &'a PhysicalNames, name: &'static str) -> &'a str {
     match registry::table(name) {
@@ -620,6 +628,15 @@ mod tests {
             let defined: Vec<&str> = figures(dialect).into_iter().map(|(c, _)| c).collect();
             assert_eq!(defined, FIGURE_COLUMNS);
         }
+    }
+
+    #[test]
+    fn only_the_rebuilds_own_staged_tables_count_as_staged() {
+        assert!(is_staged("ra_performance_by_venue__rebuild"));
+        assert!(is_staged("paddock_derived_counted__rebuild"));
+        assert!(!is_staged("ra_performance_by_venue"));
+        assert!(!is_staged("ra_runners__rebuild"));
+        assert!(!is_staged("ra_performance_by_venue__rebuild_old"));
     }
 
     #[test]

@@ -23,7 +23,6 @@
 //! triggers), because a `DELETE` of every row goes row by row through every index on a table
 //! with foreign keys (measured: 6.8 s for the combinations at 1.3 M runners).
 
-use super::sql::DERIVED_TABLES;
 use std::collections::BTreeMap;
 
 /// What a staged table's name ends with.
@@ -32,13 +31,6 @@ const STAGED_SUFFIX: &str = "__rebuild";
 /// The name a table is staged under while the rebuild fills it.
 pub(super) fn staged_name(physical: &str) -> String {
     format!("{physical}{STAGED_SUFFIX}")
-}
-
-/// Whether `name` is a PostgreSQL full rebuild's staged table (`<table>__rebuild`): there while a
-/// rebuild runs, and after one that was killed until the next rebuild drops it.
-pub fn is_staged(name: &str) -> bool {
-    (name.strip_suffix(STAGED_SUFFIX))
-        .is_some_and(|table| table == super::sql::COUNTED || DERIVED_TABLES.contains(&table))
 }
 
 /// The staged copy of `physical`: its columns and defaults, nothing else. Row-level security
@@ -297,19 +289,5 @@ impl Recreated {
     /// The statements that give `table` its indexes and triggers back after the load.
     pub(super) fn after_load(&self, table: &str) -> Vec<String> {
         (self.0.get(table)).map_or_else(Vec::new, |d| d.after_load.clone())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_rebuilds_own_staged_tables_count_as_staged() {
-        assert!(is_staged(&staged_name("ra_performance_by_venue")));
-        assert!(is_staged(&staged_name("paddock_derived_counted")));
-        assert!(!is_staged("ra_performance_by_venue"));
-        assert!(!is_staged(&staged_name("ra_runners")));
-        assert!(!is_staged("ra_performance_by_venue__rebuild_old"));
     }
 }
