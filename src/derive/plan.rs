@@ -73,7 +73,17 @@ pub fn plan(
         .filter(|g| kept.contains(&g.table))
         .collect();
     match scope {
-        Scope::Full => sql::full_rebuild(&mut out, target, bands, &kept, &groups, run_id, now),
+        Scope::Full => {
+            let rebuild = sql::Rebuild {
+                target,
+                bands,
+                kept: &kept,
+                groups: &groups,
+                run_id,
+                now,
+            };
+            sql::full_rebuild(&mut out, &rebuild)
+        }
         Scope::Touched => {
             let mut statements = Vec::new();
             totals::update(&mut statements, target, bands, &groups, run_id, now);

@@ -485,23 +485,47 @@ fn scratch(sql: String) -> Statement {
     }
 }
 
+/// What a full rebuild recomputes: every group of `groups` (of the `kept` tables) from every
+/// run, its rows marked with `run_id` and `now`.
+#[derive(Clone, Copy)]
+pub(super) struct Rebuild<'a> {
+    pub(super) target: Target<'a>,
+    pub(super) bands: &'a DistanceBands,
+    pub(super) kept: &'a [&'static str],
+    pub(super) groups: &'a [Group],
+    pub(super) run_id: RunId,
+    pub(super) now: &'a str,
+}
+
+impl Rebuild<'_> {
+    /// Every run counted into `counted` ([`COUNTED`] or its staged copy).
+    fn count_runs_into(&self, counted: &str) -> Statement {
+        scratch(format!(
+            "INSERT INTO {counted} ({}) {}",
+            COUNTED_COLUMNS.join(", "),
+            runs_select(self.target, self.bands, "")
+        ))
+    }
+
+    /// Every group of `group`'s kind from the runs in `counted`, inserted into `into`.
+    fn insert_group(&self, counted: &str, into: &str, group: &Group) -> Statement {
+        Statement {
+            sql: insert_group(self.target, (counted, into), group, self.run_id, self.now),
+            effect: Effect::Written(group.table),
+        }
+    }
+}
+
 /// The full rebuild: every run counted afresh into [`COUNTED`], then every group of every
 /// kept table recomputed from it (one sort and aggregation per group kind). On PostgreSQL each
 /// table is staged and swapped in ([`staged`], [`full_rebuild_postgres`]); on SQLite each is
 /// dropped and created again as `target.recreated` says (the write transaction hides this from
 /// readers until the commit).
-pub(super) fn full_rebuild(
-    out: &mut Plan,
-    target: Target,
-    bands: &DistanceBands,
-    kept: &[&'static str],
-    groups: &[Group],
-    run_id: RunId,
-    now: &str,
-) {
-    if target.dialect == Dialect::Postgres {
-        return full_rebuild_postgres(out, target, bands, kept, groups, run_id, now);
+pub(super) fn full_rebuild(out: &mut Plan, rebuild: &Rebuild) {
+    if rebuild.target.dialect == Dialect::Postgres {
+        return full_rebuild_postgres(out, rebuild);
     }
+    let (target, kept, groups) = (rebuild.target, rebuild.kept, rebuild.groups);
     let recreated = target.recreated;
     // Helper threads sort in the background while the statement reads on: the window's sort
     // measured 1.25x faster with two on two cores (four were slower).
@@ -518,19 +542,13 @@ pub(super) fn full_rebuild(
         out.main(recreated.before_load(physical).into_iter().map(scratch));
     }
     out.main(recreated.before_load(COUNTED).into_iter().map(scratch));
-    out.main([scratch(format!(
-        "INSERT INTO {COUNTED} ({}) {}",
-        COUNTED_COLUMNS.join(", "),
-        runs_select(target, bands, "")
-    ))]);
+    out.main([rebuild.count_runs_into(COUNTED)]);
     out.main(recreated.after_load(COUNTED).into_iter().map(scratch));
     for table in kept.iter().copied() {
         let physical = target.table(table);
         out.main(
-            (groups.iter().filter(|g| g.table == table)).map(|g| Statement {
-                sql: insert_group(target, (COUNTED, physical), g, run_id, now),
-                effect: Effect::Written(g.table),
-            }),
+            (groups.iter().filter(|g| g.table == table))
+                .map(|g| rebuild.insert_group(COUNTED, physical, g)),
         );
         out.main(recreated.after_load(physical).into_iter().map(scratch));
     }
@@ -544,15 +562,8 @@ pub(super) fn full_rebuild(
 /// server's cores), then every table swapped in by the plan's own transaction, which has held
 /// the derived tables' lock since before the runs were read. Jobs read the staged bookkeeping
 /// and the masters, never what the plan's transaction locks for writing.
-fn full_rebuild_postgres(
-    out: &mut Plan,
-    target: Target,
-    bands: &DistanceBands,
-    kept: &[&'static str],
-    groups: &[Group],
-    run_id: RunId,
-    now: &str,
-) {
+fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
+    let (target, kept, groups) = (rebuild.target, rebuild.kept, rebuild.groups);
     // The plan's transaction waits, idle, while the jobs run.
     out.main([scratch(
         "SET LOCAL idle_in_transaction_session_timeout = 0".into(),
@@ -574,11 +585,7 @@ fn full_rebuild_postgres(
     // The planner needs the staged bookkeeping's statistics for the aggregations.
     let counted = staged::staged_name(COUNTED);
     out.steps.push(Step::Together(vec![job(vec![
-        scratch(format!(
-            "INSERT INTO {counted} ({}) {}",
-            COUNTED_COLUMNS.join(", "),
-            runs_select(target, bands, "")
-        )),
+        rebuild.count_runs_into(&counted),
         scratch(format!("ANALYZE {counted}")),
     ])]));
     // The bookkeeping's indexes are built while the groups are counted from it; the biggest
@@ -588,10 +595,7 @@ fn full_rebuild_postgres(
     kinds.sort_by_key(|g| std::cmp::Reverse(g.expected_size()));
     for g in kinds {
         let into = staged::staged_name(target.table(g.table));
-        aggregations.push(job(vec![Statement {
-            sql: insert_group(target, (&counted, &into), g, run_id, now),
-            effect: Effect::Written(g.table),
-        }]));
+        aggregations.push(job(vec![rebuild.insert_group(&counted, &into, g)]));
     }
     out.steps.push(Step::Together(aggregations));
     // Each staged table gets its statistics with its indexes: they stay with it when it is
