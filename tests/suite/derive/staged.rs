@@ -6,7 +6,8 @@
 //! dropped and created again from its own definition, with its indexes and triggers, a user's
 //! own included; a table another table's foreign key references is emptied in place instead.
 //! A rebuild that fails after its jobs committed staged tables drops them and leaves the live
-//! tables as they were.
+//! tables as they were; one the server refuses connections of its own runs its jobs in its own
+//! transaction.
 
 use super::*;
 use crate::support::Backend;
@@ -260,6 +261,49 @@ async fn a_rebuild_that_fails_after_its_jobs_committed_drops_its_staged_tables()
     db.execute(&format!("DROP TABLE {squatter}")).await;
     full_rebuild(&db).await;
     assert_tables_equal_naive(&db, "after a failed rebuild and a good one").await;
+}
+
+#[tokio::test]
+async fn a_rebuild_refused_connections_of_its_own_runs_its_jobs_in_its_transaction() {
+    use sqlx::Connection;
+    let db = TestDb::new(Backend::Postgres).await;
+    let server = simulator(SEED, Faults::default()).await;
+    results_run(&db, &client_for(&server), day(30), day(28)).await;
+    // The database stops taking connections (set from another database: not its own). The
+    // pool keeps those it has; any new one is refused, the rebuild's own too.
+    let name = db.scalar_text("SELECT current_database()").await.unwrap();
+    let mut admin_url = url::Url::parse(&db.url()).unwrap();
+    admin_url.set_path("/postgres");
+    let mut admin = sqlx::PgConnection::connect(admin_url.as_str())
+        .await
+        .unwrap();
+    let allow = |on: bool| format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS {on}");
+    // Every connection the pool may have is opened first (then idle in it), so that only the
+    // rebuild's connections of its own are new.
+    let paddock::store::AnyStore::Postgres(store) = &db.store else {
+        unreachable!("a PostgreSQL test")
+    };
+    let pool = store.pool_for_tests();
+    let mut held = Vec::new();
+    for _ in 0..pool.options().get_max_connections() {
+        held.push(pool.acquire().await.unwrap());
+    }
+    drop(held);
+    sqlx::raw_sql(&allow(false))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let result =
+        paddock::run::run_full_rebuild(&db.store, &DistanceBands::default(), RunTrigger::Manual)
+            .await
+            .unwrap();
+    sqlx::raw_sql(&allow(true))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(result.status, RunStatus::Succeeded, "{:?}", result.error);
+    assert_tables_equal_naive(&db, "after a rebuild in one transaction").await;
+    assert_entity_columns_match_keys(&db).await;
 }
 
 /// Every `sqlite_master` definition of the derived tables and the bookkeeping (`type name: sql`).
