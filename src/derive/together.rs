@@ -29,8 +29,6 @@ pub(super) struct Workers<'s, D: Dialect> {
     /// `None` until the first step asks; then the connections that could be opened (none: the
     /// jobs run in the plan's transaction).
     connections: Option<Vec<Conn<D>>>,
-    /// Whether a job ran (and maybe committed) on one of them.
-    used: bool,
 }
 
 impl<'s, D: Dialect> Workers<'s, D> {
@@ -38,7 +36,6 @@ impl<'s, D: Dialect> Workers<'s, D> {
         Workers {
             store,
             connections: None,
-            used: false,
         }
     }
 
@@ -56,7 +53,6 @@ impl<'s, D: Dialect> Workers<'s, D> {
         if connections.is_empty() {
             return Ok(None);
         }
-        self.used = true;
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let workers = (connections.iter_mut()).map(|conn| work::<D>(conn, jobs, &next, &failed));
@@ -68,12 +64,12 @@ impl<'s, D: Dialect> Workers<'s, D> {
     }
 
     /// After the plan failed: runs `undo` (best effort, each statement on its own) on one of
-    /// the workers' connections, if a job ran on them; then closes them.
+    /// the workers' connections, if any was opened (jobs ran on them); then closes them.
     pub(super) async fn finish(self, undo: &[String]) {
         let Some(mut connections) = self.connections else {
             return;
         };
-        if let (true, Some(conn)) = (self.used, connections.first_mut()) {
+        if let Some(conn) = connections.first_mut() {
             for sql in undo {
                 if let Err(e) = D::execute_once(conn, sql).await {
                     tracing::warn!(error = %e, statement = %sql, "derived: undoing a failed rebuild");
