@@ -4,7 +4,7 @@
 
 use super::sql::{self, pending_table, Group, Target, COUNTED, DERIVED_TABLES};
 use super::staged::Recreated;
-use super::steps::{Effect, Plan, Statement};
+use super::steps::{Plan, Statement};
 use super::totals;
 use crate::store::ledger::DERIVED_PENDING;
 use crate::store::PhysicalNames;
@@ -47,10 +47,7 @@ pub fn plan(
     let kept: Vec<&'static str> = (DERIVED_TABLES.iter().copied())
         .filter(|t| !skipped.contains(t))
         .collect();
-    let scratch = |sql: String| Statement {
-        sql,
-        effect: Effect::None,
-    };
+    let scratch = Statement::scratch;
     let mut out = Plan::default();
     if dialect == Dialect::Postgres {
         // Derived writers wait for each other until commit: a full rebuild and a run's
@@ -103,6 +100,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use crate::derive::plan::*;
+    use crate::derive::steps::Effect;
     use fetchers::registry::names;
 
     #[test]

@@ -478,13 +478,6 @@ const POSTGRES_REBUILD_SETTINGS: [&str; 2] = [
     "SET LOCAL maintenance_work_mem = '256MB'",
 ];
 
-fn scratch(sql: String) -> Statement {
-    Statement {
-        sql,
-        effect: Effect::None,
-    }
-}
-
 /// What a full rebuild recomputes: every group of `groups` (of the `kept` tables) from every
 /// run, its rows marked with `run_id` and `now`.
 #[derive(Clone, Copy)]
@@ -500,7 +493,7 @@ pub(super) struct Rebuild<'a> {
 impl Rebuild<'_> {
     /// Every run counted into `counted` ([`COUNTED`] or its staged copy).
     fn count_runs_into(&self, counted: &str) -> Statement {
-        scratch(format!(
+        Statement::scratch(format!(
             "INSERT INTO {counted} ({}) {}",
             COUNTED_COLUMNS.join(", "),
             runs_select(self.target, self.bands, "")
@@ -529,7 +522,9 @@ pub(super) fn full_rebuild(out: &mut Plan, rebuild: &Rebuild) {
     let recreated = target.recreated;
     // Helper threads sort in the background while the statement reads on: the window's sort
     // measured 1.25x faster with two on two cores (four were slower).
-    out.main([scratch(format!("PRAGMA threads = {SQLITE_SORTER_THREADS}"))]);
+    out.main([Statement::scratch(format!(
+        "PRAGMA threads = {SQLITE_SORTER_THREADS}"
+    ))]);
     // Every table emptied first, while the transaction has written little: dropping a table
     // reads each of its pages, measured 5.2 s for the venues after the other tables' loads
     // (their pages in the log) against 0.9 s at the start.
@@ -539,21 +534,41 @@ pub(super) fn full_rebuild(out: &mut Plan, rebuild: &Rebuild) {
             sql: staged::count_replaced(physical),
             effect: Effect::Replaced(table),
         }]);
-        out.main(recreated.before_load(physical).into_iter().map(scratch));
+        out.main(
+            recreated
+                .before_load(physical)
+                .into_iter()
+                .map(Statement::scratch),
+        );
     }
-    out.main(recreated.before_load(COUNTED).into_iter().map(scratch));
+    out.main(
+        recreated
+            .before_load(COUNTED)
+            .into_iter()
+            .map(Statement::scratch),
+    );
     out.main([rebuild.count_runs_into(COUNTED)]);
-    out.main(recreated.after_load(COUNTED).into_iter().map(scratch));
+    out.main(
+        recreated
+            .after_load(COUNTED)
+            .into_iter()
+            .map(Statement::scratch),
+    );
     for table in kept.iter().copied() {
         let physical = target.table(table);
         out.main(
             (groups.iter().filter(|g| g.table == table))
                 .map(|g| rebuild.insert_group(COUNTED, physical, g)),
         );
-        out.main(recreated.after_load(physical).into_iter().map(scratch));
+        out.main(
+            recreated
+                .after_load(physical)
+                .into_iter()
+                .map(Statement::scratch),
+        );
     }
     // The connection goes back to the pool as it came (no helper threads).
-    out.main([scratch("PRAGMA threads = 0".into())]);
+    out.main([Statement::scratch("PRAGMA threads = 0".into())]);
 }
 
 /// PostgreSQL's full rebuild: the bookkeeping and each kept table filled as staged tables and
@@ -565,12 +580,12 @@ pub(super) fn full_rebuild(out: &mut Plan, rebuild: &Rebuild) {
 fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
     let (target, kept, groups) = (rebuild.target, rebuild.kept, rebuild.groups);
     // The plan's transaction waits, idle, while the jobs run.
-    out.main([scratch(
+    out.main([Statement::scratch(
         "SET LOCAL idle_in_transaction_session_timeout = 0".into(),
     )]);
     let job = |statements: Vec<Statement>| -> Job {
         let settings = POSTGRES_SETTINGS.iter().chain(&POSTGRES_REBUILD_SETTINGS);
-        (settings.map(|s| scratch(s.to_string())))
+        (settings.map(|s| Statement::scratch(s.to_string())))
             .chain(statements)
             .collect()
     };
@@ -580,17 +595,18 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
         .iter()
         .map(|t| staged::drop_staged(t))
         .collect();
-    let create = (staged_tables.iter()).flat_map(|t| staged::create_staged(t).map(scratch));
+    let create =
+        (staged_tables.iter()).flat_map(|t| staged::create_staged(t).map(Statement::scratch));
     out.steps.push(Step::Together(vec![create.collect()]));
     // The planner needs the staged bookkeeping's statistics for the aggregations.
     let counted = staged::staged_name(COUNTED);
     out.steps.push(Step::Together(vec![job(vec![
         rebuild.count_runs_into(&counted),
-        scratch(format!("ANALYZE {counted}")),
+        Statement::scratch(format!("ANALYZE {counted}")),
     ])]));
     // The bookkeeping's indexes are built while the groups are counted from it; the biggest
     // jobs first, so that the last to finish is a short one.
-    let mut aggregations = vec![job(vec![scratch(staged::dress(COUNTED))])];
+    let mut aggregations = vec![job(vec![Statement::scratch(staged::dress(COUNTED))])];
     let mut kinds: Vec<&Group> = groups.iter().collect();
     kinds.sort_by_key(|g| std::cmp::Reverse(g.expected_size()));
     for g in kinds {
@@ -603,8 +619,8 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
     let dressed = (kept.iter()).map(|t| {
         let physical = target.table(t);
         job(vec![
-            scratch(staged::dress(physical)),
-            scratch(format!("ANALYZE {}", staged::staged_name(physical))),
+            Statement::scratch(staged::dress(physical)),
+            Statement::scratch(format!("ANALYZE {}", staged::staged_name(physical))),
         ])
     });
     out.steps.push(Step::Together(dressed.collect()));
@@ -615,7 +631,7 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
                 effect: Effect::Replaced(table),
             }]);
         }
-        out.main([scratch(staged::swap_in(physical))]);
+        out.main([Statement::scratch(staged::swap_in(physical))]);
     }
 }
 

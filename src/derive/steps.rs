@@ -25,6 +25,16 @@ pub struct Statement {
     pub effect: Effect,
 }
 
+impl Statement {
+    /// A statement of scratch work ([`Effect::None`]).
+    pub fn scratch(sql: String) -> Statement {
+        Statement {
+            sql,
+            effect: Effect::None,
+        }
+    }
+}
+
 /// Every step of an update, and what undoes the work its jobs committed should it fail.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {

@@ -30,13 +30,6 @@ use fetchers::derived::{DistanceBands, PRIZE_CURRENCIES};
 use fetchers::schema::Dialect;
 use fetchers::store::RunId;
 
-fn scratch(sql: String) -> Statement {
-    Statement {
-        sql,
-        effect: Effect::None,
-    }
-}
-
 /// The additive figures, as `derive_delta` sums them per group (`weight` ±1 per run).
 fn delta_sums() -> Vec<(&'static str, String)> {
     let mut out = vec![
@@ -81,16 +74,16 @@ pub(super) fn update(
         " AND r.race_id IN (SELECT race_id FROM derive_races)",
     );
     for table in ["derive_races", "derive_delta", "derive_rows"] {
-        out.push(scratch(format!("DROP TABLE IF EXISTS {table}")));
+        out.push(Statement::scratch(format!("DROP TABLE IF EXISTS {table}")));
     }
-    out.push(scratch(
+    out.push(Statement::scratch(
         "CREATE TEMP TABLE derive_races AS SELECT DISTINCT race_id FROM derive_pending".into(),
     ));
     if postgres {
         // Fresh temporary tables have no statistics; the planner needs them to use the keys.
-        out.push(scratch("ANALYZE derive_races".into()));
+        out.push(Statement::scratch("ANALYZE derive_races".into()));
     }
-    out.push(scratch(format!(
+    out.push(Statement::scratch(format!(
         "CREATE TEMP TABLE derive_delta AS SELECT {columns}, SUM(weight) AS weight FROM \
          (SELECT -1 AS weight, {columns} FROM {COUNTED} \
          WHERE race_id IN (SELECT race_id FROM derive_races) \
@@ -98,12 +91,12 @@ pub(super) fn update(
          GROUP BY {columns} HAVING SUM(weight) <> 0"
     )));
     if postgres {
-        out.push(scratch("ANALYZE derive_delta".into()));
+        out.push(Statement::scratch("ANALYZE derive_delta".into()));
     }
-    out.push(scratch(format!(
+    out.push(Statement::scratch(format!(
         "DELETE FROM {COUNTED} WHERE race_id IN (SELECT race_id FROM derive_races)"
     )));
-    out.push(scratch(format!(
+    out.push(Statement::scratch(format!(
         "INSERT INTO {COUNTED} ({columns}) {current}"
     )));
     let mut tables: Vec<&'static str> = groups.iter().map(|g| g.table).collect();
@@ -114,12 +107,12 @@ pub(super) fn update(
         let branches: Vec<String> = (kinds.iter())
             .map(|g| touched_groups(target, &layout, g))
             .collect();
-        out.push(scratch(format!(
+        out.push(Statement::scratch(format!(
             "CREATE TEMP TABLE derive_rows AS {}",
             branches.join(" UNION ALL ")
         )));
         if postgres {
-            out.push(scratch("ANALYZE derive_rows".into()));
+            out.push(Statement::scratch("ANALYZE derive_rows".into()));
         }
         out.push(Statement {
             sql: upsert_rows(target, table, &layout, run_id, now),
@@ -129,10 +122,10 @@ pub(super) fn update(
             sql: delete_emptied(target, table, &layout),
             effect: Effect::Deleted(table),
         });
-        out.push(scratch("DROP TABLE derive_rows".into()));
+        out.push(Statement::scratch("DROP TABLE derive_rows".into()));
     }
-    out.push(scratch("DROP TABLE derive_delta".into()));
-    out.push(scratch("DROP TABLE derive_races".into()));
+    out.push(Statement::scratch("DROP TABLE derive_delta".into()));
+    out.push(Statement::scratch("DROP TABLE derive_races".into()));
 }
 
 /// The columns `derive_rows` has for one derived table: its type column, its key columns and
@@ -144,7 +137,7 @@ struct Layout {
 }
 
 /// `derive_rows`' figure columns: the derived row's ([`FIGURE_COLUMNS`]), then whether the
-/// group lost a run (scratch, never written).
+/// group lost a run (Statement::scratch, never written).
 fn row_figures() -> impl Iterator<Item = &'static str> {
     FIGURE_COLUMNS.into_iter().chain(["lost_a_run"])
 }
