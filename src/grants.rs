@@ -186,20 +186,24 @@ async fn paddock_relations<D: ToolDialect>(
         .collect())
 }
 
-/// USAGE on the schema, SELECT and a read policy per relation where it is missing (views take
+/// USAGE on the schema, a read policy and SELECT per relation where it is missing (views take
 /// no policy: they run with the reader's privileges, so the table's policy applies), default
 /// privileges.
+///
+/// The policy comes before the grant: `CREATE POLICY` takes the table's lock, `GRANT` updates
+/// its `pg_class` row. Autovacuum holds the lock while it analyses a table and then updates
+/// that row, so a grant made first would leave each waiting for the other (a deadlock).
 fn grant_sql(role: &ReaderRole, schema: &str, relations: &[Relation]) -> Vec<String> {
     let (r, s, policy) = (role.quoted(), quote(schema), role.policy());
     let mut out = vec![format!("GRANT USAGE ON SCHEMA {s} TO {r}")];
     for relation in relations {
         let t = format!("{s}.{}", quote(&relation.name));
-        out.push(format!("GRANT SELECT ON {t} TO {r}"));
         if !relation.is_view && !relation.has_policy {
             out.push(format!(
                 "CREATE POLICY {policy} ON {t} FOR SELECT TO {r} USING (true)"
             ));
         }
+        out.push(format!("GRANT SELECT ON {t} TO {r}"));
     }
     out.push(format!(
         "ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {r}"

@@ -281,6 +281,61 @@ async fn a_granted_reader_reads_the_data_tables_cannot_write_and_loses_it_on_rev
     drop_role(&mut owner, &reader).await;
 }
 
+/// Autovacuum holds a table's `SHARE UPDATE EXCLUSIVE` lock while it analyses it, then updates
+/// the table's `pg_class` row. `grants` must take the lock it needs on a table before it
+/// updates that row (by `GRANT`), or the two wait for each other: a deadlock CI once hit.
+/// Here another session plays autovacuum: it holds the lock, waits until `grants` waits for
+/// it, then updates the row itself.
+#[tokio::test]
+async fn grants_wait_for_a_table_held_by_autovacuum_instead_of_deadlocking_with_it() {
+    let (store, database) = migrated_with_a_row().await;
+    let mut owner = connect(&database.url).await;
+    let (reader, other) = (unique_role("vacuum_reader"), unique_role("vacuum_other"));
+    ensure_role(&mut owner, &reader, "").await;
+    ensure_role(&mut owner, &other, "").await;
+    let mut vacuum = connect(&database.url).await;
+    exec(
+        &mut vacuum,
+        "BEGIN; LOCK TABLE ra_runners IN SHARE UPDATE EXCLUSIVE MODE",
+    )
+    .await;
+    let granting = tokio::spawn({
+        let (store, reader) = (store.clone(), reader.clone());
+        async move { grants::grants(&store, &request(&reader, false), false).await }
+    });
+    let waiting_for_the_table = "SELECT COUNT(*) FROM pg_locks \
+         WHERE relation = 'ra_runners'::regclass AND NOT granted";
+    let started = std::time::Instant::now();
+    while sqlx::query_scalar::<_, i64>(waiting_for_the_table)
+        .fetch_one(&mut owner)
+        .await
+        .unwrap()
+        == 0
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "grants never reached ra_runners"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let row_update = sqlx::raw_sql(&format!(
+        "GRANT SELECT ON ra_runners TO \"{other}\"; COMMIT"
+    ))
+    .execute(&mut vacuum)
+    .await;
+    let granted = granting.await.unwrap();
+    assert!(row_update.is_ok(), "the other session: {row_update:?}");
+    assert!(granted.is_ok(), "grants: {granted:?}");
+    assert_eq!(
+        as_role(&database.url, &reader, "SELECT COUNT(*) FROM ra_regions")
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    drop_role(&mut owner, &reader).await;
+    drop_role(&mut owner, &other).await;
+}
+
 #[tokio::test]
 async fn include_internal_lets_the_reader_see_the_ledger() {
     let (store, database) = migrated_with_a_row().await;
