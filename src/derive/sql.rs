@@ -604,17 +604,42 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
         rebuild.count_runs_into(&counted),
         Statement::scratch(format!("ANALYZE {counted}")),
     ])]));
-    // The bookkeeping's indexes are built while the groups are counted from it; the biggest
-    // jobs first, so that the last to finish is a short one.
-    let mut aggregations = vec![job(vec![Statement::scratch(staged::dress(COUNTED))])];
+    // The bookkeeping's indexes are built while the groups are counted from it (an index
+    // build lets readers go on). The biggest jobs first, so that the last to finish is a short
+    // one: the groups of the numerous entities, the bookkeeping's indexes (its key first), the
+    // other groups.
+    let indexes = |tables: &[&str]| -> Vec<Job> {
+        let parts = (0..INDEX_PARTS).flat_map(|part| tables.iter().map(move |t| (part, *t)));
+        (parts.map(|(part, t)| job(vec![Statement::scratch(staged::index(t, part, INDEX_PARTS))])))
+            .collect()
+    };
     let mut kinds: Vec<&Group> = groups.iter().collect();
     kinds.sort_by_key(|g| std::cmp::Reverse(g.expected_size()));
-    for g in kinds {
+    let (numerous, others): (Vec<&Group>, Vec<&Group>) =
+        kinds.into_iter().partition(|g| g.expected_size().0);
+    let insert = |g: &Group| {
         let into = staged::staged_name(target.table(g.table));
-        aggregations.push(job(vec![rebuild.insert_group(&counted, &into, g)]));
-    }
+        job(vec![rebuild.insert_group(&counted, &into, g)])
+    };
+    let mut aggregations: Vec<Job> = numerous.into_iter().map(insert).collect();
+    aggregations.extend(indexes(&[COUNTED]));
+    aggregations.extend(others.into_iter().map(insert));
+    // The live rows the swap replaces (the ledger's "deleted"), counted meanwhile: the plan's
+    // transaction holds the derived tables' lock, so they stay as counted until the swap.
+    aggregations.extend(kept.iter().map(|&table| {
+        vec![Statement {
+            sql: staged::count_replaced(target.table(table)),
+            effect: Effect::Replaced(table),
+        }]
+    }));
     out.steps.push(Step::Together(aggregations));
-    // Each staged table gets its statistics with its indexes: they stay with it when it is
+    // Every derived table's indexes, in parts side by side (a table's index builds do not wait
+    // for each other), and the bookkeeping's keys on its indexes.
+    let derived: Vec<&str> = kept.iter().map(|t| target.table(t)).collect();
+    let mut indexed = indexes(&derived);
+    indexed.push(job(vec![Statement::scratch(staged::dress(COUNTED))]));
+    out.steps.push(Step::Together(indexed));
+    // Each derived table's keys and the rest, and its statistics: they stay with it when it is
     // swapped in (the next incremental update's plans need them).
     let dressed = (kept.iter()).map(|t| {
         let physical = target.table(t);
@@ -625,15 +650,14 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
     });
     out.steps.push(Step::Together(dressed.collect()));
     for physical in staged_tables {
-        if let Some(table) = kept.iter().copied().find(|t| target.table(t) == physical) {
-            out.main([Statement {
-                sql: staged::count_replaced(physical),
-                effect: Effect::Replaced(table),
-            }]);
-        }
         out.main([Statement::scratch(staged::swap_in(physical))]);
     }
 }
+
+/// Into how many jobs the full rebuild splits each staged table's index builds on PostgreSQL:
+/// one per index (a table has up to nine: its key and one per entity column), so that the
+/// two connections share them evenly.
+const INDEX_PARTS: usize = 9;
 
 /// How many helper threads SQLite's sorter may start during a full rebuild.
 const SQLITE_SORTER_THREADS: u32 = 2;

@@ -56,11 +56,25 @@ pub(super) fn count_replaced(physical: &str) -> String {
     format!("SELECT COUNT(*) FROM {physical}")
 }
 
-/// The block that gives the loaded staged table everything the live one has: its indexes and
-/// constraints (each index-backed one under a temporary name, `paddock_rebuild_<kind><oid>`
-/// from the live object's OID, until [`swap_in`] renames it), row-level security and its
-/// policies, exactly its privileges, its comment and its publications. Nothing when something
-/// depends on the live table ([`swap_in`] then refills it in place).
+/// The block that builds part `part` of `parts` of the loaded staged table's indexes: each of
+/// the live table's indexes, those of its primary key and unique constraints included, built
+/// once over the loaded rows under a temporary name (`paddock_rebuild_<kind><oid>`, from the
+/// live object's OID, until [`swap_in`] renames it: index names are unique per schema).
+/// `CREATE INDEX` takes a lock that lets readers and other index builds of the same table go
+/// on, so the parts run side by side, and the bookkeeping's indexes are built while the
+/// groups are counted from it. Nothing when something depends on the live table ([`swap_in`]
+/// then refills it in place).
+pub(super) fn index(physical: &str, part: usize, parts: usize) -> String {
+    with_names(INDEX_BLOCK, physical)
+        .replace("{part}", &part.to_string())
+        .replace("{parts}", &parts.to_string())
+}
+
+/// The block that gives the indexed staged table ([`index`]) everything else the live one
+/// has: its primary key and unique constraints (on the indexes built for them), exclusion,
+/// check and foreign-key constraints, row-level security and its policies, exactly its
+/// privileges, its comment and its publications. Nothing when something depends on the live
+/// table.
 pub(super) fn dress(physical: &str) -> String {
     with_names(DRESS_BLOCK, physical)
 }
@@ -87,6 +101,32 @@ const DEPENDS: &str = "EXISTS (SELECT 1 FROM pg_depend d WHERE d.refobjid = live
      OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = live AND NOT t.tgisinternal)
      OR EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = live OR h.inhrelid = live)";
 
+const INDEX_BLOCK: &str = r#"DO $index$
+DECLARE
+  live regclass := '{live}'::regclass;
+  staged regclass := '{staged}'::regclass;
+  r record;
+BEGIN
+  IF {depends} THEN
+    RETURN;
+  END IF;
+  FOR r IN SELECT i.name, i.def, i.is_unique FROM (
+             SELECT CASE WHEN c.oid IS NULL THEN 'paddock_rebuild_i' || x.indexrelid
+                         ELSE 'paddock_rebuild_c' || c.oid END AS name,
+                    pg_get_indexdef(x.indexrelid) AS def, x.indisunique AS is_unique,
+                    c.contype, row_number() OVER (ORDER BY x.indexrelid) AS n
+             FROM pg_index x
+             LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = live
+               AND c.contype IN ('p', 'u', 'x')
+             WHERE x.indrelid = live) i
+           WHERE (i.contype IS NULL OR i.contype IN ('p', 'u')) AND (i.n - 1) % {parts} = {part} LOOP
+    EXECUTE format('CREATE %sINDEX %I ON %s USING %s',
+                   CASE WHEN r.is_unique THEN 'UNIQUE ' ELSE '' END, r.name, staged,
+                   substring(r.def FROM ' USING (.*)$'));
+  END LOOP;
+END
+$index$"#;
+
 const DRESS_BLOCK: &str = r#"DO $dress$
 DECLARE
   live regclass := '{live}'::regclass;
@@ -96,22 +136,23 @@ BEGIN
   IF {depends} THEN
     RETURN;
   END IF;
-  -- Primary key and unique constraints (index names are unique per schema: temporary names).
-  FOR r IN SELECT c.oid, pg_get_constraintdef(c.oid) AS def
+  -- Primary key and unique constraints on the indexes built for them (a moment each);
+  -- exclusion constraints, which cannot take an index, built here.
+  FOR r IN SELECT c.oid, c.contype, c.condeferrable, c.condeferred,
+                  pg_get_constraintdef(c.oid) AS def
            FROM pg_constraint c WHERE c.conrelid = live AND c.contype IN ('p', 'u', 'x') LOOP
-    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', staged, 'paddock_rebuild_c' || r.oid,
-                   r.def);
-  END LOOP;
-  -- Other indexes, each built once over the loaded rows.
-  FOR r IN SELECT x.indexrelid AS oid, pg_get_indexdef(x.indexrelid) AS def,
-                  x.indisunique AS is_unique
-           FROM pg_index x
-           WHERE x.indrelid = live
-             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid
-                               AND c.conrelid = live) LOOP
-    EXECUTE format('CREATE %sINDEX %I ON %s USING %s',
-                   CASE WHEN r.is_unique THEN 'UNIQUE ' ELSE '' END, 'paddock_rebuild_i' || r.oid,
-                   staged, substring(r.def FROM ' USING (.*)$'));
+    IF r.contype = 'x' THEN
+      EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', staged,
+                     'paddock_rebuild_c' || r.oid, r.def);
+    ELSE
+      EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s USING INDEX %I%s', staged,
+                     'paddock_rebuild_c' || r.oid,
+                     CASE r.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END,
+                     'paddock_rebuild_c' || r.oid,
+                     CASE WHEN NOT r.condeferrable THEN ''
+                          WHEN r.condeferred THEN ' DEFERRABLE INITIALLY DEFERRED'
+                          ELSE ' DEFERRABLE INITIALLY IMMEDIATE' END);
+    END IF;
   END LOOP;
   -- Check and foreign-key constraints, each checked once (names are per table: kept).
   FOR r IN SELECT c.conname::text AS name, pg_get_constraintdef(c.oid) AS def
@@ -188,11 +229,17 @@ BEGIN
     renames := renames || ARRAY[r.temporary, r.name, 'index'];
   END LOOP;
   -- A staged table left bare (something depended on the live table when it was dressed) or
-  -- dressed for other indexes than the live table has now is refilled from, not swapped in.
+  -- dressed for other indexes or constraints than the live table has now is refilled from,
+  -- not swapped in.
   i := 1;
   WHILE i <= coalesce(array_length(renames, 1), 0) LOOP
-    IF NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
-                   WHERE x.indrelid = staged AND ic.relname = renames[i]) THEN
+    IF renames[i + 2] = 'constraint' THEN
+      IF NOT EXISTS (SELECT 1 FROM pg_constraint c
+                     WHERE c.conrelid = staged AND c.conname = renames[i]) THEN
+        in_place := true;
+      END IF;
+    ELSIF NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
+                      WHERE x.indrelid = staged AND ic.relname = renames[i]) THEN
       in_place := true;
     END IF;
     i := i + 3;

@@ -181,12 +181,23 @@ fn later(a: &str, b: &str) -> String {
 
 /// `c.<run column> = <alias>.<target column>` for every key of `group`: the [`COUNTED`] rows
 /// `c` of the group of row `alias` (which names its keys as the target table does).
-fn counted_of(group: &Group, alias: &str) -> String {
+fn counted_of(dialect: Dialect, group: &Group, alias: &str) -> String {
     let mut matches: Vec<String> = (group.ids.iter())
-        .map(|(target_column, run)| format!("c.{run} = {alias}.{target_column}"))
+        .map(|(target_column, run)| counted_key(dialect, run, &format!("{alias}.{target_column}")))
         .collect();
-    matches.extend((group.extra).map(|extra| format!("c.{extra} = {alias}.{extra}")));
+    matches.extend(
+        (group.extra).map(|extra| counted_key(dialect, extra, &format!("{alias}.{extra}"))),
+    );
     matches.join(" AND ")
+}
+
+/// `c.<run column> = <value>`, compared as [`COUNTED`]'s `(entity, race_date)` indexes are
+/// built on PostgreSQL (bytewise, `COLLATE "C"`: migration 0018), so that the probe uses them.
+fn counted_key(dialect: Dialect, run_column: &str, value: &str) -> String {
+    match dialect {
+        Dialect::Postgres => format!("c.{run_column} COLLATE \"C\" = {value}"),
+        Dialect::Sqlite => format!("c.{run_column} = {value}"),
+    }
 }
 
 /// One kind's touched groups with their new figures (one branch of `derive_rows`).
@@ -246,7 +257,7 @@ fn touched_groups(target: Target, layout: &Layout, group: &Group) -> String {
     // A group that lost a run may have lost its last run or win: both dates recounted.
     let of_group_by_run = {
         let mut m: Vec<String> = (run_keys.iter())
-            .map(|k| format!("c.{k} = g.{k}"))
+            .map(|k| counted_key(dialect, k, &format!("g.{k}")))
             .collect();
         m.dedup();
         m.join(" AND ")
@@ -282,7 +293,7 @@ fn touched_groups(target: Target, layout: &Layout, group: &Group) -> String {
             days_before(dialect, last, days)
         )
     };
-    let of_row = counted_of(group, "n");
+    let of_row = counted_of(dialect, group, "n");
     let form = |what: &str, days: u32| {
         format!(
             "(SELECT COALESCE({what}, 0) FROM {COUNTED} c WHERE {of_row} AND {})",
