@@ -610,8 +610,8 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
     // other groups.
     let indexes = |tables: &[&str]| -> Vec<Job> {
         let parts = (0..INDEX_PARTS).flat_map(|part| tables.iter().map(move |t| (part, *t)));
-        (parts.map(|(part, t)| job(vec![Statement::scratch(staged::index(t, part, INDEX_PARTS))])))
-            .collect()
+        let index = |(part, table)| staged::index(table, part, INDEX_PARTS);
+        (parts.map(|p| job(vec![Statement::scratch(index(p))]))).collect()
     };
     let mut kinds: Vec<&Group> = groups.iter().collect();
     kinds.sort_by_key(|g| std::cmp::Reverse(g.expected_size()));

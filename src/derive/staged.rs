@@ -1,8 +1,9 @@
 //! The full rebuild's staging on PostgreSQL: each table is filled as a new table without
 //! indexes or constraints, then gets them all at once (an index built by one sort, a foreign key
 //! checked by one join: no per-row index maintenance or key check), and is swapped in for the
-//! live table by the rebuild's own transaction. The staged tables are created, filled and
-//! dressed by jobs on connections of their own (`super::together`), each committed: they are
+//! live table by the rebuild's own transaction. The staged tables are created, filled, indexed
+//! ([`index`]) and dressed by jobs on connections of their own (`super::together`), each
+//! committed: they are
 //! created with row-level security on and no policy, so no role but their owner reads them
 //! before [`dress`] gives them the live table's security and exactly its privileges. Readers
 //! keep reading the old rows until the rebuild's commit and are blocked only by the swap itself

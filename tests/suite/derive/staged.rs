@@ -75,6 +75,17 @@ async fn a_full_rebuild_swaps_in_tables_that_keep_their_indexes_keys_security_an
     .await;
     db.execute("CREATE PUBLICATION derive_staged_test FOR TABLE ra_performance_by_venue")
         .await;
+    // A user's own constraints: unique ones (one deferrable) go onto indexes built for them
+    // beside the aggregations' reads; a check comes along as it is.
+    for constraint in [
+        "ra_performance_by_venue ADD CONSTRAINT my_venue_once UNIQUE (course_id, entity_id, \
+         entity_type)",
+        "ra_runner_statistics ADD CONSTRAINT my_deferred_once UNIQUE (entity_type, entity_id, \
+         horse_id) DEFERRABLE INITIALLY DEFERRED",
+        "ra_entity_combinations ADD CONSTRAINT my_runs_counted CHECK (runs >= 0)",
+    ] {
+        db.execute(&format!("ALTER TABLE {constraint}")).await;
+    }
     let mut tables: Vec<&str> = TABLES.to_vec();
     tables.push("paddock_derived_counted");
     let mut before = BTreeMap::new();
