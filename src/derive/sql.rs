@@ -598,12 +598,21 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
     let create =
         (staged_tables.iter()).flat_map(|t| staged::create_staged(t).map(Statement::scratch));
     out.steps.push(Step::Together(vec![create.collect()]));
-    // The planner needs the staged bookkeeping's statistics for the aggregations.
+    // The planner needs the staged bookkeeping's statistics for the aggregations. The live
+    // rows the swap replaces (the ledger's "deleted") are counted meanwhile: the plan's
+    // transaction holds the derived tables' lock, so they stay as counted until the swap.
     let counted = staged::staged_name(COUNTED);
-    out.steps.push(Step::Together(vec![job(vec![
+    let mut counting = vec![job(vec![
         rebuild.count_runs_into(&counted),
         Statement::scratch(format!("ANALYZE {counted}")),
-    ])]));
+    ])];
+    counting.extend(kept.iter().map(|&table| {
+        vec![Statement {
+            sql: staged::count_replaced(target.table(table)),
+            effect: Effect::Replaced(table),
+        }]
+    }));
+    out.steps.push(Step::Together(counting));
     // The bookkeeping's indexes are built while the groups are counted from it (an index
     // build lets readers go on). The biggest jobs first, so that the last to finish is a short
     // one: the groups of the numerous entities, the bookkeeping's indexes (its key first), the
@@ -624,14 +633,6 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
     let mut aggregations: Vec<Job> = numerous.into_iter().map(insert).collect();
     aggregations.extend(indexes(&[COUNTED]));
     aggregations.extend(others.into_iter().map(insert));
-    // The live rows the swap replaces (the ledger's "deleted"), counted meanwhile: the plan's
-    // transaction holds the derived tables' lock, so they stay as counted until the swap.
-    aggregations.extend(kept.iter().map(|&table| {
-        vec![Statement {
-            sql: staged::count_replaced(target.table(table)),
-            effect: Effect::Replaced(table),
-        }]
-    }));
     out.steps.push(Step::Together(aggregations));
     // Every derived table's indexes, in parts side by side (a table's index builds do not wait
     // for each other), and the bookkeeping's keys on its indexes.
@@ -639,24 +640,30 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
     let mut indexed = indexes(&derived);
     indexed.push(job(vec![Statement::scratch(staged::dress(COUNTED))]));
     out.steps.push(Step::Together(indexed));
-    // Each derived table's keys and the rest, and its statistics: they stay with it when it is
-    // swapped in (the next incremental update's plans need them).
-    let dressed = (kept.iter()).map(|t| {
-        let physical = target.table(t);
-        job(vec![
-            Statement::scratch(staged::dress(physical)),
-            Statement::scratch(format!("ANALYZE {}", staged::staged_name(physical))),
-        ])
-    });
-    out.steps.push(Step::Together(dressed.collect()));
+    // Each derived table's keys and the rest, and its statistics (they stay with it when it
+    // is swapped in: the next incremental update's plans need them); then its foreign keys,
+    // one per job.
+    let mut dressed: Vec<Job> = (derived.iter())
+        .map(|physical| {
+            job(vec![
+                Statement::scratch(staged::dress(physical)),
+                Statement::scratch(format!("ANALYZE {}", staged::staged_name(physical))),
+            ])
+        })
+        .collect();
+    let keys = (0..INDEX_PARTS).flat_map(|part| derived.iter().map(move |t| (part, *t)));
+    let foreign_key = |(part, table)| staged::foreign_key(table, part, INDEX_PARTS);
+    dressed.extend(keys.map(|k| job(vec![Statement::scratch(foreign_key(k))])));
+    out.steps.push(Step::Together(dressed));
     for physical in staged_tables {
         out.main([Statement::scratch(staged::swap_in(physical))]);
     }
 }
 
-/// Into how many jobs the full rebuild splits each staged table's index builds on PostgreSQL:
-/// one per index (a table has up to nine: its key and one per entity column), so that the
-/// two connections share them evenly.
+/// Into how many jobs the full rebuild splits each staged table's index builds and foreign
+/// keys on PostgreSQL: one each (a table has up to nine indexes, its key and one per entity
+/// column, and a foreign key per entity column and venue), so that the two connections share
+/// them evenly.
 const INDEX_PARTS: usize = 9;
 
 /// How many helper threads SQLite's sorter may start during a full rebuild.

@@ -71,11 +71,22 @@ pub(super) fn index(physical: &str, part: usize, parts: usize) -> String {
         .replace("{parts}", &parts.to_string())
 }
 
-/// The block that gives the indexed staged table ([`index`]) everything else the live one
-/// has: its primary key and unique constraints (on the indexes built for them), exclusion,
-/// check and foreign-key constraints, row-level security and its policies, exactly its
-/// privileges, its comment and its publications. Nothing when something depends on the live
+/// The block that adds part `part` of `parts` of the live table's foreign keys to the loaded
+/// staged table, each checked by one join. Adding one locks the table it references against
+/// writes until the job commits: one key per job lets the keys of different tables to
+/// different masters be checked side by side. Nothing when something depends on the live
 /// table.
+pub(super) fn foreign_key(physical: &str, part: usize, parts: usize) -> String {
+    with_names(FOREIGN_KEY_BLOCK, physical)
+        .replace("{part}", &part.to_string())
+        .replace("{parts}", &parts.to_string())
+}
+
+/// The block that gives the indexed staged table ([`index`]) everything else the live one
+/// has but its foreign keys ([`foreign_key`]): its primary key and unique constraints (on the
+/// indexes built for them), exclusion and check constraints, row-level security and its
+/// policies, exactly its privileges, its comment and its publications. Nothing when something
+/// depends on the live table.
 pub(super) fn dress(physical: &str) -> String {
     with_names(DRESS_BLOCK, physical)
 }
@@ -128,6 +139,25 @@ BEGIN
 END
 $index$"#;
 
+const FOREIGN_KEY_BLOCK: &str = r#"DO $foreign_key$
+DECLARE
+  live regclass := '{live}'::regclass;
+  staged regclass := '{staged}'::regclass;
+  r record;
+BEGIN
+  IF {depends} THEN
+    RETURN;
+  END IF;
+  FOR r IN SELECT k.name, k.def FROM (
+             SELECT c.conname::text AS name, pg_get_constraintdef(c.oid) AS def,
+                    row_number() OVER (ORDER BY c.conname) AS n
+             FROM pg_constraint c WHERE c.conrelid = live AND c.contype = 'f') k
+           WHERE (k.n - 1) % {parts} = {part} LOOP
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', staged, r.name, r.def);
+  END LOOP;
+END
+$foreign_key$"#;
+
 const DRESS_BLOCK: &str = r#"DO $dress$
 DECLARE
   live regclass := '{live}'::regclass;
@@ -155,10 +185,10 @@ BEGIN
                           ELSE ' DEFERRABLE INITIALLY IMMEDIATE' END);
     END IF;
   END LOOP;
-  -- Check and foreign-key constraints, each checked once (names are per table: kept).
+  -- Check constraints, each checked once (names are per table: kept).
   FOR r IN SELECT c.conname::text AS name, pg_get_constraintdef(c.oid) AS def
-           FROM pg_constraint c WHERE c.conrelid = live AND c.contype IN ('c', 'f')
-           ORDER BY c.contype, c.conname LOOP
+           FROM pg_constraint c WHERE c.conrelid = live AND c.contype = 'c'
+           ORDER BY c.conname LOOP
     EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', staged, r.name, r.def);
   END LOOP;
   -- Row-level security and its policies (on since the staged table was created).
@@ -245,6 +275,11 @@ BEGIN
     END IF;
     i := i + 3;
   END LOOP;
+  -- …or lacking one of the live table's constraints (a foreign key, a check).
+  IF (SELECT COUNT(*) FROM pg_constraint WHERE conrelid = staged)
+     <> (SELECT COUNT(*) FROM pg_constraint WHERE conrelid = live) THEN
+    in_place := true;
+  END IF;
   IF NOT in_place THEN
   -- The swap needs the live table to itself for a moment. Never queue for it (readers would
   -- queue behind): a few quick tries, then, if a reader still holds it, refill in place.
