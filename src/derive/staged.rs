@@ -99,10 +99,23 @@ pub(super) fn swap_in(physical: &str) -> String {
 
 fn with_names(block: &str, physical: &str) -> String {
     let staged = staged_name(physical);
-    (block.replace("{depends}", DEPENDS))
+    (block.replace("{guarded}", GUARDED))
+        .replace("{depends}", DEPENDS)
         .replace("{live}", physical)
         .replace("{staged}", &staged)
 }
+
+/// The start of the index, foreign-key and dress blocks: the live and staged tables, and
+/// nothing done when something depends on the live table ([`swap_in`] then refills it in
+/// place).
+const GUARDED: &str = "DECLARE
+  live regclass := '{live}'::regclass;
+  staged regclass := '{staged}'::regclass;
+  r record;
+BEGIN
+  IF {depends} THEN
+    RETURN;
+  END IF;";
 
 /// Whether something depends on the live table that dropping it would break: a view or rule,
 /// another table's foreign key, a trigger of its own, inheritance.
@@ -114,14 +127,7 @@ const DEPENDS: &str = "EXISTS (SELECT 1 FROM pg_depend d WHERE d.refobjid = live
      OR EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = live OR h.inhrelid = live)";
 
 const INDEX_BLOCK: &str = r#"DO $index$
-DECLARE
-  live regclass := '{live}'::regclass;
-  staged regclass := '{staged}'::regclass;
-  r record;
-BEGIN
-  IF {depends} THEN
-    RETURN;
-  END IF;
+{guarded}
   FOR r IN SELECT i.name, i.def, i.is_unique FROM (
              SELECT CASE WHEN c.oid IS NULL THEN 'paddock_rebuild_i' || x.indexrelid
                          ELSE 'paddock_rebuild_c' || c.oid END AS name,
@@ -140,14 +146,7 @@ END
 $index$"#;
 
 const FOREIGN_KEY_BLOCK: &str = r#"DO $foreign_key$
-DECLARE
-  live regclass := '{live}'::regclass;
-  staged regclass := '{staged}'::regclass;
-  r record;
-BEGIN
-  IF {depends} THEN
-    RETURN;
-  END IF;
+{guarded}
   FOR r IN SELECT k.name, k.def FROM (
              SELECT c.conname::text AS name, pg_get_constraintdef(c.oid) AS def,
                     row_number() OVER (ORDER BY c.conname) AS n
@@ -159,14 +158,7 @@ END
 $foreign_key$"#;
 
 const DRESS_BLOCK: &str = r#"DO $dress$
-DECLARE
-  live regclass := '{live}'::regclass;
-  staged regclass := '{staged}'::regclass;
-  r record;
-BEGIN
-  IF {depends} THEN
-    RETURN;
-  END IF;
+{guarded}
   -- Primary key and unique constraints on the indexes built for them (a moment each);
   -- exclusion constraints, which cannot take an index, built here.
   FOR r IN SELECT c.oid, c.contype, c.condeferrable, c.condeferred,
