@@ -159,6 +159,10 @@ $foreign_key$"#;
 
 const DRESS_BLOCK: &str = r#"DO $dress$
 {guarded}
+  -- The table's lock before its catalogue row is touched (by a grant below): autovacuum,
+  -- analysing the committed staged table, holds a weaker lock and then updates that row, and
+  -- the other order would leave each waiting for the other.
+  EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', staged);
   -- Primary key and unique constraints on the indexes built for them (a moment each);
   -- exclusion constraints, which cannot take an index, built here.
   FOR r IN SELECT c.oid, c.contype, c.condeferrable, c.condeferred,
