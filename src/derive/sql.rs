@@ -617,10 +617,11 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
     // build lets readers go on). The biggest jobs first, so that the last to finish is a short
     // one: the groups of the numerous entities, the bookkeeping's indexes (its key first), the
     // other groups.
-    let indexes = |tables: &[&str]| -> Vec<Job> {
-        let parts = (0..INDEX_PARTS).flat_map(|part| tables.iter().map(move |t| (part, *t)));
-        let index = |(part, table)| staged::index(table, part, INDEX_PARTS);
-        (parts.map(|p| job(vec![Statement::scratch(index(p))]))).collect()
+    // One job per part of each table's work, the tables' first parts first (a key's index).
+    let split = |tables: &[&str], block: fn(&str, usize, usize) -> String| -> Vec<Job> {
+        let parts = (0..JOBS_PER_TABLE).flat_map(|part| tables.iter().map(move |t| (part, *t)));
+        let sql = |(part, table)| block(table, part, JOBS_PER_TABLE);
+        (parts.map(|p| job(vec![Statement::scratch(sql(p))]))).collect()
     };
     let mut kinds: Vec<&Group> = groups.iter().collect();
     kinds.sort_by_key(|g| std::cmp::Reverse(g.expected_size()));
@@ -631,13 +632,13 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
         job(vec![rebuild.insert_group(&counted, &into, g)])
     };
     let mut aggregations: Vec<Job> = numerous.into_iter().map(insert).collect();
-    aggregations.extend(indexes(&[COUNTED]));
+    aggregations.extend(split(&[COUNTED], staged::index));
     aggregations.extend(others.into_iter().map(insert));
     out.steps.push(Step::Together(aggregations));
     // Every derived table's indexes, in parts side by side (a table's index builds do not wait
     // for each other), and the bookkeeping's keys on its indexes.
     let derived: Vec<&str> = kept.iter().map(|t| target.table(t)).collect();
-    let mut indexed = indexes(&derived);
+    let mut indexed = split(&derived, staged::index);
     indexed.push(job(vec![Statement::scratch(staged::dress(COUNTED))]));
     out.steps.push(Step::Together(indexed));
     // Each derived table's keys and the rest, and its statistics (they stay with it when it
@@ -651,9 +652,7 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
             ])
         })
         .collect();
-    let keys = (0..INDEX_PARTS).flat_map(|part| derived.iter().map(move |t| (part, *t)));
-    let foreign_key = |(part, table)| staged::foreign_key(table, part, INDEX_PARTS);
-    dressed.extend(keys.map(|k| job(vec![Statement::scratch(foreign_key(k))])));
+    dressed.extend(split(&derived, staged::foreign_key));
     out.steps.push(Step::Together(dressed));
     for physical in staged_tables {
         out.main([Statement::scratch(staged::swap_in(physical))]);
@@ -664,7 +663,7 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
 /// keys on PostgreSQL: one each (a table has up to nine indexes, its key and one per entity
 /// column, and a foreign key per entity column and venue), so that the two connections share
 /// them evenly.
-const INDEX_PARTS: usize = 9;
+const JOBS_PER_TABLE: usize = 9;
 
 /// How many helper threads SQLite's sorter may start during a full rebuild.
 const SQLITE_SORTER_THREADS: u32 = 2;

@@ -66,9 +66,7 @@ pub(super) fn count_replaced(physical: &str) -> String {
 /// groups are counted from it. Nothing when something depends on the live table ([`swap_in`]
 /// then refills it in place).
 pub(super) fn index(physical: &str, part: usize, parts: usize) -> String {
-    with_names(INDEX_BLOCK, physical)
-        .replace("{part}", &part.to_string())
-        .replace("{parts}", &parts.to_string())
+    with_part(INDEX_BLOCK, physical, part, parts)
 }
 
 /// The block that adds part `part` of `parts` of the live table's foreign keys to the loaded
@@ -77,9 +75,7 @@ pub(super) fn index(physical: &str, part: usize, parts: usize) -> String {
 /// different masters be checked side by side. Nothing when something depends on the live
 /// table.
 pub(super) fn foreign_key(physical: &str, part: usize, parts: usize) -> String {
-    with_names(FOREIGN_KEY_BLOCK, physical)
-        .replace("{part}", &part.to_string())
-        .replace("{parts}", &parts.to_string())
+    with_part(FOREIGN_KEY_BLOCK, physical, part, parts)
 }
 
 /// The block that gives the indexed staged table ([`index`]) everything else the live one
@@ -103,6 +99,14 @@ fn with_names(block: &str, physical: &str) -> String {
         .replace("{depends}", DEPENDS)
         .replace("{live}", physical)
         .replace("{staged}", &staged)
+}
+
+/// A block that does part `part` of `parts` of a table's work (its `n`-th item when
+/// `(n - 1) % parts = part`).
+fn with_part(block: &str, physical: &str, part: usize, parts: usize) -> String {
+    with_names(block, physical)
+        .replace("{part}", &part.to_string())
+        .replace("{parts}", &parts.to_string())
 }
 
 /// The start of the index, foreign-key and dress blocks: the live and staged tables, and
