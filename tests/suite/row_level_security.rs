@@ -303,21 +303,18 @@ async fn grants_wait_for_a_table_held_by_autovacuum_instead_of_deadlocking_with_
         let (store, reader) = (store.clone(), reader.clone());
         async move { grants::grants(&store, &request(&reader, false), false).await }
     });
-    let waiting_for_the_table = "SELECT COUNT(*) FROM pg_locks \
-         WHERE relation = 'ra_runners'::regclass AND NOT granted";
-    let started = std::time::Instant::now();
-    while sqlx::query_scalar::<_, i64>(waiting_for_the_table)
-        .fetch_one(&mut owner)
+    let watcher = sqlx::PgPool::connect(&database.url).await.unwrap();
+    crate::support::wait::wait_until("grants to wait for ra_runners", String::new, || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_locks \
+                 WHERE relation = 'ra_runners'::regclass AND NOT granted",
+        )
+        .fetch_one(&watcher)
         .await
-        .unwrap()
-        == 0
-    {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "grants never reached ra_runners"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+        .unwrap();
+        (waiting > 0).then_some(())
+    })
+    .await;
     let row_update = sqlx::raw_sql(&format!(
         "GRANT SELECT ON ra_runners TO \"{other}\"; COMMIT"
     ))
