@@ -114,12 +114,18 @@ impl Group {
         cols
     }
 
-    /// How many groups of this kind to expect, as an order (more first): groups of the most
-    /// numerous entities ([`NUMEROUS`]) first, then those with more keys. The full rebuild
-    /// starts its biggest aggregations first, so that the last to finish is a short one.
-    pub(super) fn expected_size(&self) -> (bool, usize) {
+    /// How much work this kind's aggregation is, as a weight: a kind of the most numerous
+    /// entities ([`NUMEROUS`], about one group per run) weighs four times its keys, another
+    /// two plus its keys. The full rebuild starts its heaviest tables first, so that the last
+    /// job to finish is a short one.
+    pub(super) fn expected_work(&self) -> usize {
+        let keys = self.ids.len() + usize::from(self.extra.is_some());
         let numerous = (self.ids.iter()).any(|(_, run)| NUMEROUS.contains(run));
-        (numerous, self.ids.len() + usize::from(self.extra.is_some()))
+        if numerous {
+            4 * keys
+        } else {
+            2 + keys
+        }
     }
 
     /// The target's key columns, in the order of [`Group::run_columns`].
@@ -613,27 +619,38 @@ fn full_rebuild_postgres(out: &mut Plan, rebuild: &Rebuild) {
         }]
     }));
     out.steps.push(Step::Together(counting));
-    // The bookkeeping's indexes are built while the groups are counted from it (an index
-    // build lets readers go on). The biggest jobs first, so that the last to finish is a short
-    // one: the groups of the numerous entities, the bookkeeping's indexes (its key first), the
-    // other groups.
-    // One job per part of each table's work, the tables' first parts first (a key's index).
+    // One job per derived table fills it, kind after kind in the order of their type values:
+    // its rows then lie in about the order of its key, whose index builds 3x faster on a
+    // presorted heap (measured for the venues' key). The heaviest tables first, so that the
+    // last job to finish is a short one; the bookkeeping's indexes after them (an index build
+    // lets readers go on). Index scans are off: once one of those indexes is built the planner
+    // would read the runs through it (a heap page per run, 1.4x slower than the scan and sort,
+    // measured).
     let split = |tables: &[&str], block: fn(&str, usize, usize) -> String| -> Vec<Job> {
         let parts = (0..JOBS_PER_TABLE).flat_map(|part| tables.iter().map(move |t| (part, *t)));
         let sql = |(part, table)| block(table, part, JOBS_PER_TABLE);
         (parts.map(|p| job(vec![Statement::scratch(sql(p))]))).collect()
     };
-    let mut kinds: Vec<&Group> = groups.iter().collect();
-    kinds.sort_by_key(|g| std::cmp::Reverse(g.expected_size()));
-    let (numerous, others): (Vec<&Group>, Vec<&Group>) =
-        kinds.into_iter().partition(|g| g.expected_size().0);
-    let insert = |g: &Group| {
-        let into = staged::staged_name(target.table(g.table));
-        job(vec![rebuild.insert_group(&counted, &into, g)])
-    };
-    let mut aggregations: Vec<Job> = numerous.into_iter().map(insert).collect();
+    let mut fills: Vec<(usize, Job)> = (kept.iter())
+        .map(|&table| {
+            let mut kinds: Vec<&Group> = groups.iter().filter(|g| g.table == table).collect();
+            kinds.sort_by_key(|g| g.type_value);
+            let into = staged::staged_name(target.table(table));
+            let work = kinds.iter().map(|g| g.expected_work()).sum();
+            let mut statements = vec![Statement::scratch(
+                "SET LOCAL enable_indexscan = off".into(),
+            )];
+            statements.extend(
+                kinds
+                    .iter()
+                    .map(|g| rebuild.insert_group(&counted, &into, g)),
+            );
+            (work, job(statements))
+        })
+        .collect();
+    fills.sort_by_key(|(work, _)| std::cmp::Reverse(*work));
+    let mut aggregations: Vec<Job> = fills.into_iter().map(|(_, job)| job).collect();
     aggregations.extend(split(&[COUNTED], staged::index));
-    aggregations.extend(others.into_iter().map(insert));
     out.steps.push(Step::Together(aggregations));
     // Every derived table's indexes, in parts side by side (a table's index builds do not wait
     // for each other), and the bookkeeping's keys on its indexes.
