@@ -5,6 +5,7 @@
 
 mod binding;
 mod catalog;
+mod recent;
 mod upsert;
 
 use crate::store::database_url::{mask_url, BackendKind};
@@ -31,6 +32,7 @@ use sqlx::{Row as _, Sqlite};
 use std::str::FromStr;
 
 pub use binding::date_text;
+pub use recent::RECENT_FUNCTION;
 
 /// The SQLite migrations, embedded at build time (ordered and checksummed).
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -104,6 +106,13 @@ impl SqliteStore {
         };
         let pool = pool_options
             .acquire_timeout(options.acquire_timeout)
+            .after_connect(|conn, _| {
+                // The full rebuild's form figures (see `recent`).
+                Box::pin(async move {
+                    let registered = recent::register(conn).await;
+                    registered.map_err(|e| sqlx::Error::Configuration(e.into()))
+                })
+            })
             .connect_with(connect)
             .await
             .with_context(|| format!("opening SQLite database {}", mask_url(database_url)))?;
