@@ -16,7 +16,7 @@
 use anyhow::{bail, Result};
 use libsqlite3_sys as ffi;
 use sqlx::SqliteConnection;
-use std::ffi::{c_int, CStr};
+use std::ffi::{c_int, CStr, CString};
 use std::ptr::{null_mut, NonNull};
 
 /// The function's name in SQL.
@@ -26,7 +26,7 @@ pub const RECENT_FUNCTION: &str = "paddock_recent";
 pub async fn register(conn: &mut SqliteConnection) -> Result<()> {
     let mut handle = conn.lock_handle().await?;
     let db = handle.as_raw_handle();
-    let name = c"paddock_recent";
+    let name = CString::new(RECENT_FUNCTION)?;
     let flags = ffi::SQLITE_UTF8 | ffi::SQLITE_DETERMINISTIC | ffi::SQLITE_INNOCUOUS;
     // SAFETY: `db` is the open connection, its sqlx worker locked out while this runs; the
     // callbacks below only touch their own aggregate context and arguments.
